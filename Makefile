@@ -1,0 +1,150 @@
+# vcons top-level Makefile: one non-recursive build for the whole tree.
+#
+# Every folder that builds something has a `module.mk` that only *declares* what it builds:
+#
+#   LIBS        += name      static library build/lib/libname.a      from name.srcs
+#   HOST_PROGS  += name      dynamic host program build/name          from name.srcs + name.deps (libs)
+#   GUEST_PROGS += name      static guest program build/guest/name    from name.srcs + name.deps
+#   UNIT_TESTS  += name      cmocka test build/test/name              from name.srcs + name.deps
+#   E2E_TESTS   += path.sh   end-to-end test script, run by tools/run-tests.sh
+#   BENCHES     += path.sh   benchmark script, run by `make bench`, writes build/bench/*.json
+#
+#   name.deps   internal libraries, most dependent first (static link order)
+#   name.ldlibs system libraries (-lsqlite3 ...); name.ldflags extra link flags (-static-pie ...)
+#
+# This file turns those declarations into rules. `make SAN=1` builds host code with AddressSanitizer
+# and UBSan into build/san (guest programs are static, which the sanitizers do not support).
+
+.SUFFIXES:
+MAKEFLAGS += --no-builtin-rules --no-builtin-variables
+.DEFAULT_GOAL := all
+
+CC      ?= cc
+AR      ?= ar
+ifeq ($(origin CC),default)
+CC := cc
+endif
+ifeq ($(origin AR),default)
+AR := ar
+endif
+
+TOP := $(CURDIR)
+ifeq ($(SAN),1)
+B := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT := -O1
+else
+B := build
+SANFLAGS :=
+OPT := -O2
+endif
+
+WARNINGS := -Wall -Wextra -Werror -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+            -Wold-style-definition -Wundef -Wno-unused-parameter
+CFLAGS   := -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARNINGS) $(SANFLAGS) -I. -MMD -MP $(EXTRA_CFLAGS)
+LDFLAGS  := $(SANFLAGS) $(EXTRA_LDFLAGS)
+
+V ?= 0
+ifeq ($(V),0)
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2);
+else
+Q :=
+say :=
+endif
+
+LIBS :=
+HOST_PROGS :=
+GUEST_PROGS :=
+UNIT_TESTS :=
+E2E_TESTS :=
+BENCHES :=
+include $(sort $(wildcard */module.mk */*/module.mk))
+
+objs = $(patsubst %.S,$(B)/obj/%.o,$(patsubst %.c,$(B)/obj/%.o,$(1)))
+libfiles = $(foreach l,$(1),$(B)/lib/lib$(l).a)
+
+# $(1) = library name
+define lib_template
+$(B)/lib/lib$(1).a: $(call objs,$($(1).srcs))
+	@mkdir -p $$(@D)
+	$$(call say,AR,$$@)rm -f $$@ && $(AR) rcs $$@ $$^
+ALL_OBJS += $(call objs,$($(1).srcs))
+endef
+
+# $(1) = program name, $(2) = output path, $(3) = link mode flags
+define prog_template
+$(2): $(call objs,$($(1).srcs)) $(call libfiles,$($(1).deps))
+	@mkdir -p $$(@D)
+	$$(call say,LD,$$@)$(CC) $(LDFLAGS) $(3) $($(1).ldflags) -o $$@ \
+		$(call objs,$($(1).srcs)) $(call libfiles,$($(1).deps)) $($(1).ldlibs)
+ALL_OBJS += $(call objs,$($(1).srcs))
+endef
+
+$(foreach l,$(LIBS),$(eval $(call lib_template,$(l))))
+$(foreach p,$(HOST_PROGS),$(eval $(call prog_template,$(p),$(B)/$(p),)))
+$(foreach p,$(UNIT_TESTS),$(eval $(call prog_template,$(p),$(B)/test/$(p),)))
+ifneq ($(SAN),1)
+$(foreach p,$(GUEST_PROGS),$(eval $(call prog_template,$(p),$(B)/guest/$(p),-static)))
+endif
+
+HOST_BINS  := $(addprefix $(B)/,$(HOST_PROGS))
+GUEST_BINS := $(if $(filter 1,$(SAN)),,$(addprefix $(B)/guest/,$(GUEST_PROGS)))
+TEST_BINS  := $(addprefix $(B)/test/,$(UNIT_TESTS))
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(CFLAGS) $($(<D).cflags) -c -o $@ $<
+
+$(B)/obj/%.o: %.S
+	@mkdir -p $(@D)
+	$(call say,AS,$<)$(CC) $(CFLAGS) -c -o $@ $<
+
+-include $(sort $(ALL_OBJS:.o=.d))
+
+.PHONY: all programs unit-tests deps test sanitize bench run format format-check clean help
+all: programs unit-tests
+programs: $(HOST_BINS) $(GUEST_BINS)
+unit-tests: $(TEST_BINS)
+
+deps:
+	$(Q)tools/deps.sh
+
+# make test: everything built, unit tests plain and under ASan+UBSan, then the end-to-end scripts.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory SAN=1 unit-tests
+	$(Q)tools/run-tests.sh --build build \
+		--unit "$(addprefix build/test/,$(UNIT_TESTS))" \
+		--san-unit "$(addprefix build/san/test/,$(UNIT_TESTS))" \
+		--e2e "$(E2E_TESTS)"
+
+sanitize: deps
+	$(Q)$(MAKE) --no-print-directory SAN=1 unit-tests
+	$(Q)tools/run-tests.sh --build build --san-unit "$(addprefix build/san/test/,$(UNIT_TESTS))"
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/run-benches.sh $(BENCHES)
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/run-default.sh
+
+SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	$(Q)clang-format -i $(SOURCES)
+format-check:
+	$(Q)clang-format --dry-run --Werror $(SOURCES) && echo "format-check: $(words $(SOURCES)) files ok"
+
+clean:
+	rm -rf build
+
+help:
+	@echo "make [all]       build every program into build/ (guest programs: build/guest/)"
+	@echo "make run         install missing packages, build, run a short one-CSU benchmark"
+	@echo "make test        install missing packages, build, run every test"
+	@echo "make sanitize    unit tests under AddressSanitizer + UBSan"
+	@echo "make bench       benchmarks, JSON under build/bench/"
+	@echo "make deps        install missing Debian packages (tools/packages.txt)"
+	@echo "make format | format-check"

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every benchmark script the modules declare (BENCHES in module.mk). Each writes one JSON file into
+# build/bench/ (VCONS_BENCH_OUT); this script checks each is valid JSON and lists them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=$PWD/build/bench
+mkdir -p "$out"
+if (($# == 0)); then
+	echo "bench: no benchmarks are declared yet"
+	exit 0
+fi
+status=0
+for b in "$@"; do
+	echo "== bench $b"
+	if ! VCONS_BUILD=$PWD/build VCONS_TOP=$PWD VCONS_BENCH_OUT=$out bash "$b"; then
+		echo "bench: $b failed" >&2
+		status=1
+	fi
+done
+for f in "$out"/*.json; do
+	[[ -e $f ]] || continue
+	python3 -m json.tool "$f" >/dev/null || { echo "bench: $f is not valid JSON" >&2; status=1; }
+	echo "bench: wrote $f"
+done
+exit $status

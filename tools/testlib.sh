@@ -1,0 +1,65 @@
+# Shared helpers for vcons end-to-end test scripts (sourced, bash). Each check prints one TAP-style line
+# that tools/run-tests.sh counts: "ok - NAME", "not ok - NAME", or "ok - NAME # SKIP REASON".
+# Processes a script starts with `spawn` are the only ones it stops, by PID, when it exits.
+set -uo pipefail
+B=${VCONS_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build}
+TOP=${VCONS_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+T_FAILED=0
+T_PIDS=()
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vcons-test.XXXXXX")
+
+t_ok() { echo "ok - $1"; }
+t_fail() {
+	echo "not ok - $1${2:+: $2}"
+	T_FAILED=1
+}
+t_skip() { echo "ok - $1 # SKIP $2"; }
+
+# t_check NAME CMD...: passes when CMD exits 0; its output goes to the log either way.
+t_check() {
+	local name=$1
+	shift
+	if "$@"; then t_ok "$name"; else t_fail "$name" "command failed: $*"; fi
+}
+
+# t_same NAME FILE_A FILE_B: passes when both files are byte-identical; shows the diff otherwise.
+t_same() {
+	if cmp -s "$2" "$3"; then
+		t_ok "$1"
+	else
+		t_fail "$1" "$2 and $3 differ"
+		diff <(head -c 20000 "$2") <(head -c 20000 "$3") | head -40
+	fi
+}
+
+# require_kvm NAME...: when /dev/kvm cannot be used, skips the named tests loudly and ends the script.
+require_kvm() {
+	local why=""
+	if [[ ! -e /dev/kvm ]]; then
+		why="/dev/kvm is missing (no KVM on this machine)"
+	elif [[ ! -r /dev/kvm || ! -w /dev/kvm ]]; then
+		why="/dev/kvm is not readable and writable by $(id -un)"
+	fi
+	[[ -z $why ]] && return 0
+	local n
+	for n in "$@"; do t_skip "$n" "$why"; done
+	echo "SKIPPED: $why" >&2
+	exit 0
+}
+
+# spawn CMD...: starts CMD in the background and remembers its PID (in $!) for clean-up.
+spawn() {
+	"$@" &
+	T_PIDS+=($!)
+}
+
+t_cleanup() {
+	local p
+	for p in "${T_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${T_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	rm -rf "$T_TMP"
+}
+trap t_cleanup EXIT
+
+# t_done: the script's exit status (0 when no check failed).
+t_done() { exit "$T_FAILED"; }
