@@ -1,0 +1,55 @@
+/* hv/clock.c: guest clock readings and conversions, scaled by --clock-scale (see clock.h). */
+#include "hv/clock.h"
+#include "hv/vm.h"
+
+static int base_index(clockid_t id)
+{
+	return id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE || id == CLOCK_TAI ? 0 : 1;
+}
+
+uint64_t clock__host_ns(clockid_t id)
+{
+	struct timespec t;
+	clock_gettime(id, &t);
+	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+void clock__start(struct vm *vm)
+{
+	vm->clock_base_host_ns[0] = clock__host_ns(CLOCK_REALTIME);
+	vm->clock_base_host_ns[1] = clock__host_ns(CLOCK_MONOTONIC);
+}
+
+uint64_t clock__guest_now(const struct vm *vm, clockid_t id)
+{
+	uint64_t now = clock__host_ns(id);
+	double f = vm->cfg.clock_scale;
+	if (f == 1.0)
+		return now;
+	uint64_t base = vm->clock_base_host_ns[base_index(id)];
+	/* Clocks other than the two with a base (CPU-time clocks) are scaled from zero. */
+	if (id != CLOCK_REALTIME && id != CLOCK_MONOTONIC && id != CLOCK_BOOTTIME &&
+	    id != CLOCK_MONOTONIC_RAW && id != CLOCK_MONOTONIC_COARSE &&
+	    id != CLOCK_REALTIME_COARSE && id != CLOCK_TAI)
+		base = 0;
+	if (now < base)
+		return now;
+	return base + (uint64_t)((double)(now - base) * f);
+}
+
+int64_t clock__to_host_duration(const struct vm *vm, int64_t guest_ns)
+{
+	double f = vm->cfg.clock_scale;
+	return f == 1.0 ? guest_ns : (int64_t)((double)guest_ns / f);
+}
+
+uint64_t clock__to_host_abs(const struct vm *vm, clockid_t id, uint64_t guest_ns)
+{
+	double f = vm->cfg.clock_scale;
+	if (f == 1.0)
+		return guest_ns;
+	uint64_t base = vm->clock_base_host_ns[base_index(id)];
+	if (guest_ns < base)
+		return guest_ns;
+	return base + (uint64_t)((double)(guest_ns - base) / f);
+}

@@ -1,0 +1,20 @@
+/* hv/clock.h: the guest's clocks. A guest reads CLOCK_REALTIME and CLOCK_MONOTONIC (and their variants)
+ * through hv; with --clock-scale F its clocks advance F times as fast as the host's from the VM's start,
+ * so time-dilation correction in the harness can be tested. Sleeps and timeouts the guest asks for are
+ * converted back to host durations. */
+#ifndef HV_CLOCK_H
+#define HV_CLOCK_H
+#include <stdint.h>
+#include <time.h>
+
+struct vm;
+
+uint64_t clock__host_ns(clockid_t id);
+void clock__start(struct vm *vm);
+/* The guest's reading of clock `id` now (nanoseconds). */
+uint64_t clock__guest_now(const struct vm *vm, clockid_t id);
+/* A guest duration (ns) as a host duration, and a guest absolute time on `id` as a host one. */
+int64_t clock__to_host_duration(const struct vm *vm, int64_t guest_ns);
+uint64_t clock__to_host_abs(const struct vm *vm, clockid_t id, uint64_t guest_ns);
+
+#endif

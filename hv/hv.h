@@ -1,0 +1,70 @@
+/* hv/hv.h: the public interface of the vcons hypervisor library (libhv), used by the `vcons-hv` command
+ * and by the harness, which may run several VMs in one process.
+ *
+ * A VM runs one static x86-64 Linux program in guest ring 3; every system call it makes exits to hv,
+ * which services it inside the VM's boundary: its root directory, its network address, its memory.
+ *
+ * Life cycle: hv_config_init() -> set fields -> hv_vm_create() -> hv_vm_start() -> hv_vm_wait()
+ * -> hv_vm_destroy(). hv_vm_create() reports errors as one message in `err` and an HV_EXIT_* code. */
+#ifndef HV_HV_H
+#define HV_HV_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit codes of vcons-hv other than the guest's own exit status (0..255 when it exits normally).
+ * A guest killed by a CPU exception exits 128 + the signal Linux would have sent (139 for a page
+ * fault, 132 for an invalid opcode), as a shell reports a crashed process. */
+enum hv_exit {
+	HV_EXIT_USAGE = 2,    /* bad command line */
+	HV_EXIT_NOKVM = 69,   /* /dev/kvm missing or KVM unusable */
+	HV_EXIT_BADELF = 65,  /* the program is not a static x86-64 ELF executable */
+	HV_EXIT_NOINPUT = 66, /* the program, root directory or a profile file cannot be opened */
+	HV_EXIT_OSERR = 71,   /* the host refused a resource (memory, threads, KVM ioctl) */
+	HV_EXIT_NOPERM = 77,  /* no permission to use /dev/kvm */
+	HV_EXIT_CONFIG = 78,  /* a bad profile or option value (CPUID file, address) */
+	HV_EXIT_CRASH_BASE = 128,
+};
+
+struct hv_config {
+	uint64_t mem_bytes;   /* guest memory (default 256 MiB) */
+	int page_4k;          /* map guest memory with 4 KiB pages instead of 2 MiB */
+	int max_vcpus;        /* cap on concurrent guest threads (default 64) */
+	const char *root;     /* the VM's root directory (default ".") */
+	const char *net_addr; /* the VM's IPv4 address (default 127.0.0.1) */
+	const char *cpuid;    /* "host", "baseline" or a YAML file (default host) */
+	double clock_scale;   /* guest clock speed relative to the host (default 1.0) */
+	int trace;            /* print each system call to `trace_out` */
+	FILE *trace_out;
+	int stdio_fds[3];     /* host fds that back guest fds 0, 1, 2 */
+	const char *name;     /* label in messages and statistics */
+	const char *const *argv; /* program path (host path, opened as given) and arguments */
+	const char *const *envp;
+};
+
+struct hv_vm;
+
+void hv_config_init(struct hv_config *cfg);
+
+/* Creates the VM and loads the program. Returns NULL on failure with `*code` an HV_EXIT_* value and a
+ * one-line reason in `err`. */
+struct hv_vm *hv_vm_create(const struct hv_config *cfg, int *code, char *err, size_t errlen);
+
+/* Starts the first vCPU on its own thread. */
+int hv_vm_start(struct hv_vm *vm, char *err, size_t errlen);
+
+/* Waits until the guest exits; returns its exit status (or 128 + signal after a guest crash). */
+int hv_vm_wait(struct hv_vm *vm);
+
+/* Asks a running guest to stop (as if killed by `sig`); hv_vm_wait() then returns 128 + sig. */
+void hv_vm_kill(struct hv_vm *vm, int sig);
+
+/* Writes the VM's statistics as JSON to `path`, atomically (temporary file, then rename). */
+int hv_vm_write_stats(struct hv_vm *vm, const char *path);
+
+void hv_vm_destroy(struct hv_vm *vm);
+
+/* Installs hv's seccomp filter on the calling process (all threads). Call after creating every VM. */
+int hv_confine(char *err, size_t errlen);
+
+#endif

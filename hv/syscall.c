@@ -1,0 +1,113 @@
+/* hv/syscall.c: the system-call table (from syscalls.def), dispatch, counting and --trace output. */
+#include "hv/syscall.h"
+#include "hv/clock.h"
+#include "hv/vm.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+struct syscall_desc {
+	const char *name;
+	syscall_fn fn;
+	const char *fmt;
+};
+
+static const struct syscall_desc table[STATS_NSYSCALLS] = {
+#define S(name, fn, fmt) [__NR_##name] = { #name, fn, fmt },
+#include "hv/syscalls.def"
+#undef S
+};
+
+const char *syscall__name(unsigned nr)
+{
+	return nr < STATS_NSYSCALLS ? table[nr].name : NULL;
+}
+
+static void trace_arg(FILE *f, const struct vm *vm, char kind, uint64_t v)
+{
+	const char *s;
+	switch (kind) {
+	case 'd': fprintf(f, "%lld", (long long)v); break;
+	case 'f': fprintf(f, "%d", (int)v); break;
+	case 's':
+		s = guest_ptr(vm, v, 1);
+		if (!s) {
+			fprintf(f, "%#llx", (unsigned long long)v);
+			break;
+		}
+		size_t n = strnlen(s, vm->mem - v < 64 ? vm->mem - v : 64);
+		fprintf(f, "\"%.*s\"%s", (int)n, s, n == 64 ? "..." : "");
+		break;
+	default: fprintf(f, "%#llx", (unsigned long long)v); break;
+	}
+}
+
+static void trace(struct vcpu *c, unsigned nr, const uint64_t *a, long ret, uint64_t ns)
+{
+	FILE *f = c->vm->cfg.trace_out ? c->vm->cfg.trace_out : stderr;
+	const struct syscall_desc *d = nr < STATS_NSYSCALLS && table[nr].fn ? &table[nr] : NULL;
+	flockfile(f);
+	fprintf(f, "[%d] ", c->tid);
+	if (d) {
+		fprintf(f, "%s(", d->name);
+		for (int i = 0; d->fmt[i]; i++) {
+			if (i)
+				fputs(", ", f);
+			trace_arg(f, c->vm, d->fmt[i], a[i]);
+		}
+	} else {
+		fprintf(f, "syscall_%u(%#llx, %#llx, %#llx", nr, (unsigned long long)a[0],
+			(unsigned long long)a[1], (unsigned long long)a[2]);
+	}
+	if (ret < 0 && ret > -4096)
+		fprintf(f, ") = -1 %s (%s) <%.6f>\n", strerrorname_np((int)-ret),
+			strerror((int)-ret), ns / 1e9);
+	else if (ret == SYSCALL_NORETURN)
+		fprintf(f, ") = ?\n");
+	else
+		fprintf(f, ") = %ld <%.6f>\n", ret, ns / 1e9);
+	funlockfile(f);
+}
+
+long syscall__dispatch(struct vcpu *c, uint64_t nr, const uint64_t *a)
+{
+	struct vm *vm = c->vm;
+	uint64_t t0 = clock__host_ns(CLOCK_MONOTONIC);
+	long ret;
+	if (nr < STATS_NSYSCALLS && table[nr].fn) {
+		ret = table[nr].fn(c, a);
+	} else {
+		ret = -ENOSYS;
+		c->stats.sys_unknown++;
+		if (stats__first_unknown(&vm->stats, nr < STATS_NSYSCALLS ? (unsigned)nr : 0))
+			fprintf(stderr, "vcons-hv: %s: unsupported system call %llu answered -ENOSYS\n",
+				vm->name, (unsigned long long)nr);
+	}
+	uint64_t ns = clock__host_ns(CLOCK_MONOTONIC) - t0;
+	unsigned slot = nr < STATS_NSYSCALLS ? (unsigned)nr : STATS_NSYSCALLS - 1;
+	c->stats.sys_count[slot]++;
+	c->stats.sys_ns[slot] += ns;
+	if (vm->cfg.trace)
+		trace(c, (unsigned)nr, a, ret, ns);
+	return ret;
+}
+
+/* Calls that succeed with no effect inside a VM (memory locking, affinity, priorities). */
+long sys_ok(struct vcpu *c, const uint64_t *a)
+{
+	return 0;
+}
+
+/* Calls answered -ENOSYS on purpose (fork, exec, clone3 so glibc falls back to clone, rseq): counted
+ * but not logged as unknown. */
+long sys_enosys_quiet(struct vcpu *c, const uint64_t *a)
+{
+	return -ENOSYS;
+}
+
+long sys_eperm(struct vcpu *c, const uint64_t *a)
+{
+	return -EPERM;
+}

@@ -1,0 +1,31 @@
+/* hv/syscall.h: servicing the guest's system calls. syscall__dispatch() looks the number up in one
+ * table (syscalls.def), checks nothing itself (each handler checks its guest pointers with GUEST_PTR),
+ * counts and times the call, and prints it with --trace. Handlers return the value Linux would put in
+ * rax: a result, or -errno. */
+#ifndef HV_SYSCALL_H
+#define HV_SYSCALL_H
+#include <limits.h>
+#include <stdint.h>
+
+struct vcpu;
+
+/* A handler that has already set the vCPU's registers for its return (or ended the thread). */
+#define SYSCALL_NORETURN LONG_MIN
+
+typedef long (*syscall_fn)(struct vcpu *c, const uint64_t *a);
+
+long syscall__dispatch(struct vcpu *c, uint64_t nr, const uint64_t *a);
+const char *syscall__name(unsigned nr);
+
+/* Helpers the handler files share (sys_file.c). */
+struct iovec;
+/* Translates a guest iovec array into host iovecs (each base checked): the count or -errno. */
+long iov__in(struct vcpu *c, uint64_t giov, uint64_t n, struct iovec *out);
+/* Installs two host fds (a pipe or socketpair) as guest fds written to g[0], g[1]. */
+long fd__install_pair(struct vcpu *c, int host[2], int *g, int cloexec);
+
+#define S(name, fn, fmt) long fn(struct vcpu *c, const uint64_t *a);
+#include "hv/syscalls.def"
+#undef S
+
+#endif

@@ -1,0 +1,148 @@
+/* hv/vm.h: the VM and vCPU structures that hv's files share (internal to hv/).
+ *
+ * Guest address space (guest virtual == guest physical for the user part):
+ *   [0, USER_BASE)            never mapped: NULL and small pointers fault, as on Linux
+ *   [USER_BASE, mem)          guest RAM, user read/write/execute: program, brk, mmap area, stack
+ *   SYS_VA..                  hv's system area (GDT, IDT, TSSs, the syscall and exception stubs,
+ *                             exception stacks): supervisor-only, in its own memory slot at SYS_GPA
+ * The page tables map all of it before the first KVM_RUN and are never edited afterwards (the nested
+ * KVM here would not see edits): mmap/munmap/brk are bookkeeping over the fixed map (see mm.h). */
+#ifndef HV_VM_H
+#define HV_VM_H
+#include "hv/hv.h"
+#include "hv/stats.h"
+
+#include <linux/kvm.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define USER_BASE  (2ULL << 20)
+#define SYS_VA     0xffffffff80000000ULL
+#define MAX_VCPUS  64
+#define GUEST_PID  100 /* the guest's process id; thread ids count up from it */
+#define PAGE_SIZE_ 4096ULL
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	int id;           /* KVM vCPU id, also the slot in vm->vcpus */
+	int tid;          /* guest thread id */
+	int fd;           /* KVM vCPU fd */
+	struct kvm_run *run;
+	pthread_t thread;
+	uint64_t clear_child_tid; /* guest address to zero and wake at thread exit */
+	uint64_t robust_list;
+	int exit_code;
+	int done;    /* the guest thread called exit: leave the run loop */
+	int started;
+	uint64_t sigmask; /* blocked signals */
+	stack_t altstack;
+	char comm[16];    /* PR_SET_NAME */
+	struct vcpu_stats stats;
+};
+
+struct ksigaction { /* the kernel's struct sigaction (rt_sigaction) */
+	uint64_t handler, flags, restorer, mask;
+};
+
+struct mm_region {
+	uint64_t start, end; /* [start, end), page aligned */
+	int file;            /* backed by a host file mapping (restored to anonymous on unmap) */
+};
+
+struct mm {
+	pthread_mutex_t lock;
+	uint64_t brk_start, brk, brk_max;
+	uint64_t mmap_lo, mmap_hi; /* the mmap area, allocated top-down */
+	uint64_t stack_lo, stack_hi;
+	struct mm_region *regions; /* sorted, non-overlapping mmap'ed ranges */
+	size_t nregions, cap;
+};
+
+#include "hv/fdtab.h"
+
+struct vm {
+	struct hv_config cfg;
+	const char *name;
+	int kvm_fd, vm_fd, run_size;
+	struct kvm_cpuid2 *cpuid; /* the profile every vCPU gets */
+	uint64_t xcr0; /* 0 when the CPUID profile hides XSAVE */
+	int has_sync_regs;
+
+	uint8_t *ram;       /* host address of guest physical 0 */
+	uint64_t mem;       /* guest RAM bytes */
+	uint8_t *sys;       /* host address of the system area */
+	uint64_t sys_gpa, sys_size;
+	uint64_t entry;     /* program entry point */
+	uint64_t sp;        /* initial stack pointer */
+
+	struct mm mm;
+	struct fdtab fds;
+	int root_fd;        /* O_PATH fd of the VM's root directory */
+	char root_path[4096]; /* its canonical host path, to map host paths back to guest paths */
+	pthread_mutex_t cwd_lock;
+	char cwd[4096];     /* guest-visible absolute path of the working directory */
+	struct in_addr addr; /* the VM's one network address */
+	uint32_t umask;
+
+	pthread_mutex_t lock; /* vcpus[], nlive */
+	pthread_cond_t done;
+	struct vcpu *vcpus[MAX_VCPUS]; /* live threads by vCPU id */
+	struct vcpu *all[MAX_VCPUS];   /* every vCPU created */
+	int nlive;
+	int next_tid;
+	int pid;             /* the guest's process id */
+	struct vcpu *pool[MAX_VCPUS]; /* idle vCPUs of ended threads (KVM never frees a vCPU id) */
+	int npool, ncreated;
+	struct ksigaction sigactions[64];
+	atomic_int exiting;
+	int exit_status;
+	int crashed;
+
+	struct vm_stats stats;
+	uint64_t clock_base_host_ns[2]; /* CLOCK_REALTIME, CLOCK_MONOTONIC at start */
+};
+
+/* The one check every guest pointer passes before hv touches it: returns the host address of
+ * [gva, gva+len) or NULL when any byte lies outside guest RAM. */
+static inline void *guest_ptr(const struct vm *vm, uint64_t gva, uint64_t len)
+{
+	if (gva < USER_BASE || gva > vm->mem || len > vm->mem - gva)
+		return NULL;
+	return vm->ram + gva;
+}
+
+/* GUEST_PTR(var, vm, gva, len): binds `var` to the host address or returns -EFAULT from the handler. */
+#define GUEST_PTR(var, vm, gva, len)                                                               \
+	do {                                                                                       \
+		(var) = guest_ptr((vm), (gva), (len));                                             \
+		if (!(var) && (len) != 0)                                                          \
+			return -EFAULT;                                                            \
+	} while (0)
+
+/* vcpu.c */
+#define SIG_KICK (SIGRTMIN + 2) /* interrupts a vCPU thread's KVM_RUN or blocking host call */
+void vcpu__init_signals(void);
+struct vcpu *vcpu__create(struct vm *vm, int id, char *err, size_t errlen);
+int vcpu__reset(struct vcpu *c, const struct kvm_regs *regs, uint64_t fs_base);
+void vcpu__destroy(struct vcpu *c);
+int vcpu__start(struct vcpu *c);
+void vcpu__kick_all(struct vm *vm);
+uint64_t vcpu__fs_base(struct vcpu *c);
+void vcpu__set_fs_base(struct vcpu *c, uint64_t base);
+struct kvm_regs *vcpu__regs(struct vcpu *c);
+void vcpu__regs_dirty(struct vcpu *c);
+
+/* vm.c */
+/* A vCPU for a new guest thread (recycled or created), set to `regs`: its tid or -EAGAIN. */
+int vm__new_thread(struct vm *vm, const struct kvm_regs *regs, uint64_t fs, struct vcpu **out);
+int vm__start_thread(struct vm *vm, struct vcpu *c);
+int vm__has_thread(struct vm *vm, int tid);
+void vm__exit_group(struct vm *vm, int status);
+void vm__thread_exited(struct vcpu *c);
+
+#endif
