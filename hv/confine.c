@@ -13,7 +13,8 @@ static const char *const allowed[] = {
 	/* files */
 	"read", "write", "pread64", "pwrite64", "readv", "writev", "preadv", "pwritev", "openat",
 	"openat2", "close", "lseek", "fstat", "newfstatat", "statx", "faccessat", "faccessat2",
-	"getdents64", "mkdirat", "unlinkat", "renameat2", "rename", "unlink", "linkat", "symlinkat",
+	"getdents64", "mkdirat", "unlinkat", "renameat", "renameat2", "rename", "unlink", "getcwd",
+	"access", "linkat", "symlinkat",
 	"readlink", "readlinkat", "fsync", "fdatasync", "syncfs", "ftruncate", "fallocate",
 	"fadvise64", "fchmod", "fchmodat", "utimensat", "fcntl", "flock", "dup", "dup3", "pipe2",
 	"ioctl", "sendfile", "fstatfs", "eventfd2",
@@ -28,7 +29,7 @@ static const char *const allowed[] = {
 	"rt_sigreturn", "rt_sigtimedwait", "sigaltstack", "tgkill", "gettid", "getpid", "getppid",
 	"exit", "exit_group", "sched_yield", "sched_getaffinity", "clock_gettime", "clock_getres",
 	"clock_nanosleep", "nanosleep", "gettimeofday", "times", "getrusage", "uname", "getrandom",
-	"sysinfo", "restart_syscall", "prlimit64",
+	"sysinfo", "restart_syscall", "prlimit64", "wait4", "waitid", "kill", "setrlimit",
 };
 
 int hv_confine(char *err, size_t errlen)

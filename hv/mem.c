@@ -149,6 +149,16 @@ static int set_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size, void *
 	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
 }
 
+int mem__register(struct vm *vm, char *err, size_t errlen)
+{
+	if (set_slot(vm, 0, 0, vm->mem, vm->ram) < 0 ||
+	    set_slot(vm, 1, vm->sys_gpa, vm->sys_size, vm->sys) < 0) {
+		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int mem__init(struct vm *vm, char *err, size_t errlen)
 {
 	vm->sys_gpa = vm->mem;
@@ -168,11 +178,8 @@ int mem__init(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot allocate the system area: %s", strerror(errno));
 		return -1;
 	}
-	if (set_slot(vm, 0, 0, vm->mem, vm->ram) < 0 ||
-	    set_slot(vm, 1, vm->sys_gpa, vm->sys_size, vm->sys) < 0) {
-		snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
+	if (mem__register(vm, err, errlen) < 0)
 		return -1;
-	}
 	build_page_tables(vm);
 	write_gdt(vm);
 	write_stubs(vm);
@@ -195,6 +202,12 @@ uint64_t mem__pml4_gpa(const struct vm *vm)
 uint64_t mem__tss_va(int vcpu_id)
 {
 	return SYS_VA + SYS_TSS + (uint64_t)vcpu_id * TSS_STRIDE;
+}
+
+void mem__reset_ram(struct vm *vm)
+{
+	mmap(vm->ram, vm->mem, PROT_READ | PROT_WRITE,
+	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 }
 
 void mem__discard(struct vm *vm, uint64_t gva, uint64_t len)

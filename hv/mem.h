@@ -40,6 +40,10 @@ struct vm;
  * and writes page tables and system structures. */
 int mem__init(struct vm *vm, char *err, size_t errlen);
 void mem__free(struct vm *vm);
+/* Registers the already allocated RAM and system area with vm->vm_fd (a new VM after a fork). */
+int mem__register(struct vm *vm, char *err, size_t errlen);
+/* Replaces all guest RAM with fresh zeroed memory (execve). */
+void mem__reset_ram(struct vm *vm);
 
 uint64_t mem__pml4_gpa(const struct vm *vm);
 uint64_t mem__tss_va(int vcpu_id);

@@ -1,7 +1,7 @@
 # hv/: the bundled hypervisor (library libhv.a and the vcons-hv command) and its tests.
 LIBS += hv
 hv.srcs := hv/elf.c hv/mem.c hv/mm.c hv/vcpu.c hv/vm.c hv/stack.c hv/cpuid.c hv/clock.c \
-           hv/fdtab.c hv/path.c hv/stats.c hv/confine.c hv/syscall.c \
+           hv/fdtab.c hv/path.c hv/stats.c hv/confine.c hv/syscall.c hv/signal.c hv/process.c \
            hv/sys_file.c hv/sys_net.c hv/sys_poll.c hv/sys_mem.c hv/sys_thread.c hv/sys_time.c \
            hv/sys_misc.c
 HV_LDLIBS := -lseccomp -ljansson -lyaml -lpthread
@@ -15,3 +15,15 @@ UNIT_TESTS += hv-elf-test
 hv-elf-test.srcs := hv/test/elf_test.c
 hv-elf-test.deps := hv
 hv-elf-test.ldlibs := -lcmocka
+
+# Guest programs for hv's conformance tests (static; each prints a transcript compared native vs hv).
+HV_GUEST_TESTS := t_files t_threads t_time t_mem t_net t_sqlite t_tls t_crash t_confine
+GUEST_PROGS += $(addprefix hv-,$(HV_GUEST_TESTS))
+$(foreach t,$(HV_GUEST_TESTS),$(eval hv-$(t).srcs := hv/test/guest/$(t).c))
+$(foreach t,$(HV_GUEST_TESTS),$(eval hv-$(t).ldlibs := -lpthread))
+hv-t_sqlite.ldlibs := -lsqlite3 -lm -ldl -lpthread
+hv-t_tls.ldlibs := -lssl -lcrypto -ldl -lpthread
+# Guest test programs are ordinary Linux programs, not hv code: no prototype rules for them.
+hv/test/guest.cflags := -Wno-missing-prototypes -Wno-missing-field-initializers
+
+E2E_TESTS += hv/test/conformance.sh hv/test/confinement.sh hv/test/busybox.sh hv/test/errors.sh

@@ -89,11 +89,34 @@ static int open_in_root(struct vm *vm, const char *path, int flags, unsigned mod
 	}
 }
 
+/* Every VM has the harmless device nodes a program expects, whatever its root holds. */
+static const char *const devices[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+				       "/dev/urandom" };
+
+static int open_device(const char *full, int flags)
+{
+	const char *p = full;
+	while (p[0] == '/' && p[1] == '/')
+		p++;
+	for (size_t i = 0; i < sizeof(devices) / sizeof(*devices); i++) {
+		if (strcmp(p, devices[i]))
+			continue;
+		int fd = open(devices[i], (flags & (O_ACCMODE | O_NONBLOCK | O_PATH)) | O_CLOEXEC);
+		return fd < 0 ? -errno : fd;
+	}
+	return -ENOENT;
+}
+
 int path__open_str(struct vm *vm, int dirfd, const char *path, int flags, unsigned mode)
 {
 	char full[GPATH_MAX];
 	int rc = compose(vm, dirfd, path, full, sizeof(full));
-	return rc < 0 ? rc : open_in_root(vm, full, flags, mode);
+	if (rc < 0)
+		return rc;
+	rc = open_in_root(vm, full, flags, mode);
+	if (rc == -ENOENT && !strncmp(full, "/dev/", 5))
+		return open_device(full, flags);
+	return rc;
 }
 
 int path__open(struct vm *vm, int dirfd, uint64_t gpath, int flags, unsigned mode)

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define ARCH_SET_GS 0x1001
@@ -30,8 +31,10 @@ long sys_clone(struct vcpu *c, const uint64_t *a)
 {
 	uint64_t flags = a[0], sp = a[1], ptid = a[2], ctid = a[3], tls = a[4];
 	const uint64_t thread = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD;
+	if (!(flags & (CLONE_VM | CLONE_THREAD)))
+		return process__fork(c, flags, ctid); /* a new process */
 	if ((flags & thread) != thread)
-		return -ENOSYS; /* new processes (fork) are not offered */
+		return -EINVAL; /* shared memory without a shared process: not offered */
 	int *pt = NULL, *ct = NULL;
 	if (flags & CLONE_PARENT_SETTID)
 		GUEST_PTR(pt, c->vm, ptid, sizeof(int));
@@ -70,11 +73,6 @@ long sys_exit_group(struct vcpu *c, const uint64_t *a)
 	vm__exit_group(c->vm, (int)(a[0] & 0xff));
 	c->done = 1;
 	return SYSCALL_NORETURN;
-}
-
-long sys_wait4(struct vcpu *c, const uint64_t *a)
-{
-	return -ECHILD; /* a VM has no child processes */
 }
 
 long sys_set_tid_address(struct vcpu *c, const uint64_t *a)
@@ -180,39 +178,32 @@ long sys_getppid(struct vcpu *c, const uint64_t *a)
 	return getppid();
 }
 
-static int default_ignored(int sig)
-{
-	return sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH;
-}
-
-/* A signal the guest sends to itself. */
+/* A signal the guest sends to itself: pending until a thread that does not block it returns from a
+ * system call (signal.c) - for raise() that is this very call. */
 static long raise_in_guest(struct vcpu *c, int sig)
 {
-	struct vm *vm = c->vm;
-	if (sig == 0)
-		return 0;
-	if (sig < 1 || sig > 64)
+	if (sig < 0 || sig > 64)
 		return -EINVAL;
-	uint64_t h = vm->sigactions[sig - 1].handler;
-	if (h == (uint64_t)SIG_IGN || (h == (uint64_t)SIG_DFL && default_ignored(sig)))
-		return 0;
-	if (h == (uint64_t)SIG_DFL || sig == SIGKILL || sig == SIGSTOP) {
-		vm__exit_group(vm, HV_EXIT_CRASH_BASE + sig);
-		c->done = 1;
-		return SYSCALL_NORETURN;
-	}
-	if (stats__first_unknown(&vm->stats, STATS_NSYSCALLS - 2))
-		fprintf(stderr, "vcons-hv: %s: signal %d to a guest handler dropped (signal delivery "
-				"is not implemented)\n", vm->name, sig);
+	if (sig)
+		signal__raise(c, sig);
 	return 0;
+}
+
+/* 1 when `pid` is a child process of this guest (a guest fork). */
+static int is_child(pid_t pid)
+{
+	siginfo_t si;
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT) == 0;
 }
 
 long sys_kill(struct vcpu *c, const uint64_t *a)
 {
-	int pid = (int)a[0];
-	if (pid != c->vm->pid && pid != 0 && pid != -1)
-		return -ESRCH; /* a VM sees no other processes */
-	return raise_in_guest(c, (int)a[1]);
+	int pid = (int)a[0], sig = (int)a[1];
+	if (pid == c->vm->pid || pid == 0 || pid == -1)
+		return raise_in_guest(c, sig);
+	if (pid > 0 && is_child(pid)) /* a guest's own child process */
+		return kill(pid, sig) < 0 ? -errno : 0;
+	return -ESRCH; /* a VM sees no other processes */
 }
 
 long sys_tkill(struct vcpu *c, const uint64_t *a)

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 
 struct syscall_desc {
@@ -71,6 +72,21 @@ static void trace(struct vcpu *c, unsigned nr, const uint64_t *a, long ret, uint
 	funlockfile(f);
 }
 
+/* A write to a pipe or socket whose reader is gone raises SIGPIPE, unless MSG_NOSIGNAL says not to. */
+static int raises_sigpipe(uint64_t nr, const uint64_t *a)
+{
+	switch (nr) {
+	case __NR_write:
+	case __NR_writev:
+	case __NR_pwrite64:
+	case __NR_pwritev:
+	case __NR_sendfile: return 1;
+	case __NR_sendto: return !(a[3] & MSG_NOSIGNAL);
+	case __NR_sendmsg: return !(a[2] & MSG_NOSIGNAL);
+	default: return 0;
+	}
+}
+
 long syscall__dispatch(struct vcpu *c, uint64_t nr, const uint64_t *a)
 {
 	struct vm *vm = c->vm;
@@ -85,6 +101,8 @@ long syscall__dispatch(struct vcpu *c, uint64_t nr, const uint64_t *a)
 			fprintf(stderr, "vcons-hv: %s: unsupported system call %llu answered -ENOSYS\n",
 				vm->name, (unsigned long long)nr);
 	}
+	if (ret == -EPIPE && raises_sigpipe(nr, a))
+		signal__raise(c, SIGPIPE);
 	uint64_t ns = clock__host_ns(CLOCK_MONOTONIC) - t0;
 	unsigned slot = nr < STATS_NSYSCALLS ? (unsigned)nr : STATS_NSYSCALLS - 1;
 	c->stats.sys_count[slot]++;

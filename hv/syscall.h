@@ -24,6 +24,9 @@ long iov__in(struct vcpu *c, uint64_t giov, uint64_t n, struct iovec *out);
 /* Installs two host fds (a pipe or socketpair) as guest fds written to g[0], g[1]. */
 long fd__install_pair(struct vcpu *c, int host[2], int *g, int cloexec);
 
+/* process.c: fork for fork(), vfork() and clone() without CLONE_VM. */
+long process__fork(struct vcpu *c, uint64_t flags, uint64_t ctid);
+
 #define S(name, fn, fmt) long fn(struct vcpu *c, const uint64_t *a);
 #include "hv/syscalls.def"
 #undef S

@@ -99,20 +99,14 @@ static int setup_fpu(struct vcpu *c)
 	return ioctl(c->fd, KVM_SET_FPU, &f);
 }
 
-struct vcpu *vcpu__create(struct vm *vm, int id, char *err, size_t errlen)
+/* Gives `c` a KVM vCPU (id c->id) in c->vm's VM, with the profile's CPUID and the syscall MSRs. */
+int vcpu__attach(struct vcpu *c, char *err, size_t errlen)
 {
-	struct vcpu *c = calloc(1, sizeof(*c));
-	if (!c) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	c->vm = vm;
-	c->id = id;
-	c->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
+	struct vm *vm = c->vm;
+	c->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, c->id);
 	if (c->fd < 0) {
 		snprintf(err, errlen, "KVM_CREATE_VCPU: %s", strerror(errno));
-		free(c);
-		return NULL;
+		return -1;
 	}
 	c->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
 	const char *what = NULL;
@@ -129,18 +123,41 @@ struct vcpu *vcpu__create(struct vm *vm, int id, char *err, size_t errlen)
 		if (c->run != MAP_FAILED)
 			munmap(c->run, vm->run_size);
 		close(c->fd);
+		return -1;
+	}
+	c->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+	c->stats.kvm = stats__kvm_open(c->fd);
+	return 0;
+}
+
+/* Drops the KVM side of `c` (its fd, kvm_run and statistics), keeping the struct. */
+void vcpu__detach(struct vcpu *c)
+{
+	stats__kvm_close(c->stats.kvm);
+	c->stats.kvm = NULL;
+	munmap(c->run, c->vm->run_size);
+	close(c->fd);
+}
+
+struct vcpu *vcpu__create(struct vm *vm, int id, char *err, size_t errlen)
+{
+	struct vcpu *c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->vm = vm;
+	c->id = id;
+	if (vcpu__attach(c, err, errlen) < 0) {
 		free(c);
 		return NULL;
 	}
-	c->stats.kvm = stats__kvm_open(c->fd);
 	return c;
 }
 
 void vcpu__destroy(struct vcpu *c)
 {
-	stats__kvm_close(c->stats.kvm);
-	munmap(c->run, c->vm->run_size);
-	close(c->fd);
+	vcpu__detach(c);
 	free(c);
 }
 
@@ -170,6 +187,22 @@ struct kvm_regs *vcpu__regs(struct vcpu *c)
 void vcpu__regs_dirty(struct vcpu *c)
 {
 	c->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+}
+
+void vcpu__set_user_regs(struct vcpu *c, const struct kvm_regs *regs)
+{
+	struct kvm_sregs *s = &c->run->s.regs.sregs;
+	*vcpu__regs(c) = *regs;
+	vcpu__regs(c)->rflags = (regs->rflags & 0xcd5) | RFLAGS_RESERVED;
+	vcpu__regs_dirty(c);
+	if (s->cs.dpl != 3) { /* in the ring-0 stub: leave it for ring 3 without sysretq */
+		uint64_t fs = s->fs.base, gs = s->gs.base;
+		s->cs = seg(SEL_UCODE, 11, 3, 1);
+		s->ss = seg(SEL_UDATA, 3, 3, 0);
+		s->fs.base = fs;
+		s->gs.base = gs;
+		c->run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+	}
 }
 
 uint64_t vcpu__fs_base(struct vcpu *c)
@@ -257,7 +290,9 @@ static void on_syscall(struct vcpu *c)
 	long ret = syscall__dispatch(c, nr, args);
 	if (ret == SYSCALL_NORETURN)
 		return;
-	r = vcpu__regs(c); /* a handler may have rewritten registers (clone, rt_sigreturn) */
+	if (signal__deliver(c, ret))
+		return; /* the vCPU now enters a signal handler */
+	r = vcpu__regs(c);
 	r->rax = (uint64_t)ret;
 	if (c->run->s.regs.sregs.cs.dpl != 0) {
 		/* Nested KVM left CS at ring 3: the stub's sysretq would fault, so return here. */
@@ -339,7 +374,6 @@ static void *vcpu_thread(void *arg)
 	sigdelset(&set, SIG_KICK);
 	pthread_sigmask(SIG_SETMASK, &set, NULL);
 
-	c->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 	for (;;) {
 		if (atomic_load(&vm->exiting))
 			break;

@@ -110,6 +110,7 @@ static int load_program(struct vm *vm, int *code, char *err, size_t n)
 	if (e)
 		return fail(code, HV_EXIT_BADELF, err, n, "%s: %s", path, elf__strerror(e));
 	vm->entry = img.entry;
+	vm->exe_fd = open(path, O_RDONLY | O_CLOEXEC); /* for execve("/proc/self/exe") */
 	mm__init(vm, img.hi);
 	int rc = stack__build(vm, &img, vm->cfg.argv, vm->cfg.envp, cpuid__hwcap(vm->cpuid), &vm->sp);
 	if (rc < 0)
@@ -152,7 +153,7 @@ struct hv_vm *hv_vm_create(const struct hv_config *cfg, int *code, char *err, si
 	}
 	vm->cfg = *cfg;
 	vm->name = cfg->name ? cfg->name : "vm";
-	vm->kvm_fd = vm->vm_fd = vm->root_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->root_fd = vm->exe_fd = -1;
 	vm->stats.create_ns = clock__host_ns(CLOCK_MONOTONIC);
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->cwd_lock, NULL);
@@ -328,6 +329,8 @@ void vm__thread_exited(struct vcpu *c)
 			atomic_store(&vm->exiting, 1);
 		}
 		pthread_cond_broadcast(&vm->done);
+		if (vm->is_fork_child) /* no one waits in this process: end it as the guest ended */
+			process__exit(vm, vm->exit_status);
 	}
 	pthread_mutex_unlock(&vm->lock);
 }
@@ -348,6 +351,8 @@ void hv_vm_destroy(struct hv_vm *hvm)
 	free(vm->cpuid);
 	if (vm->root_fd >= 0)
 		close(vm->root_fd);
+	if (vm->exe_fd >= 0)
+		close(vm->exe_fd);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)

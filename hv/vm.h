@@ -40,6 +40,9 @@ struct vcpu {
 	int done;    /* the guest thread called exit: leave the run loop */
 	int started;
 	uint64_t sigmask; /* blocked signals */
+	uint64_t pending; /* signals sent to this thread */
+	int suspend_mask_saved;  /* in rt_sigsuspend: the mask to restore after the handler */
+	uint64_t suspend_mask;
 	stack_t altstack;
 	char comm[16];    /* PR_SET_NAME */
 	struct vcpu_stats stats;
@@ -95,7 +98,10 @@ struct vm {
 	struct vcpu *all[MAX_VCPUS];   /* every vCPU created */
 	int nlive;
 	int next_tid;
-	int pid;             /* the guest's process id */
+	int pid;             /* the guest's process id (the host pid of the hv process running it) */
+	int is_fork_child;   /* this hv process was forked for a guest fork: it exits with the guest */
+	int exe_fd;          /* the running program's file (execve of /proc/self/exe) */
+	_Atomic uint64_t pending; /* signals sent to the process */
 	struct vcpu *pool[MAX_VCPUS]; /* idle vCPUs of ended threads (KVM never frees a vCPU id) */
 	int npool, ncreated;
 	struct ksigaction sigactions[64];
@@ -129,13 +135,29 @@ static inline void *guest_ptr(const struct vm *vm, uint64_t gva, uint64_t len)
 void vcpu__init_signals(void);
 struct vcpu *vcpu__create(struct vm *vm, int id, char *err, size_t errlen);
 int vcpu__reset(struct vcpu *c, const struct kvm_regs *regs, uint64_t fs_base);
+/* Leaves a system call for user code at `regs` (handler entry, sigreturn): where the CPU is in the
+ * ring-0 stub, the user code and stack segments are restored too. */
+void vcpu__set_user_regs(struct vcpu *c, const struct kvm_regs *regs);
 void vcpu__destroy(struct vcpu *c);
+int vcpu__attach(struct vcpu *c, char *err, size_t errlen);
+void vcpu__detach(struct vcpu *c);
 int vcpu__start(struct vcpu *c);
 void vcpu__kick_all(struct vm *vm);
 uint64_t vcpu__fs_base(struct vcpu *c);
 void vcpu__set_fs_base(struct vcpu *c, uint64_t base);
 struct kvm_regs *vcpu__regs(struct vcpu *c);
 void vcpu__regs_dirty(struct vcpu *c);
+
+/* process.c */
+/* Ends this process the way the guest ended (a forked child's hv process). */
+_Noreturn void process__exit(struct vm *vm, int status);
+
+/* signal.c */
+/* Called after a system call's result is known: delivers a pending unblocked signal by building a
+ * signal frame and pointing the vCPU at the handler. Returns 1 when it redirected the vCPU. */
+int signal__deliver(struct vcpu *c, long ret);
+/* Sets a signal pending on the process; the default action applies when no handler is set. */
+void signal__raise(struct vcpu *c, int sig);
 
 /* vm.c */
 /* A vCPU for a new guest thread (recycled or created), set to `regs`: its tid or -EAGAIN. */
