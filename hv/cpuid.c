@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 #include <yaml.h>
 
 enum reg { EAX, EBX, ECX, EDX };
@@ -264,6 +265,9 @@ int cpuid__build(int kvm_fd, const char *profile, struct kvm_cpuid2 **out, uint6
 		*code = HV_EXIT_NOKVM;
 		return -1;
 	}
+	if ((use_baseline || nhidden) && access("/sys/module/kvm_pvm", F_OK) == 0)
+		fprintf(stderr, "vcons-hv: warning: this host's KVM (kvm_pvm) runs CPUID in guest ring 3 "
+				"without an exit: the CPUID profile '%s' is not enforced\n", profile);
 	if (use_baseline)
 		baseline(c);
 	for (int i = 0; i < nhidden; i++)

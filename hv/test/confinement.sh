@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# hv's VM boundary: path escapes, bad pointers, another VM's address, memory beyond the limit; the
+# guest goes on, the host is untouched; two VMs at once cannot see each other's files.
+source "$VCONS_TOP/tools/testlib.sh"
+require_kvm "confinement checks" "host untouched" "two VMs isolated" "guest faults"
+HV=$B/vcons-hv
+mkdir -p "$T_TMP/root" "$T_TMP/host"
+echo "host secret" >"$T_TMP/host/outside.txt"
+before=$(cd "$T_TMP/host" && find . -print0 | sort -z | xargs -0 ls -ld --time-style=+%s | md5sum)
+timeout 120 "$HV" --root "$T_TMP/root" --net 127.0.5.1 -- "$B/guest/hv-t_confine" \
+	"$T_TMP/host/outside.txt" 127.0.5.2 >"$T_TMP/confine.out" 2>&1
+rc=$?
+cat "$T_TMP/confine.out"
+if ((rc == 0)) && grep -q '^failures: 0$' "$T_TMP/confine.out" &&
+	grep -q 'guest still running after all checks: yes' "$T_TMP/confine.out" &&
+	(($(grep -c 'bad pointer: .*-> EFAULT$' "$T_TMP/confine.out") >= 70)); then
+	t_ok "confinement checks (escapes, >= 70 bad-pointer calls, network, memory)"
+else
+	t_fail "confinement checks" "exit $rc; see the transcript above"
+fi
+after=$(cd "$T_TMP/host" && find . -print0 | sort -z | xargs -0 ls -ld --time-style=+%s | md5sum)
+if [[ $before == "$after" && $(cat "$T_TMP/host/outside.txt") == "host secret" ]]; then
+	t_ok "host untouched outside the VM's root"
+else
+	t_fail "host untouched" "files outside the root changed"
+fi
+
+# Two VMs at once: A writes a file in its root; B looks for it by every path it can think of.
+mkdir -p "$T_TMP/a" "$T_TMP/b"
+spawn "$HV" --root "$T_TMP/a" --net 127.0.5.10 -- /bin/busybox sh -c \
+	'echo secret-of-a > mine.txt; sleep 3'
+pid_a=$!
+sleep 1
+timeout 30 "$HV" --root "$T_TMP/b" --net 127.0.5.11 -- /bin/busybox sh -c "
+	cat ../a/mine.txt /../a/mine.txt $T_TMP/a/mine.txt 2>/dev/null; ls / ; echo end" >"$T_TMP/b.out"
+wait "$pid_a"
+if [[ -s $T_TMP/a/mine.txt ]] && ! grep -q secret "$T_TMP/b.out" && grep -q '^end$' "$T_TMP/b.out"; then
+	t_ok "two VMs at once cannot see each other's files"
+else
+	t_fail "two VMs isolated" "$(cat "$T_TMP/b.out")"
+fi
+
+# Guest faults: a register dump and 128 + the signal Linux would send.
+declare -A want=([null]=139 [ud2]=132 [abort]=134 [exit42]=42)
+for w in null ud2 abort exit42; do
+	timeout 30 "$HV" -- "$B/guest/hv-t_crash" "$w" >"$T_TMP/crash.out" 2>&1
+	rc=$?
+	if ((rc == want[$w])) && { [[ $w != null && $w != ud2 ]] || grep -q 'guest crashed' "$T_TMP/crash.out"; }; then
+		t_ok "guest fault '$w' exits $rc"
+	else
+		t_fail "guest fault '$w'" "exit $rc, want ${want[$w]}"
+		cat "$T_TMP/crash.out"
+	fi
+done
+t_done
