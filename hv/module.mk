@@ -27,3 +27,9 @@ hv-t_tls.ldlibs := -lssl -lcrypto -ldl -lpthread
 hv/test/guest.cflags := -Wno-missing-prototypes -Wno-missing-field-initializers
 
 E2E_TESTS += hv/test/conformance.sh hv/test/confinement.sh hv/test/busybox.sh hv/test/errors.sh
+
+GUEST_PROGS += hv-bench
+hv-bench.srcs := hv/bench/hvbench.c
+hv-bench.ldlibs := -lpthread
+hv/bench.cflags := -Wno-missing-prototypes
+BENCHES += hv/bench/run.sh
