@@ -1,7 +1,7 @@
-/* hv/clock.h: the guest's clocks. A guest reads CLOCK_REALTIME and CLOCK_MONOTONIC (and their variants)
- * through hv; with --clock-scale F its clocks advance F times as fast as the host's from the VM's start,
- * so time-dilation correction in the harness can be tested. Sleeps and timeouts the guest asks for are
- * converted back to host durations. */
+/* hv/clock.h: the guest's clocks. A guest reads CLOCK_REALTIME and CLOCK_MONOTONIC (and their
+ * variants) through hv; with --clock-scale F its clocks advance F times as fast as the host's from
+ * the VM's start, so time-dilation correction in the harness can be tested. Sleeps and timeouts the
+ * guest asks for are converted back to host durations. */
 #ifndef HV_CLOCK_H
 #define HV_CLOCK_H
 #include <stdint.h>

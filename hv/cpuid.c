@@ -22,43 +22,72 @@ struct feature {
 };
 
 static const struct feature features[] = {
-	{ "sse3", 1, 0, ECX, 0, 1 },         { "pclmulqdq", 1, 0, ECX, 1, 0 },
-	{ "monitor", 1, 0, ECX, 3, 0 },      { "ssse3", 1, 0, ECX, 9, 1 },
-	{ "fma", 1, 0, ECX, 12, 0 },         { "cx16", 1, 0, ECX, 13, 1 },
-	{ "pcid", 1, 0, ECX, 17, 0 },        { "sse4_1", 1, 0, ECX, 19, 1 },
-	{ "sse4_2", 1, 0, ECX, 20, 1 },      { "x2apic", 1, 0, ECX, 21, 0 },
-	{ "movbe", 1, 0, ECX, 22, 0 },       { "popcnt", 1, 0, ECX, 23, 1 },
-	{ "aes", 1, 0, ECX, 25, 0 },         { "xsave", 1, 0, ECX, 26, 0 },
-	{ "osxsave", 1, 0, ECX, 27, 0 },     { "avx", 1, 0, ECX, 28, 0 },
-	{ "f16c", 1, 0, ECX, 29, 0 },        { "rdrand", 1, 0, ECX, 30, 0 },
-	{ "fsgsbase", 7, 0, EBX, 0, 0 },     { "bmi1", 7, 0, EBX, 3, 0 },
-	{ "avx2", 7, 0, EBX, 5, 0 },         { "bmi2", 7, 0, EBX, 8, 0 },
-	{ "erms", 7, 0, EBX, 9, 0 },         { "avx512f", 7, 0, EBX, 16, 0 },
-	{ "avx512dq", 7, 0, EBX, 17, 0 },    { "rdseed", 7, 0, EBX, 18, 0 },
-	{ "adx", 7, 0, EBX, 19, 0 },         { "avx512ifma", 7, 0, EBX, 21, 0 },
-	{ "clflushopt", 7, 0, EBX, 23, 0 },  { "clwb", 7, 0, EBX, 24, 0 },
-	{ "avx512cd", 7, 0, EBX, 28, 0 },    { "sha", 7, 0, EBX, 29, 0 },
-	{ "avx512bw", 7, 0, EBX, 30, 0 },    { "avx512vl", 7, 0, EBX, 31, 0 },
-	{ "avx512vbmi", 7, 0, ECX, 1, 0 },   { "pku", 7, 0, ECX, 3, 0 },
-	{ "ospke", 7, 0, ECX, 4, 0 },        { "waitpkg", 7, 0, ECX, 5, 0 },
-	{ "avx512vbmi2", 7, 0, ECX, 6, 0 },  { "gfni", 7, 0, ECX, 8, 0 },
-	{ "vaes", 7, 0, ECX, 9, 0 },         { "vpclmulqdq", 7, 0, ECX, 10, 0 },
-	{ "avx512vnni", 7, 0, ECX, 11, 0 },  { "avx512bitalg", 7, 0, ECX, 12, 0 },
-	{ "avx512vpopcntdq", 7, 0, ECX, 14, 0 }, { "rdpid", 7, 0, ECX, 22, 0 },
-	{ "fsrm", 7, 0, EDX, 4, 0 },         { "avx512fp16", 7, 0, EDX, 23, 0 },
-	{ "lahf_lm", 0x80000001, 0, ECX, 0, 1 }, { "abm", 0x80000001, 0, ECX, 5, 0 },
-	{ "sse4a", 0x80000001, 0, ECX, 6, 0 },   { "prefetchw", 0x80000001, 0, ECX, 8, 0 },
-	{ "xop", 0x80000001, 0, ECX, 11, 0 },    { "fma4", 0x80000001, 0, ECX, 16, 0 },
-	{ "tbm", 0x80000001, 0, ECX, 21, 0 },    { "pdpe1gb", 0x80000001, 0, EDX, 26, 0 },
+	{ "sse3", 1, 0, ECX, 0, 1 },
+	{ "pclmulqdq", 1, 0, ECX, 1, 0 },
+	{ "monitor", 1, 0, ECX, 3, 0 },
+	{ "ssse3", 1, 0, ECX, 9, 1 },
+	{ "fma", 1, 0, ECX, 12, 0 },
+	{ "cx16", 1, 0, ECX, 13, 1 },
+	{ "pcid", 1, 0, ECX, 17, 0 },
+	{ "sse4_1", 1, 0, ECX, 19, 1 },
+	{ "sse4_2", 1, 0, ECX, 20, 1 },
+	{ "x2apic", 1, 0, ECX, 21, 0 },
+	{ "movbe", 1, 0, ECX, 22, 0 },
+	{ "popcnt", 1, 0, ECX, 23, 1 },
+	{ "aes", 1, 0, ECX, 25, 0 },
+	{ "xsave", 1, 0, ECX, 26, 0 },
+	{ "osxsave", 1, 0, ECX, 27, 0 },
+	{ "avx", 1, 0, ECX, 28, 0 },
+	{ "f16c", 1, 0, ECX, 29, 0 },
+	{ "rdrand", 1, 0, ECX, 30, 0 },
+	{ "fsgsbase", 7, 0, EBX, 0, 0 },
+	{ "bmi1", 7, 0, EBX, 3, 0 },
+	{ "avx2", 7, 0, EBX, 5, 0 },
+	{ "bmi2", 7, 0, EBX, 8, 0 },
+	{ "erms", 7, 0, EBX, 9, 0 },
+	{ "avx512f", 7, 0, EBX, 16, 0 },
+	{ "avx512dq", 7, 0, EBX, 17, 0 },
+	{ "rdseed", 7, 0, EBX, 18, 0 },
+	{ "adx", 7, 0, EBX, 19, 0 },
+	{ "avx512ifma", 7, 0, EBX, 21, 0 },
+	{ "clflushopt", 7, 0, EBX, 23, 0 },
+	{ "clwb", 7, 0, EBX, 24, 0 },
+	{ "avx512cd", 7, 0, EBX, 28, 0 },
+	{ "sha", 7, 0, EBX, 29, 0 },
+	{ "avx512bw", 7, 0, EBX, 30, 0 },
+	{ "avx512vl", 7, 0, EBX, 31, 0 },
+	{ "avx512vbmi", 7, 0, ECX, 1, 0 },
+	{ "pku", 7, 0, ECX, 3, 0 },
+	{ "ospke", 7, 0, ECX, 4, 0 },
+	{ "waitpkg", 7, 0, ECX, 5, 0 },
+	{ "avx512vbmi2", 7, 0, ECX, 6, 0 },
+	{ "gfni", 7, 0, ECX, 8, 0 },
+	{ "vaes", 7, 0, ECX, 9, 0 },
+	{ "vpclmulqdq", 7, 0, ECX, 10, 0 },
+	{ "avx512vnni", 7, 0, ECX, 11, 0 },
+	{ "avx512bitalg", 7, 0, ECX, 12, 0 },
+	{ "avx512vpopcntdq", 7, 0, ECX, 14, 0 },
+	{ "rdpid", 7, 0, ECX, 22, 0 },
+	{ "fsrm", 7, 0, EDX, 4, 0 },
+	{ "avx512fp16", 7, 0, EDX, 23, 0 },
+	{ "lahf_lm", 0x80000001, 0, ECX, 0, 1 },
+	{ "abm", 0x80000001, 0, ECX, 5, 0 },
+	{ "sse4a", 0x80000001, 0, ECX, 6, 0 },
+	{ "prefetchw", 0x80000001, 0, ECX, 8, 0 },
+	{ "xop", 0x80000001, 0, ECX, 11, 0 },
+	{ "fma4", 0x80000001, 0, ECX, 16, 0 },
+	{ "tbm", 0x80000001, 0, ECX, 21, 0 },
+	{ "pdpe1gb", 0x80000001, 0, EDX, 26, 0 },
 	{ "rdtscp", 0x80000001, 0, EDX, 27, 0 },
 };
 #define NFEATURES (sizeof(features) / sizeof(features[0]))
 
 /* Features that need AVX state (hidden with avx), and the AVX-512 family (hidden with avx512f). */
 static const char *const needs_avx[] = { "fma", "f16c", "avx2", "vaes", "vpclmulqdq", "avx512f" };
-static const char *const avx512[] = { "avx512dq", "avx512ifma", "avx512cd", "avx512bw", "avx512vl",
-				      "avx512vbmi", "avx512vbmi2", "avx512vnni", "avx512bitalg",
-				      "avx512vpopcntdq", "avx512fp16" };
+static const char *const avx512[] = { "avx512dq",        "avx512ifma", "avx512cd",
+	                              "avx512bw",        "avx512vl",   "avx512vbmi",
+	                              "avx512vbmi2",     "avx512vnni", "avx512bitalg",
+	                              "avx512vpopcntdq", "avx512fp16" };
 
 static struct kvm_cpuid_entry2 *entry(struct kvm_cpuid2 *c, uint32_t leaf, uint32_t sub)
 {
@@ -157,7 +186,7 @@ static uint64_t settle(struct kvm_cpuid2 *c)
 
 /* Reads a profile file: base and hide list. */
 static int read_yaml(const char *path, int *base_baseline, char hidden[][32], int *nhidden,
-		     char *err, size_t errlen)
+                     char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
@@ -172,8 +201,8 @@ static int read_yaml(const char *path, int *base_baseline, char hidden[][32], in
 	int depth = 0, in_hide = 0, rc = 0, done = 0;
 	while (!done && !rc) {
 		if (!yaml_parser_parse(&p, &ev)) {
-			snprintf(err, errlen, "%s:%zu: YAML syntax: %s", path, p.problem_mark.line + 1,
-				 p.problem ? p.problem : "error");
+			snprintf(err, errlen, "%s:%zu: YAML syntax: %s", path,
+			         p.problem_mark.line + 1, p.problem ? p.problem : "error");
 			rc = -HV_EXIT_CONFIG;
 			break;
 		}
@@ -189,8 +218,9 @@ static int read_yaml(const char *path, int *base_baseline, char hidden[][32], in
 			const char *v = (const char *)ev.data.scalar.value;
 			if (in_hide) {
 				if (!find(v)) {
-					snprintf(err, errlen, "%s:%zu: hide: unknown CPU feature '%s'",
-						 path, line, v);
+					snprintf(err, errlen,
+					         "%s:%zu: hide: unknown CPU feature '%s'", path,
+					         line, v);
 					rc = -HV_EXIT_CONFIG;
 				} else if (*nhidden < 64) {
 					snprintf(hidden[(*nhidden)++], 32, "%s", v);
@@ -198,16 +228,20 @@ static int read_yaml(const char *path, int *base_baseline, char hidden[][32], in
 			} else if (!key[0]) {
 				snprintf(key, sizeof(key), "%s", v);
 				if (strcmp(key, "base") && strcmp(key, "hide")) {
-					snprintf(err, errlen, "%s:%zu: %s: unknown field (expected base, hide)",
-						 path, line, v);
+					snprintf(err, errlen,
+					         "%s:%zu: %s: unknown field (expected base, hide)",
+					         path, line, v);
 					rc = -HV_EXIT_CONFIG;
 				}
 			} else {
-				if (!strcmp(key, "base") && (!strcmp(v, "host") || !strcmp(v, "baseline"))) {
+				if (!strcmp(key, "base") &&
+				    (!strcmp(v, "host") || !strcmp(v, "baseline"))) {
 					*base_baseline = !strcmp(v, "baseline");
 				} else {
-					snprintf(err, errlen, "%s:%zu: %s: '%s' is not valid (base: host or "
-							      "baseline; hide: a list)", path, line, key, v);
+					snprintf(err, errlen,
+					         "%s:%zu: %s: '%s' is not valid (base: host or "
+					         "baseline; hide: a list)",
+					         path, line, key, v);
 					rc = -HV_EXIT_CONFIG;
 				}
 				key[0] = 0;
@@ -245,7 +279,7 @@ static struct kvm_cpuid2 *supported(int kvm_fd)
 }
 
 int cpuid__build(int kvm_fd, const char *profile, struct kvm_cpuid2 **out, uint64_t *xcr0,
-		 int *code, char *err, size_t errlen)
+                 int *code, char *err, size_t errlen)
 {
 	int use_baseline = 0, nhidden = 0;
 	char hidden[64][32];
@@ -266,8 +300,10 @@ int cpuid__build(int kvm_fd, const char *profile, struct kvm_cpuid2 **out, uint6
 		return -1;
 	}
 	if ((use_baseline || nhidden) && access("/sys/module/kvm_pvm", F_OK) == 0)
-		fprintf(stderr, "vcons-hv: warning: this host's KVM (kvm_pvm) runs CPUID in guest ring 3 "
-				"without an exit: the CPUID profile '%s' is not enforced\n", profile);
+		fprintf(stderr,
+		        "vcons-hv: warning: this host's KVM (kvm_pvm) runs CPUID in guest ring 3 "
+		        "without an exit: the CPUID profile '%s' is not enforced\n",
+		        profile);
 	if (use_baseline)
 		baseline(c);
 	for (int i = 0; i < nhidden; i++)

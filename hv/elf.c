@@ -111,7 +111,7 @@ enum elf_error elf__parse(const void *buf, size_t len, uint64_t pie_base, struct
 }
 
 enum elf_error elf__load(const void *buf, size_t len, const struct elf_image *img, uint8_t *guest,
-			 uint64_t win_lo, uint64_t win_hi)
+                         uint64_t win_lo, uint64_t win_hi)
 {
 	const Elf64_Ehdr *eh = buf;
 	const Elf64_Phdr *ph = phdrs(buf);
@@ -137,7 +137,8 @@ const char *elf__strerror(enum elf_error e)
 	case ELF_ECLASS: return "not a 64-bit little-endian ELF file";
 	case ELF_EARCH: return "not an x86-64 program";
 	case ELF_ETYPE: return "not an executable (ET_EXEC or static-PIE ET_DYN)";
-	case ELF_EDYNAMIC: return "dynamically linked (has an interpreter); vcons-hv runs static programs";
+	case ELF_EDYNAMIC:
+		return "dynamically linked (has an interpreter); vcons-hv runs static programs";
 	case ELF_ETRUNC: return "truncated ELF file";
 	case ELF_EBADSEG: return "malformed program headers";
 	case ELF_ERANGE: return "program does not fit in the VM's memory";

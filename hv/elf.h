@@ -1,8 +1,8 @@
 /* hv/elf.h: parsing and loading static x86-64 ELF executables (ET_EXEC, and static-PIE ET_DYN).
  *
- * Contract: elf__parse() validates a whole file image in memory and describes it; it never reads outside
- * [buf, buf+len). elf__load() copies the PT_LOAD segments into guest memory (zeroing bss) at the
- * addresses the description gives, after checking they lie inside the window it is given. */
+ * Contract: elf__parse() validates a whole file image in memory and describes it; it never reads
+ * outside [buf, buf+len). elf__load() copies the PT_LOAD segments into guest memory (zeroing bss)
+ * at the addresses the description gives, after checking they lie inside the window it is given. */
 #ifndef HV_ELF_H
 #define HV_ELF_H
 #include <stddef.h>
@@ -33,10 +33,10 @@ struct elf_image {
 /* Parses and validates. For a static PIE, `pie_base` (page aligned) becomes the load bias. */
 enum elf_error elf__parse(const void *buf, size_t len, uint64_t pie_base, struct elf_image *img);
 
-/* Copies segments to guest memory; `guest` is the host address of guest address 0, and segments must
- * lie within [win_lo, win_hi). */
+/* Copies segments to guest memory; `guest` is the host address of guest address 0, and segments
+ * must lie within [win_lo, win_hi). */
 enum elf_error elf__load(const void *buf, size_t len, const struct elf_image *img, uint8_t *guest,
-			 uint64_t win_lo, uint64_t win_hi);
+                         uint64_t win_lo, uint64_t win_hi);
 
 const char *elf__strerror(enum elf_error e);
 

@@ -1,14 +1,15 @@
-/* hv/fdtab.h: the guest's file-descriptor table. A guest fd names a shared, reference-counted host file
- * (`struct hfile`): dup shares it, as dup shares an open file description on Linux. A handler holds a
- * reference from fdtab__get() to fdtab__put(), so a close in another guest thread never lets a blocked
- * call use a host fd number that the host has since reused (possibly for another VM). */
+/* hv/fdtab.h: the guest's file-descriptor table. A guest fd names a shared, reference-counted host
+ * file
+ * (`struct hfile`): dup shares it, as dup shares an open file description on Linux. A handler holds
+ * a reference from fdtab__get() to fdtab__put(), so a close in another guest thread never lets a
+ * blocked call use a host fd number that the host has since reused (possibly for another VM). */
 #ifndef HV_FDTAB_H
 #define HV_FDTAB_H
 #include <pthread.h>
 
 struct hfile {
-	int host;  /* host fd */
-	int refs;  /* table entries + handlers in flight */
+	int host; /* host fd */
+	int refs; /* table entries + handlers in flight */
 };
 
 struct fd_entry {

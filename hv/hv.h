@@ -1,11 +1,13 @@
-/* hv/hv.h: the public interface of the vcons hypervisor library (libhv), used by the `vcons-hv` command
- * and by the harness, which may run several VMs in one process.
+/* hv/hv.h: the public interface of the vcons hypervisor library (libhv), used by the `vcons-hv`
+ * command and by the harness, which may run several VMs in one process.
  *
- * A VM runs one static x86-64 Linux program in guest ring 3; every system call it makes exits to hv,
- * which services it inside the VM's boundary: its root directory, its network address, its memory.
+ * A VM runs one static x86-64 Linux program in guest ring 3; every system call it makes exits to
+ * hv, which services it inside the VM's boundary: its root directory, its network address, its
+ * memory.
  *
  * Life cycle: hv_config_init() -> set fields -> hv_vm_create() -> hv_vm_start() -> hv_vm_wait()
- * -> hv_vm_destroy(). hv_vm_create() reports errors as one message in `err` and an HV_EXIT_* code. */
+ * -> hv_vm_destroy(). hv_vm_create() reports errors as one message in `err` and an HV_EXIT_* code.
+ */
 #ifndef HV_HV_H
 #define HV_HV_H
 #include <stddef.h>
@@ -36,8 +38,8 @@ struct hv_config {
 	double clock_scale;   /* guest clock speed relative to the host (default 1.0) */
 	int trace;            /* print each system call to `trace_out` */
 	FILE *trace_out;
-	int stdio_fds[3];     /* host fds that back guest fds 0, 1, 2 */
-	const char *name;     /* label in messages and statistics */
+	int stdio_fds[3];        /* host fds that back guest fds 0, 1, 2 */
+	const char *name;        /* label in messages and statistics */
 	const char *const *argv; /* program path (host path, opened as given) and arguments */
 	const char *const *envp;
 };
@@ -46,8 +48,8 @@ struct hv_vm;
 
 void hv_config_init(struct hv_config *cfg);
 
-/* Creates the VM and loads the program. Returns NULL on failure with `*code` an HV_EXIT_* value and a
- * one-line reason in `err`. */
+/* Creates the VM and loads the program. Returns NULL on failure with `*code` an HV_EXIT_* value and
+ * a one-line reason in `err`. */
 struct hv_vm *hv_vm_create(const struct hv_config *cfg, int *code, char *err, size_t errlen);
 
 /* Starts the first vCPU on its own thread. */
@@ -64,7 +66,8 @@ int hv_vm_write_stats(struct hv_vm *vm, const char *path);
 
 void hv_vm_destroy(struct hv_vm *vm);
 
-/* Installs hv's seccomp filter on the calling process (all threads). Call after creating every VM. */
+/* Installs hv's seccomp filter on the calling process (all threads). Call after creating every VM.
+ */
 int hv_confine(char *err, size_t errlen);
 
 #endif

@@ -1,5 +1,5 @@
-/* hv/main.c: the `vcons-hv` command: options, one VM, signals (SIGINT/SIGTERM stop the guest, SIGUSR1
- * writes statistics), confinement, and the guest's exit status as its own. */
+/* hv/main.c: the `vcons-hv` command: options, one VM, signals (SIGINT/SIGTERM stop the guest,
+ * SIGUSR1 writes statistics), confinement, and the guest's exit status as its own. */
 #include "hv/hv.h"
 
 #include <errno.h>
@@ -14,26 +14,26 @@
 extern char **environ;
 
 static const char usage[] =
-	"usage: vcons-hv [OPTIONS] -- PROGRAM [ARGS...]\n"
-	"Runs a static x86-64 Linux PROGRAM in a new KVM virtual machine and exits with its status.\n"
-	"\n"
-	"  --mem SIZE           guest memory, e.g. 256M, 1G (default 256M)\n"
-	"  --page-size 2m|4k    guest page size (default 2m)\n"
-	"  --vcpus N            most guest threads at once (default 64)\n"
-	"  --root DIR           the VM's root directory: every path resolves inside it (default .)\n"
-	"  --net A.B.C.D        the VM's loopback address (default 127.0.0.1)\n"
-	"  --cpuid PROFILE      host, baseline (x86-64-v2) or a YAML file (default host)\n"
-	"  --clock-scale F      the guest's clocks run F times as fast as the host's (default 1)\n"
-	"  --stats FILE         write statistics as JSON at exit and on SIGUSR1\n"
-	"  --trace              print each system call to stderr\n"
-	"  --name NAME          the VM's name in messages and statistics (default vm)\n"
-	"  --no-seccomp         do not confine vcons-hv itself with seccomp\n"
-	"  --help               this text\n"
-	"\n"
-	"Exit status: the guest's; 128+N when the guest crashed with the fault Linux reports as\n"
-	"signal N (e.g. 139 page fault, 132 invalid opcode); 2 usage; 65 not a static x86-64 ELF;\n"
-	"66 program or directory missing; 69 no KVM; 71 host resource error; 77 no permission for\n"
-	"/dev/kvm; 78 bad option value or profile.\n";
+    "usage: vcons-hv [OPTIONS] -- PROGRAM [ARGS...]\n"
+    "Runs a static x86-64 Linux PROGRAM in a new KVM virtual machine and exits with its status.\n"
+    "\n"
+    "  --mem SIZE           guest memory, e.g. 256M, 1G (default 256M)\n"
+    "  --page-size 2m|4k    guest page size (default 2m)\n"
+    "  --vcpus N            most guest threads at once (default 64)\n"
+    "  --root DIR           the VM's root directory: every path resolves inside it (default .)\n"
+    "  --net A.B.C.D        the VM's loopback address (default 127.0.0.1)\n"
+    "  --cpuid PROFILE      host, baseline (x86-64-v2) or a YAML file (default host)\n"
+    "  --clock-scale F      the guest's clocks run F times as fast as the host's (default 1)\n"
+    "  --stats FILE         write statistics as JSON at exit and on SIGUSR1\n"
+    "  --trace              print each system call to stderr\n"
+    "  --name NAME          the VM's name in messages and statistics (default vm)\n"
+    "  --no-seccomp         do not confine vcons-hv itself with seccomp\n"
+    "  --help               this text\n"
+    "\n"
+    "Exit status: the guest's; 128+N when the guest crashed with the fault Linux reports as\n"
+    "signal N (e.g. 139 page fault, 132 invalid opcode); 2 usage; 65 not a static x86-64 ELF;\n"
+    "66 program or directory missing; 69 no KVM; 71 host resource error; 77 no permission for\n"
+    "/dev/kvm; 78 bad option value or profile.\n";
 
 static int parse_size(const char *s, uint64_t *out)
 {
@@ -43,9 +43,21 @@ static int parse_size(const char *s, uint64_t *out)
 	if (errno || end == s)
 		return -1;
 	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
+	case 'k':
+	case 'K':
+		v <<= 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		v <<= 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		v <<= 30;
+		end++;
+		break;
 	default: break;
 	}
 	if (*end == 'i' || *end == 'B')
@@ -93,16 +105,34 @@ int main(int argc, char **argv)
 	cfg.envp = (const char *const *)environ;
 	const char *stats = NULL;
 	int seccomp = 1;
-	enum { O_MEM = 256, O_PAGE, O_VCPUS, O_ROOT, O_NET, O_CPUID, O_SCALE, O_STATS, O_TRACE,
-	       O_NAME, O_NOSEC, O_HELP };
+	enum {
+		O_MEM = 256,
+		O_PAGE,
+		O_VCPUS,
+		O_ROOT,
+		O_NET,
+		O_CPUID,
+		O_SCALE,
+		O_STATS,
+		O_TRACE,
+		O_NAME,
+		O_NOSEC,
+		O_HELP
+	};
 	static const struct option opts[] = {
-		{ "mem", required_argument, 0, O_MEM },     { "page-size", required_argument, 0, O_PAGE },
-		{ "vcpus", required_argument, 0, O_VCPUS }, { "root", required_argument, 0, O_ROOT },
-		{ "net", required_argument, 0, O_NET },     { "cpuid", required_argument, 0, O_CPUID },
+		{ "mem", required_argument, 0, O_MEM },
+		{ "page-size", required_argument, 0, O_PAGE },
+		{ "vcpus", required_argument, 0, O_VCPUS },
+		{ "root", required_argument, 0, O_ROOT },
+		{ "net", required_argument, 0, O_NET },
+		{ "cpuid", required_argument, 0, O_CPUID },
 		{ "clock-scale", required_argument, 0, O_SCALE },
-		{ "stats", required_argument, 0, O_STATS }, { "trace", no_argument, 0, O_TRACE },
-		{ "name", required_argument, 0, O_NAME },   { "no-seccomp", no_argument, 0, O_NOSEC },
-		{ "help", no_argument, 0, O_HELP },         { 0, 0, 0, 0 },
+		{ "stats", required_argument, 0, O_STATS },
+		{ "trace", no_argument, 0, O_TRACE },
+		{ "name", required_argument, 0, O_NAME },
+		{ "no-seccomp", no_argument, 0, O_NOSEC },
+		{ "help", no_argument, 0, O_HELP },
+		{ 0, 0, 0, 0 },
 	};
 	opterr = 0;
 	int o;
@@ -129,15 +159,15 @@ int main(int argc, char **argv)
 		case O_SCALE:
 			cfg.clock_scale = strtod(optarg, &end);
 			if (*end || !(cfg.clock_scale >= 0.01 && cfg.clock_scale <= 100))
-				return bad_usage("--clock-scale: not a number from 0.01 to 100: ", optarg);
+				return bad_usage("--clock-scale: not a number from 0.01 to 100: ",
+				                 optarg);
 			break;
 		case O_STATS: stats = optarg; break;
 		case O_TRACE: cfg.trace = 1; break;
 		case O_NAME: cfg.name = optarg; break;
 		case O_NOSEC: seccomp = 0; break;
 		case O_HELP: fputs(usage, stdout); return 0;
-		default:
-			return bad_usage("unknown option ", argv[optind - 1]);
+		default: return bad_usage("unknown option ", argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)

@@ -1,4 +1,5 @@
-/* hv/mem.c: guest RAM and system-area slots, page tables, GDT/IDT/TSS and the ring-0 stubs (mem.h). */
+/* hv/mem.c: guest RAM and system-area slots, page tables, GDT/IDT/TSS and the ring-0 stubs (mem.h).
+ */
 #include "hv/mem.h"
 #include "hv/vm.h"
 
@@ -8,12 +9,12 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
-#define PTE_P   0x1ULL
-#define PTE_RW  0x2ULL
-#define PTE_US  0x4ULL
-#define PTE_PS  0x80ULL
-#define GIB     (1ULL << 30)
-#define MIB2    (2ULL << 20)
+#define PTE_P  0x1ULL
+#define PTE_RW 0x2ULL
+#define PTE_US 0x4ULL
+#define PTE_PS 0x80ULL
+#define GIB    (1ULL << 30)
+#define MIB2   (2ULL << 20)
 
 /* Bump allocator for page-table pages inside the system area. */
 struct pt_alloc {
@@ -32,13 +33,15 @@ static uint64_t *pt_page(struct pt_alloc *a, uint64_t *gpa)
 static uint64_t pt_bytes(uint64_t mem, int page_4k)
 {
 	uint64_t gibs = (mem + GIB - 1) / GIB;
-	uint64_t pages = 1 /* PML4 */ + 1 /* user PDPT */ + gibs /* PDs */ + 3 /* kernel PDPT, PD, PT */;
+	uint64_t pages =
+	    1 /* PML4 */ + 1 /* user PDPT */ + gibs /* PDs */ + 3 /* kernel PDPT, PD, PT */;
 	if (page_4k)
 		pages += mem / MIB2; /* one PT per 2 MiB */
 	return pages * PAGE_SIZE_;
 }
 
-/* Identity map of guest RAM [USER_BASE, mem) for ring 3, and the system area at SYS_VA for ring 0. */
+/* Identity map of guest RAM [USER_BASE, mem) for ring 3, and the system area at SYS_VA for ring 0.
+ */
 static void build_page_tables(struct vm *vm)
 {
 	struct pt_alloc a = { vm, SYS_PT };
@@ -68,8 +71,8 @@ static void build_page_tables(struct vm *vm)
 	}
 
 	/* SYS_VA = PML4[511] -> PDPT[510] -> PD[0] -> 4 KiB pages, supervisor-only except the stub
-	 * page: where the nested KVM runs the syscall stub at CPL 3 (vcpu.c) it must be user-readable;
-	 * it is never writable. The upper levels carry US so the leaf decides. */
+	 * page: where the nested KVM runs the syscall stub at CPL 3 (vcpu.c) it must be
+	 * user-readable; it is never writable. The upper levels carry US so the leaf decides. */
 	uint64_t *kpdpt = pt_page(&a, &gpa);
 	pml4[511] = gpa | PTE_P | PTE_RW | PTE_US;
 	uint64_t *kpd = pt_page(&a, &gpa);
@@ -93,14 +96,14 @@ static void write_gdt(struct vm *vm)
 	gdt[5] = 0x0020fa0000000000ULL; /* 0x28 user code, 64-bit */
 	uint64_t base = mem__tss_va(0), limit = TSS_LIMIT;
 	gdt[6] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ULL << 40) |
-		 (((base >> 24) & 0xff) << 56);
+	         (((base >> 24) & 0xff) << 56);
 	gdt[7] = base >> 32;
 }
 
 /* Stubs: `syscall` lands on `out PORT_SYSCALL, al; sysretq`. hv services the call at the port exit;
  * where the CPU really entered ring 0 (VT-x/AMD-V) the sysretq returns to the guest, and where the
- * nested KVM left CS at ring 3 hv sets RIP and RFLAGS itself (vcpu.c). Each exception vector lands on
- * `out PORT_EXCEPTION+v, al; hlt; jmp .-1`. */
+ * nested KVM left CS at ring 3 hv sets RIP and RFLAGS itself (vcpu.c). Each exception vector lands
+ * on `out PORT_EXCEPTION+v, al; hlt; jmp .-1`. */
 static void write_stubs(struct vm *vm)
 {
 	uint8_t *s = vm->sys + SYS_STUB;
@@ -134,16 +137,19 @@ static void write_stubs(struct vm *vm)
 		memcpy(tss + 102, &iopb, 2);
 		uint8_t *bitmap = tss + 104; /* a 0 bit allows the port */
 		memset(bitmap, 0xff, 33);
-		bitmap[PORT_SYSCALL / 8] &= (uint8_t)~(1u << (PORT_SYSCALL % 8));
+		bitmap[PORT_SYSCALL / 8] &= (uint8_t) ~(1u << (PORT_SYSCALL % 8));
 		for (int v = 0; v < 32; v++)
-			bitmap[(PORT_EXCEPTION + v) / 8] &= (uint8_t)~(1u << ((PORT_EXCEPTION + v) % 8));
+			bitmap[(PORT_EXCEPTION + v) / 8] &=
+			    (uint8_t) ~(1u << ((PORT_EXCEPTION + v) % 8));
 	}
 }
 
 static int set_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size, void *host)
 {
 	struct kvm_userspace_memory_region r = {
-		.slot = slot, .guest_phys_addr = gpa, .memory_size = size,
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
 		.userspace_addr = (uint64_t)host,
 	};
 	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
@@ -164,15 +170,15 @@ int mem__init(struct vm *vm, char *err, size_t errlen)
 	vm->sys_gpa = vm->mem;
 	vm->sys_size = SYS_PT + pt_bytes(vm->mem, vm->cfg.page_4k);
 	vm->ram = mmap(NULL, vm->mem, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->ram == MAP_FAILED) {
 		vm->ram = NULL;
 		snprintf(err, errlen, "cannot reserve %llu bytes of guest memory: %s",
-			 (unsigned long long)vm->mem, strerror(errno));
+		         (unsigned long long)vm->mem, strerror(errno));
 		return -1;
 	}
 	vm->sys = mmap(NULL, vm->sys_size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->sys == MAP_FAILED) {
 		vm->sys = NULL;
 		snprintf(err, errlen, "cannot allocate the system area: %s", strerror(errno));
@@ -212,7 +218,7 @@ void mem__reset_ram(struct vm *vm)
 
 void mem__discard(struct vm *vm, uint64_t gva, uint64_t len)
 {
-	/* Private anonymous memory: MADV_DONTNEED frees it and the next touch reads zeroes; KVM's MMU
-	 * notifier drops the guest's translation of the freed pages. */
+	/* Private anonymous memory: MADV_DONTNEED frees it and the next touch reads zeroes; KVM's
+	 * MMU notifier drops the guest's translation of the freed pages. */
 	madvise(vm->ram + gva, len, MADV_DONTNEED);
 }

@@ -1,5 +1,5 @@
-/* hv/mem.h: guest physical memory: the RAM slot, the system-area slot, the page tables that map both
- * once before the first KVM_RUN, and the system structures in the system area.
+/* hv/mem.h: guest physical memory: the RAM slot, the system-area slot, the page tables that map
+ * both once before the first KVM_RUN, and the system structures in the system area.
  *
  * System area (its first 2 MiB mapped supervisor-only at SYS_VA; page tables above, not mapped):
  *   +0x0000 GDT    +0x1000 IDT    +0x2000 syscall stub, then one exception stub per vector
@@ -7,23 +7,23 @@
  *   per vCPU
  * Guest exits that hv expects are port writes from the stubs: PORT_SYSCALL for `syscall`, and
  * PORT_EXCEPTION + vector for a CPU exception in guest code. The nested KVM on the development
- * machines runs the syscall stub at CPL 3 with IOPL 0, so each TSS's I/O bitmap allows the stub ports
- * (and only those); a port write from anywhere but the stubs ends the guest (vcpu.c). */
+ * machines runs the syscall stub at CPL 3 with IOPL 0, so each TSS's I/O bitmap allows the stub
+ * ports (and only those); a port write from anywhere but the stubs ends the guest (vcpu.c). */
 #ifndef HV_MEM_H
 #define HV_MEM_H
 #include <stddef.h>
 #include <stdint.h>
 
-#define SYS_GDT        0x0000
-#define SYS_IDT        0x1000
-#define SYS_STUB       0x2000
-#define SYS_EXC_STUBS  0x2100 /* 16 bytes per vector */
-#define SYS_TSS        0x3000
-#define SYS_XSTACKS    0x10000
-#define TSS_STRIDE     256
-#define TSS_LIMIT      (104 + 32) /* the TSS, then an I/O bitmap for ports 0..255 and its end byte */
-#define SYS_PT         0x200000
-#define SYS_MAPPED     0x200000 /* bytes of the system area mapped at SYS_VA */
+#define SYS_GDT       0x0000
+#define SYS_IDT       0x1000
+#define SYS_STUB      0x2000
+#define SYS_EXC_STUBS 0x2100 /* 16 bytes per vector */
+#define SYS_TSS       0x3000
+#define SYS_XSTACKS   0x10000
+#define TSS_STRIDE    256
+#define TSS_LIMIT     (104 + 32) /* the TSS, then an I/O bitmap for ports 0..255 and its end byte */
+#define SYS_PT        0x200000
+#define SYS_MAPPED    0x200000 /* bytes of the system area mapped at SYS_VA */
 
 #define PORT_SYSCALL   0x80
 #define PORT_EXCEPTION 0xc0 /* 0xc0 + vector, vectors 0..31 */

@@ -1,7 +1,8 @@
 /* hv/mm.c: the guest's address space as bookkeeping over the fixed page tables (vm.h): brk grows up
- * from the program, mmap regions are handed out top-down below the stack, and memory that leaves use is
- * given back to the host (it reads as zeroes when reused). File mappings are real host mappings placed
- * over guest RAM's host address, so the guest sees the file (and MAP_SHARED writes reach it). */
+ * from the program, mmap regions are handed out top-down below the stack, and memory that leaves
+ * use is given back to the host (it reads as zeroes when reused). File mappings are real host
+ * mappings placed over guest RAM's host address, so the guest sees the file (and MAP_SHARED writes
+ * reach it). */
 #include "hv/mm.h"
 #include "hv/mem.h"
 #include "hv/vm.h"
@@ -11,9 +12,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define PAGE       PAGE_SIZE_
-#define GUARD      (64 * PAGE)
-#define STACK_MAX  (8ULL << 20)
+#define PAGE      PAGE_SIZE_
+#define GUARD     (64 * PAGE)
+#define STACK_MAX (8ULL << 20)
 
 uint64_t mm__page_up(uint64_t x)
 {
@@ -69,7 +70,8 @@ static int insert(struct mm *m, uint64_t start, uint64_t end, int file)
 	return 0;
 }
 
-/* Removes [start, end) from every region it overlaps, releasing the memory. Caller holds the lock. */
+/* Removes [start, end) from every region it overlaps, releasing the memory. Caller holds the lock.
+ */
 static int remove_range(struct vm *vm, uint64_t start, uint64_t end)
 {
 	struct mm *m = &vm->mm;
@@ -145,7 +147,8 @@ long mm__map(struct vm *vm, uint64_t hint, uint64_t len, int how, int file, uint
 		} else if (how == MM_FIXED_NOREPLACE || how == MM_HINT) {
 			int busy = 0;
 			for (size_t i = 0; i < m->nregions; i++)
-				busy |= m->regions[i].start < hint + len && m->regions[i].end > hint;
+				busy |=
+				    m->regions[i].start < hint + len && m->regions[i].end > hint;
 			if (!busy && hint >= mm__page_up(m->brk) && hint + len <= m->mmap_hi)
 				at = hint;
 			else if (how == MM_FIXED_NOREPLACE)
@@ -189,7 +192,7 @@ static long region_at(const struct mm *m, uint64_t addr)
 }
 
 long mm__remap(struct vm *vm, uint64_t old, uint64_t oldlen, uint64_t newlen, int may_move,
-	       uint64_t *out)
+               uint64_t *out)
 {
 	struct mm *m = &vm->mm;
 	if (old & (PAGE - 1) || !newlen)
@@ -204,8 +207,7 @@ long mm__remap(struct vm *vm, uint64_t old, uint64_t oldlen, uint64_t newlen, in
 	} else if (newlen <= oldlen) {
 		rc = remove_range(vm, old + newlen, old + oldlen);
 		*out = old;
-	} else if (m->regions[i].end == old + oldlen &&
-		   is_free(m, old + oldlen, old + newlen)) {
+	} else if (m->regions[i].end == old + oldlen && is_free(m, old + oldlen, old + newlen)) {
 		m->regions[i].end = old + newlen;
 		*out = old;
 	} else if (!may_move) {

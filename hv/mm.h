@@ -1,5 +1,5 @@
-/* hv/mm.h: the guest's address space bookkeeping (brk, mmap regions, the stack) over guest RAM that the
- * page tables map once. Every function takes the mm lock itself. */
+/* hv/mm.h: the guest's address space bookkeeping (brk, mmap regions, the stack) over guest RAM that
+ * the page tables map once. Every function takes the mm lock itself. */
 #ifndef HV_MM_H
 #define HV_MM_H
 #include <stdint.h>
@@ -23,7 +23,7 @@ void mm__free(struct vm *vm);
 long mm__map(struct vm *vm, uint64_t hint, uint64_t len, int how, int file, uint64_t *out);
 long mm__unmap(struct vm *vm, uint64_t addr, uint64_t len);
 long mm__remap(struct vm *vm, uint64_t old, uint64_t oldlen, uint64_t newlen, int may_move,
-	       uint64_t *out);
+               uint64_t *out);
 /* Sets the break if it can and returns the break now (Linux semantics). */
 uint64_t mm__brk(struct vm *vm, uint64_t want);
 /* MADV_DONTNEED on anonymous memory: the range reads zero afterwards. */

@@ -91,7 +91,7 @@ static int open_in_root(struct vm *vm, const char *path, int flags, unsigned mod
 
 /* Every VM has the harmless device nodes a program expects, whatever its root holds. */
 static const char *const devices[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random",
-				       "/dev/urandom" };
+	                               "/dev/urandom" };
 
 static int open_device(const char *full, int flags)
 {

@@ -1,5 +1,6 @@
 /* hv/path.h: the VM's file boundary. Every guest path is turned into a path below the VM's root and
- * resolved with openat2(RESOLVE_IN_ROOT), so "..", absolute paths and symlinks (even ones pointing at
+ * resolved with openat2(RESOLVE_IN_ROOT), so "..", absolute paths and symlinks (even ones pointing
+ * at
  * "/" or "../..") cannot leave the root. Relative paths are joined to the guest-visible working
  * directory or to the directory a guest fd names, so ".." behaves as on Linux up to the root. */
 #ifndef HV_PATH_H

@@ -1,8 +1,8 @@
 /* hv/process.c: guest processes. A guest fork is a host fork of the hv process: the child gets the
- * guest's memory copy-on-write from the host kernel, builds a new KVM VM over it with one vCPU in the
- * forking thread's state, and ends when its guest ends. So guest pids are host pids, wait4 is the
- * host's, and every guest process stays inside the same root, address and limits. execve replaces the
- * program inside the same VM ("/proc/self/exe" names the running program). */
+ * guest's memory copy-on-write from the host kernel, builds a new KVM VM over it with one vCPU in
+ * the forking thread's state, and ends when its guest ends. So guest pids are host pids, wait4 is
+ * the host's, and every guest process stays inside the same root, address and limits. execve
+ * replaces the program inside the same VM ("/proc/self/exe" names the running program). */
 #include "hv/cpuid.h"
 #include "hv/elf.h"
 #include "hv/mem.h"
@@ -44,9 +44,10 @@ _Noreturn void process__exit(struct vm *vm, int status)
 	_exit(status & 0xff);
 }
 
-/* In the child of a host fork: the parent's KVM objects are unusable here, so build a new VM over the
- * inherited (copy-on-write) guest memory, with `c` as its only vCPU. */
-static int rebuild_child(struct vcpu *c, const struct kvm_regs *user, uint64_t fs, const void *xsave)
+/* In the child of a host fork: the parent's KVM objects are unusable here, so build a new VM over
+ * the inherited (copy-on-write) guest memory, with `c` as its only vCPU. */
+static int rebuild_child(struct vcpu *c, const struct kvm_regs *user, uint64_t fs,
+                         const void *xsave)
 {
 	struct vm *vm = c->vm;
 	char err[160];
@@ -127,7 +128,7 @@ long process__fork(struct vcpu *c, uint64_t flags, uint64_t ctid)
 	}
 	if (rebuild_child(c, &user, fs, xsave) < 0) {
 		fprintf(stderr, "vcons-hv: %s: cannot build the VM of a forked guest process: %s\n",
-			vm->name, strerror(errno));
+		        vm->name, strerror(errno));
 		_exit(HV_EXIT_OSERR);
 	}
 	free(xsave);
@@ -236,7 +237,8 @@ long sys_execve(struct vcpu *c, const uint64_t *a)
 	fstat(fd, &st);
 	void *file = mmap(NULL, st.st_size ? st.st_size : 1, PROT_READ, MAP_PRIVATE, fd, 0);
 	struct elf_image img;
-	enum elf_error e = file == MAP_FAILED ? ELF_ETRUNC : elf__parse(file, st.st_size, PIE_BASE, &img);
+	enum elf_error e =
+	    file == MAP_FAILED ? ELF_ETRUNC : elf__parse(file, st.st_size, PIE_BASE, &img);
 	if (!e && (img.lo < USER_BASE || img.hi > vm->mem - vm->mem / 8))
 		e = ELF_ERANGE;
 	if (e) {
@@ -256,7 +258,7 @@ long sys_execve(struct vcpu *c, const uint64_t *a)
 	mm__init(vm, img.hi);
 	uint64_t sp;
 	rc = stack__build(vm, &img, (const char *const *)argv, (const char *const *)envp,
-			  cpuid__hwcap(vm->cpuid), &sp);
+	                  cpuid__hwcap(vm->cpuid), &sp);
 	free_strv(argv);
 	free_strv(envp);
 	close(vm->exe_fd);

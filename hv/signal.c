@@ -1,11 +1,11 @@
 /* hv/signal.c: signals inside a VM. A signal is set pending on the process; it is acted on when a
  * guest thread that does not block it returns from a system call: ignored, the process ended (the
- * default action of a fatal signal: exit status 128 + signal), or a handler entered through a signal
- * frame laid out as Linux lays it out on x86-64 (return address = sa_restorer, ucontext, siginfo,
- * XSAVE area), which rt_sigreturn undoes. rt_sigsuspend and pause wait for a signal; a SIGCHLD is
- * generated when a child process (a guest fork) changes state while its parent waits there.
- * Not offered yet: signals that interrupt guest code running between system calls (timers, another
- * process's kill), and real-time signal queues (each signal is pending at most once). */
+ * default action of a fatal signal: exit status 128 + signal), or a handler entered through a
+ * signal frame laid out as Linux lays it out on x86-64 (return address = sa_restorer, ucontext,
+ * siginfo, XSAVE area), which rt_sigreturn undoes. rt_sigsuspend and pause wait for a signal; a
+ * SIGCHLD is generated when a child process (a guest fork) changes state while its parent waits
+ * there. Not offered yet: signals that interrupt guest code running between system calls (timers,
+ * another process's kill), and real-time signal queues (each signal is pending at most once). */
 #include "hv/syscall.h"
 #include "hv/vm.h"
 
@@ -15,12 +15,12 @@
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 
-#define BIT(sig)        (1ULL << ((sig) - 1))
-#define UNBLOCKABLE     (BIT(SIGKILL) | BIT(SIGSTOP))
-#define SA_RESTORER_    0x04000000ULL
-#define XSAVE_BYTES     4096
-#define RED_ZONE        128
-#define RFLAGS_DF_TF    0x500ULL
+#define BIT(sig)     (1ULL << ((sig)-1))
+#define UNBLOCKABLE  (BIT(SIGKILL) | BIT(SIGSTOP))
+#define SA_RESTORER_ 0x04000000ULL
+#define XSAVE_BYTES  4096
+#define RED_ZONE     128
+#define RFLAGS_DF_TF 0x500ULL
 
 struct ksigcontext { /* struct sigcontext of the x86-64 kernel ABI */
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip;
@@ -63,17 +63,33 @@ static int take_pending(struct vcpu *c, uint64_t mask)
 static void save_regs(struct ksigcontext *mc, const struct kvm_regs *r)
 {
 	*mc = (struct ksigcontext){
-		.r8 = r->r8, .r9 = r->r9, .r10 = r->r10, .r11 = r->r11, .r12 = r->r12,
-		.r13 = r->r13, .r14 = r->r14, .r15 = r->r15, .rdi = r->rdi, .rsi = r->rsi,
-		.rbp = r->rbp, .rbx = r->rbx, .rdx = r->rdx, .rax = r->rax, .rcx = r->rcx,
-		.rsp = r->rsp, .rip = r->rip, .eflags = r->rflags, .cs = 0x33, .ss = 0x2b,
+		.r8 = r->r8,
+		.r9 = r->r9,
+		.r10 = r->r10,
+		.r11 = r->r11,
+		.r12 = r->r12,
+		.r13 = r->r13,
+		.r14 = r->r14,
+		.r15 = r->r15,
+		.rdi = r->rdi,
+		.rsi = r->rsi,
+		.rbp = r->rbp,
+		.rbx = r->rbx,
+		.rdx = r->rdx,
+		.rax = r->rax,
+		.rcx = r->rcx,
+		.rsp = r->rsp,
+		.rip = r->rip,
+		.eflags = r->rflags,
+		.cs = 0x33,
+		.ss = 0x2b,
 	};
 }
 
 /* Builds the frame for `sig` and points the vCPU at the handler. `user` is the state the guest
  * returns to afterwards. Returns 0, or -1 when the frame does not fit (the guest then dies). */
 static int enter_handler(struct vcpu *c, int sig, const struct ksigaction *act,
-			 const struct kvm_regs *user, uint64_t saved_mask)
+                         const struct kvm_regs *user, uint64_t saved_mask)
 {
 	struct vm *vm = c->vm;
 	uint64_t sp = user->rsp;
@@ -106,8 +122,8 @@ static int enter_handler(struct vcpu *c, int sig, const struct ksigaction *act,
 	if (ioctl(c->fd, KVM_GET_XSAVE, frame + (xsave_at - pret)) < 0)
 		return -1;
 
-	c->sigmask = (saved_mask | act->mask | ((act->flags & SA_NODEFER) ? 0 : BIT(sig))) &
-		     ~UNBLOCKABLE;
+	c->sigmask =
+	    (saved_mask | act->mask | ((act->flags & SA_NODEFER) ? 0 : BIT(sig))) & ~UNBLOCKABLE;
 	if (act->flags & SA_RESETHAND) {
 		pthread_mutex_lock(&vm->lock);
 		vm->sigactions[sig - 1].handler = (uint64_t)SIG_DFL;
@@ -144,9 +160,10 @@ int signal__deliver(struct vcpu *c, long ret)
 		user.rflags = user.r11;
 		user.rax = (uint64_t)ret;
 		c->suspend_mask_saved = 0;
-		if (act.handler == (uint64_t)SIG_DFL || enter_handler(c, sig, &act, &user, saved) < 0) {
+		if (act.handler == (uint64_t)SIG_DFL ||
+		    enter_handler(c, sig, &act, &user, saved) < 0) {
 			vm__exit_group(vm, HV_EXIT_CRASH_BASE +
-						   (act.handler == (uint64_t)SIG_DFL ? sig : SIGSEGV));
+			                       (act.handler == (uint64_t)SIG_DFL ? sig : SIGSEGV));
 			c->done = 1;
 		}
 		return 1;
@@ -169,10 +186,24 @@ long sys_rt_sigreturn(struct vcpu *c, const uint64_t *a)
 	}
 	const struct ksigcontext *m = &uc->mc;
 	struct kvm_regs r = {
-		.r8 = m->r8, .r9 = m->r9, .r10 = m->r10, .r11 = m->r11, .r12 = m->r12,
-		.r13 = m->r13, .r14 = m->r14, .r15 = m->r15, .rdi = m->rdi, .rsi = m->rsi,
-		.rbp = m->rbp, .rbx = m->rbx, .rdx = m->rdx, .rax = m->rax, .rcx = m->rcx,
-		.rsp = m->rsp, .rip = m->rip, .rflags = m->eflags,
+		.r8 = m->r8,
+		.r9 = m->r9,
+		.r10 = m->r10,
+		.r11 = m->r11,
+		.r12 = m->r12,
+		.r13 = m->r13,
+		.r14 = m->r14,
+		.r15 = m->r15,
+		.rdi = m->rdi,
+		.rsi = m->rsi,
+		.rbp = m->rbp,
+		.rbx = m->rbx,
+		.rdx = m->rdx,
+		.rax = m->rax,
+		.rcx = m->rcx,
+		.rsp = m->rsp,
+		.rip = m->rip,
+		.rflags = m->eflags,
 	};
 	void *xs = m->fpstate ? guest_ptr(vm, m->fpstate, XSAVE_BYTES) : NULL;
 	if (xs)
@@ -195,8 +226,10 @@ static long suspend(struct vcpu *c, uint64_t mask)
 		pthread_mutex_lock(&vm->lock);
 		uint64_t h = vm->sigactions[SIGCHLD - 1].handler;
 		pthread_mutex_unlock(&vm->lock);
-		if (!(c->sigmask & BIT(SIGCHLD)) && h != (uint64_t)SIG_DFL && h != (uint64_t)SIG_IGN) {
-			/* SIGCHLD is generated here: wait (without reaping) for a child's change. */
+		if (!(c->sigmask & BIT(SIGCHLD)) && h != (uint64_t)SIG_DFL &&
+		    h != (uint64_t)SIG_IGN) {
+			/* SIGCHLD is generated here: wait (without reaping) for a child's change.
+			 */
 			siginfo_t si;
 			memset(&si, 0, sizeof(si));
 			if (waitid(P_ALL, 0, &si, WEXITED | WNOWAIT) == 0) {

@@ -1,6 +1,6 @@
-/* hv/stack.c: builds the initial stack (see stack.h). Layout, from the top: random bytes, the platform
- * string, argument and environment strings; then, 16-byte aligned going down: auxv, envp[], argv[],
- * argc at the entry stack pointer. */
+/* hv/stack.c: builds the initial stack (see stack.h). Layout, from the top: random bytes, the
+ * platform string, argument and environment strings; then, 16-byte aligned going down: auxv,
+ * envp[], argv[], argc at the entry stack pointer. */
 #include "hv/stack.h"
 #include "hv/elf.h"
 #include "hv/vm.h"
@@ -35,7 +35,7 @@ static int count(const char *const *v)
 }
 
 int stack__build(struct vm *vm, const struct elf_image *img, const char *const *argv,
-		 const char *const *envp, uint64_t hwcap, uint64_t *sp)
+                 const char *const *envp, uint64_t hwcap, uint64_t *sp)
 {
 	struct builder b = { vm, vm->mm.stack_hi, vm->mm.stack_lo + 64 * 1024 };
 	int argc = count(argv), envc = count(envp);
@@ -59,13 +59,26 @@ int stack__build(struct vm *vm, const struct elf_image *img, const char *const *
 	uint64_t execfn = argc ? ptrs[0] : at_platform;
 
 	uint64_t aux[][2] = {
-		{ AT_PHDR, img->phdr },   { AT_PHENT, img->phentsize }, { AT_PHNUM, img->phnum },
-		{ AT_PAGESZ, 4096 },      { AT_BASE, 0 },               { AT_FLAGS, 0 },
-		{ AT_ENTRY, img->entry }, { AT_UID, 0 },                { AT_EUID, 0 },
-		{ AT_GID, 0 },            { AT_EGID, 0 },               { AT_SECURE, 0 },
-		{ AT_HWCAP, hwcap },      { AT_HWCAP2, 0 },             { AT_CLKTCK, 100 },
-		{ AT_RANDOM, at_random }, { AT_PLATFORM, at_platform }, { AT_EXECFN, execfn },
-		{ AT_MINSIGSTKSZ, 3632 }, { AT_NULL, 0 },
+		{ AT_PHDR, img->phdr },
+		{ AT_PHENT, img->phentsize },
+		{ AT_PHNUM, img->phnum },
+		{ AT_PAGESZ, 4096 },
+		{ AT_BASE, 0 },
+		{ AT_FLAGS, 0 },
+		{ AT_ENTRY, img->entry },
+		{ AT_UID, 0 },
+		{ AT_EUID, 0 },
+		{ AT_GID, 0 },
+		{ AT_EGID, 0 },
+		{ AT_SECURE, 0 },
+		{ AT_HWCAP, hwcap },
+		{ AT_HWCAP2, 0 },
+		{ AT_CLKTCK, 100 },
+		{ AT_RANDOM, at_random },
+		{ AT_PLATFORM, at_platform },
+		{ AT_EXECFN, execfn },
+		{ AT_MINSIGSTKSZ, 3632 },
+		{ AT_NULL, 0 },
 	};
 	uint64_t words = 1 + (uint64_t)argc + 1 + (uint64_t)envc + 1 + 2 * (sizeof(aux) / 16);
 	b.top &= ~15ULL;

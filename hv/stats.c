@@ -92,12 +92,18 @@ int stats__first_unknown(struct vm_stats *s, unsigned nr)
 static const char *exit_name(int reason)
 {
 	static const char *const names[] = {
-		[KVM_EXIT_UNKNOWN] = "unknown",   [KVM_EXIT_EXCEPTION] = "exception",
-		[KVM_EXIT_IO] = "io",             [KVM_EXIT_HYPERCALL] = "hypercall",
-		[KVM_EXIT_DEBUG] = "debug",       [KVM_EXIT_HLT] = "hlt",
-		[KVM_EXIT_MMIO] = "mmio",         [KVM_EXIT_IRQ_WINDOW_OPEN] = "irq_window_open",
-		[KVM_EXIT_SHUTDOWN] = "shutdown", [KVM_EXIT_FAIL_ENTRY] = "fail_entry",
-		[KVM_EXIT_INTR] = "intr",         [KVM_EXIT_INTERNAL_ERROR] = "internal_error",
+		[KVM_EXIT_UNKNOWN] = "unknown",
+		[KVM_EXIT_EXCEPTION] = "exception",
+		[KVM_EXIT_IO] = "io",
+		[KVM_EXIT_HYPERCALL] = "hypercall",
+		[KVM_EXIT_DEBUG] = "debug",
+		[KVM_EXIT_HLT] = "hlt",
+		[KVM_EXIT_MMIO] = "mmio",
+		[KVM_EXIT_IRQ_WINDOW_OPEN] = "irq_window_open",
+		[KVM_EXIT_SHUTDOWN] = "shutdown",
+		[KVM_EXIT_FAIL_ENTRY] = "fail_entry",
+		[KVM_EXIT_INTR] = "intr",
+		[KVM_EXIT_INTERNAL_ERROR] = "internal_error",
 	};
 	if (reason >= 0 && reason < (int)(sizeof(names) / sizeof(*names)) && names[reason])
 		return names[reason];
@@ -133,8 +139,9 @@ static json_t *syscalls_json(const struct vcpu_stats *s)
 			snprintf(buf, sizeof(buf), "syscall_%d", i);
 			n = buf;
 		}
-		json_object_set_new(o, n, json_pack("{s:I,s:I}", "count", (json_int_t)s->sys_count[i],
-						    "total_ns", (json_int_t)s->sys_ns[i]));
+		json_object_set_new(o, n,
+		                    json_pack("{s:I,s:I}", "count", (json_int_t)s->sys_count[i],
+		                              "total_ns", (json_int_t)s->sys_ns[i]));
 	}
 	return o;
 }
@@ -185,20 +192,20 @@ static json_t *stats_json(struct vm *vm)
 	uint64_t res = resident(vm), rss = rss_bytes();
 	const struct vm_stats *s = &vm->stats;
 	json_t *o = json_pack(
-		"{s:s,s:s,s:I,s:i,s:{s:i,s:i,s:i},s:o,s:o,s:I,s:o,s:o,s:o,s:{s:I,s:I,s:I,s:I},"
-		"s:{s:I,s:I}}",
-		"type", "hv_stats", "name", vm->name, "host_ns",
-		(json_int_t)clock__host_ns(CLOCK_MONOTONIC), "page_size_bytes",
-		vm->cfg.page_4k ? 4096 : 2 << 20, "vcpus", "limit", vm->cfg.max_vcpus, "created",
-		s->vcpus_created, "peak_threads", s->vcpus_peak, "exits", exits_json(&sum),
-		"syscalls", syscalls_json(&sum), "unknown_syscalls", (json_int_t)sum.sys_unknown,
-		"kvm_vm", kvm_vm, "kvm_vcpu", kvm_vcpu, "per_vcpu", per, "memory",
-		"guest_bytes", (json_int_t)vm->mem, "guest_resident_bytes", (json_int_t)res,
-		"vmm_rss_bytes", (json_int_t)rss, "vmm_overhead_bytes",
-		(json_int_t)(rss > res ? rss - res : 0), "timing_ns", "create_to_first_run",
-		(json_int_t)(s->first_run_ns ? s->first_run_ns - s->create_ns : 0),
-		"create_to_first_exit",
-		(json_int_t)(s->first_exit_ns ? s->first_exit_ns - s->create_ns : 0));
+	    "{s:s,s:s,s:I,s:i,s:{s:i,s:i,s:i},s:o,s:o,s:I,s:o,s:o,s:o,s:{s:I,s:I,s:I,s:I},"
+	    "s:{s:I,s:I}}",
+	    "type", "hv_stats", "name", vm->name, "host_ns",
+	    (json_int_t)clock__host_ns(CLOCK_MONOTONIC), "page_size_bytes",
+	    vm->cfg.page_4k ? 4096 : 2 << 20, "vcpus", "limit", vm->cfg.max_vcpus, "created",
+	    s->vcpus_created, "peak_threads", s->vcpus_peak, "exits", exits_json(&sum), "syscalls",
+	    syscalls_json(&sum), "unknown_syscalls", (json_int_t)sum.sys_unknown, "kvm_vm", kvm_vm,
+	    "kvm_vcpu", kvm_vcpu, "per_vcpu", per, "memory", "guest_bytes", (json_int_t)vm->mem,
+	    "guest_resident_bytes", (json_int_t)res, "vmm_rss_bytes", (json_int_t)rss,
+	    "vmm_overhead_bytes", (json_int_t)(rss > res ? rss - res : 0), "timing_ns",
+	    "create_to_first_run",
+	    (json_int_t)(s->first_run_ns ? s->first_run_ns - s->create_ns : 0),
+	    "create_to_first_exit",
+	    (json_int_t)(s->first_exit_ns ? s->first_exit_ns - s->create_ns : 0));
 	return o;
 }
 

@@ -1,8 +1,9 @@
 /* hv/stats.h: hv's counters (exits by reason, system calls by number with count and time) and KVM's
  * own binary statistics (KVM_GET_STATS_FD), written as one JSON document per VM.
  *
- * Each vCPU counts into its own vcpu_stats without locks; a vCPU that ends folds its counts into the
- * VM's totals under the VM lock. A reader (SIGUSR1 dump) adds the live vCPUs' counts to the totals. */
+ * Each vCPU counts into its own vcpu_stats without locks; a vCPU that ends folds its counts into
+ * the VM's totals under the VM lock. A reader (SIGUSR1 dump) adds the live vCPUs' counts to the
+ * totals. */
 #ifndef HV_STATS_H
 #define HV_STATS_H
 #include <stdatomic.h>
@@ -14,17 +15,18 @@
 struct kvm_stats; /* KVM's binary stats of one fd, parsed (stats.c) */
 
 struct vcpu_stats {
-	uint64_t exits[STATS_NEXITS];         /* by KVM exit reason */
-	uint64_t sys_count[STATS_NSYSCALLS];  /* by system call number */
-	uint64_t sys_ns[STATS_NSYSCALLS];     /* host time spent servicing them */
-	uint64_t sys_unknown;                 /* calls answered -ENOSYS */
-	struct kvm_stats *kvm;                /* this vCPU's KVM statistics */
+	uint64_t exits[STATS_NEXITS];        /* by KVM exit reason */
+	uint64_t sys_count[STATS_NSYSCALLS]; /* by system call number */
+	uint64_t sys_ns[STATS_NSYSCALLS];    /* host time spent servicing them */
+	uint64_t sys_unknown;                /* calls answered -ENOSYS */
+	struct kvm_stats *kvm;               /* this vCPU's KVM statistics */
 };
 
 struct vm_stats {
-	struct vcpu_stats total;              /* vCPUs that have ended */
-	struct kvm_stats *kvm_vm;             /* the VM's KVM statistics */
-	_Atomic uint64_t unknown_seen[STATS_NSYSCALLS / 64]; /* bitmap: unknown numbers already logged */
+	struct vcpu_stats total;  /* vCPUs that have ended */
+	struct kvm_stats *kvm_vm; /* the VM's KVM statistics */
+	_Atomic uint64_t
+	    unknown_seen[STATS_NSYSCALLS / 64]; /* bitmap: unknown numbers already logged */
 	uint64_t create_ns, first_run_ns, first_exit_ns; /* CLOCK_MONOTONIC timestamps */
 	int vcpus_created, vcpus_peak;
 };

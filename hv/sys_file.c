@@ -1,5 +1,5 @@
-/* hv/sys_file.c: file system calls. Paths go through path.c (confined to the VM's root), fds through
- * fdtab.c, guest buffers through GUEST_PTR. The host does the work on host fds. */
+/* hv/sys_file.c: file system calls. Paths go through path.c (confined to the VM's root), fds
+ * through fdtab.c, guest buffers through GUEST_PTR. The host does the work on host fds. */
 #include "hv/path.h"
 #include "hv/syscall.h"
 #include "hv/vm.h"
@@ -22,7 +22,8 @@
 #include <unistd.h>
 
 #define NAME_MAX_ 256
-#define KERNEL_TERMIOS_SIZE 36 /* struct termios of the kernel ABI (asm/termbits.h), not glibc's */
+/* struct termios of the kernel ABI (asm/termbits.h), not glibc's */
+#define KERNEL_TERMIOS_SIZE 36
 #define OPEN_FLAGS                                                                                 \
 	(O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC |     \
 	 O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_SYNC |      \
@@ -107,12 +108,12 @@ static long vec_io(struct vcpu *c, const uint64_t *a, int write_, int positioned
 		off_t off = (off_t)a[3];
 		if (write_)
 			n = WITH_FILE(c, a[0], f,
-				      positioned ? pwritev(f->host, iov, (int)n, off)
-						 : writev(f->host, iov, (int)n));
+			              positioned ? pwritev(f->host, iov, (int)n, off)
+			                         : writev(f->host, iov, (int)n));
 		else
 			n = WITH_FILE(c, a[0], f,
-				      positioned ? preadv(f->host, iov, (int)n, off)
-						 : readv(f->host, iov, (int)n));
+			              positioned ? preadv(f->host, iov, (int)n, off)
+			                         : readv(f->host, iov, (int)n));
 	}
 	free(iov);
 	return n;
@@ -275,7 +276,8 @@ long sys_fstat(struct vcpu *c, const uint64_t *a)
 	return WITH_FILE(c, a[0], f, fstat(f->host, st));
 }
 
-/* stat-like calls on a path: opens it O_PATH (following the last symlink or not) and asks the fd. */
+/* stat-like calls on a path: opens it O_PATH (following the last symlink or not) and asks the fd.
+ */
 static int open_for_stat(struct vcpu *c, int dirfd, uint64_t path, int flags)
 {
 	int oflags = O_PATH | ((flags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0);
@@ -332,8 +334,8 @@ long sys_statx(struct vcpu *c, const uint64_t *a)
 	int h = open_for_stat(c, at_fd(a[0]), a[1], flags);
 	if (h < 0)
 		return h;
-	long r = ret_errno(statx(h, "", AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE), (unsigned)a[3],
-				 stx));
+	long r = ret_errno(
+	    statx(h, "", AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE), (unsigned)a[3], stx));
 	close(h);
 	return r;
 }
@@ -400,8 +402,8 @@ static long mkdir_at(struct vcpu *c, int dirfd, uint64_t path, uint64_t mode)
 	if (p < 0)
 		return p;
 	long r = (!strcmp(last, ".") || !strcmp(last, ".."))
-			 ? -EEXIST
-			 : ret_errno(mkdirat(p, last, (mode_t)mode & 07777 & ~c->vm->umask));
+	             ? -EEXIST
+	             : ret_errno(mkdirat(p, last, (mode_t)mode & 07777 & ~c->vm->umask));
 	close(p);
 	return r;
 }
@@ -452,7 +454,7 @@ long sys_unlinkat(struct vcpu *c, const uint64_t *a)
 
 /* Two-name operations (rename, link): both names are resolved inside the root. */
 static long two_names(struct vcpu *c, int ofd, uint64_t opath, int nfd, uint64_t npath,
-		      uint64_t flags, int is_link)
+                      uint64_t flags, int is_link)
 {
 	char olast[NAME_MAX_], nlast[NAME_MAX_];
 	int op = path__parent(c->vm, ofd, opath, olast, sizeof(olast));
@@ -514,7 +516,8 @@ static long symlink_at(struct vcpu *c, uint64_t target, int dirfd, uint64_t path
 	int p = path__parent(c->vm, dirfd, path, last, sizeof(last));
 	if (p < 0)
 		return p;
-	/* The target is stored as text; any later lookup through it is confined by RESOLVE_IN_ROOT. */
+	/* The target is stored as text; any later lookup through it is confined by RESOLVE_IN_ROOT.
+	 */
 	long r = ret_errno(symlinkat(t, p, last));
 	close(p);
 	return r;
@@ -724,10 +727,8 @@ long sys_fcntl(struct vcpu *c, const uint64_t *a)
 		int r = fdtab__cloexec(&c->vm->fds, fd, !!(a[2] & FD_CLOEXEC));
 		return r < 0 ? r : 0;
 	}
-	case F_GETFL:
-		return WITH_FILE(c, fd, f, fcntl(f->host, F_GETFL));
-	case F_SETFL:
-		return WITH_FILE(c, fd, f, fcntl(f->host, F_SETFL, (int)a[2]));
+	case F_GETFL: return WITH_FILE(c, fd, f, fcntl(f->host, F_GETFL));
+	case F_SETFL: return WITH_FILE(c, fd, f, fcntl(f->host, F_SETFL, (int)a[2]));
 	case F_GETLK:
 	case F_SETLK:
 	case F_SETLKW:
@@ -737,10 +738,8 @@ long sys_fcntl(struct vcpu *c, const uint64_t *a)
 		GUEST_PTR(fl, c->vm, a[2], sizeof(*fl));
 		return WITH_FILE(c, fd, f, fcntl(f->host, cmd, fl));
 	case F_GETPIPE_SZ:
-	case F_SETPIPE_SZ:
-		return WITH_FILE(c, fd, f, fcntl(f->host, cmd, (int)a[2]));
-	default:
-		return -EINVAL;
+	case F_SETPIPE_SZ: return WITH_FILE(c, fd, f, fcntl(f->host, cmd, (int)a[2]));
+	default: return -EINVAL;
 	}
 }
 
@@ -772,10 +771,7 @@ long sys_ioctl(struct vcpu *c, const uint64_t *a)
 		int r = fdtab__cloexec(&c->vm->fds, (int)a[0], req == FIOCLEX);
 		return r < 0 ? r : 0;
 	}
-	case TIOCGPGRP:
-		GUEST_PTR(p, c->vm, a[2], sizeof(int));
-		return -ENOTTY;
-	default:
-		return -ENOTTY;
+	case TIOCGPGRP: GUEST_PTR(p, c->vm, a[2], sizeof(int)); return -ENOTTY;
+	default: return -ENOTTY;
 	}
 }

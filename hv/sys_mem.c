@@ -1,5 +1,6 @@
-/* hv/sys_mem.c: memory system calls over the bookkeeping in mm.c. Protections are recorded by nobody:
- * the page tables never change (vm.h), so mprotect succeeds without effect and W^X is not enforced. */
+/* hv/sys_mem.c: memory system calls over the bookkeeping in mm.c. Protections are recorded by
+ * nobody: the page tables never change (vm.h), so mprotect succeeds without effect and W^X is not
+ * enforced. */
 #include "hv/mm.h"
 #include "hv/syscall.h"
 #include "hv/vm.h"
@@ -18,14 +19,14 @@ long sys_brk(struct vcpu *c, const uint64_t *a)
 }
 
 static long map_file(struct vcpu *c, uint64_t at, uint64_t len, int prot, int flags, int fd,
-		     uint64_t off)
+                     uint64_t off)
 {
 	struct hfile *f = fdtab__get(&c->vm->fds, fd);
 	if (!f)
 		return -EBADF;
 	int hprot = PROT_READ | ((prot & PROT_WRITE) || !(flags & MAP_SHARED) ? PROT_WRITE : 0);
-	void *p = mmap(c->vm->ram + at, len, hprot, (flags & (MAP_SHARED | MAP_PRIVATE)) | MAP_FIXED,
-		       f->host, (off_t)off);
+	void *p = mmap(c->vm->ram + at, len, hprot,
+	               (flags & (MAP_SHARED | MAP_PRIVATE)) | MAP_FIXED, f->host, (off_t)off);
 	int err = p == MAP_FAILED ? errno : 0;
 	fdtab__put(&c->vm->fds, f);
 	return -err;
@@ -43,9 +44,9 @@ long sys_mmap(struct vcpu *c, const uint64_t *a)
 	if (type == MAP_SHARED_VALIDATE)
 		flags = (flags & ~MAP_SHARED_VALIDATE) | MAP_SHARED;
 	int how = (flags & MAP_FIXED_NOREPLACE) ? MM_FIXED_NOREPLACE
-		  : (flags & MAP_FIXED)         ? MM_FIXED
-		  : addr                        ? MM_HINT
-						: MM_ANYWHERE;
+	          : (flags & MAP_FIXED)         ? MM_FIXED
+	          : addr                        ? MM_HINT
+	                                        : MM_ANYWHERE;
 	if (how >= MM_FIXED && (addr & (PAGE_SIZE_ - 1)))
 		return -EINVAL;
 	int anon = flags & MAP_ANONYMOUS;
@@ -90,10 +91,8 @@ long sys_madvise(struct vcpu *c, const uint64_t *a)
 {
 	switch ((int)a[2]) {
 	case MADV_DONTNEED:
-	case MADV_FREE:
-		return mm__discard_range(c->vm, a[0], a[1]);
-	default:
-		return 0; /* advice about access patterns and huge pages: nothing to do */
+	case MADV_FREE: return mm__discard_range(c->vm, a[0], a[1]);
+	default: return 0; /* advice about access patterns and huge pages: nothing to do */
 	}
 }
 

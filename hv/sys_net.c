@@ -1,5 +1,5 @@
-/* hv/sys_net.c: the VM's network boundary. A VM owns one IPv4 address (--net): binding to 0.0.0.0 or
- * to it binds to it, binding elsewhere is refused; connections and datagrams go only to loopback
+/* hv/sys_net.c: the VM's network boundary. A VM owns one IPv4 address (--net): binding to 0.0.0.0
+ * or to it binds to it, binding elsewhere is refused; connections and datagrams go only to loopback
  * (127.0.0.0/8), and an unbound socket is bound to the VM's address first, so peers see which VM
  * spoke. Only AF_INET stream/datagram sockets (and AF_UNIX socketpairs) exist; no raw sockets, no
  * descriptor passing. */
@@ -14,7 +14,6 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
-
 
 static long ret_errno(long r)
 {
@@ -43,7 +42,7 @@ static int addr_in(struct vcpu *c, uint64_t gva, uint64_t len, struct sockaddr_i
 
 /* Writes a host sockaddr into guest (addr, addrlen*) as accept/getsockname/recvfrom do. */
 static int addr_out(struct vcpu *c, uint64_t gaddr, uint64_t glen, const struct sockaddr_storage *a,
-		    socklen_t alen)
+                    socklen_t alen)
 {
 	if (!gaddr)
 		return 0;
@@ -195,7 +194,7 @@ static long sock_name(struct vcpu *c, const uint64_t *a, int peer)
 	if (!f)
 		return -EBADF;
 	int r = peer ? getpeername(f->host, (struct sockaddr *)&ss, &n)
-		     : getsockname(f->host, (struct sockaddr *)&ss, &n);
+	             : getsockname(f->host, (struct sockaddr *)&ss, &n);
 	int err = errno;
 	fdtab__put(&c->vm->fds, f);
 	if (r < 0)
@@ -231,10 +230,8 @@ static int option_allowed(int level, int name)
 		       name == TCP_KEEPINTVL || name == TCP_KEEPCNT || name == TCP_DEFER_ACCEPT ||
 		       name == TCP_QUICKACK || name == TCP_MAXSEG || name == TCP_INFO ||
 		       name == TCP_USER_TIMEOUT || name == TCP_FASTOPEN;
-	case IPPROTO_IP:
-		return name == IP_TOS || name == IP_TTL || name == IP_RECVERR;
-	default:
-		return 0;
+	case IPPROTO_IP: return name == IP_TOS || name == IP_TTL || name == IP_RECVERR;
+	default: return 0;
 	}
 }
 
@@ -292,7 +289,7 @@ long sys_sendto(struct vcpu *c, const uint64_t *a)
 	long r = a[4] ? ensure_bound(f->host, c->vm) : 0;
 	if (!r)
 		r = ret_errno(sendto(f->host, buf, a[2], (int)a[3] | MSG_NOSIGNAL,
-				     a[4] ? (struct sockaddr *)&sa : NULL, a[4] ? sizeof(sa) : 0));
+		                     a[4] ? (struct sockaddr *)&sa : NULL, a[4] ? sizeof(sa) : 0));
 	fdtab__put(&c->vm->fds, f);
 	return r;
 }
@@ -310,8 +307,8 @@ long sys_recvfrom(struct vcpu *c, const uint64_t *a)
 	struct hfile *f = fdtab__get(&c->vm->fds, (int)a[0]);
 	if (!f)
 		return -EBADF;
-	long r = recvfrom(f->host, buf, a[2], (int)a[3] & ~MSG_CMSG_CLOEXEC, (struct sockaddr *)&ss,
-			  &n);
+	long r =
+	    recvfrom(f->host, buf, a[2], (int)a[3] & ~MSG_CMSG_CLOEXEC, (struct sockaddr *)&ss, &n);
 	int err = errno;
 	fdtab__put(&c->vm->fds, f);
 	if (r < 0)
@@ -356,14 +353,15 @@ static long msg_io(struct vcpu *c, const uint64_t *a, int send)
 	long r = send && h.msg_name ? ensure_bound(f->host, c->vm) : 0;
 	if (!r)
 		r = send ? sendmsg(f->host, &h, (int)a[2] | MSG_NOSIGNAL)
-			 : recvmsg(f->host, &h, (int)a[2] & ~MSG_CMSG_CLOEXEC);
+		         : recvmsg(f->host, &h, (int)a[2] & ~MSG_CMSG_CLOEXEC);
 	int err = errno;
 	fdtab__put(&c->vm->fds, f);
 	if (r < 0)
 		return -err;
 	if (!send) {
 		if (g->msg_name) {
-			socklen_t k = h.msg_namelen < g->msg_namelen ? h.msg_namelen : g->msg_namelen;
+			socklen_t k =
+			    h.msg_namelen < g->msg_namelen ? h.msg_namelen : g->msg_namelen;
 			memcpy(guest_ptr(c->vm, (uint64_t)g->msg_name, k), &ss, k);
 			g->msg_namelen = h.msg_namelen;
 		}

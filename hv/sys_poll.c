@@ -94,7 +94,7 @@ long sys_ppoll(struct vcpu *c, const uint64_t *a)
 
 /* select and pselect6: fd_sets become a pollfd array and back. */
 static long select_guest(struct vcpu *c, int nfds, uint64_t rg, uint64_t wg, uint64_t eg,
-			 int64_t timeout_ns)
+                         int64_t timeout_ns)
 {
 	fd_set *sets[3] = { NULL, NULL, NULL };
 	uint64_t gv[3] = { rg, wg, eg };
@@ -110,8 +110,8 @@ static long select_guest(struct vcpu *c, int nfds, uint64_t rg, uint64_t wg, uin
 	int n = 0;
 	for (int fd = 0; fd < nfds; fd++) {
 		short ev = (sets[0] && FD_ISSET(fd, sets[0]) ? POLLIN : 0) |
-			   (sets[1] && FD_ISSET(fd, sets[1]) ? POLLOUT : 0) |
-			   (sets[2] && FD_ISSET(fd, sets[2]) ? POLLPRI : 0);
+		           (sets[1] && FD_ISSET(fd, sets[1]) ? POLLOUT : 0) |
+		           (sets[2] && FD_ISSET(fd, sets[2]) ? POLLPRI : 0);
 		if (ev)
 			p[n++] = (struct pollfd){ .fd = fd, .events = ev };
 	}
@@ -252,12 +252,15 @@ long sys_timerfd_settime(struct vcpu *c, const uint64_t *a)
 	if (c->vm->cfg.clock_scale != 1.0) {
 		int64_t iv = (int64_t)h.it_interval.tv_sec * 1000000000LL + h.it_interval.tv_nsec;
 		iv = clock__to_host_duration(c->vm, iv);
-		h.it_interval = (struct timespec){ (time_t)(iv / 1000000000LL), (long)(iv % 1000000000LL) };
+		h.it_interval =
+		    (struct timespec){ (time_t)(iv / 1000000000LL), (long)(iv % 1000000000LL) };
 		int64_t v = (int64_t)h.it_value.tv_sec * 1000000000LL + h.it_value.tv_nsec;
-		v = (a[1] & TFD_TIMER_ABSTIME) ? (int64_t)clock__to_host_abs(c->vm, CLOCK_MONOTONIC, (uint64_t)v)
-					       : clock__to_host_duration(c->vm, v);
+		v = (a[1] & TFD_TIMER_ABSTIME)
+		        ? (int64_t)clock__to_host_abs(c->vm, CLOCK_MONOTONIC, (uint64_t)v)
+		        : clock__to_host_duration(c->vm, v);
 		if (n->it_value.tv_sec || n->it_value.tv_nsec)
-			h.it_value = (struct timespec){ (time_t)(v / 1000000000LL), (long)(v % 1000000000LL) };
+			h.it_value = (struct timespec){ (time_t)(v / 1000000000LL),
+				                        (long)(v % 1000000000LL) };
 	}
 	struct hfile *f = fdtab__get(&c->vm->fds, (int)a[0]);
 	if (!f)

@@ -1,5 +1,5 @@
-/* hv/sys_thread.c: guest threads (clone -> a new vCPU on a new host thread), futexes (the host futex on
- * the guest word's host address), thread exit, identity, and signal bookkeeping.
+/* hv/sys_thread.c: guest threads (clone -> a new vCPU on a new host thread), futexes (the host
+ * futex on the guest word's host address), thread exit, identity, and signal bookkeeping.
  *
  * Signals: dispositions and masks are recorded; a signal a guest sends itself with a default fatal
  * action ends the VM as Linux would (exit status 128 + signal). Running a guest's handler is not
@@ -18,10 +18,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define ARCH_SET_GS 0x1001
-#define ARCH_SET_FS 0x1002
-#define ARCH_GET_FS 0x1003
-#define ARCH_GET_GS 0x1004
+#define ARCH_SET_GS  0x1001
+#define ARCH_SET_FS  0x1002
+#define ARCH_GET_FS  0x1003
+#define ARCH_GET_GS  0x1004
 #define KSIGSET_SIZE 8
 #ifndef SS_AUTODISARM
 #define SS_AUTODISARM (1U << 31)
@@ -140,14 +140,14 @@ long sys_futex(struct vcpu *c, const uint64_t *a)
 				ts = ns_to_ts(clock__to_host_duration(c->vm, ts_to_ns(&ts)));
 			else /* absolute on the guest's clock */
 				ts = ns_to_ts(clock__to_host_abs(
-					c->vm, (op & FUTEX_CLOCK_REALTIME) ? CLOCK_REALTIME : CLOCK_MONOTONIC,
-					ts_to_ns(&ts)));
+				    c->vm,
+				    (op & FUTEX_CLOCK_REALTIME) ? CLOCK_REALTIME : CLOCK_MONOTONIC,
+				    ts_to_ns(&ts)));
 			tp = &ts;
 		}
 		break;
 	case FUTEX_WAKE:
-	case FUTEX_WAKE_BITSET:
-		break;
+	case FUTEX_WAKE_BITSET: break;
 	case FUTEX_REQUEUE:
 	case FUTEX_CMP_REQUEUE:
 	case FUTEX_WAKE_OP:
@@ -157,7 +157,8 @@ long sys_futex(struct vcpu *c, const uint64_t *a)
 		tp = (struct timespec *)(uintptr_t)a[3]; /* val2: a count, not a pointer */
 		break;
 	default:
-		return -ENOSYS; /* priority-inheritance futexes hold guest tids the host cannot read */
+		return -ENOSYS; /* priority-inheritance futexes hold guest tids the host cannot read
+		                 */
 	}
 	long r = syscall(SYS_futex, u, op, (uint32_t)a[2], tp, u2, (uint32_t)a[5]);
 	return r < 0 ? -errno : r;
@@ -193,7 +194,8 @@ static long raise_in_guest(struct vcpu *c, int sig)
 static int is_child(pid_t pid)
 {
 	siginfo_t si;
-	return waitid(P_PID, (id_t)pid, &si, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT) == 0;
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT) ==
+	       0;
 }
 
 long sys_kill(struct vcpu *c, const uint64_t *a)
@@ -325,8 +327,7 @@ long sys_arch_prctl(struct vcpu *c, const uint64_t *a)
 		GUEST_PTR(p, c->vm, a[1], sizeof(*p));
 		*p = c->run->s.regs.sregs.gs.base;
 		return 0;
-	default:
-		return -EINVAL;
+	default: return -EINVAL;
 	}
 }
 

@@ -1,5 +1,5 @@
-/* hv/sys_time.c: clocks and sleeps. Readings come from clock.c (scaled by --clock-scale); sleeps are
- * converted to host time and slept on the host. */
+/* hv/sys_time.c: clocks and sleeps. Readings come from clock.c (scaled by --clock-scale); sleeps
+ * are converted to host time and slept on the host. */
 #include "hv/clock.h"
 #include "hv/syscall.h"
 #include "hv/vm.h"
@@ -20,10 +20,8 @@ static int valid_clock(clockid_t id)
 	case CLOCK_REALTIME_COARSE:
 	case CLOCK_MONOTONIC_COARSE:
 	case CLOCK_BOOTTIME:
-	case CLOCK_TAI:
-		return 1;
-	default:
-		return 0;
+	case CLOCK_TAI: return 1;
+	default: return 0;
 	}
 }
 
@@ -91,12 +89,12 @@ static long do_sleep(struct vcpu *c, clockid_t id, int abs, uint64_t req, uint64
 		return -EINVAL;
 	uint64_t gns = (uint64_t)r->tv_sec * 1000000000ULL + (uint64_t)r->tv_nsec;
 	uint64_t hns = abs ? clock__to_host_abs(c->vm, id, gns)
-			   : (uint64_t)clock__to_host_duration(c->vm, (int64_t)gns);
+	                   : (uint64_t)clock__to_host_duration(c->vm, (int64_t)gns);
 	struct timespec h = { (time_t)(hns / 1000000000ULL), (long)(hns % 1000000000ULL) }, hl;
 	int rc = clock_nanosleep(id, abs ? TIMER_ABSTIME : 0, &h, &hl);
 	if (rc == EINTR && left) {
 		uint64_t gl = (uint64_t)((double)(hl.tv_sec * 1000000000LL + hl.tv_nsec) *
-					 c->vm->cfg.clock_scale);
+		                         c->vm->cfg.clock_scale);
 		left->tv_sec = (time_t)(gl / 1000000000ULL);
 		left->tv_nsec = (long)(gl % 1000000000ULL);
 	}

@@ -1,4 +1,5 @@
-/* hv/syscall.c: the system-call table (from syscalls.def), dispatch, counting and --trace output. */
+/* hv/syscall.c: the system-call table (from syscalls.def), dispatch, counting and --trace output.
+ */
 #include "hv/syscall.h"
 #include "hv/clock.h"
 #include "hv/vm.h"
@@ -60,11 +61,11 @@ static void trace(struct vcpu *c, unsigned nr, const uint64_t *a, long ret, uint
 		}
 	} else {
 		fprintf(f, "syscall_%u(%#llx, %#llx, %#llx", nr, (unsigned long long)a[0],
-			(unsigned long long)a[1], (unsigned long long)a[2]);
+		        (unsigned long long)a[1], (unsigned long long)a[2]);
 	}
 	if (ret < 0 && ret > -4096)
 		fprintf(f, ") = -1 %s (%s) <%.6f>\n", strerrorname_np((int)-ret),
-			strerror((int)-ret), ns / 1e9);
+		        strerror((int)-ret), ns / 1e9);
 	else if (ret == SYSCALL_NORETURN)
 		fprintf(f, ") = ?\n");
 	else
@@ -72,7 +73,8 @@ static void trace(struct vcpu *c, unsigned nr, const uint64_t *a, long ret, uint
 	funlockfile(f);
 }
 
-/* A write to a pipe or socket whose reader is gone raises SIGPIPE, unless MSG_NOSIGNAL says not to. */
+/* A write to a pipe or socket whose reader is gone raises SIGPIPE, unless MSG_NOSIGNAL says not to.
+ */
 static int raises_sigpipe(uint64_t nr, const uint64_t *a)
 {
 	switch (nr) {
@@ -98,8 +100,9 @@ long syscall__dispatch(struct vcpu *c, uint64_t nr, const uint64_t *a)
 		ret = -ENOSYS;
 		c->stats.sys_unknown++;
 		if (stats__first_unknown(&vm->stats, nr < STATS_NSYSCALLS ? (unsigned)nr : 0))
-			fprintf(stderr, "vcons-hv: %s: unsupported system call %llu answered -ENOSYS\n",
-				vm->name, (unsigned long long)nr);
+			fprintf(stderr,
+			        "vcons-hv: %s: unsupported system call %llu answered -ENOSYS\n",
+			        vm->name, (unsigned long long)nr);
 	}
 	if (ret == -EPIPE && raises_sigpipe(nr, a))
 		signal__raise(c, SIGPIPE);
@@ -118,8 +121,8 @@ long sys_ok(struct vcpu *c, const uint64_t *a)
 	return 0;
 }
 
-/* Calls answered -ENOSYS on purpose (fork, exec, clone3 so glibc falls back to clone, rseq): counted
- * but not logged as unknown. */
+/* Calls answered -ENOSYS on purpose (fork, exec, clone3 so glibc falls back to clone, rseq):
+ * counted but not logged as unknown. */
 long sys_enosys_quiet(struct vcpu *c, const uint64_t *a)
 {
 	return -ENOSYS;

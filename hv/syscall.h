@@ -1,7 +1,7 @@
 /* hv/syscall.h: servicing the guest's system calls. syscall__dispatch() looks the number up in one
- * table (syscalls.def), checks nothing itself (each handler checks its guest pointers with GUEST_PTR),
- * counts and times the call, and prints it with --trace. Handlers return the value Linux would put in
- * rax: a result, or -errno. */
+ * table (syscalls.def), checks nothing itself (each handler checks its guest pointers with
+ * GUEST_PTR), counts and times the call, and prints it with --trace. Handlers return the value
+ * Linux would put in rax: a result, or -errno. */
 #ifndef HV_SYSCALL_H
 #define HV_SYSCALL_H
 #include <limits.h>

@@ -1,5 +1,6 @@
-/* hv/vcpu.c: one guest thread on one KVM vCPU on one host thread: CPU state at start, the run loop that
- * dispatches exits, the return from a system call, and the register dump of a crashed guest. */
+/* hv/vcpu.c: one guest thread on one KVM vCPU on one host thread: CPU state at start, the run loop
+ * that dispatches exits, the return from a system call, and the register dump of a crashed guest.
+ */
 #include "hv/vm.h"
 #include "hv/mem.h"
 #include "hv/syscall.h"
@@ -14,33 +15,41 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define MSR_STAR   0xc0000081
-#define MSR_LSTAR  0xc0000082
-#define MSR_FMASK  0xc0000084
+#define MSR_STAR        0xc0000081
+#define MSR_LSTAR       0xc0000082
+#define MSR_FMASK       0xc0000084
 #define RFLAGS_RESERVED 0x2ULL
 /* syscall clears TF, IF, DF, AC (as Linux's FMASK) so the stub runs with them off */
 #define FMASK_BITS 0x47700ULL
 
-#define CR0_PE 0x1ULL
-#define CR0_MP 0x2ULL
-#define CR0_ET 0x10ULL
-#define CR0_NE 0x20ULL
-#define CR0_WP 0x10000ULL
-#define CR0_AM 0x40000ULL
-#define CR0_PG 0x80000000ULL
+#define CR0_PE         0x1ULL
+#define CR0_MP         0x2ULL
+#define CR0_ET         0x10ULL
+#define CR0_NE         0x20ULL
+#define CR0_WP         0x10000ULL
+#define CR0_AM         0x40000ULL
+#define CR0_PG         0x80000000ULL
 #define CR4_PAE        0x20ULL
 #define CR4_OSFXSR     0x200ULL
 #define CR4_OSXMMEXCPT 0x400ULL
 #define CR4_OSXSAVE    0x40000ULL
-#define EFER_SCE 0x1ULL
-#define EFER_LME 0x100ULL
-#define EFER_LMA 0x400ULL
+#define EFER_SCE       0x1ULL
+#define EFER_LME       0x100ULL
+#define EFER_LMA       0x400ULL
 
 static struct kvm_segment seg(uint16_t sel, uint8_t type, uint8_t dpl, int code64)
 {
 	struct kvm_segment s = {
-		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type, .present = 1,
-		.dpl = dpl, .s = 1, .l = code64, .db = !code64, .g = 1,
+		.base = 0,
+		.limit = 0xffffffff,
+		.selector = sel,
+		.type = type,
+		.present = 1,
+		.dpl = dpl,
+		.s = 1,
+		.l = code64,
+		.db = !code64,
+		.g = 1,
 	};
 	return s;
 }
@@ -58,8 +67,11 @@ static int setup_sregs(struct vcpu *c, uint64_t fs_base)
 	s.gdt.limit = 8 * 8 - 1;
 	s.idt.base = SYS_VA + SYS_IDT;
 	s.idt.limit = 32 * 16 - 1;
-	s.tr = (struct kvm_segment){ .base = mem__tss_va(c->id), .limit = TSS_LIMIT, .selector = SEL_TSS,
-				     .type = 11, .present = 1 };
+	s.tr = (struct kvm_segment){ .base = mem__tss_va(c->id),
+		                     .limit = TSS_LIMIT,
+		                     .selector = SEL_TSS,
+		                     .type = 11,
+		                     .present = 1 };
 	s.ldt = (struct kvm_segment){ .type = 2, .present = 1, .unusable = 1 };
 	s.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;
 	s.cr3 = mem__pml4_gpa(vm);
@@ -76,7 +88,7 @@ static int setup_msrs(struct vcpu *c)
 	} m = { .h.nmsrs = 3 };
 	/* STAR: syscall enters with CS 0x08/SS 0x10; sysretq returns with CS 0x28|3, SS 0x20|3. */
 	m.e[0] = (struct kvm_msr_entry){ .index = MSR_STAR,
-					 .data = (0x18ULL << 48) | ((uint64_t)SEL_KCODE << 32) };
+		                         .data = (0x18ULL << 48) | ((uint64_t)SEL_KCODE << 32) };
 	m.e[1] = (struct kvm_msr_entry){ .index = MSR_LSTAR, .data = SYS_VA + SYS_STUB };
 	m.e[2] = (struct kvm_msr_entry){ .index = MSR_FMASK, .data = FMASK_BITS };
 	return ioctl(c->fd, KVM_SET_MSRS, &m) == 3 ? 0 : -1;
@@ -221,27 +233,27 @@ static const struct {
 	int sig;
 	int has_error_code;
 } exceptions[32] = {
-	[0] = { "divide error", SIGFPE, 0 },         [1] = { "debug", SIGTRAP, 0 },
-	[3] = { "breakpoint", SIGTRAP, 0 },          [4] = { "overflow", SIGSEGV, 0 },
-	[5] = { "bound range", SIGSEGV, 0 },         [6] = { "invalid opcode", SIGILL, 0 },
+	[0] = { "divide error", SIGFPE, 0 },          [1] = { "debug", SIGTRAP, 0 },
+	[3] = { "breakpoint", SIGTRAP, 0 },           [4] = { "overflow", SIGSEGV, 0 },
+	[5] = { "bound range", SIGSEGV, 0 },          [6] = { "invalid opcode", SIGILL, 0 },
 	[7] = { "device not available", SIGSEGV, 0 }, [8] = { "double fault", SIGSEGV, 1 },
-	[10] = { "invalid TSS", SIGSEGV, 1 },        [11] = { "segment not present", SIGBUS, 1 },
-	[12] = { "stack fault", SIGBUS, 1 },         [13] = { "general protection", SIGSEGV, 1 },
-	[14] = { "page fault", SIGSEGV, 1 },         [16] = { "x87 floating point", SIGFPE, 0 },
-	[17] = { "alignment check", SIGBUS, 1 },     [19] = { "SIMD floating point", SIGFPE, 0 },
+	[10] = { "invalid TSS", SIGSEGV, 1 },         [11] = { "segment not present", SIGBUS, 1 },
+	[12] = { "stack fault", SIGBUS, 1 },          [13] = { "general protection", SIGSEGV, 1 },
+	[14] = { "page fault", SIGSEGV, 1 },          [16] = { "x87 floating point", SIGFPE, 0 },
+	[17] = { "alignment check", SIGBUS, 1 },      [19] = { "SIMD floating point", SIGFPE, 0 },
 	[21] = { "control protection", SIGSEGV, 1 },
 };
 
 static void dump_regs(FILE *f, const struct kvm_regs *r, uint64_t rip, uint64_t rsp)
 {
 	fprintf(f, "  rip %016llx  rsp %016llx  rflags %016llx\n", (unsigned long long)rip,
-		(unsigned long long)rsp, (unsigned long long)r->rflags);
+	        (unsigned long long)rsp, (unsigned long long)r->rflags);
 	fprintf(f, "  rax %016llx  rbx %016llx  rcx %016llx  rdx %016llx\n", r->rax, r->rbx, r->rcx,
-		r->rdx);
+	        r->rdx);
 	fprintf(f, "  rsi %016llx  rdi %016llx  rbp %016llx  r8  %016llx\n", r->rsi, r->rdi, r->rbp,
-		r->r8);
+	        r->r8);
 	fprintf(f, "  r9  %016llx  r10 %016llx  r11 %016llx  r12 %016llx\n", r->r9, r->r10, r->r11,
-		r->r12);
+	        r->r12);
 	fprintf(f, "  r13 %016llx  r14 %016llx  r15 %016llx\n", r->r13, r->r14, r->r15);
 }
 
@@ -253,7 +265,7 @@ static void crash(struct vcpu *c, int sig, const char *what, uint64_t rip, uint6
 	fprintf(stderr, "vcons-hv: %s: guest crashed: %s (thread %d)\n", c->vm->name, what, c->tid);
 	dump_regs(stderr, r, rip, rsp);
 	fprintf(stderr, "  cr2 %016llx  fs.base %016llx\n",
-		(unsigned long long)c->run->s.regs.sregs.cr2, (unsigned long long)vcpu__fs_base(c));
+	        (unsigned long long)c->run->s.regs.sregs.cr2, (unsigned long long)vcpu__fs_base(c));
 	funlockfile(stderr);
 	c->vm->crashed = 1;
 	vm__exit_group(c->vm, HV_EXIT_CRASH_BASE + sig);
@@ -273,11 +285,11 @@ static void on_exception(struct vcpu *c, int vec)
 	const char *name = exceptions[vec].name ? exceptions[vec].name : "exception";
 	if (vec == 14)
 		snprintf(what, sizeof(what), "%s at address %#llx (error code %#llx) at rip %#llx",
-			 name, (unsigned long long)c->run->s.regs.sregs.cr2,
-			 (unsigned long long)frame[0], (unsigned long long)f[0]);
+		         name, (unsigned long long)c->run->s.regs.sregs.cr2,
+		         (unsigned long long)frame[0], (unsigned long long)f[0]);
 	else
 		snprintf(what, sizeof(what), "%s (vector %d) at rip %#llx", name, vec,
-			 (unsigned long long)f[0]);
+		         (unsigned long long)f[0]);
 	crash(c, exceptions[vec].sig ? exceptions[vec].sig : SIGSEGV, what, f[0], f[3]);
 }
 
@@ -333,29 +345,25 @@ static int handle_exit(struct vcpu *c)
 	if (run->exit_reason < STATS_NEXITS)
 		c->stats.exits[run->exit_reason]++;
 	switch (run->exit_reason) {
-	case KVM_EXIT_IO:
-		return handle_io(c);
-	case KVM_EXIT_INTR:
-		return 0;
+	case KVM_EXIT_IO: return handle_io(c);
+	case KVM_EXIT_INTR: return 0;
 	case KVM_EXIT_SHUTDOWN:
 		crash(c, SIGSEGV, "triple fault (CPU shutdown)", r->rip, r->rsp);
 		return -1;
-	case KVM_EXIT_HLT:
-		crash(c, SIGSEGV, "halted", r->rip, r->rsp);
-		return -1;
+	case KVM_EXIT_HLT: crash(c, SIGSEGV, "halted", r->rip, r->rsp); return -1;
 	case KVM_EXIT_MMIO:
 		snprintf(what, sizeof(what), "access to unbacked guest-physical address %#llx",
-			 (unsigned long long)run->mmio.phys_addr);
+		         (unsigned long long)run->mmio.phys_addr);
 		crash(c, SIGBUS, what, r->rip, r->rsp);
 		return -1;
 	case KVM_EXIT_FAIL_ENTRY:
 		snprintf(what, sizeof(what), "VM entry failed (reason %#llx)",
-			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		         (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 		crash(c, SIGSEGV, what, r->rip, r->rsp);
 		return -1;
 	case KVM_EXIT_INTERNAL_ERROR:
 		snprintf(what, sizeof(what), "KVM internal error (suberror %u)",
-			 run->internal.suberror);
+		         run->internal.suberror);
 		crash(c, SIGSEGV, what, r->rip, r->rsp);
 		return -1;
 	default:

@@ -1,5 +1,5 @@
-/* hv/vm.c: a VM's life: creation (KVM, CPUID profile, program, memory, stack, boundary), its threads
- * (vCPUs that come and go with guest threads), exit, and destruction. Implements hv.h. */
+/* hv/vm.c: a VM's life: creation (KVM, CPUID profile, program, memory, stack, boundary), its
+ * threads (vCPUs that come and go with guest threads), exit, and destruction. Implements hv.h. */
 #include "hv/clock.h"
 #include "hv/cpuid.h"
 #include "hv/elf.h"
@@ -22,9 +22,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define PIE_BASE  0x400000ULL /* where a static PIE is loaded */
-#define MIB2      (2ULL << 20)
-#define FD_LIMIT  1024
+#define PIE_BASE 0x400000ULL /* where a static PIE is loaded */
+#define MIB2     (2ULL << 20)
+#define FD_LIMIT 1024
 
 void hv_config_init(struct hv_config *cfg)
 {
@@ -55,22 +55,25 @@ static int open_kvm(struct vm *vm, int *code, char *err, size_t n)
 {
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0)
-		return fail(code, errno == EACCES || errno == EPERM ? HV_EXIT_NOPERM : HV_EXIT_NOKVM,
-			    err, n, "cannot open /dev/kvm: %s%s", strerror(errno),
-			    errno == ENOENT ? " (KVM is not available on this machine)" : "");
+		return fail(code,
+		            errno == EACCES || errno == EPERM ? HV_EXIT_NOPERM : HV_EXIT_NOKVM, err,
+		            n, "cannot open /dev/kvm: %s%s", strerror(errno),
+		            errno == ENOENT ? " (KVM is not available on this machine)" : "");
 	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
-		return fail(code, HV_EXIT_NOKVM, err, n, "/dev/kvm speaks an unknown KVM API version");
+		return fail(code, HV_EXIT_NOKVM, err, n,
+		            "/dev/kvm speaks an unknown KVM API version");
 	int need = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 	if ((ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) & need) != need ||
 	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0)
 		return fail(code, HV_EXIT_NOKVM, err, n,
-			    "KVM lacks KVM_CAP_SYNC_REGS or KVM_CAP_IMMEDIATE_EXIT");
+		            "KVM lacks KVM_CAP_SYNC_REGS or KVM_CAP_IMMEDIATE_EXIT");
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0)
 		return fail(code, HV_EXIT_NOKVM, err, n, "KVM_CREATE_VM: %s", strerror(errno));
 	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (vm->run_size <= 0)
-		return fail(code, HV_EXIT_NOKVM, err, n, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+		return fail(code, HV_EXIT_NOKVM, err, n, "KVM_GET_VCPU_MMAP_SIZE: %s",
+		            strerror(errno));
 	return 0;
 }
 
@@ -112,9 +115,11 @@ static int load_program(struct vm *vm, int *code, char *err, size_t n)
 	vm->entry = img.entry;
 	vm->exe_fd = open(path, O_RDONLY | O_CLOEXEC); /* for execve("/proc/self/exe") */
 	mm__init(vm, img.hi);
-	int rc = stack__build(vm, &img, vm->cfg.argv, vm->cfg.envp, cpuid__hwcap(vm->cpuid), &vm->sp);
+	int rc =
+	    stack__build(vm, &img, vm->cfg.argv, vm->cfg.envp, cpuid__hwcap(vm->cpuid), &vm->sp);
 	if (rc < 0)
-		return fail(code, HV_EXIT_CONFIG, err, n, "arguments and environment do not fit the stack");
+		return fail(code, HV_EXIT_CONFIG, err, n,
+		            "arguments and environment do not fit the stack");
 	return 0;
 }
 
@@ -124,11 +129,12 @@ static int set_boundary(struct vm *vm, int *code, char *err, size_t n)
 	if (inet_pton(AF_INET, cfg->net_addr, &vm->addr) != 1 ||
 	    (ntohl(vm->addr.s_addr) >> 24) != 127)
 		return fail(code, HV_EXIT_CONFIG, err, n,
-			    "--net %s: a VM's address must be an IPv4 loopback address (127.x.y.z)",
-			    cfg->net_addr);
+		            "--net %s: a VM's address must be an IPv4 loopback address (127.x.y.z)",
+		            cfg->net_addr);
 	vm->root_fd = open(cfg->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (vm->root_fd < 0 || !realpath(cfg->root, vm->root_path))
-		return fail(code, HV_EXIT_NOINPUT, err, n, "--root %s: %s", cfg->root, strerror(errno));
+		return fail(code, HV_EXIT_NOINPUT, err, n, "--root %s: %s", cfg->root,
+		            strerror(errno));
 	snprintf(vm->cwd, sizeof(vm->cwd), "/");
 	if (fdtab__init(&vm->fds, FD_LIMIT) < 0)
 		return fail(code, HV_EXIT_OSERR, err, n, "out of memory");
@@ -137,7 +143,8 @@ static int set_boundary(struct vm *vm, int *code, char *err, size_t n)
 			continue;
 		int h = fcntl(cfg->stdio_fds[i], F_DUPFD_CLOEXEC, 3);
 		if (h < 0 || fdtab__install(&vm->fds, h, 0, i) != i)
-			return fail(code, HV_EXIT_OSERR, err, n, "standard fd %d: %s", i, strerror(errno));
+			return fail(code, HV_EXIT_OSERR, err, n, "standard fd %d: %s", i,
+			            strerror(errno));
 	}
 	return 0;
 }

@@ -5,8 +5,9 @@
  *   [USER_BASE, mem)          guest RAM, user read/write/execute: program, brk, mmap area, stack
  *   SYS_VA..                  hv's system area (GDT, IDT, TSSs, the syscall and exception stubs,
  *                             exception stacks): supervisor-only, in its own memory slot at SYS_GPA
- * The page tables map all of it before the first KVM_RUN and are never edited afterwards (the nested
- * KVM here would not see edits): mmap/munmap/brk are bookkeeping over the fixed map (see mm.h). */
+ * The page tables map all of it before the first KVM_RUN and are never edited afterwards (the
+ * nested KVM here would not see edits): mmap/munmap/brk are bookkeeping over the fixed map (see
+ * mm.h). */
 #ifndef HV_VM_H
 #define HV_VM_H
 #include "hv/hv.h"
@@ -29,22 +30,22 @@ struct vm;
 
 struct vcpu {
 	struct vm *vm;
-	int id;           /* KVM vCPU id, also the slot in vm->vcpus */
-	int tid;          /* guest thread id */
-	int fd;           /* KVM vCPU fd */
+	int id;  /* KVM vCPU id, also the slot in vm->vcpus */
+	int tid; /* guest thread id */
+	int fd;  /* KVM vCPU fd */
 	struct kvm_run *run;
 	pthread_t thread;
 	uint64_t clear_child_tid; /* guest address to zero and wake at thread exit */
 	uint64_t robust_list;
 	int exit_code;
-	int done;    /* the guest thread called exit: leave the run loop */
+	int done; /* the guest thread called exit: leave the run loop */
 	int started;
-	uint64_t sigmask; /* blocked signals */
-	uint64_t pending; /* signals sent to this thread */
-	int suspend_mask_saved;  /* in rt_sigsuspend: the mask to restore after the handler */
+	uint64_t sigmask;       /* blocked signals */
+	uint64_t pending;       /* signals sent to this thread */
+	int suspend_mask_saved; /* in rt_sigsuspend: the mask to restore after the handler */
 	uint64_t suspend_mask;
 	stack_t altstack;
-	char comm[16];    /* PR_SET_NAME */
+	char comm[16]; /* PR_SET_NAME */
 	struct vcpu_stats stats;
 };
 
@@ -73,22 +74,22 @@ struct vm {
 	const char *name;
 	int kvm_fd, vm_fd, run_size;
 	struct kvm_cpuid2 *cpuid; /* the profile every vCPU gets */
-	uint64_t xcr0; /* 0 when the CPUID profile hides XSAVE */
+	uint64_t xcr0;            /* 0 when the CPUID profile hides XSAVE */
 	int has_sync_regs;
 
-	uint8_t *ram;       /* host address of guest physical 0 */
-	uint64_t mem;       /* guest RAM bytes */
-	uint8_t *sys;       /* host address of the system area */
+	uint8_t *ram; /* host address of guest physical 0 */
+	uint64_t mem; /* guest RAM bytes */
+	uint8_t *sys; /* host address of the system area */
 	uint64_t sys_gpa, sys_size;
-	uint64_t entry;     /* program entry point */
-	uint64_t sp;        /* initial stack pointer */
+	uint64_t entry; /* program entry point */
+	uint64_t sp;    /* initial stack pointer */
 
 	struct mm mm;
 	struct fdtab fds;
-	int root_fd;        /* O_PATH fd of the VM's root directory */
+	int root_fd;          /* O_PATH fd of the VM's root directory */
 	char root_path[4096]; /* its canonical host path, to map host paths back to guest paths */
 	pthread_mutex_t cwd_lock;
-	char cwd[4096];     /* guest-visible absolute path of the working directory */
+	char cwd[4096];      /* guest-visible absolute path of the working directory */
 	struct in_addr addr; /* the VM's one network address */
 	uint32_t umask;
 
@@ -98,10 +99,11 @@ struct vm {
 	struct vcpu *all[MAX_VCPUS];   /* every vCPU created */
 	int nlive;
 	int next_tid;
-	int pid;             /* the guest's process id (the host pid of the hv process running it) */
-	int is_fork_child;   /* this hv process was forked for a guest fork: it exits with the guest */
-	int exe_fd;          /* the running program's file (execve of /proc/self/exe) */
-	_Atomic uint64_t pending; /* signals sent to the process */
+	int pid;           /* the guest's process id (the host pid of the hv process running it) */
+	int is_fork_child; /* this hv process was forked for a guest fork: it exits with the guest
+	                    */
+	int exe_fd;        /* the running program's file (execve of /proc/self/exe) */
+	_Atomic uint64_t pending;     /* signals sent to the process */
 	struct vcpu *pool[MAX_VCPUS]; /* idle vCPUs of ended threads (KVM never frees a vCPU id) */
 	int npool, ncreated;
 	struct ksigaction sigactions[64];
@@ -122,7 +124,8 @@ static inline void *guest_ptr(const struct vm *vm, uint64_t gva, uint64_t len)
 	return vm->ram + gva;
 }
 
-/* GUEST_PTR(var, vm, gva, len): binds `var` to the host address or returns -EFAULT from the handler. */
+/* GUEST_PTR(var, vm, gva, len): binds `var` to the host address or returns -EFAULT from the
+ * handler. */
 #define GUEST_PTR(var, vm, gva, len)                                                               \
 	do {                                                                                       \
 		(var) = guest_ptr((vm), (gva), (len));                                             \

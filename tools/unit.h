@@ -1,6 +1,6 @@
-/* tools/unit.h: what every vcons unit test includes. cmocka wants its prerequisite headers first; this
- * header brings them in order and gives UNIT_MAIN, which runs one group of tests with TAP output (the
- * format tools/run-tests.sh counts). */
+/* tools/unit.h: what every vcons unit test includes. cmocka wants its prerequisite headers first;
+ * this header brings them in order and gives UNIT_MAIN, which runs one group of tests with TAP
+ * output (the format tools/run-tests.sh counts). */
 #ifndef VCONS_UNIT_H
 #define VCONS_UNIT_H
 #include <stdarg.h>

@@ -1,5 +1,5 @@
-/* Guest benchmark program for hv/bench/run.sh: one measurement per run, printed as "name value unit".
- * Modes: loop N (CPU-bound loop, ns per iteration), syscall N (getppid round trip, ns),
+/* Guest benchmark program for hv/bench/run.sh: one measurement per run, printed as "name value
+ * unit". Modes: loop N (CPU-bound loop, ns per iteration), syscall N (getppid round trip, ns),
  * threads N (pthread_create + join, us), touch MB (first touch of fresh pages, ns per 4 KiB page),
  * first (exits at once: VM start-up is read from vcons-hv --stats). */
 #include <pthread.h>
@@ -45,7 +45,8 @@ int main(int argc, char **argv)
 		printf("thread_create_join %.3f us\n", (now_ns() - t0) / n / 1000);
 	} else if (!strcmp(mode, "touch")) {
 		size_t len = (size_t)n << 20;
-		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *p =
+		    mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		t0 = now_ns();
 		for (size_t k = 0; k < len; k += 4096)
 			p[k] = 1;

@@ -25,8 +25,12 @@ static void make(struct img *m, uint16_t type)
 	m->eh.e_phnum = 1;
 	uint64_t base = type == ET_EXEC ? 0x400000 : 0;
 	m->eh.e_entry = base + offsetof(struct img, code);
-	m->ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = 0, .p_vaddr = base,
-				 .p_filesz = sizeof(*m), .p_memsz = 0x3000, .p_align = 0x1000 };
+	m->ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD,
+		                 .p_offset = 0,
+		                 .p_vaddr = base,
+		                 .p_filesz = sizeof(*m),
+		                 .p_memsz = 0x3000,
+		                 .p_align = 0x1000 };
 	memset(m->code, 0x90, sizeof(m->code));
 }
 
@@ -132,5 +136,5 @@ static void every_error_has_a_message(void **state)
 }
 
 UNIT_MAIN(cmocka_unit_test(parses_static_exec), cmocka_unit_test(pie_gets_the_chosen_base),
-	  cmocka_unit_test(load_copies_and_zeroes_bss), cmocka_unit_test(rejects_each_bad_input),
-	  cmocka_unit_test(every_error_has_a_message))
+          cmocka_unit_test(load_copies_and_zeroes_bss), cmocka_unit_test(rejects_each_bad_input),
+          cmocka_unit_test(every_error_has_a_message))

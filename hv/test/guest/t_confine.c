@@ -1,6 +1,6 @@
-/* Guest test for the VM boundary (run under vcons-hv only). argv[1] is the host path of a file outside
- * the VM's root, argv[2] another VM's address. Every escape must fail; every bad pointer must give
- * EFAULT; the guest must still be running at the end, and say so. */
+/* Guest test for the VM boundary (run under vcons-hv only). argv[1] is the host path of a file
+ * outside the VM's root, argv[2] another VM's address. Every escape must fail; every bad pointer
+ * must give EFAULT; the guest must still be running at the end, and say so. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -46,20 +46,22 @@ static void escapes(const char *outside)
 	snprintf(p, sizeof(p), "to-up%s", outside);
 	expect("open through a symlink to ../../..", open(p, O_RDONLY), ENOENT);
 	expect("stat /etc/passwd", open("/etc/passwd", O_RDONLY), ENOENT);
-	expect("chdir .. then open outside", (chdir("..") || chdir("..")) ? -1 : open("outside.txt", O_RDONLY), ENOENT);
+	expect("chdir .. then open outside",
+	       (chdir("..") || chdir("..")) ? -1 : open("outside.txt", O_RDONLY), ENOENT);
 	expect("unlink ../outside", unlink("../outside.txt"), ENOENT);
 	/* ".." stops at the root, as in a chroot: the rename succeeds and lands inside it. */
 	int moved = rename("to-root", "../../moved") == 0 && access("/moved", F_OK) == 0 &&
-		    access("moved", F_OK) == 0;
-	printf("%-48s -> %s\n", "rename to ../../moved stays inside the root", moved ? "yes" : "NO");
+	            access("moved", F_OK) == 0;
+	printf("%-48s -> %s\n", "rename to ../../moved stays inside the root",
+	       moved ? "yes" : "NO");
 	failures += !moved;
 	unlink("moved");
 	unlink("to-up");
 }
 
-#define BAD ((uintptr_t)0x10)
+#define BAD  ((uintptr_t)0x10)
 #define KBAD ((uintptr_t)0xffff800000001000ULL)
-#define FAR ((uintptr_t)1 << 46)
+#define FAR  ((uintptr_t)1 << 46)
 
 /* A bad pointer in each buffer-taking call, raw (no libc checks in between). */
 static void bad_pointers(void)
@@ -151,7 +153,7 @@ static void bad_pointers(void)
 		char what[64];
 		snprintf(what, sizeof(what), "bad pointer: %s", calls[i].name);
 		long r = syscall(calls[i].nr, calls[i].a0, calls[i].a1, calls[i].a2, calls[i].a3,
-				 calls[i].a4, calls[i].a5);
+		                 calls[i].a4, calls[i].a5);
 		expect(what, r, EFAULT);
 	}
 	close(fd);
@@ -164,25 +166,30 @@ static void network(const char *other)
 	int s = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	inet_pton(AF_INET, other, &a.sin_addr);
-	expect("bind to another VM's address", bind(s, (struct sockaddr *)&a, sizeof(a)), EADDRNOTAVAIL);
+	expect("bind to another VM's address", bind(s, (struct sockaddr *)&a, sizeof(a)),
+	       EADDRNOTAVAIL);
 	inet_pton(AF_INET, "192.0.2.1", &a.sin_addr);
 	a.sin_port = htons(80);
-	expect("connect outside loopback", connect(s, (struct sockaddr *)&a, sizeof(a)), ENETUNREACH);
+	expect("connect outside loopback", connect(s, (struct sockaddr *)&a, sizeof(a)),
+	       ENETUNREACH);
 	expect("raw socket", socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), EPERM);
 	expect("IPv6 socket", socket(AF_INET6, SOCK_STREAM, 0), EAFNOSUPPORT);
 	expect("unix socket", socket(AF_UNIX, SOCK_STREAM, 0), EAFNOSUPPORT);
-	expect("setsockopt SO_BINDTODEVICE", setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3), ENOPROTOOPT);
+	expect("setsockopt SO_BINDTODEVICE", setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3),
+	       ENOPROTOOPT);
 	close(s);
 }
 
 static void memory(void)
 {
-	void *p = mmap(NULL, 8ULL << 30, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p =
+	    mmap(NULL, 8ULL << 30, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	expect("mmap 8 GiB in a small VM", p == MAP_FAILED ? -1 : 0, ENOMEM);
 	errno = 0;
 	void *m = malloc(8ULL << 30);
 	expect("malloc 8 GiB", m ? 0 : -1, ENOMEM);
-	p = mmap((void *)(1ULL << 45), 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	p = mmap((void *)(1ULL << 45), 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+	         0);
 	expect("MAP_FIXED beyond guest memory", p == MAP_FAILED ? -1 : 0, ENOMEM);
 }
 

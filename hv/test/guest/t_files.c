@@ -99,7 +99,8 @@ int main(void)
 	list("t/sub");
 	CHECK(chdir("t/sub"));
 	CHECK(getcwd(buf, sizeof(buf)) ? 0 : -1);
-	printf("cwd ends with t/sub: %d\n", strlen(buf) >= 5 && !strcmp(buf + strlen(buf) - 5, "t/sub"));
+	printf("cwd ends with t/sub: %d\n",
+	       strlen(buf) >= 5 && !strcmp(buf + strlen(buf) - 5, "t/sub"));
 	CHECK(open("../hard", O_RDONLY));
 	CHECK(chdir("../.."));
 	int dfd = open("t", O_RDONLY | O_DIRECTORY);

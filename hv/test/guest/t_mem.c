@@ -49,7 +49,8 @@ int main(void)
 	       (unsigned long long)checksum);
 
 	size_t len = 64 << 20;
-	unsigned char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *m =
+	    mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	printf("mmap 64 MiB: %s\n", m == MAP_FAILED ? "failed" : "ok");
 	int zero = 1;
 	for (size_t k = 0; k < len; k += 4096)
@@ -60,8 +61,8 @@ int main(void)
 	printf("mremap to 128 MiB keeps data: %d, new part zero: %d\n", m[len - 1] == 0xab,
 	       m[2 * len - 1] == 0);
 	printf("munmap: %d\n", munmap(m, 2 * len));
-	unsigned char *again = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-				    -1, 0);
+	unsigned char *again =
+	    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	printf("reused memory reads zero: %d\n", again[0] == 0 && again[4095] == 0);
 	madvise(again, 4096, MADV_DONTNEED);
 

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #define CLIENTS 4
-#define ROUNDS 500
+#define ROUNDS  500
 
 static struct sockaddr_in server_addr;
 

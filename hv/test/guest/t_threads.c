@@ -1,13 +1,13 @@
-/* Guest conformance test: 8 threads in all (main is one of the consumers), a mutex and two condition
- * variables (a bounded queue), thread join, thread-local storage. Deterministic totals. Under
- * vcons-hv --vcpus 8 a ninth thread must be refused (EAGAIN), which the test checks too. */
+/* Guest conformance test: 8 threads in all (main is one of the consumers), a mutex and two
+ * condition variables (a bounded queue), thread join, thread-local storage. Deterministic totals.
+ * Under vcons-hv --vcpus 8 a ninth thread must be refused (EAGAIN), which the test checks too. */
 #include <pthread.h>
 #include <stdio.h>
 
 #define NPROD 4
 #define NCONS 4
 #define ITEMS 20000
-#define QCAP 16
+#define QCAP  16
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t not_full = PTHREAD_COND_INITIALIZER, not_empty = PTHREAD_COND_INITIALIZER;

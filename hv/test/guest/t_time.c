@@ -25,7 +25,8 @@ int main(void)
 		until.tv_sec++, until.tv_nsec -= 1000000000L;
 	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
 	double m2 = now(CLOCK_MONOTONIC);
-	printf("absolute sleep reached its deadline: %d\n", m2 >= until.tv_sec + until.tv_nsec / 1e9);
+	printf("absolute sleep reached its deadline: %d\n",
+	       m2 >= until.tv_sec + until.tv_nsec / 1e9);
 	printf("realtime is after 2020: %d\n", r0 > 1577836800.0);
 	struct timeval tv;
 	gettimeofday(&tv, NULL);

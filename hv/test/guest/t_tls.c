@@ -1,5 +1,5 @@
-/* Guest conformance test: an OpenSSL TLS handshake between two threads over loopback TCP, with a key
- * and self-signed certificate made in memory; the client verifies the server against it. */
+/* Guest conformance test: an OpenSSL TLS handshake between two threads over loopback TCP, with a
+ * key and self-signed certificate made in memory; the client verifies the server against it. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
@@ -26,7 +26,8 @@ static void make_identity(void)
 	X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
 	X509_set_pubkey(cert, key);
 	X509_NAME *n = X509_get_subject_name(cert);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"vcons.test", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"vcons.test", -1,
+	                           -1, 0);
 	X509_set_issuer_name(cert, n);
 	X509_sign(cert, key, EVP_sha256());
 }
@@ -54,7 +55,8 @@ int main(void)
 {
 	make_identity();
 	listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-	addr = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	addr = (struct sockaddr_in){ .sin_family = AF_INET,
+		                     .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	bind(listen_fd, (struct sockaddr *)&addr, sizeof(addr));
 	socklen_t al = sizeof(addr);
 	getsockname(listen_fd, (struct sockaddr *)&addr, &al);
