@@ -16,8 +16,13 @@ hv-elf-test.srcs := hv/test/elf_test.c
 hv-elf-test.deps := hv
 hv-elf-test.ldlibs := -lcmocka
 
+UNIT_TESTS += hv-lib-test
+hv-lib-test.srcs := hv/test/lib_test.c
+hv-lib-test.deps := hv
+hv-lib-test.ldlibs := -lcmocka $(HV_LDLIBS)
+
 # Guest programs for hv's conformance tests (static; each prints a transcript compared native vs hv).
-HV_GUEST_TESTS := t_files t_threads t_time t_mem t_net t_sqlite t_tls t_crash t_confine t_cpuid
+HV_GUEST_TESTS := t_files t_threads t_time t_mem t_net t_sqlite t_tls t_crash t_confine t_cpuid t_robust
 GUEST_PROGS += $(addprefix hv-,$(HV_GUEST_TESTS))
 $(foreach t,$(HV_GUEST_TESTS),$(eval hv-$(t).srcs := hv/test/guest/$(t).c))
 $(foreach t,$(HV_GUEST_TESTS),$(eval hv-$(t).ldlibs := -lpthread))

@@ -183,6 +183,12 @@ static json_t *stats_json(struct vm *vm)
 		stats__kvm_accumulate(c->stats.kvm, kvm_vcpu);
 		json_t *one = json_object();
 		json_object_set_new(one, "id", json_integer(c->id));
+		json_object_set_new(one, "running_thread", json_integer(vm->vcpus[i] ? c->tid : 0));
+		json_object_set_new(one, "exits", exits_json(&c->stats));
+		uint64_t calls = 0;
+		for (int k = 0; k < STATS_NSYSCALLS; k++)
+			calls += c->stats.sys_count[k];
+		json_object_set_new(one, "syscalls", json_integer((json_int_t)calls));
 		json_t *k = json_object();
 		stats__kvm_accumulate(c->stats.kvm, k);
 		json_object_set_new(one, "kvm", k);

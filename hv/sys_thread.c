@@ -81,6 +81,44 @@ long sys_set_tid_address(struct vcpu *c, const uint64_t *a)
 	return c->tid;
 }
 
+/* Marks one robust futex of a dying thread: owner died, and a waiter woken. */
+static void robust_release(struct vcpu *c, uint64_t addr)
+{
+	uint32_t *w = (addr & 3) ? NULL : guest_ptr(c->vm, addr, sizeof(*w));
+	if (!w)
+		return;
+	uint32_t v = __atomic_load_n(w, __ATOMIC_SEQ_CST);
+	while ((v & FUTEX_TID_MASK) == (uint32_t)c->tid) {
+		uint32_t nv = (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+		if (__atomic_compare_exchange_n(w, &v, nv, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+			if (v & FUTEX_WAITERS)
+				syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
+			break;
+		}
+	}
+}
+
+void thread__robust_exit(struct vcpu *c)
+{
+	/* struct robust_list_head { next; futex_offset; list_op_pending; } as the kernel walks it,
+	 * bounded as the kernel bounds it (ROBUST_LIST_LIMIT). */
+	const uint64_t *head = c->robust_list ? guest_ptr(c->vm, c->robust_list, 24) : NULL;
+	if (!head)
+		return;
+	uint64_t entry = head[0] & ~1ULL, pending = head[2] & ~1ULL;
+	int64_t off = (int64_t)head[1];
+	for (int n = 0; entry != c->robust_list && n < 2048; n++) {
+		const uint64_t *e = guest_ptr(c->vm, entry, 8);
+		if (!e)
+			break;
+		if (entry != pending)
+			robust_release(c, entry + (uint64_t)off);
+		entry = *e & ~1ULL;
+	}
+	if (pending)
+		robust_release(c, pending + (uint64_t)off);
+}
+
 long sys_set_robust_list(struct vcpu *c, const uint64_t *a)
 {
 	if (a[1] != 24) /* sizeof(struct robust_list_head) */

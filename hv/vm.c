@@ -317,6 +317,7 @@ int vm__has_thread(struct vm *vm, int tid)
 void vm__thread_exited(struct vcpu *c)
 {
 	struct vm *vm = c->vm;
+	thread__robust_exit(c);
 	int *tidp = c->clear_child_tid ? guest_ptr(vm, c->clear_child_tid, sizeof(int)) : NULL;
 	if (tidp) { /* CLONE_CHILD_CLEARTID: how pthread_join learns the thread is gone */
 		__atomic_store_n(tidp, 0, __ATOMIC_SEQ_CST);

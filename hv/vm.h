@@ -151,6 +151,9 @@ void vcpu__set_fs_base(struct vcpu *c, uint64_t base);
 struct kvm_regs *vcpu__regs(struct vcpu *c);
 void vcpu__regs_dirty(struct vcpu *c);
 
+/* sys_thread.c: robust futexes a dying thread held are marked FUTEX_OWNER_DIED. */
+void thread__robust_exit(struct vcpu *c);
+
 /* process.c */
 /* Ends this process the way the guest ended (a forked child's hv process). */
 _Noreturn void process__exit(struct vm *vm, int status);

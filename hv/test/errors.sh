@@ -60,6 +60,13 @@ if [[ -e /dev/kvm ]]; then
 else
 	t_skip "file and KVM error cases" "/dev/kvm is missing"
 fi
+# No permission: an unprivileged user where /dev/kvm is root-only.
+if [[ $(id -u) == 0 && $(stat -c %a /dev/kvm 2>/dev/null) == 600 ]] && command -v setpriv >/dev/null; then
+	check "no permission for /dev/kvm" 77 "Permission denied" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$HV" -- /bin/busybox true
+else
+	t_skip "no permission for /dev/kvm" "needs root and a root-only /dev/kvm to test as another user"
+fi
 # Without /dev/kvm access: run in a namespace where /dev/kvm is hidden, if unshare is available.
 if command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
 	check "no /dev/kvm" 69 "cannot open /dev/kvm" unshare -m bash -c \
