@@ -67,12 +67,18 @@ run_unit() { # KIND BINARY...
 	done
 }
 
+# An entry "path/test.sh@hv" runs the script with VCONS_PLATFORM=hv: its guest programs run in
+# vcons-hv VMs (tools/testlib.sh: spawn_guest, run_guest).
 run_e2e() {
-	local script name rc
-	for script in "$@"; do
+	local entry script platform name rc
+	for entry in "$@"; do
+		script=${entry%@*}
+		platform=native
+		[[ $entry == *@* ]] && platform=${entry##*@}
 		name=${script%.sh}
 		name=${name//\//-}
-		VCONS_BUILD=$(realpath "$build") VCONS_TOP=$PWD \
+		[[ $platform != native ]] && name="$name@$platform"
+		VCONS_BUILD=$(realpath "$build") VCONS_TOP=$PWD VCONS_PLATFORM=$platform \
 			timeout -k 10 "$E2E_TIMEOUT" bash "$script" >"$logs/e2e-$name.log" 2>&1 </dev/null
 		rc=$?
 		count "$name" "$logs/e2e-$name.log" "$rc"

@@ -53,6 +53,46 @@ spawn() {
 	T_PIDS+=($!)
 }
 
+# The platform a test runs guest programs on: native (plain processes) or hv (one vcons-hv VM each).
+# tools/run-tests.sh sets VCONS_PLATFORM=hv for the E2E_TESTS entries written "script.sh@hv".
+PLATFORM=${VCONS_PLATFORM:-native}
+
+# guest_cmd PROGRAM ARGS...: prints (NUL-separated) the command line that runs a guest program on the
+# test's platform. On hv the VM's address is the program's --addr (default 127.0.0.1) and its root is
+# "/" so that the test's host paths mean the same inside (the boundary itself is tested in hv/test).
+guest_cmd() {
+	if [[ $PLATFORM == hv ]]; then
+		local addr=127.0.0.1 prev="" a
+		for a in "$@"; do
+			[[ $prev == --addr || $prev == --target ]] && addr=$a
+			prev=$a
+		done
+		printf '%s\0' "$B/vcons-hv" --root / --net "$addr" --vcpus 8 --mem 2G \
+			--name "$(basename "$1")" --
+	fi
+	printf '%s\0' "$@"
+}
+
+# spawn_guest PROGRAM ARGS...: like spawn, on the test's platform (its PID, of vcons-hv on hv, in $!).
+spawn_guest() {
+	local cmd
+	mapfile -d '' cmd < <(guest_cmd "$@")
+	spawn "${cmd[@]}"
+}
+
+# run_guest PROGRAM ARGS...: runs a guest program in the foreground on the test's platform.
+run_guest() {
+	local cmd
+	mapfile -d '' cmd < <(guest_cmd "$@")
+	"${cmd[@]}"
+}
+
+# require_platform NAME...: on hv, skips loudly where KVM cannot be used.
+require_platform() {
+	[[ $PLATFORM == hv ]] && require_kvm "$@"
+	return 0
+}
+
 t_cleanup() {
 	local p
 	for p in "${T_PIDS[@]}"; do kill "$p" 2>/dev/null; done
