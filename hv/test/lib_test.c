@@ -1,6 +1,6 @@
-/* Tests of the hv library as the harness uses it: several VMs in one process at once, stopping a guest
- * from outside, errors through the API. Needs /dev/kvm (skipped loudly without it) and the guest test
- * programs in build/guest/ (`make` builds them; tests run from the repository root). */
+/* Tests of the hv library as the harness uses it: several VMs in one process at once, stopping a
+ * guest from outside, errors through the API. Needs /dev/kvm (skipped loudly without it) and the
+ * guest test programs in build/guest/ (`make` builds them; tests run from the repository root). */
 #include "tools/unit.h"
 #include "hv/hv.h"
 
@@ -126,4 +126,4 @@ static void errors_come_back_through_the_api(void **state)
 }
 
 UNIT_MAIN(cmocka_unit_test(two_vms_in_one_process), cmocka_unit_test(kill_stops_a_sleeping_guest),
-	  cmocka_unit_test(errors_come_back_through_the_api))
+          cmocka_unit_test(errors_come_back_through_the_api))

@@ -1,5 +1,6 @@
 /* Guest conformance test: a robust mutex held by a thread that exits is reported EOWNERDEAD to the
- * next locker, who makes it consistent (the kernel's robust-list walk, done by hv at thread exit). */
+ * next locker, who makes it consistent (the kernel's robust-list walk, done by hv at thread exit).
+ */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>

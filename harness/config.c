@@ -1,0 +1,204 @@
+/* harness/config.c: loading CSU profiles and run rules (see config.h). */
+#include "harness/config.h"
+#include "harness/yamldoc.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const roles[NROLES] = { "db", "java", "web", "mail", "idle" };
+
+const char *role_name(enum role r)
+{
+	return r < NROLES ? roles[r] : "?";
+}
+
+int role_parse(const char *s, enum role *out)
+{
+	for (int i = 0; i < NROLES; i++)
+		if (!strcmp(s, roles[i])) {
+			*out = (enum role)i;
+			return 0;
+		}
+	return -1;
+}
+
+static int load_vm(struct yamldoc *d, const struct ynode *n, const char *role, struct vm_profile *vm)
+{
+	static const char *const keys[] = { "vcpus", "memory", "dataset", "rate", "users", NULL };
+	char f[96];
+	long v;
+	snprintf(f, sizeof(f), "vms.%s", role);
+	if (ynode_map(d, n, f) < 0 || ynode_only_keys(d, n, f, keys) < 0)
+		return -1;
+	snprintf(f, sizeof(f), "vms.%s.vcpus", role);
+	if (ynode_int(d, n, "vcpus", f, 1, 64, &v) < 0)
+		return -1;
+	vm->vcpus = (int)v;
+	snprintf(f, sizeof(f), "vms.%s.memory", role);
+	if (ynode_size(d, n, "memory", f, &vm->memory_bytes) < 0)
+		return -1;
+	if (vm->memory_bytes < (32ULL << 20))
+		return yamldoc_fail(d, ynode_get(n, "memory"), f, "at least 32M");
+	vm->dataset = 1;
+	vm->users = 1;
+	snprintf(f, sizeof(f), "vms.%s.dataset", role);
+	if (ynode_get(n, "dataset") && ynode_int(d, n, "dataset", f, 1, 1000000, &vm->dataset) < 0)
+		return -1;
+	snprintf(f, sizeof(f), "vms.%s.rate", role);
+	if (ynode_get(n, "rate") && ynode_double(d, n, "rate", f, 0, 1e7, &vm->rate) < 0)
+		return -1;
+	snprintf(f, sizeof(f), "vms.%s.users", role);
+	if (ynode_get(n, "users")) {
+		if (ynode_int(d, n, "users", f, 1, 100000, &v) < 0)
+			return -1;
+		vm->users = (int)v;
+	}
+	return 0;
+}
+
+static int copy_string(struct yamldoc *d, const struct ynode *map, const char *key, char *out,
+		       size_t len, int required)
+{
+	const char *s;
+	if (!ynode_get(map, key) && !required)
+		return 0;
+	if (ynode_string(d, map, key, key, &s) < 0)
+		return -1;
+	if (strlen(s) >= len)
+		return yamldoc_fail(d, ynode_get(map, key), key, "longer than %zu characters", len - 1);
+	snprintf(out, len, "%s", s);
+	return 0;
+}
+
+int config__load_csu(const char *path, struct csu_profile *p, char *err, size_t errlen)
+{
+	struct yamldoc *d = yamldoc_load(path, err, errlen);
+	if (!d)
+		return -1;
+	static const char *const top[] = { "name", "description", "vms", NULL };
+	memset(p, 0, sizeof(*p));
+	const struct ynode *r = d->root, *vms;
+	int rc = -1;
+	if (ynode_map(d, r, "(top)") < 0 || ynode_only_keys(d, r, "", top) < 0 ||
+	    copy_string(d, r, "name", p->name, sizeof(p->name), 1) < 0 ||
+	    copy_string(d, r, "description", p->description, sizeof(p->description), 0) < 0 ||
+	    !(vms = ynode_submap(d, r, "vms", "vms")) ||
+	    ynode_only_keys(d, vms, "vms", roles) < 0)
+		goto out;
+	for (int i = 0; i < NROLES; i++) {
+		const struct ynode *n = ynode_get(vms, roles[i]);
+		char f[64];
+		snprintf(f, sizeof(f), "vms.%s", roles[i]);
+		if (!n) {
+			yamldoc_fail(d, vms, f, "missing: a CSU has all five VMs");
+			goto out;
+		}
+		if (load_vm(d, n, roles[i], &p->vm[i]) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0)
+		snprintf(err, errlen, "%s", yamldoc_error(d));
+	yamldoc_free(d);
+	return rc;
+}
+
+static int get_double(struct yamldoc *d, const struct ynode *map, const char *prefix,
+		      const char *key, double min, double max, double *out)
+{
+	char f[96];
+	snprintf(f, sizeof(f), "%s.%s", prefix, key);
+	return ynode_double(d, map, key, f, min, max, out);
+}
+
+static int load_qos(struct yamldoc *d, const struct ynode *qos, int role, struct qos_rule *q)
+{
+	static const char *const keys[] = { "percentile", "limit_ms", "max_failure_pct",
+					    "mix_tolerance_pct", "min_rate_pct", NULL };
+	char f[64];
+	snprintf(f, sizeof(f), "qos.%s", roles[role]);
+	const struct ynode *n = ynode_submap(d, qos, roles[role], f);
+	if (!n || ynode_only_keys(d, n, f, keys) < 0 ||
+	    get_double(d, n, f, "percentile", 50, 99.999, &q->percentile) < 0 ||
+	    get_double(d, n, f, "limit_ms", 0, 1e7, &q->limit_ms) < 0 ||
+	    get_double(d, n, f, "max_failure_pct", 0, 100, &q->max_failure_pct) < 0 ||
+	    get_double(d, n, f, "mix_tolerance_pct", 0, 100, &q->mix_tolerance_pct) < 0 ||
+	    get_double(d, n, f, "min_rate_pct", 0, 100, &q->min_rate_pct) < 0)
+		return -1;
+	return 0;
+}
+
+static int sha256_file(const char *path, char out[65])
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	unsigned char buf[8192], md[32];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		EVP_DigestUpdate(ctx, buf, n);
+	unsigned len = 0;
+	EVP_DigestFinal_ex(ctx, md, &len);
+	EVP_MD_CTX_free(ctx);
+	fclose(f);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+int config__load_rules(const char *path, struct run_rules *r, char *err, size_t errlen)
+{
+	struct yamldoc *d = yamldoc_load(path, err, errlen);
+	if (!d)
+		return -1;
+	static const char *const top[] = { "name", "compliant", "phases", "reference", "qos",
+					   "bounds", NULL };
+	static const char *const phases[] = { "ramp_up_s", "warm_up_s", "interval_s", "intervals",
+					      "ramp_down_s", NULL };
+	static const char *const bounds[] = { "max_variation_pct", "max_dilation_pct",
+					      "max_generator_cpu_pct", NULL };
+	static const char *const busy[] = { "db", "java", "web", "mail", NULL };
+	memset(r, 0, sizeof(*r));
+	const struct ynode *t = d->root, *ph, *ref, *qos, *bd;
+	long intervals;
+	int rc = -1;
+	if (ynode_map(d, t, "(top)") < 0 || ynode_only_keys(d, t, "", top) < 0 ||
+	    copy_string(d, t, "name", r->name, sizeof(r->name), 1) < 0 ||
+	    ynode_bool(d, t, "compliant", "compliant", &r->compliant) < 0 ||
+	    !(ph = ynode_submap(d, t, "phases", "phases")) ||
+	    ynode_only_keys(d, ph, "phases", phases) < 0 ||
+	    get_double(d, ph, "phases", "ramp_up_s", 0, 86400, &r->ramp_up_s) < 0 ||
+	    get_double(d, ph, "phases", "warm_up_s", 0, 86400, &r->warm_up_s) < 0 ||
+	    get_double(d, ph, "phases", "interval_s", 1, 86400, &r->interval_s) < 0 ||
+	    ynode_int(d, ph, "intervals", "phases.intervals", 1, 100, &intervals) < 0 ||
+	    get_double(d, ph, "phases", "ramp_down_s", 0, 86400, &r->ramp_down_s) < 0 ||
+	    !(ref = ynode_submap(d, t, "reference", "reference")) ||
+	    ynode_only_keys(d, ref, "reference", busy) < 0 ||
+	    !(qos = ynode_submap(d, t, "qos", "qos")) ||
+	    ynode_only_keys(d, qos, "qos", busy) < 0 ||
+	    !(bd = ynode_submap(d, t, "bounds", "bounds")) ||
+	    ynode_only_keys(d, bd, "bounds", bounds) < 0 ||
+	    get_double(d, bd, "bounds", "max_variation_pct", 0, 1000, &r->max_variation_pct) < 0 ||
+	    get_double(d, bd, "bounds", "max_dilation_pct", 0, 1000, &r->max_dilation_pct) < 0 ||
+	    get_double(d, bd, "bounds", "max_generator_cpu_pct", 1, 100, &r->max_generator_cpu_pct) < 0)
+		goto out;
+	r->intervals = (int)intervals;
+	for (int i = 0; i < NBUSY; i++)
+		if (get_double(d, ref, "reference", roles[i], 1e-6, 1e9, &r->reference[i]) < 0 ||
+		    load_qos(d, qos, i, &r->qos[i]) < 0)
+			goto out;
+	if (sha256_file(path, r->sha256) < 0) {
+		yamldoc_fail(d, NULL, "(file)", "cannot be read again to hash it");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0)
+		snprintf(err, errlen, "%s", yamldoc_error(d));
+	yamldoc_free(d);
+	return rc;
+}

@@ -1,0 +1,48 @@
+/* harness/config.h: the two files that define a run: a CSU profile (csu/NAME.yaml: the five VMs with
+ * their vCPUs, memory, data-set size and injected load) and run rules (runrules/NAME.yaml: phases,
+ * reference rates, QoS, bounds). Loading checks every field; an error names file, line and field.
+ * The rules' SHA-256 is kept so a result can prove which rules it ran under. */
+#ifndef HARNESS_CONFIG_H
+#define HARNESS_CONFIG_H
+#include "harness/score.h"
+
+#include <stdint.h>
+
+enum role { ROLE_DB, ROLE_JAVA, ROLE_WEB, ROLE_MAIL, ROLE_IDLE, NROLES };
+#define NBUSY 4 /* db, java, web, mail: the workloads a CSU score averages */
+
+const char *role_name(enum role r);
+int role_parse(const char *s, enum role *out);
+
+struct vm_profile {
+	int vcpus;
+	uint64_t memory_bytes;
+	long dataset; /* the workload's data-set size (warehouses, users, files; see the profile) */
+	double rate;  /* operations per second its generator injects (0: self-driven) */
+	int users;    /* simulated users of its generator */
+};
+
+struct csu_profile {
+	char name[64];
+	char description[256];
+	struct vm_profile vm[NROLES];
+};
+
+struct run_rules {
+	char name[64];
+	int compliant; /* results under these rules may be submitted as compliant */
+	double ramp_up_s, warm_up_s, interval_s, ramp_down_s;
+	int intervals;
+	double reference[NROLES]; /* per-CSU good ops/s that normalize to 1.0 */
+	struct qos_rule qos[NROLES];
+	double max_variation_pct;     /* between measurement intervals, per workload */
+	double max_dilation_pct;      /* |D - 1| */
+	double max_generator_cpu_pct; /* a generator busier than this is saturated */
+	char sha256[65];              /* of the rules file's bytes */
+};
+
+/* 0, or -1 with "FILE:LINE: FIELD: problem" in err. */
+int config__load_csu(const char *path, struct csu_profile *out, char *err, size_t errlen);
+int config__load_rules(const char *path, struct run_rules *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,11 @@
+# harness/: `vcons` - phases, run rules, scoring, results, reports (issue 6). Library first.
+LIBS += harness
+harness.srcs := harness/yamldoc.c harness/config.c harness/score.c
+
+UNIT_TESTS += harness-score-test harness-config-test
+harness-score-test.srcs := harness/test/score_test.c
+harness-score-test.deps := harness
+harness-score-test.ldlibs := -lcmocka -lm
+harness-config-test.srcs := harness/test/config_test.c
+harness-config-test.deps := harness
+harness-config-test.ldlibs := -lcmocka -lyaml -lcrypto -lm
