@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const roles[NROLES] = { "db", "java", "web", "mail", "idle" };
+/* NULL-terminated so it doubles as the allow-list of keys under vms. */
+static const char *const roles[NROLES + 1] = { "db", "java", "web", "mail", "idle", NULL };
 
 const char *role_name(enum role r)
 {
