@@ -24,7 +24,8 @@ int role_parse(const char *s, enum role *out)
 	return -1;
 }
 
-static int load_vm(struct yamldoc *d, const struct ynode *n, const char *role, struct vm_profile *vm)
+static int load_vm(struct yamldoc *d, const struct ynode *n, const char *role,
+                   struct vm_profile *vm)
 {
 	static const char *const keys[] = { "vcpus", "memory", "dataset", "rate", "users", NULL };
 	char f[96];
@@ -59,7 +60,7 @@ static int load_vm(struct yamldoc *d, const struct ynode *n, const char *role, s
 }
 
 static int copy_string(struct yamldoc *d, const struct ynode *map, const char *key, char *out,
-		       size_t len, int required)
+                       size_t len, int required)
 {
 	const char *s;
 	if (!ynode_get(map, key) && !required)
@@ -67,7 +68,8 @@ static int copy_string(struct yamldoc *d, const struct ynode *map, const char *k
 	if (ynode_string(d, map, key, key, &s) < 0)
 		return -1;
 	if (strlen(s) >= len)
-		return yamldoc_fail(d, ynode_get(map, key), key, "longer than %zu characters", len - 1);
+		return yamldoc_fail(d, ynode_get(map, key), key, "longer than %zu characters",
+		                    len - 1);
 	snprintf(out, len, "%s", s);
 	return 0;
 }
@@ -84,8 +86,7 @@ int config__load_csu(const char *path, struct csu_profile *p, char *err, size_t 
 	if (ynode_map(d, r, "(top)") < 0 || ynode_only_keys(d, r, "", top) < 0 ||
 	    copy_string(d, r, "name", p->name, sizeof(p->name), 1) < 0 ||
 	    copy_string(d, r, "description", p->description, sizeof(p->description), 0) < 0 ||
-	    !(vms = ynode_submap(d, r, "vms", "vms")) ||
-	    ynode_only_keys(d, vms, "vms", roles) < 0)
+	    !(vms = ynode_submap(d, r, "vms", "vms")) || ynode_only_keys(d, vms, "vms", roles) < 0)
 		goto out;
 	for (int i = 0; i < NROLES; i++) {
 		const struct ynode *n = ynode_get(vms, roles[i]);
@@ -107,7 +108,7 @@ out:
 }
 
 static int get_double(struct yamldoc *d, const struct ynode *map, const char *prefix,
-		      const char *key, double min, double max, double *out)
+                      const char *key, double min, double max, double *out)
 {
 	char f[96];
 	snprintf(f, sizeof(f), "%s.%s", prefix, key);
@@ -116,8 +117,8 @@ static int get_double(struct yamldoc *d, const struct ynode *map, const char *pr
 
 static int load_qos(struct yamldoc *d, const struct ynode *qos, int role, struct qos_rule *q)
 {
-	static const char *const keys[] = { "percentile", "limit_ms", "max_failure_pct",
-					    "mix_tolerance_pct", "min_rate_pct", NULL };
+	static const char *const keys[] = { "percentile",        "limit_ms",     "max_failure_pct",
+		                            "mix_tolerance_pct", "min_rate_pct", NULL };
 	char f[64];
 	snprintf(f, sizeof(f), "qos.%s", roles[role]);
 	const struct ynode *n = ynode_submap(d, qos, roles[role], f);
@@ -156,12 +157,12 @@ int config__load_rules(const char *path, struct run_rules *r, char *err, size_t 
 	struct yamldoc *d = yamldoc_load(path, err, errlen);
 	if (!d)
 		return -1;
-	static const char *const top[] = { "name", "compliant", "phases", "reference", "qos",
-					   "bounds", NULL };
-	static const char *const phases[] = { "ramp_up_s", "warm_up_s", "interval_s", "intervals",
-					      "ramp_down_s", NULL };
+	static const char *const top[] = { "name", "compliant", "phases", "reference",
+		                           "qos",  "bounds",    NULL };
+	static const char *const phases[] = { "ramp_up_s", "warm_up_s",   "interval_s",
+		                              "intervals", "ramp_down_s", NULL };
 	static const char *const bounds[] = { "max_variation_pct", "max_dilation_pct",
-					      "max_generator_cpu_pct", NULL };
+		                              "max_generator_cpu_pct", NULL };
 	static const char *const busy[] = { "db", "java", "web", "mail", NULL };
 	memset(r, 0, sizeof(*r));
 	const struct ynode *t = d->root, *ph, *ref, *qos, *bd;
@@ -179,13 +180,13 @@ int config__load_rules(const char *path, struct run_rules *r, char *err, size_t 
 	    get_double(d, ph, "phases", "ramp_down_s", 0, 86400, &r->ramp_down_s) < 0 ||
 	    !(ref = ynode_submap(d, t, "reference", "reference")) ||
 	    ynode_only_keys(d, ref, "reference", busy) < 0 ||
-	    !(qos = ynode_submap(d, t, "qos", "qos")) ||
-	    ynode_only_keys(d, qos, "qos", busy) < 0 ||
+	    !(qos = ynode_submap(d, t, "qos", "qos")) || ynode_only_keys(d, qos, "qos", busy) < 0 ||
 	    !(bd = ynode_submap(d, t, "bounds", "bounds")) ||
 	    ynode_only_keys(d, bd, "bounds", bounds) < 0 ||
 	    get_double(d, bd, "bounds", "max_variation_pct", 0, 1000, &r->max_variation_pct) < 0 ||
 	    get_double(d, bd, "bounds", "max_dilation_pct", 0, 1000, &r->max_dilation_pct) < 0 ||
-	    get_double(d, bd, "bounds", "max_generator_cpu_pct", 1, 100, &r->max_generator_cpu_pct) < 0)
+	    get_double(d, bd, "bounds", "max_generator_cpu_pct", 1, 100,
+	               &r->max_generator_cpu_pct) < 0)
 		goto out;
 	r->intervals = (int)intervals;
 	for (int i = 0; i < NBUSY; i++)

@@ -1,7 +1,7 @@
-/* harness/config.h: the two files that define a run: a CSU profile (csu/NAME.yaml: the five VMs with
- * their vCPUs, memory, data-set size and injected load) and run rules (runrules/NAME.yaml: phases,
- * reference rates, QoS, bounds). Loading checks every field; an error names file, line and field.
- * The rules' SHA-256 is kept so a result can prove which rules it ran under. */
+/* harness/config.h: the two files that define a run: a CSU profile (csu/NAME.yaml: the five VMs
+ * with their vCPUs, memory, data-set size and injected load) and run rules (runrules/NAME.yaml:
+ * phases, reference rates, QoS, bounds). Loading checks every field; an error names file, line and
+ * field. The rules' SHA-256 is kept so a result can prove which rules it ran under. */
 #ifndef HARNESS_CONFIG_H
 #define HARNESS_CONFIG_H
 #include "harness/score.h"

@@ -23,19 +23,19 @@ int score__qos(const struct qos_rule *r, const struct wl_interval *w, char *why,
 	double fail_pct = 100.0 * w->failed_ops / all;
 	if (fail_pct > r->max_failure_pct) {
 		snprintf(why, whylen, "failures %.3f%% above the %.3f%% cap", fail_pct,
-			 r->max_failure_pct);
+		         r->max_failure_pct);
 		return -1;
 	}
 	if (r->limit_ms > 0 && w->latency_ms > r->limit_ms) {
-		snprintf(why, whylen, "p%g response time %.1f ms above the %.1f ms limit", r->percentile,
-			 w->latency_ms, r->limit_ms);
+		snprintf(why, whylen, "p%g response time %.1f ms above the %.1f ms limit",
+		         r->percentile, w->latency_ms, r->limit_ms);
 		return -1;
 	}
 	if (r->min_rate_pct > 0 && w->target_rate > 0 && w->host_s > 0) {
 		double pct = 100.0 * w->good_ops / w->host_s / w->target_rate;
 		if (pct < r->min_rate_pct) {
-			snprintf(why, whylen, "achieved %.1f%% of the injected rate, below %.1f%%", pct,
-				 r->min_rate_pct);
+			snprintf(why, whylen, "achieved %.1f%% of the injected rate, below %.1f%%",
+			         pct, r->min_rate_pct);
 			return -1;
 		}
 	}
@@ -45,10 +45,12 @@ int score__qos(const struct qos_rule *r, const struct wl_interval *w, char *why,
 	for (int i = 0; i < w->ntypes && total > 0; i++) {
 		if (w->type_target_share[i] <= 0)
 			continue;
-		double share = 100.0 * w->type_ops[i] / total, want = 100.0 * w->type_target_share[i];
+		double share = 100.0 * w->type_ops[i] / total,
+		       want = 100.0 * w->type_target_share[i];
 		if (fabs(share - want) > r->mix_tolerance_pct) {
-			snprintf(why, whylen, "operation type %d is %.2f%% of the mix, target %.2f%% +- %.2f",
-				 i, share, want, r->mix_tolerance_pct);
+			snprintf(why, whylen,
+			         "operation type %d is %.2f%% of the mix, target %.2f%% +- %.2f", i,
+			         share, want, r->mix_tolerance_pct);
 			return -1;
 		}
 	}

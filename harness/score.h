@@ -1,5 +1,5 @@
-/* harness/score.h: the benchmark's arithmetic, as pure functions (no I/O, no clocks), so that it can
- * be tested exactly and re-run by `vcons verify` from recorded data.
+/* harness/score.h: the benchmark's arithmetic, as pure functions (no I/O, no clocks), so that it
+ * can be tested exactly and re-run by `vcons verify` from recorded data.
  *
  * All rates come from host time: a workload's throughput in an interval is its good operations over
  * the interval's length on the host clock. A guest's own clock is only used to measure its dilation
@@ -16,16 +16,16 @@ struct qos_rule {
 	double limit_ms;          /* ... must be within this limit (0: no latency requirement) */
 	double max_failure_pct;   /* failed / all operations, at most */
 	double mix_tolerance_pct; /* each type's share within this many points of its target */
-	double min_rate_pct;      /* achieved rate at least this % of the injected target (0: none) */
+	double min_rate_pct; /* achieved rate at least this % of the injected target (0: none) */
 };
 
 /* What one workload of one CSU did in one measurement interval. */
 struct wl_interval {
-	double good_ops;       /* operations that succeeded */
+	double good_ops; /* operations that succeeded */
 	double failed_ops;
-	double host_s;         /* the interval's length on the host clock */
-	double latency_ms;     /* the rule's percentile of response time */
-	double target_rate;    /* injected operations per second (0: self-driven) */
+	double host_s;      /* the interval's length on the host clock */
+	double latency_ms;  /* the rule's percentile of response time */
+	double target_rate; /* injected operations per second (0: self-driven) */
 	int ntypes;
 	double type_ops[SCORE_MAX_TYPES];
 	double type_target_share[SCORE_MAX_TYPES]; /* 0..1, sums to 1 (0 everywhere: no mix rule) */

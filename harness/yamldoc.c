@@ -37,7 +37,8 @@ static void node_free(struct ynode *n)
 static int append(struct ynode *parent, char *key, struct ynode *child)
 {
 	char **keys = parent->keys;
-	if (parent->kind == Y_MAP && !(keys = realloc(parent->keys, (parent->n + 1) * sizeof(*keys))))
+	if (parent->kind == Y_MAP &&
+	    !(keys = realloc(parent->keys, (parent->n + 1) * sizeof(*keys))))
 		return -1;
 	parent->keys = keys;
 	struct ynode **items = realloc(parent->items, (parent->n + 1) * sizeof(*items));
@@ -52,19 +53,20 @@ static int append(struct ynode *parent, char *key, struct ynode *child)
 
 /* Recursive descent over libyaml's events; `ev` holds the node's first event. */
 static struct ynode *parse_node(yaml_parser_t *p, yaml_event_t *ev, char *err, size_t errlen,
-				const char *path);
+                                const char *path);
 
-static int next_event(yaml_parser_t *p, yaml_event_t *ev, char *err, size_t errlen, const char *path)
+static int next_event(yaml_parser_t *p, yaml_event_t *ev, char *err, size_t errlen,
+                      const char *path)
 {
 	if (yaml_parser_parse(p, ev))
 		return 0;
 	snprintf(err, errlen, "%s:%zu: YAML syntax error: %s", path, p->problem_mark.line + 1,
-		 p->problem ? p->problem : "unknown");
+	         p->problem ? p->problem : "unknown");
 	return -1;
 }
 
 static struct ynode *parse_node(yaml_parser_t *p, yaml_event_t *ev, char *err, size_t errlen,
-				const char *path)
+                                const char *path)
 {
 	int line = (int)ev->start_mark.line + 1;
 	if (ev->type == YAML_SCALAR_EVENT) {
@@ -95,14 +97,14 @@ static struct ynode *parse_node(yaml_parser_t *p, yaml_event_t *ev, char *err, s
 		if (map) {
 			if (e.type != YAML_SCALAR_EVENT) {
 				snprintf(err, errlen, "%s:%zu: a key must be a plain name", path,
-					 e.start_mark.line + 1);
+				         e.start_mark.line + 1);
 				yaml_event_delete(&e);
 				goto fail;
 			}
 			key = strdup((const char *)e.data.scalar.value);
 			if (ynode_get(n, key)) {
 				snprintf(err, errlen, "%s:%zu: %s: the key appears twice", path,
-					 e.start_mark.line + 1, key);
+				         e.start_mark.line + 1, key);
 				free(key);
 				yaml_event_delete(&e);
 				goto fail;
@@ -198,7 +200,7 @@ const struct ynode *ynode_get(const struct ynode *map, const char *key)
 }
 
 int ynode_only_keys(struct yamldoc *d, const struct ynode *map, const char *field,
-		    const char *const *allowed)
+                    const char *const *allowed)
 {
 	for (size_t i = 0; map && map->kind == Y_MAP && i < map->n; i++) {
 		int ok = 0;
@@ -221,7 +223,7 @@ int ynode_map(struct yamldoc *d, const struct ynode *n, const char *field)
 }
 
 const struct ynode *ynode_submap(struct yamldoc *d, const struct ynode *map, const char *key,
-				 const char *field)
+                                 const char *field)
 {
 	const struct ynode *n = ynode_get(map, key);
 	if (!n) {
@@ -233,7 +235,7 @@ const struct ynode *ynode_submap(struct yamldoc *d, const struct ynode *map, con
 
 /* The scalar at map[key], or NULL after reporting it missing or not a single value. */
 static const struct ynode *scalar(struct yamldoc *d, const struct ynode *map, const char *key,
-				  const char *field)
+                                  const char *field)
 {
 	const struct ynode *n = ynode_get(map, key);
 	if (!n)
@@ -244,7 +246,7 @@ static const struct ynode *scalar(struct yamldoc *d, const struct ynode *map, co
 }
 
 int ynode_string(struct yamldoc *d, const struct ynode *map, const char *key, const char *field,
-		 const char **out)
+                 const char **out)
 {
 	const struct ynode *n = scalar(d, map, key, field);
 	if (!n)
@@ -254,7 +256,7 @@ int ynode_string(struct yamldoc *d, const struct ynode *map, const char *key, co
 }
 
 int ynode_int(struct yamldoc *d, const struct ynode *map, const char *key, const char *field,
-	      long min, long max, long *out)
+              long min, long max, long *out)
 {
 	const struct ynode *n = scalar(d, map, key, field);
 	if (!n)
@@ -271,7 +273,7 @@ int ynode_int(struct yamldoc *d, const struct ynode *map, const char *key, const
 }
 
 int ynode_double(struct yamldoc *d, const struct ynode *map, const char *key, const char *field,
-		 double min, double max, double *out)
+                 double min, double max, double *out)
 {
 	const struct ynode *n = scalar(d, map, key, field);
 	if (!n)
@@ -288,7 +290,7 @@ int ynode_double(struct yamldoc *d, const struct ynode *map, const char *key, co
 }
 
 int ynode_bool(struct yamldoc *d, const struct ynode *map, const char *key, const char *field,
-	       int *out)
+               int *out)
 {
 	const struct ynode *n = scalar(d, map, key, field);
 	if (!n)
@@ -303,7 +305,7 @@ int ynode_bool(struct yamldoc *d, const struct ynode *map, const char *key, cons
 }
 
 int ynode_size(struct yamldoc *d, const struct ynode *map, const char *key, const char *field,
-	       uint64_t *out)
+               uint64_t *out)
 {
 	const struct ynode *n = scalar(d, map, key, field);
 	if (!n)
@@ -312,9 +314,21 @@ int ynode_size(struct yamldoc *d, const struct ynode *map, const char *key, cons
 	double v = strtod(n->value, &end);
 	double mul = 1;
 	switch (*end) {
-	case 'K': case 'k': mul = 1024.0; end++; break;
-	case 'M': case 'm': mul = 1024.0 * 1024; end++; break;
-	case 'G': case 'g': mul = 1024.0 * 1024 * 1024; end++; break;
+	case 'K':
+	case 'k':
+		mul = 1024.0;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		mul = 1024.0 * 1024;
+		end++;
+		break;
+	case 'G':
+	case 'g':
+		mul = 1024.0 * 1024 * 1024;
+		end++;
+		break;
 	default: break;
 	}
 	if (mul > 1 && *end == 'i')

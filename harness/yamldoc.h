@@ -1,9 +1,9 @@
 /* harness/yamldoc.h: a YAML file as a small tree that remembers where each node came from, so every
  * configuration error can name the file, the line and the field (libyaml does the parsing).
  *
- * Contract: yamldoc_load() returns a tree or NULL with one message "FILE:LINE: problem". Getters take
- * a dotted field name for messages only ("vms.db.vcpus"), return 0 or -1, and on -1 have written
- * "FILE:LINE: FIELD: problem" into the document's error buffer (yamldoc_error()). */
+ * Contract: yamldoc_load() returns a tree or NULL with one message "FILE:LINE: problem". Getters
+ * take a dotted field name for messages only ("vms.db.vcpus"), return 0 or -1, and on -1 have
+ * written "FILE:LINE: FIELD: problem" into the document's error buffer (yamldoc_error()). */
 #ifndef HARNESS_YAMLDOC_H
 #define HARNESS_YAMLDOC_H
 #include <stddef.h>
@@ -14,9 +14,9 @@ enum ynode_kind { Y_SCALAR, Y_MAP, Y_SEQ };
 struct ynode {
 	enum ynode_kind kind;
 	int line;
-	char *value;           /* scalar text */
-	char **keys;           /* map keys, in file order */
-	struct ynode **items;  /* map values or sequence items */
+	char *value;          /* scalar text */
+	char **keys;          /* map keys, in file order */
+	struct ynode **items; /* map values or sequence items */
 	size_t n;
 };
 
@@ -35,27 +35,27 @@ const struct ynode *ynode_get(const struct ynode *map, const char *key);
 /* Checks that a map has only the listed keys (NULL-terminated): an unknown key is an error, so a
  * misspelt field never silently falls back to a default. */
 int ynode_only_keys(struct yamldoc *d, const struct ynode *map, const char *field,
-		    const char *const *allowed);
+                    const char *const *allowed);
 
 /* Typed getters read `key` of mapping `map`; `field` is its dotted name for messages. A missing key
  * is reported at the line of the mapping it is missing from. */
 int ynode_map(struct yamldoc *d, const struct ynode *n, const char *field);
 const struct ynode *ynode_submap(struct yamldoc *d, const struct ynode *map, const char *key,
-				 const char *field);
+                                 const char *field);
 int ynode_string(struct yamldoc *d, const struct ynode *map, const char *key, const char *field,
-		 const char **out);
+                 const char **out);
 int ynode_int(struct yamldoc *d, const struct ynode *map, const char *key, const char *field,
-	      long min, long max, long *out);
+              long min, long max, long *out);
 int ynode_double(struct yamldoc *d, const struct ynode *map, const char *key, const char *field,
-		 double min, double max, double *out);
+                 double min, double max, double *out);
 int ynode_bool(struct yamldoc *d, const struct ynode *map, const char *key, const char *field,
-	       int *out);
+               int *out);
 /* Sizes like 512M, 1.5G, 400MiB -> bytes. */
 int ynode_size(struct yamldoc *d, const struct ynode *map, const char *key, const char *field,
-	       uint64_t *out);
+               uint64_t *out);
 
 /* Reports a problem at node `n` (or the file's start): always returns -1. */
 int yamldoc_fail(struct yamldoc *d, const struct ynode *n, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -42,7 +42,7 @@ static const char *try_load(const char *text, int rules)
 	struct run_rules r;
 	err[0] = 0;
 	int rc = rules ? config__load_rules(path, &r, err, sizeof(err))
-		       : config__load_csu(path, &p, err, sizeof(err));
+	               : config__load_csu(path, &p, err, sizeof(err));
 	unlink(path);
 	assert_int_equal(rc, -1);
 	const char *colon = strchr(err, ':'); /* drop the temporary file name */
@@ -55,15 +55,17 @@ static const char *try_load(const char *text, int rules)
 
 static void csu_mistakes_are_located(void **state)
 {
-	assert_string_equal(try_load("name: x\n" VMS, 0), "3: vms.idle: missing: a CSU has all five VMs");
+	assert_string_equal(try_load("name: x\n" VMS, 0),
+	                    "3: vms.idle: missing: a CSU has all five VMs");
 	assert_string_equal(try_load("name: x\n" VMS "  idle: {vcpus: zero, memory: 1G}\n", 0),
-			    "7: vms.idle.vcpus: 'zero' is not a whole number");
+	                    "7: vms.idle.vcpus: 'zero' is not a whole number");
 	assert_string_equal(try_load("name: x\n" VMS "  idle: {vcpus: 1, memory: lots}\n", 0),
-			    "7: vms.idle.memory: 'lots' is not a size like 512M or 1.5G");
-	assert_string_equal(try_load("name: x\n" VMS "  idle: {vcpus: 1, memory: 1G, cpus: 3}\n", 0),
-			    "7: vms.idle.cpus: unknown field");
+	                    "7: vms.idle.memory: 'lots' is not a size like 512M or 1.5G");
+	assert_string_equal(
+	    try_load("name: x\n" VMS "  idle: {vcpus: 1, memory: 1G, cpus: 3}\n", 0),
+	    "7: vms.idle.cpus: unknown field");
 	assert_string_equal(try_load("name: x\n" VMS "  idle: {vcpus: 99, memory: 1G}\n", 0),
-			    "7: vms.idle.vcpus: 99 is outside 1..64");
+	                    "7: vms.idle.vcpus: 99 is outside 1..64");
 	assert_string_equal(try_load("name: x\nname: y\n", 0), "2: name: the key appears twice");
 	assert_non_null(strstr(try_load("name: [unclosed\n", 0), "YAML syntax error"));
 	assert_string_equal(try_load("", 0), "1: the file is empty");
@@ -75,13 +77,13 @@ static void rules_mistakes_are_located(void **state)
 	const char *base = "name: r\ncompliant: maybe\n";
 	assert_string_equal(try_load(base, 1), "2: compliant: 'maybe' is not true or false");
 	assert_string_equal(try_load("name: r\ncompliant: no\nphases: {interval_s: 0}\n", 1),
-			    "3: phases.ramp_up_s: missing");
+	                    "3: phases.ramp_up_s: missing");
 	assert_string_equal(
-		try_load("name: r\ncompliant: no\nphases: {ramp_up_s: 1, warm_up_s: 1, interval_s: 0, "
-			 "intervals: 1, ramp_down_s: 1}\n",
-			 1),
-		"3: phases.interval_s: 0 is outside 1..86400");
+	    try_load("name: r\ncompliant: no\nphases: {ramp_up_s: 1, warm_up_s: 1, interval_s: 0, "
+	             "intervals: 1, ramp_down_s: 1}\n",
+	             1),
+	    "3: phases.interval_s: 0 is outside 1..86400");
 }
 
 UNIT_MAIN(cmocka_unit_test(shipped_files_load), cmocka_unit_test(csu_mistakes_are_located),
-	  cmocka_unit_test(rules_mistakes_are_located))
+          cmocka_unit_test(rules_mistakes_are_located))

@@ -38,7 +38,8 @@ static void variation_median_spread(void **state)
 
 static void dilation(void **state)
 {
-	/* A guest whose clock runs at 0.8 of the host's: D = 0.8, and its own rate is off by 1/D. */
+	/* A guest whose clock runs at 0.8 of the host's: D = 0.8, and its own rate is off by 1/D.
+	 */
 	NEAR(score__dilation(8e9, 10e9), 0.8);
 	double ops = 1000, host_s = 10, guest_s = 8;
 	NEAR((ops / guest_s) * score__dilation(guest_s * 1e9, host_s * 1e9), ops / host_s);
@@ -46,11 +47,19 @@ static void dilation(void **state)
 
 static void qos_each_violation_has_its_reason(void **state)
 {
-	struct qos_rule r = { .percentile = 99, .limit_ms = 500, .max_failure_pct = 0.5,
-			      .mix_tolerance_pct = 5, .min_rate_pct = 90 };
-	struct wl_interval w = { .good_ops = 1000, .failed_ops = 0, .host_s = 10, .latency_ms = 100,
-				 .target_rate = 100, .ntypes = 2, .type_ops = { 450, 550 },
-				 .type_target_share = { 0.45, 0.55 } };
+	struct qos_rule r = { .percentile = 99,
+		              .limit_ms = 500,
+		              .max_failure_pct = 0.5,
+		              .mix_tolerance_pct = 5,
+		              .min_rate_pct = 90 };
+	struct wl_interval w = { .good_ops = 1000,
+		                 .failed_ops = 0,
+		                 .host_s = 10,
+		                 .latency_ms = 100,
+		                 .target_rate = 100,
+		                 .ntypes = 2,
+		                 .type_ops = { 450, 550 },
+		                 .type_target_share = { 0.45, 0.55 } };
 	char why[160] = "";
 	assert_int_equal(score__qos(&r, &w, why, sizeof(why)), 0);
 
@@ -84,5 +93,5 @@ static void qos_each_violation_has_its_reason(void **state)
 }
 
 UNIT_MAIN(cmocka_unit_test(normalizes_by_host_time_and_reference),
-	  cmocka_unit_test(geometric_mean_and_fairness), cmocka_unit_test(variation_median_spread),
-	  cmocka_unit_test(dilation), cmocka_unit_test(qos_each_violation_has_its_reason))
+          cmocka_unit_test(geometric_mean_and_fairness), cmocka_unit_test(variation_median_spread),
+          cmocka_unit_test(dilation), cmocka_unit_test(qos_each_violation_has_its_reason))
