@@ -144,7 +144,7 @@ int main(int argc, char **argv)
 		int bad = 0;
 		switch (o) {
 		case O_ADDR: cfg.addr = optarg; break;
-		case O_PORT: bad = parse_int(optarg, 1, 65535, &cfg.port); break;
+		case O_PORT: bad = parse_int(optarg, 0, 65535, &cfg.port); break;
 		case O_DATA: cfg.data = optarg; break;
 		case O_THREADS: bad = parse_int(optarg, 1, 256, &cfg.threads); break;
 		case O_SYNC:

@@ -25,6 +25,7 @@
 struct conn {
 	int fd;
 	struct frame_buf in;
+	struct conn *prev, *next; /* all open connections, under conns_mu */
 };
 
 struct worker {
@@ -43,13 +44,29 @@ struct db_server {
 	struct tpcc_db ckpt_db;     /* the checkpointer's own connection */
 	pthread_t ckpt_tid;
 	int ckpt_started;
+	pthread_mutex_t conns_mu;
+	struct conn conns; /* list head */
 	atomic_int stop;
 	atomic_int n_conns;
 	atomic_uint_fast64_t requests, errors, rollbacks, connections, bad_frames;
 };
 
+static void conn_link(struct db_server *s, struct conn *c)
+{
+	pthread_mutex_lock(&s->conns_mu);
+	c->next = s->conns.next;
+	c->prev = &s->conns;
+	s->conns.next->prev = c;
+	s->conns.next = c;
+	pthread_mutex_unlock(&s->conns_mu);
+}
+
 static void conn_close(struct db_server *s, struct conn *c)
 {
+	pthread_mutex_lock(&s->conns_mu);
+	c->prev->next = c->next;
+	c->next->prev = c->prev;
+	pthread_mutex_unlock(&s->conns_mu);
 	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	frame_buf_free(&c->in);
@@ -79,13 +96,11 @@ static void accept_some(struct db_server *s)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->fd = fd;
 		atomic_fetch_add(&s->connections, 1);
+		conn_link(s, c);
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT,
 			                  .data.ptr = c };
-		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev)) {
-			close(fd);
-			free(c);
-			atomic_fetch_sub(&s->n_conns, 1);
-		}
+		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev))
+			conn_close(s, c);
 	}
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = &s->listener };
 	epoll_ctl(s->ep, EPOLL_CTL_MOD, s->lfd, &ev);
@@ -234,6 +249,8 @@ int db_server_start(struct db_server **out, const struct db_server_config *cfg, 
 	}
 	s->lfd = s->ep = -1;
 	pthread_mutex_init(&s->write_lock, NULL);
+	pthread_mutex_init(&s->conns_mu, NULL);
+	s->conns.next = s->conns.prev = &s->conns;
 	s->workers = calloc((size_t)cfg->threads, sizeof(*s->workers));
 	if (!s->workers) {
 		snprintf(err, len, "out of memory");
@@ -283,6 +300,15 @@ int db_server_start(struct db_server **out, const struct db_server_config *cfg, 
 	return 0;
 }
 
+int db_server_port(const struct db_server *s)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	if (getsockname(s->lfd, (struct sockaddr *)&sa, &len))
+		return -1;
+	return ntohs(sa.sin_port);
+}
+
 void db_server_stop(struct db_server *s)
 {
 	atomic_store(&s->stop, 1);
@@ -306,8 +332,10 @@ void db_server_finish(struct db_server *s, struct db_server_stats *st)
 		pthread_join(s->ckpt_tid, NULL);
 	if (s->ckpt_db.db)
 		tpcc_close(&s->ckpt_db);
-	/* connections still open are dropped with the epoll set; their memory goes with the
-	 * process (the server only finishes on exit) */
+	/* the workers are gone: close what clients left open */
+	while (s->conns.next != &s->conns)
+		conn_close(s, s->conns.next);
+	pthread_mutex_destroy(&s->conns_mu);
 	if (s->ep >= 0)
 		close(s->ep);
 	if (s->lfd >= 0)

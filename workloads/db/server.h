@@ -35,6 +35,7 @@ struct db_server;
  * err filled. */
 int db_server_start(struct db_server **out, const struct db_server_config *cfg, char *err,
                     size_t len);
+int db_server_port(const struct db_server *s); /* the bound port (useful with port 0) */
 void db_server_stop(struct db_server *s);
 int db_server_stopping(struct db_server *s);
 /* Joins the workers, closes everything, fills stats (if not NULL) and frees s. */

@@ -10,7 +10,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "workloads/db/frame.h"
+#include "workloads/db/server.h"
 #include "workloads/db/tpcc.h"
 
 static char dir[] = "/tmp/vcdb-test.XXXXXX";
@@ -315,6 +319,76 @@ static void check_names_the_broken_condition(void **state)
 	tpcc_close(&db);
 }
 
+static int dial(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	inet_pton(AF_INET, "127.0.1.15", &sa.sin_addr);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+static json_t *ask(int fd, const char *text)
+{
+	json_error_t e;
+	json_t *req = json_loads(text, 0, &e);
+	assert_non_null(req);
+	assert_int_equal(frame_send_json(fd, req, 1000), 0);
+	json_decref(req);
+	const char *why;
+	return frame_recv_json(fd, &why);
+}
+
+/* The server itself, under the sanitizers: requests, a bad frame, a connection left open at the
+ * end, in-band shutdown. */
+static void server_serves_and_shuts_down(void **state)
+{
+	struct db_server_config cfg = { .addr = "127.0.1.15",
+		                        .port = 0,
+		                        .data = dir,
+		                        .threads = 2,
+		                        .sync = TPCC_SYNC_NORMAL,
+		                        .seed = 3 };
+	struct db_server *s;
+	char err[512];
+	if (db_server_start(&s, &cfg, err, sizeof(err)))
+		fail_msg("start: %s", err);
+	int port = db_server_port(s);
+	assert_true(port > 0);
+	int a = dial(port), b = dial(port), idle = dial(port);
+	json_t *r = ask(a, "{\"tx\":\"info\"}");
+	assert_non_null(r);
+	assert_string_equal(status(r), "ok");
+	json_decref(r);
+	r = ask(b, "{\"tx\":\"new_order\",\"w_id\":2,\"d_id\":5,\"c_id\":3,\"items\":[[4,2,3]]}");
+	assert_non_null(r);
+	assert_string_equal(status(r), "ok");
+	json_decref(r);
+	assert_int_equal(write(a, "\xff\xff\xff\xff", 4), 4);
+	const char *why;
+	r = frame_recv_json(a, &why);
+	assert_non_null(r);
+	assert_string_equal(status(r), "error");
+	json_decref(r);
+	assert_null(frame_recv_json(a, &why));       /* and closed */
+	assert_int_equal(write(idle, "\0\0", 2), 2); /* half a header, left open */
+	r = ask(b, "{\"tx\":\"shutdown\"}");
+	assert_non_null(r);
+	json_decref(r);
+	for (int i = 0; i < 100 && !db_server_stopping(s); i++)
+		usleep(10000);
+	assert_true(db_server_stopping(s));
+	struct db_server_stats st;
+	db_server_finish(s, &st);
+	assert_int_equal(st.requests, 3);
+	assert_int_equal(st.bad_frames, 1);
+	assert_int_equal(st.connections, 3);
+	close(a);
+	close(b);
+	close(idle);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -326,6 +400,7 @@ int main(void)
 		cmocka_unit_test(validation_rejects_wrong_answers),
 		cmocka_unit_test(concurrent_writers_do_not_fail),
 		cmocka_unit_test(check_names_the_broken_condition),
+		cmocka_unit_test(server_serves_and_shuts_down),
 	};
 	cmocka_set_message_output(CM_OUTPUT_TAP);
 	return cmocka_run_group_tests_name(__FILE__, tests, setup, teardown);
