@@ -104,6 +104,11 @@ void hdr_record(struct hdr *h, int64_t v)
 	hdr_record_n(h, v, 1);
 }
 
+void hdr_record_ns(struct hdr *h, int64_t ns)
+{
+	hdr_record_n(h, ns <= 0 ? 0 : (ns - 1) / 1000 + 1, 1);
+}
+
 void hdr_merge(struct hdr *dst, const struct hdr *src)
 {
 	if (src->total == 0)

@@ -43,6 +43,9 @@ int hdr_len(void); /* number of buckets of the layout */
 
 void hdr_record(struct hdr *h, int64_t value_us);
 void hdr_record_n(struct hdr *h, int64_t value_us, uint64_t n);
+/* Records a duration measured in nanoseconds, rounded UP to whole microseconds (so 1 ns of lateness
+ * is never reported as 0). */
+void hdr_record_ns(struct hdr *h, int64_t value_ns);
 void hdr_merge(struct hdr *dst, const struct hdr *src);
 
 uint64_t hdr_count(const struct hdr *h);

@@ -112,6 +112,14 @@ static void clamps_out_of_range(void **state)
 	assert_int_equal(hdr_max(&h), HDR_HIGHEST_US);
 	assert_int_equal(hdr_percentile(&h, 100), HDR_HIGHEST_US);
 	hdr_reset(&h);
+	hdr_record_ns(&h, 1);       /* rounds up to 1 us */
+	hdr_record_ns(&h, 2000);    /* exactly 2 us */
+	hdr_record_ns(&h, 2000001); /* 2000.001 us -> 2001 */
+	hdr_record_ns(&h, -3);      /* 0 */
+	assert_int_equal(hdr_min(&h), 0);
+	assert_int_equal(hdr_max(&h), 2001);
+	assert_int_equal(h.sum, 1 + 2 + 2001);
+	hdr_reset(&h);
 	assert_int_equal(hdr_count(&h), 0);
 	assert_int_equal(hdr_percentile(&h, 99), 0);
 	assert_true(hdr_mean(&h) == 0.0);
