@@ -18,7 +18,8 @@
 
 #define LG_MAX_TYPES   32
 #define LG_MAX_THREADS 1024
-#define LG_NAP_NS      20000000LL /* longest sleep before re-checking for stop */
+#define LG_NAP_NS      20000000LL   /* longest sleep before re-checking for stop */
+#define LG_DRAIN_NS    2000000000LL /* grace for late ops due before the end */
 #define NS_PER_S       1000000000LL
 
 struct lg_type {
@@ -58,6 +59,8 @@ struct lg {
 	int n_workers;
 	int64_t t0_ns, end_ns, ramp_ns;
 	atomic_int stop;
+	atomic_int workers_done;
+	uint64_t unsent; /* open loop: ops due before the end that were never started */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int running, waited;
@@ -336,7 +339,35 @@ static void *worker_main(void *arg)
 	else
 		open_loop(wk);
 	atomic_store(&wk->cpu_final_ns, thread_cpu_ns());
+	atomic_fetch_add(&wk->lg->workers_done, 1);
 	return NULL;
+}
+
+/* At the end of a timed open-loop run, workers that fell behind still owe ops that were due before
+ * the end; they get up to LG_DRAIN_NS to run them (measured from their intended starts as usual)
+ * before the run is cut. Returns when all workers have finished, lg_stop() was called, or the
+ * grace period is over. */
+static void drain(struct lg *lg)
+{
+	int64_t limit = lg->end_ns + LG_DRAIN_NS;
+	while (atomic_load(&lg->workers_done) < lg->n_workers && !atomic_load(&lg->stop) &&
+	       now_ns() < limit) {
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Users whose next op was due before the cut but never started: each counts once (a lower bound:
+ * a user far behind may owe several). */
+static uint64_t count_unsent(struct lg *lg, int64_t cut_ns)
+{
+	uint64_t n = 0;
+	if (lg->cfg.mode != LG_OPEN)
+		return 0;
+	for (int i = 0; i < lg->n_workers; i++)
+		for (int u = 0; u < lg->workers[i].n_users; u++)
+			n += lg->workers[i].users[u].next_ns < cut_ns;
+	return n;
 }
 
 /* CPU time the workers have used so far (ns): live clocks of running workers, final readings of the
@@ -478,7 +509,9 @@ static int emit_summary(struct lg *lg, int64_t now)
 		    json_object_set_new(o, "threads", json_integer(lg->n_workers)) ||
 		    json_object_set_new(o, "target_rate", json_real(lg->cfg.rate)) ||
 		    json_object_set_new(o, "cpu_us", json_integer(cpu_us)) ||
-		    json_object_set_new(o, "hist", h)) {
+		    json_object_set_new(o, "hist", h) ||
+		    (ty == &lg->all &&
+		     json_object_set_new(o, "unsent", json_integer((json_int_t)lg->unsent)))) {
 			json_decref(o);
 			rc = -1;
 			continue;
@@ -515,8 +548,14 @@ int lg_wait(struct lg *lg)
 			next += ivl;
 		}
 	}
-	atomic_store(&lg->stop, 1);
+	int timed_out = !atomic_load(&lg->stop);
 	pthread_mutex_unlock(&lg->mu);
+	if (timed_out && lg->cfg.mode == LG_OPEN)
+		drain(lg);
+	int64_t cut = now_ns();
+	if (lg->end_ns && cut > lg->end_ns)
+		cut = lg->end_ns;
+	atomic_store(&lg->stop, 1);
 	for (int i = 0; i < lg->n_workers; i++) {
 		struct lg_worker *wk = &lg->workers[i];
 		if (wk->started)
@@ -528,6 +567,7 @@ int lg_wait(struct lg *lg)
 			wk->users[u].state = NULL;
 		}
 	}
+	lg->unsent = count_unsent(lg, cut);
 	int64_t now = now_ns();
 	rc |= emit_interval(lg, now, ivl > 0);
 	lg->elapsed_s = (double)(now - lg->t0_ns) / NS_PER_S;
@@ -557,6 +597,7 @@ int lg_totals(const struct lg *lg, int type, struct lg_totals *t)
 	t->elapsed_s = lg->elapsed_s;
 	t->ops_per_s = lg->elapsed_s > 0 ? (double)ty->tot_ops / lg->elapsed_s : 0.0;
 	t->hist = &ty->total;
+	t->unsent = type == lg->n_types ? lg->unsent : 0;
 	return 0;
 }
 

@@ -84,6 +84,7 @@ struct lg_totals {
 	uint64_t ops, errors;
 	double elapsed_s, ops_per_s;
 	const struct hdr *hist; /* full-run latency of successful ops, us; valid until lg_free */
+	uint64_t unsent;        /* "all" only, open loop: ops due before the end never started */
 };
 
 struct lg;

@@ -37,13 +37,14 @@ struct stall_wl {
 	int stall_at;       /* op number that takes 1 s */
 	int64_t gap_ns;     /* fixed schedule gap, -1 = engine default */
 	int64_t service_ns; /* every other op's duration */
+	int64_t stall_ns;   /* the stall's length; 0 = 1 s */
 };
 
 static int stall_op(void *arg, struct lg_op *op)
 {
 	struct stall_wl *w = arg;
 	int n = atomic_fetch_add(&w->n, 1);
-	sleep_ns(n == w->stall_at ? 1000000000LL : w->service_ns);
+	sleep_ns(n == w->stall_at ? (w->stall_ns ? w->stall_ns : 1000000000LL) : w->service_ns);
 	op->type = 0;
 	op->next_gap_ns = w->gap_ns;
 	return 0;
@@ -100,6 +101,51 @@ static void closed_loop_hides_the_same_stall(void **state)
 	lg_free(lg);
 }
 
+static int quick_op(void *arg, struct lg_op *op)
+{
+	(void)arg;
+	op->type = 0;
+	return 0;
+}
+
+/* A worker that falls behind near the end: ops due before the end are still run (drained) and
+ * measured; when the stall outlasts the 2 s grace, the owed op is reported as unsent. */
+static void late_ops_are_drained_or_reported(void **state)
+{
+	struct stall_wl w = { .stall_at = 40, .gap_ns = 10000000, .service_ns = 0 };
+	struct lg_config c = { .mode = LG_OPEN, .users = 1, .threads = 1, .duration_s = 0.5 };
+	struct lg_workload wl = { .arg = &w, .op = stall_op };
+	struct lg *lg = make(&c, &wl); /* op 40 (t = 0.4 s) takes 1 s: 9 ops owed at the end */
+	assert_int_equal(lg_run(lg), 0);
+	struct lg_totals t;
+	assert_int_equal(lg_totals(lg, 1, &t), 0);
+	assert_in_range(t.ops, 48, 51);
+	assert_int_equal(t.unsent, 0);
+	assert_true(hdr_max(t.hist) >= 1000000);
+	lg_free(lg);
+
+	/* op 20 (t = 0.2 s) takes 2.5 s, past the end (0.3 s) plus the 2 s grace */
+	struct stall_wl w2 = { .stall_at = 20, .gap_ns = 10000000, .stall_ns = 2500000000LL };
+	struct lg_config c2 = { .mode = LG_OPEN, .users = 1, .threads = 1, .duration_s = 0.3 };
+	wl.arg = &w2;
+	lg = make(&c2, &wl);
+	assert_int_equal(lg_run(lg), 0);
+	assert_int_equal(lg_totals(lg, 1, &t), 0);
+	assert_int_equal(t.ops, 21);
+	assert_int_equal(t.unsent, 1);
+	lg_free(lg);
+
+	/* an explicit lg_stop() does not wait for the grace period */
+	struct lg_config c3 = { .mode = LG_OPEN, .users = 1, .duration_s = 5, .rate = 10 };
+	lg = make(&c3, &(struct lg_workload){ .op = quick_op });
+	int64_t t0 = report_now_ns();
+	assert_int_equal(lg_start(lg), 0);
+	lg_stop(lg);
+	assert_int_equal(lg_wait(lg), 0);
+	assert_true(report_now_ns() - t0 < 500000000);
+	lg_free(lg);
+}
+
 static int sleepy_op(void *arg, struct lg_op *op)
 {
 	(void)arg;
@@ -139,13 +185,6 @@ static void *stopper(void *arg)
 	sleep_ns(300000000);
 	lg_stop(arg);
 	return NULL;
-}
-
-static int quick_op(void *arg, struct lg_op *op)
-{
-	(void)arg;
-	op->type = 0;
-	return 0;
 }
 
 static void stops_on_command_and_reports(void **state)
@@ -235,5 +274,6 @@ static void refuses_bad_config(void **state)
 
 UNIT_MAIN(cmocka_unit_test(ramp_stretches_early_gaps), cmocka_unit_test(open_loop_shows_a_stall),
           cmocka_unit_test(closed_loop_hides_the_same_stall),
+          cmocka_unit_test(late_ops_are_drained_or_reported),
           cmocka_unit_test(closed_loop_throughput_and_errors),
           cmocka_unit_test(stops_on_command_and_reports), cmocka_unit_test(refuses_bad_config))
