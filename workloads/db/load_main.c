@@ -190,6 +190,9 @@ static void print_human(struct lg *lg)
 		       (unsigned long long)t.ops, (unsigned long long)t.errors, t.ops_per_s,
 		       (long long)hdr_percentile(t.hist, 50), (long long)hdr_percentile(t.hist, 95),
 		       (long long)hdr_percentile(t.hist, 99), (long long)hdr_max(t.hist));
+		if (t.unsent)
+			printf("unsent: %llu transactions were due but never started (overload)\n",
+			       (unsigned long long)t.unsent);
 	}
 }
 

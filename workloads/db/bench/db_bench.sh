@@ -60,7 +60,7 @@ res = {
         "command": sys.argv[5],
         "target_tx_per_s": opened["all"]["target_rate"],
         "tx_per_s": opened["all"]["ops_per_s"],
-        "errors": opened["all"]["errors"],
+        "errors": opened["all"]["errors"], "unsent": opened["all"]["unsent"],
         "p50_us": opened["all"]["p50_us"], "p99_us": opened["all"]["p99_us"],
         "p99_9_us": opened["all"]["p99_9_us"], "max_us": opened["all"]["max_us"],
         "per_tx": {k: {f: v[f] for f in keep} for k, v in opened.items()},
