@@ -1,0 +1,23 @@
+# workloads/db/: the database VM. libvcdb.a (TPC-C schema, transactions, checks, framing, server),
+# the static guest program vcons-db, the host load generator vcons-db-load, tests and benchmark.
+LIBS += vcdb
+vcdb.srcs := workloads/db/schema.c workloads/db/txn.c workloads/db/check.c \
+             workloads/db/client.c workloads/db/frame.c workloads/db/server.c
+
+GUEST_PROGS += vcons-db
+vcons-db.srcs := workloads/db/db_main.c
+vcons-db.deps := vcdb vcload
+vcons-db.ldlibs := -lsqlite3 -ljansson -lpthread -lm -ldl
+
+HOST_PROGS += vcons-db-load
+vcons-db-load.srcs := workloads/db/load_main.c
+vcons-db-load.deps := vcdb vcload
+vcons-db-load.ldlibs := -lsqlite3 -ljansson -lpthread -lm
+
+UNIT_TESTS += vcdb-test
+vcdb-test.srcs := workloads/db/test/db_test.c
+vcdb-test.deps := vcdb vcload
+vcdb-test.ldlibs := -lcmocka -lsqlite3 -ljansson -lpthread -lm
+
+E2E_TESTS += workloads/db/test/db_e2e.sh
+BENCHES += workloads/db/bench/db_bench.sh
