@@ -19,5 +19,5 @@ vcdb-test.srcs := workloads/db/test/db_test.c
 vcdb-test.deps := vcdb vcload
 vcdb-test.ldlibs := -lcmocka -lsqlite3 -ljansson -lpthread -lm
 
-E2E_TESTS += workloads/db/test/db_e2e.sh
+E2E_TESTS += workloads/db/test/db_e2e.sh workloads/db/test/db_e2e.sh@hv
 BENCHES += workloads/db/bench/db_bench.sh

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# workloads/db/test/db_e2e.sh: vcons-db natively against vcons-db-load: throughput with zero errors,
+# workloads/db/test/db_e2e.sh: vcons-db (natively, or in vcons-hv VMs for the @hv run) against vcons-db-load: throughput with zero errors,
 # malformed input while a generator runs, kill -9 mid-run (committed New-Orders survive, TPC-C
 # consistency holds), clean in-band shutdown, and the sqlite3 CLI's integrity check.
 source "$VCONS_TOP/tools/testlib.sh"
+require_platform "db end-to-end on $PLATFORM"
 DB=$B/guest/vcons-db
 LOAD=$B/vcons-db-load
 ADDR=127.0.1.11
@@ -25,7 +26,7 @@ else:
 SRV=""
 start_server() {
 	local out=$T_TMP/server.$1.out
-	spawn "$DB" --data "$D" --addr $ADDR --port $PORT --threads 2 >"$out" 2>&1
+	spawn_guest "$DB" --data "$D" --addr $ADDR --port $PORT --threads 2 >"$out" 2>&1
 	SRV=$!
 	for _ in $(seq 100); do
 		grep -q '^ready$' "$out" && return 0
@@ -37,23 +38,23 @@ start_server() {
 }
 
 # --- conventions
-"$DB" --help | grep -q -- '--warehouses' && t_ok "vcons-db --help" || t_fail "vcons-db --help"
-"$DB" --bogus 2>/dev/null
+run_guest "$DB" --help | grep -q -- '--warehouses' && t_ok "vcons-db --help" || t_fail "vcons-db --help"
+run_guest "$DB" --bogus 2>/dev/null
 [[ $? == 2 ]] && t_ok "vcons-db bad option exits 2" || t_fail "vcons-db bad option exits 2"
 "$LOAD" --rate -5 2>/dev/null
 [[ $? == 2 ]] && t_ok "vcons-db-load bad value exits 2" || t_fail "vcons-db-load bad value exits 2"
 "$LOAD" --target $ADDR --port $PORT --duration 1 2>/dev/null
 [[ $? == 1 ]] && t_ok "vcons-db-load without a server exits 1" || t_fail "vcons-db-load without a server exits 1"
-"$DB" --data "$D" --addr $ADDR --port $PORT 2>"$T_TMP/noload.err"
+run_guest "$DB" --data "$D" --addr $ADDR --port $PORT 2>"$T_TMP/noload.err"
 [[ $? == 1 ]] && grep -q -- '--load' "$T_TMP/noload.err" && t_ok "server without a database says --load" ||
 	t_fail "server without a database says --load"
 
 # --- load
 start=$(date +%s%N)
-t_check "load 2 warehouses" "$DB" --load --data "$D" --warehouses 2
+t_check "load 2 warehouses" run_guest "$DB" --load --data "$D" --warehouses 2
 ms=$((($(date +%s%N) - start) / 1000000))
 ((ms < 10000)) && t_ok "load takes ${ms} ms (< 10 s)" || t_fail "load time" "${ms} ms"
-t_check "fresh database passes --check" "$DB" --check --data "$D"
+t_check "fresh database passes --check" run_guest "$DB" --check --data "$D"
 
 # --- closed loop: throughput and zero errors, every transaction type exercised
 start_server 1 || t_fail "server starts"
@@ -94,7 +95,7 @@ kerrs=$(summary "$T_TMP/kill.json" all errors)
 [[ $kerrs =~ ^[0-9]+$ ]] && ((kerrs > 0)) && t_ok "generator counted the outage as errors ($kerrs)" || t_fail "outage counted" "$kerrs"
 acked=$(wc -l <"$T_TMP/acked")
 ((acked > 50)) && t_ok "acknowledged New-Orders before the kill: $acked" || t_fail "acknowledged New-Orders" "$acked"
-t_check "--check passes after kill -9" "$DB" --check --data "$D"
+t_check "--check passes after kill -9" run_guest "$DB" --check --data "$D"
 # every acknowledged New-Order is in the database (looked up by the sqlite3 CLI, not our code)
 values=$(sort -u "$T_TMP/acked" | awk '{printf "%s(%d,%d,%d)", (NR > 1 ? "," : ""), $1, $2, $3}')
 want=$(sort -u "$T_TMP/acked" | wc -l)
@@ -122,11 +123,11 @@ if kill -0 "$SRV" 2>/dev/null; then t_fail "in-band shutdown stops the server"; 
 	rc=$?
 	[[ $rc == 0 ]] && grep -q '"type":"server_summary"' "$T_TMP/server.2.out" && t_ok "in-band shutdown: exit 0 with a summary" || t_fail "in-band shutdown" "rc=$rc"
 fi
-t_check "--check passes after the runs" "$DB" --check --data "$D"
+t_check "--check passes after the runs" run_guest "$DB" --check --data "$D"
 ic=$(sqlite3 "$D/vcons-db.sqlite" "PRAGMA integrity_check;")
 [[ $ic == ok ]] && t_ok "sqlite3 CLI: integrity_check ok" || t_fail "sqlite3 integrity_check" "$ic"
 # --check is not a rubber stamp: break condition 1 with the CLI and watch it fail by name
 sqlite3 "$D/vcons-db.sqlite" "UPDATE warehouse SET w_ytd = w_ytd + 1 WHERE w_id = 1;"
-"$DB" --check --data "$D" 2>"$T_TMP/check.err"
+run_guest "$DB" --check --data "$D" 2>"$T_TMP/check.err"
 [[ $? == 1 ]] && grep -q 'condition 1' "$T_TMP/check.err" && t_ok "--check names a broken condition 1" || t_fail "--check detects breakage" "$(cat "$T_TMP/check.err")"
 t_done
