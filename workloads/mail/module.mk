@@ -1,0 +1,20 @@
+# workloads/mail/: the mail VM. vcons-mail (static guest program: SMTP + IMAP on Maildir),
+# vcons-mail-load (host load generator) and the protocol library both use, with its unit tests.
+LIBS += mailproto
+mailproto.srcs := workloads/mail/proto_line.c workloads/mail/proto_smtp.c workloads/mail/proto_imap.c
+
+LIBS += mailstore
+mailstore.srcs := workloads/mail/mailstore.c
+
+GUEST_PROGS += vcons-mail
+vcons-mail.srcs := workloads/mail/server_main.c workloads/mail/server_net.c \
+	workloads/mail/server_buf.c workloads/mail/server_smtp.c workloads/mail/server_imap.c
+vcons-mail.deps := mailstore mailproto
+vcons-mail.ldlibs := -pthread
+
+UNIT_TESTS += mailproto-test
+mailproto-test.srcs := workloads/mail/test/proto_test.c
+mailproto-test.deps := mailproto
+mailproto-test.ldlibs := -lcmocka
+
+E2E_TESTS += workloads/mail/test/protocol.sh
