@@ -1,0 +1,16 @@
+# workloads/common/: the shared load-generation library libvcload.a (histograms, rng, report lines,
+# open/closed-loop engine) used by every host load generator, the harness, and static guest programs.
+LIBS += vcload
+vcload.srcs := workloads/common/hdr.c workloads/common/rng.c workloads/common/report.c \
+               workloads/common/loadgen.c
+# users link: name.deps := vcload   name.ldlibs := -ljansson -lpthread -lm
+
+UNIT_TESTS += vcload-hdr-test
+vcload-hdr-test.srcs := workloads/common/test/hdr_test.c
+vcload-hdr-test.deps := vcload
+vcload-hdr-test.ldlibs := -lcmocka -ljansson -lm
+
+UNIT_TESTS += vcload-loadgen-test
+vcload-loadgen-test.srcs := workloads/common/test/loadgen_test.c
+vcload-loadgen-test.deps := vcload
+vcload-loadgen-test.ldlibs := -lcmocka -ljansson -lpthread -lm

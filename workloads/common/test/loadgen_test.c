@@ -1,0 +1,239 @@
+/* workloads/common/test/loadgen_test.c: the engine's scheduling arithmetic, coordinated-omission
+ * correction (a 1 s server stall must show in the high percentiles of an open-loop run, while a
+ * closed loop hides it), closed-loop throughput, stop on command, and the report lines. */
+#include "tools/unit.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "workloads/common/loadgen.h"
+#include "workloads/common/report.h"
+
+static void ramp_stretches_early_gaps(void **state)
+{
+	int64_t ms = 1000000;
+	assert_int_equal(lg_ramp_gap(10 * ms, 0, 0), 10 * ms);                 /* no ramp */
+	assert_int_equal(lg_ramp_gap(10 * ms, 2000 * ms, 1000 * ms), 10 * ms); /* after it */
+	assert_int_equal(lg_ramp_gap(10 * ms, 500 * ms, 1000 * ms), 20 * ms);  /* half rate */
+	assert_int_equal(lg_ramp_gap(10 * ms, 0, 1000 * ms), 200 * ms);        /* floor 5% */
+	assert_int_equal(lg_ramp_gap(10 * ms, 250 * ms, 1000 * ms), 40 * ms);
+	assert_int_equal(lg_latency_us(1000, 500), 0);
+	assert_int_equal(lg_latency_us(0, 1000), 1);
+	assert_int_equal(lg_latency_us(0, 1001), 2);
+	assert_int_equal(lg_latency_us(5, 5 + 1000000000LL), 1000000);
+}
+
+static void sleep_ns(int64_t ns)
+{
+	struct timespec ts = { ns / 1000000000, ns % 1000000000 };
+	nanosleep(&ts, NULL);
+}
+
+struct stall_wl {
+	atomic_int n;
+	int stall_at;       /* op number that takes 1 s */
+	int64_t gap_ns;     /* fixed schedule gap, -1 = engine default */
+	int64_t service_ns; /* every other op's duration */
+};
+
+static int stall_op(void *arg, struct lg_op *op)
+{
+	struct stall_wl *w = arg;
+	int n = atomic_fetch_add(&w->n, 1);
+	sleep_ns(n == w->stall_at ? 1000000000LL : w->service_ns);
+	op->type = 0;
+	op->next_gap_ns = w->gap_ns;
+	return 0;
+}
+
+static struct lg *make(struct lg_config *c, struct lg_workload *w)
+{
+	const char *err = NULL;
+	struct lg *lg = lg_new(c, w, &err);
+	if (!lg)
+		fail_msg("lg_new: %s", err);
+	assert_int_equal(lg_add_type(lg, "op"), 0);
+	return lg;
+}
+
+static void open_loop_shows_a_stall(void **state)
+{
+	struct stall_wl w = { .stall_at = 20, .gap_ns = 10000000, .service_ns = 0 };
+	struct lg_config c = {
+		.mode = LG_OPEN, .users = 1, .threads = 1, .duration_s = 2.0, .seed = 1
+	};
+	struct lg_workload wl = { .arg = &w, .op = stall_op };
+	struct lg *lg = make(&c, &wl);
+	assert_int_equal(lg_run(lg), 0);
+	struct lg_totals t;
+	assert_int_equal(lg_totals(lg, 0, &t), 0);
+	/* 100 intended ops/s for 2 s, however long the stall: the schedule does not move */
+	assert_in_range(t.ops, 180, 201);
+	assert_int_equal(t.errors, 0);
+	/* ~100 ops were due during the stall, with latencies from 1 s down to 0 */
+	assert_true(hdr_max(t.hist) >= 1000000);
+	assert_true(hdr_percentile(t.hist, 99) >= 900000);
+	assert_true(hdr_percentile(t.hist, 90) >= 600000);
+	assert_true(hdr_percentile(t.hist, 25) < 100000);
+	struct lg_totals all;
+	assert_int_equal(lg_totals(lg, 1, &all), 0);
+	assert_int_equal(all.ops, t.ops);
+	lg_free(lg);
+}
+
+static void closed_loop_hides_the_same_stall(void **state)
+{
+	struct stall_wl w = { .stall_at = 20, .gap_ns = -1, .service_ns = 1000000 };
+	struct lg_config c = { .mode = LG_CLOSED, .users = 1, .duration_s = 2.0, .seed = 1 };
+	struct lg_workload wl = { .arg = &w, .op = stall_op };
+	struct lg *lg = make(&c, &wl);
+	assert_int_equal(lg_run(lg), 0);
+	struct lg_totals t;
+	assert_int_equal(lg_totals(lg, 0, &t), 0);
+	assert_true(hdr_max(t.hist) >= 1000000);
+	/* one slow op out of hundreds: service time percentiles do not see it */
+	assert_true(t.ops > 200);
+	assert_true(hdr_percentile(t.hist, 99) < 100000);
+	lg_free(lg);
+}
+
+static int sleepy_op(void *arg, struct lg_op *op)
+{
+	(void)arg;
+	sleep_ns(2000000);
+	op->type = op->user % 2;
+	return op->user == 3 ? -1 : 0; /* one user always fails */
+}
+
+static void closed_loop_throughput_and_errors(void **state)
+{
+	struct lg_config c = { .mode = LG_CLOSED, .users = 4, .duration_s = 1.0 };
+	struct lg_workload wl = { .op = sleepy_op };
+	const char *err;
+	struct lg *lg = lg_new(&c, &wl, &err);
+	assert_non_null(lg);
+	assert_int_equal(lg_add_type(lg, "even"), 0);
+	assert_int_equal(lg_add_type(lg, "odd"), 1);
+	assert_int_equal(lg_add_type(lg, "all"), -1);
+	assert_int_equal(lg_run(lg), 0);
+	struct lg_totals even, odd, all;
+	assert_int_equal(lg_totals(lg, 0, &even), 0);
+	assert_int_equal(lg_totals(lg, 1, &odd), 0);
+	assert_int_equal(lg_totals(lg, 2, &all), 0);
+	assert_string_equal(lg_type_name(lg, 2), "all");
+	/* 4 users x 1 op per ~2 ms = at most ~2000 ops/s */
+	assert_true(all.ops_per_s > 400 && all.ops_per_s < 2100);
+	assert_int_equal(all.ops, even.ops + odd.ops);
+	assert_int_equal(even.errors, 0);
+	assert_true(odd.errors > 0 && odd.errors < odd.ops); /* user 3 fails, user 1 does not */
+	assert_int_equal(hdr_count(odd.hist), odd.ops - odd.errors);
+	assert_true(hdr_percentile(even.hist, 50) >= 2000);
+	lg_free(lg);
+}
+
+static void *stopper(void *arg)
+{
+	sleep_ns(300000000);
+	lg_stop(arg);
+	return NULL;
+}
+
+static int quick_op(void *arg, struct lg_op *op)
+{
+	(void)arg;
+	op->type = 0;
+	return 0;
+}
+
+static void stops_on_command_and_reports(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	assert_non_null(out);
+	struct lg_config c = { .role = "test-load",
+		               .csu = 3,
+		               .mode = LG_OPEN,
+		               .rate = 2000,
+		               .users = 50,
+		               .threads = 2,
+		               .interval_s = 0.1,
+		               .ramp_s = 0.1,
+		               .out = out };
+	struct lg_workload wl = { .op = quick_op };
+	struct lg *lg = make(&c, &wl);
+	pthread_t t;
+	int64_t t0 = report_now_ns();
+	assert_int_equal(lg_start(lg), 0);
+	pthread_create(&t, NULL, stopper, lg);
+	assert_int_equal(lg_wait(lg), 0);
+	pthread_join(t, NULL);
+	int64_t took = report_now_ns() - t0;
+	assert_true(took >= 250000000 && took < 2000000000);
+	fclose(out);
+	int intervals = 0, summaries = 0;
+	uint64_t ivl_ops = 0, sum_ops = 0;
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		json_error_t jerr;
+		json_t *o = json_loads(line, 0, &jerr);
+		assert_non_null(o);
+		assert_string_equal(json_string_value(json_object_get(o, "role")), "test-load");
+		assert_int_equal(json_integer_value(json_object_get(o, "csu")), 3);
+		assert_true(json_integer_value(json_object_get(o, "host_ns")) > 0);
+		const char *type = json_string_value(json_object_get(o, "type"));
+		const char *op = json_string_value(json_object_get(o, "op"));
+		assert_non_null(json_object_get(o, "p99_us"));
+		assert_non_null(json_object_get(o, "cpu_us"));
+		if (strcmp(type, "interval") == 0) {
+			intervals++;
+			assert_non_null(json_object_get(o, "cpu_pct"));
+			if (strcmp(op, "op") == 0)
+				ivl_ops += (uint64_t)json_integer_value(json_object_get(o, "ops"));
+		} else {
+			assert_string_equal(type, "summary");
+			summaries++;
+			struct hdr h;
+			assert_int_equal(hdr_init(&h), 0);
+			assert_int_equal(hdr_from_json(&h, json_object_get(o, "hist")), 0);
+			assert_int_equal(hdr_count(&h),
+			                 json_integer_value(json_object_get(o, "count")));
+			hdr_fini(&h);
+			if (strcmp(op, "op") == 0)
+				sum_ops = (uint64_t)json_integer_value(json_object_get(o, "ops"));
+		}
+		json_decref(o);
+	}
+	free(buf);
+	assert_true(intervals >= 4); /* ~3 periods plus the last partial one, x2 (op, all) */
+	assert_int_equal(summaries, 2);
+	assert_true(sum_ops > 50);
+	assert_int_equal(ivl_ops, sum_ops); /* intervals add up to the summary */
+	lg_free(lg);
+}
+
+static void refuses_bad_config(void **state)
+{
+	const char *err = NULL;
+	struct lg_workload wl = { .op = quick_op };
+	struct lg_config c = { .mode = LG_OPEN, .users = 0 };
+	assert_null(lg_new(&c, &wl, &err));
+	assert_non_null(err);
+	c.users = 1;
+	c.rate = -1;
+	assert_null(lg_new(&c, &wl, &err));
+	struct lg_workload none = { 0 };
+	c.rate = 1;
+	assert_null(lg_new(&c, &none, &err));
+	struct lg *lg = lg_new(&c, &wl, &err);
+	assert_non_null(lg);
+	assert_int_equal(lg_start(lg), -1); /* no op types */
+	lg_free(lg);
+}
+
+UNIT_MAIN(cmocka_unit_test(ramp_stretches_early_gaps), cmocka_unit_test(open_loop_shows_a_stall),
+          cmocka_unit_test(closed_loop_hides_the_same_stall),
+          cmocka_unit_test(closed_loop_throughput_and_errors),
+          cmocka_unit_test(stops_on_command_and_reports), cmocka_unit_test(refuses_bad_config))
