@@ -18,3 +18,11 @@ mailproto-test.deps := mailproto
 mailproto-test.ldlibs := -lcmocka
 
 E2E_TESTS += workloads/mail/test/protocol.sh
+
+HOST_PROGS += vcons-mail-load
+vcons-mail-load.srcs := workloads/mail/load_main.c workloads/mail/load_net.c \
+	workloads/mail/load_msg.c workloads/mail/load_journal.c workloads/mail/load_profile.c
+vcons-mail-load.deps := mailproto vcload
+vcons-mail-load.ldlibs := -ljansson -lyaml -lcrypto -lpthread -lm
+E2E_TESTS += workloads/mail/test/load.sh
+BENCHES += workloads/mail/bench/mail-bench.sh
