@@ -433,8 +433,9 @@ int mstore_scan(struct mstore *st, int user, uint32_t min_uid, struct ms_msg **m
 		*n = 0;
 		return rc;
 	}
-	/* a message moved from new/ to cur/ during the cur/ scan may appear twice: keep one */
-	qsort(*msgs, *n, sizeof(**msgs), cmp_uid);
+	/* a message this scan moved from new/ to cur/ is listed twice: keep one */
+	if (*n > 1)
+		qsort(*msgs, *n, sizeof(**msgs), cmp_uid);
 	size_t o = 0;
 	for (size_t i = 0; i < *n; i++)
 		if (o == 0 || (*msgs)[o - 1].uid != (*msgs)[i].uid)

@@ -26,3 +26,8 @@ vcons-mail-load.deps := mailproto vcload
 vcons-mail-load.ldlibs := -ljansson -lyaml -lcrypto -lpthread -lm
 E2E_TESTS += workloads/mail/test/load.sh
 BENCHES += workloads/mail/bench/mail-bench.sh
+
+UNIT_TESTS += mailstore-test
+mailstore-test.srcs := workloads/mail/test/store_test.c
+mailstore-test.deps := mailstore mailproto
+mailstore-test.ldlibs := -lcmocka -pthread

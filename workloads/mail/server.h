@@ -45,6 +45,7 @@ struct conn {
 	struct buf in, out;
 	bool close_after_flush; /* QUIT / LOGOUT / fatal error: close once out is sent */
 	bool eof;               /* the peer closed its side */
+	_Atomic bool timed_out; /* idle too long: the session says goodbye (421 / BYE) and closes */
 	_Atomic int64_t last_ns;
 	struct conn *prev, *next;
 	union {
@@ -58,9 +59,11 @@ struct conn {
 int smtp_open(struct conn *c); /* allocates the session, queues the greeting; 0 or -1 */
 void smtp_input(struct conn *c);
 void smtp_close(struct conn *c);
+void smtp_timeout(struct conn *c); /* queues the goodbye for an idle connection */
 int imap_open(struct conn *c);
 void imap_input(struct conn *c);
 void imap_close(struct conn *c);
+void imap_timeout(struct conn *c);
 
 int server_run(const struct server_cfg *cfg, struct mstore *st, volatile sig_atomic_t *stop);
 

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #define IMAP_LINE_MAX (8u * 1024u)
 #define IMAP_CMD_MAX  (MP_IMAP_LITERAL_MAX + 4u * IMAP_LINE_MAX)
@@ -53,6 +52,11 @@ void imap_close(struct conn *c)
 	free(c->imap->msgs);
 	free(c->imap);
 	c->imap = NULL;
+}
+
+void imap_timeout(struct conn *c)
+{
+	out(c, "*", "BYE autologout: idle for too long");
 }
 
 /* Adds messages newer than the view to it; returns false on a store error. */
@@ -132,15 +136,22 @@ static void expunge(struct conn *c, bool silent)
 	}
 }
 
+/* "24-Nov-2026 19:13:24 +0000" for t seconds since the epoch. Computed here (days to civil date, H.
+ * Hinnant's algorithm) because glibc's gmtime_r may read /etc/localtime, which a guest must not
+ * touch. */
 static void internaldate(int64_t t, char *dst, size_t cap)
 {
 	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 		                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	snprintf(dst, cap, "%02d-%s-%04d %02d:%02d:%02d +0000", tm.tm_mday, mon[tm.tm_mon % 12],
-	         tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400, secs = t - days * 86400;
+	int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+	int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+	int64_t y = yoe + era * 400 + (m <= 2);
+	snprintf(dst, cap, "%02d-%s-%04lld %02d:%02d:%02d +0000", (int)d, mon[m - 1], (long long)y,
+	         (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
 }
 
 static void body_part(struct conn *c, const struct mp_fetch_body *b, const char *msg, size_t len)

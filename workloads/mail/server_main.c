@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +63,9 @@ int main(int argc, char **argv)
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	/* from the affinity mask (a system call), not sysconf, which reads /sys */
+	cpu_set_t set;
+	long cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
 	struct server_cfg cfg = { .addr = "127.0.0.1",
 		                  .smtp_port = 2525,
 		                  .imap_port = 1143,

@@ -179,6 +179,17 @@ static void conn_event(struct server *s, struct conn *c, uint32_t events)
 		if (buf_pending(&c->out) || buf_pending(&c->in) == before || c->close_after_flush)
 			break;
 	}
+	if (c->timed_out && !c->close_after_flush) {
+		if (c->kind == CONN_SMTP)
+			smtp_timeout(c);
+		else
+			imap_timeout(c);
+		c->close_after_flush = true;
+		if (!conn_flush(c)) {
+			conn_free(c);
+			return;
+		}
+	}
 	if ((c->close_after_flush || c->eof) && !buf_pending(&c->out)) {
 		conn_free(c);
 		return;
@@ -214,14 +225,23 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* Shuts down connections quiet for longer than the idle timeout; their worker then sees EOF. */
+/* Connections quiet for longer than the idle timeout: shutting down their reading side wakes their
+ * worker, which says goodbye (RFC 5321 4.5.3.2 421, RFC 3501 BYE) and closes. A peer that does not
+ * even read that is cut off after a second timeout. */
 static void sweep_idle(struct server *s)
 {
-	int64_t limit = now_ns() - (int64_t)s->cfg->idle_timeout_s * 1000000000;
+	int64_t t = (int64_t)s->cfg->idle_timeout_s * 1000000000, now = now_ns();
 	pthread_mutex_lock(&s->lock);
-	for (struct conn *c = s->conns; c; c = c->next)
-		if (c->last_ns < limit)
+	for (struct conn *c = s->conns; c; c = c->next) {
+		if (c->last_ns >= now - t)
+			continue;
+		if (!c->timed_out) {
+			c->timed_out = true;
+			shutdown(c->fd, SHUT_RD);
+		} else if (c->last_ns < now - 2 * t) {
 			shutdown(c->fd, SHUT_RDWR);
+		}
+	}
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -61,6 +61,11 @@ void smtp_close(struct conn *c)
 	c->smtp = NULL;
 }
 
+void smtp_timeout(struct conn *c)
+{
+	reply(c, "421 4.4.2 " MS_DOMAIN " Timeout, closing connection");
+}
+
 static void bad(struct conn *c, const char *text)
 {
 	reply(c, text);

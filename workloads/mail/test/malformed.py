@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Malformed-protocol checks for vcons-mail, speaking raw SMTP and IMAP over sockets.
-Usage: malformed.py ADDR SMTP_PORT IMAP_PORT MAX_SIZE. Prints one TAP line per check ("ok - ..." /
+Usage: malformed.py ADDR SMTP_PORT IMAP_PORT MAX_SIZE IDLE_TIMEOUT_S. Prints one TAP line per check ("ok - ..." /
 "not ok - ..."), exits 1 if any failed. Each check reads the server's real reply code."""
 import socket
 import sys
 import time
 
 addr, smtp_port, imap_port, max_size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+idle = int(sys.argv[5])
 failed = 0
 
 
@@ -206,4 +207,32 @@ l2, u = c.tagged("y2")
 check("imap serves others after a client vanished in a literal",
       l.startswith("y1 OK") and l2.startswith("y2 OK") and "IMAP4rev1" in u[0], (l, l2, u))
 c.close()
+
+# Clients that go silent (one in the middle of DATA) are told goodbye after the idle timeout.
+v = smtp()
+v.cmd("MAIL FROM:<a@b.c>")
+v.cmd("RCPT TO:<user4@vcons.test>")
+v.cmd("DATA")
+v.send(b"Subject: silent\r\n\r\nhalf a li")
+w = Conn(imap_port)
+w.line()
+t0 = time.monotonic()
+v.s.settimeout(idle + 5)
+w.s.settimeout(idle + 5)
+try:
+    code, text = v.reply()
+except Exception as e:  # noqa: BLE001
+    code, text = None, repr(e)
+took = time.monotonic() - t0
+check("smtp client silent in DATA gets 421 after the idle timeout", code == 421 and took >= idle - 0.5, (code, text, took))
+try:
+    l = w.line()
+except Exception as e:  # noqa: BLE001
+    l = repr(e)
+check("imap idle client gets * BYE after the idle timeout", l.startswith("* BYE"), l)
+try:
+    closed = v.s.recv(1) == b"" and w.s.recv(1) == b""
+except Exception:  # noqa: BLE001
+    closed = False
+check("timed-out connections are closed", closed)
 sys.exit(failed)

@@ -6,12 +6,13 @@ source "$VCONS_TOP/tools/testlib.sh"
 A=127.0.3.10
 SP=2525 IP=1143
 MAX=65536
+IDLE=2
 D=$T_TMP/data
 MAIL=$B/guest/vcons-mail
 
 start() {
 	spawn "$MAIL" --addr $A --smtp-port $SP --imap-port $IP --data "$D" --users 5 --threads 2 \
-		--max-size $MAX >"$T_TMP/server.out" 2>"$T_TMP/server.err"
+		--max-size $MAX --idle-timeout $IDLE >"$T_TMP/server.out" 2>"$T_TMP/server.err"
 	SERVER=$!
 	for _ in $(seq 100); do
 		grep -q '^ready$' "$T_TMP/server.out" && return 0
@@ -44,7 +45,7 @@ fi
 	t_fail "nothing is left in tmp/ after delivery"
 
 # Python's imaplib logs in and fetches it; the bytes equal the Maildir file.
-python3 - "$A" "$IP" "$T_TMP/imaplib.eml" <<'PY' >"$T_TMP/imaplib.log" 2>&1
+python3 - "$A" "$IP" "$T_TMP/imaplib.eml" "$D" <<'PY' >"$T_TMP/imaplib.log" 2>&1
 import imaplib, sys
 m = imaplib.IMAP4(sys.argv[1], int(sys.argv[2]))
 m.login("user1", "user1")
@@ -53,11 +54,16 @@ assert typ == "OK" and data == [b"1"], data
 typ, data = m.fetch("1", "(RFC822.SIZE BODY.PEEK[])")
 assert typ == "OK", data
 open(sys.argv[3], "wb").write(data[0][1])
+typ, data = m.fetch("1", "(INTERNALDATE)")
+import glob, os, time
+name = os.path.basename(glob.glob(sys.argv[4] + "/user1/Maildir/cur/*")[0])
+t = time.mktime(imaplib.Internaldate2tuple(data[0]))  # a local struct_time back to the epoch
+assert abs(int(t) - int(name.split(".")[0])) <= 1, (data, name)
 typ, data = m.uid("FETCH", "1:*", "(FLAGS)")
 assert typ == "OK" and b"\\Seen" not in data[0], data  # PEEK did not set \Seen
 m.logout()
 PY
-t_check "imaplib logs in, selects INBOX and fetches the message" test -s "$T_TMP/imaplib.eml"
+t_check "imaplib logs in, selects INBOX, fetches the message and its INTERNALDATE" test -s "$T_TMP/imaplib.eml"
 f=$(find "$D/user1/Maildir/cur" -type f) # SELECT moved it from new/ to cur/
 if [[ -n $f && -f $f ]]; then t_same "imaplib's copy equals the Maildir file" "$f" "$T_TMP/imaplib.eml"; else
 	t_fail "imaplib's copy equals the Maildir file" "no message in cur/"; fi
@@ -73,7 +79,7 @@ if ls "$D/user1/Maildir/cur/" | grep -q ':2,S$'; then t_ok "BODY[] set \\Seen in
 
 # Malformed input: every error reply checked by code, then nothing partial was delivered.
 t_check "malformed SMTP/IMAP input gets the protocol's errors, others are served" \
-	python3 "$TOP/workloads/mail/test/malformed.py" $A $SP $IP $MAX
+	python3 "$TOP/workloads/mail/test/malformed.py" $A $SP $IP $MAX $IDLE
 sleep 0.3
 [[ $(count user4 new) == 0 && $(count user4 cur) == 0 ]] &&
 	t_ok "no rejected, oversized or abandoned message was delivered" ||
