@@ -46,6 +46,7 @@ struct conn {
 	bool close_after_flush; /* QUIT / LOGOUT / fatal error: close once out is sent */
 	bool eof;               /* the peer closed its side */
 	_Atomic bool timed_out; /* idle too long: the session says goodbye (421 / BYE) and closes */
+	bool more; /* the session paused with work left: call it again once out drains */
 	_Atomic int64_t last_ns;
 	struct conn *prev, *next;
 	union {

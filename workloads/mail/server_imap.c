@@ -24,7 +24,14 @@ struct imap_sess {
 	bool readonly;
 	struct ms_msg *msgs; /* the session's view of INBOX: index = sequence number - 1 */
 	size_t n, cap;
-	uint32_t max_uid; /* highest UID in the view */
+	uint32_t max_uid;  /* highest UID in the view */
+	struct fetch_job { /* a FETCH that paused for output room (c->more is set) */
+		bool active, uid, lost;
+		char tag[72];
+		struct mp_seqset set;
+		struct mp_fetch f;
+		size_t next; /* index of the next message to look at */
+	} job;
 };
 
 static void out(struct conn *c, const char *tag, const char *text)
@@ -237,6 +244,26 @@ static bool match(const struct imap_sess *s, const struct mp_seqset *set, size_t
 	return mp_seqset_has(set, (uint32_t)(i + 1), (uint32_t)s->n);
 }
 
+/* Runs the FETCH job until it is done or the output buffer is full; in that case it leaves c->more
+ * set and the network layer calls back once the client has read some of it. Bounds the memory a
+ * FETCH of a whole big mailbox takes to about CONN_OUT_HIGH plus one message. */
+static void fetch_continue(struct conn *c)
+{
+	struct imap_sess *s = c->imap;
+	struct fetch_job *j = &s->job;
+	for (; j->next < s->n; j->next++) {
+		if (buf_pending(&c->out) >= CONN_OUT_HIGH) {
+			c->more = true;
+			return;
+		}
+		if (match(s, &j->set, j->next, j->uid) && !fetch_one(c, j->next, &j->f, j->uid))
+			j->lost = true;
+	}
+	c->more = false;
+	j->active = false;
+	out(c, j->tag, j->lost ? "NO some messages could no longer be read" : "OK FETCH completed");
+}
+
 static void do_fetch(struct conn *c, const char *tag, struct mp_imap_cur *cur, bool uid)
 {
 	struct imap_sess *s = c->imap;
@@ -249,11 +276,9 @@ static void do_fetch(struct conn *c, const char *tag, struct mp_imap_cur *cur, b
 		for (unsigned k = 0; k < set.n; k++)
 			if (set.r[k].lo > s->n || set.r[k].hi > s->n)
 				return out(c, tag, "BAD FETCH: no such message sequence number");
-	bool lost = false;
-	for (size_t i = 0; i < s->n; i++)
-		if (match(s, &set, i, uid) && !fetch_one(c, i, &f, uid))
-			lost = true;
-	out(c, tag, lost ? "NO some messages could no longer be read" : "OK FETCH completed");
+	s->job = (struct fetch_job){ .active = true, .uid = uid, .set = set, .f = f };
+	snprintf(s->job.tag, sizeof(s->job.tag), "%s", tag);
+	fetch_continue(c);
 }
 
 static void do_store(struct conn *c, const char *tag, struct mp_imap_cur *cur, bool uid)
@@ -450,6 +475,11 @@ static void command_line(struct conn *c, const char *line, size_t len)
 void imap_input(struct conn *c)
 {
 	struct imap_sess *s = c->imap;
+	if (s->job.active) {
+		fetch_continue(c);
+		if (s->job.active)
+			return;
+	}
 	while (buf_pending(&c->in) && !c->close_after_flush &&
 	       buf_pending(&c->out) < CONN_OUT_HIGH) {
 		const char *p = c->in.p + c->in.off;

@@ -176,7 +176,8 @@ static void conn_event(struct server *s, struct conn *c, uint32_t events)
 			return;
 		}
 		/* the session stopped for output room and there is room again: go on */
-		if (buf_pending(&c->out) || buf_pending(&c->in) == before || c->close_after_flush)
+		if (buf_pending(&c->out) || c->close_after_flush ||
+		    (buf_pending(&c->in) == before && !c->more))
 			break;
 	}
 	if (c->timed_out && !c->close_after_flush) {

@@ -90,6 +90,39 @@ f5=$(find "$D/user5/Maildir" -type f -path '*/cur/*' -o -type f -path '*/new/*' 
 if [[ -n $f5 ]] && grep -q "^\.stuffed line" "$f5"; then t_ok "dot-stuffed line stored unstuffed"; else
 	t_fail "dot-stuffed line stored unstuffed"; fi
 
+# A FETCH of a whole mailbox far bigger than the server's output buffer streams out intact.
+if python3 - "$A" "$SP" "$IP" <<'PY' >"$T_TMP/bigfetch.log" 2>&1; then
+import hashlib, imaplib, os, smtplib, sys
+a, sp, ip = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+sent = {}
+s = smtplib.SMTP(a, sp)
+for i in range(40):
+    body = "\r\n".join(os.urandom(30).hex() for _ in range(700)) + "\r\n"
+    msg = f"Subject: big {i}\r\n\r\n" + body
+    s.sendmail("t@example.org", ["user3@vcons.test"], msg)
+    sent[f"big {i}"] = hashlib.sha256(body.encode()).hexdigest()
+s.quit()
+m = imaplib.IMAP4(a, ip)
+m.login("user3", "user3")
+m.select("INBOX")
+typ, data = m.fetch("1:*", "(BODY.PEEK[])")
+assert typ == "OK", typ
+got = {}
+for item in data:
+    if isinstance(item, tuple):
+        raw = item[1]
+        head, body = raw.split(b"\r\n\r\n", 1)
+        subj = [l for l in head.split(b"\r\n") if l.startswith(b"Subject: ")][0][9:].decode()
+        got[subj] = hashlib.sha256(body).hexdigest()
+assert got == sent, (len(got), len(sent))
+print(f"fetched {len(got)} messages, {sum(len(x[1]) for x in data if isinstance(x, tuple))} bytes")
+m.logout()
+PY
+	t_ok "FETCH 1:* of a 2.5 MB mailbox streams every message intact"
+else
+	t_fail "FETCH 1:* of a 2.5 MB mailbox streams every message intact" "$(tail -3 "$T_TMP/bigfetch.log")"
+fi
+
 # A leftover in tmp/ (as a crash mid-delivery leaves) is removed at start-up and never shows up.
 kill -9 "$SERVER"
 wait "$SERVER" 2>/dev/null
