@@ -118,9 +118,9 @@ assert got == sent, (len(got), len(sent))
 print(f"fetched {len(got)} messages, {sum(len(x[1]) for x in data if isinstance(x, tuple))} bytes")
 m.logout()
 PY
-	t_ok "FETCH 1:* of a 2.5 MB mailbox streams every message intact"
+	t_ok "FETCH 1:* of a 1.7 MB mailbox streams every message intact"
 else
-	t_fail "FETCH 1:* of a 2.5 MB mailbox streams every message intact" "$(tail -3 "$T_TMP/bigfetch.log")"
+	t_fail "FETCH 1:* of a 1.7 MB mailbox streams every message intact" "$(tail -3 "$T_TMP/bigfetch.log")"
 fi
 
 # A leftover in tmp/ (as a crash mid-delivery leaves) is removed at start-up and never shows up.
