@@ -85,9 +85,16 @@ static void accept_all(struct server *s, struct listener *l)
 {
 	for (;;) {
 		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return; /* EAGAIN: another worker took it, or none left; EMFILE: retry later
-			         */
+		if (fd < 0) {
+			/* EAGAIN: another worker took it or none is left. Out of descriptors: the
+			 * listener stays readable, so pause instead of spinning on it. */
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				struct timespec ts = { 0, 10000000 };
+				nanosleep(&ts, NULL);
+			}
+			return;
+		}
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		struct conn *c = calloc(1, sizeof(*c));

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_RCPT   100
 #define MAX_ERRORS 50 /* bad commands before the server gives up on a client (421) */
@@ -119,6 +120,10 @@ static void do_rcpt(struct conn *c, const struct mp_smtp_cmd *cmd)
 	if (s->nrcpt == MAX_RCPT)
 		return reply(c, "452 4.5.3 Too many recipients");
 	int u = mstore_find(c->st, cmd->arg);
+	/* RFC 5321 4.5.1: "Postmaster" (any case, bare or at our domain) must be accepted: user1 */
+	if (u < 0 &&
+	    (!strcasecmp(cmd->arg, "postmaster") || !strcasecmp(cmd->arg, "postmaster@" MS_DOMAIN)))
+		u = 0;
 	if (u < 0)
 		return reply(c, "550 5.1.1 No such user here");
 	s->rcpt[s->nrcpt++] = u;
