@@ -99,6 +99,15 @@ acked=$(field "$T_TMP/run3.json" mail-checks - acked_recipients)
 printf 'send_weight: lots\n' >"$T_TMP/bad.yaml"
 "$LOAD" --target $A --users 2 --duration 1 --profile "$T_TMP/bad.yaml" >/dev/null 2>&1
 [[ $? == 2 ]] && t_ok "a bad profile exits 2" || t_fail "a bad profile exits 2"
+# Open loop: --rate paces the users (Poisson arrivals from the engine) instead of running flat out.
+"$LOAD" --target $A --users 4 --rate 300 --duration 2 --interval 0 --json --journal "$J" >"$T_TMP/run4.json"
+ops=$(field "$T_TMP/run4.json" summary all ops)
+errs=$(field "$T_TMP/run4.json" summary all errors)
+mode=$(field "$T_TMP/run4.json" summary all mode)
+[[ $mode == open && $ops -ge 420 && $ops -le 780 && $errs == 0 ]] &&
+	t_ok "open loop at 300 ops/s for 2 s runs about 600 ops ($ops), no errors" ||
+	t_fail "open loop at 300 ops/s for 2 s runs about 600 ops" "mode=$mode ops=$ops errors=$errs"
+
 # 4. The check can fail: remove one acknowledged message and damage another behind the server's back.
 # (two files whose messages the journal says were acknowledged and never deleted)
 mapfile -t files < <(python3 - "$D" "$J" <<'PY'
