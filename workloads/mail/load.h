@@ -26,6 +26,14 @@ void profile_defaults(struct mail_profile *p);
 /* Reads a flat YAML mapping of the fields above; 0, or -1 with a message in err. */
 int profile_load(struct mail_profile *p, const char *file, char *err, size_t errlen);
 
+/* ---- passwords (load_profile.c) ---- */
+/* Passwords of user1..userN: the user name, or what a "user:password" file (vcons-mail --passwords)
+ * says. pw_login writes the IMAP LOGIN arguments (quoted) for user k into dst. */
+struct passwords;
+struct passwords *passwords_load(const char *file, char *err, size_t errlen); /* file may be NULL */
+void passwords_free(struct passwords *pw);
+void pw_login(const struct passwords *pw, int user, char *dst, size_t cap);
+
 /* ---- connections (load_net.c) ---- */
 struct mconn {
 	int fd;
@@ -93,6 +101,7 @@ struct verify_cfg {
 	const char *host;
 	int imap_port;
 	const char *journal;
+	const struct passwords *pw;
 	FILE *out;
 	int csu;
 	bool json;

@@ -195,7 +195,9 @@ static int verify_user(const struct verify_cfg *cfg, struct journal *j, int user
 		return -1;
 	}
 	int rc = -1;
-	if (imap_cmd(&c, &tag, &res, "LOGIN user%d user%d", user, user) || strcmp(res.status, "OK"))
+	char login[300];
+	pw_login(cfg->pw, user, login, sizeof(login));
+	if (imap_cmd(&c, &tag, &res, "LOGIN %s", login) || strcmp(res.status, "OK"))
 		goto out;
 	imap_result_free(&res);
 	if (imap_cmd(&c, &tag, &res, "EXAMINE INBOX") || strcmp(res.status, "OK"))

@@ -29,6 +29,7 @@ struct run {
 	int mailboxes; /* users provisioned on the server: recipients are drawn from 1..mailboxes */
 	struct mail_profile prof;
 	struct journal *journal;
+	const struct passwords *pw;
 	char run_id[24];
 	_Atomic uint64_t fetched, checked_against_journal, checksum_errors, sent, acked_rcpts;
 };
@@ -131,7 +132,9 @@ static int imap_up(struct run *r, struct user_state *s, int mbox)
 	s->imap_up = true;
 	if (mconn_line(&s->imap, line, sizeof(line)) < 0 || strncmp(line, "* OK", 4))
 		goto fail;
-	if (imap_cmd(&s->imap, &s->tag, &res, "LOGIN user%d user%d", mbox, mbox))
+	char login[300];
+	pw_login(r->pw, mbox, login, sizeof(login));
+	if (imap_cmd(&s->imap, &s->tag, &res, "LOGIN %s", login))
 		goto fail;
 	bool ok = !strcmp(res.status, "OK");
 	imap_result_free(&res);
@@ -336,6 +339,7 @@ static void usage(FILE *f)
 	    "recipients_max,\n"
 	    "                      size_median_bytes, size_sigma, size_max_bytes\n"
 	    "  --journal FILE      append every acknowledged message (id, recipient, sha256) here\n"
+	    "  --passwords FILE    'user:password' lines, as given to vcons-mail (default: name)\n"
 	    "  --verify            check the --journal against the server over IMAP; exit 0 only "
 	    "if no\n"
 	    "                      acknowledged message is lost or damaged\n"
@@ -356,30 +360,19 @@ static bool num(const char *s, double lo, double hi, double *v)
 struct opts {
 	struct run run;
 	struct lg_config lg;
-	const char *profile, *journal;
+	const char *profile, *journal, *passwords;
 	bool verify, json;
 };
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
-		{ "target", 1, 0, 'T' },
-		{ "smtp-port", 1, 0, 's' },
-		{ "imap-port", 1, 0, 'i' },
-		{ "users", 1, 0, 'u' },
-		{ "mailboxes", 1, 0, 'm' },
-		{ "rate", 1, 0, 'r' },
-		{ "threads", 1, 0, 't' },
-		{ "duration", 1, 0, 'd' },
-		{ "interval", 1, 0, 'I' },
-		{ "profile", 1, 0, 'p' },
-		{ "journal", 1, 0, 'j' },
-		{ "verify", 0, 0, 'V' },
-		{ "json", 0, 0, 'J' },
-		{ "csu", 1, 0, 'c' },
-		{ "seed", 1, 0, 'S' },
-		{ "help", 0, 0, 'h' },
-		{ 0, 0, 0, 0 },
+		{ "target", 1, 0, 'T' },    { "smtp-port", 1, 0, 's' }, { "imap-port", 1, 0, 'i' },
+		{ "users", 1, 0, 'u' },     { "mailboxes", 1, 0, 'm' }, { "rate", 1, 0, 'r' },
+		{ "threads", 1, 0, 't' },   { "duration", 1, 0, 'd' },  { "interval", 1, 0, 'I' },
+		{ "profile", 1, 0, 'p' },   { "journal", 1, 0, 'j' },   { "verify", 0, 0, 'V' },
+		{ "json", 0, 0, 'J' },      { "csu", 1, 0, 'c' },       { "seed", 1, 0, 'S' },
+		{ "passwords", 1, 0, 'P' }, { "help", 0, 0, 'h' },      { 0, 0, 0, 0 },
 	};
 	int c, li = 0;
 	double v;
@@ -398,6 +391,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'I': ok = num(optarg, 0, 1e6, &o->lg.interval_s); break;
 		case 'p': o->profile = optarg; break;
 		case 'j': o->journal = optarg; break;
+		case 'P': o->passwords = optarg; break;
 		case 'V': o->verify = true; break;
 		case 'J': o->json = true; break;
 		case 'c': ok = num(optarg, 0, 1e6, &v), o->lg.csu = (int)v; break;
@@ -482,24 +476,34 @@ int main(int argc, char **argv)
 	int rc = parse_opts(argc, argv, &o);
 	if (rc)
 		return rc;
+	char err[512];
+	struct passwords *pw = passwords_load(o.passwords, err, sizeof(err));
+	if (!pw) {
+		fprintf(stderr, "vcons-mail-load: %s\n", err);
+		return 1;
+	}
+	o.run.pw = pw;
 	if (o.verify) {
 		struct verify_cfg vc = { .host = o.run.host,
 			                 .imap_port = o.run.imap_port,
 			                 .journal = o.journal,
+			                 .pw = pw,
 			                 .out = stdout,
 			                 .csu = o.lg.csu,
 			                 .json = o.json };
 		rc = verify_run(&vc);
+		passwords_free(pw);
 		return rc < 0 ? 1 : rc;
 	}
-	char err[512];
 	if (o.profile && profile_load(&o.run.prof, o.profile, err, sizeof(err))) {
 		fprintf(stderr, "vcons-mail-load: %s\n", err);
+		passwords_free(pw);
 		return 2;
 	}
 	o.run.journal = journal_open(o.journal, err, sizeof(err));
 	if (!o.run.journal) {
 		fprintf(stderr, "vcons-mail-load: %s\n", err);
+		passwords_free(pw);
 		return 1;
 	}
 	if (!o.lg.seed)
@@ -514,6 +518,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vcons-mail-load: %s\n",
 		        lerr ? lerr : "cannot set up the load engine");
 		journal_close(o.run.journal);
+		passwords_free(pw);
 		return 2;
 	}
 	for (int t = 0; t < OP_TYPES; t++)
@@ -524,5 +529,6 @@ int main(int argc, char **argv)
 		rc = 1;
 	lg_free(lg);
 	journal_close(o.run.journal);
+	passwords_free(pw);
 	return rc;
 }

@@ -1,4 +1,5 @@
-/* workloads/mail/load_profile.c: the per-user operation mix and message sizes of vcons-mail-load: a
+/* workloads/mail/load_profile.c: the users' passwords, and the per-user operation mix and message
+ * sizes of vcons-mail-load: a
  * built-in default, overridable by a flat YAML mapping (libyaml), e.g.
  *     send_weight: 1
  *     check_weight: 1
@@ -112,4 +113,84 @@ int profile_load(struct mail_profile *p, const char *file, char *err, size_t err
 		rc = -1;
 	}
 	return rc;
+}
+
+struct passwords {
+	size_t n;
+	struct {
+		int user;
+		char pass[64];
+	} * e;
+};
+
+struct passwords *passwords_load(const char *file, char *err, size_t errlen)
+{
+	struct passwords *pw = calloc(1, sizeof(*pw));
+	if (!pw || !file)
+		return pw;
+	FILE *f = fopen(file, "r");
+	if (!f) {
+		snprintf(err, errlen, "cannot open password file %s: %s", file, strerror(errno));
+		free(pw);
+		return NULL;
+	}
+	char line[256];
+	size_t cap = 0;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\r\n")] = 0;
+		int user, off = 0;
+		if (line[0] == '#' || sscanf(line, "user%d:%n", &user, &off) != 1 || off == 0)
+			continue;
+		if (pw->n == cap) {
+			cap = cap ? cap * 2 : 64;
+			void *ne = realloc(pw->e, cap * sizeof(*pw->e));
+			if (!ne)
+				break;
+			pw->e = ne;
+		}
+		pw->e[pw->n].user = user;
+		snprintf(pw->e[pw->n].pass, sizeof(pw->e[0].pass), "%s", line + off);
+		pw->n++;
+	}
+	fclose(f);
+	return pw;
+}
+
+void passwords_free(struct passwords *pw)
+{
+	if (pw)
+		free(pw->e);
+	free(pw);
+}
+
+/* IMAP quoted string of s (\\ and \" escaped). */
+static size_t quote(const char *s, char *dst, size_t cap)
+{
+	size_t o = 0;
+	if (cap < 3)
+		return 0;
+	dst[o++] = '"';
+	for (; *s && o + 3 < cap; s++) {
+		if (*s == '"' || *s == '\\')
+			dst[o++] = '\\';
+		dst[o++] = *s;
+	}
+	dst[o++] = '"';
+	dst[o] = 0;
+	return o;
+}
+
+void pw_login(const struct passwords *pw, int user, char *dst, size_t cap)
+{
+	char name[32];
+	snprintf(name, sizeof(name), "user%d", user);
+	const char *pass = name;
+	for (size_t i = 0; pw && i < pw->n; i++)
+		if (pw->e[i].user == user)
+			pass = pw->e[i].pass; /* the last line for a user wins, as in vcons-mail */
+	size_t o = quote(name, dst, cap);
+	if (o + 1 < cap) {
+		dst[o++] = ' ';
+		quote(pass, dst + o, cap - o);
+	}
 }

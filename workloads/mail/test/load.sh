@@ -108,6 +108,22 @@ mode=$(field "$T_TMP/run4.json" summary all mode)
 	t_ok "open loop at 300 ops/s for 2 s runs about 600 ops ($ops), no errors" ||
 	t_fail "open loop at 300 ops/s for 2 s runs about 600 ops" "mode=$mode ops=$ops errors=$errs"
 
+# Passwords from a file (vcons-mail --passwords), quoted IMAP strings included.
+printf 'user1:pa ss"w\\rd\nuser2:s3cret\n' >"$T_TMP/pw"
+spawn "$MAIL" --addr 127.0.3.21 --data "$T_TMP/pwdata" --users 2 --passwords "$T_TMP/pw" >"$T_TMP/pw.out"
+for _ in $(seq 100); do grep -q '^ready$' "$T_TMP/pw.out" && break; sleep 0.05; done
+"$LOAD" --target 127.0.3.21 --users 2 --duration 1 --interval 0 --json --passwords "$T_TMP/pw" \
+	--journal "$T_TMP/pw.journal" >"$T_TMP/run5.json"
+errs=$(field "$T_TMP/run5.json" summary all errors)
+fetched=$(field "$T_TMP/run5.json" mail-checks - fetched)
+"$LOAD" --target 127.0.3.21 --verify --journal "$T_TMP/pw.journal" --passwords "$T_TMP/pw" >/dev/null
+rc=$?
+"$LOAD" --target 127.0.3.21 --verify --journal "$T_TMP/pw.journal" >/dev/null 2>&1
+rc_wrong=$?
+[[ $errs == 0 && $fetched -gt 0 && $rc == 0 && $rc_wrong == 1 ]] &&
+	t_ok "--passwords: load and verify log in with the file's passwords, not without" ||
+	t_fail "--passwords: load and verify log in with the file's passwords" "errors=$errs fetched=$fetched rc=$rc rc_wrong=$rc_wrong"
+
 # 4. The check can fail: remove one acknowledged message and damage another behind the server's back.
 # (two files whose messages the journal says were acknowledged and never deleted)
 mapfile -t files < <(python3 - "$D" "$J" <<'PY'
