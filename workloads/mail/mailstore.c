@@ -417,7 +417,8 @@ static int scan_dir(struct mstore *st, int user, const char *sub, uint32_t min_u
 	return rc;
 }
 
-int mstore_scan(struct mstore *st, int user, uint32_t min_uid, struct ms_msg **msgs, size_t *n)
+int mstore_scan(struct mstore *st, int user, uint32_t min_uid, struct ms_msg **msgs, size_t *n,
+                uint32_t *uidnext)
 {
 	size_t cap = 0;
 	*msgs = NULL;
@@ -426,6 +427,7 @@ int mstore_scan(struct mstore *st, int user, uint32_t min_uid, struct ms_msg **m
 	int rc = scan_dir(st, user, "new", min_uid, msgs, n, &cap);
 	if (!rc)
 		rc = scan_dir(st, user, "cur", min_uid, msgs, n, &cap);
+	*uidnext = st->u[user].next_uid;
 	pthread_mutex_unlock(&st->u[user].lock);
 	if (rc) {
 		free(*msgs);

@@ -41,8 +41,10 @@ int mstore_deliver(struct mstore *st, const int *users, size_t n, const char *pr
 uint32_t mstore_uidvalidity(const struct mstore *st, int user);
 uint32_t mstore_uidnext(struct mstore *st, int user);
 /* Moves new/ messages into cur/ and returns the user's messages with UID > min_uid, sorted by UID
- * (*msgs is malloc'd; free it). 0 or -errno. */
-int mstore_scan(struct mstore *st, int user, uint32_t min_uid, struct ms_msg **msgs, size_t *n);
+ * (*msgs is malloc'd; free it), and the UID the next delivery will get, read at the same instant
+ * (so every message not returned has a UID >= *uidnext or <= min_uid). 0 or -errno. */
+int mstore_scan(struct mstore *st, int user, uint32_t min_uid, struct ms_msg **msgs, size_t *n,
+                uint32_t *uidnext);
 /* Renames the message to carry new flags (m->flags is updated). -ENOENT if it is gone. */
 int mstore_set_flags(struct mstore *st, int user, struct ms_msg *m, unsigned flags);
 int mstore_remove(struct mstore *st, int user, const struct ms_msg *m);

@@ -25,6 +25,7 @@ struct imap_sess {
 	struct ms_msg *msgs; /* the session's view of INBOX: index = sequence number - 1 */
 	size_t n, cap;
 	uint32_t max_uid;  /* highest UID in the view */
+	uint32_t uidnext;  /* UIDNEXT as of the last refresh */
 	struct fetch_job { /* a FETCH that paused for output room (c->more is set) */
 		bool active, uid, lost;
 		char tag[72];
@@ -72,7 +73,7 @@ static bool refresh(struct conn *c)
 	struct imap_sess *s = c->imap;
 	struct ms_msg *m;
 	size_t n;
-	if (mstore_scan(c->st, s->user, s->max_uid, &m, &n))
+	if (mstore_scan(c->st, s->user, s->max_uid, &m, &n, &s->uidnext))
 		return false;
 	if (n && s->n + n > s->cap) {
 		size_t nc = s->cap ? s->cap : 64;
@@ -113,7 +114,7 @@ static void do_select(struct conn *c, const char *tag, const char *box, bool rea
 	           "* %zu EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY %u] UIDs valid\r\n"
 	           "* OK [UIDNEXT %u] predicted next UID\r\n"
 	           "%s OK [%s] %s completed\r\n",
-	           s->n, mstore_uidvalidity(c->st, s->user), mstore_uidnext(c->st, s->user), tag,
+	           s->n, mstore_uidvalidity(c->st, s->user), s->uidnext, tag,
 	           readonly ? "READ-ONLY" : "READ-WRITE", readonly ? "EXAMINE" : "SELECT");
 }
 

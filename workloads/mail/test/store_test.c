@@ -70,7 +70,9 @@ static void test_deliver_scan_flags(void **state)
 
 	struct ms_msg *m;
 	size_t n;
-	assert_int_equal(mstore_scan(st, 0, 0, &m, &n), 0);
+	uint32_t next;
+	assert_int_equal(mstore_scan(st, 0, 0, &m, &n, &next), 0);
+	assert_int_equal(next, 2);
 	assert_int_equal(n, 1);
 	assert_int_equal(m[0].uid, 1);
 	assert_int_equal(m[0].size, 6 + strlen(body));
@@ -90,14 +92,14 @@ static void test_deliver_scan_flags(void **state)
 	assert_int_equal(access(p, F_OK), 0);
 	struct ms_msg *m2;
 	size_t n2;
-	assert_int_equal(mstore_scan(st, 0, 0, &m2, &n2), 0);
+	assert_int_equal(mstore_scan(st, 0, 0, &m2, &n2, &next), 0);
 	assert_int_equal(n2, 1);
 	assert_int_equal(m2[0].flags, MP_FLAG_SEEN | MP_FLAG_DELETED);
 	free(m2);
 	assert_int_equal(mstore_remove(st, 0, &m[0]), 0);
 	assert_int_equal(mstore_set_flags(st, 0, &m[0], 0), -ENOENT);
 	free(m);
-	assert_int_equal(mstore_scan(st, 0, 0, &m, &n), 0);
+	assert_int_equal(mstore_scan(st, 0, 0, &m, &n, &next), 0);
 	assert_int_equal(n, 0);
 	free(m);
 
@@ -105,7 +107,7 @@ static void test_deliver_scan_flags(void **state)
 	assert_int_equal(mstore_deliver(st, to, 1, "", 0, body, strlen(body)), 0);
 	assert_int_equal(mstore_deliver(st, to, 1, "", 0, body, strlen(body)), 0);
 	assert_int_equal(mstore_uidnext(st, 0), 4);
-	assert_int_equal(mstore_scan(st, 0, 2, &m, &n), 0);
+	assert_int_equal(mstore_scan(st, 0, 2, &m, &n, &next), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(m[0].uid, 3);
 	free(m);
@@ -123,7 +125,7 @@ static void test_deliver_scan_flags(void **state)
 	assert_int_equal(count("user1", "tmp"), 0);
 	assert_int_equal(mstore_uidnext(st, 0), 4);
 	assert_int_equal(mstore_uidvalidity(st, 0), validity);
-	assert_int_equal(mstore_scan(st, 0, 0, &m, &n), 0);
+	assert_int_equal(mstore_scan(st, 0, 0, &m, &n, &next), 0);
 	assert_int_equal(n, 2);
 	assert_true(m[0].uid == 2 && m[1].uid == 3);
 	free(m);
