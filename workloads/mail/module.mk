@@ -6,10 +6,15 @@ mailproto.srcs := workloads/mail/proto_line.c workloads/mail/proto_smtp.c worklo
 LIBS += mailstore
 mailstore.srcs := workloads/mail/mailstore.c
 
+# the SMTP and IMAP sessions (byte buffers in, byte buffers out), a library so unit tests and the
+# sanitizer build cover them
+LIBS += mailsession
+mailsession.srcs := workloads/mail/server_buf.c workloads/mail/server_smtp.c \
+	workloads/mail/server_imap.c
+
 GUEST_PROGS += vcons-mail
-vcons-mail.srcs := workloads/mail/server_main.c workloads/mail/server_net.c \
-	workloads/mail/server_buf.c workloads/mail/server_smtp.c workloads/mail/server_imap.c
-vcons-mail.deps := mailstore mailproto
+vcons-mail.srcs := workloads/mail/server_main.c workloads/mail/server_net.c
+vcons-mail.deps := mailsession mailstore mailproto
 vcons-mail.ldlibs := -pthread
 
 UNIT_TESTS += mailproto-test
@@ -31,3 +36,8 @@ UNIT_TESTS += mailstore-test
 mailstore-test.srcs := workloads/mail/test/store_test.c
 mailstore-test.deps := mailstore mailproto
 mailstore-test.ldlibs := -lcmocka -pthread
+
+UNIT_TESTS += mailsession-test
+mailsession-test.srcs := workloads/mail/test/session_test.c
+mailsession-test.deps := mailsession mailstore mailproto
+mailsession-test.ldlibs := -lcmocka -pthread
