@@ -148,7 +148,7 @@ PY
 )
 if ((${#files[@]} == 2)); then
 	rm -f "${files[0]}"
-	printf 'X' | dd of="${files[1]}" bs=1 seek=$(($(stat -c %s "${files[1]}") - 3)) conv=notrunc status=none
+	python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(-3, 2); b = f.read(1); f.seek(-3, 2); f.write(bytes([b[0] ^ 0x20]))' "${files[1]}" # flip one body byte
 	verify
 	rc=$?
 	lost=$(field "$T_TMP/verify.json" verify - lost)
