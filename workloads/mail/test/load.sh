@@ -124,6 +124,15 @@ rc_wrong=$?
 	t_ok "--passwords: load and verify log in with the file's passwords, not without" ||
 	t_fail "--passwords: load and verify log in with the file's passwords" "errors=$errs fetched=$fetched rc=$rc rc_wrong=$rc_wrong"
 
+# Usage conventions.
+"$LOAD" --help | grep -q -- '--verify' && t_ok "vcons-mail-load --help prints usage" ||
+	t_fail "vcons-mail-load --help prints usage"
+"$LOAD" --bogus >/dev/null 2>&1
+[[ $? == 2 ]] && t_ok "vcons-mail-load: a bad option exits 2" || t_fail "vcons-mail-load: a bad option exits 2"
+"$LOAD" --users 5 --mailboxes 2 >/dev/null 2>&1
+[[ $? == 2 ]] && t_ok "vcons-mail-load: more users than mailboxes exits 2" ||
+	t_fail "vcons-mail-load: more users than mailboxes exits 2"
+
 # 4. The check can fail: remove one acknowledged message and damage another behind the server's back.
 # (two files whose messages the journal says were acknowledged and never deleted)
 mapfile -t files < <(python3 - "$D" "$J" <<'PY'
