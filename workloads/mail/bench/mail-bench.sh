@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Benchmark: the most mail operations per second vcons-mail sustains natively, closed loop (no think
+# time) at a few user counts; the best is the figure. Writes $VCONS_BENCH_OUT/mail.json.
+set -euo pipefail
+B=${VCONS_BUILD:?}
+OUT=${VCONS_BENCH_OUT:?}
+DUR=${MAIL_BENCH_DURATION:-10}
+A=127.0.3.30
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/vcons-mail-bench.XXXXXX")
+server=
+cleanup() {
+	[[ -n $server ]] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+threads=$(nproc)
+runs=()
+for users in 4 16 32; do
+	rm -rf "$tmp/data"
+	"$B/guest/vcons-mail" --addr $A --data "$tmp/data" --users "$users" --threads "$threads" \
+		>"$tmp/server.out" &
+	server=$!
+	for _ in $(seq 100); do grep -q '^ready$' "$tmp/server.out" && break; sleep 0.05; done
+	cmd="vcons-mail-load --target $A --users $users --duration $DUR --interval 0 --json"
+	# shellcheck disable=SC2086
+	"$B/"$cmd >"$tmp/run-$users.json"
+	kill "$server"
+	wait "$server" 2>/dev/null || true
+	server=
+	runs+=("$tmp/run-$users.json")
+	echo "mail bench: $users users done"
+done
+python3 - "$OUT/mail.json" "$threads" "$DUR" "${runs[@]}" <<'PY'
+import json, sys, platform, os
+out, threads, dur, files = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
+runs = []
+for f in files:
+    lines = [json.loads(l) for l in open(f)]
+    summ = {l["op"]: l for l in lines if l.get("type") == "summary"}
+    checks = next(l for l in lines if l.get("type") == "mail-checks")
+    a = summ["all"]
+    runs.append({
+        "users": a["users"], "ops": a["ops"], "errors": a["errors"], "ops_per_s": a["ops_per_s"],
+        "generator_cpu_us": a["cpu_us"],
+        "per_op": {k: {"ops_per_s": v["ops_per_s"], "errors": v["errors"], "p50_us": v["p50_us"],
+                       "p99_us": v["p99_us"], "max_us": v["max_us"]}
+                   for k, v in summ.items() if k != "all"},
+        "checksum_errors": checks["checksum_errors"], "fetched": checks["fetched"],
+        "command": f"vcons-mail --threads {threads} --users {a['users']} & vcons-mail-load --users {a['users']} --duration {dur:g}",
+    })
+best = max(runs, key=lambda r: r["ops_per_s"])
+ok = all(r["errors"] == 0 and r["checksum_errors"] == 0 for r in runs)
+json.dump({"bench": "mail", "metric": "max_mail_ops_per_s", "mode": "native, closed loop",
+           "max_mail_ops_per_s": best["ops_per_s"], "best_users": best["users"],
+           "server_threads": threads, "duration_s": dur, "cpus": os.cpu_count(),
+           "valid": ok, "runs": runs}, open(out, "w"), indent=1)
+print(f"mail bench: max {best['ops_per_s']:.0f} mail ops/s at {best['users']} users (valid={ok})")
+sys.exit(0 if ok else 1)
+PY

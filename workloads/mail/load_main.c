@@ -1,0 +1,534 @@
+/* workloads/mail/load_main.c: vcons-mail-load, the mail VM's load generator. Simulated users in the
+ * style of SPECmail: each user sends mail (SMTP, 1..N recipients, log-normal sizes), checks its
+ * inbox (IMAP, a session it keeps open), fetches each new message and checks it against the
+ * checksum it was sent with, and deletes most of what it read. Scheduling, latency histograms and
+ * interval reports come from workloads/common/loadgen. --verify checks a journal of acknowledged
+ * messages instead. */
+#include "workloads/mail/load.h"
+#include "workloads/mail/mailproto.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "workloads/common/loadgen.h"
+#include "workloads/common/report.h"
+
+enum { OP_SEND, OP_CHECK, OP_FETCH, OP_DELETE, OP_TYPES };
+static const char *const op_names[OP_TYPES] = { "send", "check", "fetch", "delete" };
+#define DELETE_BATCH 32 /* UIDs per STORE (the server takes up to 32 ranges per set) */
+
+struct run {
+	const char *host;
+	int smtp_port, imap_port;
+	int mailboxes; /* users provisioned on the server: recipients are drawn from 1..mailboxes */
+	struct mail_profile prof;
+	struct journal *journal;
+	const struct passwords *pw;
+	char run_id[24];
+	_Atomic uint64_t fetched, checked_against_journal, checksum_errors, sent, acked_rcpts;
+};
+
+struct user_state {
+	struct mconn imap;
+	bool imap_up;
+	unsigned tag;
+	uint32_t last_uid;
+	uint32_t *fetchq;
+	size_t nfetch, capf;
+	struct del {
+		uint32_t uid;
+		char id[80];
+	} * delq;
+	size_t ndel, capd;
+	unsigned seq;
+};
+
+static void nap_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	nanosleep(&ts, NULL);
+}
+
+static int do_send(struct run *r, struct lg_op *op, int mbox)
+{
+	int rcpt[100], n = (int)rng_range(op->rng, 1, r->prof.recipients_max);
+	if (n > r->mailboxes)
+		n = r->mailboxes;
+	for (int i = 0; i < n; i++) { /* distinct recipients */
+		int u;
+		bool dup;
+		do {
+			u = (int)rng_range(op->rng, 1, r->mailboxes);
+			dup = false;
+			for (int k = 0; k < i; k++)
+				dup |= rcpt[k] == u;
+		} while (dup);
+		rcpt[i] = u;
+	}
+	struct user_state *s = op->state;
+	char id[80];
+	snprintf(id, sizeof(id), "%s-%d-%u", r->run_id, mbox, ++s->seq);
+	struct gen_msg m;
+	if (msg_build(&m, op->rng, id, mbox, rcpt, n, msg_size_draw(op->rng, &r->prof)))
+		return -1;
+	size_t need = mp_data_stuff(m.data, m.len, NULL, 0);
+	char *stuffed = malloc(need);
+	struct mconn c;
+	int rc = -1;
+	if (!stuffed)
+		goto out_msg;
+	mp_data_stuff(m.data, m.len, stuffed, need);
+	if (mconn_open(&c, r->host, r->smtp_port, 30000)) {
+		nap_ms(20); /* server down: do not spin */
+		goto out_buf;
+	}
+	if (smtp_reply(&c) != 220 || smtp_cmd(&c, "EHLO load.vcons.test") != 250 ||
+	    smtp_cmd(&c, "MAIL FROM:<user%d@vcons.test> SIZE=%zu", mbox, m.len) != 250)
+		goto out_conn;
+	for (int i = 0; i < n; i++)
+		if (smtp_cmd(&c, "RCPT TO:<user%d@vcons.test>", rcpt[i]) != 250)
+			goto out_conn;
+	if (smtp_cmd(&c, "DATA") != 354 || mconn_send(&c, stuffed, need) || smtp_reply(&c) != 250)
+		goto out_conn;
+	for (int i = 0; i < n; i++)
+		journal_acked(r->journal, m.id, rcpt[i], m.sum);
+	atomic_fetch_add(&r->sent, 1);
+	atomic_fetch_add(&r->acked_rcpts, (uint64_t)n);
+	rc = 0;
+	smtp_cmd(&c, "QUIT");
+out_conn:
+	mconn_close(&c);
+out_buf:
+	free(stuffed);
+out_msg:
+	msg_free(&m);
+	return rc;
+}
+
+static void imap_down(struct user_state *s)
+{
+	if (s->imap_up)
+		mconn_close(&s->imap);
+	s->imap_up = false;
+}
+
+/* Makes sure the user has a logged-in IMAP session with INBOX selected. */
+static int imap_up(struct run *r, struct user_state *s, int mbox)
+{
+	if (s->imap_up)
+		return 0;
+	char line[512];
+	struct imap_result res;
+	if (mconn_open(&s->imap, r->host, r->imap_port, 30000)) {
+		nap_ms(20);
+		return -1;
+	}
+	s->imap_up = true;
+	if (mconn_line(&s->imap, line, sizeof(line)) < 0 || strncmp(line, "* OK", 4))
+		goto fail;
+	char login[300];
+	pw_login(r->pw, mbox, login, sizeof(login));
+	if (imap_cmd(&s->imap, &s->tag, &res, "LOGIN %s", login))
+		goto fail;
+	bool ok = !strcmp(res.status, "OK");
+	imap_result_free(&res);
+	if (!ok || imap_cmd(&s->imap, &s->tag, &res, "SELECT INBOX"))
+		goto fail;
+	ok = !strcmp(res.status, "OK");
+	imap_result_free(&res);
+	if (ok)
+		return 0;
+fail:
+	imap_down(s);
+	return -1;
+}
+
+static int do_check(struct run *r, struct user_state *s, int mbox)
+{
+	struct imap_result res;
+	if (imap_up(r, s, mbox))
+		return -1;
+	if (imap_cmd(&s->imap, &s->tag, &res, "NOOP"))
+		goto fail;
+	imap_result_free(&res);
+	if (imap_cmd(&s->imap, &s->tag, &res, "UID FETCH %u:* (UID RFC822.SIZE)", s->last_uid + 1))
+		goto fail;
+	int rc = strcmp(res.status, "OK") ? -1 : 0;
+	for (size_t i = 0; i < res.n && rc == 0; i++) {
+		uint32_t uid = imap_resp_uid(&res.r[i]);
+		if (uid <= s->last_uid)
+			continue; /* "n:*" also names the last message when it is older */
+		if (s->nfetch == s->capf) {
+			size_t nc = s->capf ? s->capf * 2 : 16;
+			uint32_t *nq = realloc(s->fetchq, nc * sizeof(*nq));
+			if (!nq) {
+				rc = -1;
+				break;
+			}
+			s->fetchq = nq;
+			s->capf = nc;
+		}
+		s->fetchq[s->nfetch++] = uid;
+		s->last_uid = uid;
+	}
+	imap_result_free(&res);
+	return rc;
+fail:
+	imap_down(s);
+	return -1;
+}
+
+static int do_fetch(struct run *r, struct lg_op *op, struct user_state *s, int mbox)
+{
+	uint32_t uid = s->fetchq[0];
+	memmove(s->fetchq, s->fetchq + 1, --s->nfetch * sizeof(*s->fetchq));
+	struct imap_result res;
+	if (imap_up(r, s, mbox))
+		return -1;
+	if (imap_cmd(&s->imap, &s->tag, &res, "UID FETCH %u (UID RFC822.SIZE BODY[])", uid)) {
+		imap_down(s);
+		return -1;
+	}
+	int rc = -1;
+	for (size_t i = 0; i < res.n; i++) {
+		char id[80], sum[65], actual[65];
+		if (!res.r[i].lit || imap_resp_uid(&res.r[i]) != uid)
+			continue;
+		atomic_fetch_add(&r->fetched, 1);
+		if (!msg_inspect(res.r[i].lit, res.r[i].lit_len, id, sum, actual)) {
+			rc = 0; /* not generated by us (a test's message): nothing to check */
+			break;
+		}
+		const char *want = journal_sum(r->journal, id, mbox);
+		if (want)
+			atomic_fetch_add(&r->checked_against_journal, 1);
+		if (strcmp(sum, actual) || (want && strcmp(want, actual))) {
+			atomic_fetch_add(&r->checksum_errors, 1);
+			fprintf(stderr,
+			        "vcons-mail-load: user%d UID %u (%s): body checksum mismatch\n",
+			        mbox, uid, id);
+			break;
+		}
+		rc = 0;
+		if (rng_uniform(op->rng) * 100 < r->prof.delete_pct) {
+			if (s->ndel == s->capd) {
+				size_t nc = s->capd ? s->capd * 2 : 16;
+				struct del *nd = realloc(s->delq, nc * sizeof(*nd));
+				if (!nd)
+					break;
+				s->delq = nd;
+				s->capd = nc;
+			}
+			s->delq[s->ndel].uid = uid;
+			snprintf(s->delq[s->ndel].id, sizeof(s->delq[0].id), "%s", id);
+			s->ndel++;
+		}
+		break;
+	}
+	if (strcmp(res.status, "OK"))
+		rc = -1;
+	imap_result_free(&res);
+	return rc;
+}
+
+static int do_delete(struct run *r, struct user_state *s, int mbox)
+{
+	size_t n = s->ndel < DELETE_BATCH ? s->ndel : DELETE_BATCH;
+	char set[DELETE_BATCH * 12];
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		o += (size_t)snprintf(set + o, sizeof(set) - o, "%s%u", i ? "," : "",
+		                      s->delq[i].uid);
+		journal_delete(r->journal, s->delq[i].id, mbox, false);
+	}
+	struct imap_result res;
+	int rc = -1;
+	if (imap_up(r, s, mbox))
+		goto drop;
+	if (imap_cmd(&s->imap, &s->tag, &res, "UID STORE %s +FLAGS.SILENT (\\Deleted)", set)) {
+		imap_down(s);
+		goto drop;
+	}
+	bool ok = !strcmp(res.status, "OK");
+	imap_result_free(&res);
+	if (!ok || imap_cmd(&s->imap, &s->tag, &res, "EXPUNGE")) {
+		imap_down(s);
+		goto drop;
+	}
+	ok = !strcmp(res.status, "OK");
+	imap_result_free(&res);
+	if (ok) {
+		for (size_t i = 0; i < n; i++)
+			journal_delete(r->journal, s->delq[i].id, mbox, true);
+		rc = 0;
+	}
+drop: /* whether or not it worked, these are not retried: the journal says they may be gone */
+	memmove(s->delq, s->delq + n, (s->ndel - n) * sizeof(*s->delq));
+	s->ndel -= n;
+	return rc;
+}
+
+static int mail_op(void *arg, struct lg_op *op)
+{
+	struct run *r = arg;
+	struct user_state *s = op->state;
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return -1;
+		s->imap.fd = -1;
+		op->state = s;
+	}
+	int mbox = op->user + 1;
+	if (s->nfetch) {
+		op->type = OP_FETCH;
+		return do_fetch(r, op, s, mbox);
+	}
+	if (s->ndel) {
+		op->type = OP_DELETE;
+		return do_delete(r, s, mbox);
+	}
+	double w = r->prof.send_weight + r->prof.check_weight;
+	if (rng_uniform(op->rng) * w < r->prof.send_weight) {
+		op->type = OP_SEND;
+		return do_send(r, op, mbox);
+	}
+	op->type = OP_CHECK;
+	return do_check(r, s, mbox);
+}
+
+static void user_close(void *arg, void *state)
+{
+	(void)arg;
+	struct user_state *s = state;
+	if (!s)
+		return;
+	if (s->imap_up) {
+		struct imap_result res;
+		if (imap_cmd(&s->imap, &s->tag, &res, "LOGOUT") == 0)
+			imap_result_free(&res);
+	}
+	imap_down(s);
+	free(s->fetchq);
+	free(s->delq);
+	free(s);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: vcons-mail-load [options]\n"
+	    "  drives vcons-mail with SPECmail-style users: send (SMTP), check, fetch, delete "
+	    "(IMAP)\n"
+	    "  --target HOST       server address (default 127.0.0.1)\n"
+	    "  --smtp-port N       (default 2525)   --imap-port N   (default 1143)\n"
+	    "  --users N           simulated users = mailboxes user1..userN used (default 10)\n"
+	    "  --mailboxes N       recipients drawn from user1..userN (default: --users)\n"
+	    "  --rate OPS_PER_S    open loop at this total rate (default: closed loop)\n"
+	    "  --threads N         open-loop worker threads (default: the engine's)\n"
+	    "  --duration S        run length (default 10)   --interval S   report period (default "
+	    "1)\n"
+	    "  --profile FILE      YAML profile: send_weight, check_weight, delete_pct, "
+	    "recipients_max,\n"
+	    "                      size_median_bytes, size_sigma, size_max_bytes\n"
+	    "  --journal FILE      append every acknowledged message (id, recipient, sha256) here\n"
+	    "  --passwords FILE    'user:password' lines, as given to vcons-mail (default: name)\n"
+	    "  --verify            check the --journal against the server over IMAP; exit 0 only "
+	    "if no\n"
+	    "                      acknowledged message is lost or damaged\n"
+	    "  --json              JSON lines (intervals, summaries) on stdout\n"
+	    "  --csu N             CSU number in reports (default 0)   --seed N\n"
+	    "Exit: 0 ok, 1 a checksum mismatch (or, with --verify, a lost message), 2 bad "
+	    "option.\n");
+}
+
+static bool num(const char *s, double lo, double hi, double *v)
+{
+	char *end;
+	errno = 0;
+	*v = strtod(s, &end);
+	return !errno && end != s && !*end && *v >= lo && *v <= hi;
+}
+
+struct opts {
+	struct run run;
+	struct lg_config lg;
+	const char *profile, *journal, *passwords;
+	bool verify, json;
+};
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "target", 1, 0, 'T' },    { "smtp-port", 1, 0, 's' }, { "imap-port", 1, 0, 'i' },
+		{ "users", 1, 0, 'u' },     { "mailboxes", 1, 0, 'm' }, { "rate", 1, 0, 'r' },
+		{ "threads", 1, 0, 't' },   { "duration", 1, 0, 'd' },  { "interval", 1, 0, 'I' },
+		{ "profile", 1, 0, 'p' },   { "journal", 1, 0, 'j' },   { "verify", 0, 0, 'V' },
+		{ "json", 0, 0, 'J' },      { "csu", 1, 0, 'c' },       { "seed", 1, 0, 'S' },
+		{ "passwords", 1, 0, 'P' }, { "help", 0, 0, 'h' },      { 0, 0, 0, 0 },
+	};
+	int c, li = 0;
+	double v;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", lo, &li)) != -1) {
+		bool ok = true;
+		switch (c) {
+		case 'T': o->run.host = optarg; break;
+		case 's': ok = num(optarg, 1, 65535, &v), o->run.smtp_port = (int)v; break;
+		case 'i': ok = num(optarg, 1, 65535, &v), o->run.imap_port = (int)v; break;
+		case 'u': ok = num(optarg, 1, 100000, &v), o->lg.users = (int)v; break;
+		case 'm': ok = num(optarg, 1, 1000000, &v), o->run.mailboxes = (int)v; break;
+		case 'r': ok = num(optarg, 0.001, 1e7, &o->lg.rate), o->lg.mode = LG_OPEN; break;
+		case 't': ok = num(optarg, 1, 1024, &v), o->lg.threads = (int)v; break;
+		case 'd': ok = num(optarg, 0.1, 1e7, &o->lg.duration_s); break;
+		case 'I': ok = num(optarg, 0, 1e6, &o->lg.interval_s); break;
+		case 'p': o->profile = optarg; break;
+		case 'j': o->journal = optarg; break;
+		case 'P': o->passwords = optarg; break;
+		case 'V': o->verify = true; break;
+		case 'J': o->json = true; break;
+		case 'c': ok = num(optarg, 0, 1e6, &v), o->lg.csu = (int)v; break;
+		case 'S': ok = num(optarg, 0, 1e18, &v), o->lg.seed = (uint64_t)v; break;
+		case 'h': usage(stdout); exit(0);
+		default:
+			fprintf(stderr, "vcons-mail-load: bad option %s (try --help)\n",
+			        argv[optind - 1]);
+			return 2;
+		}
+		if (!ok) {
+			fprintf(stderr, "vcons-mail-load: bad value '%s' for --%s\n", optarg,
+			        lo[li].name);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vcons-mail-load: unexpected argument %s\n", argv[optind]);
+		return 2;
+	}
+	if (o->verify && !o->journal) {
+		fprintf(stderr, "vcons-mail-load: --verify needs --journal FILE\n");
+		return 2;
+	}
+	if (!o->run.mailboxes)
+		o->run.mailboxes = o->lg.users;
+	if (o->lg.users > o->run.mailboxes) {
+		fprintf(stderr,
+		        "vcons-mail-load: --users %d exceeds --mailboxes %d (one session per "
+		        "mailbox)\n",
+		        o->lg.users, o->run.mailboxes);
+		return 2;
+	}
+	return 0;
+}
+
+static void print_summary(struct lg *lg, struct run *r, bool json, int csu)
+{
+	if (json) {
+		json_t *o = report_new("mail-checks", "mail-load", csu, "host_ns");
+		json_object_set_new(o, "sent", json_integer((json_int_t)r->sent));
+		json_object_set_new(o, "acked_recipients",
+		                    json_integer((json_int_t)r->acked_rcpts));
+		json_object_set_new(o, "fetched", json_integer((json_int_t)r->fetched));
+		json_object_set_new(o, "checked_against_journal",
+		                    json_integer((json_int_t)r->checked_against_journal));
+		json_object_set_new(o, "checksum_errors",
+		                    json_integer((json_int_t)r->checksum_errors));
+		report_write(stdout, o);
+		return;
+	}
+	for (int t = 0; t <= OP_TYPES; t++) {
+		struct lg_totals tot;
+		if (lg_totals(lg, t, &tot))
+			continue;
+		struct hdr_summary hs;
+		hdr_summarise(tot.hist, &hs);
+		printf("%-7s %8llu ops %6llu errors %9.1f ops/s  p50 %7lld us  p99 %7lld us  max "
+		       "%8lld "
+		       "us\n",
+		       t == OP_TYPES ? "all" : op_names[t], (unsigned long long)tot.ops,
+		       (unsigned long long)tot.errors, tot.ops_per_s, (long long)hs.p50_us,
+		       (long long)hs.p99_us, (long long)hs.max_us);
+	}
+	printf(
+	    "messages: %llu sent (%llu recipient copies acknowledged), %llu fetched, %llu checked "
+	    "against the record of what was sent, %llu checksum errors\n",
+	    (unsigned long long)r->sent, (unsigned long long)r->acked_rcpts,
+	    (unsigned long long)r->fetched, (unsigned long long)r->checked_against_journal,
+	    (unsigned long long)r->checksum_errors);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .run = { .host = "127.0.0.1", .smtp_port = 2525, .imap_port = 1143 },
+		          .lg = { .role = "mail-load",
+		                  .mode = LG_CLOSED,
+		                  .users = 10,
+		                  .duration_s = 10,
+		                  .interval_s = 1 } };
+	profile_defaults(&o.run.prof);
+	int rc = parse_opts(argc, argv, &o);
+	if (rc)
+		return rc;
+	char err[512];
+	struct passwords *pw = passwords_load(o.passwords, err, sizeof(err));
+	if (!pw) {
+		fprintf(stderr, "vcons-mail-load: %s\n", err);
+		return 1;
+	}
+	o.run.pw = pw;
+	if (o.verify) {
+		struct verify_cfg vc = { .host = o.run.host,
+			                 .imap_port = o.run.imap_port,
+			                 .journal = o.journal,
+			                 .pw = pw,
+			                 .out = stdout,
+			                 .csu = o.lg.csu,
+			                 .json = o.json };
+		rc = verify_run(&vc);
+		passwords_free(pw);
+		return rc < 0 ? 1 : rc;
+	}
+	if (o.profile && profile_load(&o.run.prof, o.profile, err, sizeof(err))) {
+		fprintf(stderr, "vcons-mail-load: %s\n", err);
+		passwords_free(pw);
+		return 2;
+	}
+	o.run.journal = journal_open(o.journal, err, sizeof(err));
+	if (!o.run.journal) {
+		fprintf(stderr, "vcons-mail-load: %s\n", err);
+		passwords_free(pw);
+		return 1;
+	}
+	if (!o.lg.seed)
+		o.lg.seed = (uint64_t)report_now_ns() ^ (uint64_t)getpid() << 32;
+	snprintf(o.run.run_id, sizeof(o.run.run_id), "%d-%016llx", o.lg.csu,
+	         (unsigned long long)o.lg.seed);
+	o.lg.out = o.json ? stdout : NULL;
+	struct lg_workload w = { .arg = &o.run, .op = mail_op, .user_close = user_close };
+	const char *lerr = NULL;
+	struct lg *lg = lg_new(&o.lg, &w, &lerr);
+	if (!lg) {
+		fprintf(stderr, "vcons-mail-load: %s\n",
+		        lerr ? lerr : "cannot set up the load engine");
+		journal_close(o.run.journal);
+		passwords_free(pw);
+		return 2;
+	}
+	for (int t = 0; t < OP_TYPES; t++)
+		lg_add_type(lg, op_names[t]);
+	rc = lg_run(lg) ? 1 : 0;
+	print_summary(lg, &o.run, o.json, o.lg.csu);
+	if (o.run.checksum_errors)
+		rc = 1;
+	lg_free(lg);
+	journal_close(o.run.journal);
+	passwords_free(pw);
+	return rc;
+}

@@ -1,0 +1,272 @@
+/* workloads/mail/load_net.c: blocking client connections for vcons-mail-load, with SMTP reply and
+ * IMAP response reading (literals included). */
+#include "workloads/mail/load.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int mconn_open(struct mconn *c, const char *host, int port, int timeout_ms)
+{
+	c->fd = -1;
+	c->off = c->len = 0;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+		struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *ai;
+		if (getaddrinfo(host, NULL, &hints, &ai))
+			return -1;
+		sa.sin_addr = ((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+		freeaddrinfo(ai);
+	}
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	c->fd = fd;
+	return 0;
+}
+
+void mconn_close(struct mconn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->off = c->len = 0;
+}
+
+int mconn_send(struct mconn *c, const void *p, size_t n)
+{
+	const char *s = p;
+	while (n) {
+		ssize_t w = send(c->fd, s, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int fill(struct mconn *c)
+{
+	if (c->off == c->len)
+		c->off = c->len = 0;
+	if (c->len == sizeof(c->buf)) {
+		if (c->off == 0)
+			return -1;
+		memmove(c->buf, c->buf + c->off, c->len - c->off);
+		c->len -= c->off;
+		c->off = 0;
+	}
+	for (;;) {
+		ssize_t r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		c->len += (size_t)r;
+		return 0;
+	}
+}
+
+long mconn_line(struct mconn *c, char *dst, size_t cap)
+{
+	size_t o = 0;
+	for (;;) {
+		char *lf = memchr(c->buf + c->off, '\n', c->len - c->off);
+		size_t n = lf ? (size_t)(lf - (c->buf + c->off)) : c->len - c->off;
+		size_t take = n < cap - 1 - o ? n : cap - 1 - o;
+		memcpy(dst + o, c->buf + c->off, take);
+		o += take;
+		c->off += n + (lf ? 1 : 0);
+		if (lf)
+			break;
+		if (fill(c))
+			return -1;
+	}
+	if (o && dst[o - 1] == '\r')
+		o--;
+	dst[o] = 0;
+	return (long)o;
+}
+
+int mconn_read(struct mconn *c, void *dst, size_t n)
+{
+	char *d = dst;
+	while (n) {
+		if (c->off == c->len && fill(c))
+			return -1;
+		size_t take = c->len - c->off < n ? c->len - c->off : n;
+		memcpy(d, c->buf + c->off, take);
+		c->off += take;
+		d += take;
+		n -= take;
+	}
+	return 0;
+}
+
+int smtp_reply(struct mconn *c)
+{
+	char line[1024];
+	for (;;) {
+		long n = mconn_line(c, line, sizeof(line));
+		if (n < 3)
+			return -1;
+		if (n == 3 || line[3] == ' ')
+			return atoi(line);
+		if (line[3] != '-')
+			return -1;
+	}
+}
+
+int smtp_cmd(struct mconn *c, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line) - 2)
+		return -1;
+	memcpy(line + n, "\r\n", 2);
+	if (mconn_send(c, line, (size_t)n + 2))
+		return -1;
+	return smtp_reply(c);
+}
+
+void imap_result_free(struct imap_result *res)
+{
+	for (size_t i = 0; i < res->n; i++) {
+		free(res->r[i].text);
+		free(res->r[i].lit);
+	}
+	free(res->r);
+	res->r = NULL;
+	res->n = 0;
+}
+
+/* Literal marker at the end of a response line: "{123}". */
+static long literal_at_end(const char *line, size_t len)
+{
+	if (len < 3 || line[len - 1] != '}')
+		return -1;
+	const char *open = memrchr(line, '{', len);
+	if (!open)
+		return -1;
+	char *end;
+	long v = strtol(open + 1, &end, 10);
+	return end == line + len - 1 && v >= 0 ? v : -1;
+}
+
+static int read_response(struct mconn *c, struct imap_resp *r)
+{
+	char line[8192];
+	size_t tl = 0, tcap = 0;
+	r->text = NULL;
+	r->lit = NULL;
+	r->lit_len = 0;
+	for (;;) {
+		long n = mconn_line(c, line, sizeof(line));
+		if (n < 0)
+			return -1;
+		if (tl + (size_t)n + 1 > tcap) {
+			tcap = (tl + (size_t)n + 1) * 2;
+			char *nt = realloc(r->text, tcap);
+			if (!nt)
+				return -1;
+			r->text = nt;
+		}
+		memcpy(r->text + tl, line, (size_t)n);
+		tl += (size_t)n;
+		r->text[tl] = 0;
+		long lit = literal_at_end(line, (size_t)n);
+		if (lit < 0)
+			return 0;
+		char *data = malloc((size_t)lit + 1);
+		if (!data || mconn_read(c, data, (size_t)lit)) {
+			free(data);
+			return -1;
+		}
+		if (r->lit) {
+			free(data); /* only the first literal is kept */
+		} else {
+			r->lit = data;
+			r->lit_len = (size_t)lit;
+		}
+	}
+}
+
+int imap_cmd(struct mconn *c, unsigned *tagno, struct imap_result *res, const char *fmt, ...)
+{
+	char line[2048], tag[16];
+	memset(res, 0, sizeof(*res));
+	snprintf(tag, sizeof(tag), "t%u", ++*tagno);
+	int n = snprintf(line, sizeof(line), "%s ", tag);
+	va_list ap;
+	va_start(ap, fmt);
+	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 2, fmt, ap);
+	va_end(ap);
+	if (m < 0 || (size_t)(n + m) >= sizeof(line) - 2)
+		return -1;
+	n += m;
+	memcpy(line + n, "\r\n", 2);
+	if (mconn_send(c, line, (size_t)n + 2))
+		return -1;
+	size_t taglen = strlen(tag), cap = 0;
+	for (;;) {
+		struct imap_resp r;
+		if (read_response(c, &r)) {
+			free(r.text);
+			free(r.lit);
+			imap_result_free(res);
+			return -1;
+		}
+		if (strncmp(r.text, tag, taglen) == 0 && r.text[taglen] == ' ') {
+			snprintf(res->status, sizeof(res->status), "%.*s",
+			         (int)strcspn(r.text + taglen + 1, " "), r.text + taglen + 1);
+			free(r.text);
+			free(r.lit);
+			return 0;
+		}
+		if (res->n == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct imap_resp *nr = realloc(res->r, cap * sizeof(*nr));
+			if (!nr) {
+				free(r.text);
+				free(r.lit);
+				imap_result_free(res);
+				return -1;
+			}
+			res->r = nr;
+		}
+		res->r[res->n++] = r;
+	}
+}
+
+uint32_t imap_resp_uid(const struct imap_resp *r)
+{
+	const char *p = strstr(r->text, "(UID ");
+	if (!p)
+		p = strstr(r->text, " UID ");
+	if (!p)
+		return 0;
+	return (uint32_t)strtoul(p + 5, NULL, 10);
+}

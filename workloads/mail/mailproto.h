@@ -1,0 +1,144 @@
+/* workloads/mail/mailproto.h: the mail protocol parsers shared by vcons-mail and vcons-mail-load,
+ * kept free of I/O so the unit tests (plain and under ASan+UBSan) cover them:
+ *   - a line splitter with a length limit that reports over-long lines once and resynchronises;
+ *   - the SMTP command parser (RFC 5321 verbs, MAIL FROM / RCPT TO paths, SIZE=) and
+ * dot-unstuffing;
+ *   - IMAP4rev1 pieces: literal markers at line ends, tag/atom/astring tokens (quoted strings with
+ *     escapes, {N} and {N+} literals), sequence sets, FETCH attribute lists and STORE flag lists.
+ * Every function takes explicit lengths (no NUL terminators needed) and never reads past them. */
+#ifndef VCONS_MAILPROTO_H
+#define VCONS_MAILPROTO_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- line splitting ---- */
+enum mp_line_rc {
+	MP_LINE_MORE,    /* no complete line yet: read more (consumed bytes, if any, are dropped) */
+	MP_LINE_OK,      /* a line: *line_len bytes without the CRLF/LF; *consumed includes it */
+	MP_LINE_TOOLONG, /* an over-long line ended here; all its bytes are in *consumed */
+};
+struct mp_lines {
+	size_t max;    /* longest accepted line in bytes, counting its CRLF (SMTP: 512 / 1000) */
+	bool skipping; /* inside an over-long line, dropping bytes until its LF */
+};
+void mp_lines_init(struct mp_lines *lr, size_t max);
+enum mp_line_rc mp_lines_next(struct mp_lines *lr, const char *buf, size_t len, size_t *line_len,
+                              size_t *consumed);
+
+/* ---- SMTP ---- */
+#define MP_SMTP_CMD_MAX  512  /* RFC 5321 4.5.3.1.4, with CRLF */
+#define MP_SMTP_TEXT_MAX 1000 /* RFC 5321 4.5.3.1.6, with CRLF */
+#define MP_PATH_MAX      256  /* 4.5.3.1.3 */
+
+enum mp_smtp_verb {
+	MP_SMTP_UNKNOWN,
+	MP_SMTP_EHLO,
+	MP_SMTP_HELO,
+	MP_SMTP_MAIL,
+	MP_SMTP_RCPT,
+	MP_SMTP_DATA,
+	MP_SMTP_RSET,
+	MP_SMTP_NOOP,
+	MP_SMTP_QUIT,
+	MP_SMTP_NOTIMPL, /* a real SMTP verb this server does not implement (VRFY, EXPN, HELP, ...):
+	                    502 */
+};
+struct mp_smtp_cmd {
+	enum mp_smtp_verb verb;
+	bool syntax_ok;        /* false: arguments are malformed (501) */
+	char arg[MP_PATH_MAX]; /* EHLO/HELO domain; MAIL/RCPT path without <> ("" = null path) */
+	uint64_t size;         /* MAIL FROM SIZE= parameter, 0 if absent */
+	bool has_size;
+};
+/* Parses one command line (without CRLF). Never fails: the result's verb and syntax_ok say what to
+ * do. */
+void mp_smtp_parse(const char *line, size_t len, struct mp_smtp_cmd *cmd);
+
+enum mp_data_rc { MP_DATA_LINE, MP_DATA_END };
+/* One DATA text line (without CRLF): MP_DATA_END for the lone ".", else the unstuffed line. */
+enum mp_data_rc mp_data_unstuff(const char *line, size_t len, const char **out, size_t *out_len);
+/* Dot-stuffs a message for sending: writes at most cap bytes to dst, returns the length the stuffed
+ * text needs (lines end in CRLF; a bare LF becomes CRLF; the terminating ".\r\n" is appended). */
+size_t mp_data_stuff(const char *msg, size_t len, char *dst, size_t cap);
+
+/* ---- IMAP ---- */
+#define MP_IMAP_LITERAL_MAX (64u * 1024u) /* literals in commands (LOGIN, ...); no APPEND here */
+
+/* Does a command line (without CRLF) end in a literal marker?  0 no, 1 yes (*n bytes follow,
+ * *nonsync for the LITERAL+ form {N+}), -1 a malformed or over-large marker ({}, {x},
+ * {99999999999}). */
+int mp_imap_literal(const char *line, size_t len, uint64_t *n, bool *nonsync);
+
+/* A cursor over one complete command (its literals inline as "{N}\r\n" + N bytes). */
+struct mp_imap_cur {
+	const char *p, *end;
+};
+void mp_imap_cur_init(struct mp_imap_cur *c, const char *s, size_t len);
+bool mp_imap_at_end(const struct mp_imap_cur *c);
+bool mp_imap_sp(struct mp_imap_cur *c); /* consumes exactly one SP */
+/* tag: 1..64 atom chars except '+'. Returns its length (0 = none) with *tok pointing into the
+ * input. */
+size_t mp_imap_tag(struct mp_imap_cur *c, const char **tok);
+/* atom (also accepts '[' ']' '.' so "BODY.PEEK" stays one atom up to a '['). Returns length, 0 =
+ * none. */
+size_t mp_imap_atom(struct mp_imap_cur *c, const char **tok);
+/* astring: atom, quoted string (escapes \\ \" resolved) or literal. Copies into dst (cap bytes,
+ * always NUL-terminated); returns the length, or -1 on syntax error or when it does not fit. */
+long mp_imap_astring(struct mp_imap_cur *c, char *dst, size_t cap);
+
+/* Sequence sets ("1", "2:4", "5:*", "1,3:5"); '*' stands for the largest number in use. */
+#define MP_SEQ_RANGES 32
+struct mp_seqset {
+	unsigned n;
+	struct {
+		uint32_t lo, hi; /* 0 = '*' */
+	} r[MP_SEQ_RANGES];
+};
+/* Parses a sequence set at the cursor; false on syntax error or too many ranges. */
+bool mp_seqset_parse(struct mp_imap_cur *c, struct mp_seqset *s);
+/* Is n in the set, given the largest number in use (star)? */
+bool mp_seqset_has(const struct mp_seqset *s, uint32_t n, uint32_t star);
+
+/* FETCH attributes. */
+enum {
+	MP_F_UID = 1u << 0,
+	MP_F_FLAGS = 1u << 1,
+	MP_F_SIZE = 1u << 2,
+	MP_F_INTERNALDATE = 1u << 3,
+};
+enum mp_section { MP_SEC_ALL, MP_SEC_HEADER, MP_SEC_TEXT };
+#define MP_FETCH_BODIES 8
+struct mp_fetch_body {
+	enum mp_section sec;
+	bool peek;    /* BODY.PEEK[...]: do not set \Seen */
+	bool rfc822;  /* requested as RFC822 / RFC822.HEADER / RFC822.TEXT: echo that name */
+	bool partial; /* <origin.count> */
+	uint32_t origin, count;
+};
+struct mp_fetch {
+	unsigned attrs; /* MP_F_* */
+	unsigned nbodies;
+	struct mp_fetch_body body[MP_FETCH_BODIES];
+};
+/* Parses a FETCH attribute, a parenthesised list of them, or a macro (FAST, FLAGS-only ALL without
+ * ENVELOPE is refused). false on syntax error or an attribute this server does not support. */
+bool mp_fetch_parse(struct mp_imap_cur *c, struct mp_fetch *f);
+/* Writes the name a body item is answered with ("BODY[HEADER]<0>", "RFC822.TEXT", ...); returns its
+ * length (output truncated to cap, always NUL-terminated). */
+size_t mp_fetch_body_name(const struct mp_fetch_body *b, char *dst, size_t cap);
+
+enum {
+	MP_FLAG_SEEN = 1u << 0,
+	MP_FLAG_DELETED = 1u << 1,
+	MP_FLAG_ANSWERED = 1u << 2,
+	MP_FLAG_FLAGGED = 1u << 3,
+	MP_FLAG_DRAFT = 1u << 4
+};
+enum mp_store_op { MP_STORE_SET, MP_STORE_ADD, MP_STORE_REMOVE };
+/* STORE arguments after the sequence set: "+FLAGS.SILENT (\Deleted)" etc. false on syntax error. */
+bool mp_store_parse(struct mp_imap_cur *c, enum mp_store_op *op, bool *silent, unsigned *flags);
+/* Writes "\Seen \Deleted" style text for flags (cap bytes, NUL-terminated); returns the length. */
+size_t mp_flags_format(unsigned flags, char *dst, size_t cap);
+
+#endif

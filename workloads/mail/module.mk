@@ -1,0 +1,43 @@
+# workloads/mail/: the mail VM. vcons-mail (static guest program: SMTP + IMAP on Maildir),
+# vcons-mail-load (host load generator) and the protocol library both use, with its unit tests.
+LIBS += mailproto
+mailproto.srcs := workloads/mail/proto_line.c workloads/mail/proto_smtp.c workloads/mail/proto_imap.c
+
+LIBS += mailstore
+mailstore.srcs := workloads/mail/mailstore.c
+
+# the SMTP and IMAP sessions (byte buffers in, byte buffers out), a library so unit tests and the
+# sanitizer build cover them
+LIBS += mailsession
+mailsession.srcs := workloads/mail/server_buf.c workloads/mail/server_smtp.c \
+	workloads/mail/server_imap.c
+
+GUEST_PROGS += vcons-mail
+vcons-mail.srcs := workloads/mail/server_main.c workloads/mail/server_net.c
+vcons-mail.deps := mailsession mailstore mailproto
+vcons-mail.ldlibs := -pthread
+
+UNIT_TESTS += mailproto-test
+mailproto-test.srcs := workloads/mail/test/proto_test.c
+mailproto-test.deps := mailproto
+mailproto-test.ldlibs := -lcmocka
+
+E2E_TESTS += workloads/mail/test/protocol.sh
+
+HOST_PROGS += vcons-mail-load
+vcons-mail-load.srcs := workloads/mail/load_main.c workloads/mail/load_net.c \
+	workloads/mail/load_msg.c workloads/mail/load_journal.c workloads/mail/load_profile.c
+vcons-mail-load.deps := mailproto vcload
+vcons-mail-load.ldlibs := -ljansson -lyaml -lcrypto -lpthread -lm
+E2E_TESTS += workloads/mail/test/load.sh
+BENCHES += workloads/mail/bench/mail-bench.sh
+
+UNIT_TESTS += mailstore-test
+mailstore-test.srcs := workloads/mail/test/store_test.c
+mailstore-test.deps := mailstore mailproto
+mailstore-test.ldlibs := -lcmocka -pthread
+
+UNIT_TESTS += mailsession-test
+mailsession-test.srcs := workloads/mail/test/session_test.c
+mailsession-test.deps := mailsession mailstore mailproto
+mailsession-test.ldlibs := -lcmocka -pthread

@@ -1,0 +1,412 @@
+/* workloads/mail/proto_imap.c: IMAP4rev1 (RFC 3501) command syntax: literal markers, tags, atoms,
+ * astrings, sequence sets, FETCH attributes and STORE flag lists. */
+#include "workloads/mail/mailproto.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+int mp_imap_literal(const char *line, size_t len, uint64_t *n, bool *nonsync)
+{
+	if (len < 2 || line[len - 1] != '}')
+		return 0;
+	size_t open = len - 1;
+	while (open > 0 && line[open - 1] != '{' && line[open - 1] != ' ')
+		open--;
+	if (open == 0 || line[open - 1] != '{')
+		return 0; /* a '}' that is not a literal marker, e.g. inside an atom */
+	const char *p = line + open, *end = line + len - 1;
+	*nonsync = false;
+	if (end > p && end[-1] == '+') {
+		*nonsync = true;
+		end--;
+	}
+	if (p == end)
+		return -1;
+	uint64_t v = 0;
+	for (; p < end; p++) {
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+		if (v > MP_IMAP_LITERAL_MAX)
+			return -1;
+	}
+	*n = v;
+	return 1;
+}
+
+void mp_imap_cur_init(struct mp_imap_cur *c, const char *s, size_t len)
+{
+	c->p = s;
+	c->end = s + len;
+}
+
+bool mp_imap_at_end(const struct mp_imap_cur *c)
+{
+	return c->p >= c->end;
+}
+
+bool mp_imap_sp(struct mp_imap_cur *c)
+{
+	if (c->p < c->end && *c->p == ' ') {
+		c->p++;
+		return true;
+	}
+	return false;
+}
+
+/* RFC 3501 ATOM-CHAR: any CHAR except atom-specials "(){ %*\"\\]" and CTLs. */
+static bool atom_char(unsigned char ch)
+{
+	return ch > 0x20 && ch < 0x7f && !strchr("(){ %*\"\\]", ch);
+}
+
+size_t mp_imap_tag(struct mp_imap_cur *c, const char **tok)
+{
+	const char *s = c->p;
+	while (c->p < c->end && atom_char((unsigned char)*c->p) && *c->p != '+' && c->p - s < 64)
+		c->p++;
+	if (c->p < c->end && atom_char((unsigned char)*c->p)) {
+		c->p = s; /* too long or contains '+' */
+		return 0;
+	}
+	*tok = s;
+	return (size_t)(c->p - s);
+}
+
+size_t mp_imap_atom(struct mp_imap_cur *c, const char **tok)
+{
+	const char *s = c->p;
+	while (c->p < c->end && atom_char((unsigned char)*c->p) && *c->p != '[')
+		c->p++;
+	*tok = s;
+	return (size_t)(c->p - s);
+}
+
+long mp_imap_astring(struct mp_imap_cur *c, char *dst, size_t cap)
+{
+	size_t o = 0;
+	if (cap == 0)
+		return -1;
+	if (c->p >= c->end)
+		return -1;
+	if (*c->p == '"') {
+		const char *p = c->p + 1;
+		for (; p < c->end && *p != '"'; p++) {
+			if (*p == '\\') {
+				if (++p >= c->end || (*p != '\\' && *p != '"'))
+					return -1;
+			} else if (*p == '\r' || *p == '\n' || *p == 0) {
+				return -1;
+			}
+			if (o + 1 >= cap)
+				return -1;
+			dst[o++] = *p;
+		}
+		if (p >= c->end)
+			return -1;
+		c->p = p + 1;
+	} else if (*c->p == '{') {
+		const char *close = memchr(c->p, '}', (size_t)(c->end - c->p));
+		if (!close)
+			return -1;
+		uint64_t n;
+		bool nonsync;
+		if (mp_imap_literal(c->p, (size_t)(close - c->p) + 1, &n, &nonsync) != 1)
+			return -1;
+		const char *data = close + 1;
+		if (c->end - data < 2 || data[0] != '\r' || data[1] != '\n')
+			return -1;
+		data += 2;
+		if ((uint64_t)(c->end - data) < n || n + 1 > cap)
+			return -1;
+		memcpy(dst, data, n);
+		o = n;
+		c->p = data + n;
+	} else {
+		const char *tok;
+		size_t n = 0;
+		const char *s = c->p;
+		while (c->p < c->end && (atom_char((unsigned char)*c->p) || *c->p == ']'))
+			c->p++;
+		tok = s;
+		n = (size_t)(c->p - s);
+		if (n == 0 || n + 1 > cap) {
+			c->p = s;
+			return -1;
+		}
+		memcpy(dst, tok, n);
+		o = n;
+	}
+	dst[o] = 0;
+	return (long)o;
+}
+
+static bool parse_num(struct mp_imap_cur *c, uint32_t *v)
+{
+	uint64_t x = 0;
+	const char *s = c->p;
+	while (c->p < c->end && isdigit((unsigned char)*c->p)) {
+		x = x * 10 + (uint64_t)(*c->p - '0');
+		if (x > UINT32_MAX)
+			return false;
+		c->p++;
+	}
+	*v = (uint32_t)x;
+	return c->p > s;
+}
+
+/* seq-number: nz-number or '*' (stored as 0) */
+static bool parse_seqnum(struct mp_imap_cur *c, uint32_t *v)
+{
+	if (c->p < c->end && *c->p == '*') {
+		c->p++;
+		*v = 0;
+		return true;
+	}
+	return parse_num(c, v) && *v != 0;
+}
+
+bool mp_seqset_parse(struct mp_imap_cur *c, struct mp_seqset *s)
+{
+	s->n = 0;
+	for (;;) {
+		if (s->n == MP_SEQ_RANGES)
+			return false;
+		uint32_t lo, hi;
+		if (!parse_seqnum(c, &lo))
+			return false;
+		hi = lo;
+		if (c->p < c->end && *c->p == ':') {
+			c->p++;
+			if (!parse_seqnum(c, &hi))
+				return false;
+		}
+		s->r[s->n].lo = lo;
+		s->r[s->n].hi = hi;
+		s->n++;
+		if (c->p < c->end && *c->p == ',') {
+			c->p++;
+			continue;
+		}
+		return true;
+	}
+}
+
+bool mp_seqset_has(const struct mp_seqset *s, uint32_t n, uint32_t star)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		uint32_t lo = s->r[i].lo ? s->r[i].lo : star;
+		uint32_t hi = s->r[i].hi ? s->r[i].hi : star;
+		if (lo > hi) {
+			uint32_t t = lo;
+			lo = hi;
+			hi = t;
+		}
+		if (n >= lo && n <= hi)
+			return true;
+	}
+	return false;
+}
+
+static bool word_is(const char *tok, size_t n, const char *w)
+{
+	return strlen(w) == n && strncasecmp(tok, w, n) == 0;
+}
+
+/* "[" section "]" ["<" origin "." count ">"] after BODY / BODY.PEEK */
+static bool parse_section(struct mp_imap_cur *c, struct mp_fetch_body *b)
+{
+	if (c->p >= c->end || *c->p != '[')
+		return false;
+	c->p++;
+	const char *s = c->p;
+	while (c->p < c->end && *c->p != ']')
+		c->p++;
+	if (c->p >= c->end)
+		return false;
+	size_t n = (size_t)(c->p - s);
+	c->p++;
+	if (n == 0)
+		b->sec = MP_SEC_ALL;
+	else if (word_is(s, n, "HEADER"))
+		b->sec = MP_SEC_HEADER;
+	else if (word_is(s, n, "TEXT"))
+		b->sec = MP_SEC_TEXT;
+	else
+		return false; /* HEADER.FIELDS, MIME parts: not supported */
+	if (c->p < c->end && *c->p == '<') {
+		c->p++;
+		if (!parse_num(c, &b->origin) || c->p >= c->end || *c->p != '.')
+			return false;
+		c->p++;
+		if (!parse_num(c, &b->count) || b->count == 0 || c->p >= c->end || *c->p != '>')
+			return false;
+		c->p++;
+		b->partial = true;
+	}
+	return true;
+}
+
+static bool parse_att(struct mp_imap_cur *c, struct mp_fetch *f)
+{
+	const char *tok;
+	size_t n = mp_imap_atom(c, &tok);
+	if (n == 0)
+		return false;
+	struct mp_fetch_body b = { 0 };
+	bool body = false;
+	if (word_is(tok, n, "UID"))
+		f->attrs |= MP_F_UID;
+	else if (word_is(tok, n, "FLAGS"))
+		f->attrs |= MP_F_FLAGS;
+	else if (word_is(tok, n, "RFC822.SIZE"))
+		f->attrs |= MP_F_SIZE;
+	else if (word_is(tok, n, "INTERNALDATE"))
+		f->attrs |= MP_F_INTERNALDATE;
+	else if (word_is(tok, n, "FAST"))
+		f->attrs |= MP_F_FLAGS | MP_F_INTERNALDATE | MP_F_SIZE;
+	else if (word_is(tok, n, "RFC822") || word_is(tok, n, "RFC822.HEADER") ||
+	         word_is(tok, n, "RFC822.TEXT")) {
+		b.rfc822 = true;
+		b.sec = n == 6                           ? MP_SEC_ALL
+		        : tok[7] == 'H' || tok[7] == 'h' ? MP_SEC_HEADER
+		                                         : MP_SEC_TEXT;
+		b.peek = b.sec == MP_SEC_HEADER; /* RFC822.HEADER is the PEEK form */
+		body = true;
+	} else if (word_is(tok, n, "BODY") || word_is(tok, n, "BODY.PEEK")) {
+		b.peek = n == 9;
+		if (!parse_section(c, &b))
+			return false; /* BODY without a section is BODYSTRUCTURE's cousin:
+			                 unsupported */
+		body = true;
+	} else {
+		return false;
+	}
+	if (body) {
+		if (f->nbodies == MP_FETCH_BODIES)
+			return false;
+		f->body[f->nbodies++] = b;
+	}
+	return true;
+}
+
+bool mp_fetch_parse(struct mp_imap_cur *c, struct mp_fetch *f)
+{
+	memset(f, 0, sizeof(*f));
+	if (c->p < c->end && *c->p == '(') {
+		c->p++;
+		for (;;) {
+			if (!parse_att(c, f))
+				return false;
+			if (c->p < c->end && *c->p == ')') {
+				c->p++;
+				return true;
+			}
+			if (!mp_imap_sp(c))
+				return false;
+		}
+	}
+	return parse_att(c, f);
+}
+
+size_t mp_fetch_body_name(const struct mp_fetch_body *b, char *dst, size_t cap)
+{
+	static const char *const secs[] = { "", "HEADER", "TEXT" };
+	static const char *const rfc[] = { "RFC822", "RFC822.HEADER", "RFC822.TEXT" };
+	int n;
+	if (b->rfc822)
+		n = snprintf(dst, cap, "%s", rfc[b->sec]);
+	else if (b->partial)
+		n = snprintf(dst, cap, "BODY[%s]<%u>", secs[b->sec], b->origin);
+	else
+		n = snprintf(dst, cap, "BODY[%s]", secs[b->sec]);
+	return n < 0 ? 0 : (size_t)n;
+}
+
+static const struct {
+	const char *name;
+	unsigned flag;
+} flag_names[] = {
+	{ "\\Seen", MP_FLAG_SEEN },         { "\\Deleted", MP_FLAG_DELETED },
+	{ "\\Answered", MP_FLAG_ANSWERED }, { "\\Flagged", MP_FLAG_FLAGGED },
+	{ "\\Draft", MP_FLAG_DRAFT },
+};
+
+static bool parse_flag(struct mp_imap_cur *c, unsigned *flags)
+{
+	const char *s = c->p;
+	if (c->p < c->end && *c->p == '\\')
+		c->p++;
+	const char *tok;
+	size_t n = mp_imap_atom(c, &tok);
+	if (n == 0)
+		return false;
+	n += (size_t)(tok - s);
+	for (size_t k = 0; k < sizeof(flag_names) / sizeof(flag_names[0]); k++) {
+		if (word_is(s, n, flag_names[k].name)) {
+			*flags |= flag_names[k].flag;
+			return true;
+		}
+	}
+	return s[0] !=
+	       '\\'; /* keywords are accepted and not kept; unknown system flags are errors */
+}
+
+bool mp_store_parse(struct mp_imap_cur *c, enum mp_store_op *op, bool *silent, unsigned *flags)
+{
+	*op = MP_STORE_SET;
+	if (c->p < c->end && (*c->p == '+' || *c->p == '-')) {
+		*op = *c->p == '+' ? MP_STORE_ADD : MP_STORE_REMOVE;
+		c->p++;
+	}
+	const char *tok;
+	size_t n = mp_imap_atom(c, &tok);
+	if (word_is(tok, n, "FLAGS"))
+		*silent = false;
+	else if (word_is(tok, n, "FLAGS.SILENT"))
+		*silent = true;
+	else
+		return false;
+	if (!mp_imap_sp(c))
+		return false;
+	*flags = 0;
+	bool paren = c->p < c->end && *c->p == '(';
+	if (paren) {
+		c->p++;
+		if (c->p < c->end && *c->p == ')') {
+			c->p++;
+			return mp_imap_at_end(c);
+		}
+	}
+	bool closed = false;
+	for (;;) {
+		if (!parse_flag(c, flags))
+			return false;
+		if (paren && c->p < c->end && *c->p == ')') {
+			c->p++;
+			closed = true;
+			break;
+		}
+		if (!mp_imap_sp(c))
+			break;
+	}
+	return closed == paren && mp_imap_at_end(c);
+}
+
+size_t mp_flags_format(unsigned flags, char *dst, size_t cap)
+{
+	size_t o = 0;
+	if (cap)
+		dst[0] = 0;
+	for (size_t k = 0; k < sizeof(flag_names) / sizeof(flag_names[0]); k++) {
+		if (!(flags & flag_names[k].flag))
+			continue;
+		int n = snprintf(dst + o, cap > o ? cap - o : 0, "%s%s", o ? " " : "",
+		                 flag_names[k].name);
+		if (n > 0)
+			o += (size_t)n;
+	}
+	return o < cap ? o : (cap ? cap - 1 : 0);
+}

@@ -1,0 +1,510 @@
+/* workloads/mail/server_imap.c: the IMAP4rev1 session (RFC 3501 subset) over the Maildir INBOX:
+ * CAPABILITY, NOOP, LOGOUT, LOGIN, LIST, SELECT, EXAMINE, CHECK, CLOSE, EXPUNGE, FETCH, STORE and
+ * their UID forms. Commands are assembled from lines and literals ({N} synchronising, {N+}
+ * LITERAL+) first, then parsed with mailproto's tokenizer. */
+#include "workloads/mail/mailproto.h"
+#include "workloads/mail/server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define IMAP_LINE_MAX (8u * 1024u)
+#define IMAP_CMD_MAX  (MP_IMAP_LITERAL_MAX + 4u * IMAP_LINE_MAX)
+
+enum imap_state { IS_NOAUTH, IS_AUTH, IS_SELECTED };
+
+struct imap_sess {
+	enum imap_state state;
+	struct mp_lines lr;
+	struct buf cmd;    /* the command being assembled */
+	uint64_t lit_left; /* bytes of a literal still to come */
+	int user;
+	bool readonly;
+	struct ms_msg *msgs; /* the session's view of INBOX: index = sequence number - 1 */
+	size_t n, cap;
+	uint32_t max_uid;  /* highest UID in the view */
+	uint32_t uidnext;  /* UIDNEXT as of the last refresh */
+	struct fetch_job { /* a FETCH that paused for output room (c->more is set) */
+		bool active, uid, lost;
+		char tag[72];
+		struct mp_seqset set;
+		struct mp_fetch f;
+		size_t next; /* index of the next message to look at */
+	} job;
+};
+
+static void out(struct conn *c, const char *tag, const char *text)
+{
+	buf_printf(&c->out, "%s %s\r\n", tag, text);
+}
+
+int imap_open(struct conn *c)
+{
+	struct imap_sess *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -1;
+	mp_lines_init(&s->lr, IMAP_LINE_MAX);
+	s->user = -1;
+	c->imap = s;
+	out(c, "*", "OK [CAPABILITY IMAP4rev1 LITERAL+] vcons-mail IMAP ready");
+	return 0;
+}
+
+void imap_close(struct conn *c)
+{
+	if (!c->imap)
+		return;
+	buf_free(&c->imap->cmd);
+	free(c->imap->msgs);
+	free(c->imap);
+	c->imap = NULL;
+}
+
+void imap_timeout(struct conn *c)
+{
+	out(c, "*", "BYE autologout: idle for too long");
+}
+
+/* Adds messages newer than the view to it; returns false on a store error. */
+static bool refresh(struct conn *c)
+{
+	struct imap_sess *s = c->imap;
+	struct ms_msg *m;
+	size_t n;
+	if (mstore_scan(c->st, s->user, s->max_uid, &m, &n, &s->uidnext))
+		return false;
+	if (n && s->n + n > s->cap) {
+		size_t nc = s->cap ? s->cap : 64;
+		while (nc < s->n + n)
+			nc *= 2;
+		struct ms_msg *nm = realloc(s->msgs, nc * sizeof(*nm));
+		if (!nm) {
+			free(m);
+			return false;
+		}
+		s->msgs = nm;
+		s->cap = nc;
+	}
+	if (n) {
+		memcpy(s->msgs + s->n, m, n * sizeof(*m));
+		s->n += n;
+		s->max_uid = m[n - 1].uid;
+	}
+	free(m);
+	return true;
+}
+
+static void do_select(struct conn *c, const char *tag, const char *box, bool readonly)
+{
+	struct imap_sess *s = c->imap;
+	s->state = IS_AUTH;
+	s->n = 0;
+	s->max_uid = 0;
+	if (strcasecmp(box, "INBOX") != 0)
+		return out(c, tag, "NO [NONEXISTENT] only INBOX exists here");
+	if (!refresh(c))
+		return out(c, tag, "NO [SERVERBUG] cannot read the mailbox");
+	s->readonly = readonly;
+	s->state = IS_SELECTED;
+	buf_printf(&c->out,
+	           "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
+	           "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)] flags\r\n"
+	           "* %zu EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY %u] UIDs valid\r\n"
+	           "* OK [UIDNEXT %u] predicted next UID\r\n"
+	           "%s OK [%s] %s completed\r\n",
+	           s->n, mstore_uidvalidity(c->st, s->user), s->uidnext, tag,
+	           readonly ? "READ-ONLY" : "READ-WRITE", readonly ? "EXAMINE" : "SELECT");
+}
+
+static void do_noop(struct conn *c, const char *tag, const char *name)
+{
+	struct imap_sess *s = c->imap;
+	if (s->state == IS_SELECTED) {
+		size_t before = s->n;
+		if (refresh(c) && s->n != before)
+			buf_printf(&c->out, "* %zu EXISTS\r\n", s->n);
+	}
+	buf_printf(&c->out, "%s OK %s completed\r\n", tag, name);
+}
+
+/* Removes \Deleted messages; untagged EXPUNGE replies unless silent. */
+static void expunge(struct conn *c, bool silent)
+{
+	struct imap_sess *s = c->imap;
+	for (size_t i = s->n; i-- > 0;) {
+		if (!(s->msgs[i].flags & MP_FLAG_DELETED))
+			continue;
+		mstore_remove(c->st, s->user, &s->msgs[i]); /* already gone is fine */
+		memmove(s->msgs + i, s->msgs + i + 1, (s->n - i - 1) * sizeof(*s->msgs));
+		s->n--;
+		if (!silent)
+			buf_printf(&c->out, "* %zu EXPUNGE\r\n", i + 1);
+	}
+}
+
+/* "24-Nov-2026 19:13:24 +0000" for t seconds since the epoch. Computed here (days to civil date, H.
+ * Hinnant's algorithm) because glibc's gmtime_r may read /etc/localtime, which a guest must not
+ * touch. */
+static void internaldate(int64_t t, char *dst, size_t cap)
+{
+	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+		                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400, secs = t - days * 86400;
+	int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+	int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+	int64_t y = yoe + era * 400 + (m <= 2);
+	snprintf(dst, cap, "%02d-%s-%04lld %02d:%02d:%02d +0000", (int)d, mon[m - 1], (long long)y,
+	         (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+}
+
+static void body_part(struct conn *c, const struct mp_fetch_body *b, const char *msg, size_t len)
+{
+	size_t hdr = len;
+	const char *sep = memmem(msg, len, "\r\n\r\n", 4);
+	if (sep)
+		hdr = (size_t)(sep - msg) + 4;
+	const char *p = msg;
+	size_t n = len;
+	if (b->sec == MP_SEC_HEADER)
+		n = hdr;
+	else if (b->sec == MP_SEC_TEXT) {
+		p = msg + hdr;
+		n = len - hdr;
+	}
+	if (b->partial) {
+		size_t o = b->origin < n ? b->origin : n;
+		p += o;
+		n -= o;
+		if (n > b->count)
+			n = b->count;
+	}
+	char name[64];
+	mp_fetch_body_name(b, name, sizeof(name));
+	buf_printf(&c->out, "%s {%zu}\r\n", name, n);
+	buf_put(&c->out, p, n);
+}
+
+/* One message's FETCH response; false if it could not be read. */
+static bool fetch_one(struct conn *c, size_t i, const struct mp_fetch *f, bool uid)
+{
+	struct imap_sess *s = c->imap;
+	struct ms_msg *m = &s->msgs[i];
+	char *msg = NULL;
+	size_t len = 0;
+	bool set_seen = false;
+	if (f->nbodies) {
+		if (mstore_read(c->st, s->user, m, &msg, &len))
+			return false;
+		for (unsigned k = 0; k < f->nbodies; k++)
+			if (!f->body[k].peek && !s->readonly && !(m->flags & MP_FLAG_SEEN))
+				set_seen = true;
+		if (set_seen)
+			mstore_set_flags(c->st, s->user, m, m->flags | MP_FLAG_SEEN);
+	}
+	buf_printf(&c->out, "* %zu FETCH (", i + 1);
+	const char *sp = "";
+	if (uid || (f->attrs & MP_F_UID)) {
+		buf_printf(&c->out, "UID %u", m->uid);
+		sp = " ";
+	}
+	if ((f->attrs & MP_F_FLAGS) || set_seen) {
+		char fl[96];
+		mp_flags_format(m->flags, fl, sizeof(fl));
+		buf_printf(&c->out, "%sFLAGS (%s)", sp, fl);
+		sp = " ";
+	}
+	if (f->attrs & MP_F_INTERNALDATE) {
+		char d[40];
+		internaldate(m->time_s, d, sizeof(d));
+		buf_printf(&c->out, "%sINTERNALDATE \"%s\"", sp, d);
+		sp = " ";
+	}
+	if (f->attrs & MP_F_SIZE) {
+		buf_printf(&c->out, "%sRFC822.SIZE %llu", sp, (unsigned long long)m->size);
+		sp = " ";
+	}
+	for (unsigned k = 0; k < f->nbodies; k++) {
+		buf_printf(&c->out, "%s", sp);
+		body_part(c, &f->body[k], msg, len);
+		sp = " ";
+	}
+	buf_printf(&c->out, ")\r\n");
+	free(msg);
+	return true;
+}
+
+static bool match(const struct imap_sess *s, const struct mp_seqset *set, size_t i, bool uid)
+{
+	if (uid)
+		return mp_seqset_has(set, s->msgs[i].uid, s->n ? s->msgs[s->n - 1].uid : 0);
+	return mp_seqset_has(set, (uint32_t)(i + 1), (uint32_t)s->n);
+}
+
+/* Runs the FETCH job until it is done or the output buffer is full; in that case it leaves c->more
+ * set and the network layer calls back once the client has read some of it. Bounds the memory a
+ * FETCH of a whole big mailbox takes to about CONN_OUT_HIGH plus one message. */
+static void fetch_continue(struct conn *c)
+{
+	struct imap_sess *s = c->imap;
+	struct fetch_job *j = &s->job;
+	for (; j->next < s->n; j->next++) {
+		if (buf_pending(&c->out) >= CONN_OUT_HIGH) {
+			c->more = true;
+			return;
+		}
+		if (match(s, &j->set, j->next, j->uid) && !fetch_one(c, j->next, &j->f, j->uid))
+			j->lost = true;
+	}
+	c->more = false;
+	j->active = false;
+	out(c, j->tag, j->lost ? "NO some messages could no longer be read" : "OK FETCH completed");
+}
+
+static void do_fetch(struct conn *c, const char *tag, struct mp_imap_cur *cur, bool uid)
+{
+	struct imap_sess *s = c->imap;
+	struct mp_seqset set;
+	struct mp_fetch f;
+	if (!mp_seqset_parse(cur, &set) || !mp_imap_sp(cur) || !mp_fetch_parse(cur, &f) ||
+	    !mp_imap_at_end(cur))
+		return out(c, tag, "BAD FETCH: syntax or unsupported attribute");
+	if (!uid)
+		for (unsigned k = 0; k < set.n; k++)
+			if (set.r[k].lo > s->n || set.r[k].hi > s->n)
+				return out(c, tag, "BAD FETCH: no such message sequence number");
+	s->job = (struct fetch_job){ .active = true, .uid = uid, .set = set, .f = f };
+	snprintf(s->job.tag, sizeof(s->job.tag), "%s", tag);
+	fetch_continue(c);
+}
+
+static void do_store(struct conn *c, const char *tag, struct mp_imap_cur *cur, bool uid)
+{
+	struct imap_sess *s = c->imap;
+	struct mp_seqset set;
+	enum mp_store_op op;
+	bool silent;
+	unsigned flags;
+	if (!mp_seqset_parse(cur, &set) || !mp_imap_sp(cur) ||
+	    !mp_store_parse(cur, &op, &silent, &flags))
+		return out(c, tag, "BAD STORE: syntax");
+	if (s->readonly)
+		return out(c, tag, "NO mailbox is read-only");
+	bool lost = false;
+	for (size_t i = 0; i < s->n; i++) {
+		if (!match(s, &set, i, uid))
+			continue;
+		struct ms_msg *m = &s->msgs[i];
+		unsigned nf = op == MP_STORE_SET   ? flags
+		              : op == MP_STORE_ADD ? m->flags | flags
+		                                   : m->flags & ~flags;
+		if (mstore_set_flags(c->st, s->user, m, nf)) {
+			lost = true;
+			continue;
+		}
+		if (!silent || uid) {
+			char fl[96];
+			mp_flags_format(m->flags, fl, sizeof(fl));
+			if (uid)
+				buf_printf(&c->out, "* %zu FETCH (UID %u FLAGS (%s))\r\n", i + 1,
+				           m->uid, fl);
+			else
+				buf_printf(&c->out, "* %zu FETCH (FLAGS (%s))\r\n", i + 1, fl);
+		}
+	}
+	out(c, tag, lost ? "NO some messages could no longer be changed" : "OK STORE completed");
+}
+
+static void do_login(struct conn *c, const char *tag, struct mp_imap_cur *cur)
+{
+	struct imap_sess *s = c->imap;
+	char user[128], pass[128];
+	if (mp_imap_astring(cur, user, sizeof(user)) < 0 || !mp_imap_sp(cur) ||
+	    mp_imap_astring(cur, pass, sizeof(pass)) < 0 || !mp_imap_at_end(cur))
+		return out(c, tag, "BAD LOGIN: syntax: LOGIN user password");
+	int u = mstore_auth(c->st, user, pass);
+	if (u < 0)
+		return out(c, tag, "NO [AUTHENTICATIONFAILED] invalid credentials");
+	s->user = u;
+	s->state = IS_AUTH;
+	out(c, tag, "OK [CAPABILITY IMAP4rev1 LITERAL+] LOGIN completed");
+}
+
+static bool is(const char *tok, size_t n, const char *w)
+{
+	return strlen(w) == n && strncasecmp(tok, w, n) == 0;
+}
+
+static void execute(struct conn *c, const char *p, size_t len)
+{
+	struct imap_sess *s = c->imap;
+	struct mp_imap_cur cur;
+	mp_imap_cur_init(&cur, p, len);
+	const char *t, *w;
+	size_t tn = mp_imap_tag(&cur, &t);
+	char tag[72];
+	if (tn == 0 || !mp_imap_sp(&cur))
+		return out(c, "*", "BAD missing or invalid tag");
+	snprintf(tag, sizeof(tag), "%.*s", (int)tn, t);
+	size_t wn = mp_imap_atom(&cur, &w);
+	bool uid = false;
+	if (is(w, wn, "UID")) {
+		uid = true;
+		if (!mp_imap_sp(&cur))
+			return out(c, tag, "BAD UID needs a command");
+		wn = mp_imap_atom(&cur, &w);
+		if (!is(w, wn, "FETCH") && !is(w, wn, "STORE"))
+			return out(c, tag, "BAD UID: only FETCH and STORE are supported");
+	}
+	bool args = mp_imap_sp(&cur);
+	if (is(w, wn, "CAPABILITY") && !args) {
+		buf_printf(&c->out, "* CAPABILITY IMAP4rev1 LITERAL+\r\n");
+		return out(c, tag, "OK CAPABILITY completed");
+	}
+	if (is(w, wn, "NOOP") && !args)
+		return do_noop(c, tag, "NOOP");
+	if (is(w, wn, "LOGOUT") && !args) {
+		buf_printf(&c->out, "* BYE vcons-mail logging out\r\n");
+		out(c, tag, "OK LOGOUT completed");
+		c->close_after_flush = true;
+		return;
+	}
+	if (is(w, wn, "LOGIN") && args) {
+		if (s->state != IS_NOAUTH)
+			return out(c, tag, "BAD already logged in");
+		return do_login(c, tag, &cur);
+	}
+	if (is(w, wn, "AUTHENTICATE") || is(w, wn, "STARTTLS"))
+		return out(c, tag, "NO not supported; use LOGIN");
+	bool known = is(w, wn, "SELECT") || is(w, wn, "EXAMINE") || is(w, wn, "LIST") ||
+	             is(w, wn, "LSUB") || is(w, wn, "CHECK") || is(w, wn, "CLOSE") ||
+	             is(w, wn, "EXPUNGE") || is(w, wn, "FETCH") || is(w, wn, "STORE");
+	if (!known)
+		return out(c, tag, "BAD unknown or unsupported command");
+	if (s->state == IS_NOAUTH)
+		return out(c, tag, "BAD log in first");
+	if ((is(w, wn, "SELECT") || is(w, wn, "EXAMINE")) && args) {
+		char box[256];
+		if (mp_imap_astring(&cur, box, sizeof(box)) < 0 || !mp_imap_at_end(&cur))
+			return out(c, tag, "BAD SELECT: syntax: SELECT mailbox");
+		return do_select(c, tag, box, is(w, wn, "EXAMINE"));
+	}
+	if ((is(w, wn, "LIST") || is(w, wn, "LSUB")) && args) {
+		char ref[256], pat[256];
+		if (mp_imap_astring(&cur, ref, sizeof(ref)) < 0 || !mp_imap_sp(&cur) ||
+		    mp_imap_astring(&cur, pat, sizeof(pat)) < 0 || !mp_imap_at_end(&cur))
+			return out(c, tag, "BAD LIST: syntax: LIST reference pattern");
+		if (pat[0] == 0)
+			buf_printf(&c->out, "* %.4s (\\Noselect) \"/\" \"\"\r\n", w);
+		else if (strcmp(pat, "*") == 0 || strcmp(pat, "%") == 0 ||
+		         !strcasecmp(pat, "INBOX"))
+			buf_printf(&c->out, "* %.4s (\\HasNoChildren) \"/\" \"INBOX\"\r\n", w);
+		return out(c, tag, "OK LIST completed");
+	}
+	if (s->state != IS_SELECTED)
+		return out(c, tag, "BAD select a mailbox first");
+	if (is(w, wn, "CHECK") && !args)
+		return do_noop(c, tag, "CHECK");
+	if (is(w, wn, "CLOSE") && !args) {
+		if (!s->readonly)
+			expunge(c, true);
+		s->state = IS_AUTH;
+		s->n = 0;
+		return out(c, tag, "OK CLOSE completed");
+	}
+	if (is(w, wn, "EXPUNGE") && !args) {
+		if (s->readonly)
+			return out(c, tag, "NO mailbox is read-only");
+		expunge(c, false);
+		return out(c, tag, "OK EXPUNGE completed");
+	}
+	if (is(w, wn, "FETCH") && args)
+		return do_fetch(c, tag, &cur, uid);
+	if (is(w, wn, "STORE") && args)
+		return do_store(c, tag, &cur, uid);
+	out(c, tag, "BAD wrong arguments");
+}
+
+/* Tag of a command being refused before it is complete ("*" if it has none yet). */
+static void partial_tag(const struct buf *cmd, char *dst, size_t cap)
+{
+	struct mp_imap_cur cur;
+	const char *t;
+	mp_imap_cur_init(&cur, cmd->p ? cmd->p + cmd->off : "", buf_pending(cmd));
+	size_t n = mp_imap_tag(&cur, &t);
+	if (n == 0)
+		snprintf(dst, cap, "*");
+	else
+		snprintf(dst, cap, "%.*s", (int)n, t);
+}
+
+static void command_line(struct conn *c, const char *line, size_t len)
+{
+	struct imap_sess *s = c->imap;
+	char tag[72];
+	uint64_t n;
+	bool nonsync;
+	if (buf_pending(&s->cmd) + len > IMAP_CMD_MAX) {
+		partial_tag(&s->cmd, tag, sizeof(tag));
+		s->cmd.off = s->cmd.len = 0;
+		return out(c, tag, "BAD command too long");
+	}
+	buf_put(&s->cmd, line, len);
+	int lit = mp_imap_literal(line, len, &n, &nonsync);
+	if (lit < 0) {
+		partial_tag(&s->cmd, tag, sizeof(tag));
+		s->cmd.off = s->cmd.len = 0;
+		return out(c, tag,
+		           "BAD invalid literal (size must be 0.."
+		           "65536)");
+	}
+	if (lit > 0) {
+		buf_put(&s->cmd, "\r\n", 2);
+		s->lit_left = n;
+		if (!nonsync)
+			buf_printf(&c->out, "+ ready for %llu bytes\r\n", (unsigned long long)n);
+		return;
+	}
+	execute(c, s->cmd.p + s->cmd.off, buf_pending(&s->cmd));
+	s->cmd.off = s->cmd.len = 0;
+}
+
+void imap_input(struct conn *c)
+{
+	struct imap_sess *s = c->imap;
+	if (s->job.active) {
+		fetch_continue(c);
+		if (s->job.active)
+			return;
+	}
+	while (buf_pending(&c->in) && !c->close_after_flush &&
+	       buf_pending(&c->out) < CONN_OUT_HIGH) {
+		const char *p = c->in.p + c->in.off;
+		if (s->lit_left) {
+			size_t n = buf_pending(&c->in);
+			if (n > s->lit_left)
+				n = (size_t)s->lit_left;
+			buf_put(&s->cmd, p, n);
+			buf_consume(&c->in, n);
+			s->lit_left -= n;
+			continue;
+		}
+		size_t len, used;
+		enum mp_line_rc rc = mp_lines_next(&s->lr, p, buf_pending(&c->in), &len, &used);
+		buf_consume(&c->in, used);
+		if (rc == MP_LINE_MORE)
+			break;
+		if (rc == MP_LINE_TOOLONG) {
+			char tag[72];
+			partial_tag(&s->cmd, tag, sizeof(tag));
+			s->cmd.off = s->cmd.len = 0;
+			out(c, tag, "BAD line too long");
+			continue;
+		}
+		command_line(c, p, len);
+	}
+}

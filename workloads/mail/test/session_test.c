@@ -1,0 +1,338 @@
+/* Unit tests for the SMTP and IMAP sessions of vcons-mail (server_smtp.c, server_imap.c) without
+ * sockets: bytes go into a connection's input buffer, whole or one byte at a time (every split
+ * point a network can produce), and the replies are read from its output buffer. The store is a
+ * fresh Maildir under $TMPDIR. */
+#include "tools/unit.h"
+#include "workloads/mail/server.h"
+
+#define _XOPEN_SOURCE_EXTENDED 1
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char dir[256];
+static struct mstore *st;
+static const struct server_cfg cfg = { .addr = "127.0.0.1", .max_size = 4096, .threads = 1 };
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	const char *t = getenv("TMPDIR");
+	char err[256];
+	snprintf(dir, sizeof(dir), "%s/vcons-session-test.XXXXXX", t ? t : "/tmp");
+	if (!mkdtemp(dir))
+		return -1;
+	return mstore_open(&st, dir, 3, NULL, err, sizeof(err));
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	mstore_close(st);
+	return nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void conn_init(struct conn *c, enum conn_kind kind)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	c->kind = kind;
+	c->st = st;
+	c->cfg = &cfg;
+	assert_int_equal(kind == CONN_SMTP ? smtp_open(c) : imap_open(c), 0);
+}
+
+static void conn_fini(struct conn *c)
+{
+	if (c->kind == CONN_SMTP)
+		smtp_close(c);
+	else
+		imap_close(c);
+	buf_free(&c->in);
+	buf_free(&c->out);
+}
+
+/* Feeds s (bytewise: one byte per call) and runs the session like the network layer does. */
+static void feed(struct conn *c, const char *s, size_t n, bool bytewise)
+{
+	size_t step = bytewise ? 1 : n;
+	for (size_t i = 0; i < n; i += step) {
+		buf_put(&c->in, s + i, step < n - i ? step : n - i);
+		do {
+			if (c->kind == CONN_SMTP)
+				smtp_input(c);
+			else
+				imap_input(c);
+		} while (c->more);
+	}
+}
+
+/* The output so far as a NUL-terminated string (consumed). */
+static char *take(struct conn *c)
+{
+	size_t n = buf_pending(&c->out);
+	char *s = malloc(n + 1);
+	memcpy(s, c->out.p + c->out.off, n);
+	s[n] = 0;
+	buf_consume(&c->out, n);
+	return s;
+}
+
+static void smtp_session(bool bytewise)
+{
+	struct conn c;
+	conn_init(&c, CONN_SMTP);
+	const char *in = "EHLO client.test\r\n"
+	                 "MAIL FROM:<a@b.c> SIZE=100\r\n"
+	                 "RCPT TO:<user2@vcons.test>\r\n"
+	                 "RCPT TO:<nobody@vcons.test>\r\n"
+	                 "DATA\r\n"
+	                 "Subject: t\r\n\r\n..dot\r\nline\r\n.\r\n"
+	                 "MAIL FROM:<a@b.c> SIZE=5000\r\n"
+	                 "QUIT\r\n"
+	                 "NOOP\r\n"; /* after QUIT: ignored */
+	feed(&c, in, strlen(in), bytewise);
+	char *out = take(&c);
+	const char *want = "220 vcons.test ESMTP vcons-mail ready\r\n"
+	                   "250-vcons.test greets client.test\r\n"
+	                   "250-SIZE 4096\r\n"
+	                   "250-8BITMIME\r\n"
+	                   "250-PIPELINING\r\n"
+	                   "250 ENHANCEDSTATUSCODES\r\n"
+	                   "250 2.1.0 Sender OK\r\n"
+	                   "250 2.1.5 Recipient OK\r\n"
+	                   "550 5.1.1 No such user here\r\n"
+	                   "354 End data with <CR><LF>.<CR><LF>\r\n"
+	                   "250 2.0.0 OK: queued as 48 bytes\r\n" /* with Return-Path */
+	                   "552 5.3.4 Message size exceeds fixed maximum message size\r\n"
+	                   "221 2.0.0 vcons.test closing connection\r\n";
+	assert_string_equal(out, want);
+	assert_true(c.close_after_flush);
+	free(out);
+	conn_fini(&c);
+}
+
+static void test_smtp_whole(void **state)
+{
+	(void)state;
+	smtp_session(false);
+}
+
+static void test_smtp_bytewise(void **state)
+{
+	(void)state;
+	smtp_session(true);
+}
+
+static void test_smtp_limits(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_init(&c, CONN_SMTP);
+	char *big = malloc(6000);
+	memset(big, 'x', 6000);
+	const char *start = "HELO h\r\nMAIL FROM:<>\r\nRCPT TO:<user1@vcons.test>\r\nDATA\r\n";
+	feed(&c, start, strlen(start), false);
+	for (int i = 0; i < 5; i++) { /* 998 + CRLF: the longest text line; 5 are over 4096 */
+		feed(&c, big, 998, false);
+		feed(&c, "\r\n", 2, false);
+	}
+	feed(&c, ".\r\n", 3, false);
+	feed(&c, start + 8, strlen(start + 8), false);
+	feed(&c, big, 1200, false); /* one text line over 1000 octets */
+	feed(&c, "\r\n.\r\n", 5, false);
+	feed(&c, big, 600, false); /* a command line over 512 octets */
+	feed(&c, "\r\nRSET\r\n", 8, false);
+	char *out = take(&c);
+	const char *tail =
+	    "552 5.3.4 Message size exceeds fixed maximum message size\r\n"
+	    "250 2.1.0 Sender OK\r\n"
+	    "250 2.1.5 Recipient OK\r\n"
+	    "354 End data with <CR><LF>.<CR><LF>\r\n"
+	    "500 5.5.2 Line too long (RFC 5321 limit: 1000 octets); message rejected\r\n"
+	    "500 5.5.2 Line too long (RFC 5321 limit: 512 octets)\r\n"
+	    "250 2.0.0 OK\r\n";
+	assert_true(strlen(out) > strlen(tail));
+	assert_string_equal(out + strlen(out) - strlen(tail), tail);
+	free(out);
+	free(big);
+	conn_fini(&c);
+	/* nothing was delivered */
+	struct ms_msg *m;
+	size_t n;
+	uint32_t next;
+	assert_int_equal(mstore_scan(st, 0, 0, &m, &n, &next), 0);
+	assert_int_equal(n, 0);
+	free(m);
+}
+
+static void deliver(const char *body)
+{
+	int u = 0;
+	assert_int_equal(mstore_deliver(st, &u, 1, "", 0, body, strlen(body)), 0);
+}
+
+static void imap_session(bool bytewise)
+{
+	deliver("Subject: one\r\n\r\nbody one\r\n");
+	deliver("Subject: two\r\n\r\nbody two\r\n");
+	struct conn c;
+	conn_init(&c, CONN_IMAP);
+	free(take(&c)); /* greeting */
+	const char *in = "a1 LOGIN {5}\r\nuser1 {5+}\r\nuser1\r\n"
+	                 "a2 SELECT INBOX\r\n"
+	                 "a3 FETCH 2 (UID RFC822.SIZE BODY.PEEK[TEXT])\r\n"
+	                 "a4 UID FETCH 1:* (FLAGS)\r\n"
+	                 "a5 STORE 1 +FLAGS.SILENT (\\Deleted)\r\n"
+	                 "a6 EXPUNGE\r\n"
+	                 "a7 FETCH 1 (UID BODY[HEADER])\r\n"
+	                 "a8 LOGOUT\r\n";
+	feed(&c, in, strlen(in), bytewise);
+	char *out = take(&c);
+	const char *want[] = {
+		"+ ready for 5 bytes\r\n",
+		"a1 OK [CAPABILITY IMAP4rev1 LITERAL+] LOGIN completed\r\n",
+		"* 2 EXISTS\r\n",
+		"a2 OK [READ-WRITE] SELECT completed\r\n",
+		"* 2 FETCH (UID 2 RFC822.SIZE 26 BODY[TEXT] {10}\r\nbody two\r\n)\r\n",
+		"a3 OK FETCH completed\r\n",
+		"* 1 FETCH (UID 1 FLAGS ())\r\n* 2 FETCH (UID 2 FLAGS ())\r\na4 OK",
+		"a5 OK STORE completed\r\n",
+		"* 1 EXPUNGE\r\na6 OK EXPUNGE completed\r\n",
+		"* 1 FETCH (UID 2 FLAGS (\\Seen) BODY[HEADER] {16}\r\nSubject: two\r\n\r\n)\r\n",
+		"* BYE",
+		"a8 OK LOGOUT completed\r\n",
+	};
+	const char *p = out;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const char *q = strstr(p, want[i]);
+		if (!q)
+			fail_msg("missing, in order: %s\n--- output:\n%s", want[i], out);
+		p = q + strlen(want[i]);
+	}
+	assert_null(strstr(out, "BAD"));
+	assert_true(c.close_after_flush);
+	free(out);
+	conn_fini(&c);
+}
+
+static void test_imap_whole(void **state)
+{
+	(void)state;
+	imap_session(false);
+}
+
+static void test_imap_bytewise(void **state)
+{
+	(void)state;
+	imap_session(true);
+}
+
+static void test_imap_errors(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_init(&c, CONN_IMAP);
+	free(take(&c));
+	const char *in = "b1 SELECT INBOX\r\n"
+	                 "b2 LOGIN {x}\r\n"
+	                 "b3 LOGIN {70000}\r\n"
+	                 "b4 LOGIN user1 nope\r\n"
+	                 "* NOOP\r\n"
+	                 "b5 FROB\r\n"
+	                 "b6 LOGIN \"user1\" \"user1\"\r\n"
+	                 "b7 FETCH 1 FLAGS\r\n"
+	                 "b8 SELECT Other\r\n"
+	                 "b9 EXAMINE INBOX\r\n"
+	                 "c1 STORE 1:* +FLAGS (\\Deleted)\r\n"
+	                 "c2 FETCH 1 (ENVELOPE)\r\n"
+	                 "c3 UID COPY 1 x\r\n"
+	                 "c4 CAPABILITY\r\n";
+	feed(&c, in, strlen(in), false);
+	char *out = take(&c);
+	const char *want[] = {
+		"b1 BAD log in first\r\n",
+		"b2 BAD invalid literal",
+		"b3 BAD invalid literal",
+		"b4 NO [AUTHENTICATIONFAILED]",
+		"* BAD missing or invalid tag\r\n",
+		"b5 BAD unknown or unsupported command\r\n",
+		"b6 OK",
+		"b7 BAD select a mailbox first\r\n",
+		"b8 NO [NONEXISTENT]",
+		"b9 OK [READ-ONLY] EXAMINE completed\r\n",
+		"c1 NO mailbox is read-only\r\n",
+		"c2 BAD FETCH",
+		"c3 BAD UID: only FETCH and STORE are supported\r\n",
+		"* CAPABILITY IMAP4rev1 LITERAL+\r\nc4 OK",
+	};
+	const char *p = out;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const char *q = strstr(p, want[i]);
+		if (!q)
+			fail_msg("missing, in order: %s\n--- output:\n%s", want[i], out);
+		p = q + strlen(want[i]);
+	}
+	free(out);
+	conn_fini(&c);
+}
+
+/* A FETCH of more than CONN_OUT_HIGH pauses (c->more) and resumes to the end. */
+static void test_imap_fetch_pauses(void **state)
+{
+	(void)state;
+	char *body = malloc(3000);
+	memset(body, 'y', 2996);
+	memcpy(body, "S: x\r\n\r\n", 8);
+	memcpy(body + 2996, "\r\n", 3);
+	for (int i = 0; i < 120; i++) /* 120 x 3 KB > 256 KB */
+		deliver(body);
+	free(body);
+	struct conn c;
+	conn_init(&c, CONN_IMAP);
+	const char *in = "a LOGIN user1 user1\r\nb SELECT INBOX\r\nc FETCH 1:* (BODY.PEEK[])\r\n"
+	                 "d NOOP\r\n";
+	buf_put(&c.in, in, strlen(in));
+	imap_input(&c);
+	assert_true(c.more);
+	assert_true(buf_pending(&c.out) >= CONN_OUT_HIGH);
+	assert_null(memmem(c.out.p + c.out.off, buf_pending(&c.out), "c OK", 4));
+	size_t total = 0;
+	int rounds = 0;
+	while (c.more || buf_pending(&c.in)) {
+		total += buf_pending(&c.out);
+		buf_consume(&c.out, buf_pending(&c.out)); /* the client read it all */
+		imap_input(&c);
+		assert_true(++rounds < 100);
+	}
+	char *out = take(&c);
+	assert_non_null(strstr(out, "* 120 FETCH"));
+	assert_non_null(strstr(out, "c OK FETCH completed\r\nd OK NOOP completed\r\n"));
+	assert_true(total + strlen(out) > 120 * 2999);
+	free(out);
+	conn_fini(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_smtp_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_smtp_bytewise, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_smtp_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_imap_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_imap_bytewise, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_imap_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_imap_fetch_pauses, setup, teardown),
+	};
+	cmocka_set_message_output(CM_OUTPUT_TAP);
+	return cmocka_run_group_tests_name(__FILE__, tests, NULL, NULL);
+}
