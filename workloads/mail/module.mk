@@ -22,14 +22,14 @@ mailproto-test.srcs := workloads/mail/test/proto_test.c
 mailproto-test.deps := mailproto
 mailproto-test.ldlibs := -lcmocka
 
-E2E_TESTS += workloads/mail/test/protocol.sh
+E2E_TESTS += workloads/mail/test/protocol.sh workloads/mail/test/protocol.sh@hv
 
 HOST_PROGS += vcons-mail-load
 vcons-mail-load.srcs := workloads/mail/load_main.c workloads/mail/load_net.c \
 	workloads/mail/load_msg.c workloads/mail/load_journal.c workloads/mail/load_profile.c
 vcons-mail-load.deps := mailproto vcload
 vcons-mail-load.ldlibs := -ljansson -lyaml -lcrypto -lpthread -lm
-E2E_TESTS += workloads/mail/test/load.sh
+E2E_TESTS += workloads/mail/test/load.sh workloads/mail/test/load.sh@hv
 BENCHES += workloads/mail/bench/mail-bench.sh
 
 UNIT_TESTS += mailstore-test

@@ -4,6 +4,7 @@
 # acknowledged message intact, also across a kill -9 of the server mid-run and a restart; and --verify
 # does fail when a message really is lost or damaged.
 source "$VCONS_TOP/tools/testlib.sh"
+require_platform "mail load on $PLATFORM"
 A=127.0.3.20
 SP=2525 IP=1143
 D=$T_TMP/data
@@ -14,7 +15,7 @@ USERS=8
 
 start() {
 	: >"$T_TMP/server.out"
-	spawn "$MAIL" --addr $A --smtp-port $SP --imap-port $IP --data "$D" --users $USERS --threads 2 \
+	spawn_guest "$MAIL" --addr $A --smtp-port $SP --imap-port $IP --data "$D" --users $USERS --threads 2 \
 		>"$T_TMP/server.out" 2>>"$T_TMP/server.err"
 	SERVER=$!
 	for _ in $(seq 100); do
@@ -110,7 +111,7 @@ mode=$(field "$T_TMP/run4.json" summary all mode)
 
 # Passwords from a file (vcons-mail --passwords), quoted IMAP strings included.
 printf 'user1:pa ss"w\\rd\nuser2:s3cret\n' >"$T_TMP/pw"
-spawn "$MAIL" --addr 127.0.3.21 --data "$T_TMP/pwdata" --users 2 --passwords "$T_TMP/pw" >"$T_TMP/pw.out"
+spawn_guest "$MAIL" --addr 127.0.3.21 --data "$T_TMP/pwdata" --users 2 --passwords "$T_TMP/pw" >"$T_TMP/pw.out"
 for _ in $(seq 100); do grep -q '^ready$' "$T_TMP/pw.out" && break; sleep 0.05; done
 "$LOAD" --target 127.0.3.21 --users 2 --duration 1 --interval 0 --json --passwords "$T_TMP/pw" \
 	--journal "$T_TMP/pw.journal" >"$T_TMP/run5.json"

@@ -3,6 +3,7 @@
 # answers malformed input with the protocol's error replies while it keeps serving others, and never
 # delivers a partial message (a client vanishing in DATA, tmp/ leftovers cleaned at start-up).
 source "$VCONS_TOP/tools/testlib.sh"
+require_platform "mail protocol on $PLATFORM"
 A=127.0.3.10
 SP=2525 IP=1143
 MAX=65536
@@ -11,7 +12,7 @@ D=$T_TMP/data
 MAIL=$B/guest/vcons-mail
 
 start() {
-	spawn "$MAIL" --addr $A --smtp-port $SP --imap-port $IP --data "$D" --users 5 --threads 2 \
+	spawn_guest "$MAIL" --addr $A --smtp-port $SP --imap-port $IP --data "$D" --users 5 --threads 2 \
 		--max-size $MAX --idle-timeout $IDLE >"$T_TMP/server.out" 2>"$T_TMP/server.err"
 	SERVER=$!
 	for _ in $(seq 100); do
@@ -133,7 +134,7 @@ t_check "server restarts on the same data" start
 	t_fail "tmp/ leftovers are cleaned at start-up and not delivered" "tmp=$(count user2 tmp) new=$(count user2 new)"
 
 # Usage conventions.
-"$MAIL" --help | grep -q -- '--smtp-port' && t_ok "--help prints usage" || t_fail "--help prints usage"
-"$MAIL" --bogus >/dev/null 2>&1
+run_guest "$MAIL" --help | grep -q -- '--smtp-port' && t_ok "--help prints usage" || t_fail "--help prints usage"
+run_guest "$MAIL" --bogus >/dev/null 2>&1
 [[ $? == 2 ]] && t_ok "a bad option exits 2" || t_fail "a bad option exits 2"
 t_done
