@@ -475,7 +475,10 @@ static int emit_interval(struct lg *lg, int64_t now, int write)
 		if (!write || !lg->cfg.out)
 			continue;
 		json_t *o = report_new("interval", lg->cfg.role, lg->cfg.csu, lg->cfg.clock_field);
-		if (!o || add_common(o, ty->name, t_s, ops, errors, secs, &lg->scratch) ||
+		/* The interval's histogram too, so that a harness can merge intervals exactly. */
+		json_t *h = o ? hdr_to_json(&lg->scratch) : NULL;
+		if (!o || !h || json_object_set_new(o, "hist", h) ||
+		    add_common(o, ty->name, t_s, ops, errors, secs, &lg->scratch) ||
 		    json_object_set_new(o, "interval_s", json_real(secs)) ||
 		    json_object_set_new(o, "cpu_us", json_integer(cpu_us)) ||
 		    json_object_set_new(o, "cpu_pct",
