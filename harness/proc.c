@@ -12,10 +12,15 @@
 #include <unistd.h>
 
 int proc__start(struct proc *p, const char *name, const char *const *argv, const char *cwd,
-		const char *log, char *err, size_t errlen)
+                const char *log, int flags, char *err, size_t errlen)
 {
 	memset(p, 0, sizeof(*p));
-	p->out_fd = -1;
+	p->out_fd = p->in_fd = -1;
+	int inpipe[2] = { -1, -1 };
+	if ((flags & PROC_STDIN_PIPE) && pipe2(inpipe, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "%s: pipe: %s", name, strerror(errno));
+		return -1;
+	}
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
@@ -40,7 +45,7 @@ int proc__start(struct proc *p, const char *name, const char *const *argv, const
 	}
 	pid_t pid = fork();
 	if (pid == 0) {
-		int in = open("/dev/null", O_RDONLY);
+		int in = inpipe[0] >= 0 ? inpipe[0] : open("/dev/null", O_RDONLY);
 		if (in < 0 || dup2(in, 0) < 0 || dup2(pipefd[1], 1) < 0 || dup2(logfd, 2) < 0 ||
 		    (cwd && chdir(cwd) < 0)) {
 			int e = errno;
@@ -61,7 +66,11 @@ int proc__start(struct proc *p, const char *name, const char *const *argv, const
 	close(pipefd[1]);
 	close(logfd);
 	close(errpipe[1]);
+	if (inpipe[0] >= 0)
+		close(inpipe[0]);
 	if (pid < 0) {
+		if (inpipe[1] >= 0)
+			close(inpipe[1]);
 		snprintf(err, errlen, "%s: fork: %s", name, strerror(errno));
 		close(pipefd[0]);
 		close(errpipe[0]);
@@ -73,22 +82,35 @@ int proc__start(struct proc *p, const char *name, const char *const *argv, const
 	if (n == sizeof(child_errno)) {
 		waitpid(pid, NULL, 0);
 		close(pipefd[0]);
-		snprintf(err, errlen, "%s: cannot start %s: %s", name, argv[0], strerror(child_errno));
+		if (inpipe[1] >= 0)
+			close(inpipe[1]);
+		snprintf(err, errlen, "%s: cannot start %s: %s", name, argv[0],
+		         strerror(child_errno));
 		return -1;
 	}
 	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
 	p->pid = pid;
 	p->out_fd = pipefd[0];
+	p->in_fd = inpipe[1];
 	return 0;
 }
 
+void proc__close_stdin(struct proc *p)
+{
+	if (p->in_fd >= 0) {
+		close(p->in_fd);
+		p->in_fd = -1;
+	}
+}
+
 int proc__read_lines(struct proc *p, void (*on_line)(void *arg, struct proc *p, const char *line),
-		     void *arg)
+                     void *arg)
 {
 	if (p->out_fd < 0)
 		return 0;
 	for (;;) {
-		ssize_t n = read(p->out_fd, p->line + p->line_len, sizeof(p->line) - 1 - p->line_len);
+		ssize_t n =
+		    read(p->out_fd, p->line + p->line_len, sizeof(p->line) - 1 - p->line_len);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 1 : 0;
 		if (n == 0) {
@@ -132,6 +154,7 @@ int proc__poll_exit(struct proc *p)
 
 void proc__stop(struct proc *p, int grace_ms)
 {
+	proc__close_stdin(p);
 	if (!p->pid || p->reaped)
 		goto close_pipe;
 	kill(p->pid, SIGTERM);
@@ -158,7 +181,7 @@ const char *proc__describe(const struct proc *p, char *buf, size_t len)
 		snprintf(buf, len, "exited with status %d", WEXITSTATUS(p->status));
 	else if (WIFSIGNALED(p->status))
 		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(p->status),
-			 strsignal(WTERMSIG(p->status)));
+		         strsignal(WTERMSIG(p->status)));
 	else
 		snprintf(buf, len, "ended (wait status %#x)", p->status);
 	return buf;

@@ -31,8 +31,10 @@ static void reads_lines_and_reaps(void **state)
 {
 	struct proc p;
 	char err[256];
-	const char *const argv[] = { "/bin/sh", "-c", "for i in 1 2 3; do echo line$i; done; printf tail; exit 3", NULL };
-	assert_int_equal(proc__start(&p, "t", argv, NULL, "/dev/null", err, sizeof(err)), 0);
+	const char *const argv[] = { "/bin/sh", "-c",
+		                     "for i in 1 2 3; do echo line$i; done; printf tail; exit 3",
+		                     NULL };
+	assert_int_equal(proc__start(&p, "t", argv, NULL, "/dev/null", 0, err, sizeof(err)), 0);
 	struct seen s = { 0 };
 	drain(&p, &s);
 	assert_int_equal(s.n, 4);
@@ -49,10 +51,12 @@ static void exec_failure_is_reported(void **state)
 	struct proc p;
 	char err[256];
 	const char *const argv[] = { "/nonexistent/program", NULL };
-	assert_int_equal(proc__start(&p, "t", argv, NULL, "/dev/null", err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "cannot start /nonexistent/program: No such file or directory"));
+	assert_int_equal(proc__start(&p, "t", argv, NULL, "/dev/null", 0, err, sizeof(err)), -1);
+	assert_non_null(
+	    strstr(err, "cannot start /nonexistent/program: No such file or directory"));
 	const char *const ok[] = { "/bin/true", NULL };
-	assert_int_equal(proc__start(&p, "t", ok, "/nonexistent-dir", "/dev/null", err, sizeof(err)), -1);
+	assert_int_equal(
+	    proc__start(&p, "t", ok, "/nonexistent-dir", "/dev/null", 0, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "No such file or directory"));
 }
 
@@ -61,7 +65,7 @@ static void stubborn_child_is_killed(void **state)
 	struct proc p;
 	char err[256];
 	const char *const argv[] = { "/bin/sh", "-c", "trap '' TERM; echo up; sleep 30", NULL };
-	assert_int_equal(proc__start(&p, "t", argv, NULL, "/dev/null", err, sizeof(err)), 0);
+	assert_int_equal(proc__start(&p, "t", argv, NULL, "/dev/null", 0, err, sizeof(err)), 0);
 	struct seen s = { 0 };
 	for (int i = 0; i < 500 && s.n == 0; i++) {
 		proc__read_lines(&p, on_line, &s);
@@ -74,5 +78,27 @@ static void stubborn_child_is_killed(void **state)
 	assert_int_equal(kill(p.pid, 0), -1); /* gone */
 }
 
-UNIT_MAIN(cmocka_unit_test(reads_lines_and_reaps), cmocka_unit_test(exec_failure_is_reported),
-	  cmocka_unit_test(stubborn_child_is_killed))
+static void closing_stdin_stops_a_reader(void **state)
+{
+	struct proc p;
+	char err[256];
+	const char *const argv[] = { "/bin/cat", NULL };
+	assert_int_equal(
+	    proc__start(&p, "t", argv, NULL, "/dev/null", PROC_STDIN_PIPE, err, sizeof(err)), 0);
+	assert_int_equal(write(p.in_fd, "hi\n", 3), 3);
+	struct seen s = { 0 };
+	for (int i = 0; i < 500 && s.n == 0; i++) {
+		proc__read_lines(&p, on_line, &s);
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	}
+	assert_string_equal(s.last, "hi");
+	proc__close_stdin(&p);
+	for (int i = 0; i < 500 && !proc__poll_exit(&p); i++)
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	char d[64];
+	assert_string_equal(proc__describe(&p, d, sizeof(d)), "exited with status 0");
+	proc__stop(&p, 10);
+}
+
+UNIT_MAIN(cmocka_unit_test(closing_stdin_stops_a_reader), cmocka_unit_test(reads_lines_and_reaps),
+          cmocka_unit_test(exec_failure_is_reported), cmocka_unit_test(stubborn_child_is_killed))

@@ -31,9 +31,9 @@
  * Reports (cfg.out, one JSON object per line, see report.h): every interval_s, one "interval" line
  * per op type plus one for "all": op, t_s, interval_s, ops, errors, ops_per_s,
  * count/mean_us/min_us/p50_us/ p90_us/p95_us/p99_us/p99_9_us/max_us of successful ops, cpu_us and
- * cpu_pct (generator worker CPU), and the interval's histogram ("hist"). At the end one "summary" line per type and "all" with the totals
- * and the full-run histogram ("hist", hdr.h's JSON, mergeable across generators). Latency
- * histograms hold successful ops only.
+ * cpu_pct (generator worker CPU), and the interval's histogram ("hist"). At the end one "summary"
+ * line per type and "all" with the totals and the full-run histogram ("hist", hdr.h's JSON,
+ * mergeable across generators). Latency histograms hold successful ops only.
  *
  * No globals: any number of engines may run in one process. lg_stop() may be called from any thread
  * (not from a signal handler). */
