@@ -1,0 +1,22 @@
+# workloads/web/: the web VM. libvcweb.a holds everything testable without sockets (HTTP parser,
+# file set, bank journal, pages) so the sanitizer build covers it; vcons-web is the static guest
+# server, vcons-web-load the host load generator.
+LIBS += vcweb
+vcweb.srcs := workloads/web/http.c workloads/web/fileset.c workloads/web/bank.c \
+              workloads/web/pages.c
+
+GUEST_PROGS += vcons-web
+vcons-web.srcs := workloads/web/web_main.c workloads/web/app.c workloads/web/server.c \
+                  workloads/web/tls.c
+vcons-web.deps := vcweb
+vcons-web.ldlibs := -lssl -lcrypto -lpthread
+
+UNIT_TESTS += vcweb-http-test
+vcweb-http-test.srcs := workloads/web/test/http_test.c
+vcweb-http-test.deps := vcweb
+vcweb-http-test.ldlibs := -lcmocka
+
+UNIT_TESTS += vcweb-core-test
+vcweb-core-test.srcs := workloads/web/test/core_test.c
+vcweb-core-test.deps := vcweb
+vcweb-core-test.ldlibs := -lcmocka -lpthread
