@@ -20,3 +20,11 @@ UNIT_TESTS += vcweb-core-test
 vcweb-core-test.srcs := workloads/web/test/core_test.c
 vcweb-core-test.deps := vcweb
 vcweb-core-test.ldlibs := -lcmocka -lpthread
+
+HOST_PROGS += vcons-web-load
+vcons-web-load.srcs := workloads/web/load_main.c workloads/web/client.c
+vcons-web-load.deps := vcweb vcload
+vcons-web-load.ldlibs := -lcurl -ljansson -lpthread -lm
+
+E2E_TESTS += workloads/web/test/load_e2e.sh workloads/web/test/curl_e2e.sh \
+             workloads/web/test/malformed_e2e.sh workloads/web/test/crash_e2e.sh
