@@ -27,5 +27,6 @@ vcons-web-load.deps := vcweb vcload
 vcons-web-load.ldlibs := -lcurl -ljansson -lpthread -lm
 
 E2E_TESTS += workloads/web/test/load_e2e.sh workloads/web/test/curl_e2e.sh \
-             workloads/web/test/malformed_e2e.sh workloads/web/test/crash_e2e.sh
+             workloads/web/test/malformed_e2e.sh workloads/web/test/crash_e2e.sh \
+             workloads/web/test/validation_e2e.sh
 BENCHES += workloads/web/bench/web_bench.sh
