@@ -99,7 +99,8 @@ static int parse(int argc, char **argv, struct opts *o)
 	opterr = 0;
 	int c, users = 0;
 	double v = 0;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	int li = 0;
+	while ((c = getopt_long(argc, argv, "", lo, &li)) != -1) {
 		int bad = 0;
 		switch (c) {
 		case 'T': o->client.host = optarg; break;
@@ -178,8 +179,8 @@ static int parse(int argc, char **argv, struct opts *o)
 			return 2;
 		}
 		if (bad) {
-			fprintf(stderr, "vcons-web-load: bad value '%s' for %s\n", optarg,
-			        argv[optind - 2]);
+			fprintf(stderr, "vcons-web-load: bad value '%s' for --%s\n", optarg,
+			        lo[li].name);
 			return 2;
 		}
 	}

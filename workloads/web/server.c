@@ -31,11 +31,13 @@ struct conn {
 	size_t out_off; /* bytes of head+body already sent */
 	int busy;       /* an answer is queued */
 	uint32_t events;
-	time_t last;
+	int64_t last_ms;          /* last progress, CLOCK_MONOTONIC */
+	struct conn *prev, *next; /* the worker's connections, for time-outs and shutdown */
 };
 
 struct worker {
 	const struct server_config *cfg;
+	struct conn *conns;
 	int ep;
 	pthread_t tid;
 	int id;
@@ -62,8 +64,21 @@ int server_listen(const char *ip, int port)
 	return fd;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void conn_close(struct worker *w, struct conn *c)
 {
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	if (c->ssl) {
 		if (!c->handshaking)
@@ -211,7 +226,7 @@ static int conn_handshake(struct worker *w, struct conn *c)
 
 static void conn_progress(struct worker *w, struct conn *c)
 {
-	c->last = time(NULL);
+	c->last_ms = now_ms();
 	if (c->handshaking) {
 		int rc = conn_handshake(w, c);
 		if (rc < 0) {
@@ -286,6 +301,11 @@ static void accept_all(struct worker *w, int lfd, int tls)
 		if (tls)
 			SSL_set_accept_state(c->ssl);
 		c->events = EPOLLIN;
+		c->last_ms = now_ms();
+		c->next = w->conns;
+		if (w->conns)
+			w->conns->prev = c;
+		w->conns = c;
 		struct epoll_event e = { .events = EPOLLIN, .data.ptr = c };
 		if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &e) < 0) {
 			conn_close(w, c);
@@ -295,13 +315,35 @@ static void accept_all(struct worker *w, int lfd, int tls)
 	}
 }
 
+/* Closes connections that stalled: a partial request, a TLS handshake or an answer the client
+ * does not read for request_timeout_s; an idle keep-alive connection after idle_timeout_s. */
+static void sweep(struct worker *w, int64_t now)
+{
+	const struct server_config *cfg = w->cfg;
+	struct conn *c = w->conns;
+	while (c) {
+		struct conn *next = c->next;
+		int pending = c->in_len > 0 || c->handshaking || c->busy;
+		int64_t limit = 1000LL * (pending ? cfg->request_timeout_s : cfg->idle_timeout_s);
+		if (now - c->last_ms > limit)
+			conn_close(w, c);
+		c = next;
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	const struct server_config *cfg = w->cfg;
 	struct epoll_event ev[64];
+	int64_t last_sweep = now_ms();
 	while (!atomic_load(&cfg->app->stop) && !*cfg->signalled) {
 		int n = epoll_wait(w->ep, ev, 64, 200);
+		int64_t now = now_ms();
+		if (now - last_sweep >= 250) {
+			sweep(w, now);
+			last_sweep = now;
+		}
 		for (int i = 0; i < n; i++) {
 			void *p = ev[i].data.ptr;
 			if (p == &listener_plain)
@@ -312,6 +354,8 @@ static void *worker_main(void *arg)
 				conn_progress(w, p);
 		}
 	}
+	while (w->conns)
+		conn_close(w, w->conns);
 	return NULL;
 }
 

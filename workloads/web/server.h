@@ -14,6 +14,8 @@ struct server_config {
 	SSL_CTX *ctx; /* for tls_fd */
 	struct app *app;
 	volatile sig_atomic_t *signalled; /* set by SIGTERM/SIGINT */
+	int request_timeout_s; /* a partial request or unread answer may stall this long */
+	int idle_timeout_s;    /* an idle keep-alive connection is closed after this */
 };
 
 /* Runs until app->stop or *signalled; 0, or -1 when the threads could not start. */

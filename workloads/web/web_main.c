@@ -17,7 +17,7 @@
 
 struct opts {
 	const char *addr, *data, *cert, *key;
-	int port, tls_port, threads, users, files, load, csu;
+	int port, tls_port, threads, users, files, load, csu, request_timeout, idle_timeout;
 	long max_header, max_body;
 };
 
@@ -48,6 +48,8 @@ static void usage(FILE *f)
 	    "  --cert FILE --key FILE  TLS certificate and key (default DATA/cert.pem, key.pem)\n"
 	    "  --max-header N     request line + headers limit, bytes (default 8192; over: 431)\n"
 	    "  --max-body N       request body limit, bytes (default 65536; over: 413)\n"
+	    "  --request-timeout S  a partial request or an unread answer may stall S s (10)\n"
+	    "  --idle-timeout S   idle keep-alive connections close after S s (default 60)\n"
 	    "  --csu N            CSU number (default 0)\n"
 	    "  --help             this text\n"
 	    "Stop: SIGTERM/SIGINT, or POST /admin/stop.\n",
@@ -77,13 +79,23 @@ static int cpus(void)
 /* 0 parsed, 1 --help shown, 2 bad option (message printed). */
 static int parse(int argc, char **argv, struct opts *o)
 {
-	static const struct option lo[] = {
-		{ "addr", 1, 0, 'a' },  { "port", 1, 0, 'p' },       { "tls-port", 1, 0, 'P' },
-		{ "data", 1, 0, 'd' },  { "load", 0, 0, 'l' },       { "files", 1, 0, 'f' },
-		{ "users", 1, 0, 'u' }, { "threads", 1, 0, 't' },    { "cert", 1, 0, 'c' },
-		{ "key", 1, 0, 'k' },   { "max-header", 1, 0, 'H' }, { "max-body", 1, 0, 'B' },
-		{ "csu", 1, 0, 'C' },   { "help", 0, 0, 'h' },       { 0, 0, 0, 0 }
-	};
+	static const struct option lo[] = { { "addr", 1, 0, 'a' },
+		                            { "port", 1, 0, 'p' },
+		                            { "tls-port", 1, 0, 'P' },
+		                            { "data", 1, 0, 'd' },
+		                            { "load", 0, 0, 'l' },
+		                            { "files", 1, 0, 'f' },
+		                            { "users", 1, 0, 'u' },
+		                            { "threads", 1, 0, 't' },
+		                            { "cert", 1, 0, 'c' },
+		                            { "key", 1, 0, 'k' },
+		                            { "max-header", 1, 0, 'H' },
+		                            { "max-body", 1, 0, 'B' },
+		                            { "csu", 1, 0, 'C' },
+		                            { "request-timeout", 1, 0, 'R' },
+		                            { "idle-timeout", 1, 0, 'I' },
+		                            { "help", 0, 0, 'h' },
+		                            { 0, 0, 0, 0 } };
 	*o = (struct opts){ .addr = "127.0.0.1",
 		            .data = ".",
 		            .port = 8080,
@@ -92,11 +104,14 @@ static int parse(int argc, char **argv, struct opts *o)
 		            .users = 10000,
 		            .files = FILESET_DEFAULT_FILES,
 		            .max_header = 8192,
-		            .max_body = 65536 };
+		            .max_body = 65536,
+		            .request_timeout = 10,
+		            .idle_timeout = 60 };
 	opterr = 0;
 	int c;
 	long v;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	int li = 0;
+	while ((c = getopt_long(argc, argv, "", lo, &li)) != -1) {
 		int bad = 0;
 		switch (c) {
 		case 'a': o->addr = optarg; break;
@@ -137,6 +152,14 @@ static int parse(int argc, char **argv, struct opts *o)
 			bad = num(optarg, 0, 1000000, &v);
 			o->csu = (int)v;
 			break;
+		case 'R':
+			bad = num(optarg, 1, 86400, &v);
+			o->request_timeout = (int)v;
+			break;
+		case 'I':
+			bad = num(optarg, 1, 86400, &v);
+			o->idle_timeout = (int)v;
+			break;
 		default:
 			fprintf(stderr, "vcons-web: bad option '%s' (see --help)\n",
 			        argv[optind - 1]);
@@ -144,7 +167,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		}
 		if (bad) {
 			fprintf(stderr, "vcons-web: bad value '%s' for --%s\n", optarg,
-			        lo[0].name ? argv[optind - 2] + 2 : "");
+			        lo[li].name);
 			return 2;
 		}
 	}
@@ -217,7 +240,9 @@ static int serve(const struct opts *o)
 		                     .tls_fd = tfd,
 		                     .ctx = ctx,
 		                     .app = &app,
-		                     .signalled = &signalled };
+		                     .signalled = &signalled,
+		                     .request_timeout_s = o->request_timeout,
+		                     .idle_timeout_s = o->idle_timeout };
 	int rc = server_run(&cfg);
 	if (rc != 0)
 		fprintf(stderr, "vcons-web: cannot start the event-loop threads\n");

@@ -7,7 +7,8 @@ source "$VCONS_TOP/workloads/web/test/weblib.sh"
 ADDR=127.0.2.3
 DATA=$T_TMP/data
 web_load_data "$DATA" --files 50 --addr $ADDR || t_fail "web load data"
-web_start $ADDR "$DATA" --files 50 --users 10 --max-header 4096 --max-body 1024 ||
+web_start $ADDR "$DATA" --files 50 --users 10 --max-header 4096 --max-body 1024 \
+	--request-timeout 1 --idle-timeout 2 ||
 	{ t_fail "web server ready"; t_done; }
 
 python3 - $ADDR 8080 <<'PY'
@@ -123,6 +124,31 @@ while True:
         break
     buf += b
 ok("byte-by-byte request answered", buf.startswith(b"HTTP/1.1 200") and b"user=3 balance=" in buf)
+
+# Stalled clients are dropped: 40 slowloris connections with a partial request (request timeout
+# 1 s) and an idle keep-alive connection (idle timeout 2 s); others are served meanwhile.
+lor = [conn() for _ in range(40)]
+for s in lor:
+    s.sendall(b"GET /bank/summary?user=1 HTTP/1.1\r\nX-Slow: ")
+idle = conn()
+idle.sendall(b"GET /stats HTTP/1.1\r\n\r\n")
+first = idle.recv(65536)
+ok("idle connection got its answer", first.startswith(b"HTTP/1.1 200") and first.rstrip().endswith(b"}"))
+ok("server serves others while 40 requests stall", alive())
+time.sleep(3.2)
+def closed(s):
+    s.settimeout(2)
+    try:
+        data = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                return True
+            data += b
+    except (socket.timeout, ConnectionResetError):
+        return False
+ok("stalled partial requests closed after the request timeout", all(closed(s) for s in lor))
+ok("idle keep-alive connection closed after the idle timeout", closed(idle))
 ok("server still serving at the end", alive())
 PY
 
