@@ -265,6 +265,10 @@ static int xfer_init(struct web_client *c, struct xfer *x)
 	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL);
 	if (c->cfg.https) {
+		if (c->cfg.tls12)
+			curl_easy_setopt(
+			    h, CURLOPT_SSLVERSION,
+			    (long)(CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2));
 		if (c->cfg.cacert) {
 			curl_easy_setopt(h, CURLOPT_CAINFO, c->cfg.cacert);
 		} else {

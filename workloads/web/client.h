@@ -26,6 +26,7 @@ struct web_client_cfg {
 	const char *host;
 	int port;             /* the port used (plain or TLS) */
 	int https;            /* 1: https:// */
+	int tls12;            /* 1: TLS 1.2 only */
 	const char *cacert;   /* verify the server against this CA file; NULL: no verification */
 	int files;            /* the server's --files */
 	int bank_users;       /* the server's --users */

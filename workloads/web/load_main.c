@@ -30,6 +30,7 @@ static void usage(FILE *f)
 	    "  --target HOST      server address (default 127.0.0.1)\n"
 	    "  --port N --tls-port N  server ports (default 8080, 8443)\n"
 	    "  --https            use HTTPS (TLS port); --cacert FILE verifies the server\n"
+	    "  --tls12            HTTPS with TLS 1.2 only (default: TLS 1.3)\n"
 	    "  --users N          users (closed loop, no think time, unless --rate)\n"
 	    "  --rate R           open loop: R pages/s in all (CO-corrected latency)\n"
 	    "  --think S          open loop: mean think time per user instead of --rate spacing\n"
@@ -60,29 +61,20 @@ static int num(const char *s, double lo, double hi, double *out)
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-	static const struct option lo[] = { { "target", 1, 0, 'T' },
-		                            { "port", 1, 0, 'p' },
-		                            { "tls-port", 1, 0, 'P' },
-		                            { "https", 0, 0, 's' },
-		                            { "cacert", 1, 0, 'A' },
-		                            { "users", 1, 0, 'u' },
-		                            { "rate", 1, 0, 'r' },
-		                            { "think", 1, 0, 'k' },
-		                            { "threads", 1, 0, 't' },
-		                            { "duration", 1, 0, 'd' },
-		                            { "ramp", 1, 0, 'R' },
-		                            { "interval", 1, 0, 'i' },
-		                            { "json", 0, 0, 'j' },
-		                            { "files", 1, 0, 'f' },
-		                            { "bank-users", 1, 0, 'b' },
-		                            { "user-base", 1, 0, 'B' },
-		                            { "session-pages", 1, 0, 'S' },
-		                            { "page", 1, 0, 'g' },
-		                            { "timeout-ms", 1, 0, 'o' },
-		                            { "seed", 1, 0, 'e' },
-		                            { "csu", 1, 0, 'C' },
-		                            { "help", 0, 0, 'h' },
-		                            { 0, 0, 0, 0 } };
+	static const struct option lo[] = {
+		{ "target", 1, 0, 'T' },    { "port", 1, 0, 'p' },
+		{ "tls-port", 1, 0, 'P' },  { "https", 0, 0, 's' },
+		{ "cacert", 1, 0, 'A' },    { "tls12", 0, 0, '2' },
+		{ "users", 1, 0, 'u' },     { "rate", 1, 0, 'r' },
+		{ "think", 1, 0, 'k' },     { "threads", 1, 0, 't' },
+		{ "duration", 1, 0, 'd' },  { "ramp", 1, 0, 'R' },
+		{ "interval", 1, 0, 'i' },  { "json", 0, 0, 'j' },
+		{ "files", 1, 0, 'f' },     { "bank-users", 1, 0, 'b' },
+		{ "user-base", 1, 0, 'B' }, { "session-pages", 1, 0, 'S' },
+		{ "page", 1, 0, 'g' },      { "timeout-ms", 1, 0, 'o' },
+		{ "seed", 1, 0, 'e' },      { "csu", 1, 0, 'C' },
+		{ "help", 0, 0, 'h' },      { 0, 0, 0, 0 }
+	};
 	o->client = (struct web_client_cfg){ .host = "127.0.0.1",
 		                             .files = FILESET_DEFAULT_FILES,
 		                             .bank_users = 10000,
@@ -106,6 +98,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'T': o->client.host = optarg; break;
 		case 's': o->client.https = 1; break;
 		case 'A': o->client.cacert = optarg; break;
+		case '2': o->client.https = o->client.tls12 = 1; break;
 		case 'g': o->client.page = optarg; break;
 		case 'j': o->json = 1; break;
 		case 'h': usage(stdout); return 1;

@@ -43,8 +43,16 @@ t_check "open loop QoS reported (tolerable $tol%)" python3 -c "import sys; sys.e
 n=$(grep -c '"type":"interval"' "$T_TMP/open.json")
 t_check "interval report lines ($n)" test "$n" -ge 5
 
-stats=$(curl -s --max-time 5 http://$ADDR:8080/stats)
-resumed=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['tls_resumed'])" "$stats")
-t_check "TLS sessions resumed across user sessions ($resumed)" test "${resumed:-0}" -gt 0
+resumed() {
+	curl -s --max-time 5 http://$ADDR:8080/stats |
+		python3 -c "import json,sys; print(json.load(sys.stdin)['tls_resumed'])"
+}
+r0=$(resumed)
+t_check "TLS 1.3 sessions resumed across user sessions ($r0)" test "${r0:-0}" -gt 0
+"$B/vcons-web-load" --target $ADDR --files 300 --bank-users 500 --users 4 --duration 2 --json \
+	--tls12 --cacert "$DATA/cert.pem" --session-pages 2 --user-base 300 >"$T_TMP/tls12.json"
+check_run "load https TLS 1.2" "$T_TMP/tls12.json"
+r1=$(resumed)
+t_check "TLS 1.2 sessions resumed ($((r1 - r0)))" test "$((r1 - r0))" -gt 0
 web_stop
 t_done
