@@ -1,0 +1,68 @@
+/* workloads/web/app.h: what vcons-web answers to one parsed request (the URL space), separate from
+ * how bytes move (server.c).
+ *
+ * URL space:
+ *   GET /                             index page listing the URL space
+ *   GET /static/fNNNNN.bin            static file NNNNN of the file set (fileset.h)
+ *   GET /images/iNNN.png              image NNN
+ *   GET /manifest.tsv                 the file set's manifest
+ *   GET /bank/summary?user=U          account summary (dynamic, pages.h)
+ *   GET /bank/history?user=U          transaction history (dynamic, server-side work)
+ *   POST /bank/transfer               form user=U&amount=CENTS&payee=NAME: durable debit (bank.h)
+ *   GET /stats                        JSON counters (requests, TLS handshakes, resumptions ...)
+ *   POST /admin/stop                  in-band clean shutdown
+ * Every answer has Content-Length; dynamic and static answers carry X-Vcons-Sum (FNV-1a-64 of the
+ * body, hex). Errors: 400 bad form, 404, 405, 409 (insufficient funds), 500 journal failure. */
+#ifndef WORKLOADS_WEB_APP_H
+#define WORKLOADS_WEB_APP_H
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "workloads/web/bank.h"
+#include "workloads/web/http.h"
+#include "workloads/web/pages.h"
+
+struct app_file {
+	unsigned char *data;
+	size_t size;
+	uint64_t fnv;
+	const char *content_type;
+};
+
+struct app_stats {
+	atomic_ulong requests, errors_4xx, errors_5xx, transfers, bytes_out;
+	atomic_ulong connections, tls_handshakes, tls_resumed;
+};
+
+struct app {
+	struct bank *bank;
+	int files;                /* static files in the set */
+	struct app_file *statics; /* [files] */
+	struct app_file *images;  /* [FILESET_IMAGES] */
+	char *manifest;
+	size_t manifest_len;
+	struct http_limits limits;
+	struct app_stats stats;
+	atomic_int stop; /* set by POST /admin/stop or a signal */
+};
+
+/* One response: header text plus a body that is either borrowed (static files) or owned. */
+struct app_resp {
+	struct wbuf head;
+	const unsigned char *body; /* borrowed or owned.p */
+	size_t body_len;
+	struct wbuf owned;
+	int close; /* close the connection after sending */
+};
+
+/* Loads the file set and manifest from dir (checking every file's size and checksum). 0, or -1
+ * with *err set. */
+int app_load_files(struct app *a, const char *dir, int files, const char **err);
+void app_free_files(struct app *a);
+/* Fills r (zeroed by the caller) for req. */
+void app_handle(struct app *a, const struct http_req *req, struct app_resp *r);
+/* An error answer for a request that could not be parsed (status from http_parse); closes. */
+void app_error(struct app *a, int status, struct app_resp *r);
+void app_resp_free(struct app_resp *r);
+
+#endif

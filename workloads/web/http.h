@@ -1,0 +1,45 @@
+/* workloads/web/http.h: the HTTP/1.1 request parser of vcons-web (pure: no I/O, no allocation).
+ *
+ * Contract: http_parse() looks at the bytes a connection has buffered and either finds one
+ * complete request at their start (request line, headers and a Content-Length body), says more
+ * bytes are needed, or rejects the input with the status the server must answer and then close:
+ * 400 malformed, 413 body over the limit, 431 header section over the limit, 501 unsupported
+ * (Transfer-Encoding, unknown method), 505 a version other than HTTP/1.0 or 1.1. Lines end in
+ * CRLF; obsolete line folding, bare LF, control bytes, a bad or repeated Content-Length are 400.
+ * Pipelining: the return value is the request's full length, so the caller consumes exactly that
+ * and parses the next request from what follows. Pointers in the result point into buf. */
+#ifndef WORKLOADS_WEB_HTTP_H
+#define WORKLOADS_WEB_HTTP_H
+#include <stddef.h>
+
+enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST };
+
+struct http_limits {
+	size_t max_header_bytes; /* request line + headers + blank line */
+	size_t max_body_bytes;
+};
+
+struct http_req {
+	enum http_method method;
+	const char *path; /* the target up to '?' */
+	size_t path_len;
+	const char *query; /* after '?', not including it; NULL when absent */
+	size_t query_len;
+	int minor;      /* HTTP/1.<minor> */
+	int keep_alive; /* 1 when the connection stays open after the response */
+	const char *body;
+	size_t body_len;
+};
+
+/* > 0: length of the complete request at buf; 0: incomplete (read more); < 0: -status. */
+long http_parse(const char *buf, size_t len, const struct http_limits *lim, struct http_req *req);
+
+/* Finds key in an application/x-www-form-urlencoded string (no decoding: vcons values are plain
+ * tokens). Returns 1 and sets *val and *val_len, or 0 when absent. */
+int http_form_get(const char *s, size_t len, const char *key, const char **val, size_t *val_len);
+/* Parses a decimal field into *out (0 .. 2^62); 0 on success, -1 when absent or not a number. */
+int http_form_u64(const char *s, size_t len, const char *key, unsigned long long *out);
+
+const char *http_reason(int status); /* "OK", "Bad Request", ... */
+
+#endif

@@ -1,0 +1,32 @@
+# workloads/web/: the web VM. libvcweb.a holds everything testable without sockets (HTTP parser,
+# file set, bank journal, pages) so the sanitizer build covers it; vcons-web is the static guest
+# server, vcons-web-load the host load generator.
+LIBS += vcweb
+vcweb.srcs := workloads/web/http.c workloads/web/fileset.c workloads/web/bank.c \
+              workloads/web/pages.c
+
+GUEST_PROGS += vcons-web
+vcons-web.srcs := workloads/web/web_main.c workloads/web/app.c workloads/web/server.c \
+                  workloads/web/tls.c
+vcons-web.deps := vcweb
+vcons-web.ldlibs := -lssl -lcrypto -lpthread
+
+UNIT_TESTS += vcweb-http-test
+vcweb-http-test.srcs := workloads/web/test/http_test.c
+vcweb-http-test.deps := vcweb
+vcweb-http-test.ldlibs := -lcmocka
+
+UNIT_TESTS += vcweb-core-test
+vcweb-core-test.srcs := workloads/web/test/core_test.c
+vcweb-core-test.deps := vcweb
+vcweb-core-test.ldlibs := -lcmocka -lpthread
+
+HOST_PROGS += vcons-web-load
+vcons-web-load.srcs := workloads/web/load_main.c workloads/web/client.c
+vcons-web-load.deps := vcweb vcload
+vcons-web-load.ldlibs := -lcurl -ljansson -lpthread -lm
+
+E2E_TESTS += workloads/web/test/load_e2e.sh workloads/web/test/curl_e2e.sh \
+             workloads/web/test/malformed_e2e.sh workloads/web/test/crash_e2e.sh \
+             workloads/web/test/validation_e2e.sh
+BENCHES += workloads/web/bench/web_bench.sh

@@ -1,0 +1,26 @@
+/* workloads/web/server.h: vcons-web's event loop: one thread per vCPU, each with its own epoll
+ * instance watching the shared listening sockets and the connections it accepted; non-blocking
+ * sockets, optional TLS per listener, keep-alive and pipelined requests answered in order. */
+#ifndef WORKLOADS_WEB_SERVER_H
+#define WORKLOADS_WEB_SERVER_H
+#include <signal.h>
+#include <openssl/ssl.h>
+#include "workloads/web/app.h"
+
+struct server_config {
+	int threads;
+	int plain_fd; /* listening sockets, non-blocking; -1 = not used */
+	int tls_fd;
+	SSL_CTX *ctx; /* for tls_fd */
+	struct app *app;
+	volatile sig_atomic_t *signalled; /* set by SIGTERM/SIGINT */
+	int request_timeout_s; /* a partial request or unread answer may stall this long */
+	int idle_timeout_s;    /* an idle keep-alive connection is closed after this */
+};
+
+/* Runs until app->stop or *signalled; 0, or -1 when the threads could not start. */
+int server_run(const struct server_config *cfg);
+/* A non-blocking listening TCP socket on ip:port (IPv4 dotted quad); -1 on error. */
+int server_listen(const char *ip, int port);
+
+#endif

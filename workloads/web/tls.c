@@ -1,0 +1,116 @@
+/* workloads/web/tls.c: certificate generation and the server TLS context (see tls.h). */
+#include "workloads/web/tls.h"
+#include <stdio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+int tls_init(void)
+{
+	return OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) == 1 ? 0 : -1;
+}
+
+static int add_ext(X509 *x, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	X509_EXTENSION *ex = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	if (!ex)
+		return -1;
+	int ok = X509_add_ext(x, ex, -1);
+	X509_EXTENSION_free(ex);
+	return ok ? 0 : -1;
+}
+
+static int write_pem(const char *path, int mode, EVP_PKEY *key, X509 *x)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -1;
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return -1;
+	}
+	int ok =
+	    key ? PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) : PEM_write_X509(f, x);
+	if (fflush(f) != 0 || fsync(fd) != 0)
+		ok = 0;
+	if (fclose(f) != 0)
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
+int tls_make_cert(const char *key_path, const char *cert_path, const char *ip)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	int rc = -1;
+	if (!key || !x)
+		goto out;
+	unsigned char serial[8];
+	if (RAND_bytes(serial, sizeof(serial)) != 1)
+		goto out;
+	serial[0] &= 0x7f;
+	BIGNUM *bn = BN_bin2bn(serial, sizeof(serial), NULL);
+	if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x))) {
+		BN_free(bn);
+		goto out;
+	}
+	BN_free(bn);
+	X509_set_version(x, 2);
+	X509_gmtime_adj(X509_getm_notBefore(x), -86400);
+	X509_gmtime_adj(X509_getm_notAfter(x), 10L * 365 * 86400);
+	X509_NAME *name = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"vcons", -1, -1,
+	                           0);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"vcons-web", -1,
+	                           -1, 0);
+	X509_set_issuer_name(x, name);
+	X509_set_pubkey(x, key);
+	char san[128];
+	snprintf(san, sizeof(san), "DNS:localhost,IP:%s", ip);
+	if (add_ext(x, NID_basic_constraints, "critical,CA:TRUE") ||
+	    add_ext(x, NID_key_usage, "critical,digitalSignature,keyCertSign") ||
+	    add_ext(x, NID_subject_alt_name, san) || add_ext(x, NID_subject_key_identifier, "hash"))
+		goto out;
+	if (!X509_sign(x, key, EVP_sha256()))
+		goto out;
+	if (write_pem(key_path, 0600, key, NULL) == 0 && write_pem(cert_path, 0644, NULL, x) == 0)
+		rc = 0;
+out:
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+SSL_CTX *tls_server_ctx(const char *cert_path, const char *key_path, const char **err)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx) {
+		*err = "cannot create the TLS context";
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+	                          SSL_MODE_RELEASE_BUFFERS);
+	static const unsigned char sid_ctx[] = "vcons-web";
+	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	SSL_CTX_sess_set_cache_size(ctx, 20000);
+	SSL_CTX_set_timeout(ctx, 3600);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		*err = "cannot use the TLS certificate or key (--cert/--key, or run --load)";
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}

@@ -1,0 +1,17 @@
+/* workloads/web/tls.h: vcons-web's TLS set-up with OpenSSL: a self-signed certificate made with
+ * the library's API (no openssl command at run time) and the server context (TLS 1.2 and 1.3,
+ * session tickets and a server-side session cache for resumption). */
+#ifndef WORKLOADS_WEB_TLS_H
+#define WORKLOADS_WEB_TLS_H
+#include <openssl/ssl.h>
+
+/* OpenSSL initialisation without reading any configuration file (guest programs touch only
+ * --data). 0 or -1. */
+int tls_init(void);
+/* Writes an EC P-256 key (key_path, mode 0600) and a self-signed certificate for CN "vcons-web"
+ * with subjectAltName DNS:localhost and IP:ip (cert_path), valid ten years. 0 or -1. */
+int tls_make_cert(const char *key_path, const char *cert_path, const char *ip);
+/* NULL with *err set when the files cannot be used. */
+SSL_CTX *tls_server_ctx(const char *cert_path, const char *key_path, const char **err);
+
+#endif
