@@ -18,8 +18,9 @@ struct proc {
 	size_t line_len; /* a partial line read so far */
 };
 
-#define PROC_STDIN_PIPE 1 /* stdin is a pipe the harness holds: closing it asks the child to stop  \
-	                   */
+#define PROC_STDIN_PIPE                                                                            \
+	1 /* stdin is a pipe the harness holds: closing it asks the child to stop                  \
+	   */
 
 /* Starts argv[0] (a path) with `cwd` (NULL: the harness's), stdout piped, stderr to `log`
  * (appended), stdin from /dev/null or (flags & PROC_STDIN_PIPE) a pipe. 0, or -1 with a one-line

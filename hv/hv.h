@@ -29,10 +29,11 @@ enum hv_exit {
 };
 
 struct hv_config {
-	uint64_t mem_bytes;   /* guest memory (default 256 MiB) */
-	int page_4k;          /* map guest memory with 4 KiB pages instead of 2 MiB */
-	int max_vcpus;        /* cap on concurrent guest threads (default 64) */
-	const char *root;     /* the VM's root directory (default ".") */
+	uint64_t mem_bytes; /* guest memory (default 256 MiB) */
+	int page_4k;        /* map guest memory with 4 KiB pages instead of 2 MiB */
+	int vcpus;        /* virtual CPUs the guest sees (affinity, getcpu); default: the host's */
+	int max_threads;  /* cap on live guest threads, each a KVM vCPU (default 256) */
+	const char *root; /* the VM's root directory (default ".") */
 	const char *net_addr; /* the VM's IPv4 address (default 127.0.0.1) */
 	const char *cpuid;    /* "host", "baseline" or a YAML file (default host) */
 	double clock_scale;   /* guest clock speed relative to the host (default 1.0) */

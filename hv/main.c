@@ -19,7 +19,8 @@ static const char usage[] =
     "\n"
     "  --mem SIZE           guest memory, e.g. 256M, 1G (default 256M)\n"
     "  --page-size 2m|4k    guest page size (default 2m)\n"
-    "  --vcpus N            most guest threads at once (default 64)\n"
+    "  --vcpus N            virtual CPUs the guest sees (default: the host's)\n"
+    "  --max-threads N      most guest threads alive at once, each a KVM vCPU (default 256)\n"
     "  --root DIR           the VM's root directory: every path resolves inside it (default .)\n"
     "  --net A.B.C.D        the VM's loopback address (default 127.0.0.1)\n"
     "  --cpuid PROFILE      host, baseline (x86-64-v2) or a YAML file (default host)\n"
@@ -117,7 +118,8 @@ int main(int argc, char **argv)
 		O_TRACE,
 		O_NAME,
 		O_NOSEC,
-		O_HELP
+		O_HELP,
+		O_THREADS
 	};
 	static const struct option opts[] = {
 		{ "mem", required_argument, 0, O_MEM },
@@ -132,6 +134,7 @@ int main(int argc, char **argv)
 		{ "name", required_argument, 0, O_NAME },
 		{ "no-seccomp", no_argument, 0, O_NOSEC },
 		{ "help", no_argument, 0, O_HELP },
+		{ "max-threads", required_argument, 0, O_THREADS },
 		{ 0, 0, 0, 0 },
 	};
 	opterr = 0;
@@ -149,9 +152,15 @@ int main(int argc, char **argv)
 			cfg.page_4k = !strcmp(optarg, "4k");
 			break;
 		case O_VCPUS:
-			cfg.max_vcpus = (int)strtol(optarg, &end, 10);
-			if (*end || cfg.max_vcpus < 1 || cfg.max_vcpus > 64)
-				return bad_usage("--vcpus: not a number from 1 to 64: ", optarg);
+			cfg.vcpus = (int)strtol(optarg, &end, 10);
+			if (*end || cfg.vcpus < 1 || cfg.vcpus > 1024)
+				return bad_usage("--vcpus: not a number from 1 to 1024: ", optarg);
+			break;
+		case O_THREADS:
+			cfg.max_threads = (int)strtol(optarg, &end, 10);
+			if (*end || cfg.max_threads < 1 || cfg.max_threads > 256)
+				return bad_usage("--max-threads: not a number from 1 to 256: ",
+				                 optarg);
 			break;
 		case O_ROOT: cfg.root = optarg; break;
 		case O_NET: cfg.net_addr = optarg; break;

@@ -19,7 +19,7 @@
 #define SYS_STUB      0x2000
 #define SYS_EXC_STUBS 0x2100 /* 16 bytes per vector */
 #define SYS_TSS       0x3000
-#define SYS_XSTACKS   0x10000
+#define SYS_XSTACKS   0x20000 /* after MAX_VCPUS TSSs */
 #define TSS_STRIDE    256
 #define TSS_LIMIT     (104 + 32) /* the TSS, then an I/O bitmap for ports 0..255 and its end byte */
 #define SYS_PT        0x200000

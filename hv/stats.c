@@ -202,7 +202,7 @@ static json_t *stats_json(struct vm *vm)
 	    "s:{s:I,s:I}}",
 	    "type", "hv_stats", "name", vm->name, "host_ns",
 	    (json_int_t)clock__host_ns(CLOCK_MONOTONIC), "page_size_bytes",
-	    vm->cfg.page_4k ? 4096 : 2 << 20, "vcpus", "limit", vm->cfg.max_vcpus, "created",
+	    vm->cfg.page_4k ? 4096 : 2 << 20, "vcpus", "limit", vm->cfg.max_threads, "created",
 	    s->vcpus_created, "peak_threads", s->vcpus_peak, "exits", exits_json(&sum), "syscalls",
 	    syscalls_json(&sum), "unknown_syscalls", (json_int_t)sum.sys_unknown, "kvm_vm", kvm_vm,
 	    "kvm_vcpu", kvm_vcpu, "per_vcpu", per, "memory", "guest_bytes", (json_int_t)vm->mem,

@@ -402,7 +402,7 @@ long sys_sched_getaffinity(struct vcpu *c, const uint64_t *a)
 {
 	uint8_t *mask;
 	uint64_t len = a[1];
-	int n = c->vm->cfg.max_vcpus;
+	int n = c->vm->cfg.vcpus;
 	uint64_t need = ((uint64_t)(n + 63) / 64) * 8;
 	if (len < need || (len & 7))
 		return -EINVAL;
@@ -421,7 +421,7 @@ long sys_getcpu(struct vcpu *c, const uint64_t *a)
 	if (a[1])
 		GUEST_PTR(node, c->vm, a[1], sizeof(*node));
 	if (cpu)
-		*cpu = (unsigned)c->id % (unsigned)c->vm->cfg.max_vcpus;
+		*cpu = (unsigned)c->id % (unsigned)c->vm->cfg.vcpus;
 	if (node)
 		*node = 0;
 	return 0;

@@ -30,7 +30,8 @@ void hv_config_init(struct hv_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->mem_bytes = 256ULL << 20;
-	cfg->max_vcpus = MAX_VCPUS;
+	cfg->vcpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	cfg->max_threads = MAX_VCPUS;
 	cfg->root = ".";
 	cfg->net_addr = "127.0.0.1";
 	cfg->cpuid = "host";
@@ -261,7 +262,7 @@ int vm__new_thread(struct vm *vm, const struct kvm_regs *regs, uint64_t fs, stru
 	pthread_mutex_lock(&vm->lock);
 	struct vcpu *c = NULL;
 	int rc = -EAGAIN;
-	if (vm->nlive >= vm->cfg.max_vcpus)
+	if (vm->nlive >= vm->cfg.max_threads)
 		goto out;
 	if (vm->npool > 0) {
 		c = vm->pool[--vm->npool];

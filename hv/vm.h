@@ -22,7 +22,7 @@
 
 #define USER_BASE  (2ULL << 20)
 #define SYS_VA     0xffffffff80000000ULL
-#define MAX_VCPUS  64
+#define MAX_VCPUS  256 /* KVM vCPUs per VM, so guest threads alive at once */
 #define GUEST_PID  100 /* the guest's process id; thread ids count up from it */
 #define PAGE_SIZE_ 4096ULL
 

@@ -40,6 +40,11 @@ else
 	t_fail "two VMs isolated" "$(cat "$T_TMP/b.out")"
 fi
 
+# The thread cap: with --max-threads 7 the eighth thread is refused (pthread_create: EAGAIN).
+timeout 60 "$HV" --vcpus 8 --max-threads 7 -- "$B/guest/hv-t_threads" >/dev/null 2>&1
+rc=$?
+((rc == 1)) && t_ok "--max-threads 7 refuses an eighth thread" || t_fail "--max-threads" "exit $rc, want 1"
+
 # Guest faults: a register dump and 128 + the signal Linux would send.
 declare -A want=([null]=139 [ud2]=132 [abort]=134 [exit42]=42)
 for w in null ud2 abort exit42; do

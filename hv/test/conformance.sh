@@ -9,7 +9,7 @@ for t in "${tests[@]}"; do
 	mkdir -p "$T_TMP/$t/native" "$T_TMP/$t/hv"
 	(cd "$T_TMP/$t/native" && timeout 120 "$prog" >../native.out 2>&1)
 	nrc=$?
-	timeout 300 "$HV" --vcpus 8 --mem 1G --root "$T_TMP/$t/hv" --stats "$T_TMP/$t/stats.json" \
+	timeout 300 "$HV" --vcpus 8 --max-threads 8 --mem 1G --root "$T_TMP/$t/hv" --stats "$T_TMP/$t/stats.json" \
 		-- "$prog" >"$T_TMP/$t/hv.out" 2>"$T_TMP/$t/hv.err"
 	hrc=$?
 	cat "$T_TMP/$t/hv.err"

@@ -26,7 +26,9 @@ vcons-web-load.srcs := workloads/web/load_main.c workloads/web/client.c
 vcons-web-load.deps := vcweb vcload
 vcons-web-load.ldlibs := -lcurl -ljansson -lpthread -lm
 
-E2E_TESTS += workloads/web/test/load_e2e.sh workloads/web/test/curl_e2e.sh \
-             workloads/web/test/malformed_e2e.sh workloads/web/test/crash_e2e.sh \
-             workloads/web/test/validation_e2e.sh
+WEB_E2E := workloads/web/test/load_e2e.sh workloads/web/test/curl_e2e.sh \
+           workloads/web/test/malformed_e2e.sh workloads/web/test/crash_e2e.sh \
+           workloads/web/test/validation_e2e.sh
+# Each also runs with vcons-web in vcons-hv VMs (@hv: tools/testlib.sh spawn_guest/run_guest).
+E2E_TESTS += $(WEB_E2E) $(addsuffix @hv,$(WEB_E2E))
 BENCHES += workloads/web/bench/web_bench.sh

@@ -2,6 +2,7 @@
 # workloads/web/test/crash_e2e.sh: acknowledged transfers survive kill -9 of vcons-web, including
 # a kill in the middle of a load run (the journal replays cleanly and the state stays consistent).
 source "$VCONS_TOP/tools/testlib.sh"
+require_platform "web crash_e2e on $PLATFORM"
 source "$VCONS_TOP/workloads/web/test/weblib.sh"
 ADDR=127.0.2.4
 DATA=$T_TMP/data

@@ -3,6 +3,7 @@
 # (verified against the generated certificate) gets exactly the file set's bytes and checksummed
 # dynamic pages; ab and wrk drive it without failed or non-2xx answers.
 source "$VCONS_TOP/tools/testlib.sh"
+require_platform "web curl_e2e on $PLATFORM"
 source "$VCONS_TOP/workloads/web/test/weblib.sh"
 ADDR=127.0.2.2
 DATA=$T_TMP/data

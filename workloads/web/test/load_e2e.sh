@@ -2,6 +2,7 @@
 # workloads/web/test/load_e2e.sh: vcons-web natively against vcons-web-load (mixed banking pages,
 # HTTP then HTTPS with TLS session resumption): throughput > 0 and not one wrong answer.
 source "$VCONS_TOP/tools/testlib.sh"
+require_platform "web load_e2e on $PLATFORM"
 source "$VCONS_TOP/workloads/web/test/weblib.sh"
 ADDR=127.0.2.1
 DATA=$T_TMP/data

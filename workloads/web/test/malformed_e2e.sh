@@ -3,6 +3,7 @@
 # 400/413/431/501/505 answer or a clean close, pipelined requests are answered in order, and the
 # server keeps serving other clients throughout.
 source "$VCONS_TOP/tools/testlib.sh"
+require_platform "web malformed_e2e on $PLATFORM"
 source "$VCONS_TOP/workloads/web/test/weblib.sh"
 ADDR=127.0.2.3
 DATA=$T_TMP/data

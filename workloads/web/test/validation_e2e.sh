@@ -3,6 +3,7 @@
 # success. A small impostor server (python) answers like vcons-web but can lie: a flipped byte in
 # a file, a page for another user, a stale balance. Plus the programs' option conventions.
 source "$VCONS_TOP/tools/testlib.sh"
+require_platform "web validation_e2e on $PLATFORM"
 source "$VCONS_TOP/workloads/web/test/weblib.sh"
 ADDR=127.0.2.5
 DATA=$T_TMP/data

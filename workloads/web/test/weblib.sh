@@ -4,7 +4,7 @@
 web_load_data() {
 	local dir=$1
 	shift
-	"$B/guest/vcons-web" --load --data "$dir" "$@" >/dev/null
+	run_guest "$B/guest/vcons-web" --load --data "$dir" "$@" >/dev/null
 }
 
 # web_start ADDR DIR [ARGS...]: starts vcons-web on ADDR (ports 8080/8443) and waits for its
@@ -13,7 +13,7 @@ web_start() {
 	local addr=$1 dir=$2 i
 	shift 2
 	local out=$T_TMP/web-$addr-$RANDOM.out
-	spawn "$B/guest/vcons-web" --addr "$addr" --data "$dir" "$@" >"$out" 2>>"$T_TMP/web.err"
+	spawn_guest "$B/guest/vcons-web" --addr "$addr" --data "$dir" "$@" >"$out" 2>>"$T_TMP/web.err"
 	WEB_PID=$!
 	for ((i = 0; i < 100; i++)); do
 		grep -q '^ready$' "$out" 2>/dev/null && return 0
