@@ -10,10 +10,18 @@ if (($# == 0)); then
 	exit 0
 fi
 status=0
-for b in "$@"; do
-	echo "== bench $b"
-	if ! VCONS_BUILD=$PWD/build VCONS_TOP=$PWD VCONS_BENCH_OUT=$out bash "$b"; then
-		echo "bench: $b failed" >&2
+# An entry "path/bench.sh@hv" runs the script with VCONS_PLATFORM=hv (its servers in vcons-hv VMs,
+# through tools/bench-platform.sh) and VCONS_BENCH_SUFFIX=-hv (so it writes NAME-hv.json).
+for entry in "$@"; do
+	b=${entry%@*}
+	platform=native
+	[[ $entry == *@* ]] && platform=${entry##*@}
+	suffix=""
+	[[ $platform != native ]] && suffix=-$platform
+	echo "== bench $b on $platform"
+	if ! VCONS_BUILD=$PWD/build VCONS_TOP=$PWD VCONS_BENCH_OUT=$out VCONS_PLATFORM=$platform \
+		VCONS_BENCH_SUFFIX=$suffix bash "$b"; then
+		echo "bench: $entry failed" >&2
 		status=1
 	fi
 done

@@ -20,4 +20,4 @@ vcdb-test.deps := vcdb vcload
 vcdb-test.ldlibs := -lcmocka -lsqlite3 -ljansson -lpthread -lm
 
 E2E_TESTS += workloads/db/test/db_e2e.sh workloads/db/test/db_e2e.sh@hv
-BENCHES += workloads/db/bench/db_bench.sh
+BENCHES += workloads/db/bench/db_bench.sh workloads/db/bench/db_bench.sh@hv

@@ -31,4 +31,4 @@ WEB_E2E := workloads/web/test/load_e2e.sh workloads/web/test/curl_e2e.sh \
            workloads/web/test/validation_e2e.sh
 # Each also runs with vcons-web in vcons-hv VMs (@hv: tools/testlib.sh spawn_guest/run_guest).
 E2E_TESTS += $(WEB_E2E) $(addsuffix @hv,$(WEB_E2E))
-BENCHES += workloads/web/bench/web_bench.sh
+BENCHES += workloads/web/bench/web_bench.sh workloads/web/bench/web_bench.sh@hv

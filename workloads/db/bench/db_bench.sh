@@ -3,6 +3,7 @@
 # time), then an open-loop run at half that rate for latency under load (coordinated-omission
 # corrected p99). Writes $VCONS_BENCH_OUT/db.json.
 set -euo pipefail
+source "${VCONS_TOP:-.}/tools/bench-platform.sh"
 B=${VCONS_BUILD:-build}
 OUT=${VCONS_BENCH_OUT:-$B/bench}
 ADDR=127.0.1.12
@@ -19,8 +20,8 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$OUT"
-"$B/guest/vcons-db" --load --data "$tmp" --warehouses "$WH" >/dev/null
-"$B/guest/vcons-db" --data "$tmp" --addr $ADDR --port $PORT --threads "$THREADS" >"$tmp/server.out" &
+on_platform $ADDR "$THREADS" "$B/guest/vcons-db" --load --data "$tmp" --warehouses "$WH" >/dev/null
+on_platform $ADDR "$THREADS" "$B/guest/vcons-db" --data "$tmp" --addr $ADDR --port $PORT --threads "$THREADS" >"$tmp/server.out" &
 srv=$!
 for _ in $(seq 100); do grep -q '^ready$' "$tmp/server.out" && break; sleep 0.05; done
 closed_cmd="vcons-db-load --target $ADDR --port $PORT --users $USERS --duration $SECS --json"
@@ -32,7 +33,7 @@ for l in open(sys.argv[1]):
 rate=$((max / 2))
 open_cmd="vcons-db-load --target $ADDR --port $PORT --rate $rate --users 64 --duration $SECS --json"
 "$B/vcons-db-load" --target $ADDR --port $PORT --rate "$rate" --users 64 --duration "$SECS" --json >"$tmp/open.json"
-python3 - "$tmp/closed.json" "$tmp/open.json" "$OUT/db.json" "$closed_cmd" "$open_cmd" "$THREADS" "$WH" <<'PY'
+python3 - "$tmp/closed.json" "$tmp/open.json" "$OUT/db$BENCH_SUFFIX.json" "$closed_cmd" "$open_cmd" "$THREADS" "$WH" "$BENCH_PLATFORM" <<'PY'
 import json, sys
 def load(path):
     s = {}
@@ -45,7 +46,8 @@ closed, opened = load(sys.argv[1]), load(sys.argv[2])
 keep = ["ops", "errors", "ops_per_s", "mean_us", "p50_us", "p90_us", "p99_us", "p99_9_us", "max_us"]
 res = {
     "bench": "db",
-    "what": "vcons-db (SQLite WAL, synchronous=NORMAL) natively on loopback, TPC-C mix",
+    "what": "vcons-db (SQLite WAL, synchronous=NORMAL) on loopback, TPC-C mix",
+    "platform": sys.argv[8],
     "server_threads": int(sys.argv[6]), "warehouses": int(sys.argv[7]), "scale": 10,
     "max_throughput": {
         "command": sys.argv[4],

@@ -2,6 +2,7 @@
 # Benchmark: the most mail operations per second vcons-mail sustains natively, closed loop (no think
 # time) at a few user counts; the best is the figure. Writes $VCONS_BENCH_OUT/mail.json.
 set -euo pipefail
+source "${VCONS_TOP:-.}/tools/bench-platform.sh"
 B=${VCONS_BUILD:?}
 OUT=${VCONS_BENCH_OUT:?}
 DUR=${MAIL_BENCH_DURATION:-10}
@@ -17,7 +18,7 @@ threads=$(nproc)
 runs=()
 for users in 4 16 32; do
 	rm -rf "$tmp/data"
-	"$B/guest/vcons-mail" --addr $A --data "$tmp/data" --users "$users" --threads "$threads" \
+	on_platform $A "$threads" "$B/guest/vcons-mail" --addr $A --data "$tmp/data" --users "$users" --threads "$threads" \
 		>"$tmp/server.out" &
 	server=$!
 	for _ in $(seq 100); do grep -q '^ready$' "$tmp/server.out" && break; sleep 0.05; done
@@ -30,7 +31,7 @@ for users in 4 16 32; do
 	runs+=("$tmp/run-$users.json")
 	echo "mail bench: $users users done"
 done
-python3 - "$OUT/mail.json" "$threads" "$DUR" "${runs[@]}" <<'PY'
+python3 - "$OUT/mail$BENCH_SUFFIX.json" "$threads" "$DUR" "${runs[@]}" <<'PY'
 import json, sys, platform, os
 out, threads, dur, files = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
 runs = []

@@ -10,6 +10,7 @@
 set -uo pipefail
 B=${VCONS_BUILD:-$(cd "$(dirname "$0")/../../.." && pwd)/build}
 TOP=${VCONS_TOP:-$(cd "$(dirname "$0")/../../.." && pwd)}
+source "$TOP/tools/bench-platform.sh"
 OUT=${VCONS_BENCH_OUT:-$B/bench}
 ADDR=${WEB_BENCH_ADDR:-127.0.2.9}
 DUR=${WEB_BENCH_SECONDS:-5}
@@ -23,8 +24,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$B/guest/vcons-web" --load --data "$TMP/data" --addr $ADDR >/dev/null || exit 1
-"$B/guest/vcons-web" --addr $ADDR --data "$TMP/data" >"$TMP/web.out" 2>"$TMP/web.err" &
+on_platform $ADDR "$(nproc)" "$B/guest/vcons-web" --load --data "$TMP/data" --addr $ADDR >/dev/null || exit 1
+on_platform $ADDR "$(nproc)" "$B/guest/vcons-web" --addr $ADDR --data "$TMP/data" >"$TMP/web.out" 2>"$TMP/web.err" &
 PID=$!
 for ((i = 0; i < 100; i++)); do
 	grep -q '^ready$' "$TMP/web.out" && break
@@ -55,7 +56,7 @@ for c in 2 16; do
 	echo "$cpu" >"$TMP/wrk_$c.cpu"
 done
 
-python3 - "$TMP" "$DUR" "$PAGE" "$(nproc)" >"$OUT/web.json" <<'PY'
+python3 - "$TMP" "$DUR" "$PAGE" "$(nproc)" >"$OUT/web$BENCH_SUFFIX.json" <<'PY'
 import json, re, sys
 tmp, dur, page, cpus = sys.argv[1:5]
 def lines(p):
@@ -95,4 +96,4 @@ json.dump({
 }, sys.stdout, indent=1)
 print()
 PY
-cat "$OUT/web.json"
+cat "$OUT/web$BENCH_SUFFIX.json"
