@@ -19,9 +19,13 @@ for entry in "$@"; do
 	suffix=""
 	[[ $platform != native ]] && suffix=-$platform
 	echo "== bench $b on $platform"
-	if ! VCONS_BUILD=$PWD/build VCONS_TOP=$PWD VCONS_BENCH_OUT=$out VCONS_PLATFORM=$platform \
-		VCONS_BENCH_SUFFIX=$suffix bash "$b"; then
-		echo "bench: $entry failed" >&2
+	rc=0
+	VCONS_BUILD=$PWD/build VCONS_TOP=$PWD VCONS_BENCH_OUT=$out VCONS_PLATFORM=$platform \
+		VCONS_BENCH_SUFFIX=$suffix bash "$b" || rc=$?
+	if ((rc == 77)); then
+		echo "bench: $entry skipped" >&2
+	elif ((rc != 0)); then
+		echo "bench: $entry failed (status $rc)" >&2
 		status=1
 	fi
 done
