@@ -110,15 +110,45 @@ out:
 static int get_double(struct yamldoc *d, const struct ynode *map, const char *prefix,
                       const char *key, double min, double max, double *out)
 {
-	char f[96];
+	char f[192];
 	snprintf(f, sizeof(f), "%s.%s", prefix, key);
 	return ynode_double(d, map, key, f, min, max, out);
 }
 
-static int load_qos(struct yamldoc *d, const struct ynode *qos, int role, struct qos_rule *q)
+/* qos.ROLE.mix: {type: percent, ...}, percents summing to 100. */
+static int load_mix(struct yamldoc *d, const struct ynode *n, const char *prefix,
+                    struct mix_rule *m)
 {
-	static const char *const keys[] = { "percentile",        "limit_ms",     "max_failure_pct",
-		                            "mix_tolerance_pct", "min_rate_pct", NULL };
+	char f[96];
+	snprintf(f, sizeof(f), "%s.mix", prefix);
+	const struct ynode *x = ynode_get(n, "mix");
+	if (!x)
+		return 0;
+	if (ynode_map(d, x, f) < 0)
+		return -1;
+	if (x->n < 1 || x->n > SCORE_MAX_TYPES)
+		return yamldoc_fail(d, x, f, "needs 1 to %d operation types", SCORE_MAX_TYPES);
+	double sum = 0;
+	for (size_t i = 0; i < x->n; i++) {
+		if (strlen(x->keys[i]) >= sizeof(m->name[0]))
+			return yamldoc_fail(d, x->items[i], f, "type name too long");
+		snprintf(m->name[i], sizeof(m->name[i]), "%s", x->keys[i]);
+		if (get_double(d, x, f, x->keys[i], 0, 100, &m->pct[i]) < 0)
+			return -1;
+		sum += m->pct[i];
+	}
+	if (sum < 99.9 || sum > 100.1)
+		return yamldoc_fail(d, x, f, "shares add up to %.2f, not 100", sum);
+	m->n = (int)x->n;
+	return 0;
+}
+
+static int load_qos(struct yamldoc *d, const struct ynode *qos, int role, struct qos_rule *q,
+                    struct mix_rule *mix)
+{
+	static const char *const keys[] = { "percentile",   "limit_ms", "max_failure_pct",
+		                            "mix_tolerance_pct", "min_rate_pct",
+		                            "mix",               NULL };
 	char f[64];
 	snprintf(f, sizeof(f), "qos.%s", roles[role]);
 	const struct ynode *n = ynode_submap(d, qos, roles[role], f);
@@ -127,7 +157,8 @@ static int load_qos(struct yamldoc *d, const struct ynode *qos, int role, struct
 	    get_double(d, n, f, "limit_ms", 0, 1e7, &q->limit_ms) < 0 ||
 	    get_double(d, n, f, "max_failure_pct", 0, 100, &q->max_failure_pct) < 0 ||
 	    get_double(d, n, f, "mix_tolerance_pct", 0, 100, &q->mix_tolerance_pct) < 0 ||
-	    get_double(d, n, f, "min_rate_pct", 0, 100, &q->min_rate_pct) < 0)
+	    get_double(d, n, f, "min_rate_pct", 0, 100, &q->min_rate_pct) < 0 ||
+	    load_mix(d, n, f, mix) < 0)
 		return -1;
 	return 0;
 }
@@ -191,7 +222,7 @@ int config__load_rules(const char *path, struct run_rules *r, char *err, size_t 
 	r->intervals = (int)intervals;
 	for (int i = 0; i < NBUSY; i++)
 		if (get_double(d, ref, "reference", roles[i], 1e-6, 1e9, &r->reference[i]) < 0 ||
-		    load_qos(d, qos, i, &r->qos[i]) < 0)
+		    load_qos(d, qos, i, &r->qos[i], &r->mix[i]) < 0)
 			goto out;
 	if (sha256_file(path, r->sha256) < 0) {
 		yamldoc_fail(d, NULL, "(file)", "cannot be read again to hash it");

@@ -28,6 +28,13 @@ struct csu_profile {
 	struct vm_profile vm[NROLES];
 };
 
+/* The target operation mix of a workload: each type's share of all its operations, in percent. */
+struct mix_rule {
+	int n;
+	char name[SCORE_MAX_TYPES][24];
+	double pct[SCORE_MAX_TYPES];
+};
+
 struct run_rules {
 	char name[64];
 	int compliant; /* results under these rules may be submitted as compliant */
@@ -35,6 +42,7 @@ struct run_rules {
 	int intervals;
 	double reference[NROLES]; /* per-CSU good ops/s that normalize to 1.0 */
 	struct qos_rule qos[NROLES];
+	struct mix_rule mix[NROLES]; /* n = 0: no mix requirement */
 	double max_variation_pct;     /* between measurement intervals, per workload */
 	double max_dilation_pct;      /* |D - 1| */
 	double max_generator_cpu_pct; /* a generator busier than this is saturated */

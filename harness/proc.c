@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +54,8 @@ int proc__start(struct proc *p, const char *name, const char *const *argv, const
 				_exit(127);
 			_exit(127);
 		}
+		/* No child outlives the harness, even one killed with SIGKILL. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		signal(SIGPIPE, SIG_DFL);
 		sigset_t none;
 		sigemptyset(&none);

@@ -48,8 +48,12 @@ int score__qos(const struct qos_rule *r, const struct wl_interval *w, char *why,
 		double share = 100.0 * w->type_ops[i] / total,
 		       want = 100.0 * w->type_target_share[i];
 		if (fabs(share - want) > r->mix_tolerance_pct) {
-			snprintf(why, whylen,
-			         "operation type %d is %.2f%% of the mix, target %.2f%% +- %.2f", i,
+			char type[32];
+			if (w->type_name[i])
+				snprintf(type, sizeof(type), "%s", w->type_name[i]);
+			else
+				snprintf(type, sizeof(type), "type %d", i);
+			snprintf(why, whylen, "%s is %.2f%% of the mix, target %.2f%% +- %.2f", type,
 			         share, want, r->mix_tolerance_pct);
 			return -1;
 		}

@@ -1,0 +1,20 @@
+/* harness/metrics.h: from what was collected about a VM (collect.h) to the per-interval figures a
+ * result records: throughput over host time, failures, the operation mix, latency percentiles,
+ * virtual time dilation, the VM's host CPU use, hv exits per second, the generator's own CPU use.
+ *
+ * Contract: every rate is divided by host time. Dilation D = guest elapsed / host elapsed comes
+ * from the VM's own clock readings (java and idle reports), or, for servers on hv, from the guest
+ * clock vcons-hv presents (its statistics at the interval boundaries); a native process reads the
+ * host clock, so D is 1 there by construction and recorded as such. A self-driven VM's rate as its
+ * own clock would have it is recorded as "guest_rate", never used for scores. */
+#ifndef HARNESS_METRICS_H
+#define HARNESS_METRICS_H
+#include "harness/collect.h"
+#include "harness/plan.h"
+
+#include <jansson.h>
+
+/* The "intervals" array of one VM (new reference, NULL when out of memory). */
+json_t *metrics__intervals(const struct vm_data *d, enum platform pf);
+
+#endif

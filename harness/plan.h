@@ -1,0 +1,60 @@
+/* harness/plan.h: the layout of a run before anything starts: for every VM of every CSU its name,
+ * address, root directory and the exact command lines that provision it, run it and drive it, on the
+ * chosen platform. Pure string building (no processes), so tests can check the commands.
+ *
+ * Contract: VM `role` of CSU c (0-based) is named "csu<c>-<role>", listens on 127.10.<c+1>.<role+1>,
+ * and keeps all its state under "<work>/<name>/" (its disk; on hv its root directory, with the
+ * guest program copied to /bin). Guest programs come from "<build>/guest/", host programs (load
+ * generators, vcons-hv) from "<build>/". */
+#ifndef HARNESS_PLAN_H
+#define HARNESS_PLAN_H
+#include "harness/config.h"
+
+#include <limits.h>
+
+enum platform { PLATFORM_NATIVE, PLATFORM_HV };
+const char *platform_name(enum platform p);
+int platform_parse(const char *s, enum platform *out);
+
+#define PLAN_MAX_ARGS 48
+#define PLAN_MAX_CSUS 16
+
+/* One command line: argv strings live in `buf`. */
+struct cmdline {
+	const char *argv[PLAN_MAX_ARGS];
+	int argc;
+	char buf[4096];
+	size_t used;
+	char cwd[PATH_MAX]; /* "" = the harness's */
+};
+
+struct vm_plan {
+	int csu;
+	enum role role;
+	char name[32];
+	char addr[32];
+	char dir[PATH_MAX];    /* the VM's disk (host path) */
+	char stats[PATH_MAX];  /* hv: its statistics file; "" natively */
+	struct cmdline provision; /* argc 0: nothing to provision */
+	struct cmdline server;    /* the VM itself */
+	struct cmdline generator; /* argc 0: self-driven (java, idle) */
+	int stdin_stop;           /* the VM stops when its stdin closes (java, idle) */
+	int prints_ready;         /* a server: prints "ready" when it serves */
+};
+
+struct plan_paths {
+	char build[PATH_MAX]; /* where vcons, vcons-hv and guest/ are */
+	char work[PATH_MAX];  /* VM disks */
+	double clock_scale;   /* hv: the guests' clocks run this many times as fast (1: honest) */
+};
+
+/* Fills `out` for VM `role` of CSU `csu` with the load that runs for `load_s` seconds after a
+ * ramp of `ramp_s`. 0, or -1 with a reason (a path or command line too long). */
+int plan__vm(const struct csu_profile *p, enum platform pf, const struct plan_paths *paths, int csu,
+             enum role role, double load_s, double ramp_s, struct vm_plan *out, char *err,
+             size_t errlen);
+
+/* The command line as one shell-readable string (for logs and the result). */
+void plan__describe(const struct cmdline *c, char *out, size_t len);
+
+#endif

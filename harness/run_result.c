@@ -1,0 +1,135 @@
+/* harness/run_result.c: the result document of a run (schema vcons-result/1, results/SCHEMA.md):
+ * configuration, rules, system, timing, every VM with its per-interval figures (metrics.h). The
+ * verdict and scores are added by verdict.h from these figures alone. */
+#include "harness/metrics.h"
+#include "harness/result.h"
+#include "harness/run.h"
+#include "harness/sysinfo.h"
+
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static json_t *profile_json(const struct csu_profile *p)
+{
+	json_t *vms = json_object();
+	for (int i = 0; i < NROLES; i++) {
+		const struct vm_profile *v = &p->vm[i];
+		json_object_set_new(vms, role_name((enum role)i),
+		                    json_pack("{s:i,s:I,s:I,s:f,s:i}", "vcpus", v->vcpus,
+		                              "memory_bytes", (json_int_t)v->memory_bytes, "dataset",
+		                              (json_int_t)v->dataset, "rate", v->rate, "users",
+		                              v->users));
+	}
+	return json_pack("{s:s,s:s,s:o}", "name", p->name, "description", p->description, "vms",
+	                 vms);
+}
+
+static json_t *rules_json(const struct run_rules *r)
+{
+	json_t *ref = json_object(), *qos = json_object();
+	for (int i = 0; i < NBUSY; i++) {
+		const struct qos_rule *q = &r->qos[i];
+		json_t *mix = json_object();
+		for (int t = 0; t < r->mix[i].n; t++)
+			json_object_set_new(mix, r->mix[i].name[t], json_real(r->mix[i].pct[t]));
+		json_object_set_new(ref, role_name((enum role)i), json_real(r->reference[i]));
+		json_object_set_new(qos, role_name((enum role)i),
+		                    json_pack("{s:f,s:f,s:f,s:f,s:f,s:o}", "percentile", q->percentile,
+		                              "limit_ms", q->limit_ms, "max_failure_pct",
+		                              q->max_failure_pct, "mix_tolerance_pct",
+		                              q->mix_tolerance_pct, "min_rate_pct", q->min_rate_pct,
+		                              "mix", mix));
+	}
+	return json_pack("{s:s,s:b,s:s,s:{s:f,s:f,s:f,s:i,s:f},s:o,s:o,s:{s:f,s:f,s:f}}", "name",
+	                 r->name, "compliant", r->compliant, "sha256", r->sha256, "phases",
+	                 "ramp_up_s", r->ramp_up_s, "warm_up_s", r->warm_up_s, "interval_s",
+	                 r->interval_s, "intervals", r->intervals, "ramp_down_s", r->ramp_down_s,
+	                 "reference", ref, "qos", qos, "bounds", "max_variation_pct",
+	                 r->max_variation_pct, "max_dilation_pct", r->max_dilation_pct,
+	                 "max_generator_cpu_pct", r->max_generator_cpu_pct);
+}
+
+static json_t *vm_json(const struct run *r, const struct run_vm *v)
+{
+	const struct vm_profile *p = &r->profile.vm[v->plan.role];
+	char cmd[4096], how[96], log[128];
+	plan__describe(&v->plan.server, cmd, sizeof(cmd));
+	snprintf(log, sizeof(log), "logs/%s.log", v->plan.name);
+	json_t *o = json_pack("{s:i,s:s,s:s,s:s,s:i,s:I,s:f,s:i,s:s,s:b,s:s,s:s,s:I,s:o}", "csu",
+	                      v->plan.csu, "role", role_name(v->plan.role), "name", v->plan.name,
+	                      "addr", v->plan.addr, "vcpus", p->vcpus, "memory_bytes",
+	                      (json_int_t)p->memory_bytes, "target_rate", p->rate, "users",
+	                      p->users, "command", cmd, "alive", v->started && !v->died, "ended",
+	                      proc__describe(&v->vm, how, sizeof(how)), "log", log, "bad_lines",
+	                      (json_int_t)v->data.bad_lines, "intervals",
+	                      metrics__intervals(&v->data, r->opts.platform));
+	if (v->data.first_load_ns)
+		json_object_set_new(o, "first_load_s",
+		                    json_real((double)(v->data.first_load_ns - r->t_start) / 1e9));
+	if (v->plan.generator.argc) {
+		plan__describe(&v->plan.generator, cmd, sizeof(cmd));
+		snprintf(log, sizeof(log), "logs/%s-load.log", v->plan.name);
+		json_object_set_new(o, "generator_command", json_string(cmd));
+		json_object_set_new(o, "generator_log", json_string(log));
+		if (v->data.gen_summary)
+			json_object_set_new(o, "generator_summary", json_incref(v->data.gen_summary));
+	}
+	if (v->data.extra)
+		json_object_set_new(o, "last_report", json_incref(v->data.extra));
+	return o;
+}
+
+/* When the load reached every VM: the latest first sign of load among them. */
+static json_t *timing_json(const struct run *r)
+{
+	int64_t all_loaded = 0;
+	int complete = r->nvms > 0;
+	for (int i = 0; i < r->nvms; i++) {
+		int64_t t = r->vm[i].data.first_load_ns;
+		complete &= t != 0;
+		if (t > all_loaded)
+			all_loaded = t;
+	}
+	json_t *o = json_pack("{s:f,s:f}", "load_s", r->load_s, "total_s",
+	                      (double)(r->t_end - r->t_start) / 1e9);
+	if (r->t_vms)
+		json_object_set_new(o, "provision_s", json_real((double)(r->t_vms - r->t_start) / 1e9));
+	if (complete && r->t_vms) {
+		json_object_set_new(o, "vm_start_to_first_load_all_s",
+		                    json_real((double)(all_loaded - r->t_vms) / 1e9));
+		json_object_set_new(o, "run_start_to_first_load_all_s",
+		                    json_real((double)(all_loaded - r->t_start) / 1e9));
+	}
+	return o;
+}
+
+static json_t *harness_json(const struct run *r)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	             (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	double wall = (double)(r->t_end - r->t_start) / 1e9;
+	return json_pack("{s:f,s:f}", "cpu_s", cpu, "cpu_pct_of_one_core",
+	                 wall > 0 ? 100 * cpu / wall : 0);
+}
+
+json_t *run__result(struct run *r)
+{
+	char started[64];
+	time_t now = time(NULL) - (time_t)((r->t_end - r->t_start) / 1000000000);
+	struct tm tm;
+	strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+	json_t *vms = json_array();
+	for (int i = 0; i < r->nvms; i++)
+		json_array_append_new(vms, vm_json(r, &r->vm[i]));
+	return json_pack("{s:s,s:s,s:s,s:s,s:O,s:s,s:i,s:{s:s,s:o,s:s},s:o,s:o,s:o,s:o,s:o}",
+	                 "schema", RESULT_SCHEMA, "run_id", r->id, "started_at", started, "status",
+	                 r->status, "failures", r->failures, "platform",
+	                 platform_name(r->opts.platform), "csus", r->opts.csus, "config",
+	                 "csu_file", r->opts.csu_path, "csu", profile_json(&r->profile),
+	                 "rules_file", r->opts.rules_path, "rules", rules_json(&r->rules), "system",
+	                 sysinfo__collect(), "timing", timing_json(r), "harness", harness_json(r),
+	                 "vms", vms);
+}

@@ -1,0 +1,180 @@
+/* harness/verdict.c: compliance checks and scores from recorded figures (see verdict.h). */
+#include "harness/verdict.h"
+#include "harness/collect.h"
+#include "harness/plan.h"
+#include "harness/score.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static void reason(json_t *reasons, const char *fmt, ...)
+{
+	if (!reasons)
+		return;
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	json_array_append_new(reasons, json_string(buf));
+}
+
+static double num(const json_t *o, const char *key)
+{
+	return json_number_value(json_object_get(o, key));
+}
+
+/* The rule's percentile from a recorded latency summary, in ms: the summary's percentile at or
+ * above it (a conservative reading when the rule asks for one the summary does not carry). */
+static double latency_ms(const json_t *lat, double percentile)
+{
+	static const struct {
+		double p;
+		const char *key;
+	} keys[] = { { 50, "p50_us" }, { 90, "p90_us" }, { 95, "p95_us" }, { 99, "p99_us" },
+		     { 99.9, "p99_9_us" } };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (percentile <= keys[i].p + 1e-9)
+			return num(lat, keys[i].key) / 1000.0;
+	return num(lat, "max_us") / 1000.0;
+}
+
+/* One busy workload's interval as score__qos sees it. */
+static void to_wl(const json_t *iv, const struct run_rules *r, enum role role, double target_rate,
+                  struct wl_interval *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->good_ops = num(iv, "ops") - num(iv, "errors");
+	w->failed_ops = num(iv, "errors");
+	w->host_s = num(iv, "host_s");
+	w->latency_ms = latency_ms(json_object_get(iv, "latency_us"), r->qos[role].percentile);
+	w->target_rate = target_rate;
+	const struct mix_rule *m = &r->mix[role];
+	json_t *types = json_object_get(iv, "types");
+	for (int t = 0; t < m->n; t++) {
+		w->type_ops[t] = num(json_object_get(types, m->name[t]), "ops");
+		w->type_target_share[t] = m->pct[t] / 100.0;
+		w->type_name[t] = m->name[t];
+	}
+	w->ntypes = m->n;
+}
+
+/* QoS, variation, saturation and dilation of one VM; returns its mean normalized result (busy
+ * workloads) or 0. */
+static double check_vm(const json_t *vm, const struct run_rules *r, json_t *reasons)
+{
+	const char *name = json_string_value(json_object_get(vm, "name"));
+	enum role role;
+	if (!name || role_parse(json_string_value(json_object_get(vm, "role")), &role) < 0)
+		return 0;
+	double target = num(vm, "target_rate");
+	json_t *ivs = json_object_get(vm, "intervals"), *iv;
+	size_t k;
+	double rates[COLLECT_MAX_INTERVALS] = { 0 };
+	size_t n = 0;
+	json_array_foreach(ivs, k, iv)
+	{
+		json_t *d = json_object_get(iv, "dilation");
+		if (json_is_number(d) && fabs(json_number_value(d) - 1) * 100 > r->max_dilation_pct)
+			reason(reasons, "%s interval %zu: time dilation %.4f beyond 1 +- %.2f%%", name, k,
+			       json_number_value(d), r->max_dilation_pct);
+		if (num(iv, "generator_cpu_pct") > r->max_generator_cpu_pct)
+			reason(reasons, "%s interval %zu: load generator saturated (%.0f%% CPU > %.0f%%)",
+			       name, k, num(iv, "generator_cpu_pct"), r->max_generator_cpu_pct);
+		if (role >= NBUSY)
+			continue;
+		if (json_object_get(iv, "missing")) {
+			reason(reasons, "%s interval %zu: %s", name, k,
+			       json_string_value(json_object_get(iv, "missing")));
+			continue;
+		}
+		struct wl_interval w;
+		char why[256];
+		to_wl(iv, r, role, target, &w);
+		if (score__qos(&r->qos[role], &w, why, sizeof(why)) < 0)
+			reason(reasons, "%s interval %zu: QoS: %s", name, k, why);
+		if (n < COLLECT_MAX_INTERVALS)
+			rates[n++] = num(iv, "rate");
+	}
+	if (role >= NBUSY || !n)
+		return 0;
+	double var = score__variation(rates, n) * 100;
+	if (var > r->max_variation_pct)
+		reason(reasons, "%s: throughput varies %.1f%% between intervals (bound %.1f%%)", name,
+		       var, r->max_variation_pct);
+	return score__normalized(score__mean(rates, n), 1.0, r->reference[role]);
+}
+
+/* Scores per CSU and for the run; normalized[c][role] holds each busy workload's result. */
+static json_t *scores(double (*normalized)[NBUSY], int ncsus)
+{
+	json_t *csus = json_array();
+	double run = 0;
+	for (int c = 0; c < ncsus; c++) {
+		struct csu_score s = score__csu(normalized[c], NBUSY);
+		json_t *per = json_object();
+		int low = 0;
+		for (int i = 0; i < NBUSY; i++) {
+			json_object_set_new(per, role_name((enum role)i), json_real(normalized[c][i]));
+			if (normalized[c][i] < normalized[c][low])
+				low = i;
+		}
+		json_array_append_new(csus,
+		                      json_pack("{s:i,s:f,s:f,s:s,s:o}", "csu", c, "score", s.score,
+		                                "lowest", s.lowest, "lowest_workload",
+		                                role_name((enum role)low), "normalized", per));
+		run += s.score;
+	}
+	return json_pack("{s:f,s:o}", "run", run, "csus", csus);
+}
+
+int verdict__evaluate(json_t *result, const struct run_rules *r)
+{
+	json_t *vms = json_object_get(result, "vms"), *vm;
+	const char *status = json_string_value(json_object_get(result, "status"));
+	if (!json_is_array(vms) || !status)
+		return -1;
+	json_t *reasons = json_array();
+	int valid = !strcmp(status, "valid");
+	json_t *failures = json_object_get(result, "failures"), *f;
+	size_t i;
+	json_array_foreach(failures, i, f) json_array_append(reasons, f);
+	if (!valid && !json_array_size(failures))
+		reason(reasons, "run %s", status);
+	if (!r->compliant)
+		reason(reasons, "not compliant: %s rules", r->name);
+	else if (strcmp(r->sha256, VERDICT_OFFICIAL_RULES_SHA256))
+		reason(reasons, "rules %s are not the released vcons-1 rules (SHA-256 differs)",
+		       r->name);
+	size_t rules_reasons = json_array_size(reasons) - json_array_size(failures);
+	int ncsus = 0;
+	double normalized[PLAN_MAX_CSUS][NBUSY] = { { 0 } };
+	json_array_foreach(vms, i, vm)
+	{
+		int c = (int)json_integer_value(json_object_get(vm, "csu"));
+		enum role role;
+		if (c < 0 || c >= PLAN_MAX_CSUS ||
+		    role_parse(json_string_value(json_object_get(vm, "role")), &role) < 0) {
+			json_decref(reasons);
+			return -1;
+		}
+		if (c + 1 > ncsus)
+			ncsus = c + 1;
+		if (!json_is_true(json_object_get(vm, "alive")))
+			valid = 0; /* the run's failures already say how it ended */
+		/* An invalid run's own failure is the reason; per-interval checks would only echo it. */
+		double norm = check_vm(vm, r, valid ? reasons : NULL);
+		if (role < NBUSY)
+			normalized[c][role] = norm;
+	}
+	json_object_set_new(result, "verdict",
+	                    json_pack("{s:b,s:b,s:b,s:o}", "valid", valid, "compliant",
+	                              valid && json_array_size(reasons) == 0, "checks_passed",
+	                              valid && json_array_size(reasons) == rules_reasons +
+	                                                                      json_array_size(failures),
+	                              "reasons", reasons));
+	json_object_set_new(result, "score", scores(normalized, ncsus));
+	return 0;
+}
