@@ -153,8 +153,9 @@ void collect__vm_line(struct vm_data *d, const char *line, int64_t now)
 		double ops = num(o, "ops");
 		if (d->nsamples) {
 			const struct sample *p = &d->samples[d->nsamples - 1];
-			d->last_rate = now > p->host_ns ? (ops - p->count) * 1e9 / (double)(now - p->host_ns)
-			                                : 0;
+			d->last_rate = now > p->host_ns
+			                   ? (ops - p->count) * 1e9 / (double)(now - p->host_ns)
+			                   : 0;
 		}
 		add_sample(d, now, json_integer_value(g), ops);
 		if (ops > 0 && !d->first_load_ns)

@@ -27,7 +27,7 @@ struct iv_acc {
 	int ntypes;
 	char type[SCORE_MAX_TYPES][24];
 	double type_ops[SCORE_MAX_TYPES], type_errors[SCORE_MAX_TYPES];
-	struct hdr lat; /* response time (generators) or wake-up lateness (idle), us */
+	struct hdr lat;         /* response time (generators) or wake-up lateness (idle), us */
 	double wakeups, missed; /* idle */
 };
 
@@ -56,14 +56,14 @@ struct vm_data {
 	struct sample *samples;
 	size_t nsamples, cap;
 	struct snapshot snap[COLLECT_MAX_INTERVALS + 1];
-	double last_t_s; /* t_s of the generator's last report tick */
+	double last_t_s;       /* t_s of the generator's last report tick */
 	int64_t first_load_ns; /* host time of the first sign of load (0: none yet) */
 	int64_t last_report_ns;
 	int ready;
 	double tick_ops, last_rate; /* for the live view: operations per second of the last tick */
-	json_t *gen_summary; /* the generator's final "all" summary line, owned */
-	json_t *extra;       /* the VM's last self-check or other notable line, owned */
-	long bad_lines;      /* lines that were not the JSON we expect */
+	json_t *gen_summary;        /* the generator's final "all" summary line, owned */
+	json_t *extra;              /* the VM's last self-check or other notable line, owned */
+	long bad_lines;             /* lines that were not the JSON we expect */
 };
 
 int collect__init(struct vm_data *d, enum role role, int intervals);

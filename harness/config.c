@@ -146,9 +146,10 @@ static int load_mix(struct yamldoc *d, const struct ynode *n, const char *prefix
 static int load_qos(struct yamldoc *d, const struct ynode *qos, int role, struct qos_rule *q,
                     struct mix_rule *mix)
 {
-	static const char *const keys[] = { "percentile",   "limit_ms", "max_failure_pct",
-		                            "mix_tolerance_pct", "min_rate_pct",
-		                            "mix",               NULL };
+	static const char *const keys[] = {
+		"percentile", "limit_ms", "max_failure_pct", "mix_tolerance_pct", "min_rate_pct",
+		"mix",        NULL
+	};
 	char f[64];
 	snprintf(f, sizeof(f), "qos.%s", roles[role]);
 	const struct ynode *n = ynode_submap(d, qos, roles[role], f);

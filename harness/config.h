@@ -42,7 +42,7 @@ struct run_rules {
 	int intervals;
 	double reference[NROLES]; /* per-CSU good ops/s that normalize to 1.0 */
 	struct qos_rule qos[NROLES];
-	struct mix_rule mix[NROLES]; /* n = 0: no mix requirement */
+	struct mix_rule mix[NROLES];  /* n = 0: no mix requirement */
 	double max_variation_pct;     /* between measurement intervals, per workload */
 	double max_dilation_pct;      /* |D - 1| */
 	double max_generator_cpu_pct; /* a generator busier than this is saturated */

@@ -35,7 +35,8 @@ static const char *phase_at(const struct run *r, int64_t now, double *left_s)
 	const struct run_rules *ru = &r->rules;
 	double t = (double)(now - r->t_load) / 1e9;
 	double ends[] = { ru->ramp_up_s, ru->ramp_up_s + ru->warm_up_s,
-		          ru->ramp_up_s + ru->warm_up_s + ru->intervals * ru->interval_s, r->load_s };
+		          ru->ramp_up_s + ru->warm_up_s + ru->intervals * ru->interval_s,
+		          r->load_s };
 	static const char *const names[] = { "ramp-up", "warm-up", "measuring", "ramp-down" };
 	for (int i = 0; i < 4; i++)
 		if (t < ends[i]) {
@@ -78,7 +79,8 @@ void live__interval(struct run *r, int k)
 		if (v->plan.role == ROLE_IDLE)
 			continue;
 		double rate = 0;
-		if (v->plan.role == ROLE_JAVA) /* its exact figure needs the next report: show the last */
+		if (v->plan.role ==
+		    ROLE_JAVA) /* its exact figure needs the next report: show the last */
 			rate = v->data.last_rate;
 		else if (v->data.iv[k].host_s > 0) {
 			const struct iv_acc *a = &v->data.iv[k];

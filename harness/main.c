@@ -28,14 +28,16 @@ static const char run_usage[] =
     "scores from host time and writes OUT/<run-id>/result.json with each VM's log.\n"
     "  --platform P       hv (default: the bundled hypervisor) or native (plain processes)\n"
     "  --csus N|auto      CSUs at once (default 1); auto: raise N until a run fails its checks\n"
-    "  --rules FILE       run rules (default runrules/quick.yaml; compliant: runrules/vcons-1.yaml)\n"
+    "  --rules FILE       run rules (default runrules/quick.yaml; compliant: "
+    "runrules/vcons-1.yaml)\n"
     "  --csu-profile FILE the CSU definition (default csu/small.yaml)\n"
     "  --out DIR          results root (default results/ of the source tree)\n"
     "  --repeat N         run N times; report the median score and the spread\n"
     "  --keep-work        keep the VMs' disks (printed at the end)\n"
     "  --clock-scale F    hv only, an experiment: guests' clocks run F times as fast\n"
     "Exit: 0 valid run, 1 failure to run, 2 usage, 3 bad CSU or rules file, 4 invalid run\n"
-    "(a VM or load generator died), 130 interrupted.\n";
+    "(a VM or load generator died), 5 platform unavailable (hv without /dev/kvm), 130 "
+    "interrupted.\n";
 
 /* The directory of the vcons binary (build/) and the source tree above it. */
 static void locate(char *build, char *top, size_t len)
@@ -50,7 +52,8 @@ static void locate(char *build, char *top, size_t len)
 
 static void print_summary(const struct run *r)
 {
-	json_t *score = json_object_get(r->result, "score"), *v = json_object_get(r->result, "verdict");
+	json_t *score = json_object_get(r->result, "score"),
+	       *v = json_object_get(r->result, "verdict");
 	json_t *csus = json_object_get(score, "csus"), *c, *why;
 	size_t i;
 	printf("score %.3f (%s, %d CSU%s)\n", json_number_value(json_object_get(score, "run")),
@@ -59,9 +62,9 @@ static void print_summary(const struct run *r)
 	    "  csu%zu: %.3f, lowest %s %.3f\n", i, json_number_value(json_object_get(c, "score")),
 	    json_string_value(json_object_get(c, "lowest_workload")),
 	    json_number_value(json_object_get(c, "lowest")));
-	printf("%s\n", !json_is_true(json_object_get(v, "valid")) ? "INVALID run"
+	printf("%s\n", !json_is_true(json_object_get(v, "valid"))      ? "INVALID run"
 	               : json_is_true(json_object_get(v, "compliant")) ? "compliant"
-	                                                                 : "not compliant:");
+	                                                               : "not compliant:");
 	json_array_foreach(json_object_get(v, "reasons"), i, why)
 	{
 		if (i == 8) {
@@ -79,7 +82,17 @@ static void print_summary(const struct run *r)
 static int parse_run(int argc, char **argv, struct run_opts *o, int *repeat, int *autocsus,
                      char *paths, size_t plen)
 {
-	enum { O_PLATFORM = 1, O_CSUS, O_RULES, O_PROFILE, O_OUT, O_REPEAT, O_KEEP, O_SCALE, O_HELP };
+	enum {
+		O_PLATFORM = 1,
+		O_CSUS,
+		O_RULES,
+		O_PROFILE,
+		O_OUT,
+		O_REPEAT,
+		O_KEEP,
+		O_SCALE,
+		O_HELP
+	};
 	static const struct option opts[] = {
 		{ "platform", required_argument, 0, O_PLATFORM },
 		{ "csus", required_argument, 0, O_CSUS },
@@ -105,8 +118,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o, int *repeat, int
 			*autocsus = !strcmp(optarg, "auto");
 			o->csus = (int)strtol(optarg, &end, 10);
 			if (!*autocsus && (*end || o->csus < 1 || o->csus > PLAN_MAX_CSUS))
-				return cmd__usage("run: --csus: not auto or a number from 1 to 16: ",
-				                  optarg);
+				return cmd__usage(
+				    "run: --csus: not auto or a number from 1 to 16: ", optarg);
 			break;
 		case O_RULES: o->rules_path = optarg; break;
 		case O_PROFILE: o->csu_path = optarg; break;
@@ -114,14 +127,15 @@ static int parse_run(int argc, char **argv, struct run_opts *o, int *repeat, int
 		case O_REPEAT:
 			*repeat = (int)strtol(optarg, &end, 10);
 			if (*end || *repeat < 1 || *repeat > 100)
-				return cmd__usage("run: --repeat: not a number from 1 to 100: ", optarg);
+				return cmd__usage("run: --repeat: not a number from 1 to 100: ",
+				                  optarg);
 			break;
 		case O_KEEP: o->keep_work = 1; break;
 		case O_SCALE:
 			o->clock_scale = strtod(optarg, &end);
 			if (*end || !(o->clock_scale >= 0.01 && o->clock_scale <= 100))
-				return cmd__usage("run: --clock-scale: not a number from 0.01 to 100: ",
-				                  optarg);
+				return cmd__usage(
+				    "run: --clock-scale: not a number from 0.01 to 100: ", optarg);
 			break;
 		case O_HELP: fputs(run_usage, stdout); return 0;
 		default: return cmd__usage("run: unknown option ", argv[optind - 1]);
@@ -142,9 +156,14 @@ static int cmd_run(int argc, char **argv)
 	snprintf(csu, sizeof(csu), "%s/csu/small.yaml", top);
 	snprintf(rules, sizeof(rules), "%s/runrules/quick.yaml", top);
 	snprintf(out, sizeof(out), "%s/results", top);
-	struct run_opts o = { .platform = PLATFORM_HV, .csus = 1, .csu_path = csu,
-		              .rules_path = rules, .out_dir = out, .build = build,
-		              .clock_scale = 1, .live = isatty(1) && !getenv("CI") };
+	struct run_opts o = { .platform = PLATFORM_HV,
+		              .csus = 1,
+		              .csu_path = csu,
+		              .rules_path = rules,
+		              .out_dir = out,
+		              .build = build,
+		              .clock_scale = 1,
+		              .live = isatty(1) && !getenv("CI") };
 	int repeat = 1, autocsus = 0;
 	int rc = parse_run(argc, argv, &o, &repeat, &autocsus, NULL, 0);
 	if (rc >= 0)
@@ -166,7 +185,8 @@ static int cmd_run(int argc, char **argv)
 			return rc;
 		}
 		print_summary(&r);
-		scores[k] = json_number_value(json_object_get(json_object_get(r.result, "score"), "run"));
+		scores[k] =
+		    json_number_value(json_object_get(json_object_get(r.result, "score"), "run"));
 		int passed = json_is_true(
 		    json_object_get(json_object_get(r.result, "verdict"), "checks_passed"));
 		run__free(&r);

@@ -62,7 +62,8 @@ static void add_self_driven(json_t *iv, const struct vm_data *d, int k)
 		json_object_set_new(iv, "ops", json_real(c1 - c0));
 		json_object_set_new(iv, "errors", json_integer(0));
 		json_object_set_new(iv, "rate", json_real((c1 - c0) / host_s));
-		json_object_set_new(iv, "guest_rate", json_real(guest_s > 0 ? (c1 - c0) / guest_s : 0));
+		json_object_set_new(iv, "guest_rate",
+		                    json_real(guest_s > 0 ? (c1 - c0) / guest_s : 0));
 	}
 }
 
@@ -76,9 +77,9 @@ static void add_generator(json_t *iv, const struct iv_acc *a)
 	json_object_set_new(iv, "generator_cpu_pct", json_real(a->gen_cpu_pct));
 	json_t *types = json_object();
 	for (int t = 0; t < a->ntypes; t++)
-		json_object_set_new(types, a->type[t],
-		                    json_pack("{s:f,s:f}", "ops", a->type_ops[t], "errors",
-		                              a->type_errors[t]));
+		json_object_set_new(
+		    types, a->type[t],
+		    json_pack("{s:f,s:f}", "ops", a->type_ops[t], "errors", a->type_errors[t]));
 	json_object_set_new(iv, "types", types);
 	json_t *lat = json_object();
 	hdr_summary_to_json(&a->lat, lat);

@@ -22,3 +22,11 @@ harness-score-test.ldlibs := -lcmocka -lm
 harness-config-test.srcs := harness/test/config_test.c
 harness-config-test.deps := harness
 harness-config-test.ldlibs := -lcmocka -lyaml -lcrypto -lm
+
+E2E_TESTS += harness/test/run.sh harness/test/run.sh@hv
+BENCHES += harness/bench/run.sh harness/bench/run.sh@hv
+E2E_TESTS += harness/test/dilation.sh@hv
+UNIT_TESTS += harness-run-logic-test
+harness-run-logic-test.srcs := harness/test/run_logic_test.c
+harness-run-logic-test.deps := harness vcload
+harness-run-logic-test.ldlibs := -lcmocka -lyaml -ljansson -lcrypto -lm

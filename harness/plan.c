@@ -49,15 +49,16 @@ static const char *const load_prog[NROLES] = { "vcons-db-load", NULL, "vcons-web
  * VM's directory as working directory; on hv vcons-hv with that directory as the VM's root and the
  * program copied into it. `data` receives the program's view of its data directory. */
 static int guest_start(struct cmdline *c, const struct vm_plan *v, const struct vm_profile *vp,
-                       enum platform pf, const struct plan_paths *paths, int with_stats,
-                       char *data, size_t datalen)
+                       enum platform pf, const struct plan_paths *paths, int with_stats, char *data,
+                       size_t datalen)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->cwd, sizeof(c->cwd), "%s", v->dir);
 	int rc = 0;
 	if (pf == PLATFORM_HV) {
 		rc |= arg(c, "%s/vcons-hv", paths->build);
-		rc |= arg(c, "--root") || arg(c, "%s", v->dir) || arg(c, "--net") || arg(c, "%s", v->addr);
+		rc |= arg(c, "--root") || arg(c, "%s", v->dir) || arg(c, "--net") ||
+		      arg(c, "%s", v->addr);
 		rc |= arg(c, "--vcpus") || arg(c, "%d", vp->vcpus) || arg(c, "--mem");
 		rc |= arg(c, "%lluM", (unsigned long long)(vp->memory_bytes >> 20));
 		rc |= arg(c, "--name") || arg(c, "%s", v->name);
@@ -82,14 +83,18 @@ static int provision_cmd(struct vm_plan *v, const struct vm_profile *vp, enum pl
 	struct cmdline *c = &v->provision;
 	switch (v->role) {
 	case ROLE_DB:
-		return guest_start(c, v, vp, pf, paths, 0, data, sizeof(data)) || arg(c, "--load") ||
-		       arg(c, "--warehouses") || arg(c, "%ld", vp->dataset) || arg(c, "--data") ||
-		       arg(c, "%s", data);
+		return guest_start(c, v, vp, pf, paths, 0, data, sizeof(data)) ||
+		       arg(c, "--load") || arg(c, "--warehouses") || arg(c, "%ld", vp->dataset) ||
+		       arg(c, "--data") || arg(c, "%s", data);
 	case ROLE_WEB:
-		return guest_start(c, v, vp, pf, paths, 0, data, sizeof(data)) || arg(c, "--load") ||
-		       arg(c, "--files") || arg(c, "%ld", vp->dataset) || arg(c, "--data") ||
-		       arg(c, "%s", data);
-	default: c->argc = 0; return 0; /* mail provisions its users as it starts */
+		return guest_start(c, v, vp, pf, paths, 0, data, sizeof(data)) ||
+		       arg(c, "--load") || arg(c, "--files") || arg(c, "%ld", vp->dataset) ||
+		       arg(c, "--data") || arg(c, "%s", data);
+	case ROLE_MAIL:
+		return guest_start(c, v, vp, pf, paths, 0, data, sizeof(data)) ||
+		       arg(c, "--provision") || arg(c, "--users") || arg(c, "%ld", vp->dataset) ||
+		       arg(c, "--data") || arg(c, "%s", data);
+	default: c->argc = 0; return 0;
 	}
 }
 
@@ -103,7 +108,8 @@ static int server_cmd(struct vm_plan *v, const struct vm_profile *vp, enum platf
 	case ROLE_DB:
 	case ROLE_MAIL:
 	case ROLE_WEB:
-		rc |= arg(c, "--addr") || arg(c, "%s", v->addr) || arg(c, "--data") || arg(c, "%s", data);
+		rc |= arg(c, "--addr") || arg(c, "%s", v->addr) || arg(c, "--data") ||
+		      arg(c, "%s", data);
 		rc |= arg(c, "--threads") || arg(c, "%d", vp->vcpus);
 		if (v->role == ROLE_MAIL)
 			rc |= arg(c, "--users") || arg(c, "%ld", vp->dataset);
@@ -134,7 +140,8 @@ static int generator_cmd(struct vm_plan *v, const struct vm_profile *vp,
 	if (!load_prog[v->role])
 		return 0;
 	int rc = arg(c, "%s/%s", paths->build, load_prog[v->role]);
-	rc |= arg(c, "--target") || arg(c, "%s", v->addr) || arg(c, "--users") || arg(c, "%d", vp->users);
+	rc |= arg(c, "--target") || arg(c, "%s", v->addr) || arg(c, "--users") ||
+	      arg(c, "%d", vp->users);
 	if (vp->rate > 0)
 		rc |= arg(c, "--rate") || arg(c, "%g", vp->rate);
 	rc |= arg(c, "--duration") || arg(c, "%g", load_s) || arg(c, "--interval") || arg(c, "1");
@@ -158,7 +165,8 @@ int plan__vm(const struct csu_profile *p, enum platform pf, const struct plan_pa
 	v->role = role;
 	snprintf(v->name, sizeof(v->name), "csu%d-%s", csu, role_name(role));
 	snprintf(v->addr, sizeof(v->addr), "127.10.%d.%d", csu + 1, (int)role + 1);
-	if (snprintf(v->dir, sizeof(v->dir), "%s/%s", paths->work, v->name) >= (int)sizeof(v->dir) ||
+	if (snprintf(v->dir, sizeof(v->dir), "%s/%s", paths->work, v->name) >=
+	        (int)sizeof(v->dir) ||
 	    (pf == PLATFORM_HV && snprintf(v->stats, sizeof(v->stats), "%s/%s.stats.json",
 	                                   paths->work, v->name) >= (int)sizeof(v->stats))) {
 		snprintf(err, errlen, "%s: work directory path too long", v->name);

@@ -1,11 +1,11 @@
 /* harness/plan.h: the layout of a run before anything starts: for every VM of every CSU its name,
- * address, root directory and the exact command lines that provision it, run it and drive it, on the
- * chosen platform. Pure string building (no processes), so tests can check the commands.
+ * address, root directory and the exact command lines that provision it, run it and drive it, on
+ * the chosen platform. Pure string building (no processes), so tests can check the commands.
  *
- * Contract: VM `role` of CSU c (0-based) is named "csu<c>-<role>", listens on 127.10.<c+1>.<role+1>,
- * and keeps all its state under "<work>/<name>/" (its disk; on hv its root directory, with the
- * guest program copied to /bin). Guest programs come from "<build>/guest/", host programs (load
- * generators, vcons-hv) from "<build>/". */
+ * Contract: VM `role` of CSU c (0-based) is named "csu<c>-<role>", listens on
+ * 127.10.<c+1>.<role+1>, and keeps all its state under "<work>/<name>/" (its disk; on hv its root
+ * directory, with the guest program copied to /bin). Guest programs come from "<build>/guest/",
+ * host programs (load generators, vcons-hv) from "<build>/". */
 #ifndef HARNESS_PLAN_H
 #define HARNESS_PLAN_H
 #include "harness/config.h"
@@ -33,8 +33,8 @@ struct vm_plan {
 	enum role role;
 	char name[32];
 	char addr[32];
-	char dir[PATH_MAX];    /* the VM's disk (host path) */
-	char stats[PATH_MAX];  /* hv: its statistics file; "" natively */
+	char dir[PATH_MAX];       /* the VM's disk (host path) */
+	char stats[PATH_MAX];     /* hv: its statistics file; "" natively */
 	struct cmdline provision; /* argc 0: nothing to provision */
 	struct cmdline server;    /* the VM itself */
 	struct cmdline generator; /* argc 0: self-driven (java, idle) */

@@ -4,6 +4,7 @@
 #include "harness/verdict.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -136,8 +138,8 @@ static int provision(struct run *r, char *err, size_t errlen)
 			continue;
 		log_path(r, v, "", log, sizeof(log));
 		snprintf(name, sizeof(name), "%s-provision", v->plan.name);
-		rc = proc__start(&pr[i], name, v->plan.provision.argv, v->plan.provision.cwd, log, 0,
-		                 err, errlen);
+		rc = proc__start(&pr[i], name, v->plan.provision.argv, v->plan.provision.cwd, log,
+		                 0, err, errlen);
 		n++;
 	}
 	for (int i = 0; i < r->nvms; i++) {
@@ -150,7 +152,8 @@ static int provision(struct run *r, char *err, size_t errlen)
 			poll(NULL, 0, 20);
 		}
 		char how[96];
-		if (pr[i].pid && rc == 0 && (!WIFEXITED(pr[i].status) || WEXITSTATUS(pr[i].status))) {
+		if (pr[i].pid && rc == 0 &&
+		    (!WIFEXITED(pr[i].status) || WEXITSTATUS(pr[i].status))) {
 			snprintf(err, errlen, "%s: provisioning %s (see logs/%s.log)", pr[i].name,
 			         proc__describe(&pr[i], how, sizeof(how)), r->vm[i].plan.name);
 			rc = -1;
@@ -197,8 +200,9 @@ static int start_vms(struct run *r, char *err, size_t errlen)
 		if (!waiting)
 			return 0;
 		if (*r->interrupt || run__now() > deadline) {
-			snprintf(err, errlen, "%s", *r->interrupt ? "interrupted while starting VMs"
-			                                           : "VMs not ready within 120 s");
+			snprintf(err, errlen, "%s",
+			         *r->interrupt ? "interrupted while starting VMs"
+			                       : "VMs not ready within 120 s");
 			return -1;
 		}
 		poll(NULL, 0, 10);
@@ -217,9 +221,11 @@ static int start_generators(struct run *r, char *err, size_t errlen)
 		char log[PATH_MAX], name[64];
 		log_path(r, v, "-load", log, sizeof(log));
 		snprintf(name, sizeof(name), "%s-load", v->plan.name);
-		if (proc__start(&v->gen, name, v->plan.generator.argv, NULL, log, 0, err, errlen) < 0)
+		if (proc__start(&v->gen, name, v->plan.generator.argv, NULL, log, 0, err, errlen) <
+		    0)
 			return -1;
 		v->gen_started = 1;
+		live__phase(r, "started %s: pid %d", name, (int)v->gen.pid);
 	}
 	return 0;
 }
@@ -256,6 +262,15 @@ static int setup(const struct run_opts *o, struct run *r, char *err, size_t errl
 	if (config__load_csu(o->csu_path, &r->profile, err, errlen) < 0 ||
 	    config__load_rules(o->rules_path, &r->rules, err, errlen) < 0)
 		return -1;
+	*code = RUN_EXIT_PLATFORM;
+	int kvm = o->platform == PLATFORM_HV ? open("/dev/kvm", O_RDWR | O_CLOEXEC) : 0;
+	if (kvm < 0) {
+		snprintf(err, errlen, "--platform hv needs /dev/kvm: %s (use --platform native)",
+		         strerror(errno));
+		return -1;
+	}
+	if (kvm > 0)
+		close(kvm);
 	*code = RUN_EXIT_FAILURE;
 	if (r->rules.intervals > COLLECT_MAX_INTERVALS) {
 		snprintf(err, errlen, "%s: at most %d intervals", o->rules_path,
@@ -274,12 +289,14 @@ static int setup(const struct run_opts *o, struct run *r, char *err, size_t errl
 		return -1;
 	}
 	const struct run_rules *ru = &r->rules;
-	r->load_s = ru->ramp_up_s + ru->warm_up_s + ru->intervals * ru->interval_s + ru->ramp_down_s;
+	r->load_s =
+	    ru->ramp_up_s + ru->warm_up_s + ru->intervals * ru->interval_s + ru->ramp_down_s;
 	r->nvms = o->csus * NROLES;
 	for (int i = 0; i < r->nvms; i++) {
 		struct run_vm *v = &r->vm[i];
-		if (plan__vm(&r->profile, o->platform, &r->paths, i / NROLES, (enum role)(i % NROLES),
-		             r->load_s, ru->ramp_up_s, &v->plan, err, errlen) < 0 ||
+		if (plan__vm(&r->profile, o->platform, &r->paths, i / NROLES,
+		             (enum role)(i % NROLES), r->load_s, ru->ramp_up_s, &v->plan, err,
+		             errlen) < 0 ||
 		    collect__init(&v->data, v->plan.role, ru->intervals) < 0)
 			return -1;
 		v->stats_due = -1;

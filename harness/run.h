@@ -23,9 +23,10 @@
 
 /* `vcons run`'s exit codes (besides 0 for a completed, valid run and 2 for usage). */
 enum run_exit {
-	RUN_EXIT_FAILURE = 1, /* could not set up or start the run */
-	RUN_EXIT_CONFIG = 3,  /* a CSU profile or rules file is wrong (message names file:line) */
-	RUN_EXIT_INVALID = 4, /* the run completed but is invalid: a VM or generator died */
+	RUN_EXIT_FAILURE = 1,  /* could not set up or start the run */
+	RUN_EXIT_CONFIG = 3,   /* a CSU profile or rules file is wrong (message names file:line) */
+	RUN_EXIT_INVALID = 4,  /* the run completed but is invalid: a VM or generator died */
+	RUN_EXIT_PLATFORM = 5, /* the platform cannot run here (hv without a usable /dev/kvm) */
 	RUN_EXIT_ABORTED = 130,
 };
 
@@ -47,7 +48,7 @@ struct run_vm {
 	struct proc vm, gen;
 	struct vm_data data;
 	int started, gen_started, gen_done;
-	int died; /* exited before teardown */
+	int died;      /* exited before teardown */
 	int stats_due; /* boundary whose hv statistics are awaited, -1: none */
 	int64_t stats_asked_ns;
 };
@@ -62,8 +63,8 @@ struct run {
 	int nvms;
 	struct run_vm vm[RUN_MAX_VMS];
 	int64_t t_start, t_vms, t_load, t_measure, t_end; /* host ns; 0 until reached */
-	double load_s;           /* each generator's whole duration */
-	const char *status;      /* "valid", "invalid", "aborted" */
+	double load_s;                                    /* each generator's whole duration */
+	const char *status;                               /* "valid", "invalid", "aborted" */
 	json_t *failures;        /* reasons the run is invalid or aborted */
 	volatile int *interrupt; /* set by SIGINT/SIGTERM */
 	json_t *result;          /* the finished document */

@@ -25,7 +25,8 @@ double run__cpu_s(pid_t pid)
 	buf[n] = 0;
 	const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
 	unsigned long long ut, st;
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -65,7 +66,8 @@ static void read_stats(struct run_vm *v, int64_t now)
 		return;
 	json_t *o = json_load_file(v->plan.stats, 0, NULL);
 	json_t *h = json_object_get(o, "host_ns"), *g = json_object_get(o, "guest_ns");
-	if (json_is_integer(h) && json_is_integer(g) && json_integer_value(h) >= v->stats_asked_ns) {
+	if (json_is_integer(h) && json_is_integer(g) &&
+	    json_integer_value(h) >= v->stats_asked_ns) {
 		struct snapshot *s = &v->data.snap[v->stats_due];
 		s->have_stats = 1;
 		s->stats_host_ns = json_integer_value(h);
@@ -88,8 +90,9 @@ static int check_children(struct run *r, int64_t now, int64_t gen_end)
 		if (proc__poll_exit(&v->vm)) {
 			proc__read_lines(&v->vm, on_vm_line, v);
 			v->died = 1;
-			run__fail(r, "invalid", "%s %s during the run (see logs/%s.log)", v->plan.name,
-			          proc__describe(&v->vm, how, sizeof(how)), v->plan.name);
+			run__fail(r, "invalid", "%s %s during the run (see logs/%s.log)",
+			          v->plan.name, proc__describe(&v->vm, how, sizeof(how)),
+			          v->plan.name);
 			return -1;
 		}
 		if (!v->gen_started || v->gen_done || !proc__poll_exit(&v->gen))
@@ -142,9 +145,11 @@ void run__measure(struct run *r)
 		int n = 0;
 		for (int i = 0; i < r->nvms; i++) {
 			if (r->vm[i].vm.out_fd >= 0)
-				fds[n++] = (struct pollfd){ .fd = r->vm[i].vm.out_fd, .events = POLLIN };
+				fds[n++] =
+				    (struct pollfd){ .fd = r->vm[i].vm.out_fd, .events = POLLIN };
 			if (r->vm[i].gen.out_fd >= 0)
-				fds[n++] = (struct pollfd){ .fd = r->vm[i].gen.out_fd, .events = POLLIN };
+				fds[n++] =
+				    (struct pollfd){ .fd = r->vm[i].gen.out_fd, .events = POLLIN };
 		}
 		poll(fds, (nfds_t)n, 100);
 		int64_t now = run__now();
@@ -174,7 +179,8 @@ void run__measure(struct run *r)
 			return;
 		}
 		if (now > gen_end + 60 * NS) {
-			run__fail(r, "invalid", "load generators still running 60 s after their end");
+			run__fail(r, "invalid",
+			          "load generators still running 60 s after their end");
 			return;
 		}
 	}

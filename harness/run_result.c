@@ -17,9 +17,9 @@ static json_t *profile_json(const struct csu_profile *p)
 		const struct vm_profile *v = &p->vm[i];
 		json_object_set_new(vms, role_name((enum role)i),
 		                    json_pack("{s:i,s:I,s:I,s:f,s:i}", "vcpus", v->vcpus,
-		                              "memory_bytes", (json_int_t)v->memory_bytes, "dataset",
-		                              (json_int_t)v->dataset, "rate", v->rate, "users",
-		                              v->users));
+		                              "memory_bytes", (json_int_t)v->memory_bytes,
+		                              "dataset", (json_int_t)v->dataset, "rate", v->rate,
+		                              "users", v->users));
 	}
 	return json_pack("{s:s,s:s,s:o}", "name", p->name, "description", p->description, "vms",
 	                 vms);
@@ -35,11 +35,11 @@ static json_t *rules_json(const struct run_rules *r)
 			json_object_set_new(mix, r->mix[i].name[t], json_real(r->mix[i].pct[t]));
 		json_object_set_new(ref, role_name((enum role)i), json_real(r->reference[i]));
 		json_object_set_new(qos, role_name((enum role)i),
-		                    json_pack("{s:f,s:f,s:f,s:f,s:f,s:o}", "percentile", q->percentile,
-		                              "limit_ms", q->limit_ms, "max_failure_pct",
-		                              q->max_failure_pct, "mix_tolerance_pct",
-		                              q->mix_tolerance_pct, "min_rate_pct", q->min_rate_pct,
-		                              "mix", mix));
+		                    json_pack("{s:f,s:f,s:f,s:f,s:f,s:o}", "percentile",
+		                              q->percentile, "limit_ms", q->limit_ms,
+		                              "max_failure_pct", q->max_failure_pct,
+		                              "mix_tolerance_pct", q->mix_tolerance_pct,
+		                              "min_rate_pct", q->min_rate_pct, "mix", mix));
 	}
 	return json_pack("{s:s,s:b,s:s,s:{s:f,s:f,s:f,s:i,s:f},s:o,s:o,s:{s:f,s:f,s:f}}", "name",
 	                 r->name, "compliant", r->compliant, "sha256", r->sha256, "phases",
@@ -56,14 +56,14 @@ static json_t *vm_json(const struct run *r, const struct run_vm *v)
 	char cmd[4096], how[96], log[128];
 	plan__describe(&v->plan.server, cmd, sizeof(cmd));
 	snprintf(log, sizeof(log), "logs/%s.log", v->plan.name);
-	json_t *o = json_pack("{s:i,s:s,s:s,s:s,s:i,s:I,s:f,s:i,s:s,s:b,s:s,s:s,s:I,s:o}", "csu",
-	                      v->plan.csu, "role", role_name(v->plan.role), "name", v->plan.name,
-	                      "addr", v->plan.addr, "vcpus", p->vcpus, "memory_bytes",
-	                      (json_int_t)p->memory_bytes, "target_rate", p->rate, "users",
-	                      p->users, "command", cmd, "alive", v->started && !v->died, "ended",
-	                      proc__describe(&v->vm, how, sizeof(how)), "log", log, "bad_lines",
-	                      (json_int_t)v->data.bad_lines, "intervals",
-	                      metrics__intervals(&v->data, r->opts.platform));
+	json_t *o =
+	    json_pack("{s:i,s:s,s:s,s:s,s:i,s:I,s:f,s:i,s:s,s:b,s:s,s:s,s:I,s:o}", "csu",
+	              v->plan.csu, "role", role_name(v->plan.role), "name", v->plan.name, "addr",
+	              v->plan.addr, "vcpus", p->vcpus, "memory_bytes", (json_int_t)p->memory_bytes,
+	              "target_rate", p->rate, "users", p->users, "command", cmd, "alive",
+	              v->started && !v->died, "ended", proc__describe(&v->vm, how, sizeof(how)),
+	              "log", log, "bad_lines", (json_int_t)v->data.bad_lines, "intervals",
+	              metrics__intervals(&v->data, r->opts.platform));
 	if (v->data.first_load_ns)
 		json_object_set_new(o, "first_load_s",
 		                    json_real((double)(v->data.first_load_ns - r->t_start) / 1e9));
@@ -73,7 +73,8 @@ static json_t *vm_json(const struct run *r, const struct run_vm *v)
 		json_object_set_new(o, "generator_command", json_string(cmd));
 		json_object_set_new(o, "generator_log", json_string(log));
 		if (v->data.gen_summary)
-			json_object_set_new(o, "generator_summary", json_incref(v->data.gen_summary));
+			json_object_set_new(o, "generator_summary",
+			                    json_incref(v->data.gen_summary));
 	}
 	if (v->data.extra)
 		json_object_set_new(o, "last_report", json_incref(v->data.extra));
@@ -94,7 +95,8 @@ static json_t *timing_json(const struct run *r)
 	json_t *o = json_pack("{s:f,s:f}", "load_s", r->load_s, "total_s",
 	                      (double)(r->t_end - r->t_start) / 1e9);
 	if (r->t_vms)
-		json_object_set_new(o, "provision_s", json_real((double)(r->t_vms - r->t_start) / 1e9));
+		json_object_set_new(o, "provision_s",
+		                    json_real((double)(r->t_vms - r->t_start) / 1e9));
 	if (complete && r->t_vms) {
 		json_object_set_new(o, "vm_start_to_first_load_all_s",
 		                    json_real((double)(all_loaded - r->t_vms) / 1e9));
@@ -124,12 +126,12 @@ json_t *run__result(struct run *r)
 	json_t *vms = json_array();
 	for (int i = 0; i < r->nvms; i++)
 		json_array_append_new(vms, vm_json(r, &r->vm[i]));
-	return json_pack("{s:s,s:s,s:s,s:s,s:O,s:s,s:i,s:{s:s,s:o,s:s},s:o,s:o,s:o,s:o,s:o}",
+	return json_pack("{s:s,s:s,s:s,s:s,s:O,s:s,s:f,s:i,s:{s:s,s:o,s:s},s:o,s:o,s:o,s:o,s:o}",
 	                 "schema", RESULT_SCHEMA, "run_id", r->id, "started_at", started, "status",
 	                 r->status, "failures", r->failures, "platform",
-	                 platform_name(r->opts.platform), "csus", r->opts.csus, "config",
-	                 "csu_file", r->opts.csu_path, "csu", profile_json(&r->profile),
-	                 "rules_file", r->opts.rules_path, "rules", rules_json(&r->rules), "system",
-	                 sysinfo__collect(), "timing", timing_json(r), "harness", harness_json(r),
-	                 "vms", vms);
+	                 platform_name(r->opts.platform), "clock_scale", r->opts.clock_scale,
+	                 "csus", r->opts.csus, "config", "csu_file", r->opts.csu_path, "csu",
+	                 profile_json(&r->profile), "rules_file", r->opts.rules_path, "rules",
+	                 rules_json(&r->rules), "system", sysinfo__collect(), "timing",
+	                 timing_json(r), "harness", harness_json(r), "vms", vms);
 }

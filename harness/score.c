@@ -53,8 +53,8 @@ int score__qos(const struct qos_rule *r, const struct wl_interval *w, char *why,
 				snprintf(type, sizeof(type), "%s", w->type_name[i]);
 			else
 				snprintf(type, sizeof(type), "type %d", i);
-			snprintf(why, whylen, "%s is %.2f%% of the mix, target %.2f%% +- %.2f", type,
-			         share, want, r->mix_tolerance_pct);
+			snprintf(why, whylen, "%s is %.2f%% of the mix, target %.2f%% +- %.2f",
+			         type, share, want, r->mix_tolerance_pct);
 			return -1;
 		}
 	}

@@ -29,7 +29,7 @@ struct wl_interval {
 	int ntypes;
 	double type_ops[SCORE_MAX_TYPES];
 	double type_target_share[SCORE_MAX_TYPES]; /* 0..1, sums to 1 (0 everywhere: no mix rule) */
-	const char *type_name[SCORE_MAX_TYPES];     /* for messages; NULL: "type N" */
+	const char *type_name[SCORE_MAX_TYPES];    /* for messages; NULL: "type N" */
 };
 
 /* Throughput over host time, normalized by the rules' reference rate. */

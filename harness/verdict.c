@@ -33,7 +33,10 @@ static double latency_ms(const json_t *lat, double percentile)
 	static const struct {
 		double p;
 		const char *key;
-	} keys[] = { { 50, "p50_us" }, { 90, "p90_us" }, { 95, "p95_us" }, { 99, "p99_us" },
+	} keys[] = { { 50, "p50_us" },
+		     { 90, "p90_us" },
+		     { 95, "p95_us" },
+		     { 99, "p99_us" },
 		     { 99.9, "p99_9_us" } };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (percentile <= keys[i].p + 1e-9)
@@ -78,10 +81,11 @@ static double check_vm(const json_t *vm, const struct run_rules *r, json_t *reas
 	{
 		json_t *d = json_object_get(iv, "dilation");
 		if (json_is_number(d) && fabs(json_number_value(d) - 1) * 100 > r->max_dilation_pct)
-			reason(reasons, "%s interval %zu: time dilation %.4f beyond 1 +- %.2f%%", name, k,
-			       json_number_value(d), r->max_dilation_pct);
+			reason(reasons, "%s interval %zu: time dilation %.4f beyond 1 +- %.2f%%",
+			       name, k, json_number_value(d), r->max_dilation_pct);
 		if (num(iv, "generator_cpu_pct") > r->max_generator_cpu_pct)
-			reason(reasons, "%s interval %zu: load generator saturated (%.0f%% CPU > %.0f%%)",
+			reason(reasons,
+			       "%s interval %zu: load generator saturated (%.0f%% CPU > %.0f%%)",
 			       name, k, num(iv, "generator_cpu_pct"), r->max_generator_cpu_pct);
 		if (role >= NBUSY)
 			continue;
@@ -102,8 +106,8 @@ static double check_vm(const json_t *vm, const struct run_rules *r, json_t *reas
 		return 0;
 	double var = score__variation(rates, n) * 100;
 	if (var > r->max_variation_pct)
-		reason(reasons, "%s: throughput varies %.1f%% between intervals (bound %.1f%%)", name,
-		       var, r->max_variation_pct);
+		reason(reasons, "%s: throughput varies %.1f%% between intervals (bound %.1f%%)",
+		       name, var, r->max_variation_pct);
 	return score__normalized(score__mean(rates, n), 1.0, r->reference[role]);
 }
 
@@ -117,7 +121,8 @@ static json_t *scores(double (*normalized)[NBUSY], int ncsus)
 		json_t *per = json_object();
 		int low = 0;
 		for (int i = 0; i < NBUSY; i++) {
-			json_object_set_new(per, role_name((enum role)i), json_real(normalized[c][i]));
+			json_object_set_new(per, role_name((enum role)i),
+			                    json_real(normalized[c][i]));
 			if (normalized[c][i] < normalized[c][low])
 				low = i;
 		}
@@ -164,7 +169,8 @@ int verdict__evaluate(json_t *result, const struct run_rules *r)
 			ncsus = c + 1;
 		if (!json_is_true(json_object_get(vm, "alive")))
 			valid = 0; /* the run's failures already say how it ended */
-		/* An invalid run's own failure is the reason; per-interval checks would only echo it. */
+		/* An invalid run's own failure is the reason; per-interval checks would only echo
+		 * it. */
 		double norm = check_vm(vm, r, valid ? reasons : NULL);
 		if (role < NBUSY)
 			normalized[c][role] = norm;
@@ -172,8 +178,8 @@ int verdict__evaluate(json_t *result, const struct run_rules *r)
 	json_object_set_new(result, "verdict",
 	                    json_pack("{s:b,s:b,s:b,s:o}", "valid", valid, "compliant",
 	                              valid && json_array_size(reasons) == 0, "checks_passed",
-	                              valid && json_array_size(reasons) == rules_reasons +
-	                                                                      json_array_size(failures),
+	                              valid && json_array_size(reasons) ==
+	                                           rules_reasons + json_array_size(failures),
 	                              "reasons", reasons));
 	json_object_set_new(result, "score", scores(normalized, ncsus));
 	return 0;

@@ -1,8 +1,8 @@
 /* harness/verdict.h: the run rules applied to recorded figures: QoS of every busy workload in every
  * measurement interval, variation between intervals, virtual time dilation, generator saturation,
  * VM liveness, the rules' identity; then the scores. It reads only what a result file records
- * (the "vms" array of metrics.h's intervals, "status", "rules"), so `vcons verify` can re-run it on a
- * submitted result instead of trusting its recorded verdict.
+ * (the "vms" array of metrics.h's intervals, "status", "rules"), so `vcons verify` can re-run it on
+ * a submitted result instead of trusting its recorded verdict.
  *
  * Scores: a busy workload's normalized result in a CSU is the mean over the intervals of its good
  * operations per host second over the rules' reference; the CSU score is the geometric mean of its
@@ -16,7 +16,7 @@
 
 /* The SHA-256 of runrules/vcons-1.yaml as released: only a run under exactly these rules can be
  * compliant. A unit test keeps the file and this constant together. */
-#define VERDICT_OFFICIAL_RULES_SHA256                                                             \
+#define VERDICT_OFFICIAL_RULES_SHA256                                                              \
 	"a476fff579c929a8dacace5ee4fb19b592646d558e4301d951ace486e0cd5947"
 
 /* Adds "verdict" {"valid", "compliant", "reasons": [...]} and "score" to `result`, replacing any

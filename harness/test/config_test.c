@@ -85,5 +85,28 @@ static void rules_mistakes_are_located(void **state)
 	    "3: phases.interval_s: 0 is outside 1..86400");
 }
 
+/* The operation mix of a workload: shares in percent that add up to 100. */
+static void mix_rules(void **state)
+{
+	(void)state;
+	char err[512];
+	struct run_rules r;
+	assert_int_equal(config__load_rules("runrules/quick.yaml", &r, err, sizeof(err)), 0);
+	assert_int_equal(r.mix[ROLE_DB].n, 5);
+	assert_string_equal(r.mix[ROLE_DB].name[0], "new_order");
+	assert_true(r.mix[ROLE_DB].pct[1] == 43);
+	assert_int_equal(r.mix[ROLE_WEB].n, 0);
+	FILE *in = fopen("runrules/quick.yaml", "r");
+	char text[8192];
+	size_t n = fread(text, 1, sizeof(text) - 1, in);
+	fclose(in);
+	text[n] = 0;
+	char *at = strstr(text, "stock_level: 4");
+	assert_non_null(at);
+	at[13] = '9'; /* the shares now add up to 105 */
+	assert_non_null(
+	    strstr(try_load(text, 1), ": qos.db.mix: shares add up to 105.00, not 100"));
+}
+
 UNIT_MAIN(cmocka_unit_test(shipped_files_load), cmocka_unit_test(csu_mistakes_are_located),
-          cmocka_unit_test(rules_mistakes_are_located))
+          cmocka_unit_test(rules_mistakes_are_located), cmocka_unit_test(mix_rules))

@@ -32,6 +32,7 @@ static void usage(FILE *f)
 	    "  --imap-port N       IMAP port (default 1143)\n"
 	    "  --data DIR          state directory: DIR/userK/Maildir/{tmp,new,cur} (default .)\n"
 	    "  --users N           provision user1..userN@vcons.test (default 100)\n"
+	    "  --provision         provision the users' Maildirs durably, then exit (no serving)\n"
 	    "  --passwords FILE    'user:password' lines (default: password = user name)\n"
 	    "  --threads N         worker threads, one per vCPU (default: online CPUs)\n"
 	    "  --max-size BYTES    SMTP message size limit, advertised in EHLO (default 10485760)\n"
@@ -60,6 +61,7 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, 0, 't' },
 		{ "max-size", required_argument, 0, 'm' },
 		{ "idle-timeout", required_argument, 0, 'I' },
+		{ "provision", no_argument, 0, 'P' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -74,6 +76,7 @@ int main(int argc, char **argv)
 		                  .idle_timeout_s = 300 };
 	const char *data = ".", *passwords = NULL;
 	long long users = 100, v;
+	bool provision_only = false;
 	int o, li = 0;
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, "", opts, &li)) != -1) {
@@ -90,6 +93,7 @@ int main(int argc, char **argv)
 			ok = num_arg(optarg, 1024, 1LL << 32, &v), cfg.max_size = (uint64_t)v;
 			break;
 		case 'I': ok = num_arg(optarg, 1, 86400, &v), cfg.idle_timeout_s = (int)v; break;
+		case 'P': provision_only = true; break;
 		case 'h': usage(stdout); return 0;
 		default:
 			fprintf(stderr, "vcons-mail: bad option %s (try --help)\n",
@@ -115,6 +119,10 @@ int main(int argc, char **argv)
 	if (mstore_open(&st, data, (unsigned)users, passwords, err, sizeof(err))) {
 		fprintf(stderr, "vcons-mail: %s\n", err[0] ? err : "cannot open the mail store");
 		return 1;
+	}
+	if (provision_only) {
+		mstore_close(st);
+		return 0;
 	}
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGTERM, &sa, NULL);
