@@ -162,11 +162,14 @@ void collect__vm_line(struct vm_data *d, const char *line, int64_t now)
 			d->first_load_ns = now;
 		d->last_report_ns = now;
 	} else if (!strcmp(type, "interval") && json_is_integer(g)) {
+		/* idle reports every second of its own clock unless told otherwise */
+		double secs =
+		    json_is_number(json_object_get(o, "interval_s")) ? num(o, "interval_s") : 1;
 		add_sample(d, now, json_integer_value(g), num(o, "wakeups_total"));
 		if (!d->first_load_ns)
-			d->first_load_ns = now - (int64_t)(num(o, "interval_s") * 1e9);
+			d->first_load_ns = now - (int64_t)(secs * 1e9);
 		d->last_report_ns = now;
-		int k = collect__interval_of(d, now - (int64_t)(num(o, "interval_s") * 5e8));
+		int k = collect__interval_of(d, now - (int64_t)(secs * 5e8));
 		if (k >= 0) {
 			d->iv[k].wakeups += num(o, "wakeups");
 			d->iv[k].missed += num(o, "missed");

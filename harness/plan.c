@@ -120,7 +120,8 @@ static int server_cmd(struct vm_plan *v, const struct vm_profile *vp, enum platf
 		break;
 	case ROLE_JAVA:
 		rc |= arg(c, "--warehouses") || arg(c, "%ld", vp->dataset) || arg(c, "--threads") ||
-		      arg(c, "%d", vp->vcpus) || arg(c, "--csu") || arg(c, "%d", v->csu);
+		      arg(c, "%d", vp->vcpus) || arg(c, "--csu") || arg(c, "%d", v->csu) ||
+		      arg(c, "--self-check");
 		v->stdin_stop = 1;
 		break;
 	case ROLE_IDLE:

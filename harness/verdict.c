@@ -102,6 +102,12 @@ static double check_vm(const json_t *vm, const struct run_rules *r, json_t *reas
 		if (n < COLLECT_MAX_INTERVALS)
 			rates[n++] = num(iv, "rate");
 	}
+	json_t *last = json_object_get(vm, "last_report");
+	const char *lt = json_string_value(json_object_get(last, "type"));
+	if (role == ROLE_JAVA && lt && !strcmp(lt, "self_check") &&
+	    !json_is_true(json_object_get(last, "ok")))
+		reason(reasons, "%s: its self-check found %lld violated invariants", name,
+		       (long long)json_integer_value(json_object_get(last, "violations")));
 	if (role >= NBUSY || !n)
 		return 0;
 	double var = score__variation(rates, n) * 100;

@@ -61,7 +61,8 @@ static void plan_commands(void **state)
 	assert_false(has_args(&v.server, "--clock-scale", NULL));
 	char line[512];
 	plan__describe(&v.server, line, sizeof(line));
-	assert_string_equal(line, "/b/guest/vcons-jbb --warehouses 2 --threads 2 --csu 0");
+	assert_string_equal(line,
+	                    "/b/guest/vcons-jbb --warehouses 2 --threads 2 --csu 0 --self-check");
 }
 
 static void gen_line(struct vm_data *d, const char *op, double t_s, int ops, int errors,
