@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# E2E: vcons-idle natively or under vcons-hv (VCONS_PLATFORM=hv): a 3 s run at 100 Hz reports about
+# 100 wake-ups per 1 s interval with a sane lateness histogram; closing stdin and a "stop" line end it
+# within 2 s with a final line; --duration with stdin on /dev/null runs the whole duration; SIGTERM
+# stops it cleanly natively (under hv a signal to the VMM ends the VM); --report HOST:PORT; usage.
+source "$VCONS_TOP/tools/testlib.sh"
+source "$VCONS_TOP/workloads/java/test/guestlib.sh"
+require_platform "idle on $PLATFORM"
+IDLE=$B/guest/vcons-idle
+A=127.0.4.20
+
+# check_intervals FILE MIN_FULL: JSON lines; full intervals have ~100 wake-ups; lateness p50 sane.
+check_intervals() {
+	python3 - "$@" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert lines[0]["type"] == "start" and lines[0]["role"] == "idle" and lines[0]["hz"] == 100, lines[0]
+iv = [l for l in lines[1:] if l["type"] == "interval"]
+full = iv[:-1]
+assert len(full) >= int(sys.argv[2]), f"{len(iv)} interval lines"
+assert iv[-1].get("final") is True and not any(l.get("final") for l in full)
+total = 0
+for l in iv:
+    assert l["csu"] == 5 and isinstance(l["guest_ns"], int)
+    assert l["count"] == l["wakeups"] == l["hist"]["count"], l
+    total += l["wakeups"]
+    assert l["wakeups_total"] == total, (l["wakeups_total"], total)
+for l in full:
+    assert 85 <= l["wakeups"] + l["missed"] <= 102, f"{l['wakeups']} wake-ups + {l['missed']} missed"
+    assert l["wakeups"] >= 80, l["wakeups"]
+    assert 0 < l["p50_us"] < 5000, f"lateness p50 {l['p50_us']} us"
+    assert l["min_us"] <= l["p50_us"] <= l["p99_us"] <= l["max_us"]
+print("intervals:", [(l["wakeups"], l["missed"], l["p50_us"], l["p99_us"]) for l in iv])
+PY
+}
+
+# 1. Until stopped: 3 intervals, then closing stdin stops it within 2 s.
+feed_start "$IDLE" --hz 100 --interval 1 --csu 5
+wait_lines "$T_TMP/out" interval 3
+exec 7>&-
+if wait_exit $GPID 2 && [[ $WAIT_RC == 0 ]]; then t_ok "closing stdin stops it within 2 s, exit 0"; else
+	t_fail "closing stdin stops it within 2 s, exit 0" "rc=${WAIT_RC:-still running}"
+fi
+if check_intervals "$T_TMP/out" 3; then t_ok "~100 wake-ups per interval, lateness p50 sane"; else
+	t_fail "~100 wake-ups per interval, lateness p50 sane" "$(cut -c1-300 "$T_TMP/out")"
+fi
+
+# 2. A "stop" line.
+feed_start "$IDLE" --interval 0.5 --csu 5
+wait_lines "$T_TMP/out" interval 1
+echo stop >&7
+if wait_exit $GPID 2 && [[ $WAIT_RC == 0 ]] && tail -1 "$T_TMP/out" | grep -q '"final":true'; then
+	t_ok "a stop line stops it with a final line"
+else
+	t_fail "a stop line stops it with a final line" "rc=${WAIT_RC:-still running}"
+fi
+exec 7>&-
+
+# 3. --duration with stdin at EOF runs the whole duration.
+t0=$(date +%s%N)
+run_guest "$IDLE" --duration 2 --csu 5 </dev/null >"$T_TMP/dur.out" 2>"$T_TMP/dur.err"
+rc=$? t1=$(date +%s%N)
+ms=$(((t1 - t0) / 1000000))
+[[ $rc == 0 && $ms -ge 1900 ]] && check_intervals "$T_TMP/dur.out" 1 >/dev/null &&
+	t_ok "--duration 2 with stdin at EOF runs 2 s (${ms} ms)" ||
+	t_fail "--duration 2 with stdin at EOF runs 2 s" "rc=$rc ${ms} ms $(cat "$T_TMP/dur.err")"
+
+# 4. --report HOST:PORT.
+if listen_start $A "$T_TMP/net.out"; then
+	run_guest "$IDLE" --duration 1.2 --interval 0.5 --csu 5 --report $A:$LPORT </dev/null \
+		>"$T_TMP/net.stdout" 2>"$T_TMP/net.err"
+	rc=$?
+	wait_exit $LISTENER 5
+	n=$(grep -c '"type":"interval"' "$T_TMP/net.out")
+	[[ $rc == 0 && ! -s $T_TMP/net.stdout && $n -ge 2 ]] && t_ok "--report $A:PORT carries $n lines" ||
+		t_fail "--report $A:PORT carries the report lines" "rc=$rc n=$n $(cat "$T_TMP/net.err")"
+else
+	t_fail "--report $A:PORT carries the report lines" "the listener did not start"
+fi
+
+# 5. SIGTERM: natively a clean stop with a final line; under hv the VMM ends the VM (128+15).
+feed_start "$IDLE" --interval 0.5 --csu 5
+wait_lines "$T_TMP/out" interval 1
+kill -TERM $GPID
+if [[ $PLATFORM == hv ]]; then
+	wait_exit $GPID 2 && [[ $WAIT_RC == 143 ]] && t_ok "SIGTERM to vcons-hv ends the VM (143)" ||
+		t_fail "SIGTERM to vcons-hv ends the VM (143)" "rc=${WAIT_RC:-still running}"
+else
+	if wait_exit $GPID 2 && [[ $WAIT_RC == 0 ]] && tail -1 "$T_TMP/out" | grep -q '"final":true'; then
+		t_ok "SIGTERM stops it cleanly with a final line"
+	else
+		t_fail "SIGTERM stops it cleanly with a final line" "rc=${WAIT_RC:-still running}"
+	fi
+fi
+exec 7>&-
+
+# 6. Usage.
+"$IDLE" --help >"$T_TMP/help" && grep -q -- --hz "$T_TMP/help" && t_ok "--help exits 0" ||
+	t_fail "--help exits 0"
+for bad in "--bogus" "--hz 0" "--hz 1.5" "--interval x" "--duration -2" "extra"; do
+	# shellcheck disable=SC2086
+	"$IDLE" $bad </dev/null >/dev/null 2>"$T_TMP/bad.err"
+	rc=$?
+	[[ $rc == 2 && $(wc -l <"$T_TMP/bad.err") == 1 ]] && t_ok "'$bad' exits 2 with one line" ||
+		t_fail "'$bad' exits 2 with one line" "rc=$rc $(cat "$T_TMP/bad.err")"
+done
+t_done

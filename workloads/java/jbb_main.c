@@ -1,0 +1,279 @@
+/* workloads/java/jbb_main.c: vcons-jbb, the Java VM's guest program: options, the worker threads
+ * (each bound to a warehouse, running the transaction mix and triggering collections), the
+ * progress lines every report interval, the stop sources and the final self-check. */
+#include "workloads/common/report.h"
+#include "workloads/java/guestio.h"
+#include "workloads/java/jbb.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct jbb_opts {
+	struct jbb_cfg cfg;
+	int threads, csu;
+	double duration_s, interval_s;
+	const char *report;
+	int self_check;
+};
+
+/* One worker: its warehouse and its counters (read by the reporter). */
+struct worker {
+	pthread_t t;
+	struct jbb_world *w;
+	struct guestio_stop *stop;
+	int wh;
+	uint64_t seed;
+	int failed;
+	_Alignas(64) atomic_ullong ops[JBB_NOPS];
+};
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: vcons-jbb [options]\n"
+	    "  SPECjbb2005-style business logic: warehouses of in-memory objects, worker threads\n"
+	    "  running New-Order, Payment, Order-Status, Delivery, Stock-Level and "
+	    "Customer-Report\n"
+	    "  --warehouses N       warehouses (default 2)\n"
+	    "  --threads N          worker threads, thread i works on warehouse i mod N\n"
+	    "                       (default: online CPUs)\n"
+	    "  --duration S         run S seconds (default 0: until stopped)\n"
+	    "  --report-interval S  seconds between progress lines (default 1)\n"
+	    "  --csu N              CSU number written in every report line (default 0)\n"
+	    "  --report HOST:PORT   write report lines to this TCP address, not stdout\n"
+	    "  --seed N             random seed of the data and the transaction streams (default "
+	    "1)\n"
+	    "  --self-check         after the run verify every invariant, print a self_check "
+	    "line,\n"
+	    "                       exit 1 when one does not hold\n"
+	    "  --help               this text\n"
+	    "Stops on a line 'stop' on stdin, on end of stdin when --duration is 0, on\n"
+	    "SIGTERM/SIGINT, or when --duration has elapsed; then prints a final progress line.\n");
+}
+
+static bool num(const char *s, double lo, double hi, bool integer, double *v)
+{
+	char *end;
+	errno = 0;
+	*v = strtod(s, &end);
+	return !errno && end != s && !*end && *v >= lo && *v <= hi &&
+	       (!integer || *v == (long long)*v);
+}
+
+/* 0 ok, 2 usage error (message printed), 3 --help printed */
+static int parse(int argc, char **argv, struct jbb_opts *o)
+{
+	static const struct option opts[] = {
+		{ "warehouses", required_argument, 0, 'w' },
+		{ "threads", required_argument, 0, 't' },
+		{ "duration", required_argument, 0, 'd' },
+		{ "report-interval", required_argument, 0, 'i' },
+		{ "csu", required_argument, 0, 'c' },
+		{ "report", required_argument, 0, 'r' },
+		{ "seed", required_argument, 0, 's' },
+		{ "self-check", no_argument, 0, 'k' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	int c, li = 0;
+	double v = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
+		bool ok = true;
+		switch (c) {
+		case 'w': ok = num(optarg, 1, 1000, true, &v), o->cfg.warehouses = (int)v; break;
+		case 't': ok = num(optarg, 1, 1024, true, &v), o->threads = (int)v; break;
+		case 'd': ok = num(optarg, 0, 1e7, false, &o->duration_s); break;
+		case 'i': ok = num(optarg, 0.01, 3600, false, &o->interval_s); break;
+		case 'c': ok = num(optarg, 0, 1000000, true, &v), o->csu = (int)v; break;
+		case 'r': o->report = optarg; break;
+		case 's': ok = num(optarg, 0, 1e15, true, &v), o->cfg.seed = (uint64_t)v; break;
+		case 'k': o->self_check = 1; break;
+		case 'h': usage(stdout); return 3;
+		default:
+			fprintf(stderr, "vcons-jbb: bad option %s (try --help)\n",
+			        argv[optind - 1]);
+			return 2;
+		}
+		if (!ok) {
+			fprintf(stderr, "vcons-jbb: bad value '%s' for --%s\n", optarg,
+			        opts[li].name);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vcons-jbb: unexpected argument %s\n", argv[optind]);
+		return 2;
+	}
+	return 0;
+}
+
+static void *work(void *arg)
+{
+	struct worker *k = arg;
+	struct rng r;
+	rng_seed(&r, k->seed);
+	while (!guestio_stopped(k->stop)) {
+		enum jbb_op op = jbb_pick_op(&r);
+		if (jbb_run_op(k->w, k->wh, op, &r) || jbb_maybe_collect(k->w)) {
+			k->failed = 1;
+			break;
+		}
+		atomic_fetch_add_explicit(&k->ops[op], 1, memory_order_relaxed);
+	}
+	return NULL;
+}
+
+static int progress(FILE *out, const struct jbb_opts *o, struct jbb_world *w, struct worker *ks,
+                    struct hdr *pauses, bool final)
+{
+	json_t *l = report_new("progress", "java", o->csu, "guest_ns");
+	json_t *by = json_object();
+	uint64_t total = 0, count;
+	int64_t total_ns;
+	for (int op = 0; op < JBB_NOPS; op++) {
+		uint64_t n = 0;
+		for (int i = 0; i < o->threads; i++)
+			n += atomic_load_explicit(&ks[i].ops[op], memory_order_relaxed);
+		json_object_set_new(by, jbb_op_name(op), json_integer((json_int_t)n));
+		total += n;
+	}
+	hdr_reset(pauses);
+	jbb_take_pauses(w, pauses, &count, &total_ns);
+	json_t *p = json_object();
+	hdr_summary_to_json(pauses, p);
+	json_object_set_new(p, "pauses", json_integer((json_int_t)count));
+	json_object_set_new(p, "pause_total_us", json_integer((total_ns + 999) / 1000));
+	json_object_set_new(l, "ops", json_integer((json_int_t)total));
+	json_object_set_new(l, "ops_by_type", by);
+	json_object_set_new(l, "threads", json_integer(o->threads));
+	json_object_set_new(l, "warehouses", json_integer(o->cfg.warehouses));
+	json_object_set_new(l, "pause", p);
+	json_object_set_new(l, "live_objects", json_integer(jbb_live_objects(w)));
+	if (final)
+		json_object_set_new(l, "final", json_true());
+	return report_write(out, l);
+}
+
+static int start_line(FILE *out, const struct jbb_opts *o)
+{
+	json_t *l = report_new("start", "java", o->csu, "guest_ns");
+	json_object_set_new(l, "warehouses", json_integer(o->cfg.warehouses));
+	json_object_set_new(l, "threads", json_integer(o->threads));
+	json_object_set_new(l, "duration_s", json_real(o->duration_s));
+	json_object_set_new(l, "report_interval_s", json_real(o->interval_s));
+	json_object_set_new(l, "seed", json_integer((json_int_t)o->cfg.seed));
+	json_object_set_new(l, "districts", json_integer(o->cfg.districts));
+	json_object_set_new(l, "customers_per_district", json_integer(o->cfg.customers));
+	json_object_set_new(l, "items", json_integer(o->cfg.items));
+	json_object_set_new(l, "live_bound", json_integer(jbb_live_bound(&o->cfg)));
+	return report_write(out, l);
+}
+
+static int self_check(FILE *out, const struct jbb_opts *o, struct jbb_world *w)
+{
+	char err[512];
+	long checked = 0;
+	int bad = jbb_check(w, err, sizeof(err), &checked);
+	json_t *l = report_new("self_check", "java", o->csu, "guest_ns");
+	json_object_set_new(l, "ok", json_boolean(bad == 0));
+	json_object_set_new(l, "checks", json_integer(checked));
+	json_object_set_new(l, "violations", json_integer(bad));
+	json_object_set_new(l, "live_objects", json_integer(jbb_live_objects(w)));
+	if (bad)
+		json_object_set_new(l, "first_violation", json_string(err));
+	if (report_write(out, l))
+		return 1;
+	if (bad)
+		fprintf(stderr, "vcons-jbb: self-check failed: %d violations, first: %s\n", bad,
+		        err);
+	return bad ? 1 : 0;
+}
+
+/* Reports every interval until a stop or the duration; then joins the workers. 0 or 1. */
+static int drive(FILE *out, const struct jbb_opts *o, struct jbb_world *w, struct worker *ks,
+                 struct guestio_stop *stop)
+{
+	struct hdr pauses;
+	if (hdr_init(&pauses))
+		return 1;
+	int64_t interval = (int64_t)(o->interval_s * 1e9), t0 = report_now_ns();
+	int64_t end = o->duration_s > 0 ? t0 + (int64_t)(o->duration_s * 1e9) : INT64_MAX;
+	int rc = 0;
+	for (int64_t next = t0 + interval; !rc;) {
+		bool stopped = guestio_wait_until(stop, next < end ? next : end);
+		if (stopped || report_now_ns() >= end)
+			break;
+		rc = progress(out, o, w, ks, &pauses, false);
+		next += interval;
+	}
+	atomic_store(&stop->stop, 1); /* the duration is over: the workers stop too */
+	for (int i = 0; i < o->threads; i++) {
+		pthread_join(ks[i].t, NULL);
+		rc |= ks[i].failed;
+	}
+	rc |= progress(out, o, w, ks, &pauses, true);
+	hdr_fini(&pauses);
+	if (rc)
+		fprintf(stderr, "vcons-jbb: out of memory or cannot write a report line\n");
+	return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	cpu_set_t set;
+	int cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+	struct jbb_opts o = { .threads = cpus > 0 ? cpus : 1, .interval_s = 1 };
+	jbb_cfg_default(&o.cfg);
+	int rc = parse(argc, argv, &o);
+	if (rc)
+		return rc == 3 ? 0 : rc;
+	char err[256];
+	FILE *out = stdout;
+	if (o.report && !(out = guestio_connect(o.report, err, sizeof(err)))) {
+		fprintf(stderr, "vcons-jbb: %s\n", err);
+		return 1;
+	}
+	struct jbb_world *w = jbb_world_new(&o.cfg);
+	struct worker *ks = calloc((size_t)o.threads, sizeof(*ks));
+	struct guestio_stop stop;
+	if (!w || !ks) {
+		fprintf(stderr, "vcons-jbb: out of memory building %d warehouses\n",
+		        o.cfg.warehouses);
+		return 1;
+	}
+	if (guestio_stop_start(&stop, o.duration_s == 0, err, sizeof(err))) {
+		fprintf(stderr, "vcons-jbb: %s\n", err);
+		return 1;
+	}
+	if (start_line(out, &o)) {
+		fprintf(stderr, "vcons-jbb: cannot write a report line\n");
+		return 1;
+	}
+	for (int i = 0; i < o.threads; i++) {
+		ks[i] = (struct worker){ .w = w,
+			                 .stop = &stop,
+			                 .wh = i % o.cfg.warehouses,
+			                 .seed = o.cfg.seed * 7919 + (uint64_t)i };
+		int e = pthread_create(&ks[i].t, NULL, work, &ks[i]);
+		if (e) {
+			fprintf(stderr, "vcons-jbb: cannot start worker %d: %s\n", i, strerror(e));
+			atomic_store(&stop.stop, 1);
+			for (int j = 0; j < i; j++)
+				pthread_join(ks[j].t, NULL);
+			return 1;
+		}
+	}
+	rc = drive(out, &o, w, ks, &stop);
+	if (!rc && o.self_check)
+		rc = self_check(out, &o, w);
+	jbb_world_free(w);
+	free(ks);
+	if (out != stdout)
+		fclose(out);
+	return rc;
+}
