@@ -17,7 +17,7 @@
 /* The SHA-256 of runrules/vcons-1.yaml as released: only a run under exactly these rules can be
  * compliant. A unit test keeps the file and this constant together. */
 #define VERDICT_OFFICIAL_RULES_SHA256                                                              \
-	"a476fff579c929a8dacace5ee4fb19b592646d558e4301d951ace486e0cd5947"
+	"d3664ec1cccdfb841c709ebe47c6e1feee32aa955296667de4cd3a8c37ed5387"
 
 /* Adds "verdict" {"valid", "compliant", "reasons": [...]} and "score" to `result`, replacing any
  * there. 0, or -1 when the result lacks the figures (malformed). */

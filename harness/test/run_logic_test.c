@@ -174,7 +174,7 @@ static void verdict_scores_and_reasons(void **state)
 	assert_true(json_is_true(json_object_get(v, "checks_passed")));
 	assert_false(json_is_true(json_object_get(v, "compliant")));
 	assert_int_equal(json_array_size(json_object_get(v, "reasons")), 1);
-	double expect = pow((40.0 / 40) * (40.0 / 10000) * (40.0 / 100) * (40.0 / 50), 0.25);
+	double expect = pow((40.0 / 40) * (40.0 / 1e6) * (40.0 / 100) * (40.0 / 50), 0.25);
 	assert_true(fabs(json_real_value(json_object_get(sc, "run")) - expect) < 1e-9);
 	json_decref(res);
 
