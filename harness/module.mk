@@ -13,7 +13,10 @@ vcons.srcs := harness/main.c harness/cmd_report.c harness/cmd_compare.c
 vcons.deps := harness vcload
 vcons.ldlibs := -lyaml -ljansson -lcrypto -lm
 
-UNIT_TESTS += harness-score-test harness-config-test harness-proc-test
+UNIT_TESTS += harness-score-test harness-config-test harness-proc-test harness-svg-test
+harness-svg-test.srcs := harness/test/svg_test.c
+harness-svg-test.deps := harness
+harness-svg-test.ldlibs := -lcmocka -lm
 harness-proc-test.srcs := harness/test/proc_test.c
 harness-proc-test.deps := harness
 harness-proc-test.ldlibs := -lcmocka
