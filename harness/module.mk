@@ -13,6 +13,8 @@ vcons.srcs := harness/main.c harness/cmd_report.c harness/cmd_compare.c
 vcons.deps := harness vcload
 vcons.ldlibs := -lyaml -ljansson -lcrypto -lm
 
+E2E_TESTS += harness/test/report.sh
+
 UNIT_TESTS += harness-score-test harness-config-test harness-proc-test harness-svg-test
 harness-svg-test.srcs := harness/test/svg_test.c
 harness-svg-test.deps := harness
