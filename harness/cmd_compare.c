@@ -109,9 +109,11 @@ static void text_rows(struct cmp *c)
 		snprintf(file->s[i], sizeof(file->s[i]), "%c: %s", 'A' + i, c->path[i]);
 		snprintf(id->s[i], sizeof(id->s[i]), "%s", str(res, "run_id"));
 		snprintf(pf->s[i], sizeof(pf->s[i]), "%s", str(res, "platform"));
-		snprintf(
-		    csus->s[i], sizeof(csus->s[i]), "%d",
-		    (int)json_array_size(json_object_get(json_object_get(res, "score"), "csus")));
+		const json_t *n = json_object_get(res, "csus");
+		snprintf(csus->s[i], sizeof(csus->s[i]), "%d",
+		         json_is_integer(n) ? (int)json_integer_value(n)
+		                            : (int)json_array_size(json_object_get(
+		                                  json_object_get(res, "score"), "csus")));
 		snprintf(rules->s[i], sizeof(rules->s[i]), "%s",
 		         str(json_object_get(res, "rules"), "name"));
 		snprintf(verdict->s[i], sizeof(verdict->s[i]), "%s, %s",

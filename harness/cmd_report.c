@@ -115,6 +115,8 @@ static void vm_row(const json_t *res, const json_t *vm, struct vm_row *r)
 	const json_t *qos =
 	    json_object_get(json_object_get(json_object_get(res, "rules"), "qos"), r->role);
 	r->pctl = num(qos, "percentile"), r->limit_ms = num(qos, "limit_ms");
+	if (!isfinite(r->pctl))
+		r->pctl = 99; /* no rules in the result: show the p99 */
 	r->lat_ms = r->dil_lo = r->dil_hi = NAN;
 	double ops = 0, errors = 0;
 	const json_t *iv;
@@ -136,6 +138,16 @@ static void vm_row(const json_t *res, const json_t *vm, struct vm_row *r)
 	r->fail_pct = ops > 0 ? 100 * errors / ops : NAN;
 }
 
+/* Whether a dilation range shows as two different figures at 4 significant digits. */
+static int dil_differs(double lo, double hi)
+{
+	char a[32], b[32];
+	snprintf(a, sizeof(a), "%.4g", lo);
+	snprintf(b, sizeof(b), "%.4g", hi);
+	return strcmp(a, b) != 0;
+}
+
+/* The result's CSU count (at most 256): its "csus", or one more than the highest VM's CSU. */
 static int csu_count(const json_t *res)
 {
 	int n = (int)json_integer_value(json_object_get(res, "csus"));
@@ -147,7 +159,7 @@ static int csu_count(const json_t *res)
 		if (c + 1 > n)
 			n = c + 1;
 	}
-	return n;
+	return n < 0 ? 0 : n > 256 ? 256 : n;
 }
 
 static void verdict_words(const json_t *res, const char **valid, const char **compliant)
@@ -286,7 +298,7 @@ static void html_vm_table(FILE *f, const json_t *res)
 		td_num(f, r.fail_pct, 3);
 		fputs("<td>", f);
 		html__num(f, r.dil_lo, 4);
-		if (fabs(r.dil_hi - r.dil_lo) >= 5e-5)
+		if (dil_differs(r.dil_lo, r.dil_hi))
 			fputs(" - ", f), html__num(f, r.dil_hi, 4);
 		fputs("</td>", f);
 		td_num(f, r.cpu, 3);
@@ -604,7 +616,7 @@ static void print_vm(const json_t *res, const json_t *vm)
 		snprintf(b[3], sizeof(b[3]), "-");
 	fmt(b[4], sizeof(b[4]), 4, r.dil_lo);
 	fmt(b[5], sizeof(b[5]), 4, r.dil_hi);
-	if (fabs(r.dil_hi - r.dil_lo) >= 5e-5)
+	if (strcmp(b[4], b[5]))
 		snprintf(b[6], sizeof(b[6]), "%s-%s", b[4], b[5]);
 	else
 		snprintf(b[6], sizeof(b[6]), "%s", b[4]);
@@ -619,13 +631,14 @@ static void print_text(const json_t *res, const char *out)
 	const char *valid, *compliant;
 	const json_t *score = json_object_get(res, "score"), *c, *vm;
 	size_t i;
+	char b[40];
 	verdict_words(res, &valid, &compliant);
 	printf("run %s: %s, %d CSU%s, rules %s\n", str(res, "run_id"), str(res, "platform"),
 	       csu_count(res), csu_count(res) == 1 ? "" : "s",
 	       str(json_object_get(res, "rules"), "name"));
-	printf("%s, %s (%zu reasons)\nscore %.3f\n", valid, compliant,
+	printf("%s, %s (%zu reasons)\nscore %s\n", valid, compliant,
 	       json_array_size(json_object_get(json_object_get(res, "verdict"), "reasons")),
-	       num(score, "run"));
+	       fmt(b, sizeof(b), 3, num(score, "run")));
 	json_array_foreach(json_object_get(score, "csus"), i, c) printf(
 	    "  csu%d: %.3f, lowest %s %.3f\n", (int)json_integer_value(json_object_get(c, "csu")),
 	    num(c, "score"), str(c, "lowest_workload"), num(c, "lowest"));

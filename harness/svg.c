@@ -106,6 +106,28 @@ static int legend_rows(const struct svg_chart *c, int width, int draw, FILE *f)
 	return rows;
 }
 
+/* The shaded band under everything, then the grid lines with their y tick labels. */
+static void band_and_grid(FILE *f, const struct svg_chart *c, const struct frame *fr)
+{
+	if (c->band_lo < c->band_hi) {
+		double a = ypix(fr, fmin(c->band_hi, fr->hi)),
+		       b = ypix(fr, fmax(c->band_lo, fr->lo));
+		fprintf(f,
+		        "<rect class=\"band\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+		        "fill=\"#2ca02c\" fill-opacity=\"0.12\"><title>",
+		        fr->x0, a, fr->x1 - fr->x0, b - a);
+		html__esc(f, c->band_label);
+		fputs("</title></rect>\n", f);
+	}
+	for (int i = 0; i <= (int)lround((fr->hi - fr->lo) / fr->step); i++) {
+		double v = fr->lo + i * fr->step, y = ypix(fr, v);
+		fprintf(f,
+		        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>"
+		        "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.6g</text>\n",
+		        fr->x0, y, fr->x1, y, fr->x0 - 4, y + 4, fabs(v) < fr->step * 1e-6 ? 0 : v);
+	}
+}
+
 /* Opens the <svg>, draws title, legend, band, grid, y ticks, category labels and axes. */
 static void frame_open(FILE *f, const struct svg_chart *c, struct frame *fr, int bars, int stacked)
 {
@@ -125,23 +147,7 @@ static void frame_open(FILE *f, const struct svg_chart *c, struct frame *fr, int
 	html__esc(f, c->title);
 	fputs("</text>\n", f);
 	legend_rows(c, fr->w, 1, f);
-	if (c->band_lo < c->band_hi) {
-		double a = ypix(fr, fmin(c->band_hi, fr->hi)),
-		       b = ypix(fr, fmax(c->band_lo, fr->lo));
-		fprintf(f,
-		        "<rect class=\"band\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-		        "fill=\"#2ca02c\" fill-opacity=\"0.12\"><title>",
-		        fr->x0, a, fr->x1 - fr->x0, b - a);
-		html__esc(f, c->band_label);
-		fputs("</title></rect>\n", f);
-	}
-	for (int i = 0; i <= (int)lround((fr->hi - fr->lo) / fr->step); i++) {
-		double v = fr->lo + i * fr->step, y = ypix(fr, v);
-		fprintf(f,
-		        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>"
-		        "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.6g</text>\n",
-		        fr->x0, y, fr->x1, y, fr->x0 - 4, y + 4, fabs(v) < fr->step * 1e-6 ? 0 : v);
-	}
+	band_and_grid(f, c, fr);
 	double cw = (fr->x1 - fr->x0) / (c->nx > 0 ? c->nx : 1);
 	for (int i = 0; i < c->nx; i++) {
 		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
