@@ -5,14 +5,20 @@ harness.cflags := -Wno-format-truncation
 LIBS += harness
 harness.srcs := harness/yamldoc.c harness/config.c harness/score.c harness/proc.c \
 	harness/plan.c harness/collect.c harness/metrics.c harness/verdict.c harness/result.c \
-	harness/sysinfo.c harness/run.c harness/run_loop.c harness/run_result.c harness/live.c
+	harness/sysinfo.c harness/run.c harness/run_loop.c harness/run_result.c harness/live.c \
+	harness/htmlpage.c harness/svg.c
 
 HOST_PROGS += vcons
 vcons.srcs := harness/main.c harness/cmd_report.c harness/cmd_compare.c
 vcons.deps := harness vcload
 vcons.ldlibs := -lyaml -ljansson -lcrypto -lm
 
-UNIT_TESTS += harness-score-test harness-config-test harness-proc-test
+E2E_TESTS += harness/test/report.sh
+
+UNIT_TESTS += harness-score-test harness-config-test harness-proc-test harness-svg-test
+harness-svg-test.srcs := harness/test/svg_test.c
+harness-svg-test.deps := harness
+harness-svg-test.ldlibs := -lcmocka -lm
 harness-proc-test.srcs := harness/test/proc_test.c
 harness-proc-test.deps := harness
 harness-proc-test.ldlibs := -lcmocka
