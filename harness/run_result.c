@@ -72,9 +72,11 @@ static json_t *vm_json(const struct run *r, const struct run_vm *v)
 		snprintf(log, sizeof(log), "logs/%s-load.log", v->plan.name);
 		json_object_set_new(o, "generator_command", json_string(cmd));
 		json_object_set_new(o, "generator_log", json_string(log));
-		if (v->data.gen_summary)
-			json_object_set_new(o, "generator_summary",
-			                    json_incref(v->data.gen_summary));
+		if (v->data.gen_summary) { /* its figures; the histograms are in the intervals */
+			json_t *sum = json_deep_copy(v->data.gen_summary);
+			json_object_del(sum, "hist");
+			json_object_set_new(o, "generator_summary", sum);
+		}
 	}
 	if (v->data.extra)
 		json_object_set_new(o, "last_report", json_incref(v->data.extra));
