@@ -166,6 +166,7 @@ void collect__vm_line(struct vm_data *d, const char *line, int64_t now)
 		double secs =
 		    json_is_number(json_object_get(o, "interval_s")) ? num(o, "interval_s") : 1;
 		add_sample(d, now, json_integer_value(g), num(o, "wakeups_total"));
+		d->last_rate = num(o, "wakeups") / secs;
 		if (!d->first_load_ns)
 			d->first_load_ns = now - (int64_t)(secs * 1e9);
 		d->last_report_ns = now;

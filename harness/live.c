@@ -62,11 +62,37 @@ void live__tick(struct run *r, int64_t now)
 		char target[32] = "self-driven";
 		if (p->rate > 0)
 			snprintf(target, sizeof(target), "target %.0f/s", p->rate);
-		printf("  %-10s %10.1f ops/s  %-14s %s\n", v->plan.name, v->data.last_rate, target,
-		       v->plan.role == ROLE_IDLE ? "(wake-ups/s)" : "");
+		printf("  %-10s %10.1f %-7s %-15s %s\n", v->plan.name, v->data.last_rate,
+		       v->plan.role == ROLE_IDLE ? "wakes/s" : "ops/s", target, v->qos);
 		drawn_lines++;
 	}
 	fflush(stdout);
+}
+
+/* QoS of a generator-driven VM's finished interval, as the verdict will judge it. */
+static void qos_state(struct run *r, struct run_vm *v, int k)
+{
+	const struct iv_acc *a = &v->data.iv[k];
+	const struct qos_rule *q = &r->rules.qos[v->plan.role];
+	const struct mix_rule *m = &r->rules.mix[v->plan.role];
+	struct wl_interval w = { .good_ops = a->ops - a->errors,
+		                 .failed_ops = a->errors,
+		                 .host_s = a->host_s,
+		                 .latency_ms = (double)hdr_percentile(&a->lat, q->percentile) / 1000,
+		                 .target_rate = r->profile.vm[v->plan.role].rate,
+		                 .ntypes = m->n };
+	for (int t = 0; t < m->n; t++) {
+		w.type_target_share[t] = m->pct[t] / 100;
+		w.type_name[t] = m->name[t];
+		for (int j = 0; j < a->ntypes; j++)
+			if (!strcmp(a->type[j], m->name[t]))
+				w.type_ops[t] = a->type_ops[j];
+	}
+	char why[100];
+	if (score__qos(q, &w, why, sizeof(why)) < 0)
+		snprintf(v->qos, sizeof(v->qos), "QoS missed in interval %d: %s", k + 1, why);
+	else
+		snprintf(v->qos, sizeof(v->qos), "QoS met in interval %d", k + 1);
 }
 
 /* One line per finished interval: every busy VM's rate and its response-time percentile. */
@@ -75,9 +101,11 @@ void live__interval(struct run *r, int k)
 	char line[2048];
 	size_t used = 0;
 	for (int i = 0; i < r->nvms && used < sizeof(line); i++) {
-		const struct run_vm *v = &r->vm[i];
+		struct run_vm *v = &r->vm[i];
 		if (v->plan.role == ROLE_IDLE)
 			continue;
+		if (v->plan.role != ROLE_JAVA)
+			qos_state(r, &r->vm[i], k);
 		double rate = 0;
 		if (v->plan.role ==
 		    ROLE_JAVA) /* its exact figure needs the next report: show the last */

@@ -49,6 +49,7 @@ struct run_vm {
 	struct vm_data data;
 	int started, gen_started, gen_done;
 	int died;      /* exited before teardown */
+	char qos[160]; /* the live view: QoS of the last finished interval */
 	int stats_due; /* boundary whose hv statistics are awaited, -1: none */
 	int64_t stats_asked_ns;
 };
