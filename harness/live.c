@@ -78,7 +78,8 @@ static void qos_state(struct run *r, struct run_vm *v, int k)
 	struct wl_interval w = { .good_ops = a->ops - a->errors,
 		                 .failed_ops = a->errors,
 		                 .host_s = a->host_s,
-		                 .latency_ms = (double)hdr_percentile(&a->lat, q->percentile) / 1000,
+		                 .latency_ms =
+		                     (double)hdr_percentile(&a->lat, q->percentile) / 1000,
 		                 .target_rate = r->profile.vm[v->plan.role].rate,
 		                 .ntypes = m->n };
 	for (int t = 0; t < m->n; t++) {

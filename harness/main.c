@@ -22,11 +22,13 @@ static void on_signal(int sig)
 }
 
 static const char run_usage[] =
-    "usage: vcons run [--platform hv|native] [--csus N|auto] [--rules FILE] [--csu-profile FILE]\n"
+    "usage: vcons run [--platform hv|native|qemu] [--csus N|auto] [--rules FILE] [--csu-profile "
+    "FILE]\n"
     "                 [--out DIR] [--repeat N] [--keep-work] [--clock-scale F]\n"
     "Runs the benchmark: provisions every VM of N CSUs, drives them through the rules' phases,\n"
     "scores from host time and writes OUT/<run-id>/result.json with each VM's log.\n"
-    "  --platform P       hv (default: the bundled hypervisor) or native (plain processes)\n"
+    "  --platform P       hv (default: the bundled hypervisor), native (plain processes) or qemu\n"
+    "                     (full Linux guests)\n"
     "  --csus N|auto      CSUs at once (default 1); auto: raise N until a run fails its checks\n"
     "  --rules FILE       run rules (default runrules/quick.yaml; compliant: "
     "runrules/vcons-1.yaml)\n"
@@ -112,7 +114,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o, int *repeat, int
 		switch (c) {
 		case O_PLATFORM:
 			if (platform_parse(optarg, &o->platform) < 0)
-				return cmd__usage("run: --platform: not hv or native: ", optarg);
+				return cmd__usage("run: --platform: not hv, native or qemu: ",
+				                  optarg);
 			break;
 		case O_CSUS:
 			*autocsus = !strcmp(optarg, "auto");

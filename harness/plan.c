@@ -5,16 +5,16 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const platforms[] = { "native", "hv" };
+static const char *const platforms[] = { "native", "hv", "qemu" };
 
 const char *platform_name(enum platform p)
 {
-	return p <= PLATFORM_HV ? platforms[p] : "?";
+	return p <= PLATFORM_QEMU ? platforms[p] : "?";
 }
 
 int platform_parse(const char *s, enum platform *out)
 {
-	for (int i = 0; i <= PLATFORM_HV; i++)
+	for (int i = 0; i <= PLATFORM_QEMU; i++)
 		if (!strcmp(s, platforms[i])) {
 			*out = (enum platform)i;
 			return 0;
@@ -42,6 +42,10 @@ static int arg(struct cmdline *c, const char *fmt, ...)
 
 static const char *const guest_prog[NROLES] = { "vcons-db", "vcons-jbb", "vcons-web", "vcons-mail",
 	                                        "vcons-idle" };
+/* The ports a VM serves (its programs' defaults), forwarded from its address into a QEMU guest. */
+static const int server_ports[NROLES][3] = {
+	{ 5440 }, { 0 }, { 8080, 8443 }, { 2525, 1143 }, { 0 }
+};
 static const char *const load_prog[NROLES] = { "vcons-db-load", NULL, "vcons-web-load",
 	                                       "vcons-mail-load", NULL };
 
@@ -55,8 +59,8 @@ static int guest_start(struct cmdline *c, const struct vm_plan *v, const struct 
 	memset(c, 0, sizeof(*c));
 	snprintf(c->cwd, sizeof(c->cwd), "%s", v->dir);
 	int rc = 0;
-	if (pf == PLATFORM_HV) {
-		rc |= arg(c, "%s/vcons-hv", paths->build);
+	if (pf != PLATFORM_NATIVE) { /* vcons-hv and vcons-qemu take the same options */
+		rc |= arg(c, "%s/%s", paths->build, pf == PLATFORM_HV ? "vcons-hv" : "vcons-qemu");
 		rc |= arg(c, "--root") || arg(c, "%s", v->dir) || arg(c, "--net") ||
 		      arg(c, "%s", v->addr);
 		rc |= arg(c, "--vcpus") || arg(c, "%d", vp->vcpus) || arg(c, "--mem");
@@ -64,8 +68,10 @@ static int guest_start(struct cmdline *c, const struct vm_plan *v, const struct 
 		rc |= arg(c, "--name") || arg(c, "%s", v->name);
 		if (with_stats)
 			rc |= arg(c, "--stats") || arg(c, "%s", v->stats);
-		if (paths->clock_scale > 0 && paths->clock_scale != 1)
+		if (pf == PLATFORM_HV && paths->clock_scale > 0 && paths->clock_scale != 1)
 			rc |= arg(c, "--clock-scale") || arg(c, "%g", paths->clock_scale);
+		for (int i = 0; pf == PLATFORM_QEMU && server_ports[v->role][i]; i++)
+			rc |= arg(c, "--forward") || arg(c, "%d", server_ports[v->role][i]);
 		rc |= arg(c, "--") || arg(c, "/bin/%s", guest_prog[v->role]);
 		snprintf(data, datalen, "/data");
 	} else {
@@ -168,8 +174,8 @@ int plan__vm(const struct csu_profile *p, enum platform pf, const struct plan_pa
 	snprintf(v->addr, sizeof(v->addr), "127.10.%d.%d", csu + 1, (int)role + 1);
 	if (snprintf(v->dir, sizeof(v->dir), "%s/%s", paths->work, v->name) >=
 	        (int)sizeof(v->dir) ||
-	    (pf == PLATFORM_HV && snprintf(v->stats, sizeof(v->stats), "%s/%s.stats.json",
-	                                   paths->work, v->name) >= (int)sizeof(v->stats))) {
+	    (pf != PLATFORM_NATIVE && snprintf(v->stats, sizeof(v->stats), "%s/%s.stats.json",
+	                                       paths->work, v->name) >= (int)sizeof(v->stats))) {
 		snprintf(err, errlen, "%s: work directory path too long", v->name);
 		return -1;
 	}

@@ -12,7 +12,7 @@
 
 #include <limits.h>
 
-enum platform { PLATFORM_NATIVE, PLATFORM_HV };
+enum platform { PLATFORM_NATIVE, PLATFORM_HV, PLATFORM_QEMU };
 const char *platform_name(enum platform p);
 int platform_parse(const char *s, enum platform *out);
 

@@ -103,7 +103,7 @@ static int prepare_disk(struct run *r, struct run_vm *v, char *err, size_t errle
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (r->opts.platform != PLATFORM_HV)
+	if (r->opts.platform == PLATFORM_NATIVE)
 		return 0;
 	const char *prog = strrchr(v->plan.server.argv[v->plan.server.argc - 1], '/');
 	for (int i = 0; i < v->plan.server.argc; i++)
@@ -271,6 +271,12 @@ static int setup(const struct run_opts *o, struct run *r, char *err, size_t errl
 	}
 	if (kvm > 0)
 		close(kvm);
+	char launcher[PATH_MAX];
+	snprintf(launcher, sizeof(launcher), "%s/vcons-qemu", o->build);
+	if (o->platform == PLATFORM_QEMU && access(launcher, X_OK) < 0) {
+		snprintf(err, errlen, "--platform qemu needs %s: %s", launcher, strerror(errno));
+		return -1;
+	}
 	*code = RUN_EXIT_FAILURE;
 	if (r->rules.intervals > COLLECT_MAX_INTERVALS) {
 		snprintf(err, errlen, "%s: at most %d intervals", o->rules_path,
