@@ -5,9 +5,12 @@
 # noise; the guest's own figure (ops over its own clock) must be off by about 1/0.8 = 1.25; every VM's
 # measured dilation must be about 0.8, and the slow-clock run is flagged non-compliant for it.
 #
-# Tolerance: TOL (default 10%) on corrected figures. The run-to-run spread of jbb's host-time rate
-# measured natively with `vcons run --repeat` is recorded in harness/README.md; 10% is above it
-# with margin for a shared 2-core machine. Guest-clock ratios are exact arithmetic (tolerance 3%).
+# Tolerance, from noise measured in the test itself: the honest run is made twice, before and after
+# the slow-clock run, and the slow-clock run's corrected figures must lie within the two honest
+# runs' range widened by TOL (default 5%) on each side. Measured natively on a loaded 2-core machine
+# (`vcons run --repeat 3`, fast rules): java's host-time rate spread 18% between runs, the run
+# score 3.4%; a fixed bound would have to be wider than the 25% effect it must tell apart, the
+# bracket follows the machine's noise instead. Guest-clock ratios are arithmetic (tolerance 3%).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source tools/testlib.sh
@@ -18,32 +21,38 @@ if [[ $PLATFORM != hv ]]; then
 	t_done
 fi
 require_kvm "${NAMES[@]}"
-TOL=${TOL:-0.10}
+TOL=${TOL:-0.05}
 tmp=$(mktemp -d /tmp/vcons-dilation.XXXXXX)
 trap 't_cleanup; rm -rf "$tmp"' EXIT
-for f in 1 0.8; do
-	CI=true build/vcons run --platform hv --clock-scale $f --rules harness/test/data/fast.yaml \
+for f in 1 0.8 1again; do
+	CI=true build/vcons run --platform hv --clock-scale ${f%again} --rules harness/test/data/fast.yaml \
 		--out "$tmp/results" >"$tmp/run-$f.out" 2>&1
 	cat "$tmp/run-$f.out"
 done
 a=$(sed -n 's/^result: //p' "$tmp/run-1.out")
 b=$(sed -n 's/^result: //p' "$tmp/run-0.8.out")
-check() { python3 - "$a" "$b" "$TOL" "$1" <<'PY'
+a2=$(sed -n 's/^result: //p' "$tmp/run-1again.out")
+check() { python3 - "$a" "$b" "$TOL" "$1" "$a2" <<'PY'
 import json, sys
-a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+a, b, a2 = (json.load(open(f)) for f in (sys.argv[1], sys.argv[2], sys.argv[5]))
 tol, what = float(sys.argv[3]), sys.argv[4]
+def bracket(x, y1, y2):
+    lo, hi = min(y1, y2) * (1 - tol), max(y1, y2) * (1 + tol)
+    print(f"{x:.4g} within [{lo:.4g}, {hi:.4g}]?")
+    return lo <= x <= hi
 def java(r):
     v = next(v for v in r["vms"] if v["role"] == "java")
     ivs = v["intervals"]
     return sum(i["rate"] for i in ivs) / len(ivs), sum(i["guest_rate"] for i in ivs) / len(ivs)
 ra, ga = java(a)
 rb, gb = java(b)
+ra2, ga2 = java(a2)
 print(f"java host-time rate {ra:.0f} vs {rb:.0f}; guest-clock rate {ga:.0f} vs {gb:.0f}; "
       f"run score {a['score']['run']:.3f} vs {b['score']['run']:.3f}")
 if what == "java":
-    assert abs(rb / ra - 1) <= tol, rb / ra
+    assert bracket(rb, ra, ra2)
 elif what == "score":
-    assert abs(b["score"]["run"] / a["score"]["run"] - 1) <= tol
+    assert bracket(b["score"]["run"], a["score"]["run"], a2["score"]["run"])
 elif what == "guest":
     assert abs((gb / rb) - 1 / 0.8) <= 0.03 * 1.25, gb / rb
     assert abs(ga / ra - 1) <= 0.03, ga / ra
