@@ -4,9 +4,11 @@
 #include "harness/verdict.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -256,6 +258,26 @@ static void teardown(struct run *r)
 	}
 }
 
+/* Work directories of runs whose vcons was killed (their PID, the name's last part, is gone). */
+static void remove_stale_work(const char *tmp)
+{
+	DIR *d = opendir(tmp);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		const char *dash = strrchr(e->d_name, '-');
+		if (strncmp(e->d_name, "vcons-work-", 11) || !dash)
+			continue;
+		long pid = strtol(dash + 1, NULL, 10);
+		char path[PATH_MAX];
+		if (pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
+			snprintf(path, sizeof(path), "%s/%s", tmp, e->d_name);
+			nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
 static int setup(const struct run_opts *o, struct run *r, char *err, size_t errlen, int *code)
 {
 	*code = RUN_EXIT_CONFIG;
@@ -287,6 +309,7 @@ static int setup(const struct run_opts *o, struct run *r, char *err, size_t errl
 		return -1;
 	snprintf(r->paths.build, sizeof(r->paths.build), "%s", o->build);
 	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	remove_stale_work(tmp);
 	snprintf(r->paths.work, sizeof(r->paths.work), "%s/vcons-work-%s-%d", tmp, r->id,
 	         (int)getpid());
 	r->paths.clock_scale = o->clock_scale;

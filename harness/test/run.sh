@@ -13,11 +13,17 @@ tmp=$(mktemp -d /tmp/vcons-run-test.XXXXXX)
 trap 't_cleanup; rm -rf "$tmp"' EXIT
 FAST=harness/test/data/fast.yaml
 
-# Every PID a run printed ("started NAME: pid N") must be gone once vcons has exited.
+# Every PID a run printed ("started NAME: pid N") must be gone once vcons has exited (a zombie
+# waiting for init to reap it is gone; a process still alive after 5 s is a leftover).
+alive() { [[ -r /proc/$1/stat ]] && [[ $(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null) != Z ]]; }
 no_leftovers() {
-	local out=$1 left=""
-	for pid in $(sed -n 's/.*started [^:]*: pid \([0-9]*\)$/\1/p' "$out"); do
-		[[ -d /proc/$pid ]] && left+=" $pid($(tr '\0' ' ' </proc/"$pid"/cmdline | cut -c1-60))"
+	local out=$1 left="" pids
+	pids=$(sed -n 's/.*started [^:]*: pid \([0-9]*\)$/\1/p' "$out")
+	for _ in $(seq 50); do
+		left=""
+		for pid in $pids; do alive "$pid" && left+=" $pid"; done
+		[[ -z $left ]] && break
+		sleep 0.1
 	done
 	[[ -z $left ]] || { echo "still running:$left"; return 1; }
 	[[ $(grep -c 'started .*: pid' "$out") -ge 8 ]] || { echo "too few started lines"; return 1; }
@@ -82,6 +88,31 @@ assert any("csu0-mail killed by signal 9" in f for f in r["failures"]), r["failu
 assert [v["alive"] for v in r["vms"] if v["name"] == "csu0-mail"] == [False]
 PY
 t_check "no leftovers after a killed VM" no_leftovers "$out"
+
+# --- a load generator killed: invalid too; then vcons itself killed with SIGKILL -----------------
+out=$tmp/genkill.out
+CI=true $VCONS run --platform "$PLATFORM" --rules $FAST --out "$tmp/results" >"$out" 2>&1 &
+vpid=$!
+for _ in $(seq 300); do grep -q 'interval 1/' "$out" && break; sleep 0.1; done
+victim=$(sed -n 's/.*started csu0-web-load: pid \([0-9]*\)$/\1/p' "$out")
+[[ -n $victim ]] && kill -KILL "$victim"
+wait $vpid
+rc=$?
+res=$(result_of "$out")
+t_check "killed load generator" python3 - "$res" "$rc" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert sys.argv[2] == "4", "exit status " + sys.argv[2]
+assert any("csu0-web-load killed by signal 9" in f for f in r["failures"]), r["failures"]
+PY
+t_check "no leftovers after a killed generator" no_leftovers "$out"
+out=$tmp/kill9.out
+CI=true $VCONS run --platform "$PLATFORM" --rules $FAST --out "$tmp/results" >"$out" 2>&1 &
+vpid=$!
+for _ in $(seq 300); do grep -q 'load: ramp-up' "$out" && sleep 1 && break; sleep 0.1; done
+kill -KILL $vpid
+wait $vpid 2>/dev/null
+t_check "no leftovers after vcons is killed with SIGKILL" no_leftovers "$out"
 
 # --- SIGINT: torn down, a partial result marked aborted -----------------------------------------
 out=$tmp/int.out
