@@ -128,41 +128,44 @@ static void share_unlock(CURL *h, curl_lock_data d, void *p)
 	pthread_mutex_unlock(&((struct web_client *)p)->share_lock[d]);
 }
 
-static int load_expected(struct web_client *c, const char **err)
+/* The expected bytes of file k of the set (k >= files: image k - files). */
+static int load_one(struct web_client *c, int k, unsigned char *scratch)
 {
-	unsigned char *scratch = malloc(FILESET_MAX_BYTES);
-	if (!scratch) {
-		*err = "out of memory";
+	struct fileset_entry e;
+	fileset_nth(c->cfg.files, k, scratch, &e);
+	struct expect *x = k < c->cfg.files ? &c->statics[k] : &c->images[k - c->cfg.files];
+	x->size = e.size;
+	x->fnv = e.fnv;
+	if (!(x->data = malloc(e.size)))
 		return -1;
-	}
-	for (int k = 0; k < fileset_count(c->cfg.files); k++) {
-		struct fileset_entry e;
-		fileset_nth(c->cfg.files, k, scratch, &e);
-		struct expect *x = k < c->cfg.files ? &c->statics[k] : &c->images[k - c->cfg.files];
-		x->size = e.size;
-		x->fnv = e.fnv;
-		if (!(x->data = malloc(e.size))) {
-			*err = "out of memory";
-			free(scratch);
-			return -1;
-		}
-		memcpy(x->data, scratch, e.size);
-	}
-	free(scratch);
+	memcpy(x->data, scratch, e.size);
 	return 0;
 }
 
-static void find_page_expect(struct web_client *c)
+/* The whole set for the mix; with --page only the page's file (the only answer expected). */
+static int load_expected(struct web_client *c, const char **err)
 {
-	const char *page = c->cfg.page;
+	unsigned char *scratch = malloc(FILESET_MAX_BYTES);
+	int rc = scratch ? 0 : -1;
 	unsigned idx;
 	int n = 0;
-	if (page && sscanf(page, "/static/f%5u.bin%n", &idx, &n) == 1 && n == 18 &&
-	    idx < (unsigned)c->cfg.files)
-		c->page_expect = &c->statics[idx];
-	else if (page && sscanf(page, "/images/i%3u.png%n", &idx, &n) == 1 && n == 16 &&
-	         idx < FILESET_IMAGES)
-		c->page_expect = &c->images[idx];
+	const char *page = c->cfg.page;
+	if (rc == 0 && !page) {
+		for (int k = 0; rc == 0 && k < fileset_count(c->cfg.files); k++)
+			rc = load_one(c, k, scratch);
+	} else if (rc == 0 && sscanf(page, "/static/f%5u.bin%n", &idx, &n) == 1 && n == 18 &&
+	           idx < (unsigned)c->cfg.files) {
+		if ((rc = load_one(c, (int)idx, scratch)) == 0)
+			c->page_expect = &c->statics[idx];
+	} else if (rc == 0 && sscanf(page, "/images/i%3u.png%n", &idx, &n) == 1 && n == 16 &&
+	           idx < FILESET_IMAGES) {
+		if ((rc = load_one(c, c->cfg.files + (int)idx, scratch)) == 0)
+			c->page_expect = &c->images[idx];
+	}
+	free(scratch);
+	if (rc != 0)
+		*err = "out of memory";
+	return rc;
 }
 
 struct web_client *web_client_new(const struct web_client_cfg *cfg, const char **err)
@@ -189,7 +192,6 @@ struct web_client *web_client_new(const struct web_client_cfg *cfg, const char *
 	pthread_mutex_init(&c->err_lock, NULL);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&c->share_lock[i], NULL);
-	find_page_expect(c);
 	c->share = curl_share_init();
 	if (!c->share) {
 		*err = "curl_share_init failed";
