@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 struct opts {
 	struct web_client_cfg client;
@@ -35,7 +36,7 @@ static void usage(FILE *f)
 	    "  --rate R           open loop: R pages/s in all (CO-corrected latency)\n"
 	    "  --think S          open loop: mean think time per user instead of --rate spacing\n"
 	    "  --threads N        worker threads, each an event loop for its share of the\n"
-	    "                     users (default 1)\n"
+	    "                     users (default: one per CPU, at most --users)\n"
 	    "  --duration S       run length (default 10)   --ramp S  open-loop ramp-up\n"
 	    "  --interval S       report period (default 1; 0 = none)\n"
 	    "  --json             JSON report lines on stdout (else a text summary)\n"
@@ -197,6 +198,11 @@ static int parse(int argc, char **argv, struct opts *o)
 	}
 	o->client.port = o->client.https ? o->tls_port : o->port;
 	o->client.users = o->lg.users;
+	if (!o->lg.threads) { /* one event loop per CPU: enough to saturate a server, and a fair
+		               * share of a busy machine's CPU (the engine caps it at --users) */
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		o->lg.threads = n < 1 ? 1 : n > 64 ? 64 : (int)n;
+	}
 	return 0;
 }
 

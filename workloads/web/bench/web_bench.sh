@@ -4,8 +4,8 @@
 #  - maximum throughput and p99 of vcons-web under vcons-web-load's banking mix, closed loop
 #    (HTTP and HTTPS);
 #  - generator efficiency: requests per client CPU-second of vcons-web-load and of wrk driving the
-#    same server, same page, same number of keep-alive connections (wrk -t1: one thread; ours: its
-#    default, one event-loop thread), in this run (client CPU = user + system time of the client
+#    same server, same page, same number of keep-alive connections, one client thread each
+#    (wrk -t1, vcons-web-load --threads 1: one event loop), in this run (client CPU = user + system time of the client
 #    process, from bash's `time`). The machine is shared, so each side runs twice in the order
 #    ours, wrk, wrk, ours and each figure is total requests over total CPU: a load that drifts
 #    during the measurement weighs on both sides alike.
@@ -65,7 +65,7 @@ done
 ours() { # CONNS ROUND
 	cpu_of "$TMP/page_$1_$2.json" "$B/vcons-web-load" --target $ADDR --users $1 \
 		--duration "$DUR" --interval 0 --json --page $PAGE --session-pages 1000000 \
-		>"$TMP/page_$1_$2.cpu"
+		--threads 1 >"$TMP/page_$1_$2.cpu"
 }
 wrk1() { # CONNS ROUND
 	cpu_of "$TMP/wrk_$1_$2.txt" wrk -t1 -c$1 -d"${DUR}s" "http://$ADDR:8080$PAGE" \
