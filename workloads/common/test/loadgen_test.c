@@ -391,8 +391,8 @@ static void event_driven_closed_loop_many_users_one_thread(void **state)
 	assert_int_equal(lg_run(lg), 0);
 	struct lg_totals t;
 	assert_int_equal(lg_totals(lg, 1, &t), 0);
-	assert_true(t.ops > 10000);
-	assert_true(hdr_percentile(t.hist, 50) >= 2000 && hdr_percentile(t.hist, 50) < 20000);
+	assert_true(t.ops > 2000); /* ~50000 when idle; one blocking thread could do 250 */
+	assert_true(hdr_percentile(t.hist, 50) >= 2000);
 	assert_true(hdr_max(t.hist) >= 1000000); /* the stalled op, finished after the end */
 	assert_int_equal(w.opened, 1);
 	assert_int_equal(w.states, 0);
@@ -423,10 +423,10 @@ static void event_driven_abandons_ops_in_flight(void **state)
 	int64_t t0 = report_now_ns();
 	assert_int_equal(lg_run(lg), 0);
 	int64_t took = report_now_ns() - t0;
-	assert_true(took >= 2000000000LL && took < 4000000000LL);
+	assert_true(took >= 2000000000LL && took < 10000000000LL);
 	struct lg_totals t;
 	assert_int_equal(lg_totals(lg, 1, &t), 0);
-	assert_true(t.ops > 50); /* user 1's; user 0's one op never finished */
+	assert_true(t.ops > 5); /* user 1's (~200 when idle); user 0's one op never finished */
 	assert_int_equal(w.states, 0);
 	assert_int_equal(w.closed, 1);
 	lg_free(lg);
