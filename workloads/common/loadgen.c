@@ -3,7 +3,8 @@
  * Owns: worker threads and their per-user schedules (a binary heap per worker keyed by intended
  * start), per-type counters and histograms (one mutex per type: an uncontended lock per op costs
  * far less than the network round trip it measures), the reporting loop, and CPU accounting of the
- * workers. */
+ * workers; for event-driven workloads, the per-worker table of users with an op in flight and the
+ * heap of idle ones (async_loop). */
 #include "workloads/common/loadgen.h"
 
 #include <errno.h>
@@ -37,8 +38,20 @@ struct lg_user {
 	void *state;
 };
 
+/* Event-driven mode: one user's op, stable in memory while in flight (lg_op.lg_priv points here).
+ */
+struct lg_auser {
+	struct lg_op op;
+	struct lg_worker *wk;
+	int64_t next_ns;
+};
+
 struct lg_worker {
 	struct lg *lg;
+	int index;
+	struct lg_auser *ausers; /* event-driven mode: [n_users] */
+	int *aheap;              /* indices into ausers of idle users, heap by next_ns */
+	int n_aheap, inflight;
 	pthread_t tid;
 	int started;
 	struct rng rng;
@@ -64,6 +77,7 @@ struct lg {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int running, waited;
+	atomic_int failed; /* event-driven: a worker's context could not be made or poll failed */
 	struct hdr scratch;
 	int64_t last_report_ns, cpu_last_ns;
 	double elapsed_s;
@@ -111,15 +125,20 @@ static void type_fini(struct lg_type *ty)
 	pthread_mutex_destroy(&ty->mu);
 }
 
+static int is_async(const struct lg_workload *w)
+{
+	return !w->op && w->op_start && w->poll;
+}
+
 static const char *check_config(const struct lg_config *c, const struct lg_workload *w)
 {
-	if (!w || !w->op)
+	if (!w || (!w->op && !is_async(w)))
 		return "no op callback";
 	if (c->users < 1)
 		return "users must be at least 1";
 	if (c->threads < 0 || c->threads > LG_MAX_THREADS)
 		return "threads must be 0..1024";
-	if (c->mode == LG_CLOSED && c->users > LG_MAX_THREADS)
+	if (c->mode == LG_CLOSED && c->users > LG_MAX_THREADS && !is_async(w))
 		return "closed loop supports at most 1024 users (one thread each)";
 	if (c->mode != LG_OPEN && c->mode != LG_CLOSED)
 		return "unknown mode";
@@ -147,7 +166,9 @@ struct lg *lg_new(const struct lg_config *cfg, const struct lg_workload *w, cons
 	if (!lg->cfg.role)
 		lg->cfg.role = "load";
 	int t = cfg->threads;
-	if (cfg->mode == LG_CLOSED)
+	if (is_async(w))
+		t = t ? t : 1;
+	else if (cfg->mode == LG_CLOSED)
 		t = cfg->users;
 	else if (t == 0)
 		t = cfg->users < 32 ? cfg->users : 32;
@@ -168,10 +189,16 @@ struct lg *lg_new(const struct lg_config *cfg, const struct lg_workload *w, cons
 	for (int i = 0; i < t; i++) {
 		struct lg_worker *wk = &lg->workers[i];
 		wk->lg = lg;
+		wk->index = i;
 		wk->cpu_final_ns = -1;
 		rng_seed(&wk->rng, cfg->seed * 1000003ULL + (uint64_t)i + 1);
-		wk->users = calloc((size_t)(cfg->users / t + 1), sizeof(*wk->users));
-		if (!wk->users) {
+		size_t n = (size_t)(cfg->users / t + 1);
+		wk->users = calloc(n, sizeof(*wk->users));
+		if (is_async(w)) {
+			wk->ausers = calloc(n, sizeof(*wk->ausers));
+			wk->aheap = calloc(n, sizeof(*wk->aheap));
+		}
+		if (!wk->users || (is_async(w) && (!wk->ausers || !wk->aheap))) {
 			lg_free(lg);
 			return NULL;
 		}
@@ -323,6 +350,164 @@ static void closed_loop(struct lg_worker *wk)
 	}
 }
 
+/* ---- Event-driven mode ---- */
+
+static int aheap_less(const struct lg_worker *wk, int a, int b)
+{
+	return wk->ausers[wk->aheap[a]].next_ns < wk->ausers[wk->aheap[b]].next_ns;
+}
+
+static void aheap_swap(struct lg_worker *wk, int a, int b)
+{
+	int t = wk->aheap[a];
+	wk->aheap[a] = wk->aheap[b];
+	wk->aheap[b] = t;
+}
+
+static void aheap_push(struct lg_worker *wk, int idx)
+{
+	int i = wk->n_aheap++;
+	wk->aheap[i] = idx;
+	while (i > 0 && aheap_less(wk, i, (i - 1) / 2)) {
+		aheap_swap(wk, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static int aheap_pop(struct lg_worker *wk)
+{
+	int top = wk->aheap[0], n = --wk->n_aheap, i = 0;
+	wk->aheap[0] = wk->aheap[n];
+	for (;;) {
+		int l = 2 * i + 1, r = l + 1, m = i;
+		if (l < n && aheap_less(wk, l, m))
+			m = l;
+		if (r < n && aheap_less(wk, r, m))
+			m = r;
+		if (m == i)
+			return top;
+		aheap_swap(wk, i, m);
+		i = m;
+	}
+}
+
+void lg_op_done(struct lg_op *op, int rc)
+{
+	struct lg_auser *a = op->lg_priv;
+	struct lg_worker *wk = a->wk;
+	struct lg *lg = wk->lg;
+	int64_t end = now_ns();
+	record(lg, op->type, rc, lg_latency_us(op->intended_ns, end));
+	wk->inflight--;
+	if (lg->cfg.mode == LG_CLOSED) {
+		a->next_ns = end;
+	} else {
+		int64_t gap = op->next_gap_ns < 0 ? default_gap(wk) : op->next_gap_ns;
+		a->next_ns =
+		    op->intended_ns + lg_ramp_gap(gap, op->intended_ns - lg->t0_ns, lg->ramp_ns);
+	}
+	aheap_push(wk, (int)(a - wk->ausers));
+}
+
+static void async_start(struct lg_worker *wk, void *wctx, int idx, int64_t now)
+{
+	struct lg *lg = wk->lg;
+	struct lg_auser *a = &wk->ausers[idx];
+	a->op.intended_ns = lg->cfg.mode == LG_CLOSED ? now : a->next_ns;
+	a->op.rng = &wk->rng;
+	a->op.type = -1;
+	a->op.next_gap_ns = -1;
+	wk->inflight++;
+	if (lg->w.op_start(lg->w.arg, wctx, &a->op) != 0)
+		lg_op_done(&a->op, -1);
+}
+
+/* Starts the due ops; 1 when no op will ever be started again (the end is reached). */
+static int async_start_due(struct lg_worker *wk, void *wctx, int64_t now)
+{
+	struct lg *lg = wk->lg;
+	if (atomic_load(&lg->stop) ||
+	    (lg->cfg.mode == LG_CLOSED && lg->end_ns && now >= lg->end_ns))
+		return 1;
+	while (wk->n_aheap > 0) {
+		int64_t next = wk->ausers[wk->aheap[0]].next_ns;
+		if (lg->end_ns && next >= lg->end_ns && lg->cfg.mode == LG_OPEN)
+			return wk->inflight == 0; /* past the end; ops in flight may reschedule */
+		if (next > now)
+			return 0;
+		async_start(wk, wctx, aheap_pop(wk), now);
+	}
+	return 0;
+}
+
+static void async_init(struct lg_worker *wk)
+{
+	struct lg *lg = wk->lg;
+	double spread = lg->cfg.start_spread_s;
+	if (spread <= 0 && lg->cfg.rate > 0)
+		spread = (double)lg->cfg.users / lg->cfg.rate;
+	for (int i = 0; i < wk->n_users; i++) {
+		struct lg_auser *a = &wk->ausers[i];
+		a->wk = wk;
+		a->op.user = wk->users[i].id;
+		a->op.lg_priv = a;
+		a->next_ns = lg->t0_ns;
+		if (lg->cfg.mode == LG_OPEN) {
+			int64_t off = (int64_t)(rng_uniform(&wk->rng) * spread * (double)NS_PER_S);
+			a->next_ns += lg_ramp_gap(off, 0, lg->ramp_ns);
+		}
+		aheap_push(wk, i);
+	}
+}
+
+/* The worker's end: ops still in flight are abandoned, states and context closed here. */
+static void async_fini(struct lg_worker *wk, void *wctx)
+{
+	struct lg *lg = wk->lg;
+	for (int i = 0; i < wk->n_users; i++) {
+		struct lg_auser *a = &wk->ausers[i];
+		if (lg->w.user_close && a->op.state)
+			lg->w.user_close(lg->w.arg, a->op.state);
+		wk->users[i].next_ns = a->next_ns;
+		wk->users[i].state = NULL;
+	}
+	if (lg->w.worker_close && wctx)
+		lg->w.worker_close(lg->w.arg, wctx);
+}
+
+static void async_loop(struct lg_worker *wk)
+{
+	struct lg *lg = wk->lg;
+	void *wctx = lg->w.worker_open ? lg->w.worker_open(lg->w.arg, wk->index) : NULL;
+	if (lg->w.worker_open && !wctx) {
+		atomic_store(&lg->failed, 1);
+		lg_stop(lg);
+		return;
+	}
+	async_init(wk);
+	int64_t grace = 0; /* once no op starts any more: when to abandon ops in flight */
+	for (;;) {
+		int64_t now = now_ns();
+		if (async_start_due(wk, wctx, now)) {
+			if (wk->inflight == 0)
+				break;
+			if (!grace)
+				grace = now + LG_DRAIN_NS;
+			if (now >= grace)
+				break;
+		}
+		int64_t until = now + LG_NAP_NS;
+		if (!grace && wk->n_aheap > 0 && wk->ausers[wk->aheap[0]].next_ns < until)
+			until = wk->ausers[wk->aheap[0]].next_ns;
+		if (lg->w.poll(lg->w.arg, wctx, until) != 0) {
+			atomic_store(&lg->failed, 1);
+			lg_stop(lg);
+			break;
+		}
+	}
+	async_fini(wk, wctx);
+}
+
 static int64_t thread_cpu_ns(void)
 {
 	struct timespec ts;
@@ -334,7 +519,9 @@ static int64_t thread_cpu_ns(void)
 static void *worker_main(void *arg)
 {
 	struct lg_worker *wk = arg;
-	if (wk->lg->cfg.mode == LG_CLOSED)
+	if (is_async(&wk->lg->w))
+		async_loop(wk);
+	else if (wk->lg->cfg.mode == LG_CLOSED)
 		closed_loop(wk);
 	else
 		open_loop(wk);
@@ -577,7 +764,7 @@ int lg_wait(struct lg *lg)
 	if (lg->cfg.out)
 		rc |= emit_summary(lg, now);
 	lg->waited = 1;
-	return rc ? -1 : 0;
+	return rc || atomic_load(&lg->failed) ? -1 : 0;
 }
 
 int lg_run(struct lg *lg)
@@ -616,8 +803,11 @@ void lg_free(struct lg *lg)
 		type_fini(&lg->types[i]);
 	type_fini(&lg->all);
 	if (lg->workers)
-		for (int i = 0; i < lg->n_workers; i++)
+		for (int i = 0; i < lg->n_workers; i++) {
 			free(lg->workers[i].users);
+			free(lg->workers[i].ausers);
+			free(lg->workers[i].aheap);
+		}
 	free(lg->workers);
 	hdr_fini(&lg->scratch);
 	pthread_mutex_destroy(&lg->mu);

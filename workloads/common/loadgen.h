@@ -35,6 +35,17 @@
  * line per type and "all" with the totals and the full-run histogram ("hist", hdr.h's JSON,
  * mergeable across generators). Latency histograms hold successful ops only.
  *
+ * Event-driven workloads (optional): instead of `op`, a workload may give op_start/poll (and
+ * worker_open/worker_close). Each worker then keeps MANY users' ops in flight at once on one
+ * thread: the engine starts every due op with op_start (which only begins it, e.g. adds a transfer
+ * to an event loop), then calls poll(until) to run the workload's I/O until `until` or until
+ * something completes; the workload reports each finished op with lg_op_done(op, rc) from inside
+ * poll. Scheduling, latency (from the intended start), open/closed loop, ramp and reports are
+ * exactly as above; a user has at most one op in flight. Threads: cfg.threads (0: one) whatever the
+ * mode, so a closed loop of N users needs no N threads. At the end the worker waits up to 2 s for
+ * ops in flight (not starting new ones), then closes its users' states (user_close, on the worker
+ * thread) and its context (worker_close).
+ *
  * No globals: any number of engines may run in one process. lg_stop() may be called from any thread
  * (not from a signal handler). */
 #ifndef WORKLOADS_COMMON_LOADGEN_H
@@ -52,7 +63,8 @@ struct lg_config {
 	enum lg_mode mode; /* LG_OPEN (rate) or LG_CLOSED (users, no think time) */
 	double rate;       /* open loop: total ops/s when ops do not set next_gap_ns */
 	int users;         /* simulated users, >= 1 */
-	int threads;       /* workers; 0: closed = users, open = min(users, 32). Closed: = users */
+	int threads;       /* workers; 0: closed = users, open = min(users, 32). Closed: = users.
+	                    * Event-driven workloads: threads (0: 1), at most users */
 	double duration_s; /* run length including ramp; 0 = until lg_stop() */
 	double ramp_s;     /* open loop ramp-up, 0 = none */
 	double interval_s; /* interval report period; 0 = none */
@@ -71,13 +83,27 @@ struct lg_op {
 	int type;            /* out: the op type performed (lg_add_type id) */
 	int64_t
 	    next_gap_ns; /* out, open loop: gap to this user's next intended start; -1 = default */
+	void *lg_priv;   /* the engine's (event-driven mode): do not touch */
 };
 
 struct lg_workload {
 	void *arg;                                  /* passed to both callbacks */
 	int (*op)(void *arg, struct lg_op *op);     /* one op: 0 success, nonzero error */
 	void (*user_close)(void *arg, void *state); /* optional: frees a user's state at the end */
+	/* Event-driven mode (op == NULL): per-worker context, NULL on failure (the run fails). */
+	void *(*worker_open)(void *arg, int worker);
+	void (*worker_close)(void *arg, void *wctx);
+	/* Begins op (fields as for `op`); 0: started, lg_op_done follows; nonzero: failed at once.
+	 */
+	int (*op_start)(void *arg, void *wctx, struct lg_op *op);
+	/* Runs I/O until until_ns (CLOCK_MONOTONIC) or earlier after completing ops; 0, -1 fatal.
+	 */
+	int (*poll)(void *arg, void *wctx, int64_t until_ns);
 };
+
+/* Event-driven mode: op (started by op_start) is finished; rc 0 success, nonzero error. Call from
+ * poll on the worker's thread; op->type and op->next_gap_ns as for `op`. */
+void lg_op_done(struct lg_op *op, int rc);
 
 /* Totals of one op type (or of all: type = lg_type_count()). */
 struct lg_totals {

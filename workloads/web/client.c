@@ -1,22 +1,34 @@
-/* workloads/web/client.c: vcons-web-load's user model, requests and validation (see client.h). */
+/* workloads/web/client.c: vcons-web-load's user model, requests and validation (see client.h).
+ *
+ * Owns: the per-worker event loop (one curl multi handle driven by curl_multi_socket_action over an
+ * epoll set, curl's timer kept as a deadline), each user's page state machine (main request, then
+ * its images two at a time), streaming validation of every answer, and the QoS counters. */
 #include "workloads/web/client.h"
 #include "workloads/web/fileset.h"
 #include "workloads/web/pages.h"
 #include <curl/curl.h>
 #include "workloads/common/report.h"
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <strings.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
 
 enum { T_STATIC, T_SUMMARY, T_HISTORY, T_TRANSFER, T_MAX };
 static const char *const type_names[T_MAX] = { "static", "summary", "history", "transfer" };
-#define MAX_IMAGES 4
-#define BODY_MAX   (2u * 1024 * 1024)
+#define MAX_IMAGES     4
+#define IMAGES_AT_ONCE 2 /* a user's concurrent image fetches (its "two connections per host") */
+#define BODY_MAX       (2u * 1024 * 1024)
+#define MAX_EVENTS     64
+#define MAX_FDS        65536
 
 struct expect {
 	size_t size;
@@ -42,26 +54,51 @@ struct web_client {
 	char first_error[256];
 };
 
-/* One HTTP exchange's buffers. */
-struct xfer {
-	CURL *h;
-	char last_url[256]; /* what CURLOPT_URL holds: setting it again makes curl re-parse it */
-	char *body;
-	size_t len, cap;
-	int too_big;
-	int have_sum;
-	uint64_t sum;
-	const struct expect *expect; /* static file or image: the file set's answer */
+/* One worker thread's event loop: all its users' transfers share one multi handle (and so its
+ * connection cache). */
+struct web_worker {
+	struct web_client *c;
+	CURLM *multi;
+	int epfd;
+	int64_t timer_ns;  /* curl's timeout as a CLOCK_MONOTONIC deadline; -1: none */
+	int64_t now_ns;    /* the clock when the last wait ended (events are handled "now") */
+	int skipped;       /* the last poll did not wait (curl's timer was due) */
+	struct fdreg *fds; /* [MAX_FDS] */
 };
 
+struct user;
+struct fdreg;
+
+/* One HTTP exchange's handle and buffers, reused for every request it makes. */
+struct xfer {
+	CURL *h;
+	struct user *u;
+	int added;          /* in the worker's multi handle */
+	int fresh, forbid;  /* CURLOPT_FRESH_CONNECT / FORBID_REUSE as set now */
+	int post;           /* CURLOPT_POSTFIELDS set (else GET) */
+	char last_url[256]; /* what CURLOPT_URL holds: setting it again makes curl re-parse it */
+	char *body;         /* answers not from the file set are kept (acct line, images) */
+	size_t len, cap;
+	int too_big, differs;
+	const struct expect *expect; /* static file or image: compared as it streams in */
+};
+
+enum { PH_IDLE, PH_MAIN, PH_IMAGES };
+
 struct user {
-	CURLM *multi;
+	struct web_client *c;
+	struct web_worker *w;
+	struct lg_op *op; /* the op in flight */
 	struct xfer main, img[MAX_IMAGES];
+	int phase, type;
+	int64_t amount; /* transfer: the debit asked for */
+	size_t bytes;   /* validated bytes of the page so far */
+	int img_idx[MAX_IMAGES], img_n, img_started, img_done;
 	int bank_user;
 	int known; /* balance and seq below are the server's, as last seen */
 	int64_t balance;
 	uint64_t seq;
-	int pages_left;
+	int pages_left, new_session, last_page;
 	char url[256], form[128];
 };
 
@@ -91,35 +128,62 @@ static void share_unlock(CURL *h, curl_lock_data d, void *p)
 	pthread_mutex_unlock(&((struct web_client *)p)->share_lock[d]);
 }
 
+/* The expected bytes of file k of the set (k >= files: image k - files). */
+static int load_one(struct web_client *c, int k, unsigned char *scratch)
+{
+	struct fileset_entry e;
+	fileset_nth(c->cfg.files, k, scratch, &e);
+	struct expect *x = k < c->cfg.files ? &c->statics[k] : &c->images[k - c->cfg.files];
+	x->size = e.size;
+	x->fnv = e.fnv;
+	if (!(x->data = malloc(e.size)))
+		return -1;
+	memcpy(x->data, scratch, e.size);
+	return 0;
+}
+
+/* The whole set for the mix; with --page only the page's file (the only answer expected). */
+static int load_expected(struct web_client *c, const char **err)
+{
+	unsigned char *scratch = malloc(FILESET_MAX_BYTES);
+	int rc = scratch ? 0 : -1;
+	unsigned idx;
+	int n = 0;
+	const char *page = c->cfg.page;
+	if (rc == 0 && !page) {
+		for (int k = 0; rc == 0 && k < fileset_count(c->cfg.files); k++)
+			rc = load_one(c, k, scratch);
+	} else if (rc == 0 && sscanf(page, "/static/f%5u.bin%n", &idx, &n) == 1 && n == 18 &&
+	           idx < (unsigned)c->cfg.files) {
+		if ((rc = load_one(c, (int)idx, scratch)) == 0)
+			c->page_expect = &c->statics[idx];
+	} else if (rc == 0 && sscanf(page, "/images/i%3u.png%n", &idx, &n) == 1 && n == 16 &&
+	           idx < FILESET_IMAGES) {
+		if ((rc = load_one(c, c->cfg.files + (int)idx, scratch)) == 0)
+			c->page_expect = &c->images[idx];
+	}
+	free(scratch);
+	if (rc != 0)
+		*err = "out of memory";
+	return rc;
+}
+
 struct web_client *web_client_new(const struct web_client_cfg *cfg, const char **err)
 {
 	struct web_client *c = calloc(1, sizeof(*c));
-	unsigned char *scratch = malloc(FILESET_MAX_BYTES);
-	if (!c || !scratch || !(c->statics = calloc((size_t)cfg->files, sizeof(*c->statics))) ||
+	if (!c || !(c->statics = calloc((size_t)cfg->files, sizeof(*c->statics))) ||
 	    !(c->zipf_cdf = calloc((size_t)cfg->files, sizeof(double)))) {
 		*err = "out of memory";
-		free(scratch);
 		web_client_free(c);
 		return NULL;
 	}
 	c->cfg = *cfg;
 	snprintf(c->base, sizeof(c->base), "%s://%s:%d", cfg->https ? "https" : "http", cfg->host,
 	         cfg->port);
-	for (int k = 0; k < fileset_count(cfg->files); k++) {
-		struct fileset_entry e;
-		fileset_nth(cfg->files, k, scratch, &e);
-		struct expect *x = k < cfg->files ? &c->statics[k] : &c->images[k - cfg->files];
-		x->size = e.size;
-		x->fnv = e.fnv;
-		if (!(x->data = malloc(e.size))) {
-			*err = "out of memory";
-			free(scratch);
-			web_client_free(c);
-			return NULL;
-		}
-		memcpy(x->data, scratch, e.size);
+	if (load_expected(c, err) != 0) {
+		web_client_free(c);
+		return NULL;
 	}
-	free(scratch);
 	double sum = 0;
 	for (int r = 0; r < cfg->files; r++)
 		c->zipf_cdf[r] = (sum += 1.0 / (r + 1));
@@ -128,14 +192,6 @@ struct web_client *web_client_new(const struct web_client_cfg *cfg, const char *
 	pthread_mutex_init(&c->err_lock, NULL);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&c->share_lock[i], NULL);
-	unsigned idx;
-	int n = 0;
-	if (cfg->page && sscanf(cfg->page, "/static/f%5u.bin%n", &idx, &n) == 1 && n == 18 &&
-	    idx < (unsigned)cfg->files)
-		c->page_expect = &c->statics[idx];
-	else if (cfg->page && sscanf(cfg->page, "/images/i%3u.png%n", &idx, &n) == 1 && n == 16 &&
-	         idx < FILESET_IMAGES)
-		c->page_expect = &c->images[idx];
 	c->share = curl_share_init();
 	if (!c->share) {
 		*err = "curl_share_init failed";
@@ -197,6 +253,10 @@ void web_client_qos(struct web_client *c, int type, struct web_qos *o)
 		               atomic_load(&q->bytes) };
 }
 
+/* ---- One transfer: callbacks, set-up, checks ---- */
+
+/* A file of the set is compared with the expected bytes as it arrives (no copy); anything else is
+ * kept for the checksum and the page checks. */
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct xfer *x = arg;
@@ -204,6 +264,13 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 	if (x->len + len > BODY_MAX) {
 		x->too_big = 1;
 		return 0; /* aborts the transfer: an answer this large is wrong */
+	}
+	const struct expect *e = x->expect;
+	if (e) {
+		if (x->len + len > e->size || memcmp(e->data + x->len, p, len) != 0)
+			x->differs = 1;
+		x->len += len;
+		return len;
 	}
 	if (x->len + len > x->cap) {
 		size_t cap = x->cap ? x->cap : 16384;
@@ -231,39 +298,47 @@ static int hexval(char ch)
 	return -1;
 }
 
-static size_t on_header(char *p, size_t size, size_t n, void *arg)
+/* The X-Vcons-Sum header of x's answer (the last one if repeated): 1 with *sum, or 0 when it is
+ * missing or not 16 hex digits. Read from curl's header store after the transfer: cheaper than a
+ * callback for every header line. */
+static int header_sum(struct xfer *x, uint64_t *sum)
 {
-	struct xfer *x = arg;
-	size_t len = size * n;
-	static const char name[] = "x-vcons-sum:";
-	if (len <= sizeof(name) || strncasecmp(p, name, sizeof(name) - 1) != 0)
-		return len;
-	size_t i = sizeof(name) - 1;
-	while (i < len && p[i] == ' ')
-		i++;
+	struct curl_header *hd;
+	if (curl_easy_header(x->h, "X-Vcons-Sum", 0, CURLH_HEADER, -1, &hd) != CURLHE_OK)
+		return 0;
+	if (hd->amount > 1 && curl_easy_header(x->h, "X-Vcons-Sum", hd->amount - 1, CURLH_HEADER,
+	                                       -1, &hd) != CURLHE_OK)
+		return 0;
+	const char *p = hd->value;
+	while (*p == ' ')
+		p++;
 	uint64_t v = 0;
 	int digits = 0;
-	for (; i < len && hexval(p[i]) >= 0; i++, digits++)
-		v = v << 4 | (uint64_t)hexval(p[i]);
-	x->have_sum = digits == 16;
-	x->sum = v;
-	return len;
+	for (; hexval(*p) >= 0; p++, digits++)
+		v = v << 4 | (uint64_t)hexval(*p);
+	*sum = v;
+	return digits == 16 && *p == 0;
 }
 
-static int xfer_init(struct web_client *c, struct xfer *x)
+static int on_close(void *clientp, curl_socket_t s);
+
+static int xfer_init(struct web_client *c, struct user *u, struct xfer *x)
 {
 	if (!(x->h = curl_easy_init()))
 		return -1;
+	x->u = u;
 	CURL *h = x->h;
+	curl_easy_setopt(h, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->cfg.timeout_ms);
 	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL);
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*"); /* straight to the target (no env lookups) */
+	curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close);
+	curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, u->w);
 	if (c->cfg.https) {
 		if (c->cfg.tls12)
 			curl_easy_setopt(
@@ -279,87 +354,41 @@ static int xfer_init(struct web_client *c, struct xfer *x)
 	return 0;
 }
 
-static void xfer_reset(struct xfer *x, const char *url, const struct expect *e)
+/* Prepares x for a request to url (GET, or POST of form) and hands it to the worker's loop.
+ * Options are set only when they change: curl re-parses a URL each time it is set. */
+static int xfer_start(struct user *u, struct xfer *x, const char *url, const struct expect *e,
+                      const char *form)
 {
 	x->len = 0;
-	x->too_big = 0;
-	x->have_sum = 0;
+	x->too_big = x->differs = 0;
 	x->expect = e;
 	if (strcmp(x->last_url, url) != 0) {
 		snprintf(x->last_url, sizeof(x->last_url), "%s", url);
 		curl_easy_setopt(x->h, CURLOPT_URL, x->last_url);
 	}
+	if (form)
+		curl_easy_setopt(x->h, CURLOPT_POSTFIELDS, form);
+	else if (x->post)
+		curl_easy_setopt(x->h, CURLOPT_HTTPGET, 1L);
+	x->post = form != NULL;
+	int fresh = x == &u->main && u->new_session; /* a new session's first request */
+	if (fresh != x->fresh)
+		curl_easy_setopt(x->h, CURLOPT_FRESH_CONNECT, (long)(x->fresh = fresh));
+	if (u->last_page != x->forbid) /* the session ends: its connections close */
+		curl_easy_setopt(x->h, CURLOPT_FORBID_REUSE, (long)(x->forbid = u->last_page));
+	if (curl_multi_add_handle(u->w->multi, x->h) != CURLM_OK) {
+		fail(u->c, "cannot start a transfer");
+		return -1;
+	}
+	x->added = 1;
+	return 0;
 }
 
-void web_client_user_close(void *arg, void *state)
+static void xfer_stop(struct user *u, struct xfer *x)
 {
-	(void)arg;
-	struct user *u = state;
-	struct xfer *all[MAX_IMAGES + 1] = { &u->main };
-	for (int i = 0; i < MAX_IMAGES; i++)
-		all[i + 1] = &u->img[i];
-	for (int i = 0; i <= MAX_IMAGES; i++) {
-		if (all[i]->h)
-			curl_easy_cleanup(all[i]->h);
-		free(all[i]->body);
-	}
-	if (u->multi)
-		curl_multi_cleanup(u->multi);
-	free(u);
-}
-
-static CURLM *new_multi(void)
-{
-	CURLM *m = curl_multi_init();
-	if (m)
-		curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, 2L);
-	return m;
-}
-
-static struct user *user_new(struct web_client *c, int id)
-{
-	struct user *u = calloc(1, sizeof(*u));
-	if (!u)
-		return NULL;
-	u->bank_user = (c->cfg.user_base + id) % c->cfg.bank_users;
-	int ok = (u->multi = new_multi()) != NULL && xfer_init(c, &u->main) == 0;
-	for (int i = 0; ok && i < MAX_IMAGES; i++)
-		ok = xfer_init(c, &u->img[i]) == 0;
-	if (!ok) {
-		web_client_user_close(c, u);
-		return NULL;
-	}
-	return u;
-}
-
-/* Runs the n transfers concurrently through the user's multi handle until all are done. 0 when
- * every one completed at the transport level (checked further by the caller), else -1. */
-static int run(struct web_client *c, struct user *u, struct xfer **xs, int n)
-{
-	for (int i = 0; i < n; i++)
-		curl_multi_add_handle(u->multi, xs[i]->h);
-	int running = n, rc = 0;
-	while (running > 0) {
-		if (curl_multi_perform(u->multi, &running) != CURLM_OK) {
-			rc = -1;
-			break;
-		}
-		if (running > 0 && curl_multi_wait(u->multi, NULL, 0, 1000, NULL) != CURLM_OK) {
-			rc = -1;
-			break;
-		}
-	}
-	CURLMsg *m;
-	int left;
-	while ((m = curl_multi_info_read(u->multi, &left))) {
-		if (m->msg == CURLMSG_DONE && m->data.result != CURLE_OK) {
-			fail(c, "transfer failed: %s", curl_easy_strerror(m->data.result));
-			rc = -1;
-		}
-	}
-	for (int i = 0; i < n; i++)
-		curl_multi_remove_handle(u->multi, xs[i]->h);
-	return rc;
+	if (x->added)
+		curl_multi_remove_handle(u->w->multi, x->h);
+	x->added = 0;
 }
 
 /* Status, length, checksum header, and the file set when the answer is a file. */
@@ -382,11 +411,12 @@ static int check(struct web_client *c, struct xfer *x, const char *what)
 	 * set's); other answers are checked against their own checksum header. */
 	const struct expect *e = x->expect;
 	uint64_t sum = e ? e->fnv : fnv1a64(x->body, x->len);
-	if (!x->have_sum || x->sum != sum) {
+	uint64_t got;
+	if (!header_sum(x, &got) || got != sum) {
 		fail(c, "%s: X-Vcons-Sum missing or not %016" PRIx64, what, sum);
 		return -1;
 	}
-	if (e && (e->size != x->len || memcmp(e->data, x->body, x->len) != 0)) {
+	if (e && (e->size != x->len || x->differs)) {
 		fail(c, "%s: content differs from the file set", what);
 		return -1;
 	}
@@ -418,37 +448,175 @@ static int check_acct(struct web_client *c, struct user *u, const char *what, in
 	return 0;
 }
 
-/* Fetches the images a page embeds (<img src="/images/iNNN.png">), concurrently. */
-static int fetch_images(struct web_client *c, struct user *u, size_t *bytes)
+/* ---- Users and their pages ---- */
+
+void web_client_user_close(void *arg, void *state)
 {
-	struct xfer *xs[MAX_IMAGES];
-	int n = 0;
+	(void)arg;
+	struct user *u = state;
+	struct xfer *all[MAX_IMAGES + 1] = { &u->main };
+	for (int i = 0; i < MAX_IMAGES; i++)
+		all[i + 1] = &u->img[i];
+	for (int i = 0; i <= MAX_IMAGES; i++) {
+		xfer_stop(u, all[i]);
+		if (all[i]->h)
+			curl_easy_cleanup(all[i]->h);
+		free(all[i]->body);
+	}
+	free(u);
+}
+
+static struct user *user_new(struct web_client *c, struct web_worker *w, int id)
+{
+	struct user *u = calloc(1, sizeof(*u));
+	if (!u)
+		return NULL;
+	u->c = c;
+	u->w = w;
+	u->bank_user = (c->cfg.user_base + id) % c->cfg.bank_users;
+	int ok = xfer_init(c, u, &u->main) == 0;
+	for (int i = 0; ok && i < MAX_IMAGES; i++)
+		ok = xfer_init(c, u, &u->img[i]) == 0;
+	if (!ok) {
+		web_client_user_close(c, u);
+		return NULL;
+	}
+	return u;
+}
+
+/* Good/tolerable limits of a page, us. */
+static void qos_limits(int type, size_t bytes, int64_t *good, int64_t *tol)
+{
+	*good = 2000000;
+	*tol = 4000000;
+	if (type == T_STATIC) {
+		int64_t g = (int64_t)bytes, t = (int64_t)bytes * 2; /* 1 MB/s, 0.5 MB/s in us */
+		*good = g > *good ? g : *good;
+		*tol = t > *tol ? t : *tol;
+	}
+}
+
+/* The page is over (rc 0: every answer validated): transfers stopped, QoS counted. */
+static void page_account(struct user *u, int rc)
+{
+	struct web_client *c = u->c;
+	for (int i = 0; i < MAX_IMAGES; i++)
+		xfer_stop(u, &u->img[i]);
+	xfer_stop(u, &u->main);
+	int type = c->cfg.page ? T_STATIC : u->type;
+	u->op->type = c->type_id[c->cfg.page ? 0 : type];
+	u->phase = PH_IDLE;
+	struct qos_ctr *q = &c->qos[c->cfg.page ? 0 : type];
+	atomic_fetch_add(&q->pages, 1);
+	if (rc != 0) {
+		atomic_fetch_add(&q->failed, 1);
+		u->known = 0; /* a failed transfer may or may not have happened */
+		u->pages_left = 0;
+	} else {
+		int64_t good, tol, t = lg_latency_us(u->op->intended_ns, u->w->now_ns);
+		qos_limits(c->cfg.page ? -1 : type, u->bytes, &good, &tol);
+		if (t <= good)
+			atomic_fetch_add(&q->good, 1);
+		if (t <= tol)
+			atomic_fetch_add(&q->tolerable, 1);
+		atomic_fetch_add(&q->bytes, u->bytes);
+	}
+}
+
+/* ... and the engine is told. */
+static void page_finish(struct user *u, int rc)
+{
+	page_account(u, rc);
+	struct lg_op *op = u->op;
+	u->op = NULL;
+	lg_op_done(op, rc);
+}
+
+static int image_start(struct user *u)
+{
+	int k = u->img_started++;
+	char url[256];
+	unsigned idx = (unsigned)u->img_idx[k];
+	snprintf(url, sizeof(url), "%s/images/i%03u.png", u->c->base, idx);
+	return xfer_start(u, &u->img[k], url, &u->c->images[idx], NULL);
+}
+
+/* The images a page embeds (<img src="/images/iNNN.png">); the first ones start. */
+static int images_start(struct user *u)
+{
+	struct web_client *c = u->c;
 	const char *p = u->main.body, *end = u->main.body + u->main.len;
 	static const char tag[] = "<img src=\"/images/i";
-	while (n < MAX_IMAGES && (p = memmem(p, (size_t)(end - p), tag, sizeof(tag) - 1))) {
+	u->img_n = u->img_started = u->img_done = 0;
+	while (u->img_n < MAX_IMAGES && (p = memmem(p, (size_t)(end - p), tag, sizeof(tag) - 1))) {
 		p += sizeof(tag) - 1;
 		unsigned idx;
 		if (end - p < 8 || sscanf(p, "%3u.png\"", &idx) != 1 || idx >= FILESET_IMAGES)
 			break;
-		char url[256];
-		snprintf(url, sizeof(url), "%s/images/i%03u.png", c->base, idx);
-		xfer_reset(&u->img[n], url, &c->images[idx]);
-		curl_easy_setopt(u->img[n].h, CURLOPT_HTTPGET, 1L);
-		xs[n] = &u->img[n];
-		n++;
+		u->img_idx[u->img_n++] = (int)idx;
 	}
-	if (n == 0) {
+	if (u->img_n == 0) {
 		fail(c, "page embeds no images");
 		return -1;
 	}
-	if (run(c, u, xs, n) != 0)
-		return -1;
-	for (int i = 0; i < n; i++) {
-		if (check(c, xs[i], "image") != 0)
+	u->phase = PH_IMAGES;
+	while (u->img_started < u->img_n && u->img_started < IMAGES_AT_ONCE)
+		if (image_start(u) != 0)
 			return -1;
-		*bytes += xs[i]->len;
-	}
 	return 0;
+}
+
+static void main_done(struct user *u)
+{
+	struct web_client *c = u->c;
+	const char *what = c->cfg.page ? c->cfg.page : type_names[u->type];
+	if (check(c, &u->main, what) != 0) {
+		page_finish(u, -1);
+		return;
+	}
+	u->bytes = u->main.len;
+	if (c->cfg.page || u->type == T_STATIC) {
+		page_finish(u, 0);
+		return;
+	}
+	if (check_acct(c, u, what, u->amount) != 0) {
+		page_finish(u, -1);
+		return;
+	}
+	if (u->type == T_TRANSFER)
+		page_finish(u, 0);
+	else if (images_start(u) != 0)
+		page_finish(u, -1);
+}
+
+static void image_done(struct user *u, struct xfer *x)
+{
+	if (check(u->c, x, "image") != 0) {
+		page_finish(u, -1);
+		return;
+	}
+	u->bytes += x->len;
+	u->img_done++;
+	if (u->img_started < u->img_n && image_start(u) != 0)
+		page_finish(u, -1);
+	else if (u->img_done == u->img_n)
+		page_finish(u, 0);
+}
+
+static void xfer_done(struct xfer *x, CURLcode res)
+{
+	struct user *u = x->u;
+	xfer_stop(u, x);
+	if (u->phase == PH_IDLE)
+		return;
+	if (res != CURLE_OK) {
+		fail(u->c, "transfer failed: %s", curl_easy_strerror(res));
+		page_finish(u, -1);
+	} else if (x == &u->main) {
+		main_done(u);
+	} else {
+		image_done(u, x);
+	}
 }
 
 static int pick_static(struct web_client *c, struct rng *r)
@@ -465,114 +633,235 @@ static int pick_static(struct web_client *c, struct rng *r)
 	return c->cfg.files - 1 - lo;
 }
 
-static int page_static(struct web_client *c, struct user *u, struct rng *r, size_t *bytes)
-{
-	int i = pick_static(c, r);
-	snprintf(u->url, sizeof(u->url), "%s/static/f%05d.bin", c->base, i);
-	xfer_reset(&u->main, u->url, &c->statics[i]);
-	curl_easy_setopt(u->main.h, CURLOPT_HTTPGET, 1L);
-	struct xfer *xs[1] = { &u->main };
-	if (run(c, u, xs, 1) != 0 || check(c, &u->main, "static") != 0)
-		return -1;
-	*bytes = u->main.len;
-	return 0;
-}
-
-static int page_dynamic(struct web_client *c, struct user *u, int type, struct rng *r,
-                        size_t *bytes)
-{
-	int64_t amount = 0;
-	if (type == T_TRANSFER) {
-		amount = rng_range(r, 1, 1000);
-		snprintf(u->url, sizeof(u->url), "%s/bank/transfer", c->base);
-		snprintf(u->form, sizeof(u->form), "user=%d&amount=%" PRId64 "&payee=payee%d",
-		         u->bank_user, amount, (int)rng_range(r, 0, 99));
-		xfer_reset(&u->main, u->url, NULL);
-		curl_easy_setopt(u->main.h, CURLOPT_POSTFIELDS, u->form);
-	} else {
-		snprintf(u->url, sizeof(u->url), "%s/bank/%s?user=%d", c->base,
-		         type == T_SUMMARY ? "summary" : "history", u->bank_user);
-		xfer_reset(&u->main, u->url, NULL);
-		curl_easy_setopt(u->main.h, CURLOPT_HTTPGET, 1L);
-	}
-	struct xfer *xs[1] = { &u->main };
-	if (run(c, u, xs, 1) != 0 || check(c, &u->main, type_names[type]) != 0 ||
-	    check_acct(c, u, type_names[type], amount) != 0)
-		return -1;
-	*bytes = u->main.len;
-	if (type == T_TRANSFER)
-		return 0;
-	return fetch_images(c, u, bytes);
-}
-
-static int page_fixed(struct web_client *c, struct user *u, size_t *bytes)
-{
-	snprintf(u->url, sizeof(u->url), "%s%s", c->base, c->cfg.page);
-	xfer_reset(&u->main, u->url, c->page_expect);
-	struct xfer *xs[1] = { &u->main };
-	if (run(c, u, xs, 1) != 0 || check(c, &u->main, c->cfg.page) != 0)
-		return -1;
-	*bytes = u->main.len;
-	return 0;
-}
-
 static int pick_type(struct rng *r)
 {
 	double x = rng_uniform(r);
 	return x < 0.40 ? T_STATIC : x < 0.65 ? T_SUMMARY : x < 0.85 ? T_HISTORY : T_TRANSFER;
 }
 
-/* Good/tolerable limits of a page, us. */
-static void qos_limits(int type, size_t bytes, int64_t *good, int64_t *tol)
+/* The page's main request. */
+static int page_start(struct web_client *c, struct user *u, struct rng *r)
 {
-	*good = 2000000;
-	*tol = 4000000;
-	if (type == T_STATIC) {
-		int64_t g = (int64_t)bytes, t = (int64_t)bytes * 2; /* 1 MB/s, 0.5 MB/s in us */
-		*good = g > *good ? g : *good;
-		*tol = t > *tol ? t : *tol;
+	u->amount = 0;
+	if (c->cfg.page) {
+		snprintf(u->url, sizeof(u->url), "%s%s", c->base, c->cfg.page);
+		return xfer_start(u, &u->main, u->url, c->page_expect, NULL);
 	}
+	if (u->type == T_STATIC) {
+		int i = pick_static(c, r);
+		snprintf(u->url, sizeof(u->url), "%s/static/f%05d.bin", c->base, i);
+		return xfer_start(u, &u->main, u->url, &c->statics[i], NULL);
+	}
+	if (u->type == T_TRANSFER) {
+		u->amount = rng_range(r, 1, 1000);
+		snprintf(u->url, sizeof(u->url), "%s/bank/transfer", c->base);
+		snprintf(u->form, sizeof(u->form), "user=%d&amount=%" PRId64 "&payee=payee%d",
+		         u->bank_user, u->amount, (int)rng_range(r, 0, 99));
+		return xfer_start(u, &u->main, u->url, NULL, u->form);
+	}
+	snprintf(u->url, sizeof(u->url), "%s/bank/%s?user=%d", c->base,
+	         u->type == T_SUMMARY ? "summary" : "history", u->bank_user);
+	return xfer_start(u, &u->main, u->url, NULL, NULL);
 }
 
-int web_client_op(void *arg, struct lg_op *op)
+int web_client_op_start(void *arg, void *wctx, struct lg_op *op)
 {
 	struct web_client *c = arg;
 	struct user *u = op->state;
-	if (!u && !(op->state = u = user_new(c, op->user))) {
+	if (!u && !(op->state = u = user_new(c, wctx, op->user))) {
 		fail(c, "cannot create a curl handle");
 		return -1;
 	}
-	if (u->pages_left <= 0) { /* a new session: new connections, resumed TLS */
-		curl_multi_cleanup(u->multi);
-		if (!(u->multi = new_multi()))
-			return -1;
+	u->new_session = u->pages_left <= 0;
+	if (u->new_session) /* a new session: a new connection, resumed TLS */
 		u->pages_left = 1 + (int)rng_exp(op->rng, c->cfg.session_pages - 1);
-	}
-	u->pages_left--;
-	int type = c->cfg.page ? T_STATIC : pick_type(op->rng);
-	size_t bytes = 0;
-	int rc;
-	if (c->cfg.page)
-		rc = page_fixed(c, u, &bytes);
-	else if (type == T_STATIC)
-		rc = page_static(c, u, op->rng, &bytes);
-	else
-		rc = page_dynamic(c, u, type, op->rng, &bytes);
-	op->type = c->type_id[c->cfg.page ? 0 : type];
-	struct qos_ctr *q = &c->qos[c->cfg.page ? 0 : type];
-	atomic_fetch_add(&q->pages, 1);
-	if (rc != 0) {
-		atomic_fetch_add(&q->failed, 1);
-		u->known = 0; /* a failed transfer may or may not have happened */
-		u->pages_left = 0;
+	u->last_page = --u->pages_left <= 0;
+	u->type = c->cfg.page ? T_STATIC : pick_type(op->rng);
+	u->op = op;
+	u->bytes = 0;
+	u->phase = PH_MAIN;
+	if (page_start(c, u, op->rng) != 0) {
+		page_account(u, -1);
+		u->op = NULL;
 		return -1;
 	}
-	int64_t good, tol, t = lg_latency_us(op->intended_ns, report_now_ns());
-	qos_limits(c->cfg.page ? -1 : type, bytes, &good, &tol);
-	if (t <= good)
-		atomic_fetch_add(&q->good, 1);
-	if (t <= tol)
-		atomic_fetch_add(&q->tolerable, 1);
-	atomic_fetch_add(&q->bytes, bytes);
+	return 0;
+}
+
+/* ---- The worker's event loop ---- */
+
+/* Sockets in the epoll set, by fd: what is registered and what curl wants. curl tells us to
+ * forget a keep-alive connection's socket after every transfer and to watch it again on the next,
+ * two epoll_ctl calls per request; instead a socket stays registered (closes come through
+ * on_close, which drops it) and is removed only when it reports an event curl does not want. */
+struct fdreg {
+	uint32_t registered, wanted; /* epoll events */
+};
+
+static int fd_watch(struct web_worker *w, curl_socket_t s, uint32_t ev_mask)
+{
+	struct fdreg *r = &w->fds[s];
+	r->wanted = ev_mask;
+	if (r->registered == ev_mask)
+		return 0;
+	struct epoll_event ev = { .events = ev_mask, .data.fd = s };
+	int op = r->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	if (epoll_ctl(w->epfd, op, s, &ev) != 0) {
+		op = errno == ENOENT ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+		if (epoll_ctl(w->epfd, op, s, &ev) != 0)
+			return -1;
+	}
+	r->registered = ev_mask;
+	return 0;
+}
+
+static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	(void)e;
+	(void)socketp;
+	struct web_worker *w = userp;
+	if (s < 0 || s >= MAX_FDS) {
+		fail(w->c, "socket %d beyond the event loop's table", (int)s);
+		return -1;
+	}
+	if (what == CURL_POLL_REMOVE) {
+		w->fds[s].wanted = 0; /* stays registered until it reports something */
+		return 0;
+	}
+	return fd_watch(w, s,
+	                ((what & CURL_POLL_IN) ? EPOLLIN : 0u) |
+	                    ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u));
+}
+
+/* curl closes a socket: the kernel drops it from the epoll set. */
+static int on_close(void *clientp, curl_socket_t s)
+{
+	struct web_worker *w = clientp; /* outlives every user: curl closes cached sockets last */
+	if (s >= 0 && s < MAX_FDS)
+		w->fds[s] = (struct fdreg){ 0, 0 };
+	return close(s);
+}
+
+static int on_timer(CURLM *m, long timeout_ms, void *userp)
+{
+	(void)m;
+	struct web_worker *w = userp;
+	/* From the last wake-up, not the clock: a deadline early by microseconds costs one extra
+	 * look by curl, a clock read per call costs more (curl calls this often). */
+	w->timer_ns = timeout_ms < 0 ? -1 : w->now_ns + (int64_t)timeout_ms * 1000000;
+	return 0;
+}
+
+void *web_client_worker_open(void *arg, int worker)
+{
+	(void)worker;
+	struct web_client *c = arg;
+	struct web_worker *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->c = c;
+	w->timer_ns = -1;
+	w->now_ns = report_now_ns();
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->multi = curl_multi_init();
+	w->fds = calloc(MAX_FDS, sizeof(*w->fds));
+	if (w->epfd < 0 || !w->multi || !w->fds) {
+		fail(c, "cannot create the event loop");
+		web_client_worker_close(c, w);
+		return NULL;
+	}
+	curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
+	curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
+	/* Keep every user's idle keep-alive connections (curl's default cache is small). */
+	curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS,
+	                  (long)(c->cfg.users * IMAGES_AT_ONCE + 8));
+	return w;
+}
+
+void web_client_worker_close(void *arg, void *wctx)
+{
+	(void)arg;
+	struct web_worker *w = wctx;
+	if (w->multi)
+		curl_multi_cleanup(w->multi);
+	if (w->epfd >= 0)
+		close(w->epfd);
+	free(w->fds);
+	free(w);
+}
+
+static void drain_done(struct web_worker *w)
+{
+	CURLMsg *m;
+	int left;
+	while ((m = curl_multi_info_read(w->multi, &left))) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		CURLcode res = m->data.result;
+		struct xfer *x = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		if (x)
+			xfer_done(x, res);
+	}
+}
+
+/* Waits for socket events (at most until until_ns or curl's deadline); 0 or -1. When curl's timer
+ * is already due (a request just added) and the last call waited, the wait is skipped: the due
+ * requests go out first, and the next call collects whatever is ready (a syscall less per batch,
+ * nearly one per request at low concurrency). */
+static int wait_events(struct web_worker *w, int64_t until_ns, struct epoll_event *ev, int *n)
+{
+	int64_t deadline = until_ns, now = report_now_ns();
+	if (w->timer_ns >= 0 && w->timer_ns < deadline)
+		deadline = w->timer_ns;
+	*n = 0;
+	if (deadline <= now && w->timer_ns >= 0 && !w->skipped) {
+		w->skipped = 1;
+		w->now_ns = now;
+		return 0;
+	}
+	w->skipped = 0;
+	int64_t d = deadline > now ? deadline - now : 0;
+	struct timespec ts = { .tv_sec = d / 1000000000, .tv_nsec = d % 1000000000 };
+	*n = epoll_pwait2(w->epfd, ev, MAX_EVENTS, &ts, NULL);
+	w->now_ns = report_now_ns();
+	if (*n < 0) {
+		*n = 0;
+		if (errno != EINTR) {
+			fail(w->c, "epoll_pwait2: %s", strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int web_client_poll(void *arg, void *wctx, int64_t until_ns)
+{
+	(void)arg;
+	struct web_worker *w = wctx;
+	struct epoll_event ev[MAX_EVENTS];
+	int n, running;
+	if (wait_events(w, until_ns, ev, &n) != 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		int fd = ev[i].data.fd;
+		if (!w->fds[fd].wanted) { /* an idle socket (e.g. closed by the server): curl looks
+			                   * when it reuses it; until then it must not spin */
+			epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+			w->fds[fd].registered = 0;
+			continue;
+		}
+		int f = ((ev[i].events & (EPOLLIN | EPOLLHUP)) ? CURL_CSELECT_IN : 0) |
+		        ((ev[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+		        ((ev[i].events & EPOLLERR) ? CURL_CSELECT_ERR : 0);
+		curl_multi_socket_action(w->multi, fd, f, &running);
+	}
+	if (w->timer_ns >= 0 && w->now_ns >= w->timer_ns) {
+		w->timer_ns = -1;
+		curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
+	drain_done(w);
 	return 0;
 }

@@ -1,13 +1,18 @@
 /* workloads/web/client.h: the browser-like user of vcons-web-load, as a workload for the shared
  * load-generation engine (workloads/common/loadgen.h).
  *
- * Each simulated user owns a libcurl multi handle (its "browser": keep-alive connections, at most
- * two per host) and performs one PAGE per engine op, synchronously on the engine's worker thread:
- * the page's main request, then its embedded images fetched concurrently through the multi
- * handle. Sessions: after a random number of pages (mean cfg.session_pages) the user drops its
- * connections and starts a new session; all users share TLS sessions (CURLSH), so a new session's
- * handshake resumes. Mix (SPECweb-banking-like): 40% static file (Zipf popularity, small files
- * most popular), 25% account summary, 20% transaction history, 15% POST transfer.
+ * An event-driven workload of the engine: each worker thread runs ONE libcurl multi handle over
+ * an epoll set (curl_multi_socket_action) for all its users, so a few threads drive any number of
+ * users and keep-alive connections (the efficiency goal: within 2x of wrk's requests per client
+ * CPU-second). A user performs one PAGE per engine op as a small state machine: the page's main
+ * request, then its embedded images, two at a time (a browser's two connections per host). Each
+ * user reuses its own easy handles; the worker's users share its connection cache (an idle
+ * keep-alive connection serves whichever user asks next, so connections <= requests in flight).
+ * Sessions: after a random number of pages (mean cfg.session_pages) a user's last page closes its
+ * connections after use (FORBID_REUSE) and the next session's first request opens a new one
+ * (FRESH_CONNECT); all users share TLS sessions (CURLSH), so a new session's handshake resumes. Mix
+ * (SPECweb-banking-like): 40% static file (Zipf popularity, small files most popular), 25% account
+ * summary, 20% transaction history, 15% POST transfer.
  *
  * Validation, every response: status, Content-Length vs bytes received, X-Vcons-Sum vs the body's
  * FNV-1a, static files and images vs the file set recomputed in memory (fileset.h), dynamic pages'
@@ -31,6 +36,7 @@ struct web_client_cfg {
 	int files;            /* the server's --files */
 	int bank_users;       /* the server's --users */
 	int user_base;        /* generator user u is bank user (user_base + u) % bank_users */
+	int users;            /* users in all (sizes each worker's connection cache) */
 	const char *page;     /* non-NULL: every op GETs this one path (efficiency runs) */
 	double session_pages; /* mean pages per session */
 	long timeout_ms;
@@ -47,7 +53,11 @@ struct web_client *web_client_new(const struct web_client_cfg *cfg, const char *
 void web_client_free(struct web_client *c);
 /* Registers the op types (page kinds) with the engine; 0 or -1. */
 int web_client_add_types(struct web_client *c, struct lg *lg);
-int web_client_op(void *arg, struct lg_op *op); /* the engine's op callback (arg: client) */
+/* The engine's event-driven callbacks (loadgen.h; arg: the client). */
+void *web_client_worker_open(void *arg, int worker);
+void web_client_worker_close(void *arg, void *wctx);
+int web_client_op_start(void *arg, void *wctx, struct lg_op *op);
+int web_client_poll(void *arg, void *wctx, int64_t until_ns);
 void web_client_user_close(void *arg, void *state);
 int web_client_types(const struct web_client *c);
 const char *web_client_type_name(const struct web_client *c, int type);

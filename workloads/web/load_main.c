@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 struct opts {
 	struct web_client_cfg client;
@@ -34,7 +35,8 @@ static void usage(FILE *f)
 	    "  --users N          users (closed loop, no think time, unless --rate)\n"
 	    "  --rate R           open loop: R pages/s in all (CO-corrected latency)\n"
 	    "  --think S          open loop: mean think time per user instead of --rate spacing\n"
-	    "  --threads N        worker threads (default: engine's choice)\n"
+	    "  --threads N        worker threads, each an event loop for its share of the\n"
+	    "                     users (default: one per CPU, at most --users)\n"
 	    "  --duration S       run length (default 10)   --ramp S  open-loop ramp-up\n"
 	    "  --interval S       report period (default 1; 0 = none)\n"
 	    "  --json             JSON report lines on stdout (else a text summary)\n"
@@ -195,6 +197,12 @@ static int parse(int argc, char **argv, struct opts *o)
 		return 2;
 	}
 	o->client.port = o->client.https ? o->tls_port : o->port;
+	o->client.users = o->lg.users;
+	if (!o->lg.threads) { /* one event loop per CPU: enough to saturate a server, and a fair
+		               * share of a busy machine's CPU (the engine caps it at --users) */
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		o->lg.threads = n < 1 ? 1 : n > 64 ? 64 : (int)n;
+	}
 	return 0;
 }
 
@@ -203,10 +211,10 @@ struct think_wrap {
 	double think_s;
 };
 
-static int op_with_think(void *arg, struct lg_op *op)
+static int op_with_think(void *arg, void *wctx, struct lg_op *op)
 {
 	struct think_wrap *w = arg;
-	int rc = web_client_op(w->c, op);
+	int rc = web_client_op_start(w->c, wctx, op);
 	if (w->think_s > 0)
 		op->next_gap_ns = (int64_t)(rng_exp(op->rng, w->think_s) * 1e9);
 	return rc;
@@ -215,6 +223,21 @@ static int op_with_think(void *arg, struct lg_op *op)
 static void user_close(void *arg, void *state)
 {
 	web_client_user_close(((struct think_wrap *)arg)->c, state);
+}
+
+static void *worker_open(void *arg, int worker)
+{
+	return web_client_worker_open(((struct think_wrap *)arg)->c, worker);
+}
+
+static void worker_close(void *arg, void *wctx)
+{
+	web_client_worker_close(((struct think_wrap *)arg)->c, wctx);
+}
+
+static int poll_io(void *arg, void *wctx, int64_t until_ns)
+{
+	return web_client_poll(((struct think_wrap *)arg)->c, wctx, until_ns);
 }
 
 static double process_cpu_s(void)
@@ -308,7 +331,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct think_wrap tw = { c, o.think_s };
-	struct lg_workload w = { .arg = &tw, .op = op_with_think, .user_close = user_close };
+	struct lg_workload w = { .arg = &tw,
+		                 .op_start = op_with_think,
+		                 .poll = poll_io,
+		                 .worker_open = worker_open,
+		                 .worker_close = worker_close,
+		                 .user_close = user_close };
 	o.lg.out = o.json ? stdout : NULL;
 	struct lg *lg = lg_new(&o.lg, &w, &err);
 	if (!lg || web_client_add_types(c, lg) != 0) {

@@ -1,6 +1,7 @@
 /* workloads/common/test/loadgen_test.c: the engine's scheduling arithmetic, coordinated-omission
  * correction (a 1 s server stall must show in the high percentiles of an open-loop run, while a
- * closed loop hides it), closed-loop throughput, stop on command, and the report lines. */
+ * closed loop hides it), closed-loop throughput, stop on command, and the report lines; and the
+ * same for event-driven workloads (op_start/poll: many users in flight on one thread). */
 #include "tools/unit.h"
 
 #include <pthread.h>
@@ -272,8 +273,170 @@ static void refuses_bad_config(void **state)
 	lg_free(lg);
 }
 
+/* An event-driven workload: each op "completes" service_ns after it starts (op number stall_at
+ * after stall_ns); poll sleeps until the earliest completion or `until`. */
+struct async_wl {
+	struct stall_wl s;
+	int64_t never_user_ns; /* user 0's ops take this long (0: like the others) */
+	atomic_int opened, closed, states;
+};
+
+struct async_ctx {
+	int n;
+	struct {
+		struct lg_op *op;
+		int64_t due;
+	} p[2048];
+};
+
+static void *a_open(void *arg, int worker)
+{
+	(void)worker;
+	atomic_fetch_add(&((struct async_wl *)arg)->opened, 1);
+	return calloc(1, sizeof(struct async_ctx));
+}
+
+static void a_close(void *arg, void *wctx)
+{
+	atomic_fetch_add(&((struct async_wl *)arg)->closed, 1);
+	free(wctx);
+}
+
+static void a_user_close(void *arg, void *state)
+{
+	atomic_fetch_sub(&((struct async_wl *)arg)->states, 1);
+	free(state);
+}
+
+static int a_start(void *arg, void *wctx, struct lg_op *op)
+{
+	struct async_wl *w = arg;
+	struct async_ctx *x = wctx;
+	if (!op->state) {
+		op->state = malloc(1);
+		atomic_fetch_add(&w->states, 1);
+	}
+	int n = atomic_fetch_add(&w->s.n, 1);
+	int64_t d =
+	    n == w->s.stall_at ? (w->s.stall_ns ? w->s.stall_ns : 1000000000LL) : w->s.service_ns;
+	if (op->user == 0 && w->never_user_ns)
+		d = w->never_user_ns;
+	op->type = 0;
+	op->next_gap_ns = w->s.gap_ns;
+	assert_true(x->n < 2048);
+	x->p[x->n].op = op;
+	x->p[x->n++].due = report_now_ns() + d;
+	return 0;
+}
+
+static int a_poll(void *arg, void *wctx, int64_t until)
+{
+	(void)arg;
+	struct async_ctx *x = wctx;
+	for (int i = 0; i < x->n; i++)
+		until = x->p[i].due < until ? x->p[i].due : until;
+	int64_t now = report_now_ns();
+	if (until > now)
+		sleep_ns(until - now);
+	now = report_now_ns();
+	for (int i = 0; i < x->n;) {
+		if (x->p[i].due > now) {
+			i++;
+			continue;
+		}
+		struct lg_op *op = x->p[i].op;
+		x->p[i] = x->p[--x->n];
+		lg_op_done(op, 0);
+	}
+	return 0;
+}
+
+static struct lg_workload async_workload(struct async_wl *w)
+{
+	return (struct lg_workload){ .arg = w,
+		                     .op_start = a_start,
+		                     .poll = a_poll,
+		                     .worker_open = a_open,
+		                     .worker_close = a_close,
+		                     .user_close = a_user_close };
+}
+
+static void event_driven_open_loop_shows_a_stall(void **state)
+{
+	struct async_wl w = { .s = { .stall_at = 20, .gap_ns = 10000000, .service_ns = 0 } };
+	struct lg_config c = { .mode = LG_OPEN, .users = 1, .duration_s = 2.0, .seed = 1 };
+	struct lg_workload wl = async_workload(&w);
+	struct lg *lg = make(&c, &wl);
+	assert_int_equal(lg_run(lg), 0);
+	struct lg_totals t;
+	assert_int_equal(lg_totals(lg, 0, &t), 0);
+	assert_in_range(t.ops, 180, 201); /* the schedule does not move */
+	assert_true(hdr_max(t.hist) >= 1000000);
+	assert_true(hdr_percentile(t.hist, 99) >= 900000);
+	assert_true(hdr_percentile(t.hist, 25) < 100000);
+	assert_int_equal(w.opened, 1);
+	assert_int_equal(w.closed, 1);
+	assert_int_equal(w.states, 0);
+	lg_free(lg);
+}
+
+/* 200 closed-loop users on one thread (a blocking workload would need 200), ops of 2 ms each:
+ * about 100000 ops/s; one user's 1 s stall does not hold up the others. */
+static void event_driven_closed_loop_many_users_one_thread(void **state)
+{
+	struct async_wl w = { .s = { .stall_at = 50, .gap_ns = -1, .service_ns = 2000000 } };
+	struct lg_config c = { .mode = LG_CLOSED, .users = 200, .duration_s = 0.5, .seed = 1 };
+	struct lg_workload wl = async_workload(&w);
+	struct lg *lg = make(&c, &wl);
+	assert_int_equal(lg_run(lg), 0);
+	struct lg_totals t;
+	assert_int_equal(lg_totals(lg, 1, &t), 0);
+	assert_true(t.ops > 2000); /* ~50000 when idle; one blocking thread could do 250 */
+	assert_true(hdr_percentile(t.hist, 50) >= 2000);
+	assert_true(hdr_max(t.hist) >= 1000000); /* the stalled op, finished after the end */
+	assert_int_equal(w.opened, 1);
+	assert_int_equal(w.states, 0);
+	lg_free(lg);
+
+	/* 2000 users (beyond the blocking mode's 1024) on two threads */
+	struct async_wl w2 = { .s = { .stall_at = -1, .gap_ns = -1, .service_ns = 5000000 } };
+	struct lg_config c2 = { .mode = LG_CLOSED, .users = 2000, .threads = 2, .duration_s = 0.3 };
+	wl = async_workload(&w2);
+	lg = make(&c2, &wl);
+	assert_int_equal(lg_run(lg), 0);
+	assert_int_equal(lg_totals(lg, 1, &t), 0);
+	assert_true(t.ops >= 2000);
+	assert_int_equal(w2.opened, 2);
+	assert_int_equal(w2.closed, 2);
+	assert_int_equal(w2.states, 0);
+	lg_free(lg);
+}
+
+/* An op that never completes: the run still ends (after the 2 s grace), its state is closed. */
+static void event_driven_abandons_ops_in_flight(void **state)
+{
+	struct async_wl w = { .s = { .stall_at = -1, .gap_ns = -1, .service_ns = 1000000 },
+		              .never_user_ns = 3600 * 1000000000LL };
+	struct lg_config c = { .mode = LG_CLOSED, .users = 2, .duration_s = 0.2 };
+	struct lg_workload wl = async_workload(&w);
+	struct lg *lg = make(&c, &wl);
+	int64_t t0 = report_now_ns();
+	assert_int_equal(lg_run(lg), 0);
+	int64_t took = report_now_ns() - t0;
+	assert_true(took >= 2000000000LL && took < 10000000000LL);
+	struct lg_totals t;
+	assert_int_equal(lg_totals(lg, 1, &t), 0);
+	assert_true(t.ops > 5); /* user 1's (~200 when idle); user 0's one op never finished */
+	assert_int_equal(w.states, 0);
+	assert_int_equal(w.closed, 1);
+	lg_free(lg);
+}
+
 UNIT_MAIN(cmocka_unit_test(ramp_stretches_early_gaps), cmocka_unit_test(open_loop_shows_a_stall),
           cmocka_unit_test(closed_loop_hides_the_same_stall),
           cmocka_unit_test(late_ops_are_drained_or_reported),
           cmocka_unit_test(closed_loop_throughput_and_errors),
-          cmocka_unit_test(stops_on_command_and_reports), cmocka_unit_test(refuses_bad_config))
+          cmocka_unit_test(stops_on_command_and_reports), cmocka_unit_test(refuses_bad_config),
+          cmocka_unit_test(event_driven_open_loop_shows_a_stall),
+          cmocka_unit_test(event_driven_closed_loop_many_users_one_thread),
+          cmocka_unit_test(event_driven_abandons_ops_in_flight))
