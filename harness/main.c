@@ -24,7 +24,7 @@ static void on_signal(int sig)
 static const char run_usage[] =
     "usage: vcons run [--platform hv|native|qemu] [--csus N|auto] [--rules FILE] [--csu-profile "
     "FILE]\n"
-    "                 [--out DIR] [--repeat N] [--keep-work] [--clock-scale F]\n"
+    "                 [--out DIR] [--repeat N] [--keep-work] [--clock-scale F] [--net 127.B]\n"
     "Runs the benchmark: provisions every VM of N CSUs, drives them through the rules' phases,\n"
     "scores from host time and writes OUT/<run-id>/result.json with each VM's log.\n"
     "  --platform P       hv (default: the bundled hypervisor), native (plain processes) or qemu\n"
@@ -37,6 +37,8 @@ static const char run_usage[] =
     "  --repeat N         run N times; report the median score and the spread\n"
     "  --keep-work        keep the VMs' disks (printed at the end)\n"
     "  --clock-scale F    hv only, an experiment: guests' clocks run F times as fast\n"
+    "  --net 127.B        VM addresses 127.B.<csu>.<vm> (default 127.10): runs sharing a host\n"
+    "                     need different ones\n"
     "Exit: 0 valid run, 1 failure to run, 2 usage, 3 bad CSU or rules file, 4 invalid run\n"
     "(a VM or load generator died), 5 platform unavailable (hv without /dev/kvm), 130 "
     "interrupted.\n";
@@ -81,8 +83,8 @@ static void print_summary(const struct run *r)
 		printf("VM disks kept in %s\n", r->paths.work);
 }
 
-static int parse_run(int argc, char **argv, struct run_opts *o, int *repeat, int *autocsus,
-                     char *paths, size_t plen)
+/* -1 when the options are good and the run should go on, else the exit status. */
+static int parse_run(int argc, char **argv, struct run_opts *o, int *repeat, int *autocsus)
 {
 	enum {
 		O_PLATFORM = 1,
@@ -93,6 +95,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o, int *repeat, int
 		O_REPEAT,
 		O_KEEP,
 		O_SCALE,
+		O_NET,
 		O_HELP
 	};
 	static const struct option opts[] = {
@@ -104,6 +107,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o, int *repeat, int
 		{ "repeat", required_argument, 0, O_REPEAT },
 		{ "keep-work", no_argument, 0, O_KEEP },
 		{ "clock-scale", required_argument, 0, O_SCALE },
+		{ "net", required_argument, 0, O_NET },
 		{ "help", no_argument, 0, O_HELP },
 		{ 0, 0, 0, 0 },
 	};
@@ -140,14 +144,20 @@ static int parse_run(int argc, char **argv, struct run_opts *o, int *repeat, int
 				return cmd__usage(
 				    "run: --clock-scale: not a number from 0.01 to 100: ", optarg);
 			break;
+		case O_NET:
+			if (sscanf(optarg, "127.%d%n", &o->net_b, &c) != 1 || optarg[c] ||
+			    o->net_b < 0 || o->net_b > 255)
+				return cmd__usage("run: --net: not 127.B with B from 0 to 255: ",
+				                  optarg);
+			o->net_a = 127;
+			break;
 		case O_HELP: fputs(run_usage, stdout); return 0;
 		default: return cmd__usage("run: unknown option ", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
 		return cmd__usage("run: unexpected argument ", argv[optind]);
-	(void)paths, (void)plen;
-	return -1; /* parsed: go on */
+	return -1;
 }
 
 /* --repeat and --csus auto around single runs. */
@@ -168,7 +178,7 @@ static int cmd_run(int argc, char **argv)
 		              .clock_scale = 1,
 		              .live = isatty(1) && !getenv("CI") };
 	int repeat = 1, autocsus = 0;
-	int rc = parse_run(argc, argv, &o, &repeat, &autocsus, NULL, 0);
+	int rc = parse_run(argc, argv, &o, &repeat, &autocsus);
 	if (rc >= 0)
 		return rc;
 	struct sigaction sa = { .sa_handler = on_signal };

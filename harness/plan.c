@@ -171,7 +171,8 @@ int plan__vm(const struct csu_profile *p, enum platform pf, const struct plan_pa
 	v->csu = csu;
 	v->role = role;
 	snprintf(v->name, sizeof(v->name), "csu%d-%s", csu, role_name(role));
-	snprintf(v->addr, sizeof(v->addr), "127.10.%d.%d", csu + 1, (int)role + 1);
+	snprintf(v->addr, sizeof(v->addr), "%d.%d.%d.%d", paths->net_a ? paths->net_a : 127,
+	         paths->net_a ? paths->net_b : 10, csu + 1, (int)role + 1);
 	if (snprintf(v->dir, sizeof(v->dir), "%s/%s", paths->work, v->name) >=
 	        (int)sizeof(v->dir) ||
 	    (pf != PLATFORM_NATIVE && snprintf(v->stats, sizeof(v->stats), "%s/%s.stats.json",

@@ -46,6 +46,7 @@ struct plan_paths {
 	char build[PATH_MAX]; /* where vcons, vcons-hv and guest/ are */
 	char work[PATH_MAX];  /* VM disks */
 	double clock_scale;   /* hv: the guests' clocks run this many times as fast (1: honest) */
+	int net_a, net_b;     /* VM addresses are net_a.net_b.<c+1>.<role+1> (default 127.10) */
 };
 
 /* Fills `out` for VM `role` of CSU `csu` with the load that runs for `load_s` seconds after a

@@ -313,6 +313,8 @@ static int setup(const struct run_opts *o, struct run *r, char *err, size_t errl
 	snprintf(r->paths.work, sizeof(r->paths.work), "%s/vcons-work-%s-%d", tmp, r->id,
 	         (int)getpid());
 	r->paths.clock_scale = o->clock_scale;
+	r->paths.net_a = o->net_a;
+	r->paths.net_b = o->net_b;
 	if (mkdirs(r->paths.work) < 0) {
 		snprintf(err, errlen, "%s: %s", r->paths.work, strerror(errno));
 		return -1;

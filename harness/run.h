@@ -38,6 +38,7 @@ struct run_opts {
 	const char *build;   /* where the programs are (default: next to vcons) */
 	int keep_work;
 	double clock_scale; /* hv experiment: guests' clocks at this speed */
+	int net_a, net_b;   /* VM addresses net_a.net_b.c.i (0: the default 127.10) */
 	int live;           /* 1: redraw a live view (a terminal); 0: one line per interval */
 };
 

@@ -11,7 +11,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/vcons-harness-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 results=()
 for csus in 1 2; do
-	CI=true "$B/vcons" run --platform "$BENCH_PLATFORM" --csus $csus --rules "${VCONS_TOP:-.}/runrules/quick.yaml" \
+	CI=true "$B/vcons" run --platform "$BENCH_PLATFORM" --net 127.13 --csus $csus --rules "${VCONS_TOP:-.}/runrules/quick.yaml" \
 		--out "$tmp/results" >"$tmp/run-$csus.out" 2>&1 || { cat "$tmp/run-$csus.out"; exit 1; }
 	results+=("$(sed -n 's/^result: //p' "$tmp/run-$csus.out")")
 done

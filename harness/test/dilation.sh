@@ -25,7 +25,7 @@ TOL=${TOL:-0.05}
 tmp=$(mktemp -d /tmp/vcons-dilation.XXXXXX)
 trap 't_cleanup; rm -rf "$tmp"' EXIT
 for f in 1 0.8 1again; do
-	CI=true build/vcons run --platform hv --clock-scale ${f%again} --rules harness/test/data/fast.yaml \
+	CI=true build/vcons run --platform hv --net 127.12 --clock-scale ${f%again} --rules harness/test/data/fast.yaml \
 		--out "$tmp/results" >"$tmp/run-$f.out" 2>&1
 	cat "$tmp/run-$f.out"
 done

@@ -33,7 +33,7 @@ result_of() { sed -n 's/^result: //p' "$1" | tail -1; }
 
 # --- a quick run ---------------------------------------------------------------------------------
 out=$tmp/quick.out
-CI=true $VCONS run --platform "$PLATFORM" --rules runrules/quick.yaml --out "$tmp/results" >"$out" 2>&1
+CI=true $VCONS run --platform "$PLATFORM" --net 127.11 --rules runrules/quick.yaml --out "$tmp/results" >"$out" 2>&1
 rc=$?
 cat "$out"
 res=$(result_of "$out")
@@ -70,7 +70,7 @@ grep -q '^score [0-9.]* (' "$out" && t_ok "score printed" || t_fail "score print
 
 # --- a VM killed in the middle of the run --------------------------------------------------------
 out=$tmp/kill.out
-CI=true $VCONS run --platform "$PLATFORM" --rules $FAST --out "$tmp/results" >"$out" 2>&1 &
+CI=true $VCONS run --platform "$PLATFORM" --net 127.11 --rules $FAST --out "$tmp/results" >"$out" 2>&1 &
 vpid=$!
 for _ in $(seq 300); do grep -q 'interval 1/' "$out" && break; sleep 0.1; done
 victim=$(sed -n 's/.*started csu0-mail: pid \([0-9]*\)$/\1/p' "$out")
@@ -91,7 +91,7 @@ t_check "no leftovers after a killed VM" no_leftovers "$out"
 
 # --- a load generator killed: invalid too; then vcons itself killed with SIGKILL -----------------
 out=$tmp/genkill.out
-CI=true $VCONS run --platform "$PLATFORM" --rules $FAST --out "$tmp/results" >"$out" 2>&1 &
+CI=true $VCONS run --platform "$PLATFORM" --net 127.11 --rules $FAST --out "$tmp/results" >"$out" 2>&1 &
 vpid=$!
 for _ in $(seq 300); do grep -q 'interval 1/' "$out" && break; sleep 0.1; done
 victim=$(sed -n 's/.*started csu0-web-load: pid \([0-9]*\)$/\1/p' "$out")
@@ -107,7 +107,7 @@ assert any("csu0-web-load killed by signal 9" in f for f in r["failures"]), r["f
 PY
 t_check "no leftovers after a killed generator" no_leftovers "$out"
 out=$tmp/kill9.out
-CI=true $VCONS run --platform "$PLATFORM" --rules $FAST --out "$tmp/results" >"$out" 2>&1 &
+CI=true $VCONS run --platform "$PLATFORM" --net 127.11 --rules $FAST --out "$tmp/results" >"$out" 2>&1 &
 vpid=$!
 for _ in $(seq 300); do grep -q 'load: ramp-up' "$out" && sleep 1 && break; sleep 0.1; done
 kill -KILL $vpid
@@ -116,7 +116,7 @@ t_check "no leftovers after vcons is killed with SIGKILL" no_leftovers "$out"
 
 # --- SIGINT: torn down, a partial result marked aborted -----------------------------------------
 out=$tmp/int.out
-CI=true $VCONS run --platform "$PLATFORM" --rules $FAST --out "$tmp/results" >"$out" 2>&1 &
+CI=true $VCONS run --platform "$PLATFORM" --net 127.11 --rules $FAST --out "$tmp/results" >"$out" 2>&1 &
 vpid=$!
 for _ in $(seq 300); do grep -q 'load: ramp-up' "$out" && break; sleep 0.1; done
 sleep 3
