@@ -1,0 +1,3 @@
+/* stub */
+#include "harness/cmd.h"
+int cmd__serve(int argc, char **argv) { return 1; }

@@ -1,0 +1,10 @@
+# results/: submissions and the results repository (issue 7): libvcresults.a (seal/verify format,
+# checks, SQLite store, HTTP server and its pages, upload client); the `vcons` commands keygen,
+# seal, verify, serve and submit (thin harness/cmd_*.c files, added to vcons here so that
+# harness/module.mk stays as it is); tests.
+LIBS += vcresults
+vcresults.srcs := results/seal.c results/check.c
+
+vcons.srcs += harness/cmd_seal.c harness/cmd_serve.c harness/cmd_submit.c
+vcons.deps := vcresults $(vcons.deps)
+vcons.ldlibs += -lmicrohttpd -lcurl -lsqlite3 -lpthread
