@@ -1,3 +1,6 @@
 /* stub */
 #include "harness/cmd.h"
-int cmd__submit(int argc, char **argv) { return 1; }
+int cmd__submit(int argc, char **argv)
+{
+	return 1;
+}

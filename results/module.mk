@@ -3,7 +3,7 @@
 # seal, verify, serve and submit (thin harness/cmd_*.c files, added to vcons here so that
 # harness/module.mk stays as it is); tests.
 LIBS += vcresults
-vcresults.srcs := results/seal.c results/check.c
+vcresults.srcs := results/seal.c results/check.c results/store.c results/server.c results/pages.c
 
 vcons.srcs += harness/cmd_seal.c harness/cmd_serve.c harness/cmd_submit.c
 vcons.deps := vcresults $(vcons.deps)
