@@ -136,7 +136,7 @@ int cmd__verify(int argc, char **argv)
 		return rc;
 	}
 	json_t *v = json_object_get(s.result, "verdict");
-	printf("ok %s: run %s, key %.16s, %s, score %.3f%s\n", o.arg,
+	printf("verified %s: run %s, key %.16s, %s, score %.3f%s\n", o.arg,
 	       json_string_value(json_object_get(s.result, "run_id")), s.key_id,
 	       json_is_true(json_object_get(v, "compliant")) ? "compliant" : "not compliant",
 	       json_number_value(json_object_get(json_object_get(s.result, "score"), "run")),

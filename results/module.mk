@@ -10,3 +10,5 @@ vcresults.srcs := results/seal.c results/check.c results/store.c results/server.
 vcons.srcs += harness/cmd_seal.c harness/cmd_serve.c harness/cmd_submit.c
 vcons.deps := vcresults $(vcons.deps)
 vcons.ldlibs += -lmicrohttpd -lcurl -lsqlite3 -lpthread
+
+E2E_TESTS += results/test/submit.sh

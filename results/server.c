@@ -170,6 +170,8 @@ static int parse_filter(struct MHD_Connection *c, struct store_filter *f)
 	f->desc = (v = arg(c, "order")) && !strcmp(v, "desc");
 	if ((v = arg(c, "csus")) && ((f->csus = atoi(v)) < 1))
 		return -1;
+	if ((v = arg(c, "limit")) && ((f->limit = atoi(v)) < 1))
+		return -1;
 	if ((v = arg(c, "compliant"))) {
 		if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes"))
 			f->compliant = 1;

@@ -5,6 +5,7 @@
  *                                {"error": kind, "reason": ...}); stored: 201 {"id", ...}, or 200
  *                                with the existing id when the same submission was stored before
  *   GET  /api/results            summaries; ?platform= &cpu= &csus= &compliant= &sort= &order=
+ *                                &limit=
  *   GET  /api/results/ID         summary with the full result; /api/results/ID/submission its file
  *   GET  /api/compare?ids=1,2    the comparison as JSON
  *   GET  /results, /results/ID, /compare?ids=1,2   the HTML pages (pages.h); / redirects to

@@ -183,7 +183,7 @@ json_t *store__list(struct store *st, const struct store_filter *f)
 	snprintf(sql, sizeof(sql),
 	         "SELECT " SUMMARY_COLS " FROM results WHERE (?1 IS NULL OR platform = ?1) AND "
 	         "(?2 IS NULL OR instr(lower(cpu), lower(?2)) > 0) AND (?3 = 0 OR csus = ?3) AND "
-	         "(?4 < 0 OR compliant = ?4) ORDER BY %s %s, id",
+	         "(?4 < 0 OR compliant = ?4) ORDER BY %s %s, id LIMIT ?5",
 	         sort_col(f->sort), f->desc ? "DESC" : "ASC");
 	pthread_mutex_lock(&st->lock);
 	sqlite3_stmt *q;
@@ -193,6 +193,7 @@ json_t *store__list(struct store *st, const struct store_filter *f)
 		sqlite3_bind_text(q, 2, f->cpu, -1, SQLITE_STATIC);
 		sqlite3_bind_int(q, 3, f->csus);
 		sqlite3_bind_int(q, 4, f->compliant);
+		sqlite3_bind_int(q, 5, f->limit > 0 ? f->limit : -1);
 		out = json_array();
 		int rc;
 		while ((rc = sqlite3_step(q)) == SQLITE_ROW)

@@ -27,6 +27,7 @@ struct store_filter {
 	int compliant;        /* -1: any, 0 or 1 */
 	const char *sort; /* id, score, platform, cpu, csus, compliant, received, run (NULL: id) */
 	int desc;
+	int limit; /* 0: all */
 };
 
 /* The sort keys store_filter.sort accepts, NULL-terminated. */
