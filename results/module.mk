@@ -11,7 +11,7 @@ vcons.srcs += harness/cmd_seal.c harness/cmd_serve.c harness/cmd_submit.c
 vcons.deps := vcresults $(vcons.deps)
 vcons.ldlibs += -lmicrohttpd -lcurl -lsqlite3 -lpthread
 
-E2E_TESTS += results/test/submit.sh
+E2E_TESTS += results/test/submit.sh results/test/load.sh
 
 UNIT_TESTS += results-seal-test results-store-test
 results-seal-test.srcs := results/test/seal_test.c
