@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 #define FIX_RULES "harness/test/data/fast.yaml"
-#define FIX_CSU "csu/small.yaml"
+#define FIX_CSU   "csu/small.yaml"
 
 struct fixture {
 	char dir[64];       /* the temporary directory */
@@ -60,7 +60,8 @@ static int fix_make(struct fixture *x, const char *run_id)
 	snprintf(path, sizeof(path), "%s/logs/csu0-db.log", x->result);
 	if (fix_write(path, "a log line\n"))
 		return -1;
-	return seal__keygen(x->trust, err, sizeof(err)) || seal__keygen(x->stranger, err, sizeof(err));
+	return seal__keygen(x->trust, err, sizeof(err)) ||
+	       seal__keygen(x->stranger, err, sizeof(err));
 }
 
 static void fix_remove(struct fixture *x)

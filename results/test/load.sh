@@ -102,4 +102,5 @@ t_check "after restart: a new submission is stored" bash -c \
 	"$T/subs3/c0.json" "$URL"
 kill -TERM "$SERVE_PID"
 wait "$SERVE_PID"
+t_check "SIGTERM stops the restarted server (exit 0)" test $? = 0
 t_done

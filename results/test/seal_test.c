@@ -174,14 +174,15 @@ static void rules_from_json(void **state)
 	    "{s:s,s:b,s:s,s:{s:f,s:f,s:f,s:i,s:f},s:{s:f,s:f,s:f,s:f},s:{s:f,s:f,s:f}}", "name",
 	    "fast-test", "compliant", 0, "sha256", file.sha256, "phases", "ramp_up_s", 2.0,
 	    "warm_up_s", 2.0, "interval_s", 5.0, "intervals", 2, "ramp_down_s", 2.0, "reference",
-	    "db", 40.0, "java", 10000.0, "web", 100.0, "mail", 50.0, "bounds",
-	    "max_variation_pct", 25.0, "max_dilation_pct", 5.0, "max_generator_cpu_pct", 90.0);
+	    "db", 40.0, "java", 10000.0, "web", 100.0, "mail", 50.0, "bounds", "max_variation_pct",
+	    25.0, "max_dilation_pct", 5.0, "max_generator_cpu_pct", 90.0);
 	json_t *qos = json_object();
 	for (int i = 0; i < NBUSY; i++) {
 		const struct qos_rule *q = &file.qos[i];
 		json_t *mix = json_object();
 		for (int t = 0; t < file.mix[i].n; t++)
-			json_object_set_new(mix, file.mix[i].name[t], json_real(file.mix[i].pct[t]));
+			json_object_set_new(mix, file.mix[i].name[t],
+			                    json_real(file.mix[i].pct[t]));
 		json_object_set_new(qos, role_name((enum role)i),
 		                    json_pack("{s:f,s:f,s:f,s:f,s:f,s:o}", "percentile",
 		                              q->percentile, "limit_ms", q->limit_ms,
@@ -220,5 +221,5 @@ UNIT_MAIN(cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
           cmocka_unit_test_setup_teardown(one_byte_in_a_member, setup, teardown),
           cmocka_unit_test_setup_teardown(tampering, setup, teardown),
           cmocka_unit_test_setup_teardown(deterministic, setup, teardown),
-          cmocka_unit_test_setup_teardown(keys, setup, teardown),
-          cmocka_unit_test(rules_from_json), cmocka_unit_test(schema))
+          cmocka_unit_test_setup_teardown(keys, setup, teardown), cmocka_unit_test(rules_from_json),
+          cmocka_unit_test(schema))
