@@ -17,7 +17,8 @@ static const char keygen_usage[] =
 static const char seal_usage[] =
     "usage: vcons seal RESULT_DIR --key KEY.pem [--out FILE]\n"
     "Packs RESULT_DIR (result.json, logs/, the CSU profile and rules files it ran with) into one\n"
-    "signed submission file (format vcons-submission/1, results/README.md).\n"
+    "signed submission file (format vcons-submission/1, results/README.md). Relative paths in\n"
+    "the result's config are taken from the current directory (where `vcons run` ran).\n"
     "  --key FILE   the private key (vcons keygen)\n"
     "  --out FILE   the submission (default RESULT_DIR/submission.json)\n"
     "Exit: 0 done, 1 failure, 2 usage, 3 the result or its files are unusable.\n";
