@@ -15,5 +15,10 @@ int cmd__usage(const char *msg, const char *arg);
 
 int cmd__report(int argc, char **argv);  /* cmd_report.c */
 int cmd__compare(int argc, char **argv); /* cmd_compare.c */
+int cmd__keygen(int argc, char **argv);  /* cmd_seal.c */
+int cmd__seal(int argc, char **argv);    /* cmd_seal.c */
+int cmd__verify(int argc, char **argv);  /* cmd_seal.c */
+int cmd__serve(int argc, char **argv);   /* cmd_serve.c */
+int cmd__submit(int argc, char **argv);  /* cmd_submit.c */
 
 #endif

@@ -228,6 +228,11 @@ static const struct cmd commands[] = {
 	{ "run", cmd_run, "run the benchmark and write a result" },
 	{ "report", cmd__report, "write a self-contained HTML report of a result" },
 	{ "compare", cmd__compare, "compare results: scores per workload and CSU, with ratios" },
+	{ "keygen", cmd__keygen, "make an Ed25519 key pair for signing submissions" },
+	{ "seal", cmd__seal, "pack a result into one signed submission file" },
+	{ "verify", cmd__verify, "check a submission: seal, key, schema and its verdict re-run" },
+	{ "serve", cmd__serve, "a results repository: HTTP API and web pages over SQLite" },
+	{ "submit", cmd__submit, "upload a submission to a results server" },
 	{ "help", cmd_help, "this text" },
 };
 
