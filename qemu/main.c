@@ -48,6 +48,7 @@ static const char usage[] =
     "  --initrd FILE        base initramfs (default: build/qemu/initramfs.gz)\n"
     "  --qemu PROGRAM       the QEMU binary (default qemu-system-x86_64)\n"
     "  --verbose            QEMU's command line and the kernel console on stderr\n"
+    "  --clock-scale 1      accepted for vcons-hv's command line; other values are refused\n"
     "  --help               this text\n"
     "\n"
     "Exit status: the program's; 128+N when it was killed by signal N; 2 usage; 66 program, "
@@ -108,6 +109,7 @@ static int parse_args(int argc, char **argv, struct vq_config *c, double *probe)
 {
 	enum {
 		O_ROOT = 256,
+		O_SCALE,
 		O_NET,
 		O_FWD,
 		O_VCPUS,
@@ -126,15 +128,25 @@ static int parse_args(int argc, char **argv, struct vq_config *c, double *probe)
 		O_HELP
 	};
 	static const struct option opts[] = {
-		{ "root", 1, 0, O_ROOT },       { "net", 1, 0, O_NET },
-		{ "forward", 1, 0, O_FWD },     { "vcpus", 1, 0, O_VCPUS },
-		{ "mem", 1, 0, O_MEM },         { "name", 1, 0, O_NAME },
-		{ "stats", 1, 0, O_STATS },     { "accel", 1, 0, O_ACCEL },
-		{ "kvm-probe", 1, 0, O_PROBE }, { "boot-timeout", 1, 0, O_BOOT },
-		{ "grace", 1, 0, O_GRACE },     { "disk-size", 1, 0, O_DISK },
-		{ "kernel", 1, 0, O_KERNEL },   { "initrd", 1, 0, O_INITRD },
-		{ "qemu", 1, 0, O_QEMU },       { "verbose", 0, 0, O_VERBOSE },
-		{ "help", 0, 0, O_HELP },       { 0, 0, 0, 0 },
+		{ "root", 1, 0, O_ROOT },
+		{ "net", 1, 0, O_NET },
+		{ "forward", 1, 0, O_FWD },
+		{ "vcpus", 1, 0, O_VCPUS },
+		{ "mem", 1, 0, O_MEM },
+		{ "name", 1, 0, O_NAME },
+		{ "stats", 1, 0, O_STATS },
+		{ "accel", 1, 0, O_ACCEL },
+		{ "kvm-probe", 1, 0, O_PROBE },
+		{ "boot-timeout", 1, 0, O_BOOT },
+		{ "grace", 1, 0, O_GRACE },
+		{ "disk-size", 1, 0, O_DISK },
+		{ "kernel", 1, 0, O_KERNEL },
+		{ "initrd", 1, 0, O_INITRD },
+		{ "qemu", 1, 0, O_QEMU },
+		{ "verbose", 0, 0, O_VERBOSE },
+		{ "help", 0, 0, O_HELP },
+		{ "clock-scale", 1, 0, O_SCALE },
+		{ 0, 0, 0, 0 },
 	};
 	opterr = 0;
 	int o;
@@ -202,6 +214,12 @@ static int parse_args(int argc, char **argv, struct vq_config *c, double *probe)
 		case O_INITRD: c->initrd = optarg; break;
 		case O_QEMU: c->qemu = optarg; break;
 		case O_VERBOSE: c->verbose = 1; break;
+		case O_SCALE:
+			if (strtod(optarg, &end) != 1.0 || *end)
+				return bad_value(
+				    "--clock-scale: QEMU guests run on the host's clock, only 1: ",
+				    optarg);
+			break;
 		case O_HELP: fputs(usage, stdout); exit(0);
 		default: return bad_usage("unknown option or missing value: ", argv[optind - 1]);
 		}
@@ -265,6 +283,8 @@ struct vm {
 	pid_t qemu;
 	int qemu_done, qemu_status;
 	int fd[4];
+	int logfd[2]; /* QEMU's messages and the kernel console, open after their names are removed
+	               */
 	int64_t t0, boot_ns, kill_at;
 	int booted, have_exit, exit_status, stop_sig, timed_out;
 	char fail[256];
@@ -305,6 +325,8 @@ static void ctl_line(struct vm *v, char *line)
 	if (!strcmp(line, "booted")) {
 		v->booted = 1;
 		v->boot_ns = vq_now_ns();
+		unlink(v->p->initrd); /* loaded: nothing is left behind even if we are killed now */
+		rmdir(v->p->dir);
 	} else if (!strncmp(line, "exit ", 5)) {
 		v->have_exit = 1;
 		v->exit_status = atoi(line + 5);
@@ -472,17 +494,42 @@ static enum result classify(const struct vm *v)
 	return v->booted ? R_DIED : R_NOBOOT;
 }
 
+/* Opens the log files QEMU writes and removes every name from the temporary directory that QEMU no
+ * longer needs, so that a SIGKILL leaves at most the initramfs copy behind. */
+static void hide_files(struct vm *v)
+{
+	const char *logs[2] = { v->p->log, v->p->console };
+	for (int i = 0; i < 2; i++) {
+		v->logfd[i] = open(logs[i], O_RDONLY | O_CLOEXEC);
+		unlink(logs[i]);
+	}
+	for (int i = 0; i < 4; i++)
+		unlink(v->p->sock[i]);
+}
+
 /* Boots the VM with `accel` and runs the program to its end. */
-static enum result run_vm(struct vm *v, const char *accel, int lfd[4], char *err, size_t errlen)
+static enum result run_vm(struct vm *v, const char *accel, char *err, size_t errlen)
 {
 	v->accel = accel;
-	for (int i = 0; i < 4; i++)
+	int lfd[4];
+	for (int i = 0; i < 4; i++) {
 		v->fd[i] = -1;
+		if ((lfd[i] = vq_listen(v->p->sock[i])) < 0) {
+			snprintf(err, errlen, "cannot listen on %s: %s", v->p->sock[i],
+			         strerror(errno));
+			while (i-- > 0)
+				close(lfd[i]);
+			return R_HOSTERR;
+		}
+	}
 	v->t0 = vq_now_ns();
 	int rc = vq_launch(v->c, v->p, accel, &v->qemu, err, errlen);
+	int a = rc ? -3 : vq_accept_all(lfd, v->fd, 4, v->qemu, 30);
+	for (int i = 0; i < 4; i++)
+		close(lfd[i]);
 	if (rc)
 		return R_HOSTERR;
-	int a = vq_accept_all(lfd, v->fd, 4, v->qemu, 30);
+	hide_files(v);
 	if (a < 0) {
 		if (a == -1) {
 			kill(v->qemu, SIGKILL);
@@ -503,6 +550,85 @@ static enum result run_vm(struct vm *v, const char *accel, int lfd[4], char *err
 	return classify(v);
 }
 
+/* The verdict of an earlier KVM boot probe, kept next to the initramfs: valid while its file is
+ * newer than the host's boot. Returns "kvm", "tcg" or NULL. */
+static const char *probe_cached(const struct vq_config *c, char *path, size_t len)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", c->initrd);
+	snprintf(path, len, "%s/kvm-probe", dirname(dir));
+	FILE *f = fopen("/proc/stat", "r");
+	long long btime = 0;
+	char line[256];
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "btime %lld", &btime) == 1)
+			break;
+	if (f)
+		fclose(f);
+	struct stat st;
+	char verdict[8] = "";
+	f = stat(path, &st) == 0 && st.st_mtime > btime ? fopen(path, "r") : NULL;
+	if (f) {
+		if (!fgets(verdict, sizeof(verdict), f))
+			verdict[0] = 0;
+		fclose(f);
+	}
+	return !strncmp(verdict, "kvm", 3) ? "kvm" : !strncmp(verdict, "tcg", 3) ? "tcg" : NULL;
+}
+
+static void probe_save(const char *path, const char *verdict)
+{
+	FILE *f = fopen(path, "w");
+	if (f) {
+		fprintf(f, "%s\n", verdict);
+		fclose(f);
+	}
+}
+
+/* Runs the VM with the accelerator --accel asks for; auto probes KVM (once per host boot) with a
+ * short boot time-out and falls back to TCG. Prints the one line that says which. */
+static enum result run_accel(struct vm *v, int kvm, double probe, char *err, size_t errlen)
+{
+	struct vq_config *c = (struct vq_config *)v->c;
+	const char *name = c->name;
+	int is_auto = !strcmp(c->accel, "auto");
+	if (!strcmp(c->accel, "tcg") || !kvm) {
+		fprintf(stderr, "vcons-qemu: %s: accel tcg%s\n", name,
+		        is_auto ? " (no usable /dev/kvm)" : "");
+		return run_vm(v, "tcg", err, errlen);
+	}
+	if (!is_auto) {
+		fprintf(stderr, "vcons-qemu: %s: accel kvm\n", name);
+		return run_vm(v, "kvm", err, errlen);
+	}
+	char cache[PATH_MAX];
+	const char *known = probe_cached(c, cache, sizeof(cache));
+	if (known) {
+		fprintf(stderr, "vcons-qemu: %s: accel %s (KVM probe since the host booted: %s)\n",
+		        name, known, cache);
+		return run_vm(v, known, err, errlen);
+	}
+	fprintf(stderr,
+	        "vcons-qemu: %s: accel kvm (probe: TCG unless the guest boots within %g s)\n", name,
+	        probe);
+	double boot_timeout = c->boot_timeout;
+	c->boot_timeout = probe < boot_timeout ? probe : boot_timeout;
+	enum result r = run_vm(v, "kvm", err, errlen);
+	c->boot_timeout = boot_timeout;
+	if (v->booted)
+		probe_save(cache, "kvm");
+	if (r != R_NOBOOT || v->stop_sig)
+		return r;
+	probe_save(cache, "tcg");
+	fprintf(stderr, "vcons-qemu: %s: KVM did not boot the guest within %g s: accel tcg\n", name,
+	        probe);
+	for (int i = 0; i < 2; i++)
+		if (v->logfd[i] >= 0)
+			close(v->logfd[i]);
+	*v = (struct vm){ .c = c, .p = v->p, .sfd = v->sfd, .logfd = { -1, -1 } };
+	return run_vm(v, "tcg", err, errlen);
+}
+
 /* ---- main ---------------------------------------------------------------------------------- */
 
 static void default_file(const char **opt, const char *name, char *buf, size_t len)
@@ -516,7 +642,7 @@ static void default_file(const char **opt, const char *name, char *buf, size_t l
 	*opt = buf;
 }
 
-static int make_paths(struct vq_paths *p, int lfd[4], char *err, size_t errlen)
+static int make_paths(struct vq_paths *p, char *err, size_t errlen)
 {
 	const char *tmp = getenv("TMPDIR");
 	snprintf(p->dir, sizeof(p->dir), "%s/vcons-qemu.XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -525,14 +651,8 @@ static int make_paths(struct vq_paths *p, int lfd[4], char *err, size_t errlen)
 		return VQ_EXIT_OSERR;
 	}
 	static const char *const n[4] = { "in", "out", "err", "ctl" };
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 4; i++)
 		snprintf(p->sock[i], sizeof(p->sock[i]), "%s/%s.sock", p->dir, n[i]);
-		if ((lfd[i] = vq_listen(p->sock[i])) < 0) {
-			snprintf(err, errlen, "cannot listen on %s: %s", p->sock[i],
-			         strerror(errno));
-			return VQ_EXIT_OSERR;
-		}
-	}
 	snprintf(p->initrd, sizeof(p->initrd), "%s/initrd", p->dir);
 	snprintf(p->console, sizeof(p->console), "%s/console.log", p->dir);
 	snprintf(p->log, sizeof(p->log), "%s/qemu.log", p->dir);
@@ -552,9 +672,13 @@ static void remove_paths(const struct vq_paths *p)
 /* The exit status for a run's result, with its one message. */
 static int outcome(struct vm *v, enum result r, const char *err)
 {
-	char qlog[512], con[512];
-	vq_last_line(v->p->log, qlog, sizeof(qlog));
-	vq_last_line(v->p->console, con, sizeof(con));
+	char qlog[512] = "", con[512] = "", path[64];
+	for (int i = 0; i < 2; i++) {
+		if (v->logfd[i] < 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", v->logfd[i]);
+		vq_last_line(path, i ? con : qlog, sizeof(qlog));
+	}
 	switch (r) {
 	case R_EXIT: return v->exit_status;
 	case R_STOPPED: return 128 + v->stop_sig;
@@ -599,6 +723,14 @@ int main(int argc, char **argv)
 		               .boot_timeout = 120,
 		               .grace = 15 };
 	double probe = 20;
+	/* From the start: the harness may ask for statistics (SIGUSR1) at any time. */
+	sigset_t set;
+	sigemptyset(&set);
+	int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD };
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&set, sigs[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	int rc = parse_args(argc, argv, &c, &probe);
 	if (rc)
 		return rc;
@@ -617,19 +749,10 @@ int main(int argc, char **argv)
 		return VQ_EXIT_UNAVAIL;
 	}
 
-	sigset_t set;
-	sigemptyset(&set);
-	int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD };
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaddset(&set, sigs[i]);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
 	struct vq_paths p = { 0 };
-	int lfd[4] = { -1, -1, -1, -1 };
-	struct vm v = { .c = &c, .p = &p };
+	struct vm v = { .c = &c, .p = &p, .logfd = { -1, -1 } };
 	v.sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (v.sfd < 0 || (rc = make_paths(&p, lfd, err, sizeof(err))) ||
+	if (v.sfd < 0 || (rc = make_paths(&p, err, sizeof(err))) ||
 	    (rc = vq_disk_ensure(&c, p.img, sizeof(p.img), err, sizeof(err))) ||
 	    (rc = vq_initrd_build(&c, p.initrd, err, sizeof(err)))) {
 		fprintf(stderr, "vcons-qemu: %s: %s\n", c.name,
@@ -638,21 +761,7 @@ int main(int argc, char **argv)
 		return rc ? rc : VQ_EXIT_OSERR;
 	}
 
-	const char *accel = !strcmp(c.accel, "tcg") || !kvm ? "tcg" : "kvm";
-	fprintf(stderr, "vcons-qemu: %s: accel %s%s\n", c.name, accel,
-	        !strcmp(accel, "tcg") && !strcmp(c.accel, "auto") ? " (no usable /dev/kvm)" : "");
-	double boot_timeout = c.boot_timeout;
-	if (!strcmp(c.accel, "auto") && kvm && probe < boot_timeout)
-		c.boot_timeout = probe;
-	enum result r = run_vm(&v, accel, lfd, err, sizeof(err));
-	if (r == R_NOBOOT && !strcmp(c.accel, "auto") && !strcmp(accel, "kvm") && !v.stop_sig) {
-		fprintf(stderr,
-		        "vcons-qemu: %s: KVM did not boot the guest within %g s: accel tcg\n",
-		        c.name, probe);
-		c.boot_timeout = boot_timeout;
-		v = (struct vm){ .c = &c, .p = &p, .sfd = v.sfd };
-		r = run_vm(&v, "tcg", lfd, err, sizeof(err));
-	}
+	enum result r = run_accel(&v, kvm, probe, err, sizeof(err));
 	rc = outcome(&v, r, err);
 	write_stats(&v);
 	remove_paths(&p);

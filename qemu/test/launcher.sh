@@ -119,8 +119,14 @@ else
 fi
 
 # 7. SIGTERM: the program gets it, the guest ends, QEMU is gone.
-vq_feed --root "$ROOT" --name term --grace 20 -- /bin/vcons-idle --duration 0 --interval 0.5
+vq_feed --root "$ROOT" --name term --grace 20 --stats "$T_TMP/term.json" -- /bin/vcons-idle --duration 0 --interval 0.5
 if wait_lines "$T_TMP/out" interval 1 || wait_lines "$T_TMP/out" interval 1 || wait_lines "$T_TMP/out" interval 1; then
+	t_asked=$(python3 -c 'import time; print(time.clock_gettime_ns(time.CLOCK_MONOTONIC))')
+	kill -USR1 $GPID
+	for ((i = 0; i < 100; i++)); do grep -q guest_ns "$T_TMP/term.json" 2>/dev/null && break; sleep 0.1; done
+	python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o["host_ns"] >= int(sys.argv[2]) and o["guest_ns"] > 0' \
+		"$T_TMP/term.json" "$t_asked" && t_ok "SIGUSR1: --stats gets the guest clock (guest_ns) with host_ns" ||
+		t_fail "SIGUSR1: --stats gets the guest clock" "$(cat "$T_TMP/term.json")"
 	kill -TERM $GPID
 	wait_exit $GPID 30 && [[ $WAIT_RC == 0 ]] && tail -1 "$T_TMP/out" | grep -q '"final":true' &&
 		t_ok "SIGTERM stops the program cleanly (final line, exit 0)" ||
