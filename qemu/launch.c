@@ -97,7 +97,7 @@ static int build_argv(struct argv_buf *a, const struct vq_config *c, const struc
 	if (u >= sizeof(fwd))
 		return -1;
 	rc |= add(a, "-netdev") || add(a, "%s", fwd) || add(a, "-device") ||
-	      add(a, "virtio-net-pci,netdev=net0");
+	      add(a, "virtio-net-pci,netdev=net0,romfile=");
 	rc |= add(a, "-device") || add(a, "virtio-rng-pci") || add(a, "-device") ||
 	      add(a, "virtio-serial-pci,id=vser");
 	for (int i = 0; i < 4; i++)

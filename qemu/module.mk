@@ -25,7 +25,7 @@ $(QEMU_OUT)/kpkg.stamp:
 	test -n "$$pkg" || { echo "qemu: apt-cache knows no linux-image-cloud-amd64 (apt-get update?)" >&2; exit 1; }; \
 	rm -rf $(QEMU_OUT)/deb/* $(QEMU_OUT)/kpkg && \
 	(cd $(QEMU_OUT)/deb && apt-get download -q "$$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed') ; \
-	ls $(QEMU_OUT)/deb/$$pkg_*.deb >/dev/null && dpkg-deb -x $(QEMU_OUT)/deb/$$pkg_*.deb $(QEMU_OUT)/kpkg && touch $@
+	ls $(QEMU_OUT)/deb/$${pkg}_*.deb >/dev/null && dpkg-deb -x $(QEMU_OUT)/deb/$${pkg}_*.deb $(QEMU_OUT)/kpkg && touch $@
 
 $(QEMU_OUT)/vmlinuz: $(QEMU_OUT)/kpkg.stamp
 	$(Q)cp $(QEMU_OUT)/kpkg/boot/vmlinuz-* $@
