@@ -34,7 +34,7 @@ static const char usage[] =
     "127.0.0.1)\n"
     "  --forward PORT       forward host A.B.C.D:PORT to the guest's A.B.C.D:PORT (repeatable)\n"
     "  --vcpus N            virtual CPUs (default 1)\n"
-    "  --mem SIZE           guest memory, e.g. 256M, 1G; at least 64M (default 256M)\n"
+    "  --mem SIZE           guest memory, e.g. 256M, 1G; at least 128M (default 256M)\n"
     "  --name NAME          the VM's name in messages and statistics (default vm)\n"
     "  --stats FILE         write statistics as JSON at exit and on SIGUSR1\n"
     "  --accel auto|kvm|tcg auto: KVM when /dev/kvm works and a guest boots under it within\n"
@@ -181,7 +181,7 @@ static int parse_args(int argc, char **argv, struct vq_config *c, double *probe)
 				return bad_value("--mem: not a size like 256M or 1G: ", optarg);
 			if (c->mem_bytes < VQ_MIN_MEM)
 				return bad_value(
-				    "--mem: too little memory for a Linux guest (at least 64M): ",
+				    "--mem: too little memory for a Linux guest (at least 128M): ",
 				    optarg);
 			break;
 		case O_DISK:
@@ -686,7 +686,8 @@ static int outcome(struct vm *v, enum result r, const char *err)
 		fprintf(stderr, "vcons-qemu: %s: %s\n", v->c->name, err);
 		return VQ_EXIT_OSERR;
 	case R_NOBOOT:
-		if (strstr(qlog, "host forwarding") || strstr(qlog, "Address already in use")) {
+		if (strstr(qlog, "host forwarding") || strstr(qlog, "Address already in use") ||
+		    strstr(qlog, "lock")) {
 			fprintf(stderr, "vcons-qemu: %s: QEMU: %s\n", v->c->name, qlog);
 			return VQ_EXIT_OSERR;
 		}
@@ -697,7 +698,8 @@ static int outcome(struct vm *v, enum result r, const char *err)
 			fprintf(stderr, "vcons-qemu: %s: guest failed to boot: %s\n", v->c->name,
 			        *qlog  ? qlog
 			        : *con ? con
-			               : "QEMU ended early");
+			               : "QEMU ended before the kernel wrote to its console (a bad "
+			                 "kernel, or too little memory?)");
 		return VQ_EXIT_NOBOOT;
 	case R_DIED:
 	default:

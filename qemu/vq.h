@@ -19,7 +19,7 @@ enum {
 };
 
 #define VQ_MAX_PORTS 32
-#define VQ_MIN_MEM   (64ull << 20)
+#define VQ_MIN_MEM   (128ull << 20) /* 64M does not boot the cloud kernel with its initramfs */
 
 struct vq_config {
 	const char *root;   /* the VM's root content: root/bin/PROGRAM, root/data ... */
