@@ -44,6 +44,8 @@ void vq_last_line(const char *path, char *out, size_t len)
 			p++;
 		if (*p)
 			snprintf(out, len, "%s", p);
+		if (strstr(p, "Kernel panic"))
+			break; /* the cause, not the register dump after it */
 	}
 	fclose(f);
 }
@@ -82,10 +84,10 @@ static int build_argv(struct argv_buf *a, const struct vq_config *c, const struc
 	rc |= add(a, "-smp") || add(a, "%d", c->vcpus) || add(a, "-m") ||
 	      add(a, "%lluM", (unsigned long long)(c->mem_bytes >> 20));
 	rc |= add(a, "-kernel") || add(a, "%s", c->kernel) || add(a, "-initrd") ||
-	      add(a, "%s", p->initrd);
+	      add(a, "/dev/fd/%d", p->fd_initrd);
 	rc |= add(a, "-append") || add(a, "console=ttyS0 panic=-1 mitigations=off%s",
 	                               c->verbose ? "" : " quiet loglevel=3");
-	rc |= add(a, "-serial") || add(a, "file:%s", c->verbose ? "/dev/stderr" : p->console);
+	rc |= add(a, "-serial") || add(a, "file:/dev/fd/%d", c->verbose ? 2 : p->fd_console);
 	rc |= add(a, "-drive") ||
 	      add(a, "file=%s,if=none,id=disk0,format=raw,cache=writeback", p->img) ||
 	      add(a, "-device") || add(a, "virtio-blk-pci,drive=disk0");
@@ -138,11 +140,10 @@ int vq_launch(const struct vq_config *c, const struct vq_paths *p, const char *a
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		int nul = open("/dev/null", O_RDWR);
-		int log = open(p->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		dup2(nul, 0);
 		dup2(c->verbose ? 2 : nul, 1);
-		if (log >= 0 && !c->verbose)
-			dup2(log, 2);
+		if (!c->verbose)
+			dup2(p->fd_log, 2);
 		execvp(a.v[0], a.v);
 		fprintf(stderr, "vcons-qemu: cannot run %s: %s\n", a.v[0], strerror(errno));
 		_exit(127);

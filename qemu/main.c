@@ -283,8 +283,6 @@ struct vm {
 	pid_t qemu;
 	int qemu_done, qemu_status;
 	int fd[4];
-	int logfd[2]; /* QEMU's messages and the kernel console, open after their names are removed
-	               */
 	int64_t t0, boot_ns, kill_at;
 	int booted, have_exit, exit_status, stop_sig, timed_out;
 	char fail[256];
@@ -325,8 +323,6 @@ static void ctl_line(struct vm *v, char *line)
 	if (!strcmp(line, "booted")) {
 		v->booted = 1;
 		v->boot_ns = vq_now_ns();
-		unlink(v->p->initrd); /* loaded: nothing is left behind even if we are killed now */
-		rmdir(v->p->dir);
 	} else if (!strncmp(line, "exit ", 5)) {
 		v->have_exit = 1;
 		v->exit_status = atoi(line + 5);
@@ -494,17 +490,13 @@ static enum result classify(const struct vm *v)
 	return v->booted ? R_DIED : R_NOBOOT;
 }
 
-/* Opens the log files QEMU writes and removes every name from the temporary directory that QEMU no
- * longer needs, so that a SIGKILL leaves at most the initramfs copy behind. */
+/* QEMU has connected: the socket names go, and with them the directory; from here on a SIGKILL of
+ * vcons-qemu leaves no file behind (the others were unlinked before QEMU started). */
 static void hide_files(struct vm *v)
 {
-	const char *logs[2] = { v->p->log, v->p->console };
-	for (int i = 0; i < 2; i++) {
-		v->logfd[i] = open(logs[i], O_RDONLY | O_CLOEXEC);
-		unlink(logs[i]);
-	}
 	for (int i = 0; i < 4; i++)
 		unlink(v->p->sock[i]);
+	rmdir(v->p->dir);
 }
 
 /* Boots the VM with `accel` and runs the program to its end. */
@@ -622,10 +614,12 @@ static enum result run_accel(struct vm *v, int kvm, double probe, char *err, siz
 	probe_save(cache, "tcg");
 	fprintf(stderr, "vcons-qemu: %s: KVM did not boot the guest within %g s: accel tcg\n", name,
 	        probe);
-	for (int i = 0; i < 2; i++)
-		if (v->logfd[i] >= 0)
-			close(v->logfd[i]);
-	*v = (struct vm){ .c = c, .p = v->p, .sfd = v->sfd, .logfd = { -1, -1 } };
+	int logs[2] = { v->p->fd_log, v->p->fd_console };
+	for (int i = 0; i < 2; i++) {
+		if (ftruncate(logs[i], 0) < 0 || lseek(logs[i], 0, SEEK_SET) < 0)
+			continue; /* only the messages of the failed KVM boot would stay */
+	}
+	*v = (struct vm){ .c = c, .p = v->p, .sfd = v->sfd };
 	return run_vm(v, "tcg", err, errlen);
 }
 
@@ -659,6 +653,22 @@ static int make_paths(struct vq_paths *p, char *err, size_t errlen)
 	return 0;
 }
 
+/* Opens the per-run files QEMU needs and removes their names at once. */
+static int open_hidden(struct vq_paths *p, char *err, size_t errlen)
+{
+	p->fd_initrd = open(p->initrd, O_RDONLY);
+	p->fd_console = open(p->console, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	p->fd_log = open(p->log, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	unlink(p->initrd);
+	unlink(p->console);
+	unlink(p->log);
+	if (p->fd_initrd < 0 || p->fd_console < 0 || p->fd_log < 0) {
+		snprintf(err, errlen, "cannot open files in %s: %s", p->dir, strerror(errno));
+		return VQ_EXIT_OSERR;
+	}
+	return 0;
+}
+
 static void remove_paths(const struct vq_paths *p)
 {
 	for (int i = 0; i < 4; i++)
@@ -673,10 +683,11 @@ static void remove_paths(const struct vq_paths *p)
 static int outcome(struct vm *v, enum result r, const char *err)
 {
 	char qlog[512] = "", con[512] = "", path[64];
+	int fds[2] = { v->p->fd_log, v->p->fd_console };
 	for (int i = 0; i < 2; i++) {
-		if (v->logfd[i] < 0)
+		if (fds[i] < 0)
 			continue;
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", v->logfd[i]);
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fds[i]);
 		vq_last_line(path, i ? con : qlog, sizeof(qlog));
 	}
 	switch (r) {
@@ -751,12 +762,13 @@ int main(int argc, char **argv)
 		return VQ_EXIT_UNAVAIL;
 	}
 
-	struct vq_paths p = { 0 };
-	struct vm v = { .c = &c, .p = &p, .logfd = { -1, -1 } };
+	struct vq_paths p = { .fd_initrd = -1, .fd_console = -1, .fd_log = -1 };
+	struct vm v = { .c = &c, .p = &p };
 	v.sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (v.sfd < 0 || (rc = make_paths(&p, err, sizeof(err))) ||
 	    (rc = vq_disk_ensure(&c, p.img, sizeof(p.img), err, sizeof(err))) ||
-	    (rc = vq_initrd_build(&c, p.initrd, err, sizeof(err)))) {
+	    (rc = vq_initrd_build(&c, p.initrd, err, sizeof(err))) ||
+	    (rc = open_hidden(&p, err, sizeof(err)))) {
 		fprintf(stderr, "vcons-qemu: %s: %s\n", c.name,
 		        v.sfd < 0 ? "signalfd failed" : err);
 		remove_paths(&p);

@@ -54,6 +54,9 @@ struct vq_paths {
 	char dir[256]; /* private temporary directory */
 	char sock[4][300];
 	char initrd[300], console[300], log[300], img[4096];
+	/* the per-run initramfs, the console file and QEMU's messages, open (inherited by QEMU,
+	 * which opens them as /dev/fd/N) with their names already removed */
+	int fd_initrd, fd_console, fd_log;
 };
 enum { VQ_CH_IN, VQ_CH_OUT, VQ_CH_ERR, VQ_CH_CTL };
 /* Starts QEMU with `accel` ("kvm" or "tcg"); it dies with this process (PR_SET_PDEATHSIG). */
@@ -61,7 +64,8 @@ int vq_launch(const struct vq_config *c, const struct vq_paths *p, const char *a
               char *err, size_t errlen);
 /* 1 when /dev/kvm opens and answers KVM_GET_API_VERSION. */
 int vq_kvm_usable(void);
-/* The last non-empty line of a file (QEMU's messages, the kernel console), or "". */
+/* The last non-empty line of a file (QEMU's messages, the kernel console), or its first line with
+ * "Kernel panic", or "". */
 void vq_last_line(const char *path, char *out, size_t len);
 
 /* chan.c */

@@ -4,7 +4,7 @@
 # stdin EOF reaching it, SIGTERM stopping it; vcons-db provisioned in one run and served in the next
 # (the disk image persists), reached from the host by vcons-db-load through a --forward port; SIGKILL
 # of vcons-qemu takes QEMU with it; bad options, a missing program, a missing or bad kernel and too
-# little memory give one line and their exit codes. Every QEMU started goes through a wrapper that
+# little memory, a broken initramfs give one line and their exit codes. Every QEMU started goes through a wrapper that
 # records its PID: none may be left running. Addresses: 127.8.0.0/24.
 source "$VCONS_TOP/tools/testlib.sh"
 source "$VCONS_TOP/workloads/java/test/guestlib.sh"
@@ -65,7 +65,15 @@ vq --root "$ROOT" --name badk --kernel "$T_TMP/bad-kernel" -- /bin/busybox true 
 rc=$?
 [[ $rc == 70 ]] && grep -q 'guest failed to boot' "$T_TMP/e" && t_ok "bad kernel: guest failed to boot, exit 70" ||
 	t_fail "bad kernel: guest failed to boot, exit 70" "rc=$rc $(cat "$T_TMP/e")"
-no_qemu_left "bad kernel: no QEMU left running"
+gzip -c /etc/hostname >"$T_TMP/bad-initrd.gz"
+vq --root "$ROOT" --name badi --initrd "$T_TMP/bad-initrd.gz" -- /bin/busybox true 2>"$T_TMP/e"
+rc=$?
+[[ $rc == 70 ]] && grep -q 'guest failed to boot: .*Kernel panic' "$T_TMP/e" &&
+	t_ok "a broken initramfs: the kernel's panic is the message, exit 70" ||
+	t_fail "a broken initramfs: the kernel's panic is the message, exit 70" "rc=$rc $(cat "$T_TMP/e")"
+no_qemu_left "bad kernel or initramfs: no QEMU left running"
+[[ -z $(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'vcons-qemu.*' -newer "$T_TMP/qemu-wrap" 2>/dev/null) ]] &&
+	t_ok "failed boots leave no temporary files" || t_fail "failed boots leave no temporary files"
 
 # 3. busybox: stdout, stderr, stdin, exit status; data written to the disk.
 printf 'line from the host\n' | vq --root "$ROOT" --net $A --name bb --stats "$T_TMP/bb.json" -- \
