@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # E2E: vcons-qemu boots full Linux guests under QEMU (TCG here): busybox's echo and sh with stdout,
 # stderr, stdin and the exit status carried (128+N for a signal); vcons-idle's JSON lines on stdout,
-# stdin EOF reaching it, SIGTERM stopping it; vcons-db provisioned in one run and served in the next
-# (the disk image persists), reached from the host by vcons-db-load through a --forward port; SIGKILL
-# of vcons-qemu takes QEMU with it; bad options, a missing program, a missing or bad kernel and too
-# little memory, a broken initramfs give one line and their exit codes. Every QEMU started goes through a wrapper that
-# records its PID: none may be left running. Addresses: 127.8.0.0/24.
+# stdin EOF reaching it, SIGUSR1 statistics with the guest clock, SIGTERM stopping it; vcons-db
+# provisioned in one run and served in the next (the disk image persists), reached from the host by
+# vcons-db-load through a --forward port; SIGKILL of vcons-qemu takes QEMU with it; bad options, a
+# missing program, a missing or bad kernel, a broken initramfs and too little memory give one line and
+# their exit codes. Every QEMU started goes through a wrapper that records its PID: none may be left
+# running. Addresses: 127.8.0.0/24.
 source "$VCONS_TOP/tools/testlib.sh"
 source "$VCONS_TOP/workloads/java/test/guestlib.sh"
 VQ=$B/vcons-qemu
