@@ -2,9 +2,10 @@
 # qemu/init.sh: /init of the vcons-qemu guest (busybox sh, PID 1). Loads the virtio modules, mounts the
 # VM's disk (/dev/vda, ext4: the VM's root content), refreshes its /bin from the per-run archive
 # vcons-qemu appends to the initramfs (/vcons: conf, args, bin/), gives eth0 the VM's address, runs the
-# program chrooted into the disk with stdin/stdout/stderr on virtio-serial ports, forwards "term" from
-# the control port as SIGTERM, reports "exit STATUS" on the control port, and powers off.
-# Control port lines, guest to host: "booted", "clock NS", "exit N", "fail REASON".
+# program chrooted into the disk with stdin/stdout/stderr on virtio-serial ports, forwards "sig N" from
+# the control port as signal N to it, reports "exit STATUS" on the control port, and powers off.
+# Control port lines, guest to host: "booted", "clock NS", "exit N", "fail REASON"; host to guest:
+# "sig N", "clock".
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -70,8 +71,7 @@ pid=$!
 (
 	while read -r cmd <&3; do
 		case "$cmd" in
-		term) kill -TERM $pid 2>/dev/null ;;
-		kill) kill -KILL $pid 2>/dev/null ;;
+		sig\ [0-9]*) kill -"${cmd#sig }" $pid 2>/dev/null ;;
 		clock) adjtimex | awk '/tv_sec/ { s = $2 } /tv_usec/ { u = $2 } END { printf "clock %d%06d000\n", s, u }' >&3 ;;
 		esac
 	done

@@ -421,7 +421,10 @@ static void on_signal(struct vm *v)
 		} else if (!v->stop_sig) {
 			v->stop_sig = sig;
 			if (v->booted && !v->have_exit) {
-				send_ctl(v, "term\n");
+				char msg[32];
+				snprintf(msg, sizeof(msg), "sig %d\n",
+				         sig); /* SIGTERM, SIGINT or SIGHUP */
+				send_ctl(v, msg);
 				v->kill_at = vq_now_ns() + (int64_t)(v->c->grace * 1e9);
 			} else {
 				v->kill_at = vq_now_ns(); /* nothing to stop cleanly yet */
