@@ -507,6 +507,7 @@ static enum result run_vm(struct vm *v, const char *accel, char *err, size_t err
 {
 	v->accel = accel;
 	int lfd[4];
+	mkdir(v->p->dir, 0700); /* again after a failed KVM probe, whose connection removed it */
 	for (int i = 0; i < 4; i++) {
 		v->fd[i] = -1;
 		if ((lfd[i] = vq_listen(v->p->sock[i])) < 0) {
@@ -582,7 +583,8 @@ static void probe_save(const char *path, const char *verdict)
 
 /* Runs the VM with the accelerator --accel asks for; auto probes KVM (once per host boot) with a
  * short boot time-out and falls back to TCG. Prints the one line that says which. */
-static enum result run_accel(struct vm *v, int kvm, double probe, char *err, size_t errlen)
+static enum result run_accel(struct vm *v, int kvm, int fake_kvm, double probe, char *err,
+                             size_t errlen)
 {
 	struct vq_config *c = (struct vq_config *)v->c;
 	const char *name = c->name;
@@ -598,6 +600,10 @@ static enum result run_accel(struct vm *v, int kvm, double probe, char *err, siz
 	}
 	char cache[PATH_MAX];
 	const char *known = probe_cached(c, cache, sizeof(cache));
+	if (fake_kvm) {
+		known = NULL;
+		snprintf(cache, sizeof(cache), "/dev/null");
+	}
 	if (known) {
 		fprintf(stderr, "vcons-qemu: %s: accel %s (KVM probe since the host booted: %s)\n",
 		        name, known, cache);
@@ -615,8 +621,13 @@ static enum result run_accel(struct vm *v, int kvm, double probe, char *err, siz
 	if (r != R_NOBOOT || v->stop_sig)
 		return r;
 	probe_save(cache, "tcg");
-	fprintf(stderr, "vcons-qemu: %s: KVM did not boot the guest within %g s: accel tcg\n", name,
-	        probe);
+	char why[512] = "", path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", v->p->fd_log);
+	if (!v->timed_out)
+		vq_last_line(path, why, sizeof(why));
+	if (!*why)
+		snprintf(why, sizeof(why), "no boot within %g s", probe);
+	fprintf(stderr, "vcons-qemu: %s: KVM did not boot the guest (%s): accel tcg\n", name, why);
 	int logs[2] = { v->p->fd_log, v->p->fd_console };
 	for (int i = 0; i < 2; i++) {
 		if (ftruncate(logs[i], 0) < 0 || lseek(logs[i], 0, SEEK_SET) < 0)
@@ -759,7 +770,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vcons-qemu: %s not found (install qemu-system-x86)\n", c.qemu);
 		return VQ_EXIT_UNAVAIL;
 	}
-	int kvm = vq_kvm_usable();
+	/* Test hook: pretend /dev/kvm works, so that QEMU's KVM start fails and auto falls back. */
+	int fake_kvm = getenv("VCONS_QEMU_ASSUME_KVM") != NULL;
+	int kvm = vq_kvm_usable() || fake_kvm;
 	if (!strcmp(c.accel, "kvm") && !kvm) {
 		fprintf(stderr, "vcons-qemu: --accel kvm: /dev/kvm is missing or not usable\n");
 		return VQ_EXIT_UNAVAIL;
@@ -778,7 +791,7 @@ int main(int argc, char **argv)
 		return rc ? rc : VQ_EXIT_OSERR;
 	}
 
-	enum result r = run_accel(&v, kvm, probe, err, sizeof(err));
+	enum result r = run_accel(&v, kvm, fake_kvm, probe, err, sizeof(err));
 	rc = outcome(&v, r, err);
 	write_stats(&v);
 	remove_paths(&p);

@@ -3,7 +3,7 @@
 # stderr, stdin and the exit status carried (128+N for a signal); vcons-idle's JSON lines on stdout,
 # stdin EOF reaching it, SIGUSR1 statistics with the guest clock, SIGTERM stopping it; vcons-db
 # provisioned in one run and served in the next (the disk image persists), reached from the host by
-# vcons-db-load through a --forward port; SIGKILL of vcons-qemu takes QEMU with it; bad options, a
+# vcons-db-load through a --forward port; auto's KVM probe falling back to TCG; SIGKILL of vcons-qemu takes QEMU with it; bad options, a
 # missing program, a missing or bad kernel, a broken initramfs and too little memory give one line and
 # their exit codes. Every QEMU started goes through a wrapper that records its PID: none may be left
 # running. Addresses: 127.8.0.0/24.
@@ -97,6 +97,15 @@ rc=$?
 [[ $rc == 139 ]] && t_ok "killed by SIGSEGV: exit 139" || t_fail "killed by SIGSEGV: exit 139" "rc=$rc $(cat "$T_TMP/bb2.err")"
 grep -qx persisted "$T_TMP/bb2.out" && t_ok "data written by one run is there in the next" ||
 	t_fail "data persists between runs" "$(cat "$T_TMP/bb2.out")"
+
+# 4b. --accel auto when KVM looks usable but QEMU cannot boot with it: the probe falls back to TCG
+# (VCONS_QEMU_ASSUME_KVM is vcons-qemu's test hook: it pretends /dev/kvm works, QEMU's KVM start fails).
+echo from-stdin | VCONS_QEMU_ASSUME_KVM=1 "$VQ" "${VQARGS[@]}" --root "$ROOT" --name probe --stats "$T_TMP/probe.json" -- \
+	/bin/busybox cat >"$T_TMP/probe.out" 2>"$T_TMP/probe.err"
+rc=$?
+[[ $rc == 0 ]] && grep -qx from-stdin "$T_TMP/probe.out" && grep -q 'KVM did not boot the guest (.*): accel tcg' "$T_TMP/probe.err" &&
+	grep -q '"accel":"tcg"' "$T_TMP/probe.json" && t_ok "auto: a KVM start that fails falls back to TCG, stdin intact" ||
+	t_fail "auto: KVM probe falls back to TCG" "rc=$rc $(cat "$T_TMP/probe.err")"
 
 # 5. vcons-idle --duration 2: its JSON lines on stdout, exit 0.
 vq --root "$ROOT" --name idle -- /bin/vcons-idle --duration 2 --csu 3 </dev/null >"$T_TMP/idle.out" 2>"$T_TMP/idle.err"
