@@ -187,10 +187,9 @@ int vq_initrd_build(const struct vq_config *c, const char *out, char *err, size_
 		rc = fwrite(buf, 1, n, f) == n ? 0 : -1;
 		total += n;
 	}
-	static const char zero[4];
+	static const char zero[4]; /* the next archive starts 4-byte aligned */
 	if (!rc)
-		fwrite(zero, 1, (4 - total % 4) % 4,
-		       f); /* the next archive starts 4-byte aligned */
+		fwrite(zero, 1, (4 - total % 4) % 4, f);
 	rc = rc || write_conf(f, c) || write_bin(f, c) || cpio_entry(f, "TRAILER!!!", 0, NULL, 0);
 	if (in)
 		fclose(in);

@@ -305,8 +305,7 @@ static void write_stats(const struct vm *v)
 	if (v->booted)
 		json_object_set_new(o, "boot_ms", json_integer((v->boot_ns - v->t0) / 1000000));
 	if (v->guest_host_ns) {
-		/* the guest clock read by the guest, paired with the host clock when its answer
-		 * came */
+		/* the guest's clock, paired with the host's when its answer came */
 		json_object_set_new(o, "host_ns", json_integer(v->guest_host_ns));
 		json_object_set_new(o, "guest_ns", json_integer(v->guest_ns));
 	}
@@ -366,8 +365,8 @@ static void on_output(struct vm *v, int ch, int out)
 		v->fd[ch] = -1;
 		return;
 	}
-	vq_write_all(out, buf,
-	             (size_t)n); /* a closed stdout drops the guest's output, like a pipe */
+	/* a closed stdout drops the guest's output, as a pipe's reader going away would */
+	vq_write_all(out, buf, (size_t)n);
 }
 
 /* Our stdin to the guest program's, without ever blocking the loop; EOF closes the port. */
@@ -421,9 +420,8 @@ static void on_signal(struct vm *v)
 		} else if (!v->stop_sig) {
 			v->stop_sig = sig;
 			if (v->booted && !v->have_exit) {
-				char msg[32];
-				snprintf(msg, sizeof(msg), "sig %d\n",
-				         sig); /* SIGTERM, SIGINT or SIGHUP */
+				char msg[32]; /* SIGTERM, SIGINT or SIGHUP, to the program */
+				snprintf(msg, sizeof(msg), "sig %d\n", sig);
 				send_ctl(v, msg);
 				v->kill_at = vq_now_ns() + (int64_t)(v->c->grace * 1e9);
 			} else {
