@@ -1,0 +1,798 @@
+/* qemu/main.c: the `vcons-qemu` command: options (those of vcons-hv plus QEMU's own), the
+ * accelerator probe, and the event loop of one VM: the guest program's stdout/stderr to ours, our
+ * stdin to the program (EOF included), signals (SIGTERM/SIGINT/SIGHUP stop the program, SIGUSR1
+ * writes statistics), boot time-out, and the program's exit status as our own. */
+#include "qemu/vq.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: vcons-qemu [OPTIONS] -- PROGRAM [ARGS...]\n"
+    "Runs a static x86-64 Linux PROGRAM (a path inside --root) in a full Linux guest under QEMU "
+    "and\n"
+    "exits with its status. The guest's disk is ROOT.img, made from --root with mkfs.ext4 on first "
+    "use\n"
+    "and reused afterwards; ROOT/bin is copied into it at every start.\n"
+    "\n"
+    "  --root DIR           the VM's root content: DIR/bin/PROGRAM, DIR/data ... (default .)\n"
+    "  --net A.B.C.D        the VM's address; the host reaches --forward ports there (default "
+    "127.0.0.1)\n"
+    "  --forward PORT       forward host A.B.C.D:PORT to the guest's A.B.C.D:PORT (repeatable)\n"
+    "  --vcpus N            virtual CPUs (default 1)\n"
+    "  --mem SIZE           guest memory, e.g. 256M, 1G; at least 128M (default 256M)\n"
+    "  --name NAME          the VM's name in messages and statistics (default vm)\n"
+    "  --stats FILE         write statistics as JSON at exit and on SIGUSR1\n"
+    "  --accel auto|kvm|tcg auto: KVM when /dev/kvm works and a guest boots under it within\n"
+    "                       --kvm-probe seconds, else TCG (default auto)\n"
+    "  --kvm-probe S        seconds a KVM boot may take before auto falls back to TCG (default "
+    "20)\n"
+    "  --boot-timeout S     seconds from QEMU's start to the guest's init (default 120)\n"
+    "  --grace S            seconds the guest gets to end after SIGTERM (default 15)\n"
+    "  --disk-size SIZE     size of a new disk image, sparse (default 4G)\n"
+    "  --kernel FILE        kernel image (default: build/qemu/vmlinuz next to this program)\n"
+    "  --initrd FILE        base initramfs (default: build/qemu/initramfs.gz)\n"
+    "  --qemu PROGRAM       the QEMU binary (default qemu-system-x86_64)\n"
+    "  --verbose            QEMU's command line and the kernel console on stderr\n"
+    "  --clock-scale 1      accepted for vcons-hv's command line; other values are refused\n"
+    "  --help               this text\n"
+    "\n"
+    "Exit status: the program's; 128+N when it was killed by signal N; 2 usage; 66 program, "
+    "directory,\n"
+    "kernel or initramfs missing; 69 QEMU missing, or --accel kvm without a usable /dev/kvm; 70 "
+    "the guest\n"
+    "failed to boot or ended without reporting a status; 71 host resource error; 78 bad option "
+    "value\n"
+    "(e.g. too little memory).\n";
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	int shift = 0;
+	switch (*end) {
+	case 'k':
+	case 'K': shift = 10; break;
+	case 'm':
+	case 'M': shift = 20; break;
+	case 'g':
+	case 'G': shift = 30; break;
+	default: break;
+	}
+	end += shift ? 1 : 0;
+	if (*end == 'i' || *end == 'B')
+		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
+	if (*end || v > (1ull << 40) >> shift)
+		return -1;
+	*out = v << shift;
+	return 0;
+}
+
+static int bad_usage(const char *what, const char *arg)
+{
+	fprintf(stderr, "vcons-qemu: %s%s (see --help)\n", what, arg);
+	return VQ_EXIT_USAGE;
+}
+
+static int bad_value(const char *what, const char *arg)
+{
+	fprintf(stderr, "vcons-qemu: %s%s\n", what, arg);
+	return VQ_EXIT_CONFIG;
+}
+
+static int parse_secs(const char *s, double *out)
+{
+	char *end;
+	*out = strtod(s, &end);
+	return *end || end == s || !(*out > 0 && *out <= 86400) ? -1 : 0;
+}
+
+/* Returns 0, or an exit code after printing the message. */
+static int parse_args(int argc, char **argv, struct vq_config *c, double *probe)
+{
+	enum {
+		O_ROOT = 256,
+		O_SCALE,
+		O_NET,
+		O_FWD,
+		O_VCPUS,
+		O_MEM,
+		O_NAME,
+		O_STATS,
+		O_ACCEL,
+		O_PROBE,
+		O_BOOT,
+		O_GRACE,
+		O_DISK,
+		O_KERNEL,
+		O_INITRD,
+		O_QEMU,
+		O_VERBOSE,
+		O_HELP
+	};
+	static const struct option opts[] = {
+		{ "root", 1, 0, O_ROOT },
+		{ "net", 1, 0, O_NET },
+		{ "forward", 1, 0, O_FWD },
+		{ "vcpus", 1, 0, O_VCPUS },
+		{ "mem", 1, 0, O_MEM },
+		{ "name", 1, 0, O_NAME },
+		{ "stats", 1, 0, O_STATS },
+		{ "accel", 1, 0, O_ACCEL },
+		{ "kvm-probe", 1, 0, O_PROBE },
+		{ "boot-timeout", 1, 0, O_BOOT },
+		{ "grace", 1, 0, O_GRACE },
+		{ "disk-size", 1, 0, O_DISK },
+		{ "kernel", 1, 0, O_KERNEL },
+		{ "initrd", 1, 0, O_INITRD },
+		{ "qemu", 1, 0, O_QEMU },
+		{ "verbose", 0, 0, O_VERBOSE },
+		{ "help", 0, 0, O_HELP },
+		{ "clock-scale", 1, 0, O_SCALE },
+		{ 0, 0, 0, 0 },
+	};
+	opterr = 0;
+	int o;
+	char *end;
+	unsigned a, b, cc, d;
+	char tail;
+	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (o) {
+		case O_ROOT: c->root = optarg; break;
+		case O_NET:
+			if (sscanf(optarg, "%u.%u.%u.%u%c", &a, &b, &cc, &d, &tail) != 4 ||
+			    a > 255 || b > 255 || cc > 255 || d > 255)
+				return bad_value("--net: not an IPv4 address: ", optarg);
+			c->net = optarg;
+			break;
+		case O_FWD: {
+			long p = strtol(optarg, &end, 10);
+			if (*end || p < 1 || p > 65535)
+				return bad_value("--forward: not a TCP port: ", optarg);
+			if (c->nports == VQ_MAX_PORTS)
+				return bad_value("--forward: too many ports, at most 32: ", optarg);
+			c->ports[c->nports++] = (int)p;
+			break;
+		}
+		case O_VCPUS:
+			c->vcpus = (int)strtol(optarg, &end, 10);
+			if (*end || c->vcpus < 1 || c->vcpus > 255)
+				return bad_value("--vcpus: not a number from 1 to 255: ", optarg);
+			break;
+		case O_MEM:
+			if (parse_size(optarg, &c->mem_bytes) < 0)
+				return bad_value("--mem: not a size like 256M or 1G: ", optarg);
+			if (c->mem_bytes < VQ_MIN_MEM)
+				return bad_value(
+				    "--mem: too little memory for a Linux guest (at least 128M): ",
+				    optarg);
+			break;
+		case O_DISK:
+			if (parse_size(optarg, &c->disk_bytes) < 0 || c->disk_bytes < (16ull << 20))
+				return bad_value("--disk-size: not a size of at least 16M: ",
+				                 optarg);
+			break;
+		case O_NAME: c->name = optarg; break;
+		case O_STATS: c->stats = optarg; break;
+		case O_ACCEL:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "kvm") &&
+			    strcmp(optarg, "tcg"))
+				return bad_value("--accel: not auto, kvm or tcg: ", optarg);
+			c->accel = optarg;
+			break;
+		case O_PROBE:
+			if (parse_secs(optarg, probe) < 0)
+				return bad_value("--kvm-probe: not a number of seconds: ", optarg);
+			break;
+		case O_BOOT:
+			if (parse_secs(optarg, &c->boot_timeout) < 0)
+				return bad_value("--boot-timeout: not a number of seconds: ",
+				                 optarg);
+			break;
+		case O_GRACE:
+			if (parse_secs(optarg, &c->grace) < 0)
+				return bad_value("--grace: not a number of seconds: ", optarg);
+			break;
+		case O_KERNEL: c->kernel = optarg; break;
+		case O_INITRD: c->initrd = optarg; break;
+		case O_QEMU: c->qemu = optarg; break;
+		case O_VERBOSE: c->verbose = 1; break;
+		case O_SCALE:
+			if (strtod(optarg, &end) != 1.0 || *end)
+				return bad_value(
+				    "--clock-scale: QEMU guests run on the host's clock, only 1: ",
+				    optarg);
+			break;
+		case O_HELP: fputs(usage, stdout); exit(0);
+		default: return bad_usage("unknown option or missing value: ", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return bad_usage("no PROGRAM given", "");
+	c->argv = argv + optind;
+	return 0;
+}
+
+/* The files the VM needs exist: 66 with one message otherwise. */
+static int check_inputs(const struct vq_config *c)
+{
+	struct stat st;
+	char path[PATH_MAX];
+	if (stat(c->root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "vcons-qemu: %s: root directory missing\n", c->root);
+		return VQ_EXIT_NOINPUT;
+	}
+	snprintf(path, sizeof(path), "%s/%s", c->root, c->argv[0]);
+	if (c->argv[0][0] != '/' || stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "vcons-qemu: %s: program missing (no file %s)\n", c->argv[0], path);
+		return VQ_EXIT_NOINPUT;
+	}
+	const char *files[2] = { c->kernel, c->initrd }, *what[2] = { "kernel", "initramfs" };
+	for (int i = 0; i < 2; i++) {
+		if (stat(files[i], &st) < 0 || !S_ISREG(st.st_mode)) {
+			fprintf(stderr, "vcons-qemu: %s: %s missing (build it with make)\n",
+			        files[i], what[i]);
+			return VQ_EXIT_NOINPUT;
+		}
+	}
+	return 0;
+}
+
+static int in_path(const char *prog)
+{
+	if (strchr(prog, '/'))
+		return access(prog, X_OK) == 0;
+	const char *path = getenv("PATH");
+	char dir[PATH_MAX];
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+		size_t n = strcspn(p, ":");
+		snprintf(dir, sizeof(dir), "%.*s/%s", (int)n, p, prog);
+		if (access(dir, X_OK) == 0)
+			return 1;
+		p += n + (p[n] == ':');
+	}
+	return 0;
+}
+
+/* ---- one VM run ---------------------------------------------------------------------------- */
+
+enum result { R_EXIT, R_NOBOOT, R_DIED, R_STOPPED, R_HOSTERR };
+
+struct vm {
+	const struct vq_config *c;
+	struct vq_paths *p;
+	const char *accel;
+	int sfd;
+	pid_t qemu;
+	int qemu_done, qemu_status;
+	int fd[4];
+	int64_t t0, boot_ns, kill_at;
+	int booted, have_exit, exit_status, stop_sig, timed_out;
+	char fail[256];
+	char ctl[512];
+	size_t ctllen;
+	char in[4096];
+	size_t inlen, inoff;
+	int stdin_eof;
+	int64_t guest_ns, guest_host_ns;
+};
+
+static void write_stats(const struct vm *v)
+{
+	const struct vq_config *c = v->c;
+	if (!c->stats)
+		return;
+	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:i, s:I}", "type", "qemu_stats", "name",
+	                      c->name, "accel", v->accel, "host_ns", (json_int_t)vq_now_ns(),
+	                      "vcpus", c->vcpus, "mem_mb", (json_int_t)(c->mem_bytes >> 20));
+	if (v->booted)
+		json_object_set_new(o, "boot_ms", json_integer((v->boot_ns - v->t0) / 1000000));
+	if (v->guest_host_ns) {
+		/* the guest's clock, paired with the host's when its answer came */
+		json_object_set_new(o, "host_ns", json_integer(v->guest_host_ns));
+		json_object_set_new(o, "guest_ns", json_integer(v->guest_ns));
+	}
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", c->stats);
+	if (json_dump_file(o, tmp, JSON_COMPACT) < 0 || rename(tmp, c->stats) < 0)
+		fprintf(stderr, "vcons-qemu: %s: cannot write statistics to %s\n", c->name,
+		        c->stats);
+	json_decref(o);
+}
+
+static void ctl_line(struct vm *v, char *line)
+{
+	if (!strcmp(line, "booted")) {
+		v->booted = 1;
+		v->boot_ns = vq_now_ns();
+	} else if (!strncmp(line, "exit ", 5)) {
+		v->have_exit = 1;
+		v->exit_status = atoi(line + 5);
+	} else if (!strncmp(line, "fail ", 5)) {
+		snprintf(v->fail, sizeof(v->fail), "%s", line + 5);
+	} else if (!strncmp(line, "clock ", 6)) {
+		v->guest_ns = strtoll(line + 6, NULL, 10);
+		v->guest_host_ns = vq_now_ns();
+		write_stats(v);
+	}
+}
+
+static void on_ctl(struct vm *v)
+{
+	ssize_t n = read(v->fd[VQ_CH_CTL], v->ctl + v->ctllen, sizeof(v->ctl) - 1 - v->ctllen);
+	if (n <= 0) {
+		close(v->fd[VQ_CH_CTL]);
+		v->fd[VQ_CH_CTL] = -1;
+		return;
+	}
+	v->ctllen += (size_t)n;
+	v->ctl[v->ctllen] = 0;
+	char *nl;
+	while ((nl = strchr(v->ctl, '\n'))) {
+		*nl = 0;
+		ctl_line(v, v->ctl);
+		v->ctllen -= (size_t)(nl + 1 - v->ctl);
+		memmove(v->ctl, nl + 1, v->ctllen + 1);
+	}
+	if (v->ctllen == sizeof(v->ctl) - 1)
+		v->ctllen = 0; /* an overlong line: drop it */
+}
+
+/* Copies the guest's stdout or stderr to ours. */
+static void on_output(struct vm *v, int ch, int out)
+{
+	char buf[65536];
+	ssize_t n = read(v->fd[ch], buf, sizeof(buf));
+	if (n <= 0) {
+		close(v->fd[ch]);
+		v->fd[ch] = -1;
+		return;
+	}
+	/* a closed stdout drops the guest's output, as a pipe's reader going away would */
+	vq_write_all(out, buf, (size_t)n);
+}
+
+/* Our stdin to the guest program's, without ever blocking the loop; EOF closes the port. */
+static void on_stdin(struct vm *v, short rev_in, short rev_sock)
+{
+	if (v->inoff == v->inlen && (rev_in & (POLLIN | POLLHUP | POLLERR))) {
+		ssize_t n = read(0, v->in, sizeof(v->in));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			return;
+		if (n <= 0) {
+			/* half-close: QEMU reads what is queued, then the EOF, and only then tells
+			 * the guest that the host side closed (a full close would drop the queued
+			 * bytes) */
+			v->stdin_eof = 1;
+			shutdown(v->fd[VQ_CH_IN], SHUT_WR);
+			return;
+		}
+		v->inoff = 0;
+		v->inlen = (size_t)n;
+	}
+	if (v->inoff < v->inlen && (rev_sock & POLLOUT)) {
+		ssize_t w = write(v->fd[VQ_CH_IN], v->in + v->inoff, v->inlen - v->inoff);
+		if (w > 0)
+			v->inoff += (size_t)w;
+		else if (w < 0 && errno != EAGAIN && errno != EINTR)
+			v->stdin_eof = 1;
+	}
+}
+
+static void send_ctl(struct vm *v, const char *msg)
+{
+	if (v->fd[VQ_CH_CTL] >= 0)
+		vq_write_all(v->fd[VQ_CH_CTL], msg, strlen(msg));
+}
+
+static void on_signal(struct vm *v)
+{
+	struct signalfd_siginfo si;
+	while (read(v->sfd, &si, sizeof(si)) == sizeof(si)) {
+		int sig = (int)si.ssi_signo;
+		if (sig == SIGCHLD) {
+			int st;
+			if (!v->qemu_done && waitpid(v->qemu, &st, WNOHANG) == v->qemu) {
+				v->qemu_done = 1;
+				v->qemu_status = st;
+			}
+		} else if (sig == SIGUSR1) {
+			write_stats(v);
+			if (v->booted && !v->have_exit)
+				send_ctl(v, "clock\n");
+		} else if (!v->stop_sig) {
+			v->stop_sig = sig;
+			if (v->booted && !v->have_exit) {
+				char msg[32]; /* SIGTERM, SIGINT or SIGHUP, to the program */
+				snprintf(msg, sizeof(msg), "sig %d\n", sig);
+				send_ctl(v, msg);
+				v->kill_at = vq_now_ns() + (int64_t)(v->c->grace * 1e9);
+			} else {
+				v->kill_at = vq_now_ns(); /* nothing to stop cleanly yet */
+			}
+		}
+	}
+}
+
+static void on_timers(struct vm *v)
+{
+	int64_t now = vq_now_ns();
+	if (!v->booted && !v->timed_out && now - v->t0 > (int64_t)(v->c->boot_timeout * 1e9)) {
+		v->timed_out = 1;
+		v->kill_at = now;
+	}
+	if (v->have_exit && !v->kill_at)
+		v->kill_at = now + 10 * (int64_t)1000000000; /* the guest is powering off */
+	if (v->kill_at && now >= v->kill_at && !v->qemu_done) {
+		kill(v->qemu, SIGKILL);
+		v->kill_at = now + 3600 * (int64_t)1000000000;
+	}
+}
+
+static void event_loop(struct vm *v)
+{
+	while (!v->qemu_done || v->fd[VQ_CH_OUT] >= 0 || v->fd[VQ_CH_ERR] >= 0) {
+		struct pollfd pf[6] = {
+			{ .fd = v->sfd, .events = POLLIN },
+			{ .fd = v->fd[VQ_CH_OUT], .events = POLLIN },
+			{ .fd = v->fd[VQ_CH_ERR], .events = POLLIN },
+			{ .fd = v->fd[VQ_CH_CTL], .events = POLLIN },
+			{ .fd = -1, .events = POLLIN },
+			{ .fd = -1, .events = POLLOUT },
+		};
+		int feed = v->booted && !v->stdin_eof && v->fd[VQ_CH_IN] >= 0;
+		if (feed && v->inoff == v->inlen)
+			pf[4].fd = 0;
+		if (feed && v->inoff < v->inlen)
+			pf[5].fd = v->fd[VQ_CH_IN];
+		if (poll(pf, 6, 100) < 0 && errno != EINTR)
+			break;
+		if (pf[0].revents)
+			on_signal(v);
+		if (pf[1].revents)
+			on_output(v, VQ_CH_OUT, 1);
+		if (pf[2].revents)
+			on_output(v, VQ_CH_ERR, 2);
+		if (pf[3].revents)
+			on_ctl(v);
+		if (pf[4].revents || pf[5].revents)
+			on_stdin(v, pf[4].revents, pf[5].revents);
+		if (v->qemu_done && v->fd[VQ_CH_CTL] >= 0) {
+			close(v->fd[VQ_CH_CTL]);
+			v->fd[VQ_CH_CTL] = -1;
+		}
+		on_timers(v);
+	}
+}
+
+static enum result classify(const struct vm *v)
+{
+	if (v->have_exit)
+		return R_EXIT;
+	if (v->stop_sig)
+		return R_STOPPED;
+	return v->booted ? R_DIED : R_NOBOOT;
+}
+
+/* QEMU has connected: the socket names go, and with them the directory; from here on a SIGKILL of
+ * vcons-qemu leaves no file behind (the others were unlinked before QEMU started). */
+static void hide_files(struct vm *v)
+{
+	for (int i = 0; i < 4; i++)
+		unlink(v->p->sock[i]);
+	rmdir(v->p->dir);
+}
+
+/* Boots the VM with `accel` and runs the program to its end. */
+static enum result run_vm(struct vm *v, const char *accel, char *err, size_t errlen)
+{
+	v->accel = accel;
+	int lfd[4];
+	mkdir(v->p->dir, 0700); /* again after a failed KVM probe, whose connection removed it */
+	for (int i = 0; i < 4; i++) {
+		v->fd[i] = -1;
+		if ((lfd[i] = vq_listen(v->p->sock[i])) < 0) {
+			snprintf(err, errlen, "cannot listen on %s: %s", v->p->sock[i],
+			         strerror(errno));
+			while (i-- > 0)
+				close(lfd[i]);
+			return R_HOSTERR;
+		}
+	}
+	v->t0 = vq_now_ns();
+	int rc = vq_launch(v->c, v->p, accel, &v->qemu, err, errlen);
+	int a = rc ? -3 : vq_accept_all(lfd, v->fd, 4, v->qemu, 30);
+	for (int i = 0; i < 4; i++)
+		close(lfd[i]);
+	if (rc)
+		return R_HOSTERR;
+	hide_files(v);
+	if (a < 0) {
+		if (a == -1) {
+			kill(v->qemu, SIGKILL);
+			waitpid(v->qemu, NULL, 0);
+		}
+		v->qemu_done = 1;
+		return R_NOBOOT;
+	}
+	event_loop(v);
+	if (!v->qemu_done) {
+		kill(v->qemu, SIGKILL);
+		waitpid(v->qemu, &v->qemu_status, 0);
+		v->qemu_done = 1;
+	}
+	for (int i = 0; i < 4; i++)
+		if (v->fd[i] >= 0)
+			close(v->fd[i]);
+	return classify(v);
+}
+
+/* The verdict of an earlier KVM boot probe, kept next to the initramfs: valid while its file is
+ * newer than the host's boot. Returns "kvm", "tcg" or NULL. */
+static const char *probe_cached(const struct vq_config *c, char *path, size_t len)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", c->initrd);
+	snprintf(path, len, "%s/kvm-probe", dirname(dir));
+	FILE *f = fopen("/proc/stat", "r");
+	long long btime = 0;
+	char line[256];
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "btime %lld", &btime) == 1)
+			break;
+	if (f)
+		fclose(f);
+	struct stat st;
+	char verdict[8] = "";
+	f = stat(path, &st) == 0 && st.st_mtime > btime ? fopen(path, "r") : NULL;
+	if (f) {
+		if (!fgets(verdict, sizeof(verdict), f))
+			verdict[0] = 0;
+		fclose(f);
+	}
+	return !strncmp(verdict, "kvm", 3) ? "kvm" : !strncmp(verdict, "tcg", 3) ? "tcg" : NULL;
+}
+
+static void probe_save(const char *path, const char *verdict)
+{
+	FILE *f = fopen(path, "w");
+	if (f) {
+		fprintf(f, "%s\n", verdict);
+		fclose(f);
+	}
+}
+
+/* Runs the VM with the accelerator --accel asks for; auto probes KVM (once per host boot) with a
+ * short boot time-out and falls back to TCG. Prints the one line that says which. */
+static enum result run_accel(struct vm *v, int kvm, int fake_kvm, double probe, char *err,
+                             size_t errlen)
+{
+	struct vq_config *c = (struct vq_config *)v->c;
+	const char *name = c->name;
+	int is_auto = !strcmp(c->accel, "auto");
+	if (!strcmp(c->accel, "tcg") || !kvm) {
+		fprintf(stderr, "vcons-qemu: %s: accel tcg%s\n", name,
+		        is_auto ? " (no usable /dev/kvm)" : "");
+		return run_vm(v, "tcg", err, errlen);
+	}
+	if (!is_auto) {
+		fprintf(stderr, "vcons-qemu: %s: accel kvm\n", name);
+		return run_vm(v, "kvm", err, errlen);
+	}
+	char cache[PATH_MAX];
+	const char *known = probe_cached(c, cache, sizeof(cache));
+	if (fake_kvm) {
+		known = NULL;
+		snprintf(cache, sizeof(cache), "/dev/null");
+	}
+	if (known) {
+		fprintf(stderr, "vcons-qemu: %s: accel %s (KVM probe since the host booted: %s)\n",
+		        name, known, cache);
+		return run_vm(v, known, err, errlen);
+	}
+	fprintf(stderr,
+	        "vcons-qemu: %s: accel kvm (probe: TCG unless the guest boots within %g s)\n", name,
+	        probe);
+	double boot_timeout = c->boot_timeout;
+	c->boot_timeout = probe < boot_timeout ? probe : boot_timeout;
+	enum result r = run_vm(v, "kvm", err, errlen);
+	c->boot_timeout = boot_timeout;
+	if (v->booted)
+		probe_save(cache, "kvm");
+	if (r != R_NOBOOT || v->stop_sig)
+		return r;
+	probe_save(cache, "tcg");
+	char why[512] = "", path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", v->p->fd_log);
+	if (!v->timed_out)
+		vq_last_line(path, why, sizeof(why));
+	if (!*why)
+		snprintf(why, sizeof(why), "no boot within %g s", probe);
+	fprintf(stderr, "vcons-qemu: %s: KVM did not boot the guest (%s): accel tcg\n", name, why);
+	int logs[2] = { v->p->fd_log, v->p->fd_console };
+	for (int i = 0; i < 2; i++) {
+		if (ftruncate(logs[i], 0) < 0 || lseek(logs[i], 0, SEEK_SET) < 0)
+			continue; /* only the messages of the failed KVM boot would stay */
+	}
+	*v = (struct vm){ .c = c, .p = v->p, .sfd = v->sfd };
+	return run_vm(v, "tcg", err, errlen);
+}
+
+/* ---- main ---------------------------------------------------------------------------------- */
+
+static void default_file(const char **opt, const char *name, char *buf, size_t len)
+{
+	if (*opt)
+		return;
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = 0;
+	snprintf(buf, len, "%s/qemu/%s", dirname(exe), name);
+	*opt = buf;
+}
+
+static int make_paths(struct vq_paths *p, char *err, size_t errlen)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(p->dir, sizeof(p->dir), "%s/vcons-qemu.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(p->dir)) {
+		snprintf(err, errlen, "cannot create a temporary directory: %s", strerror(errno));
+		return VQ_EXIT_OSERR;
+	}
+	static const char *const n[4] = { "in", "out", "err", "ctl" };
+	for (int i = 0; i < 4; i++)
+		snprintf(p->sock[i], sizeof(p->sock[i]), "%s/%s.sock", p->dir, n[i]);
+	snprintf(p->initrd, sizeof(p->initrd), "%s/initrd", p->dir);
+	snprintf(p->console, sizeof(p->console), "%s/console.log", p->dir);
+	snprintf(p->log, sizeof(p->log), "%s/qemu.log", p->dir);
+	return 0;
+}
+
+/* Opens the per-run files QEMU needs and removes their names at once. */
+static int open_hidden(struct vq_paths *p, char *err, size_t errlen)
+{
+	p->fd_initrd = open(p->initrd, O_RDONLY);
+	p->fd_console = open(p->console, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	p->fd_log = open(p->log, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	unlink(p->initrd);
+	unlink(p->console);
+	unlink(p->log);
+	if (p->fd_initrd < 0 || p->fd_console < 0 || p->fd_log < 0) {
+		snprintf(err, errlen, "cannot open files in %s: %s", p->dir, strerror(errno));
+		return VQ_EXIT_OSERR;
+	}
+	return 0;
+}
+
+static void remove_paths(const struct vq_paths *p)
+{
+	for (int i = 0; i < 4; i++)
+		unlink(p->sock[i]);
+	unlink(p->initrd);
+	unlink(p->console);
+	unlink(p->log);
+	rmdir(p->dir);
+}
+
+/* The exit status for a run's result, with its one message. */
+static int outcome(struct vm *v, enum result r, const char *err)
+{
+	char qlog[512] = "", con[512] = "", path[64];
+	int fds[2] = { v->p->fd_log, v->p->fd_console };
+	for (int i = 0; i < 2; i++) {
+		if (fds[i] < 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fds[i]);
+		vq_last_line(path, i ? con : qlog, sizeof(qlog));
+	}
+	switch (r) {
+	case R_EXIT: return v->exit_status;
+	case R_STOPPED: return 128 + v->stop_sig;
+	case R_HOSTERR:
+		fprintf(stderr, "vcons-qemu: %s: %s\n", v->c->name, err);
+		return VQ_EXIT_OSERR;
+	case R_NOBOOT:
+		if (strstr(qlog, "host forwarding") || strstr(qlog, "Address already in use") ||
+		    strstr(qlog, "lock")) {
+			fprintf(stderr, "vcons-qemu: %s: QEMU: %s\n", v->c->name, qlog);
+			return VQ_EXIT_OSERR;
+		}
+		if (v->timed_out)
+			fprintf(stderr, "vcons-qemu: %s: guest failed to boot within %g s (%s)\n",
+			        v->c->name, v->c->boot_timeout, *con ? con : "no console output");
+		else
+			fprintf(stderr, "vcons-qemu: %s: guest failed to boot: %s\n", v->c->name,
+			        *qlog  ? qlog
+			        : *con ? con
+			               : "QEMU ended before the kernel wrote to its console (a bad "
+			                 "kernel, or too little memory?)");
+		return VQ_EXIT_NOBOOT;
+	case R_DIED:
+	default:
+		fprintf(stderr, "vcons-qemu: %s: guest ended without reporting a status: %s\n",
+		        v->c->name,
+		        *v->fail ? v->fail
+		        : *con   ? con
+		                 : "no console output");
+		return VQ_EXIT_NOBOOT;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct vq_config c = { .root = ".",
+		               .net = "127.0.0.1",
+		               .name = "vm",
+		               .accel = "auto",
+		               .qemu = "qemu-system-x86_64",
+		               .mem_bytes = 256ull << 20,
+		               .disk_bytes = 4ull << 30,
+		               .vcpus = 1,
+		               .boot_timeout = 120,
+		               .grace = 15 };
+	double probe = 20;
+	/* From the start: the harness may ask for statistics (SIGUSR1) at any time. */
+	sigset_t set;
+	sigemptyset(&set);
+	int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD };
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&set, sigs[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int rc = parse_args(argc, argv, &c, &probe);
+	if (rc)
+		return rc;
+	char kbuf[PATH_MAX], ibuf[PATH_MAX], err[512];
+	default_file(&c.kernel, "vmlinuz", kbuf, sizeof(kbuf));
+	default_file(&c.initrd, "initramfs.gz", ibuf, sizeof(ibuf));
+	if ((rc = check_inputs(&c)))
+		return rc;
+	if (!in_path(c.qemu)) {
+		fprintf(stderr, "vcons-qemu: %s not found (install qemu-system-x86)\n", c.qemu);
+		return VQ_EXIT_UNAVAIL;
+	}
+	/* Test hook: pretend /dev/kvm works, so that QEMU's KVM start fails and auto falls back. */
+	int fake_kvm = getenv("VCONS_QEMU_ASSUME_KVM") != NULL;
+	int kvm = vq_kvm_usable() || fake_kvm;
+	if (!strcmp(c.accel, "kvm") && !kvm) {
+		fprintf(stderr, "vcons-qemu: --accel kvm: /dev/kvm is missing or not usable\n");
+		return VQ_EXIT_UNAVAIL;
+	}
+
+	struct vq_paths p = { .fd_initrd = -1, .fd_console = -1, .fd_log = -1 };
+	struct vm v = { .c = &c, .p = &p };
+	v.sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (v.sfd < 0 || (rc = make_paths(&p, err, sizeof(err))) ||
+	    (rc = vq_disk_ensure(&c, p.img, sizeof(p.img), err, sizeof(err))) ||
+	    (rc = vq_initrd_build(&c, p.initrd, err, sizeof(err))) ||
+	    (rc = open_hidden(&p, err, sizeof(err)))) {
+		fprintf(stderr, "vcons-qemu: %s: %s\n", c.name,
+		        v.sfd < 0 ? "signalfd failed" : err);
+		remove_paths(&p);
+		return rc ? rc : VQ_EXIT_OSERR;
+	}
+
+	enum result r = run_accel(&v, kvm, fake_kvm, probe, err, sizeof(err));
+	rc = outcome(&v, r, err);
+	write_stats(&v);
+	remove_paths(&p);
+	fflush(stdout);
+	return rc;
+}
