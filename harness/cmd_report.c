@@ -204,11 +204,16 @@ static void html_header(FILE *f, const json_t *res)
 	html__esc(f, str(res, "run_id"));
 	fputs("</h1>\n<table>\n", f);
 	const char *rows[][2] = {
-		{ "platform", str(res, "platform") }, { "started", str(res, "started_at") },
-		{ "status", str(res, "status") },     { "CSU profile", str(csu, "name") },
-		{ "rules", str(rules, "name") },      { "rules SHA-256", str(rules, "sha256") },
-		{ "CPU", str(sys, "cpu_model") },     { "kernel", str(sys, "kernel") },
+		{ "platform", str(res, "platform") },
+		{ "started", str(res, "started_at") },
+		{ "status", str(res, "status") },
+		{ "CSU profile", str(csu, "name") },
+		{ "rules", str(rules, "name") },
+		{ "rules SHA-256", str(rules, "sha256") },
+		{ "CPU", str(sys, "cpu_model") },
+		{ "kernel", str(sys, "kernel") },
 		{ "compiler", str(sys, "compiler") },
+		{ "acceleration", json_object_get(res, "accel") ? str(res, "accel") : "-" },
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		fputs("<tr><th class=\"l\">", f);
@@ -633,6 +638,8 @@ static void print_text(const json_t *res, const char *out)
 	size_t i;
 	char b[40];
 	verdict_words(res, &valid, &compliant);
+	if (json_object_get(res, "accel"))
+		printf("acceleration: %s\n", str(res, "accel"));
 	printf("run %s: %s, %d CSU%s, rules %s\n", str(res, "run_id"), str(res, "platform"),
 	       csu_count(res), csu_count(res) == 1 ? "" : "s",
 	       str(json_object_get(res, "rules"), "name"));

@@ -37,7 +37,9 @@ static void add_snapshot_figures(json_t *iv, const struct vm_data *d, int k, enu
 			double dil = (double)(b->stats_guest_ns - a->stats_guest_ns) /
 			             (double)(b->stats_host_ns - a->stats_host_ns);
 			json_object_set_new(iv, "dilation", json_real(dil));
-			json_object_set_new(iv, "dilation_source", json_string("hv guest clock"));
+			json_object_set_new(iv, "dilation_source",
+			                    json_string(pf == PLATFORM_QEMU ? "qemu guest clock"
+			                                                    : "hv guest clock"));
 		}
 	} else if (!self_driven && pf == PLATFORM_NATIVE) {
 		json_object_set_new(iv, "dilation", json_real(1.0));

@@ -184,7 +184,9 @@ static int start_vms(struct run *r, char *err, size_t errlen)
 		v->started = 1;
 		live__phase(r, "started %s: pid %d", v->plan.name, (int)v->vm.pid);
 	}
-	int64_t deadline = run__now() + 120 * (int64_t)1000000000;
+	/* full Linux guests under TCG boot in seconds each, on a shared CPU */
+	int64_t deadline =
+	    run__now() + (r->opts.platform == PLATFORM_QEMU ? 600 : 120) * (int64_t)1000000000;
 	for (;;) {
 		int waiting = 0;
 		for (int i = 0; i < r->nvms; i++) {
