@@ -36,3 +36,4 @@ UNIT_TESTS += harness-run-logic-test
 harness-run-logic-test.srcs := harness/test/run_logic_test.c
 harness-run-logic-test.deps := harness vcload
 harness-run-logic-test.ldlibs := -lcmocka -lyaml -ljansson -lcrypto -lm
+E2E_TESTS += harness/test/qemu.sh
