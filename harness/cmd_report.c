@@ -2,6 +2,7 @@
  * of one result (header, verdict, scores, a summary per VM and SVG charts of throughput, latency,
  * time dilation and hv exits per interval) written atomically, and a text summary on stdout. */
 #include "harness/cmd.h"
+#include "harness/report.h"
 #include "harness/config.h"
 #include "harness/htmlpage.h"
 #include "harness/result.h"
@@ -601,6 +602,21 @@ static void write_page(FILE *f, const json_t *res)
 /* ---- text summary ---- */
 
 /* A number for the text table, "-" when it is not finite. */
+char *report__page(const json_t *res)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	write_page(f, res);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
 static const char *fmt(char *buf, size_t len, int prec, double v)
 {
 	if (isfinite(v))

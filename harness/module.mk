@@ -5,11 +5,11 @@ harness.cflags := -Wno-format-truncation
 LIBS += harness
 harness.srcs := harness/yamldoc.c harness/config.c harness/score.c harness/proc.c \
 	harness/plan.c harness/collect.c harness/metrics.c harness/verdict.c harness/result.c \
-	harness/sysinfo.c harness/run.c harness/run_loop.c harness/run_result.c harness/live.c \
+	harness/sysinfo.c harness/cmd_report.c harness/run.c harness/run_loop.c harness/run_result.c harness/live.c \
 	harness/htmlpage.c harness/svg.c
 
 HOST_PROGS += vcons
-vcons.srcs := harness/main.c harness/cmd_report.c harness/cmd_compare.c
+vcons.srcs := harness/main.c harness/cmd_compare.c
 vcons.deps := harness vcload
 vcons.ldlibs := -lyaml -ljansson -lcrypto -lm
 

@@ -352,9 +352,10 @@ char *pages__result(const json_t *row)
 	csu_scores(f, res);
 	vm_table(f, res);
 	fprintf(f,
-	        "<p><a href=\"/api/results/%lld\">JSON</a> &middot; <a "
+	        "<p><a href=\"/results/%lld/report\">full report with charts</a> &middot; <a "
+	        "href=\"/api/results/%lld\">JSON</a> &middot; <a "
 	        "href=\"/api/results/%lld/submission\">signed submission</a></p>\n",
-	        id, id);
+	        id, id, id);
 	return finish(f, &buf);
 }
 

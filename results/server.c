@@ -2,6 +2,7 @@
 #include "results/server.h"
 #include "results/check.h"
 #include "results/pages.h"
+#include "harness/report.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -214,6 +215,13 @@ static enum MHD_Result get_one(struct server *s, struct MHD_Connection *c, const
 			return send_error(c, 404, "not_found", "no such result");
 		sub[len] = 0;
 		return send_buf(c, 200, sub, "application/json");
+	}
+	if (n > 0 && html && !strcmp(rest + n, "/report")) { /* vcons report's page */
+		json_t *row = store__get(s->cfg.store, id);
+		char *page = row ? report__page(json_object_get(row, "result")) : NULL;
+		json_decref(row);
+		return page ? send_html(c, 200, page)
+		            : send_html(c, 404, pages__error(404, "no such result"));
 	}
 	json_t *row = n > 0 && !rest[n] ? store__get(s->cfg.store, id) : NULL;
 	if (!row)

@@ -2,10 +2,11 @@
 # result from a fast native run, a results server on a loopback address, row counts.
 VCONS=$B/vcons
 
-# make_result OUTDIR: runs `vcons run` with the fast test rules natively; prints the result dir.
+# make_result OUTDIR [RULES]: runs `vcons run` natively (the quick rules unless RULES); prints the
+# result dir.
 # VCONS_RUNNER: another vcons for the run (e.g. build/vcons while testing build/san/vcons).
 make_result() {
-	CI=true "${VCONS_RUNNER:-$VCONS}" run --platform native --net 127.14 --rules harness/test/data/fast.yaml --out "$1" \
+	CI=true "${VCONS_RUNNER:-$VCONS}" run --platform native --net 127.14 --rules "${2:-runrules/quick.yaml}" --out "$1" \
 		>"$1.run.out" 2>&1
 	sed -n 's/^result: //p' "$1.run.out" | tail -1 | xargs -r dirname
 }

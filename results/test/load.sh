@@ -15,7 +15,7 @@ T=$T_TMP
 CLIENTS=${VCONS_LOAD_CLIENTS:-50}
 SECONDS_LOAD=${VCONS_LOAD_SECONDS:-30}
 
-res=$(make_result "$T/results")
+res=$(make_result "$T/results" harness/test/data/fast.yaml)
 [[ -f $res/result.json ]] || {
 	t_fail "fast native run made a result"
 	cat "$T/results.run.out"

@@ -77,6 +77,12 @@ run_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id
 score=$(python3 -c 'import json,sys; print("%.3f" % json.load(open(sys.argv[1]))["score"]["run"])' "$res/result.json")
 t_check "result page: run id, score, chart" grep -q "$run_id.*class=\"score\">$score<.*<svg" \
 	<(tr -d '\n' <"$T/one.html")
+curl -sf "$URL/results/1/report" >"$T/report.html"
+t_check "the result's full report (vcons report's page)" python3 -c '
+import sys
+page = open(sys.argv[1]).read()
+assert "vcons report: " + sys.argv[2] in page and page.count("<svg") >= 5, page[:200]' \
+	"$T/report.html" "$run_id"
 curl -sf "$URL/results?sort=score&order=desc" >"$T/list.html"
 t_check "results page: sortable by links" grep -q 'href="/results?sort=run&amp;order=asc"' "$T/list.html"
 t_check "compare JSON: both, per workload" python3 -c '
