@@ -72,7 +72,12 @@ static int guest_start(struct cmdline *c, const struct vm_plan *v, const struct 
 			rc |= arg(c, "--clock-scale") || arg(c, "%g", paths->clock_scale);
 		for (int i = 0; pf == PLATFORM_QEMU && server_ports[v->role][i]; i++)
 			rc |= arg(c, "--forward") || arg(c, "%d", server_ports[v->role][i]);
-		rc |= arg(c, "--") || arg(c, "/bin/%s", guest_prog[v->role]);
+		/* vcons-hv loads PROGRAM from a host path (the copy on the VM's disk); vcons-qemu
+		 * runs it from the guest's own /bin */
+		if (pf == PLATFORM_HV)
+			rc |= arg(c, "--") || arg(c, "%s/bin/%s", v->dir, guest_prog[v->role]);
+		else
+			rc |= arg(c, "--") || arg(c, "/bin/%s", guest_prog[v->role]);
 		snprintf(data, datalen, "/data");
 	} else {
 		rc |= arg(c, "%s/guest/%s", paths->build, guest_prog[v->role]);

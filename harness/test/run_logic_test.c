@@ -45,7 +45,7 @@ static void plan_commands(void **state)
 	assert_string_equal(v.server.argv[0], "/b/vcons-hv");
 	assert_true(has_args(&v.server, "--root", "/w/csu1-db"));
 	assert_true(has_args(&v.server, "--clock-scale", "0.8"));
-	assert_true(has_args(&v.server, "--", "/bin/vcons-db"));
+	assert_true(has_args(&v.server, "--", "/w/csu1-db/bin/vcons-db"));
 	assert_true(has_args(&v.server, "--data", "/data"));
 	assert_true(has_args(&v.provision, "--warehouses", "2"));
 	assert_true(has_args(&v.generator, "--target", "127.10.2.1"));
