@@ -7,6 +7,7 @@
 #include "harness/htmlpage.h"
 #include "harness/result.h"
 #include "harness/svg.h"
+#include "harness/verdict.h"
 
 #include <getopt.h>
 #include <libgen.h>
@@ -41,23 +42,6 @@ static const char *str(const json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
 	return s ? s : "";
-}
-
-/* The latency summary's key for a QoS percentile: the one at or above it. */
-static const char *pct_key(double p)
-{
-	static const struct {
-		double p;
-		const char *key;
-	} keys[] = { { 50, "p50_us" },
-		     { 90, "p90_us" },
-		     { 95, "p95_us" },
-		     { 99, "p99_us" },
-		     { 99.9, "p99_9_us" } };
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (p <= keys[i].p + 1e-9)
-			return keys[i].key;
-	return "max_us";
 }
 
 static double mean_key(const json_t *vm, const char *key)
@@ -126,7 +110,8 @@ static void vm_row(const json_t *res, const json_t *vm, struct vm_row *r)
 	{
 		r->nk++;
 		double d = num(iv, "dilation"),
-		       l = num(json_object_get(iv, "latency_us"), pct_key(r->pctl)) / 1000.0;
+		       l = num(json_object_get(iv, "latency_us"), verdict__latency_key(r->pctl)) /
+		           1000.0;
 		if (isfinite(d))
 			r->dil_lo = isfinite(r->dil_lo) ? fmin(r->dil_lo, d) : d,
 			r->dil_hi = isfinite(r->dil_hi) ? fmax(r->dil_hi, d) : d;

@@ -3,6 +3,7 @@
  * otherwise one line per phase change and per finished interval, for logs and CI. */
 #include "harness/metrics.h"
 #include "harness/run.h"
+#include "harness/verdict.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -69,31 +70,17 @@ void live__tick(struct run *r, int64_t now)
 	fflush(stdout);
 }
 
-/* QoS of a generator-driven VM's finished interval, as the verdict will judge it. */
+/* QoS of a generator-driven VM's finished interval, judged as the verdict will judge it. */
 static void qos_state(struct run *r, struct run_vm *v, int k)
 {
-	const struct iv_acc *a = &v->data.iv[k];
-	const struct qos_rule *q = &r->rules.qos[v->plan.role];
-	const struct mix_rule *m = &r->rules.mix[v->plan.role];
-	struct wl_interval w = { .good_ops = a->ops - a->errors,
-		                 .failed_ops = a->errors,
-		                 .host_s = a->host_s,
-		                 .latency_ms =
-		                     (double)hdr_percentile(&a->lat, q->percentile) / 1000,
-		                 .target_rate = r->profile.vm[v->plan.role].rate,
-		                 .ntypes = m->n };
-	for (int t = 0; t < m->n; t++) {
-		w.type_target_share[t] = m->pct[t] / 100;
-		w.type_name[t] = m->name[t];
-		for (int j = 0; j < a->ntypes; j++)
-			if (!strcmp(a->type[j], m->name[t]))
-				w.type_ops[t] = a->type_ops[j];
-	}
+	json_t *ivs = metrics__intervals(&v->data, r->opts.platform);
 	char why[100];
-	if (score__qos(q, &w, why, sizeof(why)) < 0)
+	if (verdict__qos(json_array_get(ivs, (size_t)k), &r->rules, v->plan.role,
+	                 r->profile.vm[v->plan.role].rate, why, sizeof(why)) < 0)
 		snprintf(v->qos, sizeof(v->qos), "QoS missed in interval %d: %s", k + 1, why);
 	else
 		snprintf(v->qos, sizeof(v->qos), "QoS met in interval %d", k + 1);
+	json_decref(ivs);
 }
 
 /* One line per finished interval: every busy VM's rate and its response-time percentile. */

@@ -26,9 +26,7 @@ static double num(const json_t *o, const char *key)
 	return json_number_value(json_object_get(o, key));
 }
 
-/* The rule's percentile from a recorded latency summary, in ms: the summary's percentile at or
- * above it (a conservative reading when the rule asks for one the summary does not carry). */
-static double latency_ms(const json_t *lat, double percentile)
+const char *verdict__latency_key(double percentile)
 {
 	static const struct {
 		double p;
@@ -40,8 +38,14 @@ static double latency_ms(const json_t *lat, double percentile)
 		     { 99.9, "p99_9_us" } };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (percentile <= keys[i].p + 1e-9)
-			return num(lat, keys[i].key) / 1000.0;
-	return num(lat, "max_us") / 1000.0;
+			return keys[i].key;
+	return "max_us";
+}
+
+/* The rule's percentile from a recorded latency summary, in ms. */
+static double latency_ms(const json_t *lat, double percentile)
+{
+	return num(lat, verdict__latency_key(percentile)) / 1000.0;
 }
 
 /* One busy workload's interval as score__qos sees it. */
@@ -62,6 +66,14 @@ static void to_wl(const json_t *iv, const struct run_rules *r, enum role role, d
 		w->type_name[t] = m->name[t];
 	}
 	w->ntypes = m->n;
+}
+
+int verdict__qos(const json_t *iv, const struct run_rules *r, enum role role, double target_rate,
+                 char *why, size_t whylen)
+{
+	struct wl_interval w;
+	to_wl(iv, r, role, target_rate, &w);
+	return score__qos(&r->qos[role], &w, why, whylen);
 }
 
 /* QoS, variation, saturation and dilation of one VM; returns its mean normalized result (busy
@@ -94,10 +106,8 @@ static double check_vm(const json_t *vm, const struct run_rules *r, json_t *reas
 			       json_string_value(json_object_get(iv, "missing")));
 			continue;
 		}
-		struct wl_interval w;
 		char why[256];
-		to_wl(iv, r, role, target, &w);
-		if (score__qos(&r->qos[role], &w, why, sizeof(why)) < 0)
+		if (verdict__qos(iv, r, role, target, why, sizeof(why)) < 0)
 			reason(reasons, "%s interval %zu: QoS: %s", name, k, why);
 		if (n < COLLECT_MAX_INTERVALS)
 			rates[n++] = num(iv, "rate");

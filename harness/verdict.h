@@ -19,6 +19,16 @@
 #define VERDICT_OFFICIAL_RULES_SHA256                                                              \
 	"d3664ec1cccdfb841c709ebe47c6e1feee32aa955296667de4cd3a8c37ed5387"
 
+/* The key of a recorded latency summary that reads a rule's percentile: the summary's percentile
+ * at or above it ("p95_us"; "max_us" above p99.9), a conservative reading when the rule asks for
+ * one the summary does not carry. Reports use it too, so they show what the verdict judged. */
+const char *verdict__latency_key(double percentile);
+
+/* The QoS rule of a busy workload applied to one recorded interval (metrics.h's figures): 0, or
+ * -1 with the first violation in `why`. The live view uses it as the interval ends. */
+int verdict__qos(const json_t *iv, const struct run_rules *rules, enum role role,
+                 double target_rate, char *why, size_t whylen);
+
 /* Adds "verdict" {"valid", "compliant", "reasons": [...]} and "score" to `result`, replacing any
  * there. 0, or -1 when the result lacks the figures (malformed). */
 int verdict__evaluate(json_t *result, const struct run_rules *rules);
