@@ -1,9 +1,16 @@
 # workloads/common/: the shared load-generation library libvcload.a (histograms, rng, report lines,
 # open/closed-loop engine) used by every host load generator, the harness, and static guest programs.
+# Also libvcguestio.a, the report destination and stop sources of the self-driving guest programs.
 LIBS += vcload
 vcload.srcs := workloads/common/hdr.c workloads/common/rng.c workloads/common/report.c \
                workloads/common/loadgen.c
 # users link: name.deps := vcload   name.ldlibs := -ljansson -lpthread -lm
+
+# libvcguestio.a: report destination (--report HOST:PORT) and stop sources (stdin, SIGTERM/SIGINT)
+# of the self-driving guest programs vcons-jbb and vcons-idle.
+LIBS += vcguestio
+vcguestio.srcs := workloads/common/guestio.c
+# users link: name.deps := vcguestio vcload   name.ldlibs := -ljansson -lpthread -lm
 
 UNIT_TESTS += vcload-hdr-test
 vcload-hdr-test.srcs := workloads/common/test/hdr_test.c

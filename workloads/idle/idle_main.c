@@ -2,9 +2,9 @@
  * ticks of CLOCK_MONOTONIC (default 100 Hz, like an idle guest kernel's timer tick), records how
  * late each wake-up is, skips ticks it missed, and prints one JSON "interval" line per report
  * interval. A second thread only blocks in read() on stdin (the in-band stop). */
+#include "workloads/common/guestio.h"
 #include "workloads/common/hdr.h"
 #include "workloads/common/report.h"
-#include "workloads/java/guestio.h"
 
 #include <errno.h>
 #include <getopt.h>

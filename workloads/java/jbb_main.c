@@ -1,8 +1,8 @@
 /* workloads/java/jbb_main.c: vcons-jbb, the Java VM's guest program: options, the worker threads
  * (each bound to a warehouse, running the transaction mix and triggering collections), the
  * progress lines every report interval, the stop sources and the final self-check. */
+#include "workloads/common/guestio.h"
 #include "workloads/common/report.h"
-#include "workloads/java/guestio.h"
 #include "workloads/java/jbb.h"
 
 #include <errno.h>

@@ -1,11 +1,8 @@
 # workloads/java/: the Java VM. libvcjbb.a (the SPECjbb2005-style business logic, its collection
-# pass and invariants), libvcguestio.a (report destination and stop sources, shared with
-# workloads/idle), the static guest program vcons-jbb, unit tests, end-to-end test, benchmark.
+# pass and invariants), the static guest program vcons-jbb (with libvcguestio.a from
+# workloads/common), unit tests, end-to-end test, benchmark.
 LIBS += vcjbb
 vcjbb.srcs := workloads/java/jbb_world.c workloads/java/jbb_txn.c workloads/java/jbb_check.c
-
-LIBS += vcguestio
-vcguestio.srcs := workloads/java/guestio.c
 
 GUEST_PROGS += vcons-jbb
 vcons-jbb.srcs := workloads/java/jbb_main.c

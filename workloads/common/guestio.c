@@ -1,6 +1,6 @@
-/* workloads/java/guestio.c: report destination and stop sources of the self-driving guest
+/* workloads/common/guestio.c: report destination and stop sources of the self-driving guest
  * programs (see guestio.h). */
-#include "workloads/java/guestio.h"
+#include "workloads/common/guestio.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* workloads/java/guestio.h: the plumbing the self-driving guest programs (vcons-jbb, vcons-idle)
+/* workloads/common/guestio.h: the plumbing the self-driving guest programs (vcons-jbb, vcons-idle)
  * share: where report lines go (stdout, or a TCP connection to the harness with --report
  * HOST:PORT) and how a run is told to stop.
  *
@@ -10,8 +10,8 @@
  * stop, whichever comes first. Under vcons-hv a signal to the VMM ends the whole VM (exit 128+N)
  * instead: closing stdin is the in-band stop there. One stop object per process (the signal
  * handler needs to find it: the one process-wide pointer this module keeps). */
-#ifndef WORKLOADS_JAVA_GUESTIO_H
-#define WORKLOADS_JAVA_GUESTIO_H
+#ifndef WORKLOADS_COMMON_GUESTIO_H
+#define WORKLOADS_COMMON_GUESTIO_H
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
