@@ -1,8 +1,8 @@
 /* hv/main.c: the `vcons-hv` command: options, one VM, signals (SIGINT/SIGTERM stop the guest,
  * SIGUSR1 writes statistics), confinement, and the guest's exit status as its own. */
 #include "hv/hv.h"
+#include "hv/size.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -35,39 +35,6 @@ static const char usage[] =
     "signal N (e.g. 139 page fault, 132 invalid opcode); 2 usage; 65 not a static x86-64 ELF;\n"
     "66 program or directory missing; 69 no KVM; 71 host resource error; 77 no permission for\n"
     "/dev/kvm; 78 bad option value or profile.\n";
-
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		v <<= 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		v <<= 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		v <<= 30;
-		end++;
-		break;
-	default: break;
-	}
-	if (*end == 'i' || *end == 'B')
-		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
-	if (*end)
-		return -1;
-	*out = v;
-	return 0;
-}
 
 struct signal_thread {
 	struct hv_vm *vm;
@@ -143,7 +110,7 @@ int main(int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (o) {
 		case O_MEM:
-			if (parse_size(optarg, &cfg.mem_bytes) < 0)
+			if (hv_parse_size(optarg, UINT64_MAX, &cfg.mem_bytes) < 0)
 				return bad_usage("--mem: not a size like 256M or 1G: ", optarg);
 			break;
 		case O_PAGE:

@@ -1,4 +1,5 @@
-# hv/: the bundled hypervisor (library libhv.a and the vcons-hv command) and its tests.
+# hv/: the bundled hypervisor (library libhv.a and the vcons-hv command) and its tests; libhvsize.a,
+# the command line's size parser that vcons-qemu links too.
 LIBS += hv
 hv.srcs := hv/elf.c hv/mem.c hv/mm.c hv/vcpu.c hv/vm.c hv/stack.c hv/cpuid.c hv/clock.c \
            hv/fdtab.c hv/path.c hv/stats.c hv/confine.c hv/syscall.c hv/signal.c hv/process.c \
@@ -6,15 +7,24 @@ hv.srcs := hv/elf.c hv/mem.c hv/mm.c hv/vcpu.c hv/vm.c hv/stack.c hv/cpuid.c hv/
            hv/sys_misc.c
 HV_LDLIBS := -lseccomp -ljansson -lyaml -lpthread
 
+# libhvsize.a: the size syntax of the launchers' command lines (--mem), shared with vcons-qemu.
+LIBS += hvsize
+hvsize.srcs := hv/size.c
+
 HOST_PROGS += vcons-hv
 vcons-hv.srcs := hv/main.c
-vcons-hv.deps := hv
+vcons-hv.deps := hv hvsize
 vcons-hv.ldlibs := $(HV_LDLIBS)
 
 UNIT_TESTS += hv-elf-test
 hv-elf-test.srcs := hv/test/elf_test.c
 hv-elf-test.deps := hv
 hv-elf-test.ldlibs := -lcmocka
+
+UNIT_TESTS += hv-size-test
+hv-size-test.srcs := hv/test/size_test.c
+hv-size-test.deps := hvsize
+hv-size-test.ldlibs := -lcmocka
 
 UNIT_TESTS += hv-lib-test
 hv-lib-test.srcs := hv/test/lib_test.c

@@ -2,6 +2,7 @@
  * accelerator probe, and the event loop of one VM: the guest program's stdout/stderr to ours, our
  * stdin to the program (EOF included), signals (SIGTERM/SIGINT/SIGHUP stop the program, SIGUSR1
  * writes statistics), boot time-out, and the program's exit status as our own. */
+#include "hv/size.h"
 #include "qemu/vq.h"
 
 #include <errno.h>
@@ -58,32 +59,6 @@ static const char usage[] =
     "failed to boot or ended without reporting a status; 71 host resource error; 78 bad option "
     "value\n"
     "(e.g. too little memory).\n";
-
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	int shift = 0;
-	switch (*end) {
-	case 'k':
-	case 'K': shift = 10; break;
-	case 'm':
-	case 'M': shift = 20; break;
-	case 'g':
-	case 'G': shift = 30; break;
-	default: break;
-	}
-	end += shift ? 1 : 0;
-	if (*end == 'i' || *end == 'B')
-		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
-	if (*end || v > (1ull << 40) >> shift)
-		return -1;
-	*out = v << shift;
-	return 0;
-}
 
 static int bad_usage(const char *what, const char *arg)
 {
@@ -177,7 +152,7 @@ static int parse_args(int argc, char **argv, struct vq_config *c, double *probe)
 				return bad_value("--vcpus: not a number from 1 to 255: ", optarg);
 			break;
 		case O_MEM:
-			if (parse_size(optarg, &c->mem_bytes) < 0)
+			if (hv_parse_size(optarg, VQ_MAX_SIZE, &c->mem_bytes) < 0)
 				return bad_value("--mem: not a size like 256M or 1G: ", optarg);
 			if (c->mem_bytes < VQ_MIN_MEM)
 				return bad_value(
@@ -185,7 +160,8 @@ static int parse_args(int argc, char **argv, struct vq_config *c, double *probe)
 				    optarg);
 			break;
 		case O_DISK:
-			if (parse_size(optarg, &c->disk_bytes) < 0 || c->disk_bytes < (16ull << 20))
+			if (hv_parse_size(optarg, VQ_MAX_SIZE, &c->disk_bytes) < 0 ||
+			    c->disk_bytes < (16ull << 20))
 				return bad_value("--disk-size: not a size of at least 16M: ",
 				                 optarg);
 			break;

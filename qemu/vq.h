@@ -20,6 +20,7 @@ enum {
 
 #define VQ_MAX_PORTS 32
 #define VQ_MIN_MEM   (128ull << 20) /* 64M does not boot the cloud kernel with its initramfs */
+#define VQ_MAX_SIZE  (1ull << 40)   /* the largest --mem or --disk-size: 1 TiB */
 
 struct vq_config {
 	const char *root;   /* the VM's root content: root/bin/PROGRAM, root/data ... */

@@ -1,0 +1,39 @@
+/* hv/size.c: the launchers' size parser (see size.h). */
+#include "hv/size.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The shift of a unit letter, 0 for none. */
+static int unit_shift(char c)
+{
+	switch (c) {
+	case 'k':
+	case 'K': return 10;
+	case 'm':
+	case 'M': return 20;
+	case 'g':
+	case 'G': return 30;
+	default: return 0;
+	}
+}
+
+int hv_parse_size(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	if (strchr(s, '-')) /* strtoull would negate: "-1" is not a huge size */
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	int shift = unit_shift(*end);
+	end += shift ? 1 : 0;
+	if (*end == 'i' || *end == 'B')
+		end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
+	if (*end || v > max >> shift)
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
