@@ -37,10 +37,7 @@ PY
 # 1. Until stopped: 3 intervals, then closing stdin stops it within 2 s.
 feed_start "$IDLE" --hz 100 --interval 1 --csu 5
 wait_lines "$T_TMP/out" interval 3
-exec 7>&-
-if wait_exit $GPID 2 && [[ $WAIT_RC == 0 ]]; then t_ok "closing stdin stops it within 2 s, exit 0"; else
-	t_fail "closing stdin stops it within 2 s, exit 0" "rc=${WAIT_RC:-still running}"
-fi
+check_eof_stop
 if check_intervals "$T_TMP/out" 3; then t_ok "~100 wake-ups per interval, lateness p50 sane"; else
 	t_fail "~100 wake-ups per interval, lateness p50 sane" "$(cut -c1-300 "$T_TMP/out")"
 fi
@@ -48,13 +45,7 @@ fi
 # 2. A "stop" line.
 feed_start "$IDLE" --interval 0.5 --csu 5
 wait_lines "$T_TMP/out" interval 1
-echo stop >&7
-if wait_exit $GPID 2 && [[ $WAIT_RC == 0 ]] && tail -1 "$T_TMP/out" | grep -q '"final":true'; then
-	t_ok "a stop line stops it with a final line"
-else
-	t_fail "a stop line stops it with a final line" "rc=${WAIT_RC:-still running}"
-fi
-exec 7>&-
+check_stop_line
 
 # 3. --duration with stdin at EOF runs the whole duration.
 t0=$(date +%s%N)
@@ -81,27 +72,8 @@ fi
 # 5. SIGTERM: natively a clean stop with a final line; under hv the VMM ends the VM (128+15).
 feed_start "$IDLE" --interval 0.5 --csu 5
 wait_lines "$T_TMP/out" interval 1
-kill -TERM $GPID
-if [[ $PLATFORM == hv ]]; then
-	wait_exit $GPID 2 && [[ $WAIT_RC == 143 ]] && t_ok "SIGTERM to vcons-hv ends the VM (143)" ||
-		t_fail "SIGTERM to vcons-hv ends the VM (143)" "rc=${WAIT_RC:-still running}"
-else
-	if wait_exit $GPID 2 && [[ $WAIT_RC == 0 ]] && tail -1 "$T_TMP/out" | grep -q '"final":true'; then
-		t_ok "SIGTERM stops it cleanly with a final line"
-	else
-		t_fail "SIGTERM stops it cleanly with a final line" "rc=${WAIT_RC:-still running}"
-	fi
-fi
-exec 7>&-
+check_sigterm
 
 # 6. Usage.
-"$IDLE" --help >"$T_TMP/help" && grep -q -- --hz "$T_TMP/help" && t_ok "--help exits 0" ||
-	t_fail "--help exits 0"
-for bad in "--bogus" "--hz 0" "--hz 1.5" "--interval x" "--duration -2" "extra"; do
-	# shellcheck disable=SC2086
-	"$IDLE" $bad </dev/null >/dev/null 2>"$T_TMP/bad.err"
-	rc=$?
-	[[ $rc == 2 && $(wc -l <"$T_TMP/bad.err") == 1 ]] && t_ok "'$bad' exits 2 with one line" ||
-		t_fail "'$bad' exits 2 with one line" "rc=$rc $(cat "$T_TMP/bad.err")"
-done
+check_usage "$IDLE" --hz "--bogus" "--hz 0" "--hz 1.5" "--interval x" "--duration -2" "extra"
 t_done

@@ -68,3 +68,65 @@ with open(sys.argv[2], "wb") as f:
 	done
 	return 1
 }
+
+# The checks both programs share. Each is one or two t_ok/t_fail lines with the same text for both.
+
+# check_eof_stop: closes the stdin FIFO of the program feed_start started; it must end within 2 s,
+# exit 0.
+check_eof_stop() {
+	exec 7>&-
+	if wait_exit "$GPID" 2 && [[ $WAIT_RC == 0 ]]; then
+		t_ok "closing stdin stops it within 2 s, exit 0"
+	else
+		t_fail "closing stdin stops it within 2 s, exit 0" "rc=${WAIT_RC:-still running}"
+	fi
+}
+
+# check_clean_stop NAME: the program feed_start started ends within 2 s, exit 0, its last line
+# marked final.
+check_clean_stop() {
+	if wait_exit "$GPID" 2 && [[ $WAIT_RC == 0 ]] &&
+		tail -1 "$T_TMP/out" | grep -q '"final":true'; then
+		t_ok "$1"
+	else
+		t_fail "$1" "rc=${WAIT_RC:-still running}"
+	fi
+}
+
+# check_stop_line: a "stop" line to the program feed_start started stops it cleanly; then closes
+# the FIFO.
+check_stop_line() {
+	echo stop >&7
+	check_clean_stop "a stop line stops it with a final line"
+	exec 7>&-
+}
+
+# check_sigterm: SIGTERM to the program feed_start started: natively a clean stop with a final line;
+# under hv the VMM ends the VM (128+15). Then closes the FIFO.
+check_sigterm() {
+	kill -TERM "$GPID"
+	if [[ $PLATFORM == hv ]]; then
+		wait_exit "$GPID" 2 && [[ $WAIT_RC == 143 ]] &&
+			t_ok "SIGTERM to vcons-hv ends the VM (143)" ||
+			t_fail "SIGTERM to vcons-hv ends the VM (143)" "rc=${WAIT_RC:-still running}"
+	else
+		check_clean_stop "SIGTERM stops it cleanly with a final line"
+	fi
+	exec 7>&-
+}
+
+# check_usage PROGRAM HELP_WORD BAD...: --help exits 0 and mentions HELP_WORD; each BAD (a string of
+# arguments, split on blanks) exits 2 with one line on stderr. Natively, as a user would run it.
+check_usage() {
+	local prog=$1 word=$2 bad rc
+	shift 2
+	"$prog" --help >"$T_TMP/help" && grep -q -- "$word" "$T_TMP/help" && t_ok "--help exits 0" ||
+		t_fail "--help exits 0"
+	for bad in "$@"; do
+		# shellcheck disable=SC2086
+		"$prog" $bad </dev/null >/dev/null 2>"$T_TMP/bad.err"
+		rc=$?
+		[[ $rc == 2 && $(wc -l <"$T_TMP/bad.err") == 1 ]] && t_ok "'$bad' exits 2 with one line" ||
+			t_fail "'$bad' exits 2 with one line" "rc=$rc $(cat "$T_TMP/bad.err")"
+	done
+}

@@ -39,10 +39,7 @@ feed_start "$JBB" --threads 2 --warehouses 2 --report-interval 0.5 --csu 3
 if wait_lines "$T_TMP/out" progress 4; then t_ok "progress lines arrive"; else
 	t_fail "progress lines arrive" "$(head -c 300 "$T_TMP/out") $(cat "$T_TMP/err")"
 fi
-exec 7>&-
-if wait_exit $GPID 2 && [[ $WAIT_RC == 0 ]]; then t_ok "closing stdin stops it within 2 s, exit 0"; else
-	t_fail "closing stdin stops it within 2 s, exit 0" "rc=${WAIT_RC:-still running}"
-fi
+check_eof_stop
 if check_progress "$T_TMP/out"; then t_ok "progress lines: JSON, ops increasing, final line"; else
 	t_fail "progress lines: JSON, ops increasing, final line"
 fi
@@ -51,13 +48,7 @@ cp "$T_TMP/out" "$T_TMP/run1.out"
 # 2. A "stop" line on stdin stops it too.
 feed_start "$JBB" --threads 2 --report-interval 0.3 --csu 3
 wait_lines "$T_TMP/out" progress 3
-echo stop >&7
-if wait_exit $GPID 2 && [[ $WAIT_RC == 0 ]] && tail -1 "$T_TMP/out" | grep -q '"final":true'; then
-	t_ok "a stop line stops it with a final line"
-else
-	t_fail "a stop line stops it with a final line" "rc=${WAIT_RC:-still running}"
-fi
-exec 7>&-
+check_stop_line
 
 # 3. --duration with stdin at EOF runs the whole duration, then the self-check passes.
 t0=$(date +%s%N)
@@ -98,27 +89,9 @@ rc=$?
 # 5. SIGTERM: natively a clean stop with a final line; under hv the VMM ends the VM (128+15).
 feed_start "$JBB" --threads 2 --report-interval 0.3 --csu 3
 wait_lines "$T_TMP/out" progress 2
-kill -TERM $GPID
-if [[ $PLATFORM == hv ]]; then
-	wait_exit $GPID 2 && [[ $WAIT_RC == 143 ]] && t_ok "SIGTERM to vcons-hv ends the VM (143)" ||
-		t_fail "SIGTERM to vcons-hv ends the VM (143)" "rc=${WAIT_RC:-still running}"
-else
-	if wait_exit $GPID 2 && [[ $WAIT_RC == 0 ]] && tail -1 "$T_TMP/out" | grep -q '"final":true'; then
-		t_ok "SIGTERM stops it cleanly with a final line"
-	else
-		t_fail "SIGTERM stops it cleanly with a final line" "rc=${WAIT_RC:-still running}"
-	fi
-fi
-exec 7>&-
+check_sigterm
 
 # 6. Usage.
-"$JBB" --help >"$T_TMP/help" && grep -q -- --self-check "$T_TMP/help" && t_ok "--help exits 0" ||
-	t_fail "--help exits 0"
-for bad in "--bogus" "--warehouses 0" "--threads x" "--duration -1" "--report-interval 0" "extra"; do
-	# shellcheck disable=SC2086
-	"$JBB" $bad </dev/null >/dev/null 2>"$T_TMP/bad.err"
-	rc=$?
-	[[ $rc == 2 && $(wc -l <"$T_TMP/bad.err") == 1 ]] && t_ok "'$bad' exits 2 with one line" ||
-		t_fail "'$bad' exits 2 with one line" "rc=$rc $(cat "$T_TMP/bad.err")"
-done
+check_usage "$JBB" --self-check \
+	"--bogus" "--warehouses 0" "--threads x" "--duration -1" "--report-interval 0" "extra"
 t_done
