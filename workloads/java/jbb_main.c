@@ -47,6 +47,8 @@ static void usage(FILE *f)
 	    "  --report HOST:PORT   write report lines to this TCP address, not stdout\n"
 	    "  --seed N             random seed of the data and the transaction streams (default "
 	    "1)\n"
+	    "  --gc-every N         object allocations between two collections: the heap size's\n"
+	    "                       analogue (default 200000; smaller collects more often)\n"
 	    "  --self-check         after the run verify every invariant, print a self_check "
 	    "line,\n"
 	    "                       exit 1 when one does not hold\n"
@@ -75,6 +77,7 @@ static int parse(int argc, char **argv, struct jbb_opts *o)
 		{ "csu", required_argument, 0, 'c' },
 		{ "report", required_argument, 0, 'r' },
 		{ "seed", required_argument, 0, 's' },
+		{ "gc-every", required_argument, 0, 'g' },
 		{ "self-check", no_argument, 0, 'k' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
@@ -92,6 +95,9 @@ static int parse(int argc, char **argv, struct jbb_opts *o)
 		case 'c': ok = num(optarg, 0, 1000000, true, &v), o->csu = (int)v; break;
 		case 'r': o->report = optarg; break;
 		case 's': ok = num(optarg, 0, 1e15, true, &v), o->cfg.seed = (uint64_t)v; break;
+		case 'g':
+			ok = num(optarg, 100, 1e12, true, &v), o->cfg.gc_every = (int64_t)v;
+			break;
 		case 'k': o->self_check = 1; break;
 		case 'h': usage(stdout); return 3;
 		default:
@@ -171,6 +177,7 @@ static int start_line(FILE *out, const struct jbb_opts *o)
 	json_object_set_new(l, "customers_per_district", json_integer(o->cfg.customers));
 	json_object_set_new(l, "items", json_integer(o->cfg.items));
 	json_object_set_new(l, "live_bound", json_integer(jbb_live_bound(&o->cfg)));
+	json_object_set_new(l, "gc_every", json_integer((json_int_t)o->cfg.gc_every));
 	return report_write(out, l);
 }
 
