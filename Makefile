@@ -102,7 +102,7 @@ $(B)/obj/%.o: %.S
 
 -include $(sort $(ALL_OBJS:.o=.d))
 
-.PHONY: all programs unit-tests deps test sanitize bench run format format-check clean help
+.PHONY: all programs unit-tests deps test test-nested sanitize bench run format format-check clean help
 all: programs unit-tests
 programs: $(HOST_BINS) $(GUEST_BINS)
 unit-tests: $(TEST_BINS)
@@ -118,6 +118,13 @@ test: deps
 		--unit "$(addprefix build/test/,$(UNIT_TESTS))" \
 		--san-unit "$(addprefix build/san/test/,$(UNIT_TESTS))" \
 		--e2e "$(E2E_TESTS)"
+
+# make test-nested: the tests that need /dev/kvm, on a host without it: inside a QEMU guest with
+# emulated SVM (tools/nested-kvm.sh). Slow (an hour or so); proves behaviour, never speed.
+KVM_TESTS = $(filter %@hv hv/test/%,$(E2E_TESTS))
+test-nested: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/nested-kvm.sh --build build $(or $(TESTS),$(KVM_TESTS))
 
 sanitize: deps
 	$(Q)$(MAKE) --no-print-directory SAN=1 unit-tests
@@ -144,6 +151,8 @@ help:
 	@echo "make [all]       build every program into build/ (guest programs: build/guest/)"
 	@echo "make run         install missing packages, build, run a short one-CSU benchmark"
 	@echo "make test        install missing packages, build, run every test"
+	@echo "make test-nested the tests that need /dev/kvm, in a QEMU guest with emulated SVM"
+	@echo "                 (for hosts without KVM; TESTS=\"a.sh@hv ...\" picks some)"
 	@echo "make sanitize    unit tests under AddressSanitizer + UBSan"
 	@echo "make bench       benchmarks, JSON under build/bench/"
 	@echo "make deps        install missing Debian packages (tools/packages.txt)"

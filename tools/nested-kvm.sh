@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# tools/nested-kvm.sh: runs the tests that need /dev/kvm on a host that has none, inside a QEMU guest
+# whose CPU is emulated by TCG with AMD SVM and nested paging: the guest kernel (Debian's cloud kernel,
+# the one the qemu platform fetches) loads kvm-amd and has a real /dev/kvm, so vcons-hv runs there
+# unchanged. The guest's root is a squashfs snapshot of this host's system (build/nested/root.sqfs, made
+# once: --refresh remakes it) and the checkout, built, is laid at its own path; both under tmpfs
+# overlays, so nothing the tests write reaches the host except the logs copied back.
+#
+# It proves behaviour, not speed: everything in the guest runs emulated, the nested VM's code on top
+# of that about 1,000 times slower than native, so QoS-bound figures fail there and no figure from it
+# belongs in a benchmark table.
+#
+# usage: tools/nested-kvm.sh [--refresh] [--build DIR] TEST...   (TEST as tools/run-tests.sh takes)
+# Exits 0 when every test passed, 1 when one failed or the guest died, 2 on a usage error, 3 when a
+# prerequisite is missing (qemu-system-x86_64, mksquashfs, the qemu platform's kernel: run make first).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD build=build refresh=0 tests=()
+while (($#)); do
+	case $1 in
+	--refresh) refresh=1; shift ;;
+	--build) build=$2; shift 2 ;;
+	--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-*) echo "nested-kvm: unknown option $1" >&2; exit 2 ;;
+	*) tests+=("$1"); shift ;;
+	esac
+done
+((${#tests[@]})) || { echo "nested-kvm: no test named (try --help)" >&2; exit 2; }
+die3() { echo "nested-kvm: $*" >&2; exit 3; }
+command -v qemu-system-x86_64 >/dev/null || die3 "qemu-system-x86_64 is missing (package qemu-system-x86)"
+command -v mksquashfs >/dev/null || die3 "mksquashfs is missing (package squashfs-tools)"
+command -v debugfs >/dev/null || die3 "debugfs is missing (package e2fsprogs)"
+kernel=$build/qemu/vmlinuz
+mods=$(ls -d "$build"/qemu/kpkg/lib/modules/*/kernel 2>/dev/null | head -1)
+[[ -f $kernel && -n $mods ]] || die3 "no $kernel: build the qemu platform first (make)"
+
+out=$build/nested
+mkdir -p "$out"
+# The guest's initramfs: busybox, the modules in load order, the init script.
+mkinitrd() {
+	local d=$out/initramfs.d m
+	local list="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev
+		drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci drivers/block/virtio_blk
+		fs/squashfs/squashfs fs/overlayfs/overlay virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd"
+	rm -rf "$d" && mkdir -p "$d"/bin "$d"/lib/modules "$d"/proc "$d"/sys "$d"/dev || return 1
+	cp /bin/busybox "$d"/bin/ || return 1
+	for m in $list; do cp "$mods/$m.ko" "$d"/lib/modules/ || return 1; done
+	for m in $list; do basename "$m"; done >"$d"/lib/modules/order
+	cp tools/nested-kvm-init.sh "$d"/init && chmod 755 "$d"/init
+	(cd "$d" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$out"/initramfs.gz
+}
+mkinitrd || die3 "cannot build the guest's initramfs from $mods"
+
+# The host snapshot leaves out what changes while it is read, what the tests never use, the checkout
+# and NESTED_EXCLUDE (paths under /, default "work": this workplace's scratch space).
+if ((refresh)) || [[ ! -s $out/root.sqfs ]]; then
+	echo "nested-kvm: snapshotting this host's system into $out/root.sqfs (a few minutes, once)"
+	rm -f "$out"/root.sqfs
+	excl=(proc sys dev run tmp mnt media var/cache/apt var/lib/apt/lists usr/share/doc usr/share/man
+		usr/lib/jvm usr/lib/chromium root/.rustup "${top#/}" ${NESTED_EXCLUDE-work})
+	mksquashfs / "$out"/root.sqfs -noI -noD -noF -noX -no-xattrs -quiet -e "${excl[@]}" >/dev/null ||
+		{ rm -f "$out"/root.sqfs; die3 "mksquashfs of / failed"; }
+fi
+rm -f "$out"/repo.sqfs
+mksquashfs . "$out"/repo.sqfs -noI -noD -noF -noX -no-xattrs -quiet -e "$build/nested" >/dev/null ||
+	die3 "mksquashfs of the checkout failed"
+
+# The exchange disk: run.sh in, logs and the exit status out.
+rm -rf "$out"/xchg.d && mkdir -p "$out"/xchg.d
+cat >"$out"/xchg.d/run.sh <<EOF
+export PATH="$PATH" CI=true
+cd "$top" || exit 1
+echo "nested-kvm: guest \$(uname -r), \$(nproc) CPUs, \$(ls /dev/kvm 2>/dev/null || echo 'no /dev/kvm')"
+tools/run-tests.sh --build "$build" --e2e "${tests[*]}"
+rc=\$?
+cp -r "$build"/test-logs /out/
+exit \$rc
+EOF
+rm -f "$out"/xchg.img
+mkfs.ext4 -q -d "$out"/xchg.d "$out"/xchg.img 2G || die3 "mkfs.ext4 of the exchange disk failed"
+
+mem=${NESTED_MEM:-12G}
+timeout "${NESTED_TIMEOUT:-5400}" qemu-system-x86_64 -accel tcg,thread=multi,tb-size=1024 \
+	-cpu EPYC,+svm,+npt -smp 2 -m "$mem" -display none -monitor none -serial stdio -no-reboot \
+	-kernel "$kernel" -initrd "$out"/initramfs.gz -append "console=ttyS0 quiet vcons.repo=$top" \
+	-drive file="$out"/root.sqfs,format=raw,if=virtio,readonly=on \
+	-drive file="$out"/xchg.img,format=raw,if=virtio \
+	-drive file="$out"/repo.sqfs,format=raw,if=virtio,readonly=on \
+	</dev/null 2>"$out"/qemu.err | tr -d '\r' | grep -a --line-buffered -v -E '\x1b|SeaBIOS|iPXE|Booting from|Press Ctrl-B|^$'
+rm -rf "$out"/back && mkdir -p "$out"/back
+debugfs -R "rdump / $out/back" "$out"/xchg.img >/dev/null 2>&1
+status=$(cat "$out"/back/status 2>/dev/null)
+echo "nested-kvm: logs in $out/back/test-logs"
+[[ $status == 0 ]] && exit 0
+[[ -n $status ]] || echo "nested-kvm: the guest ended without a status (crashed or timed out; see above)" >&2
+exit 1
