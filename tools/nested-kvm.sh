@@ -11,21 +11,24 @@
 # belongs in a benchmark table.
 #
 # usage: tools/nested-kvm.sh [--refresh] [--build DIR] TEST...   (TEST as tools/run-tests.sh takes)
+#        tools/nested-kvm.sh [--refresh] --run 'COMMAND'         (a shell command in the checkout)
 # Exits 0 when every test passed, 1 when one failed or the guest died, 2 on a usage error, 3 when a
 # prerequisite is missing (qemu-system-x86_64, mksquashfs, the qemu platform's kernel: run make first).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-top=$PWD build=build refresh=0 tests=()
+top=$PWD build=build refresh=0 tests=() cmd=""
 while (($#)); do
 	case $1 in
 	--refresh) refresh=1; shift ;;
 	--build) build=$2; shift 2 ;;
-	--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--run) cmd=$2; shift 2 ;;
+	--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "nested-kvm: unknown option $1" >&2; exit 2 ;;
 	*) tests+=("$1"); shift ;;
 	esac
 done
-((${#tests[@]})) || { echo "nested-kvm: no test named (try --help)" >&2; exit 2; }
+((${#tests[@]})) || [[ -n $cmd ]] || { echo "nested-kvm: no test named (try --help)" >&2; exit 2; }
+[[ -n $cmd ]] || cmd="tools/run-tests.sh --build $build --e2e \"${tests[*]}\""
 die3() { echo "nested-kvm: $*" >&2; exit 3; }
 command -v qemu-system-x86_64 >/dev/null || die3 "qemu-system-x86_64 is missing (package qemu-system-x86)"
 command -v mksquashfs >/dev/null || die3 "mksquashfs is missing (package squashfs-tools)"
@@ -71,9 +74,10 @@ cat >"$out"/xchg.d/run.sh <<EOF
 export PATH="$PATH" CI=true
 cd "$top" || exit 1
 echo "nested-kvm: guest \$(uname -r), \$(nproc) CPUs, \$(ls /dev/kvm 2>/dev/null || echo 'no /dev/kvm')"
-tools/run-tests.sh --build "$build" --e2e "${tests[*]}"
+$cmd
 rc=\$?
-cp -r "$build"/test-logs /out/
+cp -r "$build"/test-logs /out/ 2>/dev/null
+cp -r results /out/ 2>/dev/null
 exit \$rc
 EOF
 rm -f "$out"/xchg.img
@@ -86,7 +90,7 @@ timeout "${NESTED_TIMEOUT:-5400}" qemu-system-x86_64 -accel tcg,thread=multi,tb-
 	-drive file="$out"/root.sqfs,format=raw,if=virtio,readonly=on \
 	-drive file="$out"/xchg.img,format=raw,if=virtio \
 	-drive file="$out"/repo.sqfs,format=raw,if=virtio,readonly=on \
-	</dev/null 2>"$out"/qemu.err | tr -d '\r' | grep -a --line-buffered -v -E '\x1b|SeaBIOS|iPXE|Booting from|Press Ctrl-B|^$'
+	</dev/null 2>"$out"/qemu.err | sed -u 's/\r$//' | grep -a --line-buffered -v -E '\x1b|SeaBIOS|iPXE|Booting from|Press Ctrl-B|^$'
 rm -rf "$out"/back && mkdir -p "$out"/back
 debugfs -R "rdump / $out/back" "$out"/xchg.img >/dev/null 2>&1
 status=$(cat "$out"/back/status 2>/dev/null)
