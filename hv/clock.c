@@ -22,7 +22,11 @@ void clock__start(struct vm *vm)
 
 uint64_t clock__guest_now(const struct vm *vm, clockid_t id)
 {
-	uint64_t now = clock__host_ns(id);
+	return clock__guest_at(vm, id, clock__host_ns(id));
+}
+
+uint64_t clock__guest_at(const struct vm *vm, clockid_t id, uint64_t now)
+{
 	double f = vm->cfg.clock_scale;
 	if (f == 1.0)
 		return now;

@@ -13,6 +13,9 @@ uint64_t clock__host_ns(clockid_t id);
 void clock__start(struct vm *vm);
 /* The guest's reading of clock `id` now (nanoseconds). */
 uint64_t clock__guest_now(const struct vm *vm, clockid_t id);
+/* The guest's reading of clock `id` at the moment the host's clock `id` read `host_ns`: a
+ * (host, guest) pair from one reading, exact even if the reader is descheduled in between. */
+uint64_t clock__guest_at(const struct vm *vm, clockid_t id, uint64_t host_ns);
 /* A guest duration (ns) as a host duration, and a guest absolute time on `id` as a host one. */
 int64_t clock__to_host_duration(const struct vm *vm, int64_t guest_ns);
 uint64_t clock__to_host_abs(const struct vm *vm, clockid_t id, uint64_t guest_ns);

@@ -26,6 +26,11 @@ hv-size-test.srcs := hv/test/size_test.c
 hv-size-test.deps := hvsize
 hv-size-test.ldlibs := -lcmocka
 
+UNIT_TESTS += hv-clock-test
+hv-clock-test.srcs := hv/test/clock_test.c
+hv-clock-test.deps := hv
+hv-clock-test.ldlibs := -lcmocka $(HV_LDLIBS)
+
 UNIT_TESTS += hv-lib-test
 hv-lib-test.srcs := hv/test/lib_test.c
 hv-lib-test.deps := hv
