@@ -106,7 +106,15 @@ long syscall__dispatch(struct vcpu *c, uint64_t nr, const uint64_t *a)
 	}
 	if (ret == -EPIPE && raises_sigpipe(nr, a))
 		signal__raise(c, SIGPIPE);
-	uint64_t ns = clock__host_ns(CLOCK_MONOTONIC) - t0;
+	uint64_t t1 = clock__host_ns(CLOCK_MONOTONIC), ns = t1 - t0;
+	struct kvm_regs *r = vcpu__regs(c);
+	c->trail.e[c->trail.n++ % TRAIL_LEN] =
+	    (struct trail_entry){ .nr = nr,
+		                  .arg0 = a[0],
+		                  .rip = ret == SYSCALL_NORETURN ? r->rip : r->rcx,
+		                  .rsp = r->rsp,
+		                  .ret = ret,
+		                  .end_ns = t1 };
 	unsigned slot = nr < STATS_NSYSCALLS ? (unsigned)nr : STATS_NSYSCALLS - 1;
 	c->stats.sys_count[slot]++;
 	c->stats.sys_ns[slot] += ns;

@@ -257,6 +257,37 @@ static void dump_regs(FILE *f, const struct kvm_regs *r, uint64_t rip, uint64_t 
 	fprintf(f, "  r13 %016llx  r14 %016llx  r15 %016llx\n", r->r13, r->r14, r->r15);
 }
 
+/* The vCPU's last system calls, newest first, with how long before `now` each was answered. */
+static void dump_trail(FILE *f, const struct trail *t, uint64_t now)
+{
+	uint64_t n = t->n < TRAIL_LEN ? t->n : TRAIL_LEN;
+	if (!n) {
+		fprintf(f, "  no system call yet on this thread\n");
+		return;
+	}
+	fprintf(f, "  last %llu system calls of this thread, newest first:\n",
+	        (unsigned long long)n);
+	for (uint64_t i = 0; i < n; i++) {
+		const struct trail_entry *e = &t->e[(t->n - 1 - i) % TRAIL_LEN];
+		const char *name = syscall__name((unsigned)e->nr);
+		char call[48];
+		if (name)
+			snprintf(call, sizeof(call), "%s(%#llx)", name,
+			         (unsigned long long)e->arg0);
+		else
+			snprintf(call, sizeof(call), "syscall_%llu(%#llx)",
+			         (unsigned long long)e->nr, (unsigned long long)e->arg0);
+		char ret[24];
+		if (e->ret == SYSCALL_NORETURN)
+			snprintf(ret, sizeof(ret), "?");
+		else
+			snprintf(ret, sizeof(ret), "%lld", (long long)e->ret);
+		fprintf(f, "    %-32s = %-8s rip %016llx  rsp %016llx  %.3f ms before\n", call, ret,
+		        (unsigned long long)e->rip, (unsigned long long)e->rsp,
+		        (double)(now - e->end_ns) / 1e6);
+	}
+}
+
 /* Ends the VM as Linux ends a process killed by `sig`, after a register dump. */
 static void crash(struct vcpu *c, int sig, const char *what, uint64_t rip, uint64_t rsp)
 {
@@ -266,6 +297,7 @@ static void crash(struct vcpu *c, int sig, const char *what, uint64_t rip, uint6
 	dump_regs(stderr, r, rip, rsp);
 	fprintf(stderr, "  cr2 %016llx  fs.base %016llx\n",
 	        (unsigned long long)c->run->s.regs.sregs.cr2, (unsigned long long)vcpu__fs_base(c));
+	dump_trail(stderr, &c->trail, clock__host_ns(CLOCK_MONOTONIC));
 	funlockfile(stderr);
 	c->vm->crashed = 1;
 	vm__exit_group(c->vm, HV_EXIT_CRASH_BASE + sig);
@@ -348,7 +380,13 @@ static int handle_exit(struct vcpu *c)
 	case KVM_EXIT_IO: return handle_io(c);
 	case KVM_EXIT_INTR: return 0;
 	case KVM_EXIT_SHUTDOWN:
-		crash(c, SIGSEGV, "triple fault (CPU shutdown)", r->rip, r->rsp);
+		/* On AMD-V, KVM has already reset the vCPU (RIP 0xfff0): its last calls are all
+		 * left. */
+		crash(c, SIGSEGV,
+		      r->rip == 0xfff0
+		          ? "triple fault (CPU shutdown; registers below are the reset state)"
+		          : "triple fault (CPU shutdown)",
+		      r->rip, r->rsp);
 		return -1;
 	case KVM_EXIT_HLT: crash(c, SIGSEGV, "halted", r->rip, r->rsp); return -1;
 	case KVM_EXIT_MMIO:

@@ -28,6 +28,19 @@
 
 struct vm;
 
+/* The last system calls of one vCPU, kept so that a crash report can say what the guest did just
+ * before it: a triple fault on AMD-V leaves no registers behind (KVM resets the vCPU). */
+#define TRAIL_LEN 8
+struct trail_entry {
+	uint64_t nr, arg0, rip, rsp; /* rip: where the call returns to (rcx) */
+	int64_t ret;
+	uint64_t end_ns; /* host CLOCK_MONOTONIC when the call was answered */
+};
+struct trail {
+	struct trail_entry e[TRAIL_LEN];
+	uint64_t n; /* calls recorded; e[(n - 1) % TRAIL_LEN] is the newest */
+};
+
 struct vcpu {
 	struct vm *vm;
 	int id;  /* KVM vCPU id, also the slot in vm->vcpus */
@@ -47,6 +60,7 @@ struct vcpu {
 	stack_t altstack;
 	char comm[16]; /* PR_SET_NAME */
 	struct vcpu_stats stats;
+	struct trail trail;
 };
 
 struct ksigaction { /* the kernel's struct sigaction (rt_sigaction) */

@@ -86,8 +86,8 @@ rm -f "$out"/xchg.img
 mkfs.ext4 -q -d "$out"/xchg.d "$out"/xchg.img 2G || die3 "mkfs.ext4 of the exchange disk failed"
 
 mem=${NESTED_MEM:-12G}
-timeout "${NESTED_TIMEOUT:-5400}" qemu-system-x86_64 -accel tcg,thread=multi,tb-size=1024 \
-	-cpu EPYC,+svm,+npt -smp 2 -m "$mem" -display none -monitor none -serial stdio -no-reboot \
+timeout "${NESTED_TIMEOUT:-5400}" qemu-system-x86_64 -accel "${NESTED_ACCEL:-tcg,thread=multi,tb-size=1024}" \
+	-cpu "${NESTED_CPU:-EPYC,+svm,+npt}" -smp 2 -m "$mem" -display none -monitor none -serial stdio -no-reboot \
 	-kernel "$kernel" -initrd "$out"/initramfs.gz -append "console=ttyS0 quiet panic=-1 vcons.repo=$top" \
 	-drive file="$out"/root.sqfs,format=raw,if=virtio,readonly=on \
 	-drive file="$out"/xchg.img,format=raw,if=virtio \

@@ -56,5 +56,14 @@ for w in null ud2 abort exit42; do
 		t_fail "guest fault '$w'" "exit $rc, want ${want[$w]}"
 		cat "$T_TMP/crash.out"
 	fi
+	# The report names the thread's last system calls, newest first: the printf of t_crash.
+	if [[ $w == null ]]; then
+		if grep -A1 'system calls of this thread, newest first' "$T_TMP/crash.out" |
+			grep -q 'write(0x1) *= 14 '; then
+			t_ok "a crash report lists the thread's last system call"
+		else
+			t_fail "crash report's last system calls" "$(cat "$T_TMP/crash.out")"
+		fi
+	fi
 done
 t_done
