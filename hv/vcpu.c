@@ -188,6 +188,7 @@ int vcpu__reset(struct vcpu *c, const struct kvm_regs *regs, uint64_t fs_base)
 	c->robust_list = 0;
 	c->exit_code = 0;
 	c->done = 0;
+	c->trail.n = 0; /* a recycled vCPU's calls were another thread's */
 	return 0;
 }
 
