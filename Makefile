@@ -72,11 +72,11 @@ $(B)/lib/lib$(1).a: $(call objs,$($(1).srcs))
 ALL_OBJS += $(call objs,$($(1).srcs))
 endef
 
-# $(1) = program name, $(2) = output path, $(3) = link mode flags
+# $(1) = program name, $(2) = output path, $(3) = link mode flags, $(4) = link command prefix
 define prog_template
 $(2): $(call objs,$($(1).srcs)) $(call libfiles,$($(1).deps))
 	@mkdir -p $$(@D)
-	$$(call say,LD,$$@)$(CC) $(LDFLAGS) $(3) $($(1).ldflags) -o $$@ \
+	$$(call say,LD,$$@)$(4)$(CC) $(LDFLAGS) $(3) $($(1).ldflags) -o $$@ \
 		$(call objs,$($(1).srcs)) $(call libfiles,$($(1).deps)) $($(1).ldlibs)
 ALL_OBJS += $(call objs,$($(1).srcs))
 endef
@@ -85,7 +85,7 @@ $(foreach l,$(LIBS),$(eval $(call lib_template,$(l))))
 $(foreach p,$(HOST_PROGS),$(eval $(call prog_template,$(p),$(B)/$(p),)))
 $(foreach p,$(UNIT_TESTS),$(eval $(call prog_template,$(p),$(B)/test/$(p),)))
 ifneq ($(SAN),1)
-$(foreach p,$(GUEST_PROGS),$(eval $(call prog_template,$(p),$(B)/guest/$(p),-static)))
+$(foreach p,$(GUEST_PROGS),$(eval $(call prog_template,$(p),$(B)/guest/$(p),-static,tools/link-static.sh )))
 endif
 
 HOST_BINS  := $(addprefix $(B)/,$(HOST_PROGS))
