@@ -10,7 +10,8 @@
 # The emulated CPU has SVM without nested paging, so the guest's KVM shadow-pages the VMs: with TCG's
 # nested paging (NESTED_CPU=EPYC,+svm,+npt) most 2-minute runs lost a VM to a triple fault or panicked
 # the guest kernel; without it none did (README). NESTED_CPU, NESTED_ACCEL, NESTED_MEM and
-# NESTED_TIMEOUT (seconds) change the emulated machine.
+# NESTED_TIMEOUT (seconds) change the emulated machine. A guest whose console stays silent for
+# NESTED_STALL seconds (default 900; it prints a line every NESTED_STALL/3 while it lives) is stopped.
 #
 # It proves behaviour, not speed: everything in the guest runs emulated, the nested VM's code on top
 # of that about 1,000 times slower than native, so QoS-bound figures fail there and no figure from it
@@ -28,7 +29,7 @@ while (($#)); do
 	--refresh) refresh=1; shift ;;
 	--build) build=$2; shift 2 ;;
 	--run) cmd=$2; shift 2 ;;
-	--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "nested-kvm: unknown option $1" >&2; exit 2 ;;
 	*) tests+=("$1"); shift ;;
 	esac
@@ -74,14 +75,21 @@ rm -f "$out"/repo.sqfs
 mksquashfs . "$out"/repo.sqfs -noI -noD -noF -noX -no-xattrs -quiet -e "$build/nested" >/dev/null ||
 	die3 "mksquashfs of the checkout failed"
 
+# A guest that prints nothing for $stall seconds has stalled (its kernel, not a test: each test has
+# its own timeout in run-tests.sh, and the guest prints a line every $beat seconds while it lives).
+stall=${NESTED_STALL:-900} beat=$(( ${NESTED_STALL:-900} / 3 ))
+
 # The exchange disk: run.sh in, logs and the exit status out.
 rm -rf "$out"/xchg.d && mkdir -p "$out"/xchg.d
 cat >"$out"/xchg.d/run.sh <<EOF
 export PATH="$PATH" CI=true
 cd "$top" || exit 1
 echo "nested-kvm: guest \$(uname -r), \$(nproc) CPUs, \$(ls /dev/kvm 2>/dev/null || echo 'no /dev/kvm')"
+(while sleep $beat; do echo "nested-kvm: guest alive at \$(date +%T)"; done) &
+hb=\$!
 $cmd
 rc=\$?
+kill \$hb
 cp -r "$build"/test-logs /out/ 2>/dev/null
 cp -r results /out/ 2>/dev/null
 exit \$rc
@@ -90,13 +98,34 @@ rm -f "$out"/xchg.img
 mkfs.ext4 -q -d "$out"/xchg.d "$out"/xchg.img 2G || die3 "mkfs.ext4 of the exchange disk failed"
 
 mem=${NESTED_MEM:-12G}
+# Passes the guest's console on (without firmware chatter) and stops QEMU, by the PID it wrote, when
+# the console has been silent for $stall seconds.
+watch_console() {
+	local line rc
+	while :; do
+		IFS= read -r -t "$stall" line
+		rc=$?
+		if ((rc > 128)); then
+			echo "nested-kvm: no output from the guest for ${stall}s: it stalled; stopping QEMU" >&2
+			kill "$(cat "$out"/qemu.pid 2>/dev/null)" 2>/dev/null
+			cat >/dev/null
+			return
+		fi
+		line=${line%$'\r'}
+		[[ -z $line || $line == *$'\e'* || $line =~ SeaBIOS|iPXE|Booting\ from|Press\ Ctrl-B ]] ||
+			printf '%s\n' "$line"
+		((rc == 0)) || return
+	done
+}
+rm -f "$out"/qemu.pid
 timeout "${NESTED_TIMEOUT:-5400}" qemu-system-x86_64 -accel "${NESTED_ACCEL:-tcg,thread=multi,tb-size=1024}" \
 	-cpu "${NESTED_CPU:-EPYC,+svm,-npt}" -smp 2 -m "$mem" -display none -monitor none -serial stdio -no-reboot \
+	-pidfile "$out"/qemu.pid \
 	-kernel "$kernel" -initrd "$out"/initramfs.gz -append "console=ttyS0 quiet panic=-1 vcons.repo=$top" \
 	-drive file="$out"/root.sqfs,format=raw,if=virtio,readonly=on \
 	-drive file="$out"/xchg.img,format=raw,if=virtio \
 	-drive file="$out"/repo.sqfs,format=raw,if=virtio,readonly=on \
-	</dev/null 2>"$out"/qemu.err | sed -u 's/\r$//' | grep -a --line-buffered -v -E '\x1b|SeaBIOS|iPXE|Booting from|Press Ctrl-B|^$'
+	</dev/null 2>"$out"/qemu.err | watch_console
 rm -rf "$out"/back && mkdir -p "$out"/back
 debugfs -R "rdump / $out/back" "$out"/xchg.img >/dev/null 2>&1
 status=$(cat "$out"/back/status 2>/dev/null)
