@@ -9,9 +9,10 @@
 # A guest kernel panic ends QEMU at once (panic=-1 with -no-reboot) instead of idling to the timeout.
 # The emulated CPU has SVM without nested paging, so the guest's KVM shadow-pages the VMs: with TCG's
 # nested paging (NESTED_CPU=EPYC,+svm,+npt) most 2-minute runs lost a VM to a triple fault or panicked
-# the guest kernel; without it, or with it on single-threaded TCG (half the speed), none did (README). NESTED_CPU, NESTED_ACCEL, NESTED_MEM and
-# NESTED_TIMEOUT (seconds) change the emulated machine. A guest whose console stays silent for
-# NESTED_STALL seconds (default 900; it prints a line every NESTED_STALL/3 while it lives) is stopped.
+# the guest kernel; without it, or with it on single-threaded TCG (half the speed), none did (README).
+# NESTED_CPU, NESTED_ACCEL, NESTED_MEM and NESTED_TIMEOUT (seconds) change the emulated machine. A guest
+# whose console stays silent for NESTED_STALL seconds (default 900; it prints a line every
+# NESTED_STALL/3 while it lives) is stopped.
 #
 # It proves behaviour, not speed: everything in the guest runs emulated, the nested VM's code on top
 # of that about 1,000 times slower than native, so QoS-bound figures fail there and no figure from it
