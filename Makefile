@@ -102,7 +102,7 @@ $(B)/obj/%.o: %.S
 
 -include $(sort $(ALL_OBJS:.o=.d))
 
-.PHONY: all programs unit-tests deps test test-nested sanitize bench run format format-check clean help
+.PHONY: all programs unit-tests deps test test-nested sanitize bench bench-list run format format-check clean help
 all: programs unit-tests
 programs: $(HOST_BINS) $(GUEST_BINS)
 unit-tests: $(TEST_BINS)
@@ -130,9 +130,14 @@ sanitize: deps
 	$(Q)$(MAKE) --no-print-directory SAN=1 unit-tests
 	$(Q)tools/run-tests.sh --build build --san-unit "$(addprefix build/san/test/,$(UNIT_TESTS))"
 
+# make bench QUICK=1: every benchmark for a second or two, into build/bench-quick/ (proves the scripts).
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)tools/run-benches.sh $(BENCHES)
+	$(Q)VCONS_BENCH_QUICK=$(QUICK) tools/run-benches.sh $(BENCHES)
+
+# the declared benchmarks, one per line (tools/test/benches.sh runs them)
+bench-list:
+	@printf '%s\n' $(BENCHES)
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -155,5 +160,6 @@ help:
 	@echo "                 (for hosts without KVM; TESTS=\"a.sh@hv ...\" picks some)"
 	@echo "make sanitize    unit tests under AddressSanitizer + UBSan"
 	@echo "make bench       benchmarks, JSON under build/bench/"
+	@echo "                 (QUICK=1: a second or two each, proves the scripts, build/bench-quick/)"
 	@echo "make deps        install missing Debian packages (tools/packages.txt)"
 	@echo "make format | format-check"

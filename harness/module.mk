@@ -10,23 +10,23 @@ harness.srcs := harness/yamldoc.c harness/config.c harness/score.c harness/proc.
 
 HOST_PROGS += vcons
 vcons.srcs := harness/main.c harness/cmd_compare.c
-vcons.deps := harness vcload
+vcons.deps := harness vcload hvsize
 vcons.ldlibs := -lyaml -ljansson -lcrypto -lm
 
 E2E_TESTS += harness/test/report.sh
 
 UNIT_TESTS += harness-score-test harness-config-test harness-proc-test harness-svg-test
 harness-svg-test.srcs := harness/test/svg_test.c
-harness-svg-test.deps := harness
+harness-svg-test.deps := harness hvsize
 harness-svg-test.ldlibs := -lcmocka -lm
 harness-proc-test.srcs := harness/test/proc_test.c
-harness-proc-test.deps := harness
+harness-proc-test.deps := harness hvsize
 harness-proc-test.ldlibs := -lcmocka
 harness-score-test.srcs := harness/test/score_test.c
-harness-score-test.deps := harness
+harness-score-test.deps := harness hvsize
 harness-score-test.ldlibs := -lcmocka -lm
 harness-config-test.srcs := harness/test/config_test.c
-harness-config-test.deps := harness
+harness-config-test.deps := harness hvsize
 harness-config-test.ldlibs := -lcmocka -lyaml -lcrypto -lm
 
 E2E_TESTS += harness/test/run.sh harness/test/run.sh@hv
@@ -34,6 +34,6 @@ BENCHES += harness/bench/run.sh harness/bench/run.sh@hv
 E2E_TESTS += harness/test/dilation.sh@hv
 UNIT_TESTS += harness-run-logic-test
 harness-run-logic-test.srcs := harness/test/run_logic_test.c
-harness-run-logic-test.deps := harness vcload
+harness-run-logic-test.deps := harness vcload hvsize
 harness-run-logic-test.ldlibs := -lcmocka -lyaml -ljansson -lcrypto -lm
 E2E_TESTS += harness/test/qemu.sh

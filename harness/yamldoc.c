@@ -1,5 +1,6 @@
 /* harness/yamldoc.c: YAML files as line-annotated trees, and typed getters with located errors. */
 #include "harness/yamldoc.h"
+#include "hv/size.h"
 
 #include <errno.h>
 #include <math.h>
@@ -310,33 +311,9 @@ int ynode_size(struct yamldoc *d, const struct ynode *map, const char *key, cons
 	const struct ynode *n = scalar(d, map, key, field);
 	if (!n)
 		return -1;
-	char *end;
-	double v = strtod(n->value, &end);
-	double mul = 1;
-	switch (*end) {
-	case 'K':
-	case 'k':
-		mul = 1024.0;
-		end++;
-		break;
-	case 'M':
-	case 'm':
-		mul = 1024.0 * 1024;
-		end++;
-		break;
-	case 'G':
-	case 'g':
-		mul = 1024.0 * 1024 * 1024;
-		end++;
-		break;
-	default: break;
-	}
-	if (mul > 1 && *end == 'i')
-		end++;
-	if (mul > 1 && *end == 'B')
-		end++;
-	if (end == n->value || *end || !(v > 0) || v * mul > 1e15)
-		return yamldoc_fail(d, n, field, "'%s' is not a size like 512M or 1.5G", n->value);
-	*out = (uint64_t)(v * mul);
+	uint64_t v;
+	if (hv_parse_size(n->value, YAMLDOC_MAX_SIZE, &v) < 0 || v == 0)
+		return yamldoc_fail(d, n, field, "'%s' is not a size like 512M or 2G", n->value);
+	*out = v;
 	return 0;
 }

@@ -15,8 +15,8 @@ E2E_TESTS += results/test/submit.sh results/test/load.sh
 
 UNIT_TESTS += results-seal-test results-store-test
 results-seal-test.srcs := results/test/seal_test.c
-results-seal-test.deps := vcresults harness
+results-seal-test.deps := vcresults harness hvsize
 results-seal-test.ldlibs := -lcmocka -lyaml -ljansson -lcrypto -lm
 results-store-test.srcs := results/test/store_test.c
-results-store-test.deps := vcresults harness
+results-store-test.deps := vcresults harness hvsize
 results-store-test.ldlibs := -lcmocka -lsqlite3 -lyaml -ljansson -lcrypto -lm -lpthread

@@ -12,7 +12,9 @@
 # the guest kernel; without it, or with it on single-threaded TCG (half the speed), none did (README).
 # NESTED_CPU, NESTED_ACCEL, NESTED_MEM and NESTED_TIMEOUT (seconds) change the emulated machine. A guest
 # whose console stays silent for NESTED_STALL seconds (default 900; it prints a line every
-# NESTED_STALL/3 while it lives) is stopped.
+# NESTED_STALL/3 while it lives, with the last line of the newest test log) is stopped, after its
+# vCPUs' registers were sampled three times through QEMU's monitor (build/nested/stall.txt; a summary
+# names each kernel RIP's function from the guest's /proc/kallsyms).
 #
 # It proves behaviour, not speed: everything in the guest runs emulated, the nested VM's code on top
 # of that about 1,000 times slower than native, so QoS-bound figures fail there and no figure from it
@@ -30,7 +32,7 @@ while (($#)); do
 	--refresh) refresh=1; shift ;;
 	--build) build=$2; shift 2 ;;
 	--run) cmd=$2; shift 2 ;;
-	--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "nested-kvm: unknown option $1" >&2; exit 2 ;;
 	*) tests+=("$1"); shift ;;
 	esac
@@ -86,7 +88,11 @@ cat >"$out"/xchg.d/run.sh <<EOF
 export PATH="$PATH" CI=true
 cd "$top" || exit 1
 echo "nested-kvm: guest \$(uname -r), \$(nproc) CPUs, \$(ls /dev/kvm 2>/dev/null || echo 'no /dev/kvm')"
-(while sleep $beat; do echo "nested-kvm: guest alive at \$(date +%T)"; done) &
+grep -i ' t ' /proc/kallsyms >/out/kallsyms 2>/dev/null && sync # names the RIPs of a stall report
+(while sleep $beat; do
+	log=\$(ls -t "$build"/test-logs/*.log 2>/dev/null | head -1)
+	echo "nested-kvm: guest alive at \$(date +%T)\${log:+; \${log##*/}: \$(tail -n 1 "\$log" | cut -c1-100)}"
+done) &
 hb=\$!
 $cmd
 rc=\$?
@@ -99,6 +105,55 @@ rm -f "$out"/xchg.img
 mkfs.ext4 -q -d "$out"/xchg.d "$out"/xchg.img 2G || die3 "mkfs.ext4 of the exchange disk failed"
 
 mem=${NESTED_MEM:-12G}
+# dump_stall: samples every vCPU's registers three times, a second apart, through QEMU's monitor into
+# $out/stall.txt. stall_report (after QEMU ended) prints one line per vCPU and sample: RIP, named from
+# the guest's /proc/kallsyms (copied to the exchange disk at boot) when it is kernel code, CPL, and
+# whether the vCPU halted. The same kernel function in every sample on a busy vCPU suggests a loop.
+dump_stall() {
+	python3 - "$out"/monitor.sock "$out"/stall.txt <<'PY' || echo "nested-kvm: no register dump" >&2
+import re, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+def talk(cmd):
+    s.sendall(cmd.encode() + b"\n")
+    out, end = b"", time.time() + 5
+    while time.time() < end and not out.rstrip().endswith(b"(qemu)"):
+        try:
+            out += s.recv(65536)
+        except socket.timeout:
+            break
+    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", out.decode(errors="replace"))
+talk("")
+with open(sys.argv[2], "w") as f:
+    for k in range(3):
+        f.write(f"== sample {k}\n{talk('info registers -a')}\n")
+        time.sleep(1)
+PY
+}
+stall_report() {
+	python3 - "$out"/stall.txt "$out"/back/kallsyms <<'PY'
+import bisect, re, sys
+syms = []
+try:
+    for line in open(sys.argv[2]):
+        a, _, name = line.split()[:3]
+        syms.append((int(a, 16), name))
+except OSError:
+    pass
+syms.sort()
+addrs = [a for a, _ in syms]
+def where(rip):
+    if rip < 1 << 63:
+        return "user space: a guest process or the nested VM"
+    i = bisect.bisect_right(addrs, rip) - 1
+    return f"{syms[i][1]}+{rip - syms[i][0]:#x}" if i >= 0 else "kernel (no kallsyms)"
+for k, text in enumerate(open(sys.argv[1]).read().split("== sample ")[1:]):
+    for cpu, rip, cpl, hlt in re.findall(r"CPU#(\d+).*?RIP=([0-9a-f]+).*?CPL=(\d).*?HLT=(\d)", text, re.S):
+        print(f"nested-kvm: stall sample {k} cpu{cpu}: RIP {rip} in {where(int(rip, 16))}, CPL {cpl}"
+              f"{', halted' if hlt == '1' else ''}")
+PY
+}
 # Passes the guest's console on (without firmware chatter) and stops QEMU, by the PID it wrote, when
 # the console has been silent for $stall seconds.
 watch_console() {
@@ -107,7 +162,9 @@ watch_console() {
 		IFS= read -r -t "$stall" line
 		rc=$?
 		if ((rc > 128)); then
-			echo "nested-kvm: no output from the guest for ${stall}s: it stalled; stopping QEMU" >&2
+			echo "nested-kvm: no output from the guest for ${stall}s: it stalled; registers in $out/stall.txt" >&2
+			dump_stall
+			echo "nested-kvm: stopping QEMU" >&2
 			kill "$(cat "$out"/qemu.pid 2>/dev/null)" 2>/dev/null
 			cat >/dev/null
 			return
@@ -118,10 +175,10 @@ watch_console() {
 		((rc == 0)) || return
 	done
 }
-rm -f "$out"/qemu.pid
+rm -f "$out"/qemu.pid "$out"/monitor.sock "$out"/stall.txt
 timeout "${NESTED_TIMEOUT:-5400}" qemu-system-x86_64 -accel "${NESTED_ACCEL:-tcg,thread=multi,tb-size=1024}" \
-	-cpu "${NESTED_CPU:-EPYC,+svm,-npt}" -smp 2 -m "$mem" -display none -monitor none -serial stdio -no-reboot \
-	-pidfile "$out"/qemu.pid \
+	-cpu "${NESTED_CPU:-EPYC,+svm,-npt}" -smp 2 -m "$mem" -display none -serial stdio -no-reboot \
+	-pidfile "$out"/qemu.pid -monitor unix:"$out"/monitor.sock,server=on,wait=off \
 	-kernel "$kernel" -initrd "$out"/initramfs.gz -append "console=ttyS0 quiet panic=-1 vcons.repo=$top" \
 	-drive file="$out"/root.sqfs,format=raw,if=virtio,readonly=on \
 	-drive file="$out"/xchg.img,format=raw,if=virtio \
@@ -131,6 +188,7 @@ rm -rf "$out"/back && mkdir -p "$out"/back
 debugfs -R "rdump / $out/back" "$out"/xchg.img >/dev/null 2>&1
 status=$(cat "$out"/back/status 2>/dev/null)
 echo "nested-kvm: logs in $out/back/test-logs"
+[[ ! -s $out/stall.txt ]] || stall_report
 [[ $status == 0 ]] && exit 0
 [[ -n $status ]] || echo "nested-kvm: the guest ended without a status (crashed or timed out; see above)" >&2
 exit 1

@@ -60,7 +60,7 @@ static void csu_mistakes_are_located(void **state)
 	assert_string_equal(try_load("name: x\n" VMS "  idle: {vcpus: zero, memory: 1G}\n", 0),
 	                    "7: vms.idle.vcpus: 'zero' is not a whole number");
 	assert_string_equal(try_load("name: x\n" VMS "  idle: {vcpus: 1, memory: lots}\n", 0),
-	                    "7: vms.idle.memory: 'lots' is not a size like 512M or 1.5G");
+	                    "7: vms.idle.memory: 'lots' is not a size like 512M or 2G");
 	assert_string_equal(
 	    try_load("name: x\n" VMS "  idle: {vcpus: 1, memory: 1G, cpus: 3}\n", 0),
 	    "7: vms.idle.cpus: unknown field");

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# workloads/db/bench/db_bench.sh: vcons-db natively. Maximum throughput with a closed loop (no think
+# workloads/db/bench/db_bench.sh: vcons-db natively or under vcons-hv (VCONS_PLATFORM=hv). Maximum throughput with a closed loop (no think
 # time), then an open-loop run at half that rate for latency under load (coordinated-omission
-# corrected p99). Writes $VCONS_BENCH_OUT/db.json.
+# corrected p99). Writes $VCONS_BENCH_OUT/db[-hv].json.
 set -euo pipefail
 source "${VCONS_TOP:-.}/tools/bench-platform.sh"
 B=${VCONS_BUILD:-build}
@@ -9,13 +9,13 @@ OUT=${VCONS_BENCH_OUT:-$B/bench}
 ADDR=127.0.1.12
 PORT=5440
 USERS=${DB_BENCH_USERS:-8}
-SECS=${DB_BENCH_SECONDS:-10}
+SECS=${DB_BENCH_SECONDS:-$(bench_pick 10 2)}
 THREADS=${DB_BENCH_THREADS:-$(nproc)}
 WH=${DB_BENCH_WAREHOUSES:-2}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vcons-db-bench.XXXXXX")
 srv=""
 cleanup() {
-	[[ -n $srv ]] && kill "$srv" 2>/dev/null && wait "$srv" 2>/dev/null
+	[[ -z $srv ]] || bench_stop "$srv"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -23,7 +23,7 @@ mkdir -p "$OUT"
 on_platform $ADDR "$THREADS" "$B/guest/vcons-db" --load --data "$tmp" --warehouses "$WH" >/dev/null
 on_platform $ADDR "$THREADS" "$B/guest/vcons-db" --data "$tmp" --addr $ADDR --port $PORT --threads "$THREADS" >"$tmp/server.out" &
 srv=$!
-for _ in $(seq 100); do grep -q '^ready$' "$tmp/server.out" && break; sleep 0.05; done
+bench_wait_ready "$tmp/server.out" "$srv"
 closed_cmd="vcons-db-load --target $ADDR --port $PORT --users $USERS --duration $SECS --json"
 "$B/vcons-db-load" --target $ADDR --port $PORT --users "$USERS" --duration "$SECS" --json >"$tmp/closed.json"
 max=$(python3 -c 'import json,sys
@@ -34,7 +34,7 @@ rate=$((max / 2))
 open_cmd="vcons-db-load --target $ADDR --port $PORT --rate $rate --users 64 --duration $SECS --json"
 "$B/vcons-db-load" --target $ADDR --port $PORT --rate "$rate" --users 64 --duration "$SECS" --json >"$tmp/open.json"
 python3 - "$tmp/closed.json" "$tmp/open.json" "$OUT/db$BENCH_SUFFIX.json" "$closed_cmd" "$open_cmd" "$THREADS" "$WH" "$BENCH_PLATFORM" <<'PY'
-import json, sys
+import json, os, sys
 def load(path):
     s = {}
     for line in open(path):
@@ -68,7 +68,8 @@ res = {
         "per_tx": {k: {f: v[f] for f in keep} for k, v in opened.items()},
     },
 }
-json.dump(res, open(sys.argv[3], "w"), indent=1)
+json.dump(res, open(sys.argv[3] + ".tmp", "w"), indent=1)
+os.replace(sys.argv[3] + ".tmp", sys.argv[3])
 print(f"db: max {res['max_throughput']['tx_per_s']:.0f} tx/s (p99 {res['max_throughput']['p99_us']} us); "
       f"open loop at {res['half_load_open_loop']['target_tx_per_s']:.0f}/s: p99 {res['half_load_open_loop']['p99_us']} us")
 PY

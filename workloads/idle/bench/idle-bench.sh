@@ -6,20 +6,14 @@
 # whole run. Writes $VCONS_BENCH_OUT/idle[-hv].json.
 set -euo pipefail
 source "${VCONS_TOP:-.}/tools/bench-platform.sh"
-if [[ $BENCH_PLATFORM == hv && ! ( -r /dev/kvm && -w /dev/kvm ) ]]; then
-	echo "idle bench: SKIPPED on hv: /dev/kvm cannot be used here" >&2
-	printf '{"bench": "idle", "platform": "hv", "skipped": "/dev/kvm cannot be used"}\n' \
-		>"${VCONS_BENCH_OUT:?}/idle-hv.json"
-	exit 0
-fi
 B=${VCONS_BUILD:?}
 OUT=${VCONS_BENCH_OUT:?}
-DUR=${IDLE_BENCH_DURATION:-10}
+DUR=${IDLE_BENCH_DURATION:-$(bench_pick 10 2)}
 A=127.0.4.40
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vcons-idle-bench.XXXXXX")
 pid=
 cleanup() {
-	[[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	[[ -z $pid ]] || bench_stop "$pid"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -48,9 +42,9 @@ s1=$(sample)
 wait "$pid"
 pid=
 python3 - "$OUT/idle$BENCH_SUFFIX.json" "$tmp/out" "$BENCH_PLATFORM" "$(getconf CLK_TCK)" "$s0" "$s1" \
-	"$target" <<'PY'
-import json, sys
-out, f, platform, hz, s0, s1, target = sys.argv[1:8]
+	"$target" "$DUR" <<'PY'
+import json, os, sys
+out, f, platform, hz, s0, s1, target, dur = sys.argv[1:9]
 (w0, t0, n0), (w1, t1, n1) = [map(int, s.split()) for s in (s0, s1)]
 wall = (w1 - w0) / 1e9
 lines = [json.loads(l) for l in open(f)]
@@ -63,8 +57,9 @@ res = {"bench": "idle", "metric": "host_cpu_ms_per_s", "platform": platform,
        "lateness_p50_us": last["p50_us"], "lateness_p99_us": last["p99_us"],
        "lateness_max_us": last["max_us"], "lateness_mean_us": round(last["mean_us"], 1),
        "process": "vcons-hv" if platform == "hv" else "vcons-idle",
-       "command": "vcons-idle --hz 100 --duration 14 --interval 1000 </dev/null"}
-json.dump(res, open(out, "w"), indent=1)
+       "command": f"vcons-idle --hz 100 --duration {int(dur) + 4} --interval 1000 </dev/null"}
+json.dump(res, open(out + ".tmp", "w"), indent=1)
+os.replace(out + ".tmp", out)
 print(f"idle bench ({platform}): {res['host_cpu_ms_per_s']} ms host CPU per s "
       f"(stat: {res['host_cpu_ms_per_s_stat']}), lateness p50 {res['lateness_p50_us']} us "
       f"p99 {res['lateness_p99_us']} us")

@@ -1,39 +1,40 @@
 #!/usr/bin/env bash
 # Benchmark: the most mail operations per second vcons-mail sustains natively, closed loop (no think
-# time) at a few user counts; the best is the figure. Writes $VCONS_BENCH_OUT/mail.json.
+# time) at a few user counts; the best is the figure. Natively, or under vcons-hv (VCONS_PLATFORM=hv).
+# Writes $VCONS_BENCH_OUT/mail[-hv].json.
 set -euo pipefail
 source "${VCONS_TOP:-.}/tools/bench-platform.sh"
 B=${VCONS_BUILD:?}
 OUT=${VCONS_BENCH_OUT:?}
-DUR=${MAIL_BENCH_DURATION:-10}
+DUR=${MAIL_BENCH_DURATION:-$(bench_pick 10 2)}
 A=127.0.3.30
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vcons-mail-bench.XXXXXX")
 server=
 cleanup() {
-	[[ -n $server ]] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+	[[ -z $server ]] || bench_stop "$server"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 threads=$(nproc)
 runs=()
-for users in 4 16 32; do
+read -ra user_counts <<<"$(bench_pick '4 16 32' 4)"
+for users in "${user_counts[@]}"; do
 	rm -rf "$tmp/data"
 	on_platform $A "$threads" "$B/guest/vcons-mail" --addr $A --data "$tmp/data" --users "$users" --threads "$threads" \
 		>"$tmp/server.out" &
 	server=$!
-	for _ in $(seq 100); do grep -q '^ready$' "$tmp/server.out" && break; sleep 0.05; done
+	bench_wait_ready "$tmp/server.out" "$server"
 	cmd="vcons-mail-load --target $A --users $users --duration $DUR --interval 0 --json"
 	# shellcheck disable=SC2086
 	"$B/"$cmd >"$tmp/run-$users.json"
-	kill "$server"
-	wait "$server" 2>/dev/null || true
+	bench_stop "$server"
 	server=
 	runs+=("$tmp/run-$users.json")
 	echo "mail bench: $users users done"
 done
-python3 - "$OUT/mail$BENCH_SUFFIX.json" "$threads" "$DUR" "${runs[@]}" <<'PY'
-import json, sys, platform, os
-out, threads, dur, files = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
+python3 - "$OUT/mail$BENCH_SUFFIX.json" "$BENCH_PLATFORM" "$threads" "$DUR" "${runs[@]}" <<'PY'
+import json, sys, os
+out, platform, threads, dur, files = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5:]
 runs = []
 for f in files:
     lines = [json.loads(l) for l in open(f)]
@@ -51,10 +52,11 @@ for f in files:
     })
 best = max(runs, key=lambda r: r["ops_per_s"])
 ok = all(r["errors"] == 0 and r["checksum_errors"] == 0 for r in runs)
-json.dump({"bench": "mail", "metric": "max_mail_ops_per_s", "mode": "native, closed loop",
+json.dump({"bench": "mail", "metric": "max_mail_ops_per_s", "platform": platform, "mode": "closed loop",
            "max_mail_ops_per_s": best["ops_per_s"], "best_users": best["users"],
            "server_threads": threads, "duration_s": dur, "cpus": os.cpu_count(),
-           "valid": ok, "runs": runs}, open(out, "w"), indent=1)
-print(f"mail bench: max {best['ops_per_s']:.0f} mail ops/s at {best['users']} users (valid={ok})")
+           "valid": ok, "runs": runs}, open(out + ".tmp", "w"), indent=1)
+os.replace(out + ".tmp", out)
+print(f"mail bench ({platform}): max {best['ops_per_s']:.0f} mail ops/s at {best['users']} users (valid={ok})")
 sys.exit(0 if ok else 1)
 PY

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# workloads/web/bench/web_bench.sh: the web VM's figures, natively, written to
-# $VCONS_BENCH_OUT/web.json:
+# workloads/web/bench/web_bench.sh: the web VM's figures, natively or with the server under vcons-hv
+# (VCONS_PLATFORM=hv), written to $VCONS_BENCH_OUT/web[-hv].json:
 #  - maximum throughput and p99 of vcons-web under vcons-web-load's banking mix, closed loop
 #    (HTTP and HTTPS);
 #  - generator efficiency: requests per client CPU-second of vcons-web-load and of wrk driving the
@@ -16,13 +16,13 @@ TOP=${VCONS_TOP:-$(cd "$(dirname "$0")/../../.." && pwd)}
 source "$TOP/tools/bench-platform.sh"
 OUT=${VCONS_BENCH_OUT:-$B/bench}
 ADDR=${WEB_BENCH_ADDR:-127.0.2.9}
-DUR=${WEB_BENCH_SECONDS:-5}
+DUR=${WEB_BENCH_SECONDS:-$(bench_pick 5 1)}
 PAGE=/static/f00999.bin
 mkdir -p "$OUT"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/vcons-web-bench.XXXXXX")
 PID=""
-# PID is the background job running on_platform (a subshell), not the server or vcons-hv under it:
-# the server is stopped in-band (POST /admin/stop, the same natively and in a VM), then the job.
+# PID is the server's (or its vcons-hv's: on_platform execs it). It is stopped in-band first (POST
+# /admin/stop, the same natively and in a VM), then by its PID if it is still there after 5 s.
 cleanup() {
 	if [[ -n $PID ]]; then
 		curl -s -m 2 -X POST "http://$ADDR:8080/admin/stop" >/dev/null 2>&1
@@ -30,9 +30,7 @@ cleanup() {
 			kill -0 "$PID" 2>/dev/null || break
 			sleep 0.1
 		done
-		pkill -TERM -P "$PID" 2>/dev/null
-		kill "$PID" 2>/dev/null
-		wait "$PID" 2>/dev/null
+		bench_stop "$PID"
 	fi
 	[[ -n ${WEB_BENCH_KEEP:-} ]] || rm -rf "$TMP"
 }
@@ -41,11 +39,7 @@ trap cleanup EXIT
 on_platform $ADDR "$(nproc)" "$B/guest/vcons-web" --load --data "$TMP/data" --addr $ADDR >/dev/null || exit 1
 on_platform $ADDR "$(nproc)" "$B/guest/vcons-web" --addr $ADDR --data "$TMP/data" >"$TMP/web.out" 2>"$TMP/web.err" &
 PID=$!
-for ((i = 0; i < 100; i++)); do
-	grep -q '^ready$' "$TMP/web.out" && break
-	sleep 0.1
-done
-grep -q '^ready$' "$TMP/web.out" || { cat "$TMP/web.err" >&2; exit 1; }
+bench_wait_ready "$TMP/web.out" "$PID" "$TMP/web.err"
 
 cpu_of() { # OUTFILE CMD...: runs CMD with stdout to OUTFILE; prints its user+sys CPU seconds
 	local f=$1 t
@@ -75,9 +69,9 @@ for c in 2 16; do
 	ours $c 1 && wrk1 $c 1 && wrk1 $c 2 && ours $c 2 || exit 1
 done
 
-python3 - "$TMP" "$DUR" "$PAGE" "$(nproc)" >"$OUT/web$BENCH_SUFFIX.json" <<'PY'
+python3 - "$TMP" "$DUR" "$PAGE" "$(nproc)" "$BENCH_PLATFORM" >"$OUT/web$BENCH_SUFFIX.json.tmp" <<'PY' || exit 1
 import json, re, sys
-tmp, dur, page, cpus = sys.argv[1:5]
+tmp, dur, page, cpus, platform = sys.argv[1:6]
 def lines(p):
     return [json.loads(l) for l in open(p) if l.startswith("{")]
 def mix(p, users):
@@ -113,8 +107,8 @@ def eff(c):
 runs = [mix("%s/mix_http_%d.json" % (tmp, u), u) for u in (4, 8, 16)]
 best = max(runs, key=lambda r: r["pages_per_s"])
 json.dump({
-    "bench": "web", "cpus": int(cpus), "duration_s": float(dur),
-    "server": "vcons-web native, threads = cpus, sharing the cpus with the client",
+    "bench": "web", "platform": platform, "cpus": int(cpus), "duration_s": float(dur),
+    "server": "vcons-web (%s), threads = cpus, sharing the cpus with the client" % platform,
     "max_throughput_http_closed": best,
     "http_closed_runs": runs,
     "https_closed": mix(tmp + "/mix_https_16.json", 16),
@@ -123,4 +117,5 @@ json.dump({
 }, sys.stdout, indent=1)
 print()
 PY
+mv "$OUT/web$BENCH_SUFFIX.json.tmp" "$OUT/web$BENCH_SUFFIX.json"
 cat "$OUT/web$BENCH_SUFFIX.json"
