@@ -8,7 +8,7 @@
 # their exit codes. Every QEMU started goes through a wrapper that records its PID: none may be left
 # running. Addresses: 127.8.0.0/24.
 source "$VCONS_TOP/tools/testlib.sh"
-source "$VCONS_TOP/workloads/java/test/guestlib.sh"
+source "$VCONS_TOP/workloads/common/test/guestlib.sh"
 VQ=$B/vcons-qemu
 A=127.8.0.11
 

@@ -4,7 +4,7 @@
 # within 2 s with a final line; --duration with stdin on /dev/null runs the whole duration; SIGTERM
 # stops it cleanly natively (under hv a signal to the VMM ends the VM); --report HOST:PORT; usage.
 source "$VCONS_TOP/tools/testlib.sh"
-source "$VCONS_TOP/workloads/java/test/guestlib.sh"
+source "$VCONS_TOP/workloads/common/test/guestlib.sh"
 require_platform "idle on $PLATFORM"
 IDLE=$B/guest/vcons-idle
 A=127.0.4.20

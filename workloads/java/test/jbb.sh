@@ -5,7 +5,7 @@
 # duration; --self-check passes; reports go to --report HOST:PORT; SIGTERM stops it cleanly natively
 # (under hv a signal to the VMM ends the VM); bad options exit 2.
 source "$VCONS_TOP/tools/testlib.sh"
-source "$VCONS_TOP/workloads/java/test/guestlib.sh"
+source "$VCONS_TOP/workloads/common/test/guestlib.sh"
 require_platform "jbb on $PLATFORM"
 JBB=$B/guest/vcons-jbb
 # Collections come every GC allocations; a small figure makes the runs below collect a few times even

@@ -1,5 +1,5 @@
-# Helpers for the self-driving guest programs' end-to-end tests (vcons-jbb, vcons-idle), sourced after
-# tools/testlib.sh.
+# workloads/common/test/guestlib.sh: helpers for the end-to-end tests of the self-driving guest
+# programs (vcons-jbb, vcons-idle, and vcons-qemu's launcher test), sourced after tools/testlib.sh.
 
 # feed_start PROGRAM ARGS...: starts a guest program (on the test's platform) with its stdin on a FIFO
 # the test holds open on fd 7, stdout in $T_TMP/out, stderr in $T_TMP/err; its PID in $GPID.
