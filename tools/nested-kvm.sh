@@ -95,10 +95,10 @@ cd "$top" || exit 1
 echo "nested-kvm: guest \$(uname -r), \$(nproc) CPUs, \$(ls /dev/kvm 2>/dev/null || echo 'no /dev/kvm')"
 grep -i ' t ' /proc/kallsyms >/out/kallsyms 2>/dev/null && sync # names the RIPs of a stall report
 # Holds one KVM VM with a vCPU (no in-kernel APIC, as vcons-hv makes them) open for the whole run, so
-# the kernel's static keys that KVM turns on with the first VM (preempt notifiers, in __schedule) and
-# vCPU stay on: turning them on and off rewrites kernel code while both vCPUs run it, and multi-threaded
-# TCG can go on running the old code (a stall report showed both vCPUs looping through int3 at
-# __schedule+0x2ab while memory held the new jmp). NESTED_KEEPVM=0 leaves it out.
+# the static keys KVM turns on with the first VM and vCPU (most likely the preempt notifiers' in
+# __schedule) stay on: turning them on and off rewrites kernel code while both vCPUs run it, and
+# multi-threaded TCG can go on running the old code (a stall report showed both vCPUs looping through
+# int3 at __schedule+0x2ab while memory held the new jmp). NESTED_KEEPVM=0 leaves it out.
 if [[ ${NESTED_KEEPVM:-1} == 1 ]]; then
 	python3 -c 'import fcntl, os, time
 kvm = os.open("/dev/kvm", os.O_RDWR)
