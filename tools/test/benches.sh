@@ -68,7 +68,7 @@ for f in glob.glob(out + "/*.json"):
     files[(d.get("bench"), d.get("platform"))] = (f, d)
 failed = False
 for e in entries:
-    plat = "hv" if e.endswith("@hv") or e.startswith("hv/") else "native"
+    plat = platform  # the shell kept only this platform's entries
     # the bench is named by its folder: harness/bench/run.sh -> harness, workloads/java/... -> jbb
     parts = e.split("@")[0].split("/")
     folder = parts[1] if parts[0] == "workloads" else parts[0]
@@ -76,6 +76,10 @@ for e in entries:
     name = f"bench {e} (quick)"
     if (bench, plat) not in files:
         print(f"not ok - {name}: no {bench} JSON for {plat} (found: {sorted(files)})")
+        failed = True
+        continue
+    if bench not in RULES:
+        print(f"not ok - {name}: no rules for the '{bench}' JSON: add them to RULES in tools/test/benches.sh")
         failed = True
         continue
     f, d = files[(bench, plat)]

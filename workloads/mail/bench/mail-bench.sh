@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark: the most mail operations per second vcons-mail sustains natively, closed loop (no think
+# Benchmark: the most mail operations per second vcons-mail sustains, closed loop (no think
 # time) at a few user counts; the best is the figure. Natively, or under vcons-hv (VCONS_PLATFORM=hv).
 # Writes $VCONS_BENCH_OUT/mail[-hv].json.
 set -euo pipefail
