@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# workloads/db/bench/db_bench.sh: vcons-db natively or under vcons-hv (VCONS_PLATFORM=hv). Maximum throughput with a closed loop (no think
-# time), then an open-loop run at half that rate for latency under load (coordinated-omission
-# corrected p99). Writes $VCONS_BENCH_OUT/db[-hv].json.
+# workloads/db/bench/db_bench.sh: vcons-db natively or under vcons-hv (VCONS_PLATFORM=hv). Maximum
+# throughput with a closed loop (no think time), then an open-loop run at half that rate for latency
+# under load (coordinated-omission corrected p99). Writes $VCONS_BENCH_OUT/db[-hv].json.
 set -euo pipefail
 source "${VCONS_TOP:-.}/tools/bench-platform.sh"
 B=${VCONS_BUILD:-build}
