@@ -8,12 +8,17 @@
 #   UNIT_TESTS  += name      cmocka test build/test/name              from name.srcs + name.deps
 #   E2E_TESTS   += path.sh   end-to-end test script, run by tools/run-tests.sh
 #   BENCHES     += path.sh   benchmark script, run by `make bench`, writes build/bench/*.json
+#   FUZZERS     += name      fuzz target from name.srcs + name.deps; its inputs live in the folder
+#                            name.corpus (default: the first source without .c). `make fuzz` runs it under
+#                            libFuzzer (clang, build/fuzz); `make test` replays its corpus under
+#                            ASan+UBSan (build/san/fuzz/name, main() from tools/fuzz_replay.c)
 #
 #   name.deps   internal libraries, most dependent first (static link order)
 #   name.ldlibs system libraries (-lsqlite3 ...); name.ldflags extra link flags (-static-pie ...)
 #
 # This file turns those declarations into rules. `make SAN=1` builds host code with AddressSanitizer
 # and UBSan into build/san (guest programs are static, which the sanitizers do not support).
+# `make FUZZ=1` builds the fuzz targets with clang and libFuzzer into build/fuzz (`make fuzz` does).
 
 .SUFFIXES:
 MAKEFLAGS += --no-builtin-rules --no-builtin-variables
@@ -29,7 +34,16 @@ AR := ar
 endif
 
 TOP := $(CURDIR)
-ifeq ($(SAN),1)
+FUZZ_MAIN := tools/fuzz_replay.c
+FUZZ_LDFLAGS :=
+ifeq ($(FUZZ),1)
+B := build/fuzz
+CC := clang
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT := -O1
+FUZZ_MAIN :=
+FUZZ_LDFLAGS := -fsanitize=fuzzer
+else ifeq ($(SAN),1)
 B := build/san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 OPT := -O1
@@ -59,6 +73,7 @@ GUEST_PROGS :=
 UNIT_TESTS :=
 E2E_TESTS :=
 BENCHES :=
+FUZZERS :=
 include $(sort $(wildcard */module.mk */*/module.mk))
 
 objs = $(patsubst %.S,$(B)/obj/%.o,$(patsubst %.c,$(B)/obj/%.o,$(1)))
@@ -81,7 +96,19 @@ $(2): $(call objs,$($(1).srcs)) $(call libfiles,$($(1).deps))
 ALL_OBJS += $(call objs,$($(1).srcs))
 endef
 
+# $(1) = fuzz target name. Its first source gets FUZZ_CORPUS (the corpus folder, for tools/fuzz.h).
+define fuzz_template
+$(1).corpus ?= $(basename $(firstword $($(1).srcs)))
+$(call objs,$(firstword $($(1).srcs))): FUZZ_DEFS = -DFUZZ_CORPUS='"$$($(1).corpus)"'
+$(B)/fuzz/$(1): $(call objs,$($(1).srcs) $(FUZZ_MAIN)) $(call libfiles,$($(1).deps))
+	@mkdir -p $$(@D)
+	$$(call say,LD,$$@)$(CC) $(LDFLAGS) $(FUZZ_LDFLAGS) -o $$@ \
+		$(call objs,$($(1).srcs) $(FUZZ_MAIN)) $(call libfiles,$($(1).deps)) $($(1).ldlibs)
+ALL_OBJS += $(call objs,$($(1).srcs) $(FUZZ_MAIN))
+endef
+
 $(foreach l,$(LIBS),$(eval $(call lib_template,$(l))))
+$(foreach f,$(FUZZERS),$(eval $(call fuzz_template,$(f))))
 $(foreach p,$(HOST_PROGS),$(eval $(call prog_template,$(p),$(B)/$(p),)))
 $(foreach p,$(UNIT_TESTS),$(eval $(call prog_template,$(p),$(B)/test/$(p),)))
 ifneq ($(SAN),1)
@@ -91,10 +118,11 @@ endif
 HOST_BINS  := $(addprefix $(B)/,$(HOST_PROGS))
 GUEST_BINS := $(if $(filter 1,$(SAN)),,$(addprefix $(B)/guest/,$(GUEST_PROGS)))
 TEST_BINS  := $(addprefix $(B)/test/,$(UNIT_TESTS))
+FUZZ_BINS  := $(addprefix $(B)/fuzz/,$(FUZZERS))
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(call say,CC,$<)$(CC) $(CFLAGS) $($(<D).cflags) -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(CFLAGS) $($(<D).cflags) $(FUZZ_DEFS) -c -o $@ $<
 
 $(B)/obj/%.o: %.S
 	@mkdir -p $(@D)
@@ -102,21 +130,25 @@ $(B)/obj/%.o: %.S
 
 -include $(sort $(ALL_OBJS:.o=.d))
 
-.PHONY: all programs unit-tests deps test test-nested sanitize bench bench-list run format format-check clean help
+.PHONY: all programs unit-tests fuzzers deps test test-nested sanitize fuzz fuzz-list bench bench-list run \
+	format format-check clean help
 all: programs unit-tests
 programs: $(HOST_BINS) $(GUEST_BINS)
 unit-tests: $(TEST_BINS)
+fuzzers: $(FUZZ_BINS)
 
 deps:
 	$(Q)tools/deps.sh
 
-# make test: everything built, unit tests plain and under ASan+UBSan, then the end-to-end scripts.
+# make test: everything built, unit tests plain and under ASan+UBSan (with every fuzz target's corpus
+# replayed), then the end-to-end scripts.
+SAN_TESTS = $(addprefix build/san/test/,$(UNIT_TESTS)) $(addprefix build/san/fuzz/,$(FUZZERS))
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory SAN=1 unit-tests
+	$(Q)$(MAKE) --no-print-directory SAN=1 unit-tests fuzzers
 	$(Q)tools/run-tests.sh --build build \
 		--unit "$(addprefix build/test/,$(UNIT_TESTS))" \
-		--san-unit "$(addprefix build/san/test/,$(UNIT_TESTS))" \
+		--san-unit "$(SAN_TESTS)" \
 		--e2e "$(E2E_TESTS)"
 
 # make test-nested: the tests that need /dev/kvm, on a host without it: inside a QEMU guest with
@@ -127,8 +159,19 @@ test-nested: deps
 	$(Q)tools/nested-kvm.sh --build build $(or $(TESTS),$(KVM_TESTS))
 
 sanitize: deps
-	$(Q)$(MAKE) --no-print-directory SAN=1 unit-tests
-	$(Q)tools/run-tests.sh --build build --san-unit "$(addprefix build/san/test/,$(UNIT_TESTS))"
+	$(Q)$(MAKE) --no-print-directory SAN=1 unit-tests fuzzers
+	$(Q)tools/run-tests.sh --build build --san-unit "$(SAN_TESTS)"
+
+# make fuzz [SECONDS=60] [FUZZ_ONLY="name ..."] [MERGE=1]: each fuzz target under libFuzzer for SECONDS;
+# MERGE=1 adds the inputs that found new coverage to the checked-in corpus.
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory FUZZ=1 fuzzers
+	$(Q)tools/run-fuzz.sh --build build/fuzz --seconds $(or $(SECONDS),60) --merge $(or $(MERGE),0) \
+		$(foreach f,$(or $(FUZZ_ONLY),$(FUZZERS)),$(f):$($(f).corpus))
+
+# the declared fuzz targets and their corpus folders, one per line
+fuzz-list:
+	@printf '%s\n' $(foreach f,$(FUZZERS),$(f):$($(f).corpus))
 
 # make bench QUICK=1: every benchmark for a second or two, into build/bench-quick/ (proves the scripts).
 bench: deps
@@ -158,7 +201,9 @@ help:
 	@echo "make test        install missing packages, build, run every test"
 	@echo "make test-nested the tests that need /dev/kvm, in a QEMU guest with emulated SVM"
 	@echo "                 (for hosts without KVM; TESTS=\"a.sh@hv ...\" picks some)"
-	@echo "make sanitize    unit tests under AddressSanitizer + UBSan"
+	@echo "make sanitize    unit tests and fuzz corpora under AddressSanitizer + UBSan"
+	@echo "make fuzz        every fuzz target under libFuzzer (clang) for SECONDS=60 each"
+	@echo "                 (FUZZ_ONLY=\"name ...\" picks some; MERGE=1 keeps new coverage in the corpus)"
 	@echo "make bench       benchmarks, JSON under build/bench/"
 	@echo "                 (QUICK=1: a second or two each, proves the scripts, build/bench-quick/)"
 	@echo "make deps        install missing Debian packages (tools/packages.txt)"

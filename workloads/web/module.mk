@@ -32,3 +32,9 @@ WEB_E2E := workloads/web/test/load_e2e.sh workloads/web/test/curl_e2e.sh \
 # Each also runs with vcons-web in vcons-hv VMs (@hv: tools/testlib.sh spawn_guest/run_guest).
 E2E_TESTS += $(WEB_E2E) $(addsuffix @hv,$(WEB_E2E))
 BENCHES += workloads/web/bench/web_bench.sh workloads/web/bench/web_bench.sh@hv
+
+# the request parser under libFuzzer (`make fuzz`); its corpus workloads/web/fuzz/http/ is replayed
+# under ASan+UBSan by `make test`
+FUZZERS += web-http
+web-http.srcs := workloads/web/fuzz/http.c
+web-http.deps := vcweb
