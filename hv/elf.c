@@ -55,7 +55,8 @@ static enum elf_error check_segment(const Elf64_Phdr *ph, size_t len)
 {
 	if (ph->p_filesz > ph->p_memsz)
 		return ELF_EBADSEG;
-	if (ph->p_vaddr + ph->p_memsz < ph->p_vaddr)
+	/* The end, rounded up to a page, must not wrap: elf__parse() sums extents at page grain. */
+	if (ph->p_memsz > UINT64_MAX - (PAGE - 1) - ph->p_vaddr)
 		return ELF_EBADSEG;
 	if (ph->p_align > 1 && (ph->p_vaddr - ph->p_offset) % PAGE)
 		return ELF_EBADSEG;
@@ -110,14 +111,31 @@ enum elf_error elf__parse(const void *buf, size_t len, uint64_t pie_base, struct
 	return ELF_OK;
 }
 
+enum elf_error elf__fits(const struct elf_image *img, uint64_t win_lo, uint64_t win_hi)
+{
+	if (img->lo < win_lo || img->hi > win_hi || img->entry < img->lo || img->entry >= img->hi)
+		return ELF_ERANGE;
+	return ELF_OK;
+}
+
 enum elf_error elf__load(const void *buf, size_t len, const struct elf_image *img, uint8_t *guest,
                          uint64_t win_lo, uint64_t win_hi)
 {
 	const Elf64_Ehdr *eh = buf;
 	const Elf64_Phdr *ph = phdrs(buf);
 
-	if (img->lo < win_lo || img->hi > win_hi || img->entry < img->lo || img->entry >= img->hi)
+	if (elf__fits(img, win_lo, win_hi))
 		return ELF_ERANGE;
+	/* Each segment is checked against the window itself before the first byte is written, so no
+	 * description, however it was made, can make this write outside guest memory. */
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		uint64_t at = ph[i].p_vaddr + img->bias;
+		if (ph[i].p_type == PT_LOAD &&
+		    (at < win_lo || at > win_hi || ph[i].p_memsz > win_hi - at ||
+		     ph[i].p_filesz > ph[i].p_memsz ||
+		     !in_file(ph[i].p_offset, ph[i].p_filesz, len)))
+			return ELF_ERANGE;
+	}
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
 		if (ph[i].p_type != PT_LOAD)
 			continue;
@@ -125,7 +143,6 @@ enum elf_error elf__load(const void *buf, size_t len, const struct elf_image *im
 		memcpy(guest + at, (const uint8_t *)buf + ph[i].p_offset, ph[i].p_filesz);
 		memset(guest + at + ph[i].p_filesz, 0, ph[i].p_memsz - ph[i].p_filesz);
 	}
-	(void)len;
 	return ELF_OK;
 }
 

@@ -2,7 +2,8 @@
  *
  * Contract: elf__parse() validates a whole file image in memory and describes it; it never reads
  * outside [buf, buf+len). elf__load() copies the PT_LOAD segments into guest memory (zeroing bss)
- * at the addresses the description gives, after checking they lie inside the window it is given. */
+ * at the addresses the description gives, after checking that every segment lies inside the window
+ * it is given (all of them, before writing anything). */
 #ifndef HV_ELF_H
 #define HV_ELF_H
 #include <stddef.h>
@@ -32,6 +33,10 @@ struct elf_image {
 
 /* Parses and validates. For a static PIE, `pie_base` (page aligned) becomes the load bias. */
 enum elf_error elf__parse(const void *buf, size_t len, uint64_t pie_base, struct elf_image *img);
+
+/* Whether the described program (its extent and entry point) fits in [win_lo, win_hi): ELF_OK or
+ * ELF_ERANGE. elf__load() checks this first; execve checks it before its point of no return. */
+enum elf_error elf__fits(const struct elf_image *img, uint64_t win_lo, uint64_t win_hi);
 
 /* Copies segments to guest memory; `guest` is the host address of guest address 0, and segments
  * must lie within [win_lo, win_hi). */

@@ -53,3 +53,9 @@ hv-bench.srcs := hv/bench/hvbench.c
 hv-bench.ldlibs := -lpthread
 hv/bench.cflags := -Wno-missing-prototypes
 BENCHES += hv/bench/run.sh
+
+# the program loader under libFuzzer (`make fuzz`); its corpus hv/fuzz/elf/ (small hand-made ELF
+# files, made by hv/fuzz/elf-seeds.py, plus the fuzzer's finds) is replayed under ASan+UBSan by
+# `make test`. It links elf.c alone: the rest of libhv needs no clang build.
+FUZZERS += hv-elf
+hv-elf.srcs := hv/fuzz/elf.c hv/elf.c

@@ -239,8 +239,8 @@ long sys_execve(struct vcpu *c, const uint64_t *a)
 	struct elf_image img;
 	enum elf_error e =
 	    file == MAP_FAILED ? ELF_ETRUNC : elf__parse(file, st.st_size, PIE_BASE, &img);
-	if (!e && (img.lo < USER_BASE || img.hi > vm->mem - vm->mem / 8))
-		e = ELF_ERANGE;
+	if (!e)
+		e = elf__fits(&img, USER_BASE, vm->mem - vm->mem / 8);
 	if (e) {
 		if (file != MAP_FAILED)
 			munmap(file, st.st_size);
@@ -253,6 +253,7 @@ long sys_execve(struct vcpu *c, const uint64_t *a)
 	/* The point of no return: a new program in fresh memory. */
 	mem__reset_ram(vm);
 	mm__free(vm);
+	/* Cannot fail: elf__fits() held, and elf__parse() keeps every segment inside [lo, hi). */
 	elf__load(file, st.st_size, &img, vm->ram, USER_BASE, vm->mem);
 	munmap(file, st.st_size);
 	mm__init(vm, img.hi);

@@ -44,7 +44,7 @@ for spec in "$@"; do
 	else
 		bad=1
 		art=$(grep -oE "Test unit written to .*" "$log" | tail -1)
-		line="FAIL  $name: $(grep -m1 -oE 'ERROR: [A-Za-z]+: [^ ]+.*|fuzz_assert.*|ALARM.*' "$log" | head -1); ${art:-see $log}"
+		line="FAIL  $name: $(grep -m1 -oE 'ERROR: [A-Za-z]+: .*|runtime error: .*|fuzz_assert.*|ALARM.*' "$log"); ${art:-see $log}"
 		tail -n 30 "$log" | sed 's/^/  | /'
 	fi
 	summary+=("$line")

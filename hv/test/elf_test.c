@@ -129,6 +129,30 @@ static void rejects_each_bad_input(void **state)
 	}
 }
 
+/* Found by the hv-elf fuzz target: a segment ending in the last page of the address space made the
+ * page-rounded extent wrap to 0, so the description's [lo, hi) missed it and elf__load() wrote far
+ * outside guest memory. The segment is now refused, and elf__load() checks each segment itself. */
+static void rejects_a_segment_whose_page_end_wraps(void **state)
+{
+	struct img m;
+	struct elf_image e;
+	make(&m, ET_EXEC);
+	m.eh.e_phnum = 2;
+	m.ph[1] = m.ph[0];
+	m.ph[1].p_memsz =
+	    UINT64_MAX - 1 - m.ph[1].p_vaddr; /* ends at 2^64 - 2: no plain overflow */
+	assert_int_equal(elf__parse(&m, sizeof(m), 0, &e), ELF_EBADSEG);
+
+	/* A description that does not cover a segment is refused by elf__load() itself. */
+	make(&m, ET_EXEC);
+	uint8_t *guest = malloc(0x500000);
+	assert_non_null(guest);
+	assert_int_equal(elf__parse(&m, sizeof(m), 0, &e), ELF_OK);
+	m.ph[0].p_vaddr = 0x4ff000; /* moved after parsing: past the window's end */
+	assert_int_equal(elf__load(&m, sizeof(m), &e, guest, 0x200000, 0x500000), ELF_ERANGE);
+	free(guest);
+}
+
 static void every_error_has_a_message(void **state)
 {
 	for (int i = ELF_OK; i <= ELF_ERANGE; i++)
@@ -137,4 +161,5 @@ static void every_error_has_a_message(void **state)
 
 UNIT_MAIN(cmocka_unit_test(parses_static_exec), cmocka_unit_test(pie_gets_the_chosen_base),
           cmocka_unit_test(load_copies_and_zeroes_bss), cmocka_unit_test(rejects_each_bad_input),
+          cmocka_unit_test(rejects_a_segment_whose_page_end_wraps),
           cmocka_unit_test(every_error_has_a_message))

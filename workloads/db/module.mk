@@ -21,3 +21,10 @@ vcdb-test.ldlibs := -lcmocka -lsqlite3 -ljansson -lpthread -lm
 
 E2E_TESTS += workloads/db/test/db_e2e.sh workloads/db/test/db_e2e.sh@hv
 BENCHES += workloads/db/bench/db_bench.sh workloads/db/bench/db_bench.sh@hv
+
+# a connection's bytes through the framing and the transactions, under libFuzzer (`make fuzz`); its
+# corpus workloads/db/fuzz/request/ is replayed under ASan+UBSan by `make test`
+FUZZERS += db-request
+db-request.srcs := workloads/db/fuzz/request.c
+db-request.deps := vcdb vcload
+db-request.ldlibs := -lsqlite3 -ljansson -lpthread -lm
