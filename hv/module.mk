@@ -59,3 +59,10 @@ BENCHES += hv/bench/run.sh
 # `make test`. It links elf.c alone: the rest of libhv needs no clang build.
 FUZZERS += hv-elf
 hv-elf.srcs := hv/fuzz/elf.c hv/elf.c
+
+# the system-call layer, driven without KVM through a hand-built VM (`make fuzz`); its corpus
+# hv/fuzz/syscall/ is replayed under ASan+UBSan by `make test`
+FUZZERS += hv-syscall
+hv-syscall.srcs := hv/fuzz/syscall.c
+hv-syscall.deps := hv
+hv-syscall.ldlibs := $(HV_LDLIBS)

@@ -82,15 +82,17 @@ static int setup_sregs(struct vcpu *c, uint64_t fs_base)
 
 static int setup_msrs(struct vcpu *c)
 {
-	struct {
+	/* struct kvm_msrs ends in a flexible array: the union gives it room for three entries. */
+	union {
 		struct kvm_msrs h;
-		struct kvm_msr_entry e[3];
+		char room[sizeof(struct kvm_msrs) + 3 * sizeof(struct kvm_msr_entry)];
 	} m = { .h.nmsrs = 3 };
+	struct kvm_msr_entry *e = m.h.entries;
 	/* STAR: syscall enters with CS 0x08/SS 0x10; sysretq returns with CS 0x28|3, SS 0x20|3. */
-	m.e[0] = (struct kvm_msr_entry){ .index = MSR_STAR,
-		                         .data = (0x18ULL << 48) | ((uint64_t)SEL_KCODE << 32) };
-	m.e[1] = (struct kvm_msr_entry){ .index = MSR_LSTAR, .data = SYS_VA + SYS_STUB };
-	m.e[2] = (struct kvm_msr_entry){ .index = MSR_FMASK, .data = FMASK_BITS };
+	e[0] = (struct kvm_msr_entry){ .index = MSR_STAR,
+		                       .data = (0x18ULL << 48) | ((uint64_t)SEL_KCODE << 32) };
+	e[1] = (struct kvm_msr_entry){ .index = MSR_LSTAR, .data = SYS_VA + SYS_STUB };
+	e[2] = (struct kvm_msr_entry){ .index = MSR_FMASK, .data = FMASK_BITS };
 	return ioctl(c->fd, KVM_SET_MSRS, &m) == 3 ? 0 : -1;
 }
 

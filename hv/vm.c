@@ -42,7 +42,8 @@ void hv_config_init(struct hv_config *cfg)
 	cfg->name = "vm";
 }
 
-static int fail(int *code, int value, char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static int fail(int *code, int value, char *err,
+                                                      size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);

@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""hv/fuzz/syscall-seeds.py: writes the hand-made seed inputs of the hv-syscall fuzz target into
+hv/fuzz/syscall/ (run from the repository's root). It reads the call, path and value tables out of
+hv/fuzz/syscall.c, so the seeds name calls and paths, not indexes: each seed is a short guest
+story (open-read-close, escapes through "..", symlinks out of the root, bad and misaligned
+pointers, mmap of a file...). The fuzzer's own finds are kept beside these."""
+import struct,os,re
+src=open('hv/fuzz/syscall.c').read()
+calls=src.split('static const unsigned fz_calls[] = {')[1].split('};')[0]
+names=[c.strip().replace('__NR_','') for c in calls.replace('\n',' ').split(',') if c.strip()]
+paths=src.split('static const char *const fz_paths[] = {')[1].split('};')[0]
+plist=re.findall(r'"([^"]*)"',paths)
+vals=src.split('static const uint64_t fz_values[] = {')[1].split('};')[0]
+vlist=[v.strip() for v in vals.replace('\n',' ').split(',') if v.strip()]
+def P(name): return plist.index(name)
+def VI(name): return vlist.index(name)
+def rec(call,*args):
+    b=bytes([names.index(call)])
+    args=list(args)+[(0,0)]*(6-len(args))
+    for tag,v in args: b+=bytes([tag])+struct.pack('<H',v&0xffff)
+    return b
+def inp(scratch,recs): return struct.pack('<H',len(scratch))+scratch+b''.join(recs)
+D=lambda name:(0,P(name)); F=lambda n:(0,n); CWD=(1,0); S=lambda off:(0,off); V=lambda v:(0,v)
+X=lambda name:(2,VI(name)); E=lambda i:(3,i)
+OC=X('O_RDWR | O_CREAT | O_TRUNC')
+seeds={
+ 'open-read-close':inp(b'',[rec('openat',CWD,D('f'),V(0)),rec('read',F(0),S(0),V(16)),rec('close',F(0))]),
+ 'escape-dotdot':inp(b'',[rec('openat',CWD,D('../outside'),V(0)),rec('openat',CWD,D('/../outside'),V(0)),rec('open',D('l/outside'),V(0)),rec('read',F(0),S(0),V(64))]),
+ 'escape-symlink-dir':inp(b'',[rec('chdir',D('l')),rec('getcwd',S(0),V(256)),rec('open',D('ld/x'),OC,X('0644')),rec('stat',D('../outside'),S(128))]),
+ 'write-truncate':inp(b'hello world',[rec('open',D('new'),OC,X('0644')),rec('write',F(0),S(0),V(11)),rec('ftruncate',F(0),V(3)),rec('lseek',F(0),V(0),V(0)),rec('read',F(0),S(128),V(11))]),
+ 'dirs':inp(b'',[rec('mkdir',D('d/new'),X('0755')),rec('open',D('d'),X('O_DIRECTORY')),rec('getdents64',F(0),S(0),V(4096)),rec('rename',D('d/new'),D('new')),rec('rmdir',D('new')),rec('unlink',D('f'))]),
+ 'mmap-file':inp(b'',[rec('open',D('f'),V(0)),rec('mmap',V(0),V(4096),X('PROT_READ | PROT_WRITE'),X('MAP_PRIVATE'),F(0),V(0)),rec('brk',V(0)),rec('mmap',V(0),V(8192),X('PROT_READ | PROT_WRITE'),X('MAP_PRIVATE | MAP_ANONYMOUS'),(2,VI('UINT64_MAX')),V(0))]),
+ 'bad-pointers':inp(b'',[rec('open',D('f'),V(0)),rec('read',F(0),E(0),V(16)),rec('read',F(0),E(2),V(16)),rec('getcwd',E(3),V(100)),rec('uname',E(4)),rec('clock_gettime',V(1),E(7)),rec('getrandom',E(2),V(64),V(0))]),
+ 'scratch-path':inp(b'd/../f\0',[rec('open',(2,0),V(0)),rec('readlink',D('l'),S(128),V(64)),rec('symlink',D('/'),D('new')),rec('open',D('new'),V(0))]),
+ 'fds':inp(b'',[rec('open',D('f'),V(0)),rec('dup',F(0)),rec('dup2',F(0),F(5)),rec('dup3',F(0),F(7),V(0)),rec('fcntl',F(0),V(1),V(0)),rec('close',F(5)),rec('fstat',F(7),S(0))]),
+ 'signals-misc':inp(b'\0'*64,[rec('rt_sigaction',V(10),S(0),S(256),V(8)),rec('rt_sigprocmask',V(0),S(0),S(384),V(8)),rec('sigaltstack',S(0),S(512)),rec('prlimit64',V(0),V(7),V(0),S(640)),rec('sysinfo',S(768)),rec('times',S(1024))]),
+ 'misaligned':inp(b'\0'*64,[rec('rt_sigprocmask',V(0),S(0),S(300),V(8)),rec('clock_gettime',V(1),S(3)),rec('fstat',F(0),S(5))]),
+}
+d = 'hv/fuzz/syscall'
+os.makedirs(d, exist_ok=True)
+for k, v in seeds.items():
+    open(os.path.join(d, k), 'wb').write(v)

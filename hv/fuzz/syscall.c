@@ -1,0 +1,450 @@
+/* hv/fuzz/syscall.c: fuzz target for vcons-hv's system-call layer, the boundary between a guest
+ * program and the host, without KVM. It builds a VM by hand (guest RAM with inaccessible guard
+ * regions around it, a root folder, a file table, an address-space map, one vCPU with a kvm_run
+ * area) and sends each input's sequence of system calls through syscall__dispatch(), exactly as a
+ * guest's `syscall` instruction would arrive. Arguments are drawn per the trace format of
+ * syscalls.def: paths from a dictionary that aims at the root's edge ("..", "/../outside",
+ * symlinks) or from the input, pointers into a scratch area or at the edges of guest RAM, fds,
+ * flags and sizes.
+ *
+ * Checked after every call and input, besides crashes and sanitizer reports:
+ *   - every result is a value or -errno (-4095..-1), as Linux would return;
+ *   - confinement: the folder holding the root has exactly the root and a file "outside", whose
+ *     content (32 random bytes) is unchanged and never appears in guest memory;
+ *   - no host fd outlives the VM's file table.
+ * Calls that could block, end the process, start threads or processes, or take long (sync,
+ * fallocate) are not sent; fcntl's waiting lock commands are turned into F_GETFL.
+ * VCONS_FUZZ_TRACE=1 build/san/fuzz/hv-syscall FILE prints each call as vcons-hv --trace does. */
+#include "tools/fuzz.h"
+#include "hv/fdtab.h"
+#include "hv/mem.h"
+#include "hv/mm.h"
+#include "hv/syscall.h"
+#include "hv/vm.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define MEM        (8ULL << 20)
+#define GUARD      (1ULL << 20)
+#define DICT_AT    USER_BASE                /* the path dictionary, NUL-terminated strings */
+#define SCRATCH    (USER_BASE + (64 << 10)) /* the input's bytes */
+#define SCR_LEN    (64 << 10)
+#define IMAGE_HI   (USER_BASE + (1 << 20)) /* as if a 1 MiB program were loaded */
+#define MAX_CALLS  32
+#define SECRET_LEN 32
+
+static const char *const fz_paths[] = {
+	"f",
+	"d",
+	"d/g",
+	"/",
+	".",
+	"..",
+	"../..",
+	"/..",
+	"../outside",
+	"/../outside",
+	"../../outside",
+	"d/../../outside",
+	"l",
+	"l/outside",
+	"ld/x",
+	"",
+	"/proc/self/exe",
+	"f/",
+	"/d//g/",
+	"new",
+	"d/new",
+	"/etc/passwd",
+};
+#define NPATHS (sizeof fz_paths / sizeof fz_paths[0])
+
+static const uint64_t fz_values[] = {
+	0,
+	1,
+	2,
+	8,
+	64,
+	4096,
+	1 << 20,
+	0x7fffffff,
+	0x80000000ULL,
+	UINT64_MAX,
+	INT64_MAX,
+	O_RDONLY | O_CREAT,
+	O_RDWR | O_CREAT | O_TRUNC,
+	O_WRONLY | O_APPEND | O_CREAT,
+	O_DIRECTORY,
+	O_PATH,
+	O_RDWR | O_TMPFILE,
+	AT_SYMLINK_NOFOLLOW,
+	AT_REMOVEDIR,
+	AT_EMPTY_PATH,
+	0644,
+	0755,
+	PROT_READ | PROT_WRITE,
+	MAP_PRIVATE | MAP_ANONYMOUS,
+	MAP_SHARED,
+	MAP_FIXED | MAP_PRIVATE,
+	MAP_PRIVATE,
+	F_DUPFD,
+	F_GETFD,
+	F_SETFL,
+	F_GETLK,
+	F_SETLK,
+};
+#define NVALUES (sizeof fz_values / sizeof fz_values[0])
+
+/* The calls sent: everything of syscalls.def that returns promptly and stays inside the VM. */
+static const unsigned fz_calls[] = {
+	__NR_read,
+	__NR_write,
+	__NR_pread64,
+	__NR_pwrite64,
+	__NR_readv,
+	__NR_writev,
+	__NR_preadv,
+	__NR_pwritev,
+	__NR_open,
+	__NR_openat,
+	__NR_creat,
+	__NR_close,
+	__NR_lseek,
+	__NR_fstat,
+	__NR_stat,
+	__NR_lstat,
+	__NR_newfstatat,
+	__NR_statx,
+	__NR_access,
+	__NR_faccessat,
+	__NR_faccessat2,
+	__NR_getdents64,
+	__NR_mkdir,
+	__NR_mkdirat,
+	__NR_rmdir,
+	__NR_unlink,
+	__NR_unlinkat,
+	__NR_rename,
+	__NR_renameat,
+	__NR_renameat2,
+	__NR_link,
+	__NR_linkat,
+	__NR_symlink,
+	__NR_symlinkat,
+	__NR_readlink,
+	__NR_readlinkat,
+	__NR_chdir,
+	__NR_fchdir,
+	__NR_getcwd,
+	__NR_ftruncate,
+	__NR_truncate,
+	__NR_fcntl,
+	__NR_dup,
+	__NR_dup2,
+	__NR_dup3,
+	__NR_ioctl,
+	__NR_chmod,
+	__NR_fchmod,
+	__NR_fchmodat,
+	__NR_chown,
+	__NR_fchownat,
+	__NR_utimensat,
+	__NR_umask,
+	__NR_sendfile,
+	__NR_statfs,
+	__NR_fstatfs,
+	__NR_fadvise64,
+	__NR_brk,
+	__NR_mmap,
+	__NR_munmap,
+	__NR_mprotect,
+	__NR_mremap,
+	__NR_madvise,
+	__NR_mlock,
+	__NR_set_tid_address,
+	__NR_set_robust_list,
+	__NR_get_robust_list,
+	__NR_gettid,
+	__NR_getpid,
+	__NR_prctl,
+	__NR_rt_sigaction,
+	__NR_rt_sigprocmask,
+	__NR_sigaltstack,
+	__NR_rt_sigpending,
+	__NR_clock_gettime,
+	__NR_clock_getres,
+	__NR_gettimeofday,
+	__NR_time,
+	__NR_times,
+	__NR_getrusage,
+	__NR_uname,
+	__NR_getrandom,
+	__NR_getgroups,
+	__NR_getresuid,
+	__NR_getrlimit,
+	__NR_setrlimit,
+	__NR_prlimit64,
+	__NR_sysinfo,
+	__NR_getpriority,
+	__NR_sched_getaffinity,
+	__NR_getcpu,
+};
+#define NCALLS (sizeof fz_calls / sizeof fz_calls[0])
+
+static const char *fz_fmt[STATS_NSYSCALLS] = {
+#define S(name, fn, fmt) [__NR_##name] = fmt,
+#include "hv/syscalls.def"
+#undef S
+};
+
+static struct fuzz_vm {
+	struct vm vm;
+	struct vcpu cpu;
+	struct kvm_run run;
+	char dir[64];   /* build/tmp/hv-syscall-XXXXXX: holds root/ and outside */
+	char root[128]; /* the VM's root */
+	int dir_fd;
+	uint8_t secret[SECRET_LEN];
+} fz;
+
+/* Open fds of this process. */
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	for (struct dirent *e; d && (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n - 1; /* the DIR's own fd */
+}
+
+/* Empties folder `fd` (not following symlinks; making each folder searchable first). */
+static void empty_dir(int fd)
+{
+	DIR *d = fdopendir(fd);
+	fuzz_assert(d);
+	for (struct dirent *e; (e = readdir(d));) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (unlinkat(fd, e->d_name, 0) == 0)
+			continue;
+		fchmodat(fd, e->d_name, 0700, 0);
+		int sub = openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub >= 0)
+			empty_dir(sub);
+		fuzz_assert(unlinkat(fd, e->d_name, AT_REMOVEDIR) == 0);
+		rewinddir(d);
+	}
+	closedir(d);
+}
+
+static void put_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fuzz_assert(fd >= 0 && write(fd, data, len) == (ssize_t)len);
+	close(fd);
+}
+
+/* The root's fixed contents: a file, a folder with a file, and symlinks that point out. */
+static void populate_root(void)
+{
+	char p[256];
+	snprintf(p, sizeof p, "%s/f", fz.root);
+	put_file(p, "0123456789abcdef", 16);
+	snprintf(p, sizeof p, "%s/d", fz.root);
+	fuzz_assert(mkdir(p, 0755) == 0);
+	snprintf(p, sizeof p, "%s/d/g", fz.root);
+	put_file(p, "g", 1);
+	snprintf(p, sizeof p, "%s/l", fz.root);
+	fuzz_assert(symlink("..", p) == 0);
+	snprintf(p, sizeof p, "%s/ld", fz.root);
+	fuzz_assert(symlink("/../../", p) == 0);
+}
+
+static void vm_setup(void)
+{
+	struct vm *vm = &fz.vm;
+	hv_config_init(&vm->cfg);
+	vm->name = "fuzz";
+	vm->cfg.trace = getenv("VCONS_FUZZ_TRACE") != NULL; /* hv's --trace, to read a replay */
+	vm->mem = MEM;
+	uint8_t *base = mmap(NULL, GUARD + MEM + GUARD, PROT_NONE,
+	                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	fuzz_assert(base != MAP_FAILED);
+	vm->ram = base + GUARD;
+	vm->root_fd = open(fz.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fuzz_assert(vm->root_fd >= 0 && realpath(fz.root, vm->root_path));
+	pthread_mutex_init(&vm->cwd_lock, NULL);
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->done, NULL);
+	vm->pid = GUEST_PID;
+	vm->exe_fd = -1;
+	fz.cpu = (struct vcpu){ .vm = vm, .tid = GUEST_PID, .fd = -1, .run = &fz.run };
+	vm->vcpus[0] = vm->all[0] = &fz.cpu;
+	vm->nlive = 1;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	mkdir("build", 0755);
+	mkdir("build/tmp", 0755);
+	snprintf(fz.dir, sizeof fz.dir, "build/tmp/hv-syscall-XXXXXX");
+	fuzz_assert(mkdtemp(fz.dir));
+	snprintf(fz.root, sizeof fz.root, "%s/root", fz.dir);
+	fuzz_assert(mkdir(fz.root, 0755) == 0);
+	fuzz_assert(getrandom(fz.secret, SECRET_LEN, 0) == SECRET_LEN);
+	char p[128];
+	snprintf(p, sizeof p, "%s/outside", fz.dir);
+	put_file(p, fz.secret, SECRET_LEN);
+	fz.dir_fd = open(fz.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fuzz_assert(fz.dir_fd >= 0);
+	vm_setup();
+	return 0;
+}
+
+/* A fresh VM state for each input: memory, map, file table, root contents, cwd, signals. */
+static void vm_reset(void)
+{
+	struct vm *vm = &fz.vm;
+	fuzz_assert(mmap(vm->ram, MEM, PROT_READ | PROT_WRITE,
+	                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+	                 0) == vm->ram);
+	mm__init(vm, IMAGE_HI);
+	fuzz_assert(fdtab__init(&vm->fds, 64) == 0);
+	empty_dir(openat(vm->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+	populate_root();
+	snprintf(vm->cwd, sizeof vm->cwd, "/");
+	vm->umask = 022;
+	memset(vm->sigactions, 0, sizeof vm->sigactions);
+	fz.cpu.sigmask = fz.cpu.pending = 0;
+	size_t at = 0;
+	for (size_t i = 0; i < NPATHS; i++) {
+		memcpy(vm->ram + DICT_AT + at, fz_paths[i], strlen(fz_paths[i]) + 1);
+		at += strlen(fz_paths[i]) + 1;
+	}
+}
+
+static void vm_release(void)
+{
+	fdtab__free(&fz.vm.fds);
+	mm__free(&fz.vm);
+}
+
+static uint64_t dict_ptr(unsigned i)
+{
+	uint64_t at = DICT_AT;
+	for (unsigned k = 0; k < i % NPATHS; k++)
+		at += strlen(fz_paths[k]) + 1;
+	return at;
+}
+
+static uint64_t edge_ptr(unsigned v)
+{
+	static const uint64_t edges[] = { 0,   USER_BASE - 1, MEM - 1,    MEM - 8,
+		                          MEM, MEM + 4096,    1ULL << 47, UINT64_MAX - 7 };
+	return edges[v % 8];
+}
+
+/* One argument of kind k (a trace-format letter) from a tag byte and a 16-bit value. */
+static uint64_t make_arg(char k, uint8_t tag, uint16_t v)
+{
+	switch (k) {
+	case 'f':
+		return tag % 4 == 0   ? v % 8
+		       : tag % 4 == 1 ? (uint64_t)AT_FDCWD
+		       : tag % 4 == 2 ? UINT64_MAX
+		                      : v;
+	case 's':
+		return tag % 4 < 2    ? dict_ptr(v)
+		       : tag % 4 == 2 ? SCRATCH + v % SCR_LEN
+		                      : edge_ptr(v);
+	case 'p': return tag % 4 < 3 ? SCRATCH + v % SCR_LEN : edge_ptr(v);
+	default:
+		return tag % 4 == 0   ? v
+		       : tag % 4 == 1 ? (uint64_t)(int64_t)(int16_t)v
+		       : tag % 4 == 2 ? fz_values[v % NVALUES]
+		                      : (uint64_t)v << (tag >> 2);
+	}
+}
+
+/* The scratch area's resident pages, and every other resident page of guest RAM, must not hold the
+ * secret: only pages something wrote are resident, so this stays cheap. */
+static void check_secret_not_in_guest(void)
+{
+	static unsigned char vec[MEM / 4096];
+	fuzz_assert(mincore(fz.vm.ram, MEM, vec) == 0);
+	for (size_t pg = 0; pg < MEM / 4096; pg++) {
+		if (!(vec[pg] & 1))
+			continue;
+		/* into the next page only if it is resident too: a file page past EOF is not */
+		size_t from = pg * 4096,
+		       len = 4096 + (pg + 1 < MEM / 4096 && (vec[pg + 1] & 1) ? SECRET_LEN - 1 : 0);
+		fuzz_assert(!memmem(fz.vm.ram + from, len, fz.secret, SECRET_LEN));
+	}
+}
+
+/* The folder around the root holds the root and "outside", unchanged. */
+static void check_outside_untouched(void)
+{
+	int fd = openat(fz.dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fdopendir(fd);
+	int n = 0;
+	for (struct dirent *e; d && (e = readdir(d));)
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			fuzz_assert(!strcmp(e->d_name, "root") || !strcmp(e->d_name, "outside"));
+			n++;
+		}
+	closedir(d);
+	fuzz_assert(n == 2);
+	uint8_t buf[SECRET_LEN + 1];
+	int f = openat(fz.dir_fd, "outside", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fuzz_assert(f >= 0 && read(f, buf, sizeof buf) == SECRET_LEN);
+	close(f);
+	fuzz_assert(!memcmp(buf, fz.secret, SECRET_LEN));
+}
+
+static long run_call(const uint8_t *rec)
+{
+	unsigned nr = fz_calls[rec[0] % NCALLS];
+	const char *fmt = fz_fmt[nr];
+	uint64_t a[6] = { 0 };
+	for (int i = 0; i < 6; i++)
+		a[i] = make_arg(fmt && i < (int)strlen(fmt) ? fmt[i] : 'd', rec[1 + 3 * i],
+		                (uint16_t)(rec[2 + 3 * i] | rec[3 + 3 * i] << 8));
+	if (nr == __NR_fcntl && (a[1] == F_SETLKW || a[1] == F_OFD_SETLKW))
+		a[1] = F_GETFL; /* would wait for a lock another fd of this VM holds */
+	long r = syscall__dispatch(&fz.cpu, nr, a);
+	fuzz_assert(r != SYSCALL_NORETURN && (r >= 0 || r >= -4095));
+	return r;
+}
+
+/* Input: 2 bytes of scratch length L (<= 4096), L scratch bytes, then up to MAX_CALLS records of
+ * 19 bytes (call, then 6 arguments of tag + 16-bit value). */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 2 || memmem(data, size, fz.secret, SECRET_LEN))
+		return 0; /* libFuzzer may learn the secret from the checks' comparisons */
+	size_t len = (size_t)(data[0] | data[1] << 8) % 4097;
+	if (len > size - 2)
+		len = size - 2;
+	int host_fds = count_fds();
+	vm_reset();
+	memcpy(fz.vm.ram + SCRATCH, data + 2, len);
+	const uint8_t *rec = data + 2 + len, *end = data + size;
+	for (int n = 0; end - rec >= 19 && n < MAX_CALLS; n++, rec += 19)
+		run_call(rec);
+	check_secret_not_in_guest();
+	vm_release();
+	check_outside_untouched();
+	fuzz_assert(count_fds() == host_fds);
+	return 0;
+}
