@@ -165,6 +165,7 @@ sanitize: deps
 # make fuzz [SECONDS=60] [FUZZ_ONLY="name ..."] [MERGE=1]: each fuzz target under libFuzzer for SECONDS;
 # MERGE=1 adds the inputs that found new coverage to the checked-in corpus.
 fuzz: deps
+	$(Q)command -v clang >/dev/null || { echo "make fuzz: needs clang with libFuzzer (apt-get install clang)"; exit 2; }
 	$(Q)$(MAKE) --no-print-directory FUZZ=1 fuzzers
 	$(Q)tools/run-fuzz.sh --build build/fuzz --seconds $(or $(SECONDS),60) --merge $(or $(MERGE),0) \
 		$(foreach f,$(or $(FUZZ_ONLY),$(FUZZERS)),$(f):$($(f).corpus))

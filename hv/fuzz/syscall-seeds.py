@@ -29,7 +29,7 @@ seeds={
  'escape-symlink-dir':inp(b'',[rec('chdir',D('l')),rec('getcwd',S(0),V(256)),rec('open',D('ld/x'),OC,X('0644')),rec('stat',D('../outside'),S(128))]),
  'write-truncate':inp(b'hello world',[rec('open',D('new'),OC,X('0644')),rec('write',F(0),S(0),V(11)),rec('ftruncate',F(0),V(3)),rec('lseek',F(0),V(0),V(0)),rec('read',F(0),S(128),V(11))]),
  'dirs':inp(b'',[rec('mkdir',D('d/new'),X('0755')),rec('open',D('d'),X('O_DIRECTORY')),rec('getdents64',F(0),S(0),V(4096)),rec('rename',D('d/new'),D('new')),rec('rmdir',D('new')),rec('unlink',D('f'))]),
- 'mmap-file':inp(b'',[rec('open',D('f'),V(0)),rec('mmap',V(0),V(4096),X('PROT_READ | PROT_WRITE'),X('MAP_PRIVATE'),F(0),V(0)),rec('brk',V(0)),rec('mmap',V(0),V(8192),X('PROT_READ | PROT_WRITE'),X('MAP_PRIVATE | MAP_ANONYMOUS'),(2,VI('UINT64_MAX')),V(0))]),
+ 'mmap':inp(b'',[rec('open',D('f'),V(0)),rec('mmap',V(0),V(4096),X('PROT_READ | PROT_WRITE'),X('MAP_PRIVATE'),F(0),V(0)),rec('brk',V(0)),rec('mmap',V(0),V(8192),X('PROT_READ | PROT_WRITE'),X('MAP_PRIVATE | MAP_ANONYMOUS'),(2,VI('UINT64_MAX')),V(0))]),
  'bad-pointers':inp(b'',[rec('open',D('f'),V(0)),rec('read',F(0),E(0),V(16)),rec('read',F(0),E(2),V(16)),rec('getcwd',E(3),V(100)),rec('uname',E(4)),rec('clock_gettime',V(1),E(7)),rec('getrandom',E(2),V(64),V(0))]),
  'scratch-path':inp(b'd/../f\0',[rec('open',(2,0),V(0)),rec('readlink',D('l'),S(128),V(64)),rec('symlink',D('/'),D('new')),rec('open',D('new'),V(0))]),
  'fds':inp(b'',[rec('open',D('f'),V(0)),rec('dup',F(0)),rec('dup2',F(0),F(5)),rec('dup3',F(0),F(7),V(0)),rec('fcntl',F(0),V(1),V(0)),rec('close',F(5)),rec('fstat',F(7),S(0))]),
