@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void reason(json_t *reasons, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void reason(json_t *reasons, const char *fmt, ...)
 {
 	if (!reasons)
 		return;

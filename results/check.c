@@ -9,7 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int fail(int rc, char *err, size_t errlen,
+                                                      const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
