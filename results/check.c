@@ -343,11 +343,19 @@ int check__verdict(const struct submission *s, char *err, size_t errlen)
 		return fail(SEAL_VERDICT, err, errlen,
 		            "recorded rules differ from the sealed rules.yaml (%s)", d);
 	json_t *now = json_deep_copy(s->result);
+	json_object_del(now, "verdict"); /* so that none of the recorded ones survives */
+	json_object_del(now, "score");
 	if (!now || verdict__evaluate(now, &rec) < 0) {
 		json_decref(now);
 		return fail(SEAL_SCHEMA, err, errlen, "result.json: lacks the figures to judge");
 	}
-	rc = compare_verdicts(s->result, now, err, errlen);
+	if (!json_object_get(now, "score")) /* figures that give no finite score */
+		rc = fail(
+		    SEAL_VERDICT, err, errlen,
+		    "score is recorded %.6g but the data give none (not a finite number)",
+		    json_number_value(json_object_get(json_object_get(s->result, "score"), "run")));
+	else
+		rc = compare_verdicts(s->result, now, err, errlen);
 	json_decref(now);
 	return rc;
 }
