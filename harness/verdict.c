@@ -102,8 +102,8 @@ static double check_vm(const json_t *vm, const struct run_rules *r, json_t *reas
 		if (role >= NBUSY)
 			continue;
 		if (json_object_get(iv, "missing")) {
-			reason(reasons, "%s interval %zu: %s", name, k,
-			       json_string_value(json_object_get(iv, "missing")));
+			const char *why = json_string_value(json_object_get(iv, "missing"));
+			reason(reasons, "%s interval %zu: %s", name, k, why ? why : "no figure");
 			continue;
 		}
 		char why[256];

@@ -1,6 +1,6 @@
 /* harness/fuzz/result.c: fuzz target for what `vcons report` and `vcons compare` do with a
  * result.json someone gives them: result__load (result.h) on arbitrary bytes (written to a file
- * next to the binary, below build/, since it takes a path), then for a result it accepts the
+ * next to the binary (a dot file), below build/, since it takes a path), then for a result it accepts the
  * whole of both commands (cmd.h: the HTML pages, written below build/ and removed, and the text
  * on stdout, sent to /dev/null) and the in-memory page the server shows (report.h).
  * Promises checked: a file is either refused with one message naming it, or accepted as a JSON
@@ -19,7 +19,7 @@
 static char path[PATH_MAX + 64], html[PATH_MAX + 64];
 static int devnull = -1;
 
-/* The input's file build/.../fuzz/harness-result.PID.json and its page PID.html. */
+/* The input's file build/.../fuzz/.harness-result.PID.json and its page .PID.html. */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char exe[PATH_MAX] = "";
@@ -29,8 +29,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (slash)
 		*slash = 0;
 	const char *dir = slash ? exe : ".";
-	snprintf(path, sizeof(path), "%s/harness-result.%d.json", dir, (int)getpid());
-	snprintf(html, sizeof(html), "%s/harness-result.%d.html", dir, (int)getpid());
+	snprintf(path, sizeof(path), "%s/.harness-result.%d.json", dir, (int)getpid());
+	snprintf(html, sizeof(html), "%s/.harness-result.%d.html", dir, (int)getpid());
 	devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	fuzz_assert(devnull >= 0);
 	return 0;

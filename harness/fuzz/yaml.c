@@ -1,5 +1,5 @@
 /* harness/fuzz/yaml.c: fuzz target for the YAML readers of `vcons run` (config.h, yamldoc.h):
- * the same bytes as a CSU profile and as a run-rules file (written to a file next to the binary,
+ * the same bytes as a CSU profile and as a run-rules file (written to a file next to the binary (a dot file),
  * below build/, since both loaders take a path), and as a size for hv_parse_size (hv/size.h).
  * Promises checked: a load gives a profile or rules whose every field lies in the range config.c
  * documents (sizes within YAMLDOC_MAX_SIZE, mixes adding up to 100, the rules' SHA-256 that of
@@ -17,7 +17,7 @@
 
 static char path[PATH_MAX + 64];
 
-/* The input's file: build/.../fuzz/harness-yaml.PID.yaml. */
+/* The input's file: build/.../fuzz/.harness-yaml.PID.yaml. */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char exe[PATH_MAX] = "";
@@ -26,7 +26,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	char *slash = strrchr(exe, '/');
 	if (slash)
 		*slash = 0;
-	snprintf(path, sizeof(path), "%s/harness-yaml.%d.yaml", slash ? exe : ".", (int)getpid());
+	snprintf(path, sizeof(path), "%s/.harness-yaml.%d.yaml", slash ? exe : ".", (int)getpid());
 	return 0;
 }
 
