@@ -2,6 +2,7 @@
 #include "results/check.h"
 #include "harness/verdict.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -122,7 +123,8 @@ static const char *rules_differ(const struct run_rules *a, const struct run_rule
 	return NULL;
 }
 
-/* The sealed rules.yaml loaded as `vcons run` loads it (from a private temporary file). */
+/* The sealed rules.yaml loaded as `vcons run` loads it (from a private temporary file in $TMPDIR,
+ * default /tmp). */
 static int load_sealed_rules(const struct submission *s, struct run_rules *out, char *err,
                              size_t errlen)
 {
@@ -130,7 +132,9 @@ static int load_sealed_rules(const struct submission *s, struct run_rules *out, 
 	size_t len;
 	if (seal__member(s, "rules.yaml", &data, &len) < 0)
 		return fail(SEAL_VERDICT, err, errlen, "rules.yaml: not in the submission");
-	char path[] = "/tmp/vcons-rules.XXXXXX", why[512];
+	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char path[PATH_MAX], why[512];
+	snprintf(path, sizeof(path), "%s/vcons-rules.XXXXXX", tmp);
 	int fd = mkstemp(path);
 	int ok = fd >= 0 && write(fd, data, len) == (ssize_t)len;
 	if (fd >= 0)
@@ -140,7 +144,7 @@ static int load_sealed_rules(const struct submission *s, struct run_rules *out, 
 	if (fd >= 0)
 		unlink(path);
 	if (!ok)
-		return fail(SEAL_IO, err, errlen, "cannot write a temporary file in /tmp");
+		return fail(SEAL_IO, err, errlen, "cannot write a temporary file in %s", tmp);
 	return rc ? SEAL_OK
 	          : fail(SEAL_VERDICT, err, errlen, "rules.yaml: %s",
 	                 strstr(why, ": ") ? strstr(why, ": ") + 2 : why);
