@@ -83,6 +83,9 @@ int check__rules_from_json(const json_t *j, struct run_rules *r, char *err, size
 	    get_num(bd, "max_dilation_pct", &r->max_dilation_pct, "bounds.", err, errlen) ||
 	    get_num(bd, "max_generator_cpu_pct", &r->max_generator_cpu_pct, "bounds.", err, errlen))
 		return -1;
+	if (!(intervals >= 1 && intervals <= 100) || intervals != floor(intervals))
+		return fail(-1, err, errlen,
+		            "rules.phases.intervals: not a whole number from 1 to 100");
 	r->intervals = (int)intervals;
 	for (int i = 0; i < NBUSY; i++)
 		if (get_num(ref, role_name((enum role)i), &r->reference[i], "reference.", err,

@@ -50,7 +50,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	mkdir(trust_dir, 0700);
 	fuzz_key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
 	BIO *b = BIO_new(BIO_s_mem());
-	char *p, path[PATH_MAX + 48];
+	char *p, path[PATH_MAX + 64], pem[PATH_MAX + 48];
 	size_t rawlen = 32;
 	fuzz_assert(fuzz_key && b && PEM_write_bio_PUBKEY(b, fuzz_key));
 	long len = BIO_get_mem_data(b, &p);
@@ -59,9 +59,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	BIO_free(b);
 	fuzz_assert(EVP_PKEY_get_raw_public_key(fuzz_key, fuzz_raw, &rawlen) == 1);
 	seal__sha256_hex(fuzz_raw, 32, fuzz_kid);
-	snprintf(path, sizeof(path), "%s/fuzz.pem", trust_dir);
+	/* renamed into place: another instance may be reading it */
+	snprintf(path, sizeof(path), "%s/fuzz.pem.%d", trust_dir, (int)getpid());
+	snprintf(pem, sizeof(pem), "%s/fuzz.pem", trust_dir);
 	FILE *f = fopen(path, "w");
-	fuzz_assert(f && fputs(fuzz_pem, f) >= 0 && fclose(f) == 0);
+	fuzz_assert(f && fputs(fuzz_pem, f) >= 0 && fclose(f) == 0 && rename(path, pem) == 0);
 	return 0;
 }
 
