@@ -1,11 +1,11 @@
 /* harness/fuzz/result.c: fuzz target for what `vcons report` and `vcons compare` do with a
- * result.json someone gives them: result__load (result.h) on arbitrary bytes (written to a file
- * next to the binary (a dot file), below build/, since it takes a path), then for a result it accepts the
- * whole of both commands (cmd.h: the HTML pages, written below build/ and removed, and the text
- * on stdout, sent to /dev/null) and the in-memory page the server shows (report.h).
- * Promises checked: a file is either refused with one message naming it, or accepted as a JSON
- * object of schema vcons-result/1; for an accepted one both commands succeed (exit 0) and the
- * page is a whole page, whatever else the result holds or lacks. */
+ * result.json someone gives them: result__load (result.h) on arbitrary bytes (written to a dot file
+ * next to the binary, below build/, since it takes a path), then for a result it accepts the whole
+ * of both commands (cmd.h: the HTML pages, written below build/ and removed, and the text on
+ * stdout, sent to /dev/null) and the in-memory page the server shows (report.h). Promises checked:
+ * a file is either refused with one message naming it, or accepted as a JSON object of schema
+ * vcons-result/1; for an accepted one both commands succeed (exit 0) and the page is a whole page,
+ * whatever else the result holds or lacks. */
 #include "tools/fuzz.h"
 #include "harness/cmd.h"
 #include "harness/report.h"

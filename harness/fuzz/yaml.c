@@ -1,10 +1,10 @@
 /* harness/fuzz/yaml.c: fuzz target for the YAML readers of `vcons run` (config.h, yamldoc.h):
- * the same bytes as a CSU profile and as a run-rules file (written to a file next to the binary (a dot file),
- * below build/, since both loaders take a path), and as a size for hv_parse_size (hv/size.h).
- * Promises checked: a load gives a profile or rules whose every field lies in the range config.c
- * documents (sizes within YAMLDOC_MAX_SIZE, mixes adding up to 100, the rules' SHA-256 that of
- * the bytes), or -1 with one message that starts with the file's name; a size parses within its
- * maximum (and not at all above it), leaving *out alone when refused. */
+ * the same bytes as a CSU profile and as a run-rules file (written to a file next to the binary (a
+ * dot file), below build/, since both loaders take a path), and as a size for hv_parse_size
+ * (hv/size.h). Promises checked: a load gives a profile or rules whose every field lies in the
+ * range config.c documents (sizes within YAMLDOC_MAX_SIZE, mixes adding up to 100, the rules'
+ * SHA-256 that of the bytes), or -1 with one message that starts with the file's name; a size
+ * parses within its maximum (and not at all above it), leaving *out alone when refused. */
 #include "tools/fuzz.h"
 #include "harness/config.h"
 #include "harness/yamldoc.h"
@@ -49,7 +49,8 @@ static void check_csu(void)
 	for (int i = 0; i < NROLES; i++) {
 		const struct vm_profile *v = &p.vm[i];
 		fuzz_assert(v->vcpus >= 1 && v->vcpus <= 64);
-		fuzz_assert(v->memory_bytes >= (32ULL << 20) && v->memory_bytes <= YAMLDOC_MAX_SIZE);
+		fuzz_assert(v->memory_bytes >= (32ULL << 20) &&
+		            v->memory_bytes <= YAMLDOC_MAX_SIZE);
 		fuzz_assert(v->dataset >= 1 && v->dataset <= 1000000);
 		fuzz_assert(v->rate >= 0 && v->rate <= 1e7);
 		fuzz_assert(v->users >= 1 && v->users <= 100000);
@@ -71,7 +72,8 @@ static void check_rules(const uint8_t *data, size_t size)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	fuzz_assert(!strcmp(r.sha256, hex));
 	fuzz_assert(r.intervals >= 1 && r.intervals <= 100);
-	fuzz_assert(r.interval_s >= 1 && r.ramp_up_s >= 0 && r.warm_up_s >= 0 && r.ramp_down_s >= 0);
+	fuzz_assert(r.interval_s >= 1 && r.ramp_up_s >= 0 && r.warm_up_s >= 0 &&
+	            r.ramp_down_s >= 0);
 	fuzz_assert(r.max_generator_cpu_pct >= 1 && r.max_generator_cpu_pct <= 100);
 	for (int i = 0; i < NBUSY; i++) {
 		double sum = 0;
