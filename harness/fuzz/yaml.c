@@ -1,6 +1,6 @@
 /* harness/fuzz/yaml.c: fuzz target for the YAML readers of `vcons run` (config.h, yamldoc.h):
- * the same bytes as a CSU profile and as a run-rules file (written to a file next to the binary (a
- * dot file), below build/, since both loaders take a path), and as a size for hv_parse_size
+ * the same bytes as a CSU profile and as a run-rules file (written to a dot file next to the
+ * binary, below build/, since both loaders take a path), and as a size for hv_parse_size
  * (hv/size.h). Promises checked: a load gives a profile or rules whose every field lies in the
  * range config.c documents (sizes within YAMLDOC_MAX_SIZE, mixes adding up to 100, the rules'
  * SHA-256 that of the bytes), or -1 with one message that starts with the file's name; a size
