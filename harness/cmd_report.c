@@ -136,16 +136,16 @@ static int dil_differs(double lo, double hi)
 /* The result's CSU count (at most 256): its "csus", or one more than the highest VM's CSU. */
 static int csu_count(const json_t *res)
 {
-	int n = (int)json_integer_value(json_object_get(res, "csus"));
+	json_int_t n = json_integer_value(json_object_get(res, "csus"));
 	const json_t *vm;
 	size_t i;
 	json_array_foreach(json_object_get(res, "vms"), i, vm)
 	{
-		int c = (int)json_integer_value(json_object_get(vm, "csu"));
-		if (c + 1 > n)
-			n = c + 1;
+		json_int_t c = json_integer_value(json_object_get(vm, "csu"));
+		if (c >= n)
+			n = c < 256 ? c + 1 : 256; /* no c + 1 that overflows */
 	}
-	return n < 0 ? 0 : n > 256 ? 256 : n;
+	return n < 0 ? 0 : n > 256 ? 256 : (int)n;
 }
 
 static void verdict_words(const json_t *res, const char **valid, const char **compliant)

@@ -132,6 +132,9 @@ int cmd__verify(int argc, char **argv)
 	rc = check__submission(buf, len, o.trust, &s, err, sizeof(err));
 	free(buf);
 	if (rc) {
+		for (char *p = err; *p; p++) /* one line, whatever the submission's names hold */
+			if ((unsigned char)*p < ' ')
+				*p = ' ';
 		fprintf(stderr, "vcons: verify: %s: %s: %s\n", o.arg, seal__kind(rc), err);
 		seal__free(&s);
 		return rc;

@@ -1,7 +1,8 @@
 # harness/: `vcons` - phases, run rules, scoring, results, reports (issue 6). The library holds
 # everything but the command line, so unit tests and the sanitizer build cover it.
-# Paths are bounded by PATH_MAX and checked where a run is planned (plan.c); gcc cannot see that.
-harness.cflags := -Wno-format-truncation
+# Paths are bounded by PATH_MAX and checked where a run is planned (plan.c); gcc cannot see that
+# (clang, for make fuzz, has no such warning).
+harness.cflags := $(if $(filter clang%,$(notdir $(CC))),,-Wno-format-truncation)
 LIBS += harness
 harness.srcs := harness/yamldoc.c harness/config.c harness/score.c harness/proc.c \
 	harness/plan.c harness/collect.c harness/metrics.c harness/verdict.c harness/result.c \
@@ -37,3 +38,14 @@ harness-run-logic-test.srcs := harness/test/run_logic_test.c
 harness-run-logic-test.deps := harness vcload hvsize
 harness-run-logic-test.ldlibs := -lcmocka -lyaml -ljansson -lcrypto -lm
 E2E_TESTS += harness/test/qemu.sh
+
+# the YAML readers (CSU profiles, run rules, sizes) and the result reader of `vcons report` and
+# `vcons compare` under libFuzzer (`make fuzz`); their corpora harness/fuzz/yaml/ and
+# harness/fuzz/result/ are replayed under ASan+UBSan by make test
+FUZZERS += harness-yaml harness-result
+harness-yaml.srcs := harness/fuzz/yaml.c
+harness-yaml.deps := harness hvsize
+harness-yaml.ldlibs := -lyaml -lcrypto -lm
+harness-result.srcs := harness/fuzz/result.c harness/cmd_compare.c
+harness-result.deps := harness hvsize
+harness-result.ldlibs := -lyaml -ljansson -lcrypto -lm

@@ -23,7 +23,7 @@ int platform_parse(const char *s, enum platform *out)
 }
 
 /* Appends one argument (printf-style); -1 when the line is full. */
-static int arg(struct cmdline *c, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int arg(struct cmdline *c, const char *fmt, ...)
 {
 	if (c->argc + 1 >= PLAN_MAX_ARGS)
 		return -1;

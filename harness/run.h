@@ -81,13 +81,14 @@ void run__measure(struct run *r);
 /* Host CPU seconds of a process so far (utime + stime), -1 when it is gone. */
 double run__cpu_s(pid_t pid);
 int64_t run__now(void);
-void run__fail(struct run *r, const char *status, const char *fmt, ...);
+void run__fail(struct run *r, const char *status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* run_result.c: the result document from what the run collected. */
 json_t *run__result(struct run *r);
 
 /* live.c */
-void live__phase(struct run *r, const char *fmt, ...);
+void live__phase(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void live__tick(struct run *r, int64_t now);
 void live__interval(struct run *r, int k);
 

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void reason(json_t *reasons, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void reason(json_t *reasons, const char *fmt, ...)
 {
 	if (!reasons)
 		return;
@@ -102,8 +102,8 @@ static double check_vm(const json_t *vm, const struct run_rules *r, json_t *reas
 		if (role >= NBUSY)
 			continue;
 		if (json_object_get(iv, "missing")) {
-			reason(reasons, "%s interval %zu: %s", name, k,
-			       json_string_value(json_object_get(iv, "missing")));
+			const char *why = json_string_value(json_object_get(iv, "missing"));
+			reason(reasons, "%s interval %zu: %s", name, k, why ? why : "no figure");
 			continue;
 		}
 		char why[256];

@@ -52,9 +52,11 @@ static int append(struct ynode *parent, char *key, struct ynode *child)
 	return 0;
 }
 
-/* Recursive descent over libyaml's events; `ev` holds the node's first event. */
-static struct ynode *parse_node(yaml_parser_t *p, yaml_event_t *ev, char *err, size_t errlen,
-                                const char *path);
+/* Recursive descent over libyaml's events; `ev` holds the node's first event, `depth` counts the
+ * mappings and sequences around it (at most YAMLDOC_MAX_DEPTH, so that no file can exhaust the
+ * stack). */
+static struct ynode *parse_node(yaml_parser_t *p, yaml_event_t *ev, int depth, char *err,
+                                size_t errlen, const char *path);
 
 static int next_event(yaml_parser_t *p, yaml_event_t *ev, char *err, size_t errlen,
                       const char *path)
@@ -66,8 +68,8 @@ static int next_event(yaml_parser_t *p, yaml_event_t *ev, char *err, size_t errl
 	return -1;
 }
 
-static struct ynode *parse_node(yaml_parser_t *p, yaml_event_t *ev, char *err, size_t errlen,
-                                const char *path)
+static struct ynode *parse_node(yaml_parser_t *p, yaml_event_t *ev, int depth, char *err,
+                                size_t errlen, const char *path)
 {
 	int line = (int)ev->start_mark.line + 1;
 	if (ev->type == YAML_SCALAR_EVENT) {
@@ -83,6 +85,11 @@ static struct ynode *parse_node(yaml_parser_t *p, yaml_event_t *ev, char *err, s
 	int map = ev->type == YAML_MAPPING_START_EVENT;
 	if (!map && ev->type != YAML_SEQUENCE_START_EVENT) {
 		snprintf(err, errlen, "%s:%d: unexpected YAML content", path, line);
+		return NULL;
+	}
+	if (depth >= YAMLDOC_MAX_DEPTH) {
+		snprintf(err, errlen, "%s:%d: nested deeper than %d levels", path, line,
+		         YAMLDOC_MAX_DEPTH);
 		return NULL;
 	}
 	struct ynode *n = node_new(map ? Y_MAP : Y_SEQ, line);
@@ -116,7 +123,7 @@ static struct ynode *parse_node(yaml_parser_t *p, yaml_event_t *ev, char *err, s
 				goto fail;
 			}
 		}
-		struct ynode *child = parse_node(p, &e, err, errlen, path);
+		struct ynode *child = parse_node(p, &e, depth + 1, err, errlen, path);
 		yaml_event_delete(&e);
 		if (!child || append(n, key, child) < 0) {
 			free(key);
@@ -145,7 +152,7 @@ struct yamldoc *yamldoc_load(const char *path, char *err, size_t errlen)
 	while (d && !ok && next_event(&p, &ev, err, errlen, path) == 0) {
 		if (ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT ||
 		    ev.type == YAML_SCALAR_EVENT) {
-			d->root = parse_node(&p, &ev, err, errlen, path);
+			d->root = parse_node(&p, &ev, 0, err, errlen, path);
 			ok = d->root ? 1 : -1;
 		} else if (ev.type == YAML_STREAM_END_EVENT) {
 			snprintf(err, errlen, "%s:1: the file is empty", path);

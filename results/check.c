@@ -2,6 +2,7 @@
 #include "results/check.h"
 #include "harness/verdict.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,7 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int fail(int rc, char *err, size_t errlen,
+                                                      const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -81,6 +83,9 @@ int check__rules_from_json(const json_t *j, struct run_rules *r, char *err, size
 	    get_num(bd, "max_dilation_pct", &r->max_dilation_pct, "bounds.", err, errlen) ||
 	    get_num(bd, "max_generator_cpu_pct", &r->max_generator_cpu_pct, "bounds.", err, errlen))
 		return -1;
+	if (!(intervals >= 1 && intervals <= 100) || intervals != floor(intervals))
+		return fail(-1, err, errlen,
+		            "rules.phases.intervals: not a whole number from 1 to 100");
 	r->intervals = (int)intervals;
 	for (int i = 0; i < NBUSY; i++)
 		if (get_num(ref, role_name((enum role)i), &r->reference[i], "reference.", err,
@@ -121,7 +126,8 @@ static const char *rules_differ(const struct run_rules *a, const struct run_rule
 	return NULL;
 }
 
-/* The sealed rules.yaml loaded as `vcons run` loads it (from a private temporary file). */
+/* The sealed rules.yaml loaded as `vcons run` loads it (from a private temporary file in $TMPDIR,
+ * default /tmp). */
 static int load_sealed_rules(const struct submission *s, struct run_rules *out, char *err,
                              size_t errlen)
 {
@@ -129,7 +135,9 @@ static int load_sealed_rules(const struct submission *s, struct run_rules *out, 
 	size_t len;
 	if (seal__member(s, "rules.yaml", &data, &len) < 0)
 		return fail(SEAL_VERDICT, err, errlen, "rules.yaml: not in the submission");
-	char path[] = "/tmp/vcons-rules.XXXXXX", why[512];
+	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char path[PATH_MAX], why[512];
+	snprintf(path, sizeof(path), "%s/vcons-rules.XXXXXX", tmp);
 	int fd = mkstemp(path);
 	int ok = fd >= 0 && write(fd, data, len) == (ssize_t)len;
 	if (fd >= 0)
@@ -139,7 +147,7 @@ static int load_sealed_rules(const struct submission *s, struct run_rules *out, 
 	if (fd >= 0)
 		unlink(path);
 	if (!ok)
-		return fail(SEAL_IO, err, errlen, "cannot write a temporary file in /tmp");
+		return fail(SEAL_IO, err, errlen, "cannot write a temporary file in %s", tmp);
 	return rc ? SEAL_OK
 	          : fail(SEAL_VERDICT, err, errlen, "rules.yaml: %s",
 	                 strstr(why, ": ") ? strstr(why, ": ") + 2 : why);
@@ -342,11 +350,19 @@ int check__verdict(const struct submission *s, char *err, size_t errlen)
 		return fail(SEAL_VERDICT, err, errlen,
 		            "recorded rules differ from the sealed rules.yaml (%s)", d);
 	json_t *now = json_deep_copy(s->result);
+	json_object_del(now, "verdict"); /* so that none of the recorded ones survives */
+	json_object_del(now, "score");
 	if (!now || verdict__evaluate(now, &rec) < 0) {
 		json_decref(now);
 		return fail(SEAL_SCHEMA, err, errlen, "result.json: lacks the figures to judge");
 	}
-	rc = compare_verdicts(s->result, now, err, errlen);
+	if (!json_object_get(now, "score")) /* figures that give no finite score */
+		rc = fail(
+		    SEAL_VERDICT, err, errlen,
+		    "score is recorded %.6g but the data give none (not a finite number)",
+		    json_number_value(json_object_get(json_object_get(s->result, "score"), "run")));
+	else
+		rc = compare_verdicts(s->result, now, err, errlen);
 	json_decref(now);
 	return rc;
 }

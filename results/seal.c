@@ -16,7 +16,8 @@
 
 #define MAX_MEMBERS 256
 
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int fail(int rc, char *err, size_t errlen,
+                                                      const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -384,8 +385,10 @@ static int check_line(struct submission *s, const char *line, json_t *seen, char
 	char hex[65], name[300], got[65];
 	size_t size, len;
 	unsigned char *data;
+	int n = (int)strcspn(line, "\n"); /* the line alone in a message */
 	if (sscanf(line, "%64[0-9a-f] %zu %299[^\n]", hex, &size, name) != 3 || strlen(hex) != 64)
-		return fail(SEAL_MALFORMED, err, errlen, "manifest: bad line: %.80s", line);
+		return fail(SEAL_MALFORMED, err, errlen, "manifest: bad line: %.*s",
+		            n < 80 ? n : 80, line);
 	if (json_object_get(seen, name))
 		return fail(SEAL_MALFORMED, err, errlen, "manifest: %s listed twice", name);
 	if (seal__member(s, name, &data, &len) < 0)

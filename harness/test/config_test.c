@@ -108,5 +108,16 @@ static void mix_rules(void **state)
 	    strstr(try_load(text, 1), ": qos.db.mix: shares add up to 105.00, not 100"));
 }
 
+/* Nesting beyond any configuration's is refused before it can exhaust the stack (a fuzzer's file
+ * of 60000 '[' crashed the loader). */
+static void deep_nesting_is_refused(void **state)
+{
+	static char text[100001];
+	memset(text, '[', sizeof(text) - 1);
+	assert_string_equal(try_load(text, 1), "1: nested deeper than 64 levels");
+	assert_string_equal(try_load(text, 0), "1: nested deeper than 64 levels");
+}
+
 UNIT_MAIN(cmocka_unit_test(shipped_files_load), cmocka_unit_test(csu_mistakes_are_located),
-          cmocka_unit_test(rules_mistakes_are_located), cmocka_unit_test(mix_rules))
+          cmocka_unit_test(rules_mistakes_are_located), cmocka_unit_test(mix_rules),
+          cmocka_unit_test(deep_nesting_is_refused))

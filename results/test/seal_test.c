@@ -199,6 +199,11 @@ static void rules_from_json(void **state)
 	assert_int_equal(back.mix[ROLE_DB].n, file.mix[ROLE_DB].n);
 	assert_string_equal(back.mix[ROLE_DB].name[1], file.mix[ROLE_DB].name[1]);
 	assert_true(back.qos[ROLE_MAIL].limit_ms == file.qos[ROLE_MAIL].limit_ms);
+	/* a count no int holds (undefined behaviour to convert, found by results-check) */
+	json_object_set_new(json_object_get(j, "phases"), "intervals", json_real(1e10));
+	assert_int_equal(check__rules_from_json(j, &back, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "phases.intervals"));
+	json_object_set_new(json_object_get(j, "phases"), "intervals", json_integer(2));
 	json_object_del(json_object_get(j, "bounds"), "max_dilation_pct");
 	assert_int_equal(check__rules_from_json(j, &back, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "bounds.max_dilation_pct"));
