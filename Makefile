@@ -36,6 +36,7 @@ endif
 TOP := $(CURDIR)
 FUZZ_MAIN := tools/fuzz_replay.c
 FUZZ_LDFLAGS :=
+FUZZ_CFLAGS :=
 ifeq ($(FUZZ),1)
 B := build/fuzz
 CC := clang
@@ -43,6 +44,8 @@ SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=al
 OPT := -O1
 FUZZ_MAIN :=
 FUZZ_LDFLAGS := -fsanitize=fuzzer
+# modules' gcc-only flags (-Wno-format-truncation) mean nothing to clang
+FUZZ_CFLAGS := -Wno-unknown-warning-option
 else ifeq ($(SAN),1)
 B := build/san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -55,7 +58,7 @@ endif
 
 WARNINGS := -Wall -Wextra -Werror -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
             -Wold-style-definition -Wundef -Wno-unused-parameter
-CFLAGS   := -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARNINGS) $(SANFLAGS) -I. -MMD -MP $(EXTRA_CFLAGS)
+CFLAGS   := -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARNINGS) $(SANFLAGS) -I. -MMD -MP $(FUZZ_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS  := $(SANFLAGS) $(EXTRA_LDFLAGS)
 
 V ?= 0

@@ -2,9 +2,8 @@
 # checks, SQLite store, HTTP server and its pages, upload client); the `vcons` commands keygen,
 # seal, verify, serve and submit (thin harness/cmd_*.c files, added to vcons here so that
 # harness/module.mk stays as it is); tests.
-# Messages are bounded by their buffers on purpose (a truncated reason is still a reason); clang
-# (make fuzz) has no such warning to silence.
-results.cflags := $(if $(filter clang%,$(notdir $(CC))),,-Wno-format-truncation)
+# Messages are bounded by their buffers on purpose (a truncated reason is still a reason).
+results.cflags := -Wno-format-truncation
 LIBS += vcresults
 vcresults.srcs := results/seal.c results/check.c results/store.c results/server.c results/pages.c results/client.c
 
