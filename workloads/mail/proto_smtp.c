@@ -105,8 +105,11 @@ void mp_smtp_parse(const char *line, size_t len, struct mp_smtp_cmd *cmd)
 		size_t n = len - i;
 		while (n > 0 && line[i + n - 1] == ' ')
 			n--;
-		if (n == 0 || n >= MP_PATH_MAX || memchr(line + i, ' ', n))
+		if (n == 0 || n >= MP_PATH_MAX)
 			return;
+		for (size_t k = 0; k < n; k++) /* a domain or address literal: printable ASCII, echoed */
+			if ((unsigned char)line[i + k] <= ' ' || (unsigned char)line[i + k] >= 0x7f)
+				return;
 		memcpy(cmd->arg, line + i, n);
 		cmd->arg[n] = 0;
 		cmd->syntax_ok = true;

@@ -140,6 +140,14 @@ static bool path_ok(const char *a)
 	return true;
 }
 
+static bool domain_ok(const char *a)
+{
+	for (; *a; a++)
+		if ((unsigned char)*a <= ' ' || (unsigned char)*a >= 0x7f)
+			return false;
+	return true;
+}
+
 static void check_smtp(const char *line, size_t len)
 {
 	struct mp_smtp_cmd cmd, up;
@@ -151,7 +159,7 @@ static void check_smtp(const char *line, size_t len)
 	if (cmd.syntax_ok && (cmd.verb == MP_SMTP_MAIL || cmd.verb == MP_SMTP_RCPT))
 		fuzz_assert(path_ok(cmd.arg) && (cmd.verb == MP_SMTP_MAIL || cmd.arg[0]));
 	if (cmd.syntax_ok && (cmd.verb == MP_SMTP_EHLO || cmd.verb == MP_SMTP_HELO))
-		fuzz_assert(cmd.arg[0] && path_ok(cmd.arg));
+		fuzz_assert(cmd.arg[0] && domain_ok(cmd.arg));
 	for (size_t i = 0; i < len; i++)
 		b[i] = (char)toupper((unsigned char)b[i]);
 	mp_smtp_parse(b, len, &up);

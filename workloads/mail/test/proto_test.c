@@ -48,6 +48,13 @@ static void test_smtp(void **state)
 	assert_string_equal(c.arg, "client.example");
 	mp_smtp_parse(S("ehlo"), &c);
 	assert_false(c.syntax_ok);
+	/* the domain is echoed in the reply: no controls or 8-bit bytes (fuzz corpus: ehlo-8bit) */
+	mp_smtp_parse(S("EHLO a\rb"), &c);
+	assert_false(c.syntax_ok);
+	mp_smtp_parse(S("HELO h\xf4st"), &c);
+	assert_false(c.syntax_ok);
+	mp_smtp_parse(S("HELO [127.0.0.1]"), &c);
+	assert_true(c.syntax_ok);
 	mp_smtp_parse(S("MAIL FROM:<a@b.c> SIZE=1234 BODY=8BITMIME"), &c);
 	assert_int_equal(c.verb, MP_SMTP_MAIL);
 	assert_true(c.syntax_ok);
