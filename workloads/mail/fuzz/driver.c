@@ -40,10 +40,10 @@ static void scratch_remove(void)
 
 const char *fz_scratch_dir(const char *name)
 {
-	mkdir("build", 0755);
 	snprintf(scratch, sizeof(scratch), "build/%s.XXXXXX", name);
 	if (!mkdtemp(scratch)) {
-		fprintf(stderr, "%s: cannot create %s: %s\n", name, scratch, strerror(errno));
+		fprintf(stderr, "%s: cannot create %s (run it from the repository's top): %s\n",
+		        name, scratch, strerror(errno));
 		exit(1);
 	}
 	atexit(scratch_remove);
@@ -77,23 +77,30 @@ size_t fz_maildir_count(const char *dir, unsigned user, const char *sub)
 	return n;
 }
 
-void fz_stream_init(struct fz_stream *s, const uint8_t *data, size_t size)
+void fz_stream_init(struct fz_stream *s, const uint8_t *data, size_t size, size_t unit, size_t max)
 {
+	size_t cap = 0; /* what the input expands to, up to max */
+	for (size_t i = 1; i < size && cap < max; i++) {
+		bool macro = data[i] == 0xff && i + 2 < size;
+		cap += macro ? ((size_t)data[i + 1] + 1) * unit : 1;
+		i += macro ? 2 : 0;
+	}
+	cap = cap < max ? cap : max;
 	s->chunking = size ? data[0] : 0;
-	s->p = malloc(FZ_EXPAND_MAX);
+	s->p = malloc(cap ? cap : 1);
 	s->len = 0;
 	if (!s->p)
 		abort();
-	for (size_t i = 1; i < size && s->len < FZ_EXPAND_MAX; i++) {
+	for (size_t i = 1; i < size && s->len < cap; i++) {
 		size_t n = 1;
 		uint8_t b = data[i];
 		if (b == 0xff && i + 2 < size) {
-			n = ((size_t)data[i + 1] + 1) * 64;
+			n = ((size_t)data[i + 1] + 1) * unit;
 			b = data[i + 2];
 			i += 2;
 		}
-		if (n > FZ_EXPAND_MAX - s->len)
-			n = FZ_EXPAND_MAX - s->len;
+		if (n > cap - s->len)
+			n = cap - s->len;
 		memset(s->p + s->len, b, n);
 		s->len += n;
 	}
@@ -135,8 +142,9 @@ static void pump(struct conn *c, struct buf *acc)
 	}
 }
 
-/* k = the chunking byte's low 7 bits: 0 everything at once, else 1..k*k bytes (k = 1: bytewise). */
-static size_t chunk_len(uint32_t *rng, uint8_t chunking, size_t left)
+/* k = the chunking byte's low 7 bits: 0 everything at once, else 1..k*k bytes (k = 1: bytewise),
+ * but no less than fed / 256. */
+static size_t chunk_len(uint32_t *rng, uint8_t chunking, size_t fed, size_t left)
 {
 	uint32_t k = chunking & 0x7f;
 	if (k == 0)
@@ -145,6 +153,7 @@ static size_t chunk_len(uint32_t *rng, uint8_t chunking, size_t left)
 	*rng ^= *rng >> 17;
 	*rng ^= *rng << 5;
 	size_t n = 1 + *rng % (k * k);
+	n = n > fed / 256 ? n : fed / 256;
 	return n < left ? n : left;
 }
 
@@ -167,7 +176,7 @@ void fz_session_run(struct conn *c, enum conn_kind kind, const struct fz_stream 
 	uint32_t rng = 0x9e3779b9u ^ s->chunking;
 	size_t fed = 0;
 	while (fed < s->len && !c->close_after_flush) {
-		size_t n = chunk_len(&rng, s->chunking, s->len - fed);
+		size_t n = chunk_len(&rng, s->chunking, fed, s->len - fed);
 		if (buf_put(&c->in, s->p + fed, n))
 			abort();
 		fed += n;

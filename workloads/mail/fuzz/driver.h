@@ -3,10 +3,11 @@
  * network-like chunks, and a session driven over them the way server_net.c drives it.
  *
  * Input format: byte 0 chooses the chunking by its low 7 bits k (0: everything at once; else chunks
- * of 1..k*k bytes, sizes from a PRNG seeded with the byte, so k = 1 is byte by byte); its bit 7 is
- * left to the target. The
- * rest is the client's bytes, where the three bytes 0xff N B stand for (N + 1) * 64 copies of B,
- * so that small inputs reach the line and literal limits (8 KiB, 64 KiB) of the protocols. */
+ * of 1..k*k bytes, sizes from a PRNG seeded with the byte, so k = 1 is byte by byte, but at least
+ * 1/256 of what was fed before, so that long streams stay quick); its bit 7 is left to the target.
+ * The rest is the client's bytes, where the three bytes 0xff N B stand for (N + 1) * unit copies
+ * of B, so that small inputs reach the line and literal limits of the protocols (SMTP 512 and 1000
+ * bytes, IMAP 8 KiB lines and 64 KiB literals). */
 #ifndef VCONS_MAIL_FUZZ_DRIVER_H
 #define VCONS_MAIL_FUZZ_DRIVER_H
 #include <stdbool.h>
@@ -15,22 +16,22 @@
 
 #include "workloads/mail/server.h"
 
-#define FZ_EXPAND_MAX (256u * 1024u) /* client bytes per input, after expansion */
-
-/* Creates build/<name>.XXXXXX (removed at exit) and returns its path; exits on failure. */
+/* Creates build/<name>.XXXXXX (the current folder is the repository's top, as for the corpus;
+ * removed at exit) and returns its path; exits on failure. */
 const char *fz_scratch_dir(const char *name);
 /* Removes every file in userK/Maildir/{tmp,new,cur} for K = 1..users. */
 void fz_maildir_empty(const char *dir, unsigned users);
 /* Number of files in userK/Maildir/<sub>. */
 size_t fz_maildir_count(const char *dir, unsigned user, const char *sub);
 
-/* The client's bytes of an input (malloc'd; free it) and its chunking byte. */
+/* The client's bytes of an input (malloc'd; free it, at most max of them) and its chunking byte.
+ */
 struct fz_stream {
 	uint8_t *p;
 	size_t len;
 	uint8_t chunking;
 };
-void fz_stream_init(struct fz_stream *s, const uint8_t *data, size_t size);
+void fz_stream_init(struct fz_stream *s, const uint8_t *data, size_t size, size_t unit, size_t max);
 void fz_stream_free(struct fz_stream *s);
 
 /* Called after each chunk with the replies it produced (whole lines: the sessions write whole

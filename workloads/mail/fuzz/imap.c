@@ -1,9 +1,10 @@
 /* workloads/mail/fuzz/imap.c: fuzz target for vcons-mail's IMAP session (server_imap.c) against a
  * scratch Maildir where user1 has three messages (one \Seen in cur/, two in new/, one without a
  * header/body separator) and user2 none; every input starts from that state. The input is a
- * client's byte stream, cut into chunks (driver.h); bit 7 of the first byte ends the session with
- * the idle-timeout goodbye. Besides crashes, leaks and overreads it checks that the output is a
- * sequence of IMAP responses: lines ending CRLF with no CR, LF or NUL inside, each one untagged
+ * client's byte stream, cut into chunks (driver.h; 0xff N B is (N + 1) * 64 bytes B); bit 7 of the
+ * first byte ends the session with the idle-timeout goodbye. Besides crashes, leaks and overreads
+ * it checks that the output is a sequence of IMAP responses: lines ending CRLF with no CR, LF or
+ * NUL inside, each one untagged
  * ("* "), a continuation request ("+ ") or tagged (a valid tag, then OK, NO or BAD), literals
  * "{n}" CRLF followed by exactly n bytes; message numbers and UIDs within the three messages; no
  * file left in tmp/, none added anywhere. */
@@ -151,7 +152,7 @@ static void check_maildir(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz_stream s;
-	fz_stream_init(&s, data, size);
+	fz_stream_init(&s, data, size, 64, 160u * 1024u);
 	struct imap_check k = { 0 };
 	struct conn c = { .st = st, .cfg = &cfg };
 	fz_session_run(&c, CONN_IMAP, &s, s.chunking & 0x80, on_chunk, &k);

@@ -1,7 +1,7 @@
 /* workloads/mail/fuzz/smtp.c: fuzz target for vcons-mail's SMTP session (server_smtp.c) over a
- * scratch Maildir. The input is a client's byte stream, cut into chunks (driver.h); bit 7 of the
- * first byte ends the session with the idle-timeout goodbye. Besides crashes, leaks and overreads
- * it checks the session's promises:
+ * scratch Maildir. The input is a client's byte stream, cut into chunks (driver.h; 0xff N B is
+ * (N + 1) * 16 bytes B); bit 7 of the first byte ends the session with the idle-timeout goodbye.
+ * Besides crashes, leaks and overreads it checks the session's promises:
  *   - every reply is "DDD text" CRLF or a "DDD-" continuation of the same code, DDD in 200..559,
  *     text printable ASCII;
  *   - the reply to DATA's end (the one after a 354) comes only once the client's bytes so far hold
@@ -172,7 +172,7 @@ static void check_maildir(const struct smtp_check *k)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz_stream s;
-	fz_stream_init(&s, data, size);
+	fz_stream_init(&s, data, size, 16, 32u * 1024u);
 	struct smtp_check k = { .in = s.p };
 	struct conn c = { .st = st, .cfg = &cfg };
 	fz_session_run(&c, CONN_SMTP, &s, s.chunking & 0x80, on_chunk, &k);
