@@ -278,7 +278,8 @@ static void test_imap_errors(void **state)
 	struct conn c;
 	conn_init(&c, CONN_IMAP);
 	free(take(&c));
-	const char *in = "b1 SELECT INBOX\r\n"
+	const char *in = "\r\n" /* an empty first line (fuzz corpus: ub-empty-first-line) */
+	                 "b1 SELECT INBOX\r\n"
 	                 "b2 LOGIN {x}\r\n"
 	                 "b3 LOGIN {70000}\r\n"
 	                 "b4 LOGIN user1 nope\r\n"
@@ -295,6 +296,7 @@ static void test_imap_errors(void **state)
 	feed(&c, in, strlen(in), false);
 	char *out = take(&c);
 	const char *want[] = {
+		"* BAD missing or invalid tag\r\n",
 		"b1 BAD log in first\r\n",
 		"b2 BAD invalid literal",
 		"b3 BAD invalid literal",
