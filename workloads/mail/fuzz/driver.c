@@ -50,19 +50,7 @@ const char *fz_scratch_dir(const char *name)
 	return scratch;
 }
 
-void fz_maildir_empty(const char *dir, unsigned users)
-{
-	static const char *const subs[] = { "tmp", "new", "cur" };
-	char p[512];
-	for (unsigned u = 1; u <= users; u++) {
-		for (int k = 0; k < 3; k++) {
-			snprintf(p, sizeof(p), "%s/user%u/Maildir/%s", dir, u, subs[k]);
-			empty_dir(p, false);
-		}
-	}
-}
-
-size_t fz_maildir_count(const char *dir, unsigned user, const char *sub)
+size_t fz_maildir_each(const char *dir, unsigned user, const char *sub, fz_on_file *fn, void *ctx)
 {
 	char p[512];
 	snprintf(p, sizeof(p), "%s/user%u/Maildir/%s", dir, user, sub);
@@ -71,8 +59,13 @@ size_t fz_maildir_count(const char *dir, unsigned user, const char *sub)
 		return 0;
 	size_t n = 0;
 	struct dirent *e;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		n++;
+		if (fn)
+			fn(ctx, p, e->d_name);
+	}
 	closedir(d);
 	return n;
 }

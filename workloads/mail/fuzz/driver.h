@@ -19,10 +19,10 @@
 /* Creates build/<name>.XXXXXX (the current folder is the repository's top, as for the corpus;
  * removed at exit) and returns its path; exits on failure. */
 const char *fz_scratch_dir(const char *name);
-/* Removes every file in userK/Maildir/{tmp,new,cur} for K = 1..users. */
-void fz_maildir_empty(const char *dir, unsigned users);
-/* Number of files in userK/Maildir/<sub>. */
-size_t fz_maildir_count(const char *dir, unsigned user, const char *sub);
+/* Calls fn (if not NULL) for every file in userK/Maildir/<sub> with its folder and name; returns
+ * how many there were. One pass: the targets keep the file system work per input small. */
+typedef void fz_on_file(void *ctx, const char *folder, const char *name);
+size_t fz_maildir_each(const char *dir, unsigned user, const char *sub, fz_on_file *fn, void *ctx);
 
 /* The client's bytes of an input (malloc'd; free it, at most max of them) and its chunking byte.
  */
