@@ -52,6 +52,8 @@ static size_t parse_path(const char *s, size_t i, size_t len, bool null_ok, char
 			return 0;
 		n -= (size_t)(colon + 1 - p);
 		p = colon + 1;
+		if (n == 0) /* "<@a:>": a route to nobody, not the null path */
+			return 0;
 	}
 	memcpy(dst, p, n);
 	dst[n] = 0;

@@ -77,6 +77,8 @@ static void test_smtp(void **state)
 	assert_string_equal(c.arg, "user2@vcons.test");
 	mp_smtp_parse(S("RCPT TO:<>"), &c);
 	assert_false(c.syntax_ok);
+	mp_smtp_parse(S("RCPT TO:<@x,@y:>"), &c); /* fuzz corpus: rcpt-empty-after-route */
+	assert_false(c.syntax_ok);
 	mp_smtp_parse(S("RCPT TO:<a b>"), &c);
 	assert_false(c.syntax_ok);
 	mp_smtp_parse(S("DATA"), &c);
