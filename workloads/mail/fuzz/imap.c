@@ -1,13 +1,14 @@
 /* workloads/mail/fuzz/imap.c: fuzz target for vcons-mail's IMAP session (server_imap.c) against a
- * scratch Maildir where user1 has three messages (one \Seen in cur/, two in new/, one without a
- * header/body separator) and user2 none; every input starts from that state. The input is a
- * client's byte stream, cut into chunks (driver.h; 0xff N B is (N + 1) * 64 bytes B); bit 7 of the
- * first byte ends the session with the idle-timeout goodbye. Besides crashes, leaks and overreads
- * it checks that the output is a sequence of IMAP responses: lines ending CRLF with no CR, LF or
- * NUL inside, each one untagged
- * ("* "), a continuation request ("+ ") or tagged (a valid tag, then OK, NO or BAD), literals
- * "{n}" CRLF followed by exactly n bytes; message numbers and UIDs within the three messages; no
- * file left in tmp/, none added. */
+ * scratch Maildir where user1 has four messages (one \Seen in cur/, three in new/: a 48 KiB one,
+ * so that six of its bodies in one FETCH pause it for output room, one without a header/body
+ * separator, one with an empty body) and user2 none; every input starts from that state. The
+ * input is a client's byte stream, cut into chunks (driver.h; 0xff N B is (N + 1) * 64 bytes B);
+ * bit 7 of the first byte ends the session with the idle-timeout goodbye. Besides crashes, leaks
+ * and overreads it checks that the output is a sequence of IMAP responses: lines ending CRLF with
+ * no CR, LF or NUL inside, each one untagged ("* "), a continuation request ("+ ") or tagged (a
+ * valid tag, then OK, NO or BAD); literals "{n}" CRLF and n bytes, each a piece of one of the
+ * messages; RFC822.SIZE one of theirs; message numbers and UIDs within the four; no file left in
+ * tmp/, none added. */
 #include "tools/fuzz.h"
 #include "workloads/mail/fuzz/driver.h"
 
@@ -17,10 +18,13 @@
 #include <unistd.h>
 
 #define USERS 2
-#define NMSGS 3
+#define NMSGS 4
+#define BIG   (48u * 1024u)
 static const char *dir;
 static struct mstore *st;
 static const struct server_cfg cfg = { .addr = "127.0.0.1", .max_size = 2048, .threads = 1 };
+
+static char big[BIG + 1]; /* message 2, made by LLVMFuzzerInitialize */
 
 /* in the Maildir as mailstore names them: <name>,S=<size><info> */
 static const struct {
@@ -28,11 +32,22 @@ static const struct {
 } msgs[NMSGS] = {
 	{ "cur", "1700000000.1_00000000000000a1.vcons,U=1", ":2,S",
 	  "Return-Path: <a@b.test>\r\nSubject: one\r\n\r\nbody one\r\n.. line\r\n" },
-	{ "new", "0.2_00000000000000a2.vcons,U=2", "",
-	  "Return-Path: <>\r\nSubject: two, no body\r\n" },
-	{ "new", "4102444800.3_00000000000000a3.vcons,U=3", "",
-	  "Return-Path: <c@d.test>\r\nSubject: three\r\n\r\n" },
+	{ "new", "1800000000.2_00000000000000a2.vcons,U=2", "", big },
+	{ "new", "0.3_00000000000000a3.vcons,U=3", "",
+	  "Return-Path: <>\r\nSubject: three, no body\r\n" },
+	{ "new", "4102444800.4_00000000000000a4.vcons,U=4", "",
+	  "Return-Path: <c@d.test>\r\nSubject: four\r\n\r\n" },
 };
+
+static void make_big(void)
+{
+	size_t o =
+	    (size_t)snprintf(big, sizeof(big), "Return-Path: <b@b.test>\r\nSubject: big\r\n\r\n");
+	for (unsigned line = 0; o + 64 <= BIG; line++)
+		o += (size_t)snprintf(big + o, sizeof(big) - o, "%08u %-51.51s\r\n", line,
+		                      "the quick brown fox jumps over the lazy dog");
+	big[o] = 0;
+}
 
 static void put_message(int i)
 {
@@ -92,6 +107,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char err[256];
 	dir = fz_scratch_dir("fuzz-mail-imap");
+	make_big();
 	/* the first open makes the Maildirs, the second one sees the messages (UIDNEXT 4) */
 	for (int i = 0; i < 2; i++) {
 		if (i)
@@ -110,6 +126,27 @@ struct imap_check {
 	uint64_t literal; /* bytes of a literal still to come in the output */
 	bool mid_line;    /* after a literal: the rest of the response's line follows */
 };
+
+/* A literal in a FETCH response: a piece of one of the messages. */
+static void check_literal(const char *p, size_t n)
+{
+	for (int i = 0; i < NMSGS; i++)
+		if (n == 0 || memmem(msgs[i].text, strlen(msgs[i].text), p, n))
+			return;
+	fuzz_assert(!"a literal that is no message's text");
+}
+
+static void check_size(const char *l, size_t n)
+{
+	const char *s = memmem(l, n, " RFC822.SIZE ", 13);
+	if (!s)
+		return;
+	unsigned long v = strtoul(s + 13, NULL, 10);
+	for (int i = 0; i < NMSGS; i++)
+		if (v == strlen(msgs[i].text))
+			return;
+	fuzz_assert(!"RFC822.SIZE of no message");
+}
 
 static bool tag_char(char ch)
 {
@@ -154,9 +191,10 @@ static void on_chunk(void *ctx, const char *out, size_t len, size_t fed)
 	const char *p = out, *end = out + len;
 	while (p < end) {
 		if (k->literal) {
-			size_t n = (size_t)(end - p) < k->literal ? (size_t)(end - p) : k->literal;
-			p += n;
-			k->literal -= n;
+			fuzz_assert((size_t)(end - p) >= k->literal); /* never cut */
+			check_literal(p, k->literal);
+			p += k->literal;
+			k->literal = 0;
 			continue;
 		}
 		const char *lf = memchr(p, '\n', (size_t)(end - p));
@@ -165,6 +203,7 @@ static void on_chunk(void *ctx, const char *out, size_t len, size_t fed)
 		fuzz_assert(!memchr(p, '\r', n) && !memchr(p, 0, n));
 		if (!k->mid_line)
 			check_start(p, n);
+		check_size(p, n);
 		k->mid_line = false;
 		if (n >= 3 && p[n - 1] == '}') {
 			const char *open = p + n - 2;
@@ -173,12 +212,11 @@ static void on_chunk(void *ctx, const char *out, size_t len, size_t fed)
 			if (*open == '{' && open < p + n - 2) {
 				k->literal = strtoull(open + 1, NULL, 10);
 				k->mid_line = true;
-				fuzz_assert(k->literal < 1024); /* the messages are small */
+				fuzz_assert(k->literal <= BIG);
 			}
 		}
 		p = lf + 1;
 	}
-	fuzz_assert(k->literal == 0); /* a literal is never cut from its response either */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
