@@ -8,11 +8,13 @@
  *     one more <CRLF>.<CRLF> than there were earlier ends: nothing is taken as the final dot
  *     before it arrives;
  *   - a message reaches new/ only with its "250 ... queued" reply, once per accepted recipient, as
- *     big as the reply says, and nothing is left in tmp/ once the session is closed.
+ *     big as the reply says, as CRLF lines the client sent after a Return-Path line, and nothing is
+ *     left in tmp/ once the session is closed.
  * fsync is a no-op here: durability is mailstore's business, speed (thousands of runs a second)
  * is this target's. */
 #include "tools/fuzz.h"
 #include "workloads/mail/fuzz/driver.h"
+#include "workloads/mail/mailproto.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -44,14 +46,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* What the replies so far say, and what the client has sent. */
 struct smtp_check {
 	const uint8_t *in; /* the client's bytes */
-	size_t ends_seen;  /* <CRLF>.<CRLF> in the bytes fed so far (non-overlapping) */
-	size_t scanned;    /* bytes looked at for those */
-	size_t data_ends;  /* replies to the end of DATA */
-	bool in_data;      /* the last reply was 354 */
-	char cont[4];      /* code of a "DDD-" line waiting for its last line, or "" */
-	size_t rcpts;      /* "Recipient OK" since the last "Sender OK" */
-	size_t files;      /* messages the replies say were delivered */
-	size_t sizes[64];  /* their sizes (the first 64 deliveries) */
+	size_t in_len;
+	size_t ends_seen; /* <CRLF>.<CRLF> in the bytes fed so far (non-overlapping) */
+	size_t scanned;   /* bytes looked at for those */
+	size_t data_ends; /* replies to the end of DATA */
+	bool in_data;     /* the last reply was 354 */
+	char cont[4];     /* code of a "DDD-" line waiting for its last line, or "" */
+	size_t rcpts;     /* "Recipient OK" since the last "Sender OK" */
+	size_t files;     /* messages the replies say were delivered */
+	size_t sizes[64]; /* their sizes (the first 64 deliveries) */
 	size_t nsizes;
 };
 
@@ -140,6 +143,27 @@ static bool known_size(const struct smtp_check *k, size_t size)
 	return false;
 }
 
+/* A message's text: "Return-Path: <...>" CRLF, then CRLF lines, each one the client sent (a
+ * stuffing dot less), within the size limit. */
+static void check_text(const struct smtp_check *k, const char *path, size_t size)
+{
+	static char text[MP_PATH_MAX + 32 + 2048];
+	fuzz_assert(size <= sizeof(text));
+	FILE *f = fopen(path, "rb");
+	fuzz_assert(f && fread(text, 1, size, f) == size);
+	fclose(f);
+	fuzz_assert(size >= 17 && !memcmp(text, "Return-Path: <", 14));
+	const char *p = memchr(text, '\n', size), *end = text + size;
+	fuzz_assert(p && p[-1] == '\r' && p[-2] == '>');
+	for (p++; p < end;) {
+		const char *lf = memchr(p, '\n', (size_t)(end - p));
+		fuzz_assert(lf && lf > p && lf[-1] == '\r');
+		size_t n = (size_t)(lf - 1 - p);
+		fuzz_assert(n == 0 || memmem(k->in, k->in_len, p, n));
+		p = lf + 1;
+	}
+}
+
 /* A message in new/: its size is the one in its name and one a reply gave. Removed afterwards. */
 static void check_message(void *ctx, const char *folder, const char *name)
 {
@@ -150,6 +174,7 @@ static void check_message(void *ctx, const char *folder, const char *name)
 	fuzz_assert(stat(p, &sb) == 0 && known_size(k, (size_t)sb.st_size));
 	const char *s = strstr(name, ",S=");
 	fuzz_assert(s && strtoull(s + 3, NULL, 10) == (unsigned long long)sb.st_size);
+	check_text(k, p, (size_t)sb.st_size);
 	fuzz_assert(unlink(p) == 0);
 }
 
@@ -169,7 +194,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz_stream s;
 	fz_stream_init(&s, data, size, 16, 32u * 1024u);
-	struct smtp_check k = { .in = s.p };
+	struct smtp_check k = { .in = s.p, .in_len = s.len };
 	struct conn c = { .st = st, .cfg = &cfg };
 	fz_session_run(&c, CONN_SMTP, &s, s.chunking & 0x80, on_chunk, &k);
 	fz_session_close(&c);
