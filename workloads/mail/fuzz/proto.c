@@ -328,6 +328,17 @@ static void check_store(struct cur_check *k)
 		            mp_imap_at_end(&k->c));
 }
 
+static void check_astring_literal(const char *at, const char *end, size_t n)
+{
+	const char *p = at + 1;
+	while (isdigit((unsigned char)*p))
+		p++;
+	fuzz_assert(p > at + 1);
+	if (*p == '+')
+		p++;
+	fuzz_assert(p[0] == '}' && p[1] == '\r' && p[2] == '\n' && p + 3 + n == end);
+}
+
 /* Walks a command with the tokenizer: tag SP atom, then arguments as sel says. */
 static void check_tokens(const char *t, size_t len, uint8_t sel)
 {
@@ -354,8 +365,12 @@ static void check_tokens(const char *t, size_t len, uint8_t sel)
 				fuzz_assert(atom_char(tok[i]) && tok[i] != '[');
 			break;
 		case 1: {
+			const char *at = k.c.p;
 			long r = mp_imap_astring(&k.c, dst, cap);
 			fuzz_assert(r < (long)cap && (r < 0 || dst[r] == 0));
+			if (r >= 0 &&
+			    *at == '{') /* a literal: "{" digits ["+"] "}" CRLF, r bytes */
+				check_astring_literal(at, k.c.p, (size_t)r);
 			break;
 		}
 		case 2: check_seqset(&k); break;
@@ -405,6 +420,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_tokens(t + start, l, (uint8_t)(data[2] + i));
 		start = i + 1;
 	}
+	check_tokens(t, len, data[2]); /* a whole command, literals inline, as the server has it */
 	check_stuff(t, len, data[2]);
 	check_flags(data[2]);
 	return 0;

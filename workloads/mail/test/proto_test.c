@@ -186,8 +186,9 @@ static void test_tokens(void **state)
 	assert_int_equal(mp_imap_astring(&c, buf, sizeof(buf)), 5);
 	assert_string_equal(buf, "p\"w\\d");
 	assert_true(mp_imap_at_end(&c));
-	/* literal claims more bytes than there are; unterminated quote; too small a buffer */
-	const char *bad[] = { "{9}\r\nabc", "\"abc", "{3}abc", "\"a\\x\"" };
+	/* literal claims more bytes than there are; unterminated quote; too small a buffer; a
+	 * marker that does not start the token (fuzz corpus: astring-brace-before-literal) */
+	const char *bad[] = { "{9}\r\nabc", "\"abc", "{3}abc", "\"a\\x\"", "{ab{3}\r\nabc" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		mp_imap_cur_init(&c, bad[i], strlen(bad[i]));
 		assert_int_equal(mp_imap_astring(&c, buf, sizeof(buf)), -1);
