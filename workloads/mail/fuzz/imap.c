@@ -7,8 +7,8 @@
  * and overreads it checks that the output is a sequence of IMAP responses: lines ending CRLF with
  * no CR, LF or NUL inside, each one untagged ("* "), a continuation request ("+ ") or tagged (a
  * valid tag, then OK, NO or BAD); literals "{n}" CRLF and n bytes, each a piece of one of the
- * messages; RFC822.SIZE one of theirs; message numbers and UIDs within the four; no file left in
- * tmp/, none added. */
+ * messages; RFC822.SIZE one of theirs; FLAGS lists of system flags; message numbers and UIDs within
+ * the four; no file left in tmp/, none added. */
 #include "tools/fuzz.h"
 #include "workloads/mail/fuzz/driver.h"
 
@@ -136,6 +136,29 @@ static void check_literal(const char *p, size_t n)
 	fuzz_assert(!"a literal that is no message's text");
 }
 
+/* "FLAGS (...)" lists only the five system flags, each once. */
+static void check_flags(const char *l, size_t n)
+{
+	static const char *const names[] = { "\\Seen", "\\Deleted", "\\Answered", "\\Flagged",
+		                             "\\Draft" };
+	const char *p = memmem(l, n, "FLAGS (", 7);
+	if (!p)
+		return;
+	const char *end = memchr(p, ')', n - (size_t)(p - l));
+	fuzz_assert(end);
+	unsigned seen = 0;
+	for (p += 7; p < end;) {
+		const char *sp = memchr(p, ' ', (size_t)(end - p));
+		size_t w = (size_t)((sp ? sp : end) - p);
+		unsigned k = 0;
+		while (k < 5 && (strlen(names[k]) != w || memcmp(names[k], p, w) != 0))
+			k++;
+		fuzz_assert(k < 5 && !(seen & (1u << k)));
+		seen |= 1u << k;
+		p += w + (sp != NULL);
+	}
+}
+
 static void check_size(const char *l, size_t n)
 {
 	const char *s = memmem(l, n, " RFC822.SIZE ", 13);
@@ -204,6 +227,7 @@ static void on_chunk(void *ctx, const char *out, size_t len, size_t fed)
 		if (!k->mid_line)
 			check_start(p, n);
 		check_size(p, n);
+		check_flags(p, n);
 		k->mid_line = false;
 		if (n >= 3 && p[n - 1] == '}') {
 			const char *open = p + n - 2;
