@@ -47,7 +47,8 @@ enum mp_smtp_verb {
 struct mp_smtp_cmd {
 	enum mp_smtp_verb verb;
 	bool syntax_ok;        /* false: arguments are malformed (501) */
-	char arg[MP_PATH_MAX]; /* EHLO/HELO domain; MAIL/RCPT path without <> ("" = null path) */
+	char arg[MP_PATH_MAX]; /* EHLO/HELO domain (printable ASCII); MAIL/RCPT path without <>
+	                          ("" = null path) */
 	uint64_t size;         /* MAIL FROM SIZE= parameter, 0 if absent */
 	bool has_size;
 };

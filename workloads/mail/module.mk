@@ -40,3 +40,15 @@ UNIT_TESTS += mailsession-test
 mailsession-test.srcs := workloads/mail/test/session_test.c
 mailsession-test.deps := mailsession mailstore mailproto
 mailsession-test.ldlibs := -lcmocka -pthread
+
+# fuzz targets (`make fuzz FUZZ_ONLY=mail-smtp`): the SMTP and IMAP sessions over a scratch Maildir
+# below build/, and the protocol parsers directly; corpora in workloads/mail/fuzz/{smtp,imap,proto}/
+FUZZERS += mail-smtp mail-imap mail-proto
+mail-smtp.srcs := workloads/mail/fuzz/smtp.c workloads/mail/fuzz/driver.c
+mail-smtp.deps := mailsession mailstore mailproto
+mail-smtp.ldlibs := -pthread
+mail-imap.srcs := workloads/mail/fuzz/imap.c workloads/mail/fuzz/driver.c
+mail-imap.deps := mailsession mailstore mailproto
+mail-imap.ldlibs := -pthread
+mail-proto.srcs := workloads/mail/fuzz/proto.c
+mail-proto.deps := mailproto

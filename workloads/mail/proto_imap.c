@@ -109,7 +109,8 @@ long mp_imap_astring(struct mp_imap_cur *c, char *dst, size_t cap)
 		c->p = p + 1;
 	} else if (*c->p == '{') {
 		const char *close = memchr(c->p, '}', (size_t)(c->end - c->p));
-		if (!close)
+		/* the marker must start here: "{abc {5}" is no literal */
+		if (!close || memchr(c->p + 1, '{', (size_t)(close - c->p - 1)))
 			return -1;
 		uint64_t n;
 		bool nonsync;

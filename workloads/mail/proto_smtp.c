@@ -52,6 +52,8 @@ static size_t parse_path(const char *s, size_t i, size_t len, bool null_ok, char
 			return 0;
 		n -= (size_t)(colon + 1 - p);
 		p = colon + 1;
+		if (n == 0) /* "<@a:>": a route to nobody, not the null path */
+			return 0;
 	}
 	memcpy(dst, p, n);
 	dst[n] = 0;
@@ -105,8 +107,12 @@ void mp_smtp_parse(const char *line, size_t len, struct mp_smtp_cmd *cmd)
 		size_t n = len - i;
 		while (n > 0 && line[i + n - 1] == ' ')
 			n--;
-		if (n == 0 || n >= MP_PATH_MAX || memchr(line + i, ' ', n))
+		if (n == 0 || n >= MP_PATH_MAX)
 			return;
+		for (size_t k = 0; k < n;
+		     k++) /* a domain or address literal: printable ASCII, echoed */
+			if ((unsigned char)line[i + k] <= ' ' || (unsigned char)line[i + k] >= 0x7f)
+				return;
 		memcpy(cmd->arg, line + i, n);
 		cmd->arg[n] = 0;
 		cmd->syntax_ok = true;

@@ -31,6 +31,8 @@ static int buf_reserve(struct buf *b, size_t n)
 
 int buf_put(struct buf *b, const void *p, size_t n)
 {
+	if (n == 0) /* b->p may still be NULL: no pointer arithmetic on it */
+		return 0;
 	if (buf_reserve(b, n))
 		return -1;
 	memcpy(b->p + b->len, p, n);

@@ -469,7 +469,8 @@ static void command_line(struct conn *c, const char *line, size_t len)
 			buf_printf(&c->out, "+ ready for %llu bytes\r\n", (unsigned long long)n);
 		return;
 	}
-	execute(c, s->cmd.p + s->cmd.off, buf_pending(&s->cmd));
+	/* an empty first line leaves cmd unallocated */
+	execute(c, s->cmd.p ? s->cmd.p + s->cmd.off : "", buf_pending(&s->cmd));
 	s->cmd.off = s->cmd.len = 0;
 }
 

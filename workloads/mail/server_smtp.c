@@ -24,6 +24,8 @@ struct smtp_sess {
 	size_t nrcpt;
 	struct buf msg;
 	bool too_big, long_line;
+	bool crlf; /* the last line ended in CRLF (a dot after it may end DATA) */
+	bool cr;   /* the last byte taken was a CR (its LF may come next) */
 	unsigned errors;
 };
 
@@ -191,13 +193,20 @@ static void end_of_data(struct conn *c)
 		buf_free(&s->msg);
 }
 
-static void data_line(struct conn *c, const char *line, size_t len)
+/* may_end: the line and the one before it ended in CRLF. Only <CRLF>.<CRLF> ends DATA (RFC 5321
+ * 4.1.1.4): a "." next to a bare LF is text, or a client could smuggle a second message past a
+ * relay in front of us that reads the stream the standard way. */
+static void data_line(struct conn *c, const char *line, size_t len, bool may_end)
 {
 	struct smtp_sess *s = c->smtp;
 	const char *p;
 	size_t n;
-	if (mp_data_unstuff(line, len, &p, &n) == MP_DATA_END)
-		return end_of_data(c);
+	if (mp_data_unstuff(line, len, &p, &n) == MP_DATA_END) {
+		if (may_end)
+			return end_of_data(c);
+		p = line;
+		n = len;
+	}
 	if (s->too_big || s->long_line)
 		return;
 	if (s->msg.len + n + 2 > c->cfg->max_size) {
@@ -216,6 +225,8 @@ void smtp_input(struct conn *c)
 		size_t len, used;
 		const char *line = c->in.p + c->in.off;
 		enum mp_line_rc rc = mp_lines_next(&s->lr, line, buf_pending(&c->in), &len, &used);
+		bool crlf = used >= 2 ? line[used - 2] == '\r' : s->cr; /* the byte before the LF */
+		s->cr = used && line[used - 1] == '\r';
 		buf_consume(&c->in, used);
 		if (rc == MP_LINE_MORE)
 			break;
@@ -223,11 +234,12 @@ void smtp_input(struct conn *c)
 			if (rc == MP_LINE_TOOLONG)
 				s->long_line = true;
 			else
-				data_line(c, line, len);
+				data_line(c, line, len, s->crlf && crlf);
 		} else if (rc == MP_LINE_TOOLONG) {
 			bad(c, "500 5.5.2 Line too long (RFC 5321 limit: 512 octets)");
 		} else {
 			do_command(c, line, len);
 		}
+		s->crlf = crlf;
 	}
 }

@@ -48,6 +48,13 @@ static void test_smtp(void **state)
 	assert_string_equal(c.arg, "client.example");
 	mp_smtp_parse(S("ehlo"), &c);
 	assert_false(c.syntax_ok);
+	/* the domain is echoed in the reply: no controls or 8-bit bytes (fuzz corpus: ehlo-8bit) */
+	mp_smtp_parse(S("EHLO a\rb"), &c);
+	assert_false(c.syntax_ok);
+	mp_smtp_parse(S("HELO h\xf4st"), &c);
+	assert_false(c.syntax_ok);
+	mp_smtp_parse(S("HELO [127.0.0.1]"), &c);
+	assert_true(c.syntax_ok);
 	mp_smtp_parse(S("MAIL FROM:<a@b.c> SIZE=1234 BODY=8BITMIME"), &c);
 	assert_int_equal(c.verb, MP_SMTP_MAIL);
 	assert_true(c.syntax_ok);
@@ -69,6 +76,8 @@ static void test_smtp(void **state)
 	assert_true(c.syntax_ok);
 	assert_string_equal(c.arg, "user2@vcons.test");
 	mp_smtp_parse(S("RCPT TO:<>"), &c);
+	assert_false(c.syntax_ok);
+	mp_smtp_parse(S("RCPT TO:<@x,@y:>"), &c); /* fuzz corpus: rcpt-empty-after-route */
 	assert_false(c.syntax_ok);
 	mp_smtp_parse(S("RCPT TO:<a b>"), &c);
 	assert_false(c.syntax_ok);
@@ -177,8 +186,9 @@ static void test_tokens(void **state)
 	assert_int_equal(mp_imap_astring(&c, buf, sizeof(buf)), 5);
 	assert_string_equal(buf, "p\"w\\d");
 	assert_true(mp_imap_at_end(&c));
-	/* literal claims more bytes than there are; unterminated quote; too small a buffer */
-	const char *bad[] = { "{9}\r\nabc", "\"abc", "{3}abc", "\"a\\x\"" };
+	/* literal claims more bytes than there are; unterminated quote; too small a buffer; a
+	 * marker that does not start the token (fuzz corpus: astring-brace-before-literal) */
+	const char *bad[] = { "{9}\r\nabc", "\"abc", "{3}abc", "\"a\\x\"", "{ab{3}\r\nabc" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		mp_imap_cur_init(&c, bad[i], strlen(bad[i]));
 		assert_int_equal(mp_imap_astring(&c, buf, sizeof(buf)), -1);

@@ -175,6 +175,41 @@ static void test_smtp_limits(void **state)
 	free(m);
 }
 
+/* Only <CRLF>.<CRLF> ends DATA: a dot line next to a bare LF is text (no SMTP smuggling; fuzz
+ * corpus: data-bare-lf-dot). */
+static void test_smtp_bare_lf_dot(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_init(&c, CONN_SMTP);
+	const char *in = "HELO h\nMAIL FROM:<a@b>\nRCPT TO:<user1>\nDATA\n"
+	                 "one\n.\nMAIL FROM:<x@y>\r\n.\nthree\r\n.\r\nQUIT\r\n";
+	feed(&c, in, strlen(in), false);
+	char *out = take(&c);
+	assert_string_equal(out, "220 vcons.test ESMTP vcons-mail ready\r\n"
+	                         "250 vcons.test\r\n"
+	                         "250 2.1.0 Sender OK\r\n"
+	                         "250 2.1.5 Recipient OK\r\n"
+	                         "354 End data with <CR><LF>.<CR><LF>\r\n"
+	                         "250 2.0.0 OK: queued as 55 bytes\r\n"
+	                         "221 2.0.0 vcons.test closing connection\r\n");
+	free(out);
+	conn_fini(&c);
+	struct ms_msg *m;
+	size_t n;
+	uint32_t next;
+	char *text;
+	size_t len;
+	assert_int_equal(mstore_scan(st, 0, 0, &m, &n, &next), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(mstore_read(st, 0, &m[0], &text, &len), 0);
+	const char *want = "Return-Path: <a@b>\r\none\r\n.\r\nMAIL FROM:<x@y>\r\n.\r\nthree\r\n";
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(text, want, len);
+	free(text);
+	free(m);
+}
+
 static void deliver(const char *body)
 {
 	int u = 0;
@@ -243,7 +278,8 @@ static void test_imap_errors(void **state)
 	struct conn c;
 	conn_init(&c, CONN_IMAP);
 	free(take(&c));
-	const char *in = "b1 SELECT INBOX\r\n"
+	const char *in = "\r\n" /* an empty first line (fuzz corpus: ub-empty-first-line) */
+	                 "b1 SELECT INBOX\r\n"
 	                 "b2 LOGIN {x}\r\n"
 	                 "b3 LOGIN {70000}\r\n"
 	                 "b4 LOGIN user1 nope\r\n"
@@ -260,6 +296,7 @@ static void test_imap_errors(void **state)
 	feed(&c, in, strlen(in), false);
 	char *out = take(&c);
 	const char *want[] = {
+		"* BAD missing or invalid tag\r\n",
 		"b1 BAD log in first\r\n",
 		"b2 BAD invalid literal",
 		"b3 BAD invalid literal",
@@ -328,6 +365,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_smtp_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_smtp_bytewise, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_smtp_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_smtp_bare_lf_dot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_imap_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_imap_bytewise, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_imap_errors, setup, teardown),

@@ -1,0 +1,199 @@
+/* workloads/mail/fuzz/driver.c: the scratch Maildir, input decoding and session driving shared by
+ * the mail session fuzz targets (see driver.h). */
+#include "workloads/mail/fuzz/driver.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char scratch[256];
+
+/* Removes the files of one folder (the Maildir has no deeper levels). */
+static void empty_dir(const char *path, bool remove_self)
+{
+	DIR *d = opendir(path);
+	if (d) {
+		struct dirent *e;
+		char p[512];
+		while ((e = readdir(d))) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
+			if (unlink(p) != 0) /* a folder (only the scratch root has them) */
+				empty_dir(p, true);
+		}
+		closedir(d);
+	}
+	if (remove_self)
+		rmdir(path);
+}
+
+static void scratch_remove(void)
+{
+	if (scratch[0])
+		empty_dir(scratch, true);
+}
+
+const char *fz_scratch_dir(const char *name)
+{
+	snprintf(scratch, sizeof(scratch), "build/%s.XXXXXX", name);
+	if (!mkdtemp(scratch)) {
+		fprintf(stderr, "%s: cannot create %s (run it from the repository's top): %s\n",
+		        name, scratch, strerror(errno));
+		exit(1);
+	}
+	atexit(scratch_remove);
+	return scratch;
+}
+
+size_t fz_maildir_each(const char *dir, unsigned user, const char *sub, fz_on_file *fn, void *ctx)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/user%u/Maildir/%s", dir, user, sub);
+	DIR *d = opendir(p);
+	if (!d)
+		return 0;
+	size_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		n++;
+		if (fn)
+			fn(ctx, p, e->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+void fz_stream_init(struct fz_stream *s, const uint8_t *data, size_t size, size_t unit, size_t max)
+{
+	size_t cap = 0; /* what the input expands to, up to max */
+	for (size_t i = 1; i < size && cap < max; i++) {
+		bool macro = data[i] == 0xff && i + 2 < size;
+		cap += macro ? ((size_t)data[i + 1] + 1) * unit : 1;
+		i += macro ? 2 : 0;
+	}
+	cap = cap < max ? cap : max;
+	s->chunking = size ? data[0] : 0;
+	s->p = malloc(cap ? cap : 1);
+	s->len = 0;
+	if (!s->p)
+		abort();
+	for (size_t i = 1; i < size && s->len < cap; i++) {
+		size_t n = 1;
+		uint8_t b = data[i];
+		if (b == 0xff && i + 2 < size) {
+			n = ((size_t)data[i + 1] + 1) * unit;
+			b = data[i + 2];
+			i += 2;
+		}
+		if (n > cap - s->len)
+			n = cap - s->len;
+		memset(s->p + s->len, b, n);
+		s->len += n;
+	}
+}
+
+void fz_stream_free(struct fz_stream *s)
+{
+	free(s->p);
+	s->p = NULL;
+}
+
+static void session_input(struct conn *c)
+{
+	if (c->kind == CONN_SMTP)
+		smtp_input(c);
+	else
+		imap_input(c);
+}
+
+/* Moves the session's output to acc (the client reads everything at once). */
+static void drain(struct conn *c, struct buf *acc)
+{
+	size_t n = buf_pending(&c->out);
+	if (n && buf_put(acc, c->out.p + c->out.off, n))
+		abort();
+	buf_consume(&c->out, n);
+}
+
+/* Runs the session over what is in c->in like server_net.c's conn_event does. */
+static void pump(struct conn *c, struct buf *acc)
+{
+	for (;;) {
+		size_t before = buf_pending(&c->in);
+		if (!c->close_after_flush && buf_pending(&c->out) < CONN_OUT_HIGH)
+			session_input(c);
+		drain(c, acc);
+		if (c->close_after_flush || (buf_pending(&c->in) == before && !c->more))
+			return;
+	}
+}
+
+/* k = the chunking byte's low 7 bits: 0 everything at once, else 1..k*k bytes (k = 1: bytewise),
+ * but no less than fed / 256. */
+static size_t chunk_len(uint32_t *rng, uint8_t chunking, size_t fed, size_t left)
+{
+	uint32_t k = chunking & 0x7f;
+	if (k == 0)
+		return left;
+	*rng ^= *rng << 13; /* xorshift32 */
+	*rng ^= *rng >> 17;
+	*rng ^= *rng << 5;
+	size_t n = 1 + *rng % (k * k);
+	n = n > fed / 256 ? n : fed / 256;
+	return n < left ? n : left;
+}
+
+static void report(struct buf *acc, size_t fed, fz_on_chunk *on_chunk, void *ctx)
+{
+	on_chunk(ctx, acc->p ? acc->p + acc->off : "", buf_pending(acc), fed);
+	acc->off = acc->len = 0;
+}
+
+void fz_session_run(struct conn *c, enum conn_kind kind, const struct fz_stream *s, bool timeout,
+                    fz_on_chunk *on_chunk, void *ctx)
+{
+	struct buf acc = { 0 };
+	c->kind = kind;
+	c->fd = -1;
+	if ((kind == CONN_SMTP ? smtp_open(c) : imap_open(c)) != 0)
+		abort();
+	drain(c, &acc);
+	report(&acc, 0, on_chunk, ctx);
+	uint32_t rng = 0x9e3779b9u ^ s->chunking;
+	size_t fed = 0;
+	while (fed < s->len && !c->close_after_flush) {
+		size_t n = chunk_len(&rng, s->chunking, fed, s->len - fed);
+		if (buf_put(&c->in, s->p + fed, n))
+			abort();
+		fed += n;
+		pump(c, &acc);
+		report(&acc, fed, on_chunk, ctx);
+	}
+	if (timeout && !c->close_after_flush) {
+		if (kind == CONN_SMTP)
+			smtp_timeout(c);
+		else
+			imap_timeout(c);
+		c->close_after_flush = true;
+		drain(c, &acc);
+		report(&acc, fed, on_chunk, ctx);
+	}
+	buf_free(&acc);
+}
+
+void fz_session_close(struct conn *c)
+{
+	if (c->kind == CONN_SMTP)
+		smtp_close(c);
+	else
+		imap_close(c);
+	buf_free(&c->in);
+	buf_free(&c->out);
+}
