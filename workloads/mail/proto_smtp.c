@@ -109,8 +109,8 @@ void mp_smtp_parse(const char *line, size_t len, struct mp_smtp_cmd *cmd)
 			n--;
 		if (n == 0 || n >= MP_PATH_MAX)
 			return;
-		for (size_t k = 0; k < n;
-		     k++) /* a domain or address literal: printable ASCII, echoed */
+		/* a domain or address literal: printable ASCII, since the greeting echoes it */
+		for (size_t k = 0; k < n; k++)
 			if ((unsigned char)line[i + k] <= ' ' || (unsigned char)line[i + k] >= 0x7f)
 				return;
 		memcpy(cmd->arg, line + i, n);

@@ -442,26 +442,35 @@ static void partial_tag(const struct buf *cmd, char *dst, size_t cap)
 		snprintf(dst, cap, "%.*s", (int)n, t);
 }
 
-static void command_line(struct conn *c, const char *line, size_t len)
+/* Refuses the command being assembled. When its last line announced a non-synchronising literal
+ * ("{N+}"), the client sends the literal's bytes without waiting, and they would be read as
+ * commands (a message body could carry "x LOGOUT" or worse): RFC 7888 lets the server close the
+ * connection instead, which it does, after the BAD. A refused synchronising literal is safe: the
+ * client waits for a "+" that never comes. */
+static void refuse(struct conn *c, const char *line, size_t len, const char *why)
 {
 	struct imap_sess *s = c->imap;
 	char tag[72];
+	partial_tag(&s->cmd, tag, sizeof(tag));
+	s->cmd.off = s->cmd.len = 0;
+	out(c, tag, why);
+	if (len >= 2 && line[len - 2] == '+' && line[len - 1] == '}') {
+		out(c, "*", "BYE literal refused; its data cannot be told from commands");
+		c->close_after_flush = true;
+	}
+}
+
+static void command_line(struct conn *c, const char *line, size_t len)
+{
+	struct imap_sess *s = c->imap;
 	uint64_t n;
 	bool nonsync;
-	if (buf_pending(&s->cmd) + len > IMAP_CMD_MAX) {
-		partial_tag(&s->cmd, tag, sizeof(tag));
-		s->cmd.off = s->cmd.len = 0;
-		return out(c, tag, "BAD command too long");
-	}
+	if (buf_pending(&s->cmd) + len > IMAP_CMD_MAX)
+		return refuse(c, line, len, "BAD command too long");
 	buf_put(&s->cmd, line, len);
 	int lit = mp_imap_literal(line, len, &n, &nonsync);
-	if (lit < 0) {
-		partial_tag(&s->cmd, tag, sizeof(tag));
-		s->cmd.off = s->cmd.len = 0;
-		return out(c, tag,
-		           "BAD invalid literal (size must be 0.."
-		           "65536)");
-	}
+	if (lit < 0)
+		return refuse(c, line, len, "BAD invalid literal (size must be 0..65536)");
 	if (lit > 0) {
 		buf_put(&s->cmd, "\r\n", 2);
 		s->lit_left = n;

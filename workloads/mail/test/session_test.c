@@ -323,6 +323,25 @@ static void test_imap_errors(void **state)
 	conn_fini(&c);
 }
 
+/* A refused non-synchronising literal closes the connection: its bytes, already on their way,
+ * must not run as commands (found by the mail-imap fuzz target's review). */
+static void test_imap_refused_literal_plus_closes(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_init(&c, CONN_IMAP);
+	free(take(&c));
+	const char *in = "a1 LOGIN user1 {70000+}\r\nx1 LOGOUT\r\n";
+	feed(&c, in, strlen(in), false);
+	char *out = take(&c);
+	assert_non_null(strstr(out, "a1 BAD invalid literal"));
+	assert_non_null(strstr(out, "* BYE literal refused"));
+	assert_null(strstr(out, "x1"));
+	assert_true(c.close_after_flush);
+	free(out);
+	conn_fini(&c);
+}
+
 /* A FETCH of more than CONN_OUT_HIGH pauses (c->more) and resumes to the end. */
 static void test_imap_fetch_pauses(void **state)
 {
@@ -369,6 +388,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_imap_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_imap_bytewise, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_imap_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_imap_refused_literal_plus_closes, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_imap_fetch_pauses, setup, teardown),
 	};
 	cmocka_set_message_output(CM_OUTPUT_TAP);
