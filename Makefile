@@ -103,11 +103,11 @@ endef
 define fuzz_template
 $(1).corpus ?= $(basename $(firstword $($(1).srcs)))
 $(call objs,$(firstword $($(1).srcs))): FUZZ_DEFS = -DFUZZ_CORPUS='"$$($(1).corpus)"'
-$(B)/fuzz/$(1): $(call objs,$($(1).srcs) $(FUZZ_MAIN)) $(call libfiles,$($(1).deps))
+$(B)/fuzz/$(1): $(call objs,$($(1).srcs) $(FUZZ_MAIN) tools/fuzz.c) $(call libfiles,$($(1).deps))
 	@mkdir -p $$(@D)
 	$$(call say,LD,$$@)$(CC) $(LDFLAGS) $(FUZZ_LDFLAGS) -o $$@ \
-		$(call objs,$($(1).srcs) $(FUZZ_MAIN)) $(call libfiles,$($(1).deps)) $($(1).ldlibs)
-ALL_OBJS += $(call objs,$($(1).srcs) $(FUZZ_MAIN))
+		$(call objs,$($(1).srcs) $(FUZZ_MAIN) tools/fuzz.c) $(call libfiles,$($(1).deps)) $($(1).ldlibs)
+ALL_OBJS += $(call objs,$($(1).srcs) $(FUZZ_MAIN) tools/fuzz.c)
 endef
 
 $(foreach l,$(LIBS),$(eval $(call lib_template,$(l))))

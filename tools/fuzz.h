@@ -2,7 +2,8 @@
  * (and, if it needs one-time setup, LLVMFuzzerInitialize) and nothing else: `make fuzz` links it
  * with libFuzzer, `make test` with tools/fuzz_replay.c, which feeds it every file of its corpus.
  *
- * Contract for a target: it must not leak, crash, hang or write outside build/ for any input; it
+ * Contract for a target: it must not leak, crash, hang or write outside its fuzz_scratch_dir() for
+ * any input; it
  * frees what it allocates per input, so ASan's leak check at exit means something. It aborts
  * (fuzz_assert) when the code under test breaks a promise its header makes, not only on crashes. */
 #ifndef VCONS_FUZZ_H
@@ -19,6 +20,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #ifdef FUZZ_CORPUS
 const char fuzz__corpus[] = FUZZ_CORPUS;
 #endif
+
+/* A fresh folder build/tmp/NAME.XXXXXX for the target's scratch files, removed with everything in
+ * it when the process exits. Relative to the repository's top, where `make test` and `make fuzz`
+ * run the targets (tools/fuzz.c); exits with one line if it cannot be made. */
+const char *fuzz_scratch_dir(const char *name);
 
 /* A broken contract: one line naming it, then abort() so libFuzzer keeps the input. */
 #define fuzz_assert(cond)                                                                          \

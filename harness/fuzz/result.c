@@ -19,18 +19,12 @@
 static char path[PATH_MAX + 64], html[PATH_MAX + 64];
 static int devnull = -1;
 
-/* The input's file build/.../fuzz/.harness-result.PID.json and its page .PID.html. */
+/* The input's file and its page, in the target's scratch folder. */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char exe[PATH_MAX] = "";
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = 0;
-	char *slash = strrchr(exe, '/');
-	if (slash)
-		*slash = 0;
-	const char *dir = slash ? exe : ".";
-	snprintf(path, sizeof(path), "%s/.harness-result.%d.json", dir, (int)getpid());
-	snprintf(html, sizeof(html), "%s/.harness-result.%d.html", dir, (int)getpid());
+	const char *dir = fuzz_scratch_dir("harness-result");
+	snprintf(path, sizeof(path), "%s/result.json", dir);
+	snprintf(html, sizeof(html), "%s/report.html", dir);
 	devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	fuzz_assert(devnull >= 0);
 	return 0;

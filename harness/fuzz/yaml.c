@@ -17,16 +17,10 @@
 
 static char path[PATH_MAX + 64];
 
-/* The input's file: build/.../fuzz/.harness-yaml.PID.yaml. */
+/* The input's file, in the target's scratch folder. */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char exe[PATH_MAX] = "";
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = 0;
-	char *slash = strrchr(exe, '/');
-	if (slash)
-		*slash = 0;
-	snprintf(path, sizeof(path), "%s/.harness-yaml.%d.yaml", slash ? exe : ".", (int)getpid());
+	snprintf(path, sizeof(path), "%s/input.yaml", fuzz_scratch_dir("harness-yaml"));
 	return 0;
 }
 

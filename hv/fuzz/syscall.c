@@ -210,8 +210,8 @@ static struct fuzz_vm {
 	struct vm vm;
 	struct vcpu cpu;
 	struct kvm_run run;
-	char dir[64];   /* build/tmp/hv-syscall-XXXXXX: holds root/ and outside */
-	char root[128]; /* the VM's root */
+	const char *dir; /* fuzz_scratch_dir(): holds root/ and outside */
+	char root[128];  /* the VM's root */
 	int dir_fd;
 	uint8_t secret[SECRET_LEN];
 } fz;
@@ -296,10 +296,7 @@ static void vm_setup(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	mkdir("build", 0755);
-	mkdir("build/tmp", 0755);
-	snprintf(fz.dir, sizeof fz.dir, "build/tmp/hv-syscall-XXXXXX");
-	fuzz_assert(mkdtemp(fz.dir));
+	fz.dir = fuzz_scratch_dir("hv-syscall");
 	snprintf(fz.root, sizeof fz.root, "%s/root", fz.dir);
 	fuzz_assert(mkdir(fz.root, 0755) == 0);
 	fuzz_assert(getrandom(fz.secret, SECRET_LEN, 0) == SECRET_LEN);
@@ -424,7 +421,8 @@ static long run_call(const uint8_t *rec)
 	if (nr == __NR_fcntl && (a[1] == F_SETLKW || a[1] == F_OFD_SETLKW))
 		a[1] = F_GETFL; /* would wait for a lock another fd of this VM holds */
 	if (nr == __NR_mmap)
-		a[3] |= MAP_ANONYMOUS; /* file pages past EOF fault hv itself: hv/README.md, known gaps */
+		a[3] |= MAP_ANONYMOUS; /* file pages past EOF fault hv itself: hv/README.md, known
+		                          gaps */
 	long r = syscall__dispatch(&fz.cpu, nr, a);
 	fuzz_assert(r != SYSCALL_NORETURN && (r >= 0 || r >= -4095));
 	return r;

@@ -33,21 +33,14 @@ static char fuzz_pem[512], fuzz_kid[65], trust_dir[PATH_MAX + 32];
 static unsigned char fuzz_raw[32];
 
 /* A fixed Ed25519 key, a trust directory holding its public half and a TMPDIR for check.c, both
- * next to the binary (dot folders). */
+ * in the target's scratch folder. */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static const unsigned char seed[32] = "vcons results-check fuzz key...";
-	char exe[PATH_MAX] = "";
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = 0;
-	char *slash = strrchr(exe, '/');
-	if (slash)
-		*slash = 0;
-	snprintf(trust_dir, sizeof(trust_dir), "%s/.results-check.tmp", slash ? exe : ".");
-	mkdir(trust_dir, 0700);
-	setenv("TMPDIR", trust_dir, 1); /* check.c's copy of rules.yaml, below build/ too */
-	snprintf(trust_dir, sizeof(trust_dir), "%s/.results-check.trust", slash ? exe : ".");
-	mkdir(trust_dir, 0700);
+	const char *dir = fuzz_scratch_dir("results-check");
+	setenv("TMPDIR", dir, 1); /* check.c's copy of rules.yaml */
+	snprintf(trust_dir, sizeof(trust_dir), "%s/trust", dir);
+	fuzz_assert(mkdir(trust_dir, 0700) == 0);
 	fuzz_key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
 	BIO *b = BIO_new(BIO_s_mem());
 	char *p, path[PATH_MAX + 64], pem[PATH_MAX + 48];
@@ -59,7 +52,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	BIO_free(b);
 	fuzz_assert(EVP_PKEY_get_raw_public_key(fuzz_key, fuzz_raw, &rawlen) == 1);
 	seal__sha256_hex(fuzz_raw, 32, fuzz_kid);
-	/* renamed into place: another instance may be reading it */
+	/* written whole, then renamed into place */
 	snprintf(path, sizeof(path), "%s/fuzz.pem.%d", trust_dir, (int)getpid());
 	snprintf(pem, sizeof(pem), "%s/fuzz.pem", trust_dir);
 	FILE *f = fopen(path, "w");

@@ -12,40 +12,28 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 static struct fuzz_db {
-	char dir[64];
+	const char *dir;
 	struct tpcc_db db;
 } fz;
 
-static void fuzz_db_remove(void)
+static void fuzz_db_close(void)
 {
-	static const char *const files[] = { TPCC_DB_FILE, TPCC_DB_FILE "-wal",
-		                             TPCC_DB_FILE "-shm" };
-	char p[128];
 	tpcc_close(&fz.db);
-	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-		snprintf(p, sizeof p, "%s/%s", fz.dir, files[i]);
-		unlink(p);
-	}
-	rmdir(fz.dir);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char err[256];
-	mkdir("build", 0755);
-	mkdir("build/tmp", 0755);
-	snprintf(fz.dir, sizeof fz.dir, "build/tmp/db-fuzz-XXXXXX");
-	if (!mkdtemp(fz.dir) || tpcc_load(fz.dir, 1, 100, 1, err, sizeof err) ||
+	char err[256] = "";
+	fz.dir = fuzz_scratch_dir("db-request");
+	if (tpcc_load(fz.dir, 1, 100, 1, err, sizeof err) ||
 	    tpcc_open(&fz.db, fz.dir, TPCC_SYNC_NORMAL, 1)) {
 		fprintf(stderr, "db fuzz: cannot set up a database in %s: %s %s\n", fz.dir, err,
 		        fz.db.err);
 		exit(1);
 	}
-	atexit(fuzz_db_remove);
+	atexit(fuzz_db_close); /* runs before the scratch folder goes */
 	return 0;
 }
 

@@ -1,5 +1,5 @@
-/* workloads/mail/fuzz/driver.c: the scratch Maildir, input decoding and session driving shared by
- * the mail session fuzz targets (see driver.h). */
+/* workloads/mail/fuzz/driver.c: Maildir scans, input decoding and session driving shared by the
+ * mail session fuzz targets (see driver.h). */
 #include "workloads/mail/fuzz/driver.h"
 
 #include <dirent.h>
@@ -9,46 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char scratch[256];
-
-/* Removes the files of one folder (the Maildir has no deeper levels). */
-static void empty_dir(const char *path, bool remove_self)
-{
-	DIR *d = opendir(path);
-	if (d) {
-		struct dirent *e;
-		char p[512];
-		while ((e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
-			if (unlink(p) != 0) /* a folder (only the scratch root has them) */
-				empty_dir(p, true);
-		}
-		closedir(d);
-	}
-	if (remove_self)
-		rmdir(path);
-}
-
-static void scratch_remove(void)
-{
-	if (scratch[0])
-		empty_dir(scratch, true);
-}
-
-const char *fz_scratch_dir(const char *name)
-{
-	snprintf(scratch, sizeof(scratch), "build/%s.XXXXXX", name);
-	if (!mkdtemp(scratch)) {
-		fprintf(stderr, "%s: cannot create %s (run it from the repository's top): %s\n",
-		        name, scratch, strerror(errno));
-		exit(1);
-	}
-	atexit(scratch_remove);
-	return scratch;
-}
 
 size_t fz_maildir_each(const char *dir, unsigned user, const char *sub, fz_on_file *fn, void *ctx)
 {

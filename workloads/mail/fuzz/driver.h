@@ -1,5 +1,5 @@
-/* workloads/mail/fuzz/driver.h: what the mail session fuzz targets (smtp.c, imap.c) share: a
- * scratch data directory below build/, how a fuzz input becomes a client's byte stream cut into
+/* workloads/mail/fuzz/driver.h: what the mail session fuzz targets (smtp.c, imap.c) share:
+ * Maildir scans, how a fuzz input becomes a client's byte stream cut into
  * network-like chunks, and a session driven over them the way server_net.c drives it.
  *
  * Input format: byte 0 chooses the chunking by its low 7 bits k (0: everything at once; else chunks
@@ -16,9 +16,6 @@
 
 #include "workloads/mail/server.h"
 
-/* Creates build/<name>.XXXXXX (the current folder is the repository's top, as for the corpus;
- * removed at exit) and returns its path; exits on failure. */
-const char *fz_scratch_dir(const char *name);
 /* Calls fn (if not NULL) for every file in userK/Maildir/<sub> with its folder and name; returns
  * how many there were. One pass: the targets keep the file system work per input small. */
 typedef void fz_on_file(void *ctx, const char *folder, const char *name);

@@ -106,7 +106,7 @@ static void restore_maildir(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char err[256];
-	dir = fz_scratch_dir("fuzz-mail-imap");
+	dir = fuzz_scratch_dir("mail-imap");
 	make_big();
 	/* the first open makes the Maildirs, the second one sees the messages (UIDNEXT 4) */
 	for (int i = 0; i < 2; i++) {

@@ -35,7 +35,7 @@ int fsync(int fd)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char err[256];
-	dir = fz_scratch_dir("fuzz-mail-smtp");
+	dir = fuzz_scratch_dir("mail-smtp");
 	if (mstore_open(&st, dir, USERS, NULL, err, sizeof(err)) != 0) {
 		fprintf(stderr, "mail-smtp: %s\n", err);
 		exit(1);
