@@ -273,7 +273,8 @@ int mstore_find(const struct mstore *st, const char *addr)
 	char *end;
 	errno = 0;
 	unsigned long k = strtoul(addr + 4, &end, 10);
-	if (end == addr + 4 || errno || k == 0 || k > st->n || addr[4] == '0' || addr[4] == '+')
+	/* exactly userK: strtoul alone would also take " 1", "+1" and "01" */
+	if (addr[4] < '1' || addr[4] > '9' || errno || k == 0 || k > st->n)
 		return -1;
 	if (*end == 0 || (*end == '@' && strcasecmp(end + 1, MS_DOMAIN) == 0))
 		return (int)k - 1;

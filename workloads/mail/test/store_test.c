@@ -147,8 +147,9 @@ static void test_users(void **state)
 	assert_int_equal(mstore_find(st, "user1"), 0);
 	assert_int_equal(mstore_find(st, "USER3@VCONS.TEST"), 2);
 	assert_int_equal(mstore_find(st, "user3@vcons.test"), 2);
-	const char *bad[] = { "user4", "user0",  "user01", "user1@example.org", "user", "user1x",
-		              "bob",   "user+1", "" };
+	const char *bad[] = { "user4", "user0",  "user01",  "user1@example.org",
+		              "user",  "user1x", "bob",     "user+1",
+		              "",      "user 1", "user\t1", "user-1" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(mstore_find(st, bad[i]), -1);
 	assert_int_equal(mstore_auth(st, "user1", "user1"), 0);
