@@ -38,3 +38,9 @@ BENCHES += workloads/web/bench/web_bench.sh workloads/web/bench/web_bench.sh@hv
 FUZZERS += web-http
 web-http.srcs := workloads/web/fuzz/http.c
 web-http.deps := vcweb
+
+# a connection's requests answered by the app, with the bank's money and journal checked
+FUZZERS += web-app
+web-app.srcs := workloads/web/fuzz/app.c workloads/web/app.c
+web-app.deps := vcweb
+web-app.ldlibs := -lpthread
