@@ -66,6 +66,17 @@ void imap_input(struct conn *c);
 void imap_close(struct conn *c);
 void imap_timeout(struct conn *c);
 
+/* Ends c's protocol session and frees its buffers (the socket and c itself stay the caller's). */
+static inline void conn_end(struct conn *c)
+{
+	if (c->kind == CONN_SMTP)
+		smtp_close(c);
+	else
+		imap_close(c);
+	buf_free(&c->in);
+	buf_free(&c->out);
+}
+
 int server_run(const struct server_cfg *cfg, struct mstore *st, volatile sig_atomic_t *stop);
 
 #endif

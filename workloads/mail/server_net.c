@@ -71,13 +71,8 @@ static void conn_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	pthread_mutex_unlock(&s->lock);
-	if (c->kind == CONN_SMTP)
-		smtp_close(c);
-	else
-		imap_close(c);
+	conn_end(c);
 	close(c->fd);
-	buf_free(&c->in);
-	buf_free(&c->out);
 	free(c);
 }
 

@@ -147,13 +147,3 @@ void fz_session_run(struct conn *c, enum conn_kind kind, const struct fz_stream 
 	}
 	buf_free(&acc);
 }
-
-void fz_session_close(struct conn *c)
-{
-	if (c->kind == CONN_SMTP)
-		smtp_close(c);
-	else
-		imap_close(c);
-	buf_free(&c->in);
-	buf_free(&c->out);
-}

@@ -40,6 +40,5 @@ typedef void fz_on_chunk(void *ctx, const char *out, size_t out_len, size_t fed)
  * output. If timeout, finishes with the idle-timeout goodbye. Leaves the session open. */
 void fz_session_run(struct conn *c, enum conn_kind kind, const struct fz_stream *s, bool timeout,
                     fz_on_chunk *on_chunk, void *ctx);
-void fz_session_close(struct conn *c);
 
 #endif

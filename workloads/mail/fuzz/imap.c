@@ -250,7 +250,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct imap_check k = { 0 };
 	struct conn c = { .st = st, .cfg = &cfg };
 	fz_session_run(&c, CONN_IMAP, &s, s.chunking & 0x80, on_chunk, &k);
-	fz_session_close(&c);
+	conn_end(&c);
 	restore_maildir();
 	fz_stream_free(&s);
 	return 0;

@@ -197,7 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct smtp_check k = { .in = s.p, .in_len = s.len };
 	struct conn c = { .st = st, .cfg = &cfg };
 	fz_session_run(&c, CONN_SMTP, &s, s.chunking & 0x80, on_chunk, &k);
-	fz_session_close(&c);
+	conn_end(&c);
 	check_maildir(&k);
 	fz_stream_free(&s);
 	return 0;

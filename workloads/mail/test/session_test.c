@@ -51,16 +51,6 @@ static void conn_init(struct conn *c, enum conn_kind kind)
 	assert_int_equal(kind == CONN_SMTP ? smtp_open(c) : imap_open(c), 0);
 }
 
-static void conn_fini(struct conn *c)
-{
-	if (c->kind == CONN_SMTP)
-		smtp_close(c);
-	else
-		imap_close(c);
-	buf_free(&c->in);
-	buf_free(&c->out);
-}
-
 /* Feeds s (bytewise: one byte per call) and runs the session like the network layer does. */
 static void feed(struct conn *c, const char *s, size_t n, bool bytewise)
 {
@@ -118,7 +108,7 @@ static void smtp_session(bool bytewise)
 	assert_string_equal(out, want);
 	assert_true(c.close_after_flush);
 	free(out);
-	conn_fini(&c);
+	conn_end(&c);
 }
 
 static void test_smtp_whole(void **state)
@@ -165,7 +155,7 @@ static void test_smtp_limits(void **state)
 	assert_string_equal(out + strlen(out) - strlen(tail), tail);
 	free(out);
 	free(big);
-	conn_fini(&c);
+	conn_end(&c);
 	/* nothing was delivered */
 	struct ms_msg *m;
 	size_t n;
@@ -194,7 +184,7 @@ static void test_smtp_bare_lf_dot(void **state)
 	                         "250 2.0.0 OK: queued as 55 bytes\r\n"
 	                         "221 2.0.0 vcons.test closing connection\r\n");
 	free(out);
-	conn_fini(&c);
+	conn_end(&c);
 	struct ms_msg *m;
 	size_t n;
 	uint32_t next;
@@ -257,7 +247,7 @@ static void imap_session(bool bytewise)
 	assert_null(strstr(out, "BAD"));
 	assert_true(c.close_after_flush);
 	free(out);
-	conn_fini(&c);
+	conn_end(&c);
 }
 
 static void test_imap_whole(void **state)
@@ -320,7 +310,7 @@ static void test_imap_errors(void **state)
 		p = q + strlen(want[i]);
 	}
 	free(out);
-	conn_fini(&c);
+	conn_end(&c);
 }
 
 /* A refused non-synchronising literal closes the connection: its bytes, already on their way,
@@ -339,7 +329,7 @@ static void test_imap_refused_literal_plus_closes(void **state)
 	assert_null(strstr(out, "x1"));
 	assert_true(c.close_after_flush);
 	free(out);
-	conn_fini(&c);
+	conn_end(&c);
 }
 
 /* A FETCH of more than CONN_OUT_HIGH pauses (c->more) and resumes to the end. */
@@ -375,7 +365,7 @@ static void test_imap_fetch_pauses(void **state)
 	assert_non_null(strstr(out, "c OK FETCH completed\r\nd OK NOOP completed\r\n"));
 	assert_true(total + strlen(out) > 120 * 2999);
 	free(out);
-	conn_fini(&c);
+	conn_end(&c);
 }
 
 int main(void)
