@@ -100,8 +100,8 @@ long iov__in(struct vcpu *c, uint64_t giov, uint64_t n, struct iovec *out)
 
 static long vec_io(struct vcpu *c, const uint64_t *a, int write_, int positioned)
 {
-	if (a[2] >
-	    IOV_MAX) /* before sizing the array by it (found by the hv-syscall fuzz target) */
+	/* before sizing the array by it (found by the hv-syscall fuzz target) */
+	if (a[2] > IOV_MAX)
 		return -EINVAL;
 	struct iovec *iov = malloc(sizeof(*iov) * (a[2] ? a[2] : 1));
 	if (!iov)
