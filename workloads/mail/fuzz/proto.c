@@ -368,8 +368,8 @@ static void check_tokens(const char *t, size_t len, uint8_t sel)
 			const char *at = k.c.p;
 			long r = mp_imap_astring(&k.c, dst, cap);
 			fuzz_assert(r < (long)cap && (r < 0 || dst[r] == 0));
-			if (r >= 0 &&
-			    *at == '{') /* a literal: "{" digits ["+"] "}" CRLF, r bytes */
+			/* a literal: "{" digits ["+"] "}" CRLF, r bytes */
+			if (r >= 0 && *at == '{')
 				check_astring_literal(at, k.c.p, (size_t)r);
 			break;
 		}
