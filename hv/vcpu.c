@@ -5,6 +5,7 @@
 #include "hv/mem.h"
 #include "hv/syscall.h"
 #include "hv/clock.h"
+#include "hv/fault.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -414,6 +415,32 @@ static int handle_exit(struct vcpu *c)
 	}
 }
 
+/* hv faulted on this guest's RAM while it handled the exit (fault.h): end the guest. */
+static int on_host_fault(struct vcpu *c)
+{
+	char what[200];
+	int sig = fault__take(c, what, sizeof(what));
+	if (!sig)
+		return 0;
+	if (c->trail.n) /* the call being answered: its result never reached the guest */
+		c->trail.e[(c->trail.n - 1) % TRAIL_LEN].ret = SYSCALL_NORETURN;
+	struct kvm_regs *r = vcpu__regs(c);
+	crash(c, sig, what, r->rip, r->rsp);
+	return -1;
+}
+
+/* KVM_RUN's EFAULT: the guest touched a page of its RAM that the host cannot give it, which only
+ * a file mapping can be (a page past the file's end, or a write to a read-only shared mapping).
+ * Linux sends SIGBUS for the first, SIGSEGV for the second; KVM does not say which. */
+static void on_bad_page(struct vcpu *c)
+{
+	struct kvm_regs *r = vcpu__regs(c);
+	crash(c, SIGBUS,
+	      "access to a guest page the host cannot back (a file mapping past the end of its "
+	      "file, or a write to a read-only one)",
+	      r->rip, r->rsp);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *c = arg;
@@ -421,7 +448,10 @@ static void *vcpu_thread(void *arg)
 	sigset_t set;
 	sigfillset(&set);
 	sigdelset(&set, SIG_KICK);
+	sigdelset(&set, SIGBUS); /* hv's own faults on guest RAM: fault.h */
+	sigdelset(&set, SIGSEGV);
 	pthread_sigmask(SIG_SETMASK, &set, NULL);
+	fault__arm(c);
 
 	for (;;) {
 		if (atomic_load(&vm->exiting))
@@ -435,13 +465,18 @@ static void *vcpu_thread(void *arg)
 				c->run->immediate_exit = 0;
 				continue;
 			}
+			if (errno ==
+			    EFAULT) { /* KVM could not back a guest page: see on_bad_page */
+				on_bad_page(c);
+				break;
+			}
 			fprintf(stderr, "vcons-hv: %s: KVM_RUN: %s\n", vm->name, strerror(errno));
 			vm__exit_group(vm, HV_EXIT_OSERR);
 			break;
 		}
 		if (!vm->stats.first_exit_ns)
 			vm->stats.first_exit_ns = clock__host_ns(CLOCK_MONOTONIC);
-		if (handle_exit(c) < 0 || c->done)
+		if (handle_exit(c) < 0 || on_host_fault(c) < 0 || c->done)
 			break;
 	}
 	vm__thread_exited(c);
@@ -470,6 +505,9 @@ void vcpu__init_signals(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = kick_handler; /* no SA_RESTART: blocking host calls return EINTR */
 	sigaction(SIG_KICK, &sa, NULL);
+	int rc = fault__init();
+	if (rc < 0)
+		fprintf(stderr, "vcons-hv: cannot install the fault handler: %s\n", strerror(-rc));
 }
 
 /* Called with vm->lock held. Makes every running vCPU leave KVM_RUN or a blocking host call. */

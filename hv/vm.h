@@ -61,6 +61,11 @@ struct vcpu {
 	char comm[16]; /* PR_SET_NAME */
 	struct vcpu_stats stats;
 	struct trail trail;
+	struct { /* a fault hv took on this guest's RAM (fault.h) */
+		volatile sig_atomic_t sig;
+		int code;
+		uint64_t gpa;
+	} host_fault;
 };
 
 struct ksigaction { /* the kernel's struct sigaction (rt_sigaction) */

@@ -3,7 +3,7 @@
 hv/fuzz/syscall/ (run from the repository's root). It reads the call, path and value tables out of
 hv/fuzz/syscall.c, so the seeds name calls and paths, not indexes: each seed is a short guest
 story (open-read-close, escapes through "..", symlinks out of the root, bad and misaligned
-pointers, mmap of a file...). The fuzzer's own finds are kept beside these."""
+pointers, mmap of a file, a system call's pointer into a file mapping that faults hv...). The fuzzer's own finds are kept beside these."""
 import struct,os,re
 src=open('hv/fuzz/syscall.c').read()
 calls=src.split('static const unsigned fz_calls[] = {')[1].split('};')[0]
@@ -34,6 +34,8 @@ seeds={
  'scratch-path':inp(b'd/../f\0',[rec('open',(2,0),V(0)),rec('readlink',D('l'),S(128),V(64)),rec('symlink',D('/'),D('new')),rec('open',D('new'),V(0))]),
  'fds':inp(b'',[rec('open',D('f'),V(0)),rec('dup',F(0)),rec('dup2',F(0),F(5)),rec('dup3',F(0),F(7),V(0)),rec('fcntl',F(0),V(1),V(0)),rec('close',F(5)),rec('fstat',F(7),S(0))]),
  'signals-misc':inp(b'\0'*64,[rec('rt_sigaction',V(10),S(0),S(256),V(8)),rec('rt_sigprocmask',V(0),S(0),S(384),V(8)),rec('sigaltstack',S(0),S(512)),rec('prlimit64',V(0),V(7),V(0),S(640)),rec('sysinfo',S(768)),rec('times',S(1024))]),
+ 'mmap-past-eof':inp(b'',[rec('open',D('f'),V(0)),rec('mmap',(67,0x21),V(8192),X('PROT_READ | PROT_WRITE'),X('MAP_FIXED | MAP_PRIVATE'),F(0),V(0)),rec('clock_gettime',V(1),S(4096)),rec('uname',S(0))]),
+ 'mmap-readonly-shared':inp(b'',[rec('open',D('f'),V(0)),rec('mmap',(67,0x21),V(4096),X('PROT_READ'),X('MAP_FIXED | MAP_SHARED'),F(0),V(0)),rec('clock_gettime',V(1),S(0)),rec('uname',S(0))]),
  'misaligned':inp(b'\0'*64,[rec('rt_sigprocmask',V(0),S(0),S(300),V(8)),rec('clock_gettime',V(1),S(3)),rec('fstat',F(0),S(5))]),
 }
 d = 'hv/fuzz/syscall'

@@ -13,10 +13,12 @@
  *     content (32 random bytes) is unchanged and never appears in guest memory;
  *   - no host fd outlives the VM's file table.
  * Calls that could block, end the process, start threads or processes, or take long (sync,
- * fallocate) are not sent; fcntl's waiting lock commands are turned into F_GETFL, and mmap is
- * always anonymous (a file mapping's pages past EOF fault hv itself: hv/README.md, known gaps).
+ * fallocate) are not sent; fcntl's waiting lock commands are turned into F_GETFL. A call whose
+ * pointer lands on a file mapping's page past EOF faults hv itself: fault.c records it, and the
+ * input's remaining calls are dropped, as vcons-hv would end the guest there.
  * VCONS_FUZZ_TRACE=1 build/san/fuzz/hv-syscall FILE prints each call as vcons-hv --trace does. */
 #include "tools/fuzz.h"
+#include "hv/fault.h"
 #include "hv/fdtab.h"
 #include "hv/mem.h"
 #include "hv/mm.h"
@@ -68,6 +70,7 @@ static const char *const fz_paths[] = {
 };
 #define NPATHS (sizeof fz_paths / sizeof fz_paths[0])
 
+/* Values for flag and mode arguments. New ones go last: corpus files name them by index. */
 static const uint64_t fz_values[] = {
 	0,
 	1,
@@ -101,6 +104,8 @@ static const uint64_t fz_values[] = {
 	F_SETFL,
 	F_GETLK,
 	F_SETLK,
+	MAP_FIXED | MAP_SHARED,
+	PROT_READ,
 };
 #define NVALUES (sizeof fz_values / sizeof fz_values[0])
 
@@ -420,9 +425,6 @@ static long run_call(const uint8_t *rec)
 		                (uint16_t)(rec[2 + 3 * i] | rec[3 + 3 * i] << 8));
 	if (nr == __NR_fcntl && (a[1] == F_SETLKW || a[1] == F_OFD_SETLKW))
 		a[1] = F_GETFL; /* would wait for a lock another fd of this VM holds */
-	if (nr == __NR_mmap)
-		a[3] |= MAP_ANONYMOUS; /* file pages past EOF fault hv itself: hv/README.md, known
-		                          gaps */
 	long r = syscall__dispatch(&fz.cpu, nr, a);
 	fuzz_assert(r != SYSCALL_NORETURN && (r >= 0 || r >= -4095));
 	return r;
@@ -441,8 +443,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vm_reset();
 	memcpy(fz.vm.ram + SCRATCH, data + 2, len);
 	const uint8_t *rec = data + 2 + len, *end = data + size;
-	for (int n = 0; end - rec >= 19 && n < MAX_CALLS; n++, rec += 19)
+	fuzz_assert(fault__init() == 0); /* here, after libFuzzer's own handlers */
+	fault__arm(&fz.cpu);
+	char what[200];
+	for (int n = 0; end - rec >= 19 && n < MAX_CALLS; n++, rec += 19) {
 		run_call(rec);
+		if (fault__take(&fz.cpu, what, sizeof what))
+			break; /* vcons-hv ends the guest here */
+	}
+	fault__arm(NULL);
 	check_secret_not_in_guest();
 	vm_release();
 	check_outside_untouched();

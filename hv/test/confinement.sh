@@ -2,7 +2,7 @@
 # hv's VM boundary: path escapes, bad pointers, another VM's address, memory beyond the limit; the
 # guest goes on, the host is untouched; two VMs at once cannot see each other's files.
 source "$VCONS_TOP/tools/testlib.sh"
-require_kvm "confinement checks" "host untouched" "two VMs isolated" "guest faults"
+require_kvm "confinement checks" "host untouched" "two VMs isolated" "guest faults" "file mapping faults"
 HV=$B/vcons-hv
 mkdir -p "$T_TMP/root" "$T_TMP/host"
 echo "host secret" >"$T_TMP/host/outside.txt"
@@ -64,6 +64,20 @@ for w in null ud2 abort exit42; do
 		else
 			t_fail "crash report's last system calls" "$(cat "$T_TMP/crash.out")"
 		fi
+	fi
+done
+
+# A file mapping's page past the file's end: read by the guest (KVM cannot back it) and handed to
+# a system call that hv answers by writing it (hv faults on it itself, hv/fault.h). Both end the
+# guest with SIGBUS and a crash report; vcons-hv itself must not die of the signal.
+for w in pasteof syscall-pasteof; do
+	timeout 30 "$HV" --root "$T_TMP/root" -- "$B/guest/hv-t_crash" "$w" >"$T_TMP/crash.out" 2>&1
+	rc=$?
+	if ((rc == 135)) && grep -q 'guest crashed: .*past the end' "$T_TMP/crash.out"; then
+		t_ok "guest fault '$w' exits 135 with a crash report"
+	else
+		t_fail "guest fault '$w'" "exit $rc, want 135 and a crash report"
+		cat "$T_TMP/crash.out"
 	fi
 done
 t_done
