@@ -131,7 +131,8 @@ static int db_op(void *arg, struct lg_op *op)
 			pthread_mutex_lock(&g->mu);
 			fprintf(g->acked, "%d %d %lld\n", w, d,
 			        (long long)json_integer_value(json_object_get(resp, "o_id")));
-			fflush(g->acked);
+			(void)fflush(
+			    g->acked); /* a failure stays in ferror(): checked at the end */
 			pthread_mutex_unlock(&g->mu);
 		}
 	}
@@ -341,11 +342,13 @@ int main(int argc, char **argv)
 	if (!json)
 		print_human(lg);
 	lg_free(lg);
-	if (g.acked)
-		fclose(g.acked);
+	int lost = g.acked && (ferror(g.acked) | fclose(g.acked));
+	if (lost)
+		fprintf(stderr, "vcons-db-load: cannot write %s: acknowledged orders are missing\n",
+		        acked);
 	if (rc) {
 		fprintf(stderr, "vcons-db-load: could not write the report\n");
 		return 1;
 	}
-	return 0;
+	return lost;
 }
