@@ -25,11 +25,11 @@ static long map_file(struct vcpu *c, uint64_t at, uint64_t len, int prot, int fl
 	if (!f)
 		return -EBADF;
 	int hprot = PROT_READ | ((prot & PROT_WRITE) || !(flags & MAP_SHARED) ? PROT_WRITE : 0);
-	// cppcheck-suppress memleak ; maps into guest RAM, which the VM owns
 	void *p = mmap(c->vm->ram + at, len, hprot,
 	               (flags & (MAP_SHARED | MAP_PRIVATE)) | MAP_FIXED, f->host, (off_t)off);
 	int err = p == MAP_FAILED ? errno : 0;
 	fdtab__put(&c->vm->fds, f);
+	// cppcheck-suppress memleak ; p lies in guest RAM, which the VM owns
 	return -err;
 }
 

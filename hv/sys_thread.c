@@ -177,7 +177,7 @@ long sys_futex(struct vcpu *c, const uint64_t *a)
 				return rc;
 			if (cmd == FUTEX_WAIT) /* relative */
 				ts = ns_to_ts(
-				    (int64_t)clock__to_host_duration(c->vm, ts_to_ns(&ts)));
+				    clock__to_host_duration(c->vm, (int64_t)ts_to_ns(&ts)));
 			else /* absolute on the guest's clock */
 				ts = ns_to_ts(clock__to_host_abs(
 				    c->vm,

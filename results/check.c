@@ -99,8 +99,8 @@ int check__rules_from_json(const json_t *j, struct run_rules *r, char *err, size
 /* The first field where two rule sets differ, or NULL. */
 static const char *rules_differ(const struct run_rules *a, const struct run_rules *b)
 {
-	/* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): b is filled by
-	 * config__load_rules, another file */
+	/* b is filled by config__load_rules(), in another file */
+	// NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
 	if (strcmp(a->name, b->name) || a->compliant != b->compliant)
 		return "name or compliant";
 	if (a->ramp_up_s != b->ramp_up_s || a->warm_up_s != b->warm_up_s ||

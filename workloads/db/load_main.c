@@ -236,6 +236,8 @@ int main(int argc, char **argv)
 	long port = 5440, users = 0, threads = 0, csu = 0, seed = 1;
 	int json = 0, o;
 	opterr = 0;
+	/* getopt_long() sets optarg for every option declared with an argument */
+	// NOLINTBEGIN(clang-analyzer-core.NonNullParamChecker)
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		char *end = NULL;
 		switch (o) {
@@ -291,6 +293,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	// NOLINTEND(clang-analyzer-core.NonNullParamChecker)
 	if (optind < argc) {
 		fprintf(stderr, "vcons-db-load: unexpected argument %s\n", argv[optind]);
 		return 2;

@@ -195,8 +195,8 @@ static int read_response(struct mconn *c, struct imap_resp *r)
 				return -1;
 			r->text = nt;
 		}
-		// NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): grown above on the first
-		// line
+		/* r->text was grown above for the first line */
+		// NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker)
 		memcpy(r->text + tl, line, (size_t)n);
 		tl += (size_t)n;
 		r->text[tl] = 0;
