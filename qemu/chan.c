@@ -57,8 +57,7 @@ int vq_accept_all(const int *lfd, int *cfd, int n, pid_t qemu, double timeout_s)
 			return -1;
 		for (int i = 0; i < n; i++) {
 			if (cfd[i] < 0 && (p[i].revents & POLLIN)) {
-				// cppcheck-suppress nullPointer ; gnu.cfg wrongly wants addrlen;
-				// NULL, NULL is accept(2)'s
+				// cppcheck-suppress nullPointer ; NULL addrlen is fine (gnu.cfg)
 				cfd[i] = accept4(lfd[i], NULL, NULL, SOCK_CLOEXEC);
 				if (cfd[i] >= 0)
 					left--;

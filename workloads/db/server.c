@@ -83,8 +83,7 @@ static void rearm(struct db_server *s, struct conn *c)
 static void accept_some(struct db_server *s)
 {
 	for (int i = 0; i < 64; i++) {
-		// cppcheck-suppress nullPointer ; gnu.cfg wrongly wants addrlen; NULL, NULL is
-		// accept(2)'s
+		// cppcheck-suppress nullPointer ; NULL addrlen is fine (gnu.cfg)
 		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			break;

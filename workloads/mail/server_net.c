@@ -79,8 +79,7 @@ static void conn_free(struct conn *c)
 static void accept_all(struct server *s, struct listener *l)
 {
 	for (;;) {
-		// cppcheck-suppress nullPointer ; gnu.cfg wrongly wants addrlen; NULL, NULL is
-		// accept(2)'s
+		// cppcheck-suppress nullPointer ; NULL addrlen is fine (gnu.cfg)
 		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			/* EAGAIN: another worker took it or none is left. Out of descriptors: the

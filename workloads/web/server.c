@@ -274,8 +274,7 @@ static void accept_all(struct worker *w, int lfd, int tls)
 {
 	const struct server_config *cfg = w->cfg;
 	for (int i = 0; i < 64; i++) {
-		// cppcheck-suppress nullPointer ; gnu.cfg wrongly wants addrlen; NULL, NULL is
-		// accept(2)'s
+		// cppcheck-suppress nullPointer ; NULL addrlen is fine (gnu.cfg)
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return; /* EAGAIN (another thread took it), or a transient error */

@@ -82,8 +82,7 @@ int main(void)
 			int fd = evs[i].data.fd;
 			if (fd == ls) {
 				int c;
-				// cppcheck-suppress nullPointer ; gnu.cfg wrongly wants addrlen;
-				// NULL, NULL is accept(2)'s
+				// cppcheck-suppress nullPointer ; NULL addrlen is fine (gnu.cfg)
 				while ((c = accept4(ls, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
 					struct epoll_event ce = { .events = EPOLLIN, .data.fd = c };
 					epoll_ctl(ep, EPOLL_CTL_ADD, c, &ce);
