@@ -196,6 +196,12 @@ format:
 format-check:
 	$(Q)clang-format --dry-run --Werror $(SOURCES) && echo "format-check: $(words $(SOURCES)) files ok"
 
+# make lint: clang-tidy (.clang-tidy) and cppcheck over every C file the build compiles; one line per
+# finding and a summary, non-zero on any finding (tools/lint.sh). Not part of `make test` (minutes).
+.PHONY: lint
+lint:
+	$(Q)tools/lint.sh
+
 clean:
 	rm -rf build
 
@@ -212,3 +218,4 @@ help:
 	@echo "                 (QUICK=1: a second or two each, proves the scripts, build/bench-quick/)"
 	@echo "make deps        install missing Debian packages (tools/packages.txt)"
 	@echo "make format | format-check"
+	@echo "make lint        clang-tidy and cppcheck over every C file; exits 1 on any finding"

@@ -189,7 +189,7 @@ static void cell(const struct row *r, int i, char *buf, size_t len, char *ratio,
 
 static void print_text(const struct cmp *c)
 {
-	int width[MAX_RESULTS];
+	int width[MAX_RESULTS] = { 0 };
 	char buf[128], ratio[32], both[180];
 	for (int i = 0; i < c->n; i++) {
 		width[i] = 12;

@@ -109,7 +109,7 @@ int cmd__seal(int argc, char **argv)
 	free(doc);
 	if (!ok) {
 		fprintf(stderr, "vcons: seal: cannot write %s\n", out);
-		remove(tmp);
+		(void)remove(tmp);
 		return 1;
 	}
 	printf("sealed %s (%zu bytes)\n", out, len);

@@ -84,7 +84,7 @@ int cmd__serve(int argc, char **argv)
 		return 1;
 	}
 	printf("ready\n");
-	fflush(stdout);
+	(void)fflush(stdout);
 	int sig = 0;
 	sigwait(&set, &sig);
 	server__stop(srv);

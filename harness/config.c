@@ -178,7 +178,7 @@ static int sha256_file(const char *path, char out[65])
 	unsigned len = 0;
 	EVP_DigestFinal_ex(ctx, md, &len);
 	EVP_MD_CTX_free(ctx);
-	fclose(f);
+	(void)fclose(f);
 	for (unsigned i = 0; i < 32; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 	return 0;

@@ -104,7 +104,7 @@ int html__commit(struct html_out *o, char *err, size_t errlen)
 void html__abort(struct html_out *o)
 {
 	if (o->f)
-		fclose(o->f);
+		(void)fclose(o->f);
 	o->f = NULL;
 	unlink(o->tmp);
 }

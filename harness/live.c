@@ -28,7 +28,7 @@ void live__phase(struct run *r, const char *fmt, ...)
 		clear_view();
 	double t = r->t_start ? (double)(run__now() - r->t_start) / 1e9 : 0;
 	printf("[%6.1fs] %s\n", t, buf);
-	fflush(stdout);
+	(void)fflush(stdout);
 }
 
 static const char *phase_at(const struct run *r, int64_t now, double *left_s)
@@ -67,7 +67,7 @@ void live__tick(struct run *r, int64_t now)
 		       v->plan.role == ROLE_IDLE ? "wakes/s" : "ops/s", target, v->qos);
 		drawn_lines++;
 	}
-	fflush(stdout);
+	(void)fflush(stdout);
 }
 
 /* QoS of a generator-driven VM's finished interval, judged as the verdict will judge it. */

@@ -145,7 +145,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o, int *repeat, int
 				    "run: --clock-scale: not a number from 0.01 to 100: ", optarg);
 			break;
 		case O_NET:
-			if (sscanf(optarg, "127.%d%n", &o->net_b, &c) != 1 || optarg[c] ||
+			// NOLINTNEXTLINE(cert-err34-c): 3 digits at most: no overflow
+			if (sscanf(optarg, "127.%3d%n", &o->net_b, &c) != 1 || optarg[c] ||
 			    o->net_b < 0 || o->net_b > 255)
 				return cmd__usage("run: --net: not 127.B with B from 0 to 255: ",
 				                  optarg);

@@ -85,8 +85,10 @@ int result__copy_file(const char *from, const char *to, char *err, size_t errlen
 	if (rc < 0)
 		snprintf(err, errlen, "cannot copy %s to %s: %s", from, to, strerror(errno));
 	if (in)
-		fclose(in);
-	if (out)
-		fclose(out);
+		(void)fclose(in);
+	if (out && fclose(out) && rc == 0) {
+		snprintf(err, errlen, "cannot copy %s to %s: %s", from, to, strerror(errno));
+		rc = -1;
+	}
 	return rc;
 }

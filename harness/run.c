@@ -310,7 +310,8 @@ static int setup(const struct run_opts *o, struct run *r, char *err, size_t errl
 	if (make_run_dir(r, err, errlen) < 0)
 		return -1;
 	snprintf(r->paths.build, sizeof(r->paths.build), "%s", o->build);
-	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	const char *tmp = getenv("TMPDIR");
+	tmp = tmp ? tmp : "/tmp";
 	remove_stale_work(tmp);
 	snprintf(r->paths.work, sizeof(r->paths.work), "%s/vcons-work-%s-%d", tmp, r->id,
 	         (int)getpid());

@@ -42,6 +42,7 @@ static int append(struct ynode *parent, char *key, struct ynode *child)
 	    !(keys = realloc(parent->keys, (parent->n + 1) * sizeof(*keys))))
 		return -1;
 	parent->keys = keys;
+	// NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
 	struct ynode **items = realloc(parent->items, (parent->n + 1) * sizeof(*items));
 	if (!items)
 		return -1;
@@ -163,7 +164,7 @@ struct yamldoc *yamldoc_load(const char *path, char *err, size_t errlen)
 			break;
 	}
 	yaml_parser_delete(&p);
-	fclose(f);
+	(void)fclose(f);
 	if (ok != 1 || !d) {
 		yamldoc_free(d);
 		return NULL;

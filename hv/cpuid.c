@@ -258,7 +258,7 @@ static int read_yaml(const char *path, int *base_baseline, char hidden[][32], in
 		rc = -HV_EXIT_CONFIG;
 	}
 	yaml_parser_delete(&p);
-	fclose(f);
+	(void)fclose(f);
 	return rc;
 }
 

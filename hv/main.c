@@ -181,7 +181,7 @@ int main(int argc, char **argv)
 	int status = hv_vm_wait(vm);
 	if (stats && hv_vm_write_stats(vm, stats) < 0)
 		fprintf(stderr, "vcons-hv: cannot write statistics to %s\n", stats);
-	fflush(stdout);
+	(void)fflush(stdout);
 	/* The guest's threads may still be leaving their last host call: exit without tearing the
 	 * VM down under them; the kernel reclaims everything. */
 	_exit(status);

@@ -56,6 +56,7 @@ int stack__build(struct vm *vm, const struct elf_image *img, const char *const *
 		free(ptrs);
 		return rc;
 	}
+	// NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign): argc > 0: set above
 	uint64_t execfn = argc ? ptrs[0] : at_platform;
 
 	uint64_t aux[][2] = {

@@ -164,9 +164,10 @@ static uint64_t rss_bytes(void)
 	FILE *f = fopen("/proc/self/statm", "r");
 	unsigned long size = 0, res = 0;
 	if (f) {
+		// NOLINTNEXTLINE(cert-err34-c): the kernel's /proc numbers
 		if (fscanf(f, "%lu %lu", &size, &res) != 2)
 			res = 0;
-		fclose(f);
+		(void)fclose(f);
 	}
 	return (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE);
 }

@@ -35,6 +35,7 @@ static long ret_errno(long r)
 }
 
 /* Runs `op` on the host file behind guest fd `fd`, holding a reference for the call. */
+// NOLINTBEGIN(bugprone-macro-parentheses): f names the variable it declares
 #define WITH_FILE(c, fd, f, expr)                                                                  \
 	({                                                                                         \
 		struct hfile *f = fdtab__get(&(c)->vm->fds, (int)(fd));                            \
@@ -45,6 +46,7 @@ static long ret_errno(long r)
 		}                                                                                  \
 		r_;                                                                                \
 	})
+// NOLINTEND(bugprone-macro-parentheses)
 
 static int at_fd(uint64_t a)
 {

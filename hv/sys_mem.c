@@ -29,6 +29,7 @@ static long map_file(struct vcpu *c, uint64_t at, uint64_t len, int prot, int fl
 	               (flags & (MAP_SHARED | MAP_PRIVATE)) | MAP_FIXED, f->host, (off_t)off);
 	int err = p == MAP_FAILED ? errno : 0;
 	fdtab__put(&c->vm->fds, f);
+	// cppcheck-suppress memleak ; p lies in guest RAM, which the VM owns
 	return -err;
 }
 

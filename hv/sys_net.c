@@ -33,7 +33,7 @@ static int addr_in(struct vcpu *c, uint64_t gva, uint64_t len, struct sockaddr_i
 		return -EINVAL;
 	GUEST_PTR(s, c->vm, gva, len);
 	if (s->sin_family != AF_INET)
-		return s->sin_family == AF_UNSPEC ? -EAFNOSUPPORT : -EAFNOSUPPORT;
+		return -EAFNOSUPPORT;
 	if (len < sizeof(*out))
 		return -EINVAL;
 	memcpy(out, s, sizeof(*out));
@@ -69,6 +69,7 @@ static int ensure_bound(int host, struct vm *vm)
 {
 	struct sockaddr_storage ss;
 	socklen_t n = sizeof(ss);
+	// NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): getsockname set it
 	if (getsockname(host, (struct sockaddr *)&ss, &n) < 0 || ss.ss_family != AF_INET)
 		return 0;
 	const struct sockaddr_in *s = (const struct sockaddr_in *)&ss;

@@ -21,6 +21,7 @@ static long poll_guest(struct vcpu *c, struct pollfd *g, uint64_t n, int64_t tim
 	if (n > POLL_MAX)
 		return -EINVAL;
 	struct pollfd *h = calloc(n ? n : 1, sizeof(*h));
+	// NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
 	struct hfile **f = calloc(n ? n : 1, sizeof(*f));
 	long r = -ENOMEM;
 	if (!h || !f)
@@ -44,7 +45,7 @@ static long poll_guest(struct vcpu *c, struct pollfd *g, uint64_t n, int64_t tim
 	if (r >= 0) {
 		r = 0;
 		for (uint64_t i = 0; i < n; i++) {
-			g[i].revents = g[i].fd >= 0 && !f[i] ? POLLNVAL : h[i].revents;
+			g[i].revents = (short)(g[i].fd >= 0 && !f[i] ? POLLNVAL : h[i].revents);
 			r += g[i].revents != 0;
 		}
 	}
@@ -109,9 +110,9 @@ static long select_guest(struct vcpu *c, int nfds, uint64_t rg, uint64_t wg, uin
 		return -ENOMEM;
 	int n = 0;
 	for (int fd = 0; fd < nfds; fd++) {
-		short ev = (sets[0] && FD_ISSET(fd, sets[0]) ? POLLIN : 0) |
-		           (sets[1] && FD_ISSET(fd, sets[1]) ? POLLOUT : 0) |
-		           (sets[2] && FD_ISSET(fd, sets[2]) ? POLLPRI : 0);
+		short ev = (short)((sets[0] && FD_ISSET(fd, sets[0]) ? POLLIN : 0) |
+		                   (sets[1] && FD_ISSET(fd, sets[1]) ? POLLOUT : 0) |
+		                   (sets[2] && FD_ISSET(fd, sets[2]) ? POLLPRI : 0));
 		if (ev)
 			p[n++] = (struct pollfd){ .fd = fd, .events = ev };
 	}

@@ -55,6 +55,7 @@ long sys_clone(struct vcpu *c, const uint64_t *a)
 	if (pt)
 		*pt = tid;
 	if (flags & CLONE_CHILD_SETTID)
+		// NOLINTNEXTLINE(clang-analyzer-core.NullDereference): GUEST_PTR set ct for SETTID
 		*ct = tid;
 	if (flags & CLONE_CHILD_CLEARTID)
 		child->clear_child_tid = ctid;
@@ -175,7 +176,8 @@ long sys_futex(struct vcpu *c, const uint64_t *a)
 			if (rc < 0)
 				return rc;
 			if (cmd == FUTEX_WAIT) /* relative */
-				ts = ns_to_ts(clock__to_host_duration(c->vm, ts_to_ns(&ts)));
+				ts = ns_to_ts(
+				    clock__to_host_duration(c->vm, (int64_t)ts_to_ns(&ts)));
 			else /* absolute on the guest's clock */
 				ts = ns_to_ts(clock__to_host_abs(
 				    c->vm,

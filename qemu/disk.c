@@ -86,12 +86,13 @@ static int cpio_entry(FILE *f, const char *name, unsigned mode, const void *data
 	if (fprintf(f, "070701%08X%08X%08X%08X%08X%08X%08zX%08X%08X%08X%08X%08zX%08X", ino++, mode,
 	            0, 0, 1, 0, len, 0, 0, 0, 0, nlen, 0) < 0)
 		return -1;
-	fwrite(name, 1, nlen, f);
+	/* a failed write sets ferror(f), checked at the end */
+	(void)fwrite(name, 1, nlen, f);
 	static const char zero[4];
-	fwrite(zero, 1, (4 - (110 + nlen) % 4) % 4, f);
+	(void)fwrite(zero, 1, (4 - (110 + nlen) % 4) % 4, f);
 	if (len)
-		fwrite(data, 1, len, f);
-	fwrite(zero, 1, (4 - len % 4) % 4, f);
+		(void)fwrite(data, 1, len, f);
+	(void)fwrite(zero, 1, (4 - len % 4) % 4, f);
 	return ferror(f) ? -1 : 0;
 }
 
@@ -107,7 +108,7 @@ static int cpio_file(FILE *f, const char *name, const char *path)
 	    fread(buf, 1, (size_t)st.st_size, in) == (size_t)st.st_size)
 		rc = cpio_entry(f, name, 0100000 | (st.st_mode & 07777), buf, (size_t)st.st_size);
 	free(buf);
-	fclose(in);
+	(void)fclose(in);
 	return rc;
 }
 
@@ -189,10 +190,10 @@ int vq_initrd_build(const struct vq_config *c, const char *out, char *err, size_
 	}
 	static const char zero[4]; /* the next archive starts 4-byte aligned */
 	if (!rc)
-		fwrite(zero, 1, (4 - total % 4) % 4, f);
+		(void)fwrite(zero, 1, (4 - total % 4) % 4, f); /* ferror: cpio_entry() */
 	rc = rc || write_conf(f, c) || write_bin(f, c) || cpio_entry(f, "TRAILER!!!", 0, NULL, 0);
 	if (in)
-		fclose(in);
+		(void)fclose(in);
 	if (f && fclose(f) != 0)
 		rc = -1;
 	if (rc)

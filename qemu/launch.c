@@ -47,7 +47,7 @@ void vq_last_line(const char *path, char *out, size_t len)
 		if (strstr(p, "Kernel panic"))
 			break; /* the cause, not the register dump after it */
 	}
-	fclose(f);
+	(void)fclose(f);
 }
 
 struct argv_buf {

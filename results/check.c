@@ -99,6 +99,8 @@ int check__rules_from_json(const json_t *j, struct run_rules *r, char *err, size
 /* The first field where two rule sets differ, or NULL. */
 static const char *rules_differ(const struct run_rules *a, const struct run_rules *b)
 {
+	/* b is filled by config__load_rules(), in another file */
+	// NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
 	if (strcmp(a->name, b->name) || a->compliant != b->compliant)
 		return "name or compliant";
 	if (a->ramp_up_s != b->ramp_up_s || a->warm_up_s != b->warm_up_s ||
@@ -135,7 +137,8 @@ static int load_sealed_rules(const struct submission *s, struct run_rules *out, 
 	size_t len;
 	if (seal__member(s, "rules.yaml", &data, &len) < 0)
 		return fail(SEAL_VERDICT, err, errlen, "rules.yaml: not in the submission");
-	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	const char *tmp = getenv("TMPDIR");
+	tmp = tmp && *tmp ? tmp : "/tmp";
 	char path[PATH_MAX], why[512];
 	snprintf(path, sizeof(path), "%s/vcons-rules.XXXXXX", tmp);
 	int fd = mkstemp(path);

@@ -5,6 +5,7 @@
 #include "harness/report.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,9 +48,12 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json
 	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (text) {
-		char *nl = realloc(text, strlen(text) + 2);
-		if (nl)
-			strcat(text = nl, "\n");
+		size_t n = strlen(text);
+		char *nl = realloc(text, n + 2);
+		if (nl) {
+			memcpy(nl + n, "\n", 2);
+			text = nl;
+		}
 	}
 	return send_buf(c, status, text, "application/json");
 }
@@ -160,6 +164,14 @@ static int parse_id(const char *s, int64_t *id)
 	return (int)(end - s);
 }
 
+/* A query's count (csus=, limit=): a whole number from 1 to INT_MAX, else -1. */
+static int parse_count(const char *s)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	return end == s || *end || v < 1 || v > INT_MAX ? -1 : (int)v;
+}
+
 static int parse_filter(struct MHD_Connection *c, struct store_filter *f)
 {
 	const char *v;
@@ -169,9 +181,9 @@ static int parse_filter(struct MHD_Connection *c, struct store_filter *f)
 	f->compliant = -1;
 	f->sort = arg(c, "sort");
 	f->desc = (v = arg(c, "order")) && !strcmp(v, "desc");
-	if ((v = arg(c, "csus")) && ((f->csus = atoi(v)) < 1))
+	if ((v = arg(c, "csus")) && ((f->csus = parse_count(v)) < 1))
 		return -1;
-	if ((v = arg(c, "limit")) && ((f->limit = atoi(v)) < 1))
+	if ((v = arg(c, "limit")) && ((f->limit = parse_count(v)) < 1))
 		return -1;
 	if ((v = arg(c, "compliant"))) {
 		if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes"))

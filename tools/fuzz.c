@@ -14,7 +14,7 @@ static char fuzz_scratch[FUZZ_MAX_SCRATCH][128];
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-	remove(path);
+	(void)remove(path);
 	return 0;
 }
 

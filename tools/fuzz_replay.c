@@ -24,13 +24,13 @@ static int replay__read(const char *path, uint8_t **out, size_t *len)
 		return -1;
 	struct stat st;
 	if (fstat(fileno(f), &st) != 0 || st.st_size < 0) {
-		fclose(f);
+		(void)fclose(f);
 		return -1;
 	}
 	*len = (size_t)st.st_size;
 	*out = malloc(*len ? *len : 1);
 	int ok = *out && fread(*out, 1, *len, f) == *len;
-	fclose(f);
+	(void)fclose(f);
 	if (!ok) {
 		free(*out);
 		return -1;
@@ -97,7 +97,7 @@ int main(int argc, char **argv)
 		LLVMFuzzerInitialize(&argc, &argv);
 	int n = 0, rc = 0;
 	printf("1..1\n");
-	fflush(stdout);
+	(void)fflush(stdout);
 	if (argc < 2)
 		rc = replay__path(fuzz__corpus, &n);
 	for (int i = 1; i < argc && rc == 0; i++)

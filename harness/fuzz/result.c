@@ -40,11 +40,11 @@ int cmd__usage(const char *msg, const char *arg)
 /* A command's exit status with its stdout (text tables) thrown away. */
 static int quietly(int (*cmd)(int, char **), int argc, char **argv)
 {
-	fflush(stdout);
+	(void)fflush(stdout);
 	int saved = dup(1);
 	fuzz_assert(saved >= 0 && dup2(devnull, 1) == 1);
 	int rc = cmd(argc, argv);
-	fflush(stdout);
+	(void)fflush(stdout);
 	fuzz_assert(dup2(saved, 1) == 1);
 	close(saved);
 	return rc;

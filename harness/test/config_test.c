@@ -99,7 +99,7 @@ static void mix_rules(void **state)
 	FILE *in = fopen("runrules/quick.yaml", "r");
 	char text[8192];
 	size_t n = fread(text, 1, sizeof(text) - 1, in);
-	fclose(in);
+	(void)fclose(in);
 	text[n] = 0;
 	char *at = strstr(text, "stock_level: 4");
 	assert_non_null(at);

@@ -25,7 +25,7 @@ static void mem_open(struct mem *m)
 
 static char *mem_close(struct mem *m)
 {
-	fclose(m->f);
+	assert_int_equal(fclose(m->f), 0);
 	return m->buf;
 }
 

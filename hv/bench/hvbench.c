@@ -26,6 +26,7 @@ static void *nothing(void *a)
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "first";
+	// NOLINTNEXTLINE(cert-err34-c): a bench's count from its script
 	long n = argc > 2 ? atol(argv[2]) : 1;
 	double t0 = now_ns();
 	if (!strcmp(mode, "loop")) {
@@ -50,6 +51,7 @@ int main(int argc, char **argv)
 		t0 = now_ns();
 		for (size_t k = 0; k < len; k += 4096)
 			p[k] = 1;
+		// NOLINTNEXTLINE(bugprone-integer-division): whole pages
 		printf("first_touch_per_page %.1f ns\n", (now_ns() - t0) / (len / 4096));
 	}
 	return 0;

@@ -192,7 +192,7 @@ struct lg *lg_new(const struct lg_config *cfg, const struct lg_workload *w, cons
 		wk->index = i;
 		wk->cpu_final_ns = -1;
 		rng_seed(&wk->rng, cfg->seed * 1000003ULL + (uint64_t)i + 1);
-		size_t n = (size_t)(cfg->users / t + 1);
+		size_t n = (size_t)(cfg->users / t) + 1;
 		wk->users = calloc(n, sizeof(*wk->users));
 		if (is_async(w)) {
 			wk->ausers = calloc(n, sizeof(*wk->ausers));

@@ -108,7 +108,7 @@ static int serve(const struct db_server_config *cfg)
 		return 1;
 	}
 	printf("ready\n");
-	fflush(stdout);
+	(void)fflush(stdout);
 	while (!got_signal && !db_server_stopping(s)) {
 		struct timespec ts = { 0, 100000000 };
 		nanosleep(&ts, NULL);

@@ -192,6 +192,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	hdr_fini(&st.lateness);
-	fclose(out);
+	(void)fclose(out);
 	return 0;
 }

@@ -35,6 +35,7 @@ static void check_order(struct checker *k, const struct jbb_warehouse *w,
 {
 	if (!expect(k, o != NULL, "w%d d%d: empty slot in the live orders", w->id, di + 1))
 		return;
+	// NOLINTNEXTLINE(clang-analyzer-core.NullDereference): expect() returned o != NULL
 	expect(k, o->id == want_id, "w%d d%d: order id %d where %d belongs (ids not consecutive)",
 	       w->id, di + 1, o->id, want_id);
 	expect(k, o->d == di + 1, "w%d d%d: order %d says district %d", w->id, di + 1, o->id, o->d);

@@ -64,7 +64,9 @@ static void trim_orders(struct jbb_warehouse *w, struct jbb_district *d, int max
 static void append_order(struct jbb_district *d, struct jbb_order *o)
 {
 	if (d->first + d->count == d->cap) { /* slide the live orders to the front */
+		// NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
 		memmove(d->orders, d->orders + d->first, sizeof(*d->orders) * (size_t)d->count);
+		// NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
 		memset(d->orders + d->count, 0, sizeof(*d->orders) * (size_t)(d->cap - d->count));
 		d->first = 0;
 	}

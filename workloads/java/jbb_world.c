@@ -48,6 +48,7 @@ static int build_warehouse(struct jbb_warehouse *w, const struct jbb_cfg *cfg, i
 	w->items = calloc((size_t)cfg->items, sizeof(*w->items));
 	w->stock = calloc((size_t)cfg->items, sizeof(*w->stock));
 	w->districts = calloc((size_t)cfg->districts, sizeof(*w->districts));
+	// NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
 	w->history = calloc((size_t)cfg->max_history, sizeof(*w->history));
 	if (!w->items || !w->stock || !w->districts || !w->history)
 		return -1;
@@ -62,6 +63,7 @@ static int build_warehouse(struct jbb_warehouse *w, const struct jbb_cfg *cfg, i
 		dd->tax = (int32_t)rng_range(&r, 0, 2000);
 		dd->next_o_id = dd->next_deliver = 1;
 		dd->cap = 2 * cfg->max_orders;
+		// NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
 		dd->orders = calloc((size_t)dd->cap, sizeof(*dd->orders));
 		dd->customers = calloc((size_t)cfg->customers, sizeof(*dd->customers));
 		if (!dd->orders || !dd->customers)
@@ -166,6 +168,7 @@ static struct jbb_order *evacuate_order(struct jbb_order *o)
  * last-order index. */
 static int collect_district(struct jbb_district *d, const struct jbb_cfg *cfg)
 {
+	// NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
 	struct jbb_order **fresh = calloc((size_t)d->cap, sizeof(*fresh));
 	if (!fresh)
 		return -1;

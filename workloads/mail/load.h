@@ -90,7 +90,8 @@ size_t msg_size_draw(struct rng *r, const struct mail_profile *p);
  * sent; "X id user" a delete the server confirmed. Appended and flushed by many threads. */
 struct journal;
 struct journal *journal_open(const char *path, char *err, size_t errlen);
-void journal_close(struct journal *j);
+/* -1 when a line could not be written (the file misses some), else 0 */
+int journal_close(struct journal *j);
 void journal_acked(struct journal *j, const char *id, int user, const char *sum);
 void journal_delete(struct journal *j, const char *id, int user, bool confirmed);
 /* The checksum recorded for (id, user) in this run, or NULL (not acknowledged yet / another run).

@@ -92,12 +92,11 @@ struct journal *journal_open(const char *path, char *err, size_t errlen)
 	return j;
 }
 
-void journal_close(struct journal *j)
+int journal_close(struct journal *j)
 {
 	if (!j)
-		return;
-	if (j->f)
-		fclose(j->f);
+		return 0;
+	int rc = j->f && (ferror(j->f) | fclose(j->f)) ? -1 : 0;
 	for (unsigned i = 0; i < NBUCKETS; i++)
 		for (struct jent *e = j->b[i], *n; e; e = n) {
 			n = e->next;
@@ -105,6 +104,7 @@ void journal_close(struct journal *j)
 		}
 	pthread_mutex_destroy(&j->lock);
 	free(j);
+	return rc;
 }
 
 void journal_acked(struct journal *j, const char *id, int user, const char *sum)
@@ -113,7 +113,7 @@ void journal_acked(struct journal *j, const char *id, int user, const char *sum)
 	get(j, id, user, sum);
 	if (j->f) {
 		fprintf(j->f, "A %s %d %s\n", id, user, sum);
-		fflush(j->f);
+		(void)fflush(j->f); /* a failure stays in ferror(): journal_close() reports it */
 	}
 	pthread_mutex_unlock(&j->lock);
 }
@@ -126,7 +126,7 @@ void journal_delete(struct journal *j, const char *id, int user, bool confirmed)
 		e->del = confirmed ? 'X' : 'D';
 	if (j->f) {
 		fprintf(j->f, "%c %s %d\n", confirmed ? 'X' : 'D', id, user);
-		fflush(j->f);
+		(void)fflush(j->f); /* a failure stays in ferror(): journal_close() reports it */
 	}
 	pthread_mutex_unlock(&j->lock);
 }
@@ -154,11 +154,12 @@ static int journal_read(struct journal *j, const char *path, int *max_user, char
 	*max_user = 0;
 	while (fgets(line, sizeof(line), f)) {
 		ln++;
+		// NOLINTNEXTLINE(cert-err34-c): our own journal, checked for sense below
 		if (sscanf(line, "%c %127s %d %127s", &kind, id, &user, sum) < 3 || user < 1) {
 			if (!strchr(line, '\n') && feof(f))
 				break; /* a last line cut short by a crash of the generator */
 			snprintf(err, el, "%s:%lu: malformed journal line", path, ln);
-			fclose(f);
+			(void)fclose(f);
 			return -1;
 		}
 		if (user > *max_user)
@@ -166,13 +167,13 @@ static int journal_read(struct journal *j, const char *path, int *max_user, char
 		struct jent *e = get(j, id, user, kind == 'A' ? sum : NULL);
 		if (!e) {
 			snprintf(err, el, "out of memory");
-			fclose(f);
+			(void)fclose(f);
 			return -1;
 		}
 		if ((kind == 'D' || kind == 'X') && e->del != 'X')
 			e->del = kind;
 	}
-	fclose(f);
+	(void)fclose(f);
 	return 0;
 }
 

@@ -517,7 +517,7 @@ int main(int argc, char **argv)
 	if (!lg) {
 		fprintf(stderr, "vcons-mail-load: %s\n",
 		        lerr ? lerr : "cannot set up the load engine");
-		journal_close(o.run.journal);
+		(void)journal_close(o.run.journal);
 		passwords_free(pw);
 		return 2;
 	}
@@ -528,7 +528,10 @@ int main(int argc, char **argv)
 	if (o.run.checksum_errors)
 		rc = 1;
 	lg_free(lg);
-	journal_close(o.run.journal);
+	if (journal_close(o.run.journal)) {
+		fprintf(stderr, "vcons-mail-load: cannot write the journal %s\n", o.journal);
+		rc = 1;
+	}
 	passwords_free(pw);
 	return rc;
 }

@@ -131,6 +131,7 @@ int smtp_reply(struct mconn *c)
 		if (n < 3)
 			return -1;
 		if (n == 3 || line[3] == ' ')
+			// NOLINTNEXTLINE(cert-err34-c): 3 digits then ' ': no overflow
 			return atoi(line);
 		if (line[3] != '-')
 			return -1;
@@ -194,6 +195,8 @@ static int read_response(struct mconn *c, struct imap_resp *r)
 				return -1;
 			r->text = nt;
 		}
+		/* r->text was grown above for the first line */
+		// NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker)
 		memcpy(r->text + tl, line, (size_t)n);
 		tl += (size_t)n;
 		r->text[tl] = 0;
@@ -224,7 +227,7 @@ int imap_cmd(struct mconn *c, unsigned *tagno, struct imap_result *res, const ch
 	va_start(ap, fmt);
 	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 2, fmt, ap);
 	va_end(ap);
-	if (m < 0 || (size_t)(n + m) >= sizeof(line) - 2)
+	if (m < 0 || (size_t)n + (size_t)m >= sizeof(line) - 2)
 		return -1;
 	n += m;
 	memcpy(line + n, "\r\n", 2);

@@ -107,7 +107,7 @@ int profile_load(struct mail_profile *p, const char *file, char *err, size_t err
 		yaml_event_delete(&ev);
 	}
 	yaml_parser_delete(&y);
-	fclose(f);
+	(void)fclose(f);
 	if (rc == 0 && p->send_weight + p->check_weight <= 0) {
 		snprintf(err, errlen, "%s: send_weight + check_weight must be > 0", file);
 		rc = -1;
@@ -139,7 +139,8 @@ struct passwords *passwords_load(const char *file, char *err, size_t errlen)
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\r\n")] = 0;
 		int user, off = 0;
-		if (line[0] == '#' || sscanf(line, "user%d:%n", &user, &off) != 1 || off == 0)
+		// NOLINTNEXTLINE(cert-err34-c): 9 digits at most: no overflow
+		if (line[0] == '#' || sscanf(line, "user%9d:%n", &user, &off) != 1 || off == 0)
 			continue;
 		if (pw->n == cap) {
 			cap = cap ? cap * 2 : 64;
@@ -152,7 +153,7 @@ struct passwords *passwords_load(const char *file, char *err, size_t errlen)
 		snprintf(pw->e[pw->n].pass, sizeof(pw->e[0].pass), "%s", line + off);
 		pw->n++;
 	}
-	fclose(f);
+	(void)fclose(f);
 	return pw;
 }
 

@@ -165,9 +165,10 @@ static int user_provision(struct mstore *st, int user)
 	FILE *f = fopen(p, "r");
 	unsigned long v = 0;
 	if (f) {
+		// NOLINTNEXTLINE(cert-err34-c): the store's own counter file
 		if (fscanf(f, "%lu", &v) != 1)
 			v = 0;
-		fclose(f);
+		(void)fclose(f);
 	}
 	if (v == 0 || v > UINT32_MAX) {
 		struct timespec ts;
@@ -180,11 +181,10 @@ static int user_provision(struct mstore *st, int user)
 			return -errno;
 		fprintf(f, "%lu\n", v);
 		if (fflush(f) || fsync(fileno(f))) {
-			fclose(f);
+			(void)fclose(f);
 			return -EIO;
 		}
-		fclose(f);
-		if (rename(tmp, p))
+		if (fclose(f) || rename(tmp, p))
 			return -errno;
 	}
 	st->u[user].uidvalidity = (uint32_t)v;
@@ -210,7 +210,7 @@ static int load_passwords(struct mstore *st, const char *file, char *err, size_t
 		if (u >= 0)
 			snprintf(st->u[u].pass, sizeof(st->u[u].pass), "%s", colon + 1);
 	}
-	fclose(f);
+	(void)fclose(f);
 	return 0;
 }
 

@@ -168,9 +168,11 @@ static const struct app_file *find_file(struct app *a, const struct http_req *q)
 		return NULL;
 	memcpy(p, q->path, q->path_len);
 	p[q->path_len] = 0;
+	// NOLINTNEXTLINE(cert-err34-c): width-limited: cannot overflow
 	if (q->path_len == 18 && sscanf(p, "/static/f%5u.bin%n", &idx, &n) == 1 && n == 18 &&
 	    idx < (unsigned)a->files)
 		return &a->statics[idx];
+	// NOLINTNEXTLINE(cert-err34-c): width-limited: cannot overflow
 	if (q->path_len == 16 && sscanf(p, "/images/i%3u.png%n", &idx, &n) == 1 && n == 16 &&
 	    idx < FILESET_IMAGES)
 		return &a->images[idx];

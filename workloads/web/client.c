@@ -153,10 +153,12 @@ static int load_expected(struct web_client *c, const char **err)
 	if (rc == 0 && !page) {
 		for (int k = 0; rc == 0 && k < fileset_count(c->cfg.files); k++)
 			rc = load_one(c, k, scratch);
+		// NOLINTNEXTLINE(cert-err34-c): width-limited: cannot overflow
 	} else if (rc == 0 && sscanf(page, "/static/f%5u.bin%n", &idx, &n) == 1 && n == 18 &&
 	           idx < (unsigned)c->cfg.files) {
 		if ((rc = load_one(c, (int)idx, scratch)) == 0)
 			c->page_expect = &c->statics[idx];
+		// NOLINTNEXTLINE(cert-err34-c): width-limited: cannot overflow
 	} else if (rc == 0 && sscanf(page, "/images/i%3u.png%n", &idx, &n) == 1 && n == 16 &&
 	           idx < FILESET_IMAGES) {
 		if ((rc = load_one(c, c->cfg.files + (int)idx, scratch)) == 0)
@@ -551,6 +553,7 @@ static int images_start(struct user *u)
 	while (u->img_n < MAX_IMAGES && (p = memmem(p, (size_t)(end - p), tag, sizeof(tag) - 1))) {
 		p += sizeof(tag) - 1;
 		unsigned idx;
+		// NOLINTNEXTLINE(cert-err34-c): width-limited: cannot overflow
 		if (end - p < 8 || sscanf(p, "%3u.png\"", &idx) != 1 || idx >= FILESET_IMAGES)
 			break;
 		u->img_idx[u->img_n++] = (int)idx;
@@ -739,6 +742,7 @@ static int on_close(void *clientp, curl_socket_t s)
 	struct web_worker *w = clientp; /* outlives every user: curl closes cached sockets last */
 	if (s >= 0 && s < MAX_FDS)
 		w->fds[s] = (struct fdreg){ 0, 0 };
+	// cppcheck-suppress invalidFunctionArg ; curl hands over only sockets it opened
 	return close(s);
 }
 

@@ -139,6 +139,7 @@ int pages_parse_acct(const char *body, size_t len, int *user, int64_t *balance, 
 	memcpy(line, p, (size_t)(e - p));
 	line[e - p] = 0;
 	int n = 0;
+	// NOLINTNEXTLINE(cert-err34-c): checked against the client's own books
 	if (sscanf(line, "user=%d balance=%" SCNd64 " seq=%" SCNu64 "%n", user, balance, seq, &n) !=
 	        3 ||
 	    line[n] != 0)

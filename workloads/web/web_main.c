@@ -109,7 +109,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		            .idle_timeout = 60 };
 	opterr = 0;
 	int c;
-	long v;
+	long v = 0;
 	int li = 0;
 	while ((c = getopt_long(argc, argv, "", lo, &li)) != -1) {
 		int bad = 0;
@@ -234,7 +234,7 @@ static int serve(const struct opts *o)
 	fprintf(stderr, "vcons-web: %d threads, %d files, %d users, %ld journal records replayed\n",
 	        o->threads, o->files, o->users, replayed);
 	printf("ready\n");
-	fflush(stdout);
+	(void)fflush(stdout);
 	struct server_config cfg = { .threads = o->threads,
 		                     .plain_fd = pfd,
 		                     .tls_fd = tfd,

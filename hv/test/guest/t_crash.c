@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
 	printf("about to %s\n", what);
-	fflush(stdout);
+	(void)fflush(stdout);
 	if (!strcmp(what, "null"))
 		*(volatile int *)(uintptr_t)(argc - 2) = 1;
 	else if (!strcmp(what, "ud2"))

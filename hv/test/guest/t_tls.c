@@ -57,10 +57,12 @@ int main(void)
 	listen_fd = socket(AF_INET, SOCK_STREAM, 0);
 	addr = (struct sockaddr_in){ .sin_family = AF_INET,
 		                     .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	bind(listen_fd, (struct sockaddr *)&addr, sizeof(addr));
 	socklen_t al = sizeof(addr);
-	getsockname(listen_fd, (struct sockaddr *)&addr, &al);
-	listen(listen_fd, 1);
+	if (bind(listen_fd, (struct sockaddr *)&addr, sizeof(addr)) ||
+	    getsockname(listen_fd, (struct sockaddr *)&addr, &al) || listen(listen_fd, 1)) {
+		perror("bind/listen");
+		return 1;
+	}
 	pthread_t t;
 	pthread_create(&t, NULL, server, NULL);
 
@@ -68,7 +70,10 @@ int main(void)
 	X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), cert);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	connect(fd, (struct sockaddr *)&addr, sizeof(addr));
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		perror("connect");
+		return 1;
+	}
 	SSL *s = SSL_new(ctx);
 	SSL_set_fd(s, fd);
 	SSL_set1_host(s, "vcons.test");

@@ -213,10 +213,11 @@ static void stops_on_command_and_reports(void **state)
 	pthread_join(t, NULL);
 	int64_t took = report_now_ns() - t0;
 	assert_true(took >= 250000000 && took < 2000000000);
-	fclose(out);
+	assert_int_equal(fclose(out), 0);
 	int intervals = 0, summaries = 0;
 	uint64_t ivl_ops = 0, sum_ops = 0;
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+	char *save;
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		json_error_t jerr;
 		json_t *o = json_loads(line, 0, &jerr);
 		assert_non_null(o);

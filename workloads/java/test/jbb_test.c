@@ -84,6 +84,7 @@ static void new_order_adds_an_order(void **state)
 		if (w->wh[0].districts[i].count)
 			d = &w->wh[0].districts[i];
 	assert_non_null(d);
+	// NOLINTNEXTLINE(clang-analyzer-core.NullDereference): assert_non_null(d) above
 	struct jbb_order *o = d->orders[d->first];
 	assert_int_equal(o->id, 1);
 	assert_true(o->ol_cnt >= JBB_MIN_LINES && o->ol_cnt <= JBB_MAX_LINES);

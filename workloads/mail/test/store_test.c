@@ -120,7 +120,7 @@ static void test_deliver_scan_flags(void **state)
 	FILE *f = fopen(p, "w");
 	assert_non_null(f);
 	fputs("partial", f);
-	fclose(f);
+	assert_int_equal(fclose(f), 0);
 	assert_int_equal(mstore_open(&st, dir, 3, NULL, err, sizeof(err)), 0);
 	assert_int_equal(count("user1", "tmp"), 0);
 	assert_int_equal(mstore_uidnext(st, 0), 4);
@@ -140,7 +140,7 @@ static void test_users(void **state)
 	FILE *f = fopen(pw, "w");
 	assert_non_null(f);
 	fputs("# comment\nuser2:s3cret\nuser9:ignored\n", f);
-	fclose(f);
+	assert_int_equal(fclose(f), 0);
 	struct mstore *st;
 	assert_int_equal(mstore_open(&st, dir, 3, pw, err, sizeof(err)), 0);
 	assert_int_equal(mstore_users(st), 3);

@@ -76,7 +76,7 @@ static void test_bank_replay(void **state)
 	/* A torn record at the end (crash mid-append) is dropped, the rest replayed. */
 	FILE *f = fopen(path, "a");
 	fputs("T 3 3 10 99 acme 00000000", f);
-	fclose(f);
+	assert_int_equal(fclose(f), 0);
 	b = bank_open(path, 10, &n, &err);
 	assert_non_null(b);
 	assert_int_equal(n, 3);
@@ -94,9 +94,9 @@ static void test_bank_replay(void **state)
 
 	/* A corrupted checksum in the middle ends the journal there. */
 	f = fopen(path, "r+");
-	fseek(f, 2, SEEK_SET);
+	assert_int_equal(fseek(f, 2, SEEK_SET), 0);
 	fputc('9', f);
-	fclose(f);
+	assert_int_equal(fclose(f), 0);
 	b = bank_open(path, 10, &n, &err);
 	assert_non_null(b);
 	assert_int_equal(n, 0);

@@ -128,6 +128,7 @@ static void test_fuzz(void **state)
 		size_t len = (x >> 8) % (n + 8);
 		char *buf = malloc(len ? len : 1);
 		for (size_t i = 0; i < len; i++)
+			// NOLINTNEXTLINE(bugprone-narrowing-conversions): a char either way
 			buf[i] = i < n ? seed[i] : (char)(x >> (i % 56));
 		int flips = (int)((x >> 20) % 4);
 		for (int f = 0; f < flips && len; f++)
