@@ -28,6 +28,7 @@ static void on_fault(int sig, siginfo_t *si, void *uctx)
 	uintptr_t a = (uintptr_t)si->si_addr;
 	if (c && si->si_code > 0 && a - (uintptr_t)c->vm->ram < c->vm->mem) {
 		void *page = (void *)(a & ~(uintptr_t)(PAGE_SIZE_ - 1));
+		// cppcheck-suppress leakReturnValNotUsed ; lands inside vm->ram
 		if (mmap(page, PAGE_SIZE_, PROT_READ | PROT_WRITE,
 		         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == page) {
 			if (!c->host_fault.sig) {

@@ -41,6 +41,7 @@ static void map_file(struct fake *f, int prot, int flags)
 	if (fd < 0 || write(fd, "0123456789abcdef", 16) != 16)
 		_exit(91);
 	unlink(path);
+	// cppcheck-suppress leakReturnValNotUsed ; lands inside the fake VM's RAM
 	if (mmap(f->vm.ram + PAGE_SIZE_, 2 * PAGE_SIZE_, prot, flags | MAP_FIXED, fd, 0) ==
 	    MAP_FAILED)
 		_exit(92);
@@ -50,7 +51,7 @@ static void map_file(struct fake *f, int prot, int flags)
 /* Runs `body` in a child with default fault handling; returns its wait status. */
 static int in_child(void (*body)(void))
 {
-	fflush(NULL);
+	(void)fflush(NULL);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
