@@ -18,6 +18,10 @@
 #
 # This file turns those declarations into rules. `make SAN=1` builds host code with AddressSanitizer
 # and UBSan into build/san (guest programs are static, which the sanitizers do not support).
+# `make TSAN=1` builds everything with ThreadSanitizer into build/tsan, to find data races in the
+# threaded servers, load generators and harness (`make tsan` runs them, tools/run-tsan.sh); TSan cannot
+# link -static, so there the guest programs are linked dynamically into build/tsan/guest/ (they run
+# as plain processes, never under vcons-hv).
 # `make FUZZ=1` builds the fuzz targets with clang and libFuzzer into build/fuzz (`make fuzz` does).
 
 .SUFFIXES:
@@ -46,6 +50,10 @@ FUZZ_MAIN :=
 FUZZ_LDFLAGS := -fsanitize=fuzzer
 # modules' gcc-only flags (-Wno-format-truncation) mean nothing to clang
 FUZZ_CFLAGS := -Wno-unknown-warning-option
+else ifeq ($(TSAN),1)
+B := build/tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+OPT := -O1
 else ifeq ($(SAN),1)
 B := build/san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -114,7 +122,9 @@ $(foreach l,$(LIBS),$(eval $(call lib_template,$(l))))
 $(foreach f,$(FUZZERS),$(eval $(call fuzz_template,$(f))))
 $(foreach p,$(HOST_PROGS),$(eval $(call prog_template,$(p),$(B)/$(p),)))
 $(foreach p,$(UNIT_TESTS),$(eval $(call prog_template,$(p),$(B)/test/$(p),)))
-ifneq ($(SAN),1)
+ifeq ($(TSAN),1)
+$(foreach p,$(GUEST_PROGS),$(eval $(call prog_template,$(p),$(B)/guest/$(p),,)))
+else ifneq ($(SAN),1)
 $(foreach p,$(GUEST_PROGS),$(eval $(call prog_template,$(p),$(B)/guest/$(p),-static,tools/link-static.sh )))
 endif
 
