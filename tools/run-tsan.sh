@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tools/run-tsan.sh --build build/tsan --unit "BINARY...": `make tsan`'s runner. Runs vcons's threaded
+# tools/run-tsan.sh --build build/tsan --unit "BINARY..." [--only "db web ..."]: `make tsan`'s runner. Runs vcons's threaded
 # code built with ThreadSanitizer (make TSAN=1), natively, for a few seconds each: the unit tests that
 # start threads (those whose binary calls pthread_create), each threaded server driven by its own load
 # generator (db, web over HTTP, TLS 1.3 and TLS 1.2, mail), vcons-jbb and vcons-idle self-driven, and
@@ -11,11 +11,12 @@
 # gives whole /16s only).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-build=build/tsan unit=""
+build=build/tsan unit="" only=""
 while (($#)); do
 	case $1 in
 	--build) build=$2; shift 2 ;;
 	--unit) unit=$2; shift 2 ;;
+	--only) only=$2; shift 2 ;; # one of: units db web mail selfdriven harness
 	*) echo "run-tsan: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -129,16 +130,21 @@ web() {
 }
 
 mail() {
-	local rc=0 pid
+	local rc=0 pid idle why=""
 	use_logs mail
 	spawn "$B/guest/vcons-mail" --addr $A.3 --data "$T_TMP/mail" --users 8 --threads 2 \
-		>"$LOGS/mail/server.out" 2>&1
+		--idle-timeout 1 >"$LOGS/mail/server.out" 2>&1
 	pid=$!
 	wait_ready "$LOGS/mail/server.out" $pid || { verdict mail 1 "vcons-mail did not start"; return; }
+	# an idle IMAP connection, so the idle sweep (main thread) times one out while workers serve
+	exec {idle}<>/dev/tcp/$A.3/1143
 	timeout 60 "$B/vcons-mail-load" --target $A.3 --users 8 --duration 3 --journal "$T_TMP/mail.j" \
 		>"$LOGS/mail/load.out" 2>&1 || rc=1
+	timeout 5 cat <&$idle >"$LOGS/mail/idle.out" # its greeting, then BYE once timed out
+	exec {idle}<&-
+	grep -q '^\* BYE' "$LOGS/mail/idle.out" || { rc=1 why="the idle connection was not timed out"; }
 	stop $pid || rc=1
-	verdict mail $rc
+	verdict mail $rc "$why"
 }
 
 selfdriven() {
@@ -167,12 +173,10 @@ harness() {
 }
 
 echo "== ThreadSanitizer ($build)"
-run_units
-db
-web
-mail
-selfdriven
-harness
+for s in ${only:-run_units db web mail selfdriven harness}; do
+	[[ $s == units ]] && s=run_units
+	$s
+done
 if ((${#failures[@]})); then
 	echo "== failures"
 	printf '  %s\n' "${failures[@]}"
