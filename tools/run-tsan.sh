@@ -37,13 +37,15 @@ failures=()
 use_logs() {
 	mkdir -p "$LOGS/$1"
 	export TSAN_OPTIONS="halt_on_error=0 exitcode=0 second_deadlock_stack=1 history_size=4 \
-suppressions=$SUPP log_path=$LOGS/$1/tsan"
+suppressions=$SUPP print_suppressions=1 log_path=$LOGS/$1/tsan"
 	CUR=$1
+	T0=$(date +%s%N)
 }
 
 # verdict NAME RC [WHY]: one line for the scenario; fails on a non-zero RC or any TSan report.
 verdict() {
-	local name=$1 rc=$2 why=${3:-} n sums
+	local name=$1 rc=$2 why=${3:-} n sums t
+	t=$(printf '%d.%d s' $((($(date +%s%N) - T0) / 1000000000)) $((($(date +%s%N) - T0) / 100000000 % 10)))
 	n=$(cat "$LOGS/$name"/tsan.* 2>/dev/null | grep -c '^WARNING: ThreadSanitizer')
 	if ((n > 0)); then
 		sums=$(cat "$LOGS/$name"/tsan.* | sed -n 's/^SUMMARY: ThreadSanitizer: //p' | sort | uniq -c |
@@ -57,7 +59,9 @@ verdict() {
 		printf '  FAIL  %s: %s\n' "$name" "${why:-exit status $rc}"
 	else
 		passed=$((passed + 1))
-		printf '  PASS  %s\n' "$name"
+		n=$(cat "$LOGS/$name"/tsan.* 2>/dev/null | awk '/^ThreadSanitizer: Matched/ { n += $3 } END { print n + 0 }')
+		((n)) && t="$t; $n report(s) suppressed by tools/tsan.supp"
+		printf '  PASS  %s (%s)\n' "$name" "$t"
 	fi
 }
 
@@ -88,7 +92,8 @@ run_units() {
 	local bin name rc
 	for bin in $unit; do
 		name=$(basename "$bin")
-		nm -D "$bin" 2>/dev/null | grep -qw 'U pthread_create' || continue
+		# (grep -c reads all of nm's output: with -q, nm's SIGPIPE would fail the pipe)
+		(($(nm -D "$bin" 2>/dev/null | grep -cw 'U pthread_create'))) || continue
 		use_logs "unit-$name"
 		CMOCKA_MESSAGE_OUTPUT=TAP timeout -k 10 120 "$bin" >"$LOGS/$CUR/out" 2>&1 </dev/null
 		rc=$?
