@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# tools/run-tsan.sh --build build/tsan --unit "BINARY..." [--only "db web ..."]: `make tsan`'s runner. Runs vcons's threaded
-# code built with ThreadSanitizer (make TSAN=1), natively, for a few seconds each: the unit tests that
+# tools/run-tsan.sh --build build/tsan --unit "BINARY..." [--only "db web ..."]: `make tsan`'s runner.
+# Runs vcons's threaded code built with ThreadSanitizer (make TSAN=1), natively, for a few seconds each: the unit tests that
 # start threads (those whose binary calls pthread_create), each threaded server driven by its own load
 # generator (db, web over HTTP, TLS 1.3 and TLS 1.2, mail), vcons-jbb and vcons-idle self-driven, and
 # one short `vcons run --platform native` under the fast test rules. Every process writes its TSan
@@ -16,7 +16,7 @@ while (($#)); do
 	case $1 in
 	--build) build=$2; shift 2 ;;
 	--unit) unit=$2; shift 2 ;;
-	--only) only=$2; shift 2 ;; # one of: units db web mail selfdriven harness
+	--only) only=$2; shift 2 ;; # some of: units db web mail selfdriven harness
 	*) echo "run-tsan: unknown option $1" >&2; exit 2 ;;
 	esac
 done
