@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # tools/run-tsan.sh --build build/tsan --unit "BINARY..." [--only "db web ..."]: `make tsan`'s runner.
-# Runs vcons's threaded code built with ThreadSanitizer (make TSAN=1), natively, for a few seconds each: the unit tests that
-# start threads (those whose binary calls pthread_create), each threaded server driven by its own load
-# generator (db, web over HTTP, TLS 1.3 and TLS 1.2, mail), vcons-jbb and vcons-idle self-driven, and
-# one short `vcons run --platform native` under the fast test rules. Every process writes its TSan
-# reports to its own file below BUILD/tsan-logs/<scenario>/ (TSAN_OPTIONS log_path); a scenario fails
-# when a report appears or a program fails. Known false positives of system libraries are suppressed
-# in tools/tsan.supp (vcons's own code never is). Ends with "N passed, N failed"; exit 1 on a failure.
-# Network: 127.0.9.0/24 for the servers; the harness run's VMs are 127.9.0.<vm> (its --net 127.B
-# gives whole /16s only).
+# Runs vcons's threaded code built with ThreadSanitizer (make TSAN=1), natively, for a few seconds
+# each: the unit tests that start threads (those whose binary calls pthread_create), each threaded
+# server driven by its own load generator (db, web over HTTP, TLS 1.3 and TLS 1.2, mail), vcons-jbb
+# and vcons-idle self-driven, and one short `vcons run --platform native` under the fast test rules.
+# Every process writes its TSan reports to its own file below BUILD/tsan-logs/<scenario>/
+# (TSAN_OPTIONS log_path); a scenario fails when a report appears or a program fails. Known false
+# positives of system libraries are suppressed in tools/tsan.supp (vcons's own code never is). Ends
+# with "N passed, N failed"; exit 1 on a failure. Network: 127.0.9.0/24 for the servers; the harness
+# run's VMs are 127.9.0.<vm> (its --net 127.B gives whole /16s only).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=build/tsan unit="" only=""
