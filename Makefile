@@ -18,6 +18,10 @@
 #
 # This file turns those declarations into rules. `make SAN=1` builds host code with AddressSanitizer
 # and UBSan into build/san (guest programs are static, which the sanitizers do not support).
+# `make TSAN=1` builds everything with ThreadSanitizer into build/tsan, to find data races in the
+# threaded servers, load generators and harness (`make tsan` runs them, tools/run-tsan.sh); TSan cannot
+# link -static, so there the guest programs are linked dynamically into build/tsan/guest/ (they run
+# as plain processes, never under vcons-hv).
 # `make FUZZ=1` builds the fuzz targets with clang and libFuzzer into build/fuzz (`make fuzz` does).
 
 .SUFFIXES:
@@ -46,6 +50,10 @@ FUZZ_MAIN :=
 FUZZ_LDFLAGS := -fsanitize=fuzzer
 # modules' gcc-only flags (-Wno-format-truncation) mean nothing to clang
 FUZZ_CFLAGS := -Wno-unknown-warning-option
+else ifeq ($(TSAN),1)
+B := build/tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+OPT := -O1
 else ifeq ($(SAN),1)
 B := build/san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -114,7 +122,9 @@ $(foreach l,$(LIBS),$(eval $(call lib_template,$(l))))
 $(foreach f,$(FUZZERS),$(eval $(call fuzz_template,$(f))))
 $(foreach p,$(HOST_PROGS),$(eval $(call prog_template,$(p),$(B)/$(p),)))
 $(foreach p,$(UNIT_TESTS),$(eval $(call prog_template,$(p),$(B)/test/$(p),)))
-ifneq ($(SAN),1)
+ifeq ($(TSAN),1)
+$(foreach p,$(GUEST_PROGS),$(eval $(call prog_template,$(p),$(B)/guest/$(p),,)))
+else ifneq ($(SAN),1)
 $(foreach p,$(GUEST_PROGS),$(eval $(call prog_template,$(p),$(B)/guest/$(p),-static,tools/link-static.sh )))
 endif
 
@@ -133,7 +143,7 @@ $(B)/obj/%.o: %.S
 
 -include $(sort $(ALL_OBJS:.o=.d))
 
-.PHONY: all programs unit-tests fuzzers deps test test-nested sanitize fuzz fuzz-list bench bench-list run \
+.PHONY: all programs unit-tests fuzzers deps test test-nested sanitize tsan fuzz fuzz-list bench bench-list run \
 	format format-check clean help
 all: programs unit-tests
 programs: $(HOST_BINS) $(GUEST_BINS)
@@ -164,6 +174,14 @@ test-nested: deps
 sanitize: deps
 	$(Q)$(MAKE) --no-print-directory SAN=1 unit-tests fuzzers
 	$(Q)tools/run-tests.sh --build build --san-unit "$(SAN_TESTS)"
+
+# make tsan: everything built with ThreadSanitizer (build/tsan), then tools/run-tsan.sh runs, natively
+# and for a few seconds each, the unit tests that start threads, every threaded server under its load
+# generator, the self-driving guests and one short harness run; any TSan report fails it. Not part of
+# make test (README: "Data races").
+tsan: deps
+	$(Q)$(MAKE) --no-print-directory TSAN=1 all
+	$(Q)tools/run-tsan.sh --build build/tsan --unit "$(addprefix build/tsan/test/,$(UNIT_TESTS))"
 
 # make fuzz [SECONDS=60] [FUZZ_ONLY="name ..."] [MERGE=1]: each fuzz target under libFuzzer for SECONDS;
 # MERGE=1 adds the inputs that found new coverage to the checked-in corpus.
@@ -212,6 +230,8 @@ help:
 	@echo "make test-nested the tests that need /dev/kvm, in a QEMU guest with emulated SVM"
 	@echo "                 (for hosts without KVM; TESTS=\"a.sh@hv ...\" picks some)"
 	@echo "make sanitize    unit tests and fuzz corpora under AddressSanitizer + UBSan"
+	@echo "make tsan        the threaded programs and unit tests under ThreadSanitizer, a few"
+	@echo "                 seconds each (build/tsan; reports in build/tsan/tsan-logs/)"
 	@echo "make fuzz        every fuzz target under libFuzzer (clang) for SECONDS=60 each"
 	@echo "                 (FUZZ_ONLY=\"name ...\" picks some; MERGE=1 keeps new coverage in the corpus)"
 	@echo "make bench       benchmarks, JSON under build/bench/"

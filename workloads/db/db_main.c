@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +14,14 @@
 #include "workloads/db/server.h"
 #include "workloads/db/tpcc.h"
 
-static volatile sig_atomic_t got_signal;
+/* SIGTERM/SIGINT. The handler may run in a worker thread and main reads it: an atomic (lock-free,
+ * so a handler may store to it), not volatile sig_atomic_t, which is only for one thread. */
+static atomic_int got_signal;
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	got_signal = 1;
+	atomic_store_explicit(&got_signal, 1, memory_order_relaxed);
 }
 
 /* Guest programs touch no file outside --data. Two libraries would: jansson seeds its hash function
@@ -109,7 +112,7 @@ static int serve(const struct db_server_config *cfg)
 	}
 	printf("ready\n");
 	(void)fflush(stdout);
-	while (!got_signal && !db_server_stopping(s)) {
+	while (!atomic_load_explicit(&got_signal, memory_order_relaxed) && !db_server_stopping(s)) {
 		struct timespec ts = { 0, 100000000 };
 		nanosleep(&ts, NULL);
 	}

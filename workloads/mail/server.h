@@ -4,8 +4,8 @@
  * network layer (server_net.c) moves bytes and never interprets them. */
 #ifndef VCONS_MAIL_SERVER_H
 #define VCONS_MAIL_SERVER_H
-#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,6 +48,7 @@ struct conn {
 	_Atomic bool timed_out; /* idle too long: the session says goodbye (421 / BYE) and closes */
 	bool more; /* the session paused with work left: call it again once out drains */
 	_Atomic int64_t last_ns;
+	atomic_uint handoffs; /* hand-offs between workers (server_net.c, conn_give) */
 	struct conn *prev, *next;
 	union {
 		struct smtp_sess *smtp;
@@ -77,6 +78,7 @@ static inline void conn_end(struct conn *c)
 	buf_free(&c->out);
 }
 
-int server_run(const struct server_cfg *cfg, struct mstore *st, volatile sig_atomic_t *stop);
+/* Serves until *stop (set by a signal handler, which may run in any thread, so an atomic). */
+int server_run(const struct server_cfg *cfg, struct mstore *st, const atomic_int *stop);
 
 #endif

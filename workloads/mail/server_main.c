@@ -6,18 +6,22 @@
 #include <errno.h>
 #include <getopt.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop_flag;
+/* SIGTERM/SIGINT; an atomic (lock-free, so a handler may store to it) as the handler may run in
+ * any thread and every worker reads it */
+static atomic_int stop_flag;
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	stop_flag = 1;
+	atomic_store_explicit(&stop_flag, 1, memory_order_relaxed);
 }
 
 static void usage(FILE *f)

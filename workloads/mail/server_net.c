@@ -29,7 +29,7 @@ struct server {
 	struct mstore *st;
 	int epfd;
 	struct listener ls[2];
-	volatile sig_atomic_t *stop;
+	const atomic_int *stop;
 	pthread_mutex_t lock; /* guards the connection list */
 	struct conn *conns;
 };
@@ -58,6 +58,21 @@ static int listen_on(const char *addr, int port, int *out)
 	}
 	*out = fd;
 	return 0;
+}
+
+/* EPOLLONESHOT gives a connection to one worker at a time: the worker that arms it (EPOLL_CTL_ADD
+ * or MOD) is done with it before epoll_wait can hand it to another. The kernel orders the two, but
+ * C11 does not know that, nor does ThreadSanitizer (it models EPOLL_CTL_ADD as a release, not MOD):
+ * so the hand-off is also stated in the language, a release before every arming and an acquire
+ * after every event. */
+static void conn_give(struct conn *c)
+{
+	atomic_fetch_add_explicit(&c->handoffs, 1, memory_order_release);
+}
+
+static void conn_take(struct conn *c)
+{
+	(void)atomic_load_explicit(&c->handoffs, memory_order_acquire);
 }
 
 static void conn_free(struct conn *c)
@@ -119,6 +134,7 @@ static void accept_all(struct server *s, struct listener *l)
 		/* the greeting goes out when the socket reports writable */
 		struct epoll_event ev = { .events = EPOLLOUT | EPOLLIN | EPOLLONESHOT,
 			                  .data.ptr = c };
+		conn_give(c);
 		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev))
 			conn_free(c);
 	}
@@ -163,6 +179,7 @@ static bool conn_flush(struct conn *c)
 
 static void conn_event(struct server *s, struct conn *c, uint32_t events)
 {
+	conn_take(c);
 	c->last_ns = now_ns();
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		conn_read(c);
@@ -208,7 +225,9 @@ static void conn_event(struct server *s, struct conn *c, uint32_t events)
 	if (!c->eof && buf_pending(&c->in) < IN_HIGH && !c->close_after_flush)
 		want |= EPOLLIN;
 	struct epoll_event ev = { .events = want, .data.ptr = c };
-	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev))
+	int fd = c->fd;
+	conn_give(c); /* c is another worker's from here on, unless arming it fails */
+	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev))
 		conn_free(c);
 }
 
@@ -216,7 +235,7 @@ static void *worker(void *arg)
 {
 	struct server *s = arg;
 	struct epoll_event evs[32];
-	while (!*s->stop) {
+	while (!atomic_load_explicit(s->stop, memory_order_relaxed)) {
 		int n = epoll_wait(s->epfd, evs, 32, 200);
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
@@ -249,7 +268,7 @@ static void sweep_idle(struct server *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-int server_run(const struct server_cfg *cfg, struct mstore *st, volatile sig_atomic_t *stop)
+int server_run(const struct server_cfg *cfg, struct mstore *st, const atomic_int *stop)
 {
 	struct server s = { .cfg = cfg, .st = st, .stop = stop, .epfd = -1 };
 	pthread_mutex_init(&s.lock, NULL);
@@ -287,7 +306,7 @@ int server_run(const struct server_cfg *cfg, struct mstore *st, volatile sig_ato
 	}
 	printf("ready\n");
 	(void)fflush(stdout);
-	while (!*stop) {
+	while (!atomic_load_explicit(stop, memory_order_relaxed)) {
 		struct timespec ts = { 0, 250000000 };
 		nanosleep(&ts, NULL);
 		sweep_idle(&s);

@@ -340,7 +340,8 @@ static void *worker_main(void *arg)
 	const struct server_config *cfg = w->cfg;
 	struct epoll_event ev[64];
 	int64_t last_sweep = now_ms();
-	while (!atomic_load(&cfg->app->stop) && !*cfg->signalled) {
+	while (!atomic_load(&cfg->app->stop) &&
+	       !atomic_load_explicit(cfg->signalled, memory_order_relaxed)) {
 		int n = epoll_wait(w->ep, ev, 64, 200);
 		int64_t now = now_ms();
 		if (now - last_sweep >= 250) {

@@ -3,8 +3,8 @@
  * sockets, optional TLS per listener, keep-alive and pipelined requests answered in order. */
 #ifndef WORKLOADS_WEB_SERVER_H
 #define WORKLOADS_WEB_SERVER_H
-#include <signal.h>
 #include <openssl/ssl.h>
+#include <stdatomic.h>
 #include "workloads/web/app.h"
 
 struct server_config {
@@ -13,7 +13,9 @@ struct server_config {
 	int tls_fd;
 	SSL_CTX *ctx; /* for tls_fd */
 	struct app *app;
-	volatile sig_atomic_t *signalled; /* set by SIGTERM/SIGINT */
+	/* set by SIGTERM/SIGINT, read by every worker: an atomic, as the handler may run in any
+	 * thread (volatile sig_atomic_t is only for a handler and the thread it interrupts) */
+	const atomic_int *signalled;
 	int request_timeout_s; /* a partial request or unread answer may stall this long */
 	int idle_timeout_s;    /* an idle keep-alive connection is closed after this */
 };

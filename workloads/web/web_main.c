@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +22,13 @@ struct opts {
 	long max_header, max_body;
 };
 
-static volatile sig_atomic_t signalled;
+/* SIGTERM/SIGINT; lock-free, so a handler may store to it (C11 7.14.1.1); read by the workers */
+static atomic_int signalled;
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	signalled = 1;
+	atomic_store_explicit(&signalled, 1, memory_order_relaxed);
 }
 
 static void usage(FILE *f)
