@@ -154,11 +154,13 @@ deps:
 	$(Q)tools/deps.sh
 
 # make test: everything built, unit tests plain and under ASan+UBSan (with every fuzz target's corpus
-# replayed), then the end-to-end scripts.
+# replayed), then the end-to-end scripts, among them cppcheck (tools/test/lint.sh) and the threaded
+# programs under ThreadSanitizer (tools/test/tsan.sh, over the TSAN=1 build).
 SAN_TESTS = $(addprefix build/san/test/,$(UNIT_TESTS)) $(addprefix build/san/fuzz/,$(FUZZERS))
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory SAN=1 unit-tests fuzzers
+	$(Q)$(MAKE) --no-print-directory TSAN=1 all
 	$(Q)tools/run-tests.sh --build build \
 		--unit "$(addprefix build/test/,$(UNIT_TESTS))" \
 		--san-unit "$(SAN_TESTS)" \
@@ -177,8 +179,8 @@ sanitize: deps
 
 # make tsan: everything built with ThreadSanitizer (build/tsan), then tools/run-tsan.sh runs, natively
 # and for a few seconds each, the unit tests that start threads, every threaded server under its load
-# generator, the self-driving guests and one short harness run; any TSan report fails it. Not part of
-# make test (README: "Data races").
+# generator, the self-driving guests and one short harness run; any TSan report fails it. `make test`
+# runs the same as tools/test/tsan.sh (README: "Data races").
 tsan: deps
 	$(Q)$(MAKE) --no-print-directory TSAN=1 all
 	$(Q)tools/run-tsan.sh --build build/tsan --unit "$(addprefix build/tsan/test/,$(UNIT_TESTS))"
@@ -215,7 +217,8 @@ format-check:
 	$(Q)clang-format --dry-run --Werror $(SOURCES) && echo "format-check: $(words $(SOURCES)) files ok"
 
 # make lint: clang-tidy (.clang-tidy) and cppcheck over every C file the build compiles; one line per
-# finding and a summary, non-zero on any finding (tools/lint.sh). Not part of `make test` (minutes).
+# finding and a summary, non-zero on any finding (tools/lint.sh). `make test` runs its cppcheck half
+# (tools/test/lint.sh); clang-tidy takes minutes and is only here.
 .PHONY: lint
 lint:
 	$(Q)tools/lint.sh

@@ -1,3 +1,5 @@
 # tools/: the project's own tooling (test and benchmark runners, the nested-KVM guest, static links).
-# Its test proves every declared benchmark script runs end to end, natively and on hv.
-E2E_TESTS += tools/test/benches.sh tools/test/benches.sh@hv
+# Its tests prove every declared benchmark script runs end to end, natively and on hv; run cppcheck
+# over the tree (tools/test/lint.sh); and run the threaded programs under ThreadSanitizer
+# (tools/test/tsan.sh, over the TSAN=1 build that `make test` makes first).
+E2E_TESTS += tools/test/benches.sh tools/test/benches.sh@hv tools/test/lint.sh tools/test/tsan.sh

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# tools/run-tsan.sh --build build/tsan --unit "BINARY..." [--only "db web ..."]: `make tsan`'s runner.
+# tools/run-tsan.sh --build build/tsan --unit "BINARY..." [--only "db web ..."] [--tap]: `make tsan`'s
+# runner, and (--tap: one TAP line per scenario, no summary) a test script of `make test` (tools/test/tsan.sh).
 # Runs vcons's threaded code built with ThreadSanitizer (make TSAN=1), natively, for a few seconds
 # each: the unit tests that start threads (those whose binary calls pthread_create), each threaded
 # server driven by its own load generator (db, web over HTTP, TLS 1.3 and TLS 1.2, mail), vcons-jbb
@@ -11,12 +12,13 @@
 # run's VMs are 127.9.0.<vm> (its --net 127.B gives whole /16s only).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-build=build/tsan unit="" only=""
+build=build/tsan unit="" only="" tap=0
 while (($#)); do
 	case $1 in
 	--build) build=$2; shift 2 ;;
 	--unit) unit=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;; # some of: units db web mail selfdriven harness
+	--tap) tap=1; shift ;;
 	*) echo "run-tsan: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -42,6 +44,15 @@ suppressions=$SUPP print_suppressions=1 log_path=$LOGS/$1/tsan"
 	T0=$(date +%s%N)
 }
 
+# say PASS|FAIL NAME TEXT: the scenario's line, for a person or (--tap) for tools/run-tests.sh.
+say() {
+	if ((tap)); then
+		[[ $1 == PASS ]] && echo "ok - $2 ($3)" || echo "not ok - $2: $3"
+	else
+		printf '  %s  %s%s\n' "$1" "$2" "$([[ $1 == PASS ]] && echo " ($3)" || echo ": $3")"
+	fi
+}
+
 # verdict NAME RC [WHY]: one line for the scenario; fails on a non-zero RC or any TSan report.
 verdict() {
 	local name=$1 rc=$2 why=${3:-} n sums t
@@ -52,16 +63,16 @@ verdict() {
 			sort -rn | head -3 | sed 's/^ *//' | paste -sd ';' -)
 		failed=$((failed + 1))
 		failures+=("$name: $n TSan report(s): $sums (logs: $LOGS/$name/)")
-		printf '  FAIL  %s: %d TSan report(s): %s\n' "$name" "$n" "$sums"
+		say FAIL "$name" "$n TSan report(s): $sums"
 	elif ((rc != 0)); then
 		failed=$((failed + 1))
 		failures+=("$name: ${why:-exit status $rc}")
-		printf '  FAIL  %s: %s\n' "$name" "${why:-exit status $rc}"
+		say FAIL "$name" "${why:-exit status $rc}"
 	else
 		passed=$((passed + 1))
 		n=$(cat "$LOGS/$name"/tsan.* 2>/dev/null | awk '/^ThreadSanitizer: Matched/ { n += $3 } END { print n + 0 }')
 		((n)) && t="$t; $n report(s) suppressed by tools/tsan.supp"
-		printf '  PASS  %s (%s)\n' "$name" "$t"
+		say PASS "$name" "$t"
 	fi
 }
 
@@ -182,6 +193,11 @@ for s in ${only:-run_units db web mail selfdriven harness}; do
 	[[ $s == units ]] && s=run_units
 	$s
 done
+if ((tap)); then
+	echo "logs: $LOGS/"
+	((failed == 0 && passed > 0))
+	exit
+fi
 if ((${#failures[@]})); then
 	echo "== failures"
 	printf '  %s\n' "${failures[@]}"
