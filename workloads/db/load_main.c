@@ -131,8 +131,8 @@ static int db_op(void *arg, struct lg_op *op)
 			pthread_mutex_lock(&g->mu);
 			fprintf(g->acked, "%d %d %lld\n", w, d,
 			        (long long)json_integer_value(json_object_get(resp, "o_id")));
-			(void)fflush(
-			    g->acked); /* a failure stays in ferror(): checked at the end */
+			/* a failure stays in ferror(): checked at the end */
+			(void)fflush(g->acked);
 			pthread_mutex_unlock(&g->mu);
 		}
 	}

@@ -131,8 +131,8 @@ static int user_recover(struct mstore *st, int user)
 				continue;
 			if (k == 0) {
 				snprintf(f, sizeof(f), "%s/%s", p, e->d_name);
-				unlink(
-				    f); /* never acknowledged: a crash or a dropped DATA left it */
+				/* never acknowledged: a crash or a dropped DATA left it */
+				unlink(f);
 				continue;
 			}
 			uint32_t uid;
