@@ -1,5 +1,6 @@
 /* workloads/db/server.c: the epoll + worker-pool TCP server (see server.h). */
 #include "workloads/db/server.h"
+#include "workloads/common/handoff.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,7 +27,7 @@ struct conn {
 	int fd;
 	struct frame_buf in;
 	struct conn *prev, *next; /* all open connections, under conns_mu */
-	atomic_uint handoffs;     /* see conn_give */
+	struct handoff handoff;   /* between workers: workloads/common/handoff.h */
 };
 
 struct worker {
@@ -51,21 +52,6 @@ struct db_server {
 	atomic_int n_conns;
 	atomic_uint_fast64_t requests, errors, rollbacks, connections, bad_frames;
 };
-
-/* EPOLLONESHOT gives a connection to one worker at a time: the worker that arms it (EPOLL_CTL_ADD
- * or MOD) is done with it before epoll_wait can hand it to another. The kernel orders the two, but
- * C11 does not know that, nor does ThreadSanitizer (it models EPOLL_CTL_ADD as a release, not MOD):
- * so the hand-off is also stated in the language, a release before every arming and an acquire
- * after every event. */
-static void conn_give(struct conn *c)
-{
-	atomic_fetch_add_explicit(&c->handoffs, 1, memory_order_release);
-}
-
-static void conn_take(struct conn *c)
-{
-	(void)atomic_load_explicit(&c->handoffs, memory_order_acquire);
-}
 
 static void conn_link(struct db_server *s, struct conn *c)
 {
@@ -94,7 +80,7 @@ static void rearm(struct db_server *s, struct conn *c)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data.ptr = c };
 	int fd = c->fd;
-	conn_give(c); /* c is another worker's from here on */
+	handoff_give(&c->handoff); /* c is another worker's from here on */
 	epoll_ctl(s->ep, EPOLL_CTL_MOD, fd, &ev);
 }
 
@@ -118,7 +104,7 @@ static void accept_some(struct db_server *s)
 		conn_link(s, c);
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT,
 			                  .data.ptr = c };
-		conn_give(c);
+		handoff_give(&c->handoff);
 		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev))
 			conn_close(s, c);
 	}
@@ -206,7 +192,7 @@ static void *worker_main(void *arg)
 			accept_some(s);
 			continue;
 		}
-		conn_take(c);
+		handoff_take(&c->handoff);
 		if (serve_conn(w, c) || (ev.events & (EPOLLHUP | EPOLLERR)))
 			conn_close(s, c);
 		else

@@ -4,6 +4,7 @@
  * network layer (server_net.c) moves bytes and never interprets them. */
 #ifndef VCONS_MAIL_SERVER_H
 #define VCONS_MAIL_SERVER_H
+#include "workloads/common/handoff.h"
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -48,7 +49,7 @@ struct conn {
 	_Atomic bool timed_out; /* idle too long: the session says goodbye (421 / BYE) and closes */
 	bool more; /* the session paused with work left: call it again once out drains */
 	_Atomic int64_t last_ns;
-	atomic_uint handoffs; /* hand-offs between workers (server_net.c, conn_give) */
+	struct handoff handoff; /* between workers: workloads/common/handoff.h */
 	struct conn *prev, *next;
 	union {
 		struct smtp_sess *smtp;

@@ -60,21 +60,6 @@ static int listen_on(const char *addr, int port, int *out)
 	return 0;
 }
 
-/* EPOLLONESHOT gives a connection to one worker at a time: the worker that arms it (EPOLL_CTL_ADD
- * or MOD) is done with it before epoll_wait can hand it to another. The kernel orders the two, but
- * C11 does not know that, nor does ThreadSanitizer (it models EPOLL_CTL_ADD as a release, not MOD):
- * so the hand-off is also stated in the language, a release before every arming and an acquire
- * after every event. */
-static void conn_give(struct conn *c)
-{
-	atomic_fetch_add_explicit(&c->handoffs, 1, memory_order_release);
-}
-
-static void conn_take(struct conn *c)
-{
-	(void)atomic_load_explicit(&c->handoffs, memory_order_acquire);
-}
-
 static void conn_free(struct conn *c)
 {
 	struct server *s = c->srv;
@@ -134,7 +119,7 @@ static void accept_all(struct server *s, struct listener *l)
 		/* the greeting goes out when the socket reports writable */
 		struct epoll_event ev = { .events = EPOLLOUT | EPOLLIN | EPOLLONESHOT,
 			                  .data.ptr = c };
-		conn_give(c);
+		handoff_give(&c->handoff);
 		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev))
 			conn_free(c);
 	}
@@ -179,7 +164,7 @@ static bool conn_flush(struct conn *c)
 
 static void conn_event(struct server *s, struct conn *c, uint32_t events)
 {
-	conn_take(c);
+	handoff_take(&c->handoff);
 	c->last_ns = now_ns();
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		conn_read(c);
@@ -226,7 +211,7 @@ static void conn_event(struct server *s, struct conn *c, uint32_t events)
 		want |= EPOLLIN;
 	struct epoll_event ev = { .events = want, .data.ptr = c };
 	int fd = c->fd;
-	conn_give(c); /* c is another worker's from here on, unless arming it fails */
+	handoff_give(&c->handoff); /* c is another worker's from here on, unless arming fails */
 	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev))
 		conn_free(c);
 }
