@@ -76,28 +76,11 @@ verdict() {
 	fi
 }
 
-# wait_ready FILE PID: waits (at most 20 s: TSan slows start-up) for a "ready" line.
-wait_ready() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		grep -q '^ready$' "$1" 2>/dev/null && return 0
-		kill -0 "$2" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
+# wait_ready FILE PID: t_wait_ready with 20 s, as TSan slows start-up.
+wait_ready() { t_wait_ready "$1" "$2" 20; }
 
-# stop PID: SIGTERM, then waits; returns the program's exit status (1 when it had to be killed).
-stop() {
-	local i
-	kill "$1" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$1" 2>/dev/null && { kill -9 "$1"; wait "$1" 2>/dev/null; return 1; }
-	wait "$1"
-}
+# stop PID: t_stop with 10 s; the program's exit status, 1 when it had to be killed.
+stop() { t_stop "$1" 10; }
 
 run_units() {
 	local bin name rc

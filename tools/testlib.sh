@@ -93,6 +93,35 @@ require_platform() {
 	return 0
 }
 
+# t_wait_ready FILE PID [SECONDS]: waits (10 s unless told) for the server started as PID to print a
+# line "ready" into FILE; returns 1 as soon as PID has ended, or when the time is up.
+t_wait_ready() {
+	local f=$1 pid=$2 i
+	for ((i = 0; i < ${3:-10} * 20; i++)); do
+		grep -q '^ready$' "$f" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# t_stop PID [SECONDS]: SIGTERM, then waits for PID (a child of this shell), SIGKILL after SECONDS (5
+# unless told); returns its exit status, 1 when it had to be killed.
+t_stop() {
+	local pid=$1 i
+	kill "$pid" 2>/dev/null
+	for ((i = 0; i < ${2:-5} * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		return 1
+	fi
+	wait "$pid" 2>/dev/null
+}
+
 t_cleanup() {
 	local p
 	for p in "${T_PIDS[@]}"; do kill "$p" 2>/dev/null; done

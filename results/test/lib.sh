@@ -32,11 +32,7 @@ serve_start() {
 	"$VCONS" serve --db "$db" --listen "$listen" --trust "$trust" "$@" >>"$T_TMP/serve.out" 2>&1 &
 	SERVE_PID=$!
 	T_PIDS+=("$SERVE_PID")
-	for _ in $(seq 100); do
-		grep -q '^ready$' "$T_TMP/serve.out" && return 0
-		kill -0 "$SERVE_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	t_wait_ready "$T_TMP/serve.out" "$SERVE_PID" && return 0
 	cat "$T_TMP/serve.out"
 	return 1
 }

@@ -28,11 +28,7 @@ start_server() {
 	local out=$T_TMP/server.$1.out
 	spawn_guest "$DB" --data "$D" --addr $ADDR --port $PORT --threads 2 >"$out" 2>&1
 	SRV=$!
-	for _ in $(seq 100); do
-		grep -q '^ready$' "$out" && return 0
-		kill -0 "$SRV" 2>/dev/null || break
-		sleep 0.05
-	done
+	t_wait_ready "$out" "$SRV" 5 && return 0
 	echo "server did not start:" && cat "$out"
 	return 1
 }

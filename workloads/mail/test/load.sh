@@ -18,11 +18,7 @@ start() {
 	spawn_guest "$MAIL" --addr $A --smtp-port $SP --imap-port $IP --data "$D" --users $USERS --threads 2 \
 		>"$T_TMP/server.out" 2>>"$T_TMP/server.err"
 	SERVER=$!
-	for _ in $(seq 100); do
-		grep -q '^ready$' "$T_TMP/server.out" && return 0
-		sleep 0.05
-	done
-	return 1
+	t_wait_ready "$T_TMP/server.out" "$SERVER" 5
 }
 # field FILE TYPE OP KEY: KEY of the last JSON line of that type (and op) in FILE
 field() {

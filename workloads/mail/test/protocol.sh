@@ -15,11 +15,7 @@ start() {
 	spawn_guest "$MAIL" --addr $A --smtp-port $SP --imap-port $IP --data "$D" --users 5 --threads 2 \
 		--max-size $MAX --idle-timeout $IDLE >"$T_TMP/server.out" 2>"$T_TMP/server.err"
 	SERVER=$!
-	for _ in $(seq 100); do
-		grep -q '^ready$' "$T_TMP/server.out" && return 0
-		sleep 0.05
-	done
-	return 1
+	t_wait_ready "$T_TMP/server.out" "$SERVER" 5
 }
 count() { find "$D/$1/Maildir/$2" -type f | wc -l; }
 
