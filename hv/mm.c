@@ -5,6 +5,7 @@
  * reach it). */
 #include "hv/mm.h"
 #include "hv/mem.h"
+#include "hv/uaccess.h"
 #include "hv/vm.h"
 
 #include <errno.h>
@@ -218,7 +219,8 @@ long mm__remap(struct vm *vm, uint64_t old, uint64_t oldlen, uint64_t newlen, in
 		if (!to || (rc = insert(m, to, to + newlen, 0)) < 0) {
 			rc = rc ? rc : -ENOMEM;
 		} else {
-			memcpy(vm->ram + to, vm->ram + old, oldlen);
+			/* anonymous memory cannot fault, but the guest's threads may write it */
+			(void)uaccess__move(vm, to, old, oldlen);
 			rc = remove_range(vm, old, old + oldlen);
 			*out = to;
 		}

@@ -2,7 +2,7 @@
 # the command line's size parser that vcons-qemu links too.
 LIBS += hv
 hv.srcs := hv/elf.c hv/mem.c hv/mm.c hv/vcpu.c hv/vm.c hv/stack.c hv/cpuid.c hv/clock.c \
-           hv/fdtab.c hv/path.c hv/stats.c hv/confine.c hv/fault.c hv/syscall.c hv/signal.c hv/process.c \
+           hv/fdtab.c hv/path.c hv/stats.c hv/confine.c hv/uaccess.c hv/syscall.c hv/signal.c hv/process.c \
            hv/sys_file.c hv/sys_net.c hv/sys_poll.c hv/sys_mem.c hv/sys_thread.c hv/sys_time.c \
            hv/sys_misc.c
 HV_LDLIBS := -lseccomp -ljansson -lyaml -lpthread
@@ -31,10 +31,10 @@ hv-clock-test.srcs := hv/test/clock_test.c
 hv-clock-test.deps := hv
 hv-clock-test.ldlibs := -lcmocka $(HV_LDLIBS)
 
-UNIT_TESTS += hv-fault-test
-hv-fault-test.srcs := hv/test/fault_test.c
-hv-fault-test.deps := hv
-hv-fault-test.ldlibs := -lcmocka $(HV_LDLIBS)
+UNIT_TESTS += hv-uaccess-test
+hv-uaccess-test.srcs := hv/test/uaccess_test.c
+hv-uaccess-test.deps := hv
+hv-uaccess-test.ldlibs := -lcmocka $(HV_LDLIBS)
 
 UNIT_TESTS += hv-lib-test
 hv-lib-test.srcs := hv/test/lib_test.c
@@ -51,7 +51,8 @@ hv-t_tls.ldlibs := -lssl -lcrypto -ldl -lpthread
 # Guest test programs are ordinary Linux programs, not hv code: no prototype rules for them.
 hv/test/guest.cflags := -Wno-missing-prototypes -Wno-missing-field-initializers
 
-E2E_TESTS += hv/test/conformance.sh hv/test/confinement.sh hv/test/busybox.sh hv/test/errors.sh
+E2E_TESTS += hv/test/conformance.sh hv/test/confinement.sh hv/test/busybox.sh hv/test/errors.sh \
+              hv/test/guest-memory.sh
 
 GUEST_PROGS += hv-bench
 hv-bench.srcs := hv/bench/hvbench.c

@@ -1,5 +1,6 @@
 /* hv/path.c: guest paths resolved inside the VM's root directory (see path.h). */
 #include "hv/path.h"
+#include "hv/uaccess.h"
 #include "hv/vm.h"
 
 #include <errno.h>
@@ -11,21 +12,6 @@
 #include <unistd.h>
 
 #define GPATH_MAX 4096
-
-int path__copy_in(const struct vm *vm, uint64_t gva, char *buf, size_t len)
-{
-	const char *s = guest_ptr(vm, gva, 1);
-	if (!s)
-		return -EFAULT;
-	uint64_t avail = vm->mem - gva;
-	size_t n = strnlen(s, avail < len ? avail : len);
-	if (n == avail && avail < len)
-		return -EFAULT; /* runs off the end of guest memory */
-	if (n == len)
-		return -ENAMETOOLONG;
-	memcpy(buf, s, n + 1);
-	return 0;
-}
 
 int path__of_fd(struct vm *vm, int hostfd, char *out, size_t len)
 {
@@ -122,15 +108,18 @@ int path__open_str(struct vm *vm, int dirfd, const char *path, int flags, unsign
 int path__open(struct vm *vm, int dirfd, uint64_t gpath, int flags, unsigned mode)
 {
 	char path[GPATH_MAX];
-	int rc = path__copy_in(vm, gpath, path, sizeof(path));
-	return rc < 0 ? rc : path__open_str(vm, dirfd, path, flags, mode);
+	long rc = copy_str_from_guest(vm, path, gpath, sizeof(path));
+	return rc < 0 ? (int)rc : path__open_str(vm, dirfd, path, flags, mode);
 }
 
 int path__parent(struct vm *vm, int dirfd, uint64_t gpath, char *last, size_t lastlen)
 {
 	char path[GPATH_MAX], full[GPATH_MAX];
-	int rc = path__copy_in(vm, gpath, path, sizeof(path));
-	if (rc < 0 || (rc = compose(vm, dirfd, path, full, sizeof(full))) < 0)
+	long len = copy_str_from_guest(vm, path, gpath, sizeof(path));
+	if (len < 0)
+		return (int)len;
+	int rc = compose(vm, dirfd, path, full, sizeof(full));
+	if (rc < 0)
 		return rc;
 	size_t n = strlen(full);
 	while (n > 1 && full[n - 1] == '/')

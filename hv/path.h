@@ -10,9 +10,6 @@
 
 struct vm;
 
-/* Copies a guest NUL-terminated string: 0, -EFAULT, or -ENAMETOOLONG. */
-int path__copy_in(const struct vm *vm, uint64_t gva, char *buf, size_t len);
-
 /* Opens guest path (dirfd, gpath) with open flags/mode below the root: a host fd or -errno.
  * `dirfd` is a guest fd or AT_FDCWD. */
 int path__open(struct vm *vm, int dirfd, uint64_t gpath, int flags, unsigned mode);

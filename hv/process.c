@@ -10,6 +10,7 @@
 #include "hv/path.h"
 #include "hv/stack.h"
 #include "hv/syscall.h"
+#include "hv/uaccess.h"
 #include "hv/vm.h"
 
 #include <errno.h>
@@ -96,9 +97,9 @@ static int rebuild_child(struct vcpu *c, const struct kvm_regs *user, uint64_t f
 long process__fork(struct vcpu *c, uint64_t flags, uint64_t ctid)
 {
 	struct vm *vm = c->vm;
-	int *ct = NULL;
-	if (flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID))
-		GUEST_PTR(ct, vm, ctid, sizeof(int));
+	if ((flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) &&
+	    (!uaccess__ok(vm, ctid, sizeof(int)) || ctid % 4))
+		return -EFAULT;
 	struct kvm_xsave *xsave = malloc(sizeof(*xsave));
 	if (!xsave)
 		return -ENOMEM;
@@ -132,8 +133,8 @@ long process__fork(struct vcpu *c, uint64_t flags, uint64_t ctid)
 		_exit(HV_EXIT_OSERR);
 	}
 	free(xsave);
-	if (flags & CLONE_CHILD_SETTID)
-		*ct = c->tid;
+	if (flags & CLONE_CHILD_SETTID) /* in the child's memory; as Linux, a fault is ignored */
+		(void)copy_to_guest(vm, ctid, &c->tid, 1);
 	if (flags & CLONE_CHILD_CLEARTID)
 		c->clear_child_tid = ctid;
 	return SYSCALL_NORETURN; /* the child resumes with rax = 0 as set above */
@@ -146,48 +147,18 @@ long sys_fork(struct vcpu *c, const uint64_t *a)
 
 long sys_wait4(struct vcpu *c, const uint64_t *a)
 {
-	int *status = NULL;
-	struct rusage *ru = NULL;
-	if (a[1])
-		GUEST_PTR(status, c->vm, a[1], sizeof(*status));
-	if (a[3])
-		GUEST_PTR(ru, c->vm, a[3], sizeof(*ru));
-	pid_t r = wait4((pid_t)a[0], status, (int)a[2], ru);
-	return r < 0 ? -errno : r;
-}
-
-/* Copies a NULL-terminated guest array of strings into one host allocation. */
-static char **copy_strv(struct vm *vm, uint64_t gv, size_t *budget, long *rc)
-{
-	size_t n = 0;
-	const uint64_t *v = gv ? guest_ptr(vm, gv, 8) : NULL;
-	while (v && guest_ptr(vm, gv + n * 8, 8) && v[n])
-		if (++n > 65536)
-			break;
-	if (gv && (!v || !guest_ptr(vm, gv + n * 8, 8))) {
-		*rc = -EFAULT;
-		return NULL;
-	}
-	char **out = calloc(n + 1, sizeof(*out));
-	if (!out) {
-		*rc = -ENOMEM;
-		return NULL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char buf[8192];
-		int e = path__copy_in(vm, v[i], buf, sizeof(buf));
-		size_t len = e ? 0 : strlen(buf) + 1;
-		if (e || len > *budget) {
-			*rc = e ? e : -E2BIG;
-			for (size_t k = 0; k < i; k++)
-				free(out[k]);
-			free(out);
-			return NULL;
-		}
-		*budget -= len;
-		out[i] = strdup(buf);
-	}
-	return out;
+	int status;
+	struct rusage ru;
+	if (!uaccess__ok(c->vm, a[1], sizeof(status)) || !uaccess__ok(c->vm, a[3], sizeof(ru)))
+		return -EFAULT;
+	pid_t r = wait4((pid_t)a[0], &status, (int)a[2], &ru);
+	if (r < 0)
+		return -errno;
+	/* a child reaped and the copy faulting: Linux, too, returns EFAULT then */
+	if (r > 0 && ((a[1] && copy_to_guest(c->vm, a[1], &status, 1)) ||
+	              (a[3] && copy_to_guest(c->vm, a[3], &ru, 1))))
+		return -EFAULT;
+	return r;
 }
 
 static void free_strv(char **v)
@@ -195,6 +166,55 @@ static void free_strv(char **v)
 	for (size_t i = 0; v && v[i]; i++)
 		free(v[i]);
 	free(v);
+}
+
+/* Doubles a NULL-terminated array of *cap pointers; frees it when that fails. */
+static char **grow_strv(char **v, size_t *cap)
+{
+	char **g = realloc(v, 2 * *cap * sizeof(*v));
+	if (!g) {
+		free_strv(v);
+		return NULL;
+	}
+	memset(g + *cap, 0, *cap * sizeof(*g));
+	*cap *= 2;
+	return g;
+}
+
+/* Copies a NULL-terminated guest array of strings (argv, envp) into host memory, each pointer and
+ * each string read once; `budget` bounds their total size. NULL with *rc = -errno on failure; a
+ * NULL array is an empty one. */
+static char **copy_strv(struct vm *vm, uint64_t gv, size_t *budget, long *rc)
+{
+	size_t cap = 16;
+	char **out = calloc(cap, sizeof(*out));
+	char buf[8192];
+	*rc = out ? 0 : -ENOMEM;
+	for (size_t n = 0; out && gv && !*rc; n++) {
+		uint64_t p;
+		if (copy_from_guest(vm, &p, gv + n * 8, 1)) {
+			*rc = -EFAULT;
+			break;
+		}
+		if (!p)
+			break;
+		long len = copy_str_from_guest(vm, buf, p, sizeof(buf));
+		if (len < 0)
+			*rc = len;
+		else if ((size_t)len >= *budget)
+			*rc = -E2BIG;
+		else if (n + 1 == cap && !(out = grow_strv(out, &cap)))
+			*rc = -ENOMEM;
+		else if (!(out[n] = strdup(buf)))
+			*rc = -ENOMEM;
+		else
+			*budget -= (size_t)len + 1;
+	}
+	if (*rc) {
+		free_strv(out);
+		return NULL;
+	}
+	return out;
 }
 
 /* Opens and checks the program an execve names: a host fd or -errno. */
@@ -219,7 +239,7 @@ long sys_execve(struct vcpu *c, const uint64_t *a)
 {
 	struct vm *vm = c->vm;
 	char path[4096];
-	long rc = path__copy_in(vm, a[0], path, sizeof(path));
+	long rc = copy_str_from_guest(vm, path, a[0], sizeof(path));
 	if (rc < 0)
 		return rc;
 	if (vm->nlive > 1)

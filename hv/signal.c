@@ -5,8 +5,11 @@
  * siginfo, XSAVE area), which rt_sigreturn undoes. rt_sigsuspend and pause wait for a signal; a
  * SIGCHLD is generated when a child process (a guest fork) changes state while its parent waits
  * there. Not offered yet: signals that interrupt guest code running between system calls (timers,
- * another process's kill), and real-time signal queues (each signal is pending at most once). */
+ * another process's kill), and real-time signal queues (each signal is pending at most once).
+ * A frame is built in host memory and copied to the guest's stack once; rt_sigreturn copies the
+ * guest's ucontext and XSAVE area in once. */
 #include "hv/syscall.h"
+#include "hv/uaccess.h"
 #include "hv/vm.h"
 
 #include <errno.h>
@@ -86,12 +89,16 @@ static void save_regs(struct ksigcontext *mc, const struct kvm_regs *r)
 	};
 }
 
+/* The largest frame: return address, ucontext, siginfo and the XSAVE area, with their padding. */
+#define FRAME_MAX (8 + sizeof(struct kucontext) + sizeof(siginfo_t) + XSAVE_BYTES + 128)
+
 /* Builds the frame for `sig` and points the vCPU at the handler. `user` is the state the guest
  * returns to afterwards. Returns 0, or -1 when the frame does not fit (the guest then dies). */
 static int enter_handler(struct vcpu *c, int sig, const struct ksigaction *act,
                          const struct kvm_regs *user, uint64_t saved_mask)
 {
 	struct vm *vm = c->vm;
+	uint8_t frame[FRAME_MAX] __attribute__((aligned(64)));
 	uint64_t sp = user->rsp;
 	int on_alt = c->altstack.ss_size && !(c->altstack.ss_flags & SS_DISABLE);
 	uint64_t alt_lo = (uint64_t)c->altstack.ss_sp, alt_hi = alt_lo + c->altstack.ss_size;
@@ -101,10 +108,10 @@ static int enter_handler(struct vcpu *c, int sig, const struct ksigaction *act,
 	uint64_t xsave_at = sp;
 	uint64_t info_at = (sp - sizeof(siginfo_t)) & ~15ULL;
 	uint64_t pret = ((info_at - sizeof(struct kucontext) - 8) & ~15ULL) - 8;
-	uint64_t uc_at = pret + 8;
-	uint8_t *frame = guest_ptr(vm, pret, xsave_at + XSAVE_BYTES - pret);
-	if (!frame || !(act->flags & SA_RESTORER_))
+	uint64_t uc_at = pret + 8, size = xsave_at + XSAVE_BYTES - pret;
+	if (pret > sp || size > sizeof(frame) || !(act->flags & SA_RESTORER_))
 		return -1;
+	memset(frame, 0, size);
 
 	uint64_t *pretcode = (uint64_t *)frame;
 	struct kucontext *uc = (struct kucontext *)(frame + (uc_at - pret));
@@ -119,7 +126,8 @@ static int enter_handler(struct vcpu *c, int sig, const struct ksigaction *act,
 	memset(info, 0, sizeof(*info));
 	info->si_signo = sig;
 	info->si_code = sig == SIGCHLD ? CLD_EXITED : SI_USER;
-	if (ioctl(c->fd, KVM_GET_XSAVE, frame + (xsave_at - pret)) < 0)
+	if (ioctl(c->fd, KVM_GET_XSAVE, frame + (xsave_at - pret)) < 0 ||
+	    uaccess__out(vm, pret, frame, size, 16))
 		return -1;
 
 	c->sigmask =
@@ -178,13 +186,14 @@ int signal__deliver(struct vcpu *c, long ret)
 long sys_rt_sigreturn(struct vcpu *c, const uint64_t *a)
 {
 	struct vm *vm = c->vm;
-	const struct kucontext *uc = guest_ptr(vm, vcpu__regs(c)->rsp, sizeof(*uc));
-	if (!uc) {
+	struct kvm_xsave xs;
+	struct kucontext uc;
+	if (copy_from_guest(vm, &uc, vcpu__regs(c)->rsp, 1)) {
 		vm__exit_group(vm, HV_EXIT_CRASH_BASE + SIGSEGV);
 		c->done = 1;
 		return SYSCALL_NORETURN;
 	}
-	const struct ksigcontext *m = &uc->mc;
+	const struct ksigcontext *m = &uc.mc;
 	struct kvm_regs r = {
 		.r8 = m->r8,
 		.r9 = m->r9,
@@ -205,10 +214,9 @@ long sys_rt_sigreturn(struct vcpu *c, const uint64_t *a)
 		.rip = m->rip,
 		.rflags = m->eflags,
 	};
-	void *xs = m->fpstate ? guest_ptr(vm, m->fpstate, XSAVE_BYTES) : NULL;
-	if (xs)
-		ioctl(c->fd, KVM_SET_XSAVE, xs); /* KVM refuses a state the CPU cannot take */
-	c->sigmask = uc->sigmask & ~UNBLOCKABLE;
+	if (m->fpstate && !uaccess__in(vm, &xs, m->fpstate, XSAVE_BYTES, 1))
+		ioctl(c->fd, KVM_SET_XSAVE, &xs); /* KVM refuses a state the CPU cannot take */
+	c->sigmask = uc.sigmask & ~UNBLOCKABLE;
 	vcpu__set_user_regs(c, &r);
 	return SYSCALL_NORETURN;
 }
@@ -246,11 +254,12 @@ static long suspend(struct vcpu *c, uint64_t mask)
 
 long sys_rt_sigsuspend(struct vcpu *c, const uint64_t *a)
 {
-	const uint64_t *mask;
+	uint64_t mask;
 	if (a[1] != 8)
 		return -EINVAL;
-	GUEST_PTR(mask, c->vm, a[0], sizeof(*mask));
-	return suspend(c, *mask);
+	if (copy_from_guest(c->vm, &mask, a[0], 1))
+		return -EFAULT;
+	return suspend(c, mask);
 }
 
 long sys_pause(struct vcpu *c, const uint64_t *a)

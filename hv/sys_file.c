@@ -1,7 +1,9 @@
 /* hv/sys_file.c: file system calls. Paths go through path.c (confined to the VM's root), fds
- * through fdtab.c, guest buffers through GUEST_PTR. The host does the work on host fds. */
+ * through fdtab.c, guest memory through uaccess.h: structures are copied in and out once, data
+ * buffers go to the host call as they are. The host does the work on host fds. */
 #include "hv/path.h"
 #include "hv/syscall.h"
+#include "hv/uaccess.h"
 #include "hv/vm.h"
 
 #include <errno.h>
@@ -57,45 +59,47 @@ static int at_fd(uint64_t a)
 
 long sys_read(struct vcpu *c, const uint64_t *a)
 {
-	void *p;
-	GUEST_PTR(p, c->vm, a[1], a[2]);
+	struct guest_bytes *p;
+	GUEST_BUF(p, c->vm, a[1], a[2]);
 	return WITH_FILE(c, a[0], f, read(f->host, p, a[2]));
 }
 
 long sys_write(struct vcpu *c, const uint64_t *a)
 {
-	const void *p;
-	GUEST_PTR(p, c->vm, a[1], a[2]);
+	const struct guest_bytes *p;
+	GUEST_BUF(p, c->vm, a[1], a[2]);
 	return WITH_FILE(c, a[0], f, write(f->host, p, a[2]));
 }
 
 long sys_pread64(struct vcpu *c, const uint64_t *a)
 {
-	void *p;
-	GUEST_PTR(p, c->vm, a[1], a[2]);
+	struct guest_bytes *p;
+	GUEST_BUF(p, c->vm, a[1], a[2]);
 	return WITH_FILE(c, a[0], f, pread(f->host, p, a[2], (off_t)a[3]));
 }
 
 long sys_pwrite64(struct vcpu *c, const uint64_t *a)
 {
-	const void *p;
-	GUEST_PTR(p, c->vm, a[1], a[2]);
+	const struct guest_bytes *p;
+	GUEST_BUF(p, c->vm, a[1], a[2]);
 	return WITH_FILE(c, a[0], f, pwrite(f->host, p, a[2], (off_t)a[3]));
 }
 
-/* Translates a guest iovec array into host iovecs: count or -errno. Exported for sys_net.c. */
+/* Translates a guest iovec array into host iovecs: count or -errno. The array is copied into `out`
+ * once and each entry translated there. Exported for sys_net.c. */
 long iov__in(struct vcpu *c, uint64_t giov, uint64_t n, struct iovec *out)
 {
-	const struct iovec *g;
 	if (n > IOV_MAX)
 		return -EINVAL;
-	GUEST_PTR(g, c->vm, giov, n * sizeof(*g));
+	if (copy_from_guest(c->vm, out, giov, n))
+		return -EFAULT;
 	for (uint64_t i = 0; i < n; i++) {
-		uint64_t base = (uint64_t)g[i].iov_base, len = g[i].iov_len;
+		uint64_t base = (uint64_t)out[i].iov_base, len = out[i].iov_len;
 		if (len > SSIZE_MAX)
 			return -EINVAL;
-		GUEST_PTR(out[i].iov_base, c->vm, base, len);
-		out[i].iov_len = len;
+		struct guest_bytes *p;
+		GUEST_BUF(p, c->vm, base, len);
+		out[i].iov_base = p;
 	}
 	return (long)n;
 }
@@ -151,14 +155,16 @@ long sys_lseek(struct vcpu *c, const uint64_t *a)
 
 long sys_sendfile(struct vcpu *c, const uint64_t *a)
 {
-	off_t *off = NULL;
-	if (a[2])
-		GUEST_PTR(off, c->vm, a[2], sizeof(*off));
+	off_t off;
+	if (a[2] && copy_from_guest(c->vm, &off, a[2], 1))
+		return -EFAULT;
 	struct hfile *in = fdtab__get(&c->vm->fds, (int)a[1]);
 	if (!in)
 		return -EBADF;
-	long r = WITH_FILE(c, a[0], out, sendfile(out->host, in->host, off, a[3]));
+	long r = WITH_FILE(c, a[0], out, sendfile(out->host, in->host, a[2] ? &off : NULL, a[3]));
 	fdtab__put(&c->vm->fds, in);
+	if (a[2] && r >= 0 && copy_to_guest(c->vm, a[2], &off, 1))
+		return -EFAULT;
 	return r;
 }
 
@@ -216,44 +222,45 @@ long sys_dup3(struct vcpu *c, const uint64_t *a)
 	return fdtab__dup(&c->vm->fds, (int)a[0], (int)a[1], 0, !!(a[2] & O_CLOEXEC));
 }
 
-static long install_pair(struct vcpu *c, int host[2], int *g, int cloexec)
+/* Installs two host fds (a pipe or socketpair) as guest fds and writes them to the guest's int[2]
+ * at `g`; where that write faults, both are closed again (as Linux does). */
+long fd__install_pair(struct vcpu *c, int host[2], uint64_t g, int cloexec)
 {
-	int a0 = fdtab__install(&c->vm->fds, host[0], cloexec, 0);
-	if (a0 < 0) {
+	int fds[2];
+	fds[0] = fdtab__install(&c->vm->fds, host[0], cloexec, 0);
+	if (fds[0] < 0) {
 		close(host[1]);
-		return a0;
+		return fds[0];
 	}
-	int a1 = fdtab__install(&c->vm->fds, host[1], cloexec, 0);
-	if (a1 < 0) {
-		fdtab__close(&c->vm->fds, a0);
-		return a1;
+	fds[1] = fdtab__install(&c->vm->fds, host[1], cloexec, 0);
+	if (fds[1] < 0) {
+		fdtab__close(&c->vm->fds, fds[0]);
+		return fds[1];
 	}
-	g[0] = a0;
-	g[1] = a1;
+	if (copy_to_guest(c->vm, g, fds, 2)) {
+		fdtab__close(&c->vm->fds, fds[0]);
+		fdtab__close(&c->vm->fds, fds[1]);
+		return -EFAULT;
+	}
 	return 0;
 }
 
 long sys_pipe2(struct vcpu *c, const uint64_t *a)
 {
-	int *g, host[2];
-	GUEST_PTR(g, c->vm, a[0], 2 * sizeof(int));
+	int host[2];
+	if (!uaccess__ok(c->vm, a[0], 2 * sizeof(int)) || a[0] % sizeof(int))
+		return -EFAULT;
 	if (a[1] & ~(uint64_t)(O_CLOEXEC | O_NONBLOCK | O_DIRECT))
 		return -EINVAL;
 	if (pipe2(host, (int)a[1] | O_CLOEXEC) < 0)
 		return -errno;
-	return install_pair(c, host, g, !!(a[1] & O_CLOEXEC));
+	return fd__install_pair(c, host, a[0], !!(a[1] & O_CLOEXEC));
 }
 
 long sys_pipe(struct vcpu *c, const uint64_t *a)
 {
 	uint64_t b[2] = { a[0], 0 };
 	return sys_pipe2(c, b);
-}
-
-/* Exported for sys_net.c (socketpair). */
-long fd__install_pair(struct vcpu *c, int host[2], int *g, int cloexec)
-{
-	return install_pair(c, host, g, cloexec);
 }
 
 long sys_eventfd2(struct vcpu *c, const uint64_t *a)
@@ -276,44 +283,48 @@ long sys_eventfd(struct vcpu *c, const uint64_t *a)
 
 long sys_fstat(struct vcpu *c, const uint64_t *a)
 {
-	struct stat *st;
-	GUEST_PTR(st, c->vm, a[1], sizeof(*st));
-	return WITH_FILE(c, a[0], f, fstat(f->host, st));
+	struct stat st;
+	if (!uaccess__ok(c->vm, a[1], sizeof(st)))
+		return -EFAULT;
+	long r = WITH_FILE(c, a[0], f, fstat(f->host, &st));
+	return RESULT_TO_GUEST(c->vm, r, a[1], &st);
 }
 
 /* stat-like calls on a path: opens it O_PATH (following the last symlink or not) and asks the fd.
  */
-static int open_for_stat(struct vcpu *c, int dirfd, uint64_t path, int flags)
+static int open_for_stat(struct vcpu *c, int dirfd, uint64_t gpath, int flags)
 {
 	int oflags = O_PATH | ((flags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0);
-	if (flags & AT_EMPTY_PATH) {
-		const char *p = guest_ptr(c->vm, path, 1);
-		if (p && !*p) {
-			if (dirfd == AT_FDCWD)
-				return path__open_str(c->vm, AT_FDCWD, ".", O_PATH, 0);
-			struct hfile *f = fdtab__get(&c->vm->fds, dirfd);
-			if (!f)
-				return -EBADF;
-			int h = fcntl(f->host, F_DUPFD_CLOEXEC, 0);
-			fdtab__put(&c->vm->fds, f);
-			return h < 0 ? -errno : h;
-		}
+	char path[PATH_MAX];
+	long n = copy_str_from_guest(c->vm, path, gpath, sizeof(path));
+	if (n < 0)
+		return (int)n;
+	if (n == 0 && (flags & AT_EMPTY_PATH)) {
+		if (dirfd == AT_FDCWD)
+			return path__open_str(c->vm, AT_FDCWD, ".", O_PATH, 0);
+		struct hfile *f = fdtab__get(&c->vm->fds, dirfd);
+		if (!f)
+			return -EBADF;
+		int h = fcntl(f->host, F_DUPFD_CLOEXEC, 0);
+		fdtab__put(&c->vm->fds, f);
+		return h < 0 ? -errno : h;
 	}
-	return path__open(c->vm, dirfd, path, oflags, 0);
+	return path__open_str(c->vm, dirfd, path, oflags, 0);
 }
 
 static long stat_at(struct vcpu *c, int dirfd, uint64_t path, uint64_t buf, int flags)
 {
-	struct stat *st;
-	GUEST_PTR(st, c->vm, buf, sizeof(*st));
+	struct stat st;
+	if (!uaccess__ok(c->vm, buf, sizeof(st)))
+		return -EFAULT;
 	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT))
 		return -EINVAL;
 	int h = open_for_stat(c, dirfd, path, flags);
 	if (h < 0)
 		return h;
-	long r = ret_errno(fstatat(h, "", st, AT_EMPTY_PATH));
+	long r = ret_errno(fstatat(h, "", &st, AT_EMPTY_PATH));
 	close(h);
-	return r;
+	return RESULT_TO_GUEST(c->vm, r, buf, &st);
 }
 
 long sys_stat(struct vcpu *c, const uint64_t *a)
@@ -333,16 +344,17 @@ long sys_newfstatat(struct vcpu *c, const uint64_t *a)
 
 long sys_statx(struct vcpu *c, const uint64_t *a)
 {
-	struct statx *stx;
-	GUEST_PTR(stx, c->vm, a[4], sizeof(*stx));
+	struct statx stx;
+	if (!uaccess__ok(c->vm, a[4], sizeof(stx)))
+		return -EFAULT;
 	int flags = (int)a[2];
 	int h = open_for_stat(c, at_fd(a[0]), a[1], flags);
 	if (h < 0)
 		return h;
 	long r = ret_errno(
-	    statx(h, "", AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE), (unsigned)a[3], stx));
+	    statx(h, "", AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE), (unsigned)a[3], &stx));
 	close(h);
-	return r;
+	return RESULT_TO_GUEST(c->vm, r, a[4], &stx);
 }
 
 static long access_at(struct vcpu *c, int dirfd, uint64_t path, uint64_t mode, uint64_t flags)
@@ -374,28 +386,31 @@ long sys_faccessat2(struct vcpu *c, const uint64_t *a)
 
 long sys_getdents64(struct vcpu *c, const uint64_t *a)
 {
-	void *p;
-	GUEST_PTR(p, c->vm, a[1], a[2]);
+	struct guest_bytes *p;
+	GUEST_BUF(p, c->vm, a[1], a[2]);
 	return WITH_FILE(c, a[0], f, syscall(SYS_getdents64, f->host, p, a[2]));
 }
 
 long sys_statfs(struct vcpu *c, const uint64_t *a)
 {
-	struct statfs *s;
-	GUEST_PTR(s, c->vm, a[1], sizeof(*s));
+	struct statfs s;
+	if (!uaccess__ok(c->vm, a[1], sizeof(s)))
+		return -EFAULT;
 	int h = path__open(c->vm, AT_FDCWD, a[0], O_PATH, 0);
 	if (h < 0)
 		return h;
-	long r = ret_errno(fstatfs(h, s));
+	long r = ret_errno(fstatfs(h, &s));
 	close(h);
-	return r;
+	return RESULT_TO_GUEST(c->vm, r, a[1], &s);
 }
 
 long sys_fstatfs(struct vcpu *c, const uint64_t *a)
 {
-	struct statfs *s;
-	GUEST_PTR(s, c->vm, a[1], sizeof(*s));
-	return WITH_FILE(c, a[0], f, fstatfs(f->host, s));
+	struct statfs s;
+	if (!uaccess__ok(c->vm, a[1], sizeof(s)))
+		return -EFAULT;
+	long r = WITH_FILE(c, a[0], f, fstatfs(f->host, &s));
+	return RESULT_TO_GUEST(c->vm, r, a[1], &s);
 }
 
 /* --- names in directories --- */
@@ -514,8 +529,8 @@ long sys_linkat(struct vcpu *c, const uint64_t *a)
 
 static long symlink_at(struct vcpu *c, uint64_t target, int dirfd, uint64_t path)
 {
-	char t[4096], last[NAME_MAX_];
-	int rc = path__copy_in(c->vm, target, t, sizeof(t));
+	char t[PATH_MAX], last[NAME_MAX_];
+	long rc = copy_str_from_guest(c->vm, t, target, sizeof(t));
 	if (rc < 0)
 		return rc;
 	int p = path__parent(c->vm, dirfd, path, last, sizeof(last));
@@ -540,15 +555,18 @@ long sys_symlinkat(struct vcpu *c, const uint64_t *a)
 
 static long readlink_at(struct vcpu *c, int dirfd, uint64_t path, uint64_t buf, uint64_t len)
 {
-	char *p;
+	char target[PATH_MAX];
 	if ((int64_t)len <= 0)
 		return -EINVAL;
-	GUEST_PTR(p, c->vm, buf, len);
+	if (!uaccess__ok(c->vm, buf, len))
+		return -EFAULT;
 	int h = path__open(c->vm, dirfd, path, O_PATH | O_NOFOLLOW, 0);
 	if (h < 0)
 		return h;
-	long r = ret_errno(readlinkat(h, "", p, len));
+	long r = ret_errno(readlinkat(h, "", target, len < sizeof(target) ? len : sizeof(target)));
 	close(h);
+	if (r > 0 && copy_to_guest(c->vm, buf, target, (size_t)r))
+		return -EFAULT;
 	return r;
 }
 
@@ -589,15 +607,16 @@ long sys_fchdir(struct vcpu *c, const uint64_t *a)
 
 long sys_getcwd(struct vcpu *c, const uint64_t *a)
 {
-	char *p;
-	GUEST_PTR(p, c->vm, a[0], a[1]);
+	char cwd[sizeof(c->vm->cwd)];
+	if (!uaccess__ok(c->vm, a[0], a[1]))
+		return -EFAULT;
 	pthread_mutex_lock(&c->vm->cwd_lock);
-	size_t n = strlen(c->vm->cwd) + 1;
-	long r = n > a[1] ? -ERANGE : (long)n;
-	if (r > 0)
-		memcpy(p, c->vm->cwd, n);
+	memcpy(cwd, c->vm->cwd, sizeof(cwd));
 	pthread_mutex_unlock(&c->vm->cwd_lock);
-	return r;
+	size_t n = strlen(cwd) + 1;
+	if (n > a[1])
+		return -ERANGE;
+	return copy_to_guest(c->vm, a[0], cwd, n) ? -EFAULT : (long)n;
 }
 
 /* --- data and metadata changes --- */
@@ -689,9 +708,12 @@ long sys_chown_ignored(struct vcpu *c, const uint64_t *a)
 
 long sys_utimensat(struct vcpu *c, const uint64_t *a)
 {
-	const struct timespec *ts = NULL;
-	if (a[2])
-		GUEST_PTR(ts, c->vm, a[2], 2 * sizeof(*ts));
+	struct timespec tsv[2], *ts = NULL;
+	if (a[2]) {
+		if (copy_from_guest(c->vm, tsv, a[2], 2))
+			return -EFAULT;
+		ts = tsv;
+	}
 	if (!a[1]) /* futimens(fd) */
 		return WITH_FILE(c, a[0], f, futimens(f->host, ts));
 	int nofollow = (int)a[3] & AT_SYMLINK_NOFOLLOW;
@@ -717,7 +739,8 @@ long sys_umask(struct vcpu *c, const uint64_t *a)
 long sys_fcntl(struct vcpu *c, const uint64_t *a)
 {
 	int fd = (int)a[0], cmd = (int)a[1];
-	struct flock *fl;
+	struct flock fl;
+	long r;
 	switch (cmd) {
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
@@ -740,8 +763,11 @@ long sys_fcntl(struct vcpu *c, const uint64_t *a)
 	case F_OFD_GETLK:
 	case F_OFD_SETLK:
 	case F_OFD_SETLKW:
-		GUEST_PTR(fl, c->vm, a[2], sizeof(*fl));
-		return WITH_FILE(c, fd, f, fcntl(f->host, cmd, fl));
+		if (copy_from_guest(c->vm, &fl, a[2], 1))
+			return -EFAULT;
+		r = WITH_FILE(c, fd, f, fcntl(f->host, cmd, &fl));
+		return cmd == F_GETLK || cmd == F_OFD_GETLK ? RESULT_TO_GUEST(c->vm, r, a[2], &fl)
+		                                            : r;
 	case F_GETPIPE_SZ:
 	case F_SETPIPE_SZ: return WITH_FILE(c, fd, f, fcntl(f->host, cmd, (int)a[2]));
 	default: return -EINVAL;
@@ -753,30 +779,35 @@ long sys_flock(struct vcpu *c, const uint64_t *a)
 	return WITH_FILE(c, a[0], f, flock(f->host, (int)a[1]));
 }
 
+/* ioctl's small argument structures, in and out: `len` bytes at guest a[2]. */
+static long ioctl_arg(struct vcpu *c, const uint64_t *a, size_t len, int in, int out)
+{
+	uint8_t arg[64];
+	if (in ? uaccess__in(c->vm, arg, a[2], len, 1) : !uaccess__ok(c->vm, a[2], len))
+		return -EFAULT;
+	long r = WITH_FILE(c, a[0], f, ioctl(f->host, a[1], arg));
+	if (r >= 0 && out && uaccess__out(c->vm, a[2], arg, len, 1))
+		return -EFAULT;
+	return r;
+}
+
 long sys_ioctl(struct vcpu *c, const uint64_t *a)
 {
 	unsigned long req = a[1];
-	void *p;
 	switch (req) {
-	case TCGETS:
+	case TCGETS: return ioctl_arg(c, a, KERNEL_TERMIOS_SIZE, 0, 1);
 	case TCSETS:
 	case TCSETSW:
-	case TCSETSF:
-		GUEST_PTR(p, c->vm, a[2], KERNEL_TERMIOS_SIZE);
-		return WITH_FILE(c, a[0], f, ioctl(f->host, req, p));
-	case TIOCGWINSZ:
-		GUEST_PTR(p, c->vm, a[2], sizeof(struct winsize));
-		return WITH_FILE(c, a[0], f, ioctl(f->host, req, p));
-	case FIONREAD:
-	case FIONBIO:
-		GUEST_PTR(p, c->vm, a[2], sizeof(int));
-		return WITH_FILE(c, a[0], f, ioctl(f->host, req, p));
+	case TCSETSF: return ioctl_arg(c, a, KERNEL_TERMIOS_SIZE, 1, 0);
+	case TIOCGWINSZ: return ioctl_arg(c, a, sizeof(struct winsize), 0, 1);
+	case FIONREAD: return ioctl_arg(c, a, sizeof(int), 0, 1);
+	case FIONBIO: return ioctl_arg(c, a, sizeof(int), 1, 0);
 	case FIOCLEX:
 	case FIONCLEX: {
 		int r = fdtab__cloexec(&c->vm->fds, (int)a[0], req == FIOCLEX);
 		return r < 0 ? r : 0;
 	}
-	case TIOCGPGRP: GUEST_PTR(p, c->vm, a[2], sizeof(int)); return -ENOTTY;
+	case TIOCGPGRP: return uaccess__ok(c->vm, a[2], sizeof(int)) ? -ENOTTY : -EFAULT;
 	default: return -ENOTTY;
 	}
 }

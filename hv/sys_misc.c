@@ -1,6 +1,7 @@
 /* hv/sys_misc.c: identity, limits and randomness as a VM presents them: one user (0), its own
  * hostname, the limits hv enforces (memory, fds, vCPUs), host randomness. */
 #include "hv/syscall.h"
+#include "hv/uaccess.h"
 #include "hv/vm.h"
 
 #include <errno.h>
@@ -13,26 +14,24 @@
 
 long sys_uname(struct vcpu *c, const uint64_t *a)
 {
-	struct utsname *u;
-	struct utsname host;
-	GUEST_PTR(u, c->vm, a[0], sizeof(*u));
+	struct utsname u, host;
 	uname(&host);
-	memset(u, 0, sizeof(*u));
-	snprintf(u->sysname, sizeof(u->sysname), "Linux");
-	snprintf(u->nodename, sizeof(u->nodename), "%s", c->vm->name);
-	snprintf(u->release, sizeof(u->release), "%s", host.release);
-	snprintf(u->version, sizeof(u->version), "%s", host.version);
-	snprintf(u->machine, sizeof(u->machine), "x86_64");
-	snprintf(u->domainname, sizeof(u->domainname), "(none)");
-	return 0;
+	memset(&u, 0, sizeof(u));
+	snprintf(u.sysname, sizeof(u.sysname), "Linux");
+	snprintf(u.nodename, sizeof(u.nodename), "%s", c->vm->name);
+	snprintf(u.release, sizeof(u.release), "%s", host.release);
+	snprintf(u.version, sizeof(u.version), "%s", host.version);
+	snprintf(u.machine, sizeof(u.machine), "x86_64");
+	snprintf(u.domainname, sizeof(u.domainname), "(none)");
+	return copy_to_guest(c->vm, a[0], &u, 1);
 }
 
 long sys_getrandom(struct vcpu *c, const uint64_t *a)
 {
-	void *p;
+	struct guest_bytes *p;
 	if (a[2] & ~(uint64_t)(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE))
 		return -EINVAL;
-	GUEST_PTR(p, c->vm, a[0], a[1]);
+	GUEST_BUF(p, c->vm, a[0], a[1]);
 	ssize_t n = getrandom(p, a[1], (unsigned)a[2]);
 	return n < 0 ? -errno : n;
 }
@@ -44,11 +43,10 @@ long sys_getuid(struct vcpu *c, const uint64_t *a)
 
 long sys_getresuid(struct vcpu *c, const uint64_t *a)
 {
-	unsigned *r, *e, *s;
-	GUEST_PTR(r, c->vm, a[0], sizeof(*r));
-	GUEST_PTR(e, c->vm, a[1], sizeof(*e));
-	GUEST_PTR(s, c->vm, a[2], sizeof(*s));
-	*r = *e = *s = 0;
+	const unsigned root = 0;
+	if (copy_to_guest(c->vm, a[0], &root, 1) || copy_to_guest(c->vm, a[1], &root, 1) ||
+	    copy_to_guest(c->vm, a[2], &root, 1))
+		return -EFAULT;
 	return 0;
 }
 
@@ -79,20 +77,20 @@ static int limit_of(struct vcpu *c, int res, struct rlimit *out)
 
 long sys_getrlimit(struct vcpu *c, const uint64_t *a)
 {
-	struct rlimit *r;
-	GUEST_PTR(r, c->vm, a[1], sizeof(*r));
-	return limit_of(c, (int)a[0], r);
+	struct rlimit r;
+	long rc = limit_of(c, (int)a[0], &r);
+	return RESULT_TO_GUEST(c->vm, rc, a[1], &r);
 }
 
 long sys_setrlimit(struct vcpu *c, const uint64_t *a)
 {
-	const struct rlimit *r;
-	struct rlimit cur;
-	GUEST_PTR(r, c->vm, a[1], sizeof(*r));
+	struct rlimit r, cur;
+	if (copy_from_guest(c->vm, &r, a[1], 1))
+		return -EFAULT;
 	int rc = limit_of(c, (int)a[0], &cur);
 	if (rc < 0)
 		return rc;
-	return r->rlim_max > cur.rlim_max || r->rlim_cur > r->rlim_max ? -EPERM : 0;
+	return r.rlim_max > cur.rlim_max || r.rlim_cur > r.rlim_max ? -EPERM : 0;
 }
 
 long sys_prlimit64(struct vcpu *c, const uint64_t *a)
@@ -104,32 +102,28 @@ long sys_prlimit64(struct vcpu *c, const uint64_t *a)
 	if (rc < 0)
 		return rc;
 	if (a[2]) {
-		const struct rlimit *n;
-		GUEST_PTR(n, c->vm, a[2], sizeof(*n));
-		if (n->rlim_max > cur.rlim_max || n->rlim_cur > n->rlim_max)
+		struct rlimit n;
+		if (copy_from_guest(c->vm, &n, a[2], 1))
+			return -EFAULT;
+		if (n.rlim_max > cur.rlim_max || n.rlim_cur > n.rlim_max)
 			return -EPERM;
 	}
-	if (a[3]) {
-		struct rlimit *o;
-		GUEST_PTR(o, c->vm, a[3], sizeof(*o));
-		*o = cur;
-	}
+	if (a[3] && copy_to_guest(c->vm, a[3], &cur, 1))
+		return -EFAULT;
 	return 0;
 }
 
 long sys_sysinfo(struct vcpu *c, const uint64_t *a)
 {
-	struct sysinfo *s;
-	GUEST_PTR(s, c->vm, a[0], sizeof(*s));
-	struct sysinfo h;
+	struct sysinfo s, h;
 	sysinfo(&h);
-	memset(s, 0, sizeof(*s));
-	s->uptime = h.uptime;
-	s->totalram = c->vm->mem;
-	s->freeram = c->vm->mem / 2;
-	s->procs = 1;
-	s->mem_unit = 1;
-	return 0;
+	memset(&s, 0, sizeof(s));
+	s.uptime = h.uptime;
+	s.totalram = c->vm->mem;
+	s.freeram = c->vm->mem / 2;
+	s.procs = 1;
+	s.mem_unit = 1;
+	return copy_to_guest(c->vm, a[0], &s, 1);
 }
 
 long sys_getpriority(struct vcpu *c, const uint64_t *a)

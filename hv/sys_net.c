@@ -4,12 +4,14 @@
  * spoke. Only AF_INET stream/datagram sockets (and AF_UNIX socketpairs) exist; no raw sockets, no
  * descriptor passing. */
 #include "hv/syscall.h"
+#include "hv/uaccess.h"
 #include "hv/vm.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -28,33 +30,43 @@ static int is_loopback(const struct sockaddr_in *s)
 /* Reads a guest sockaddr_in (other families are refused). */
 static int addr_in(struct vcpu *c, uint64_t gva, uint64_t len, struct sockaddr_in *out)
 {
-	const struct sockaddr_in *s;
-	if (len < sizeof(sa_family_t) || len > 128)
+	struct sockaddr_storage ss;
+	if (len < sizeof(sa_family_t) || len > sizeof(ss))
 		return -EINVAL;
-	GUEST_PTR(s, c->vm, gva, len);
-	if (s->sin_family != AF_INET)
+	if (uaccess__in(c->vm, &ss, gva, len, 1))
+		return -EFAULT;
+	if (ss.ss_family != AF_INET)
 		return -EAFNOSUPPORT;
 	if (len < sizeof(*out))
 		return -EINVAL;
-	memcpy(out, s, sizeof(*out));
+	memcpy(out, &ss, sizeof(*out));
 	return 0;
 }
 
-/* Writes a host sockaddr into guest (addr, addrlen*) as accept/getsockname/recvfrom do. */
-static int addr_out(struct vcpu *c, uint64_t gaddr, uint64_t glen, const struct sockaddr_storage *a,
-                    socklen_t alen)
+/* The room of a guest's (addr, addrlen*) pair, as accept/getsockname/recvfrom take it: reads the
+ * length word once and checks the buffer, so that no call takes a connection or a datagram that
+ * cannot be answered. Returns the room (0 without an address) or -errno. */
+static long addr_room(struct vcpu *c, uint64_t gaddr, uint64_t glen)
+{
+	socklen_t len;
+	if (!gaddr)
+		return 0;
+	if (copy_from_guest(c->vm, &len, glen, 1))
+		return -EFAULT;
+	if ((int)len < 0)
+		return -EINVAL;
+	return uaccess__ok(c->vm, gaddr, len) ? (long)len : -EFAULT;
+}
+
+/* Writes a host sockaddr into the guest's pair: at most `room` bytes, and its full length. */
+static int addr_out(struct vcpu *c, uint64_t gaddr, uint64_t glen, socklen_t room,
+                    const struct sockaddr_storage *a, socklen_t alen)
 {
 	if (!gaddr)
 		return 0;
-	socklen_t *len;
-	GUEST_PTR(len, c->vm, glen, sizeof(*len));
-	if ((int)*len < 0)
-		return -EINVAL;
-	void *p;
-	socklen_t n = *len < alen ? *len : alen;
-	GUEST_PTR(p, c->vm, gaddr, n);
-	memcpy(p, a, n);
-	*len = alen;
+	if (uaccess__out(c->vm, gaddr, a, room < alen ? room : alen, 1) ||
+	    copy_to_guest(c->vm, glen, &alen, 1))
+		return -EFAULT;
 	return 0;
 }
 
@@ -94,13 +106,14 @@ long sys_socket(struct vcpu *c, const uint64_t *a)
 
 long sys_socketpair(struct vcpu *c, const uint64_t *a)
 {
-	int *g, host[2], type = (int)a[1];
+	int host[2], type = (int)a[1];
 	if ((int)a[0] != AF_UNIX)
 		return -EAFNOSUPPORT;
-	GUEST_PTR(g, c->vm, a[3], 2 * sizeof(int));
+	if (!uaccess__ok(c->vm, a[3], 2 * sizeof(int)) || a[3] % sizeof(int))
+		return -EFAULT;
 	if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, (int)a[2], host) < 0)
 		return -errno;
-	return fd__install_pair(c, host, g, !!(type & SOCK_CLOEXEC));
+	return fd__install_pair(c, host, a[3], !!(type & SOCK_CLOEXEC));
 }
 
 long sys_bind(struct vcpu *c, const uint64_t *a)
@@ -155,12 +168,9 @@ static long do_accept(struct vcpu *c, const uint64_t *a, int flags)
 		return -EINVAL;
 	struct sockaddr_storage ss;
 	socklen_t n = sizeof(ss);
-	if (a[1]) { /* check the guest's buffers before taking a connection off the queue */
-		socklen_t *len;
-		GUEST_PTR(len, c->vm, a[2], sizeof(*len));
-		void *p;
-		GUEST_PTR(p, c->vm, a[1], *len);
-	}
+	long room = addr_room(c, a[1], a[2]); /* before taking a connection off the queue */
+	if (room < 0)
+		return room;
 	struct hfile *f = fdtab__get(&c->vm->fds, (int)a[0]);
 	if (!f)
 		return -EBADF;
@@ -169,7 +179,7 @@ static long do_accept(struct vcpu *c, const uint64_t *a, int flags)
 	fdtab__put(&c->vm->fds, f);
 	if (h < 0)
 		return -err;
-	int rc = addr_out(c, a[1], a[2], &ss, n);
+	int rc = addr_out(c, a[1], a[2], (socklen_t)room, &ss, n);
 	if (rc < 0) {
 		close(h);
 		return rc;
@@ -191,6 +201,11 @@ static long sock_name(struct vcpu *c, const uint64_t *a, int peer)
 {
 	struct sockaddr_storage ss;
 	socklen_t n = sizeof(ss);
+	if (!a[1])
+		return -EFAULT;
+	long room = addr_room(c, a[1], a[2]);
+	if (room < 0)
+		return room;
 	struct hfile *f = fdtab__get(&c->vm->fds, (int)a[0]);
 	if (!f)
 		return -EBADF;
@@ -200,9 +215,7 @@ static long sock_name(struct vcpu *c, const uint64_t *a, int peer)
 	fdtab__put(&c->vm->fds, f);
 	if (r < 0)
 		return -err;
-	if (!a[1])
-		return -EFAULT;
-	return addr_out(c, a[1], a[2], &ss, n);
+	return addr_out(c, a[1], a[2], (socklen_t)room, &ss, n);
 }
 
 long sys_getsockname(struct vcpu *c, const uint64_t *a)
@@ -239,10 +252,10 @@ static int option_allowed(int level, int name)
 long sys_setsockopt(struct vcpu *c, const uint64_t *a)
 {
 	int level = (int)a[1], name = (int)a[2];
-	const void *v;
+	const struct guest_bytes *v;
 	if (a[4] > 1024)
 		return -EINVAL;
-	GUEST_PTR(v, c->vm, a[3], a[4]);
+	GUEST_BUF(v, c->vm, a[3], a[4]);
 	if (!option_allowed(level, name))
 		return -ENOPROTOOPT;
 	struct hfile *f = fdtab__get(&c->vm->fds, (int)a[0]);
@@ -256,27 +269,33 @@ long sys_setsockopt(struct vcpu *c, const uint64_t *a)
 long sys_getsockopt(struct vcpu *c, const uint64_t *a)
 {
 	int level = (int)a[1], name = (int)a[2];
-	socklen_t *len;
-	void *v;
-	GUEST_PTR(len, c->vm, a[4], sizeof(*len));
-	if (*len > 1024)
-		*len = 1024;
-	GUEST_PTR(v, c->vm, a[3], *len);
+	socklen_t len;
+	uint8_t v[1024];
+	if (copy_from_guest(c->vm, &len, a[4], 1))
+		return -EFAULT;
+	if ((int)len < 0)
+		return -EINVAL;
+	if (len > sizeof(v))
+		len = sizeof(v);
+	if (!uaccess__ok(c->vm, a[3], len))
+		return -EFAULT;
 	if (!option_allowed(level, name))
 		return -ENOPROTOOPT;
 	struct hfile *f = fdtab__get(&c->vm->fds, (int)a[0]);
 	if (!f)
 		return -EBADF;
-	long r = ret_errno(getsockopt(f->host, level, name, v, len));
+	long r = ret_errno(getsockopt(f->host, level, name, v, &len));
 	fdtab__put(&c->vm->fds, f);
+	if (!r && (copy_to_guest(c->vm, a[3], v, len) || copy_to_guest(c->vm, a[4], &len, 1)))
+		return -EFAULT;
 	return r;
 }
 
 long sys_sendto(struct vcpu *c, const uint64_t *a)
 {
-	const void *buf;
+	const struct guest_bytes *buf;
 	struct sockaddr_in sa;
-	GUEST_PTR(buf, c->vm, a[1], a[2]);
+	GUEST_BUF(buf, c->vm, a[1], a[2]);
 	if (a[4]) {
 		int rc = addr_in(c, a[4], a[5], &sa);
 		if (rc < 0)
@@ -297,12 +316,11 @@ long sys_sendto(struct vcpu *c, const uint64_t *a)
 
 long sys_recvfrom(struct vcpu *c, const uint64_t *a)
 {
-	void *buf;
-	GUEST_PTR(buf, c->vm, a[1], a[2]);
-	if (a[4]) {
-		socklen_t *len;
-		GUEST_PTR(len, c->vm, a[5], sizeof(*len));
-	}
+	struct guest_bytes *buf;
+	GUEST_BUF(buf, c->vm, a[1], a[2]);
+	long room = addr_room(c, a[4], a[5]);
+	if (room < 0)
+		return room;
 	struct sockaddr_storage ss;
 	socklen_t n = sizeof(ss);
 	struct hfile *f = fdtab__get(&c->vm->fds, (int)a[0]);
@@ -314,37 +332,58 @@ long sys_recvfrom(struct vcpu *c, const uint64_t *a)
 	fdtab__put(&c->vm->fds, f);
 	if (r < 0)
 		return -err;
-	int rc = addr_out(c, a[4], a[5], &ss, n);
+	int rc = addr_out(c, a[4], a[5], (socklen_t)room, &ss, n);
 	return rc < 0 ? rc : r;
 }
 
-/* sendmsg/recvmsg: the name and the data; control messages (descriptor passing) are refused. */
+/* recvmsg's results in the guest's msghdr: the fields Linux writes, and nothing else (the guest
+ * may have changed the others meanwhile). */
+static int msg_out(struct vcpu *c, uint64_t gmsg, const struct msghdr *m, const struct msghdr *h,
+                   const struct sockaddr_storage *ss)
+{
+	const size_t zero = 0;
+	if (m->msg_name) {
+		socklen_t k = h->msg_namelen < m->msg_namelen ? h->msg_namelen : m->msg_namelen;
+		if (uaccess__out(c->vm, (uint64_t)m->msg_name, ss, k, 1) ||
+		    copy_to_guest(c->vm, gmsg + offsetof(struct msghdr, msg_namelen),
+		                  &h->msg_namelen, 1))
+			return -EFAULT;
+	}
+	if (copy_to_guest(c->vm, gmsg + offsetof(struct msghdr, msg_controllen), &zero, 1) ||
+	    copy_to_guest(c->vm, gmsg + offsetof(struct msghdr, msg_flags), &h->msg_flags, 1))
+		return -EFAULT;
+	return 0;
+}
+
+/* sendmsg/recvmsg: the name and the data; control messages (descriptor passing) are refused. The
+ * guest's msghdr is read once, into `m`; everything after uses that copy. */
 static long msg_io(struct vcpu *c, const uint64_t *a, int send)
 {
-	struct msghdr *g;
-	GUEST_PTR(g, c->vm, a[1], sizeof(*g));
-	if (send && g->msg_controllen)
+	struct msghdr m;
+	if (copy_from_guest(c->vm, &m, a[1], 1))
+		return -EFAULT;
+	if (send && m.msg_controllen)
 		return -EINVAL;
 	struct iovec iov[64];
-	if (g->msg_iovlen > 64)
+	if (m.msg_iovlen > 64)
 		return -EMSGSIZE;
-	long n = iov__in(c, (uint64_t)g->msg_iov, g->msg_iovlen, iov);
+	long n = iov__in(c, (uint64_t)m.msg_iov, m.msg_iovlen, iov);
 	if (n < 0)
 		return n;
 	struct sockaddr_in sa;
 	struct sockaddr_storage ss;
 	struct msghdr h = { .msg_iov = iov, .msg_iovlen = (size_t)n };
-	if (send && g->msg_name) {
-		int rc = addr_in(c, (uint64_t)g->msg_name, g->msg_namelen, &sa);
+	if (send && m.msg_name) {
+		int rc = addr_in(c, (uint64_t)m.msg_name, m.msg_namelen, &sa);
 		if (rc < 0)
 			return rc;
 		if (!is_loopback(&sa))
 			return -ENETUNREACH;
 		h.msg_name = &sa;
 		h.msg_namelen = sizeof(sa);
-	} else if (!send && g->msg_name) {
-		void *p;
-		GUEST_PTR(p, c->vm, (uint64_t)g->msg_name, g->msg_namelen);
+	} else if (!send && m.msg_name) {
+		if (!uaccess__ok(c->vm, (uint64_t)m.msg_name, m.msg_namelen))
+			return -EFAULT;
 		h.msg_name = &ss;
 		h.msg_namelen = sizeof(ss);
 	}
@@ -359,16 +398,8 @@ static long msg_io(struct vcpu *c, const uint64_t *a, int send)
 	fdtab__put(&c->vm->fds, f);
 	if (r < 0)
 		return -err;
-	if (!send) {
-		if (g->msg_name) {
-			socklen_t k =
-			    h.msg_namelen < g->msg_namelen ? h.msg_namelen : g->msg_namelen;
-			memcpy(guest_ptr(c->vm, (uint64_t)g->msg_name, k), &ss, k);
-			g->msg_namelen = h.msg_namelen;
-		}
-		g->msg_controllen = 0;
-		g->msg_flags = h.msg_flags;
-	}
+	if (!send && msg_out(c, a[1], &m, &h, &ss))
+		return -EFAULT;
 	return r;
 }
 

@@ -6,6 +6,7 @@
  * implemented yet: such a signal is reported once and dropped. */
 #include "hv/clock.h"
 #include "hv/syscall.h"
+#include "hv/uaccess.h"
 #include "hv/vm.h"
 
 #include <errno.h>
@@ -35,11 +36,11 @@ long sys_clone(struct vcpu *c, const uint64_t *a)
 		return process__fork(c, flags, ctid); /* a new process */
 	if ((flags & thread) != thread)
 		return -EINVAL; /* shared memory without a shared process: not offered */
-	int *pt = NULL, *ct = NULL;
-	if (flags & CLONE_PARENT_SETTID)
-		GUEST_PTR(pt, c->vm, ptid, sizeof(int));
-	if (flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID))
-		GUEST_PTR(ct, c->vm, ctid, sizeof(int));
+	if ((flags & CLONE_PARENT_SETTID) && (!uaccess__ok(c->vm, ptid, sizeof(int)) || ptid % 4))
+		return -EFAULT;
+	if ((flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) &&
+	    (!uaccess__ok(c->vm, ctid, sizeof(int)) || ctid % 4))
+		return -EFAULT;
 
 	struct kvm_regs regs = *vcpu__regs(c);
 	regs.rip = regs.rcx; /* where the parent returns: after its `syscall` */
@@ -52,11 +53,11 @@ long sys_clone(struct vcpu *c, const uint64_t *a)
 	int tid = vm__new_thread(c->vm, &regs, fs, &child);
 	if (tid < 0)
 		return tid;
-	if (pt)
-		*pt = tid;
+	/* the thread exists: like Linux, a fault writing its tid does not undo it */
+	if (flags & CLONE_PARENT_SETTID)
+		(void)copy_to_guest(c->vm, ptid, &tid, 1);
 	if (flags & CLONE_CHILD_SETTID)
-		// NOLINTNEXTLINE(clang-analyzer-core.NullDereference): GUEST_PTR set ct for SETTID
-		*ct = tid;
+		(void)copy_to_guest(c->vm, ctid, &tid, 1);
 	if (flags & CLONE_CHILD_CLEARTID)
 		child->clear_child_tid = ctid;
 	return vm__start_thread(c->vm, child) < 0 ? -EAGAIN : tid;
@@ -82,19 +83,23 @@ long sys_set_tid_address(struct vcpu *c, const uint64_t *a)
 	return c->tid;
 }
 
-/* Marks one robust futex of a dying thread: owner died, and a waiter woken. */
+/* Marks one robust futex of a dying thread: owner died, and a waiter woken. The guest word is
+ * changed by an atomic compare-and-exchange, as the kernel does, never read and written apart. */
 static void robust_release(struct vcpu *c, uint64_t addr)
 {
-	uint32_t *w = (addr & 3) ? NULL : guest_ptr(c->vm, addr, sizeof(*w));
-	if (!w)
+	uint32_t v;
+	if (addr & 3 || copy_from_guest(c->vm, &v, addr, 1))
 		return;
-	uint32_t v = __atomic_load_n(w, __ATOMIC_SEQ_CST);
 	while ((v & FUTEX_TID_MASK) == (uint32_t)c->tid) {
 		uint32_t nv = (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
-		if (__atomic_compare_exchange_n(w, &v, nv, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+		int rc = uaccess__cmpxchg32(c->vm, addr, &v, nv);
+		if (rc < 0)
+			return;
+		if (rc == 0) {
 			if (v & FUTEX_WAITERS)
-				syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
-			break;
+				syscall(SYS_futex, uaccess__buf(c->vm, addr, 4), FUTEX_WAKE, 1,
+				        NULL, NULL, 0);
+			return;
 		}
 	}
 }
@@ -103,18 +108,18 @@ void thread__robust_exit(struct vcpu *c)
 {
 	/* struct robust_list_head { next; futex_offset; list_op_pending; } as the kernel walks it,
 	 * bounded as the kernel bounds it (ROBUST_LIST_LIMIT). */
-	const uint64_t *head = c->robust_list ? guest_ptr(c->vm, c->robust_list, 24) : NULL;
-	if (!head)
+	uint64_t head[3];
+	if (!c->robust_list || copy_from_guest(c->vm, head, c->robust_list, 3))
 		return;
 	uint64_t entry = head[0] & ~1ULL, pending = head[2] & ~1ULL;
 	int64_t off = (int64_t)head[1];
 	for (int n = 0; entry != c->robust_list && n < 2048; n++) {
-		const uint64_t *e = guest_ptr(c->vm, entry, 8);
-		if (!e)
+		uint64_t next;
+		if (copy_from_guest(c->vm, &next, entry, 1))
 			break;
 		if (entry != pending)
 			robust_release(c, entry + (uint64_t)off);
-		entry = *e & ~1ULL;
+		entry = next & ~1ULL;
 	}
 	if (pending)
 		robust_release(c, pending + (uint64_t)off);
@@ -130,23 +135,18 @@ long sys_set_robust_list(struct vcpu *c, const uint64_t *a)
 
 long sys_get_robust_list(struct vcpu *c, const uint64_t *a)
 {
-	uint64_t *head;
-	uint64_t *len;
-	GUEST_PTR(head, c->vm, a[1], sizeof(*head));
-	GUEST_PTR(len, c->vm, a[2], sizeof(*len));
-	*head = c->robust_list;
-	*len = 24;
+	const uint64_t len = 24;
+	if (copy_to_guest(c->vm, a[1], &c->robust_list, 1) || copy_to_guest(c->vm, a[2], &len, 1))
+		return -EFAULT;
 	return 0;
 }
 
 static int ts_in(struct vcpu *c, uint64_t gva, struct timespec *out)
 {
-	const struct timespec *t = guest_ptr(c->vm, gva, sizeof(*t));
-	if (!t)
+	if (copy_from_guest(c->vm, out, gva, 1))
 		return -EFAULT;
-	if (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000L)
+	if (out->tv_sec < 0 || out->tv_nsec < 0 || out->tv_nsec >= 1000000000L)
 		return -EINVAL;
-	*out = *t;
 	return 0;
 }
 
@@ -163,10 +163,11 @@ static uint64_t ts_to_ns(const struct timespec *t)
 long sys_futex(struct vcpu *c, const uint64_t *a)
 {
 	int op = (int)a[1], cmd = op & FUTEX_CMD_MASK;
-	uint32_t *u, *u2 = NULL;
+	/* the futex words themselves are the host kernel's to read and change */
+	struct guest_bytes *u, *u2 = NULL;
 	if (a[0] & 3)
 		return -EINVAL;
-	GUEST_PTR(u, c->vm, a[0], sizeof(*u));
+	GUEST_BUF(u, c->vm, a[0], sizeof(uint32_t));
 	struct timespec ts, *tp = NULL;
 	switch (cmd) {
 	case FUTEX_WAIT:
@@ -193,7 +194,7 @@ long sys_futex(struct vcpu *c, const uint64_t *a)
 	case FUTEX_WAKE_OP:
 		if (a[4] & 3)
 			return -EINVAL;
-		GUEST_PTR(u2, c->vm, a[4], sizeof(*u2));
+		GUEST_BUF(u2, c->vm, a[4], sizeof(uint32_t));
 		tp = (struct timespec *)(uintptr_t)a[3]; /* val2: a count, not a pointer */
 		break;
 	default:
@@ -265,98 +266,90 @@ long sys_tgkill(struct vcpu *c, const uint64_t *a)
 long sys_rt_sigaction(struct vcpu *c, const uint64_t *a)
 {
 	int sig = (int)a[0];
-	const struct ksigaction *act = NULL;
-	struct ksigaction *old = NULL;
+	struct ksigaction act;
 	if (a[3] != KSIGSET_SIZE || sig < 1 || sig > 64)
 		return -EINVAL;
-	if (a[1])
-		GUEST_PTR(act, c->vm, a[1], sizeof(*act));
-	if (a[2])
-		GUEST_PTR(old, c->vm, a[2], sizeof(*old));
-	if (act && (sig == SIGKILL || sig == SIGSTOP))
+	if (a[1] && copy_from_guest(c->vm, &act, a[1], 1))
+		return -EFAULT;
+	if (a[2] && !uaccess__ok(c->vm, a[2], sizeof(act)))
+		return -EFAULT;
+	if (a[1] && (sig == SIGKILL || sig == SIGSTOP))
 		return -EINVAL;
 	pthread_mutex_lock(&c->vm->lock);
 	struct ksigaction prev = c->vm->sigactions[sig - 1];
-	if (act)
-		c->vm->sigactions[sig - 1] = *act;
+	if (a[1])
+		c->vm->sigactions[sig - 1] = act;
 	pthread_mutex_unlock(&c->vm->lock);
-	if (old)
-		*old = prev;
+	if (a[2] && copy_to_guest(c->vm, a[2], &prev, 1))
+		return -EFAULT;
 	return 0;
 }
 
 long sys_rt_sigprocmask(struct vcpu *c, const uint64_t *a)
 {
-	const uint64_t *set = NULL;
-	uint64_t *old = NULL;
+	uint64_t set;
 	if (a[3] != KSIGSET_SIZE)
 		return -EINVAL;
-	if (a[1])
-		GUEST_PTR(set, c->vm, a[1], sizeof(*set));
-	if (a[2])
-		GUEST_PTR(old, c->vm, a[2], sizeof(*old));
+	if (a[1] && copy_from_guest(c->vm, &set, a[1], 1))
+		return -EFAULT;
+	if (a[2] && !uaccess__ok(c->vm, a[2], sizeof(set)))
+		return -EFAULT;
 	uint64_t prev = c->sigmask;
-	if (set) {
+	if (a[1]) {
 		const uint64_t unblockable = (1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1));
 		switch ((int)a[0]) {
-		case SIG_BLOCK: c->sigmask |= *set; break;
-		case SIG_UNBLOCK: c->sigmask &= ~*set; break;
-		case SIG_SETMASK: c->sigmask = *set; break;
+		case SIG_BLOCK: c->sigmask |= set; break;
+		case SIG_UNBLOCK: c->sigmask &= ~set; break;
+		case SIG_SETMASK: c->sigmask = set; break;
 		default: return -EINVAL;
 		}
 		c->sigmask &= ~unblockable;
 	}
-	if (old)
-		*old = prev;
+	if (a[2] && copy_to_guest(c->vm, a[2], &prev, 1))
+		return -EFAULT;
 	return 0;
 }
 
 long sys_sigaltstack(struct vcpu *c, const uint64_t *a)
 {
-	const stack_t *ss = NULL;
-	stack_t *old = NULL;
-	if (a[0])
-		GUEST_PTR(ss, c->vm, a[0], sizeof(*ss));
-	if (a[1])
-		GUEST_PTR(old, c->vm, a[1], sizeof(*old));
+	stack_t ss;
+	if (a[0] && copy_from_guest(c->vm, &ss, a[0], 1))
+		return -EFAULT;
+	if (a[1] && !uaccess__ok(c->vm, a[1], sizeof(ss)))
+		return -EFAULT;
 	stack_t prev = c->altstack;
 	if (!prev.ss_size)
 		prev.ss_flags = SS_DISABLE;
-	if (ss) {
-		if (ss->ss_flags & ~(SS_DISABLE | SS_AUTODISARM))
+	if (a[0]) {
+		if (ss.ss_flags & ~(SS_DISABLE | SS_AUTODISARM))
 			return -EINVAL;
-		if (!(ss->ss_flags & SS_DISABLE) && ss->ss_size < 2048)
+		if (!(ss.ss_flags & SS_DISABLE) && ss.ss_size < 2048)
 			return -ENOMEM;
-		c->altstack = *ss;
+		c->altstack = ss;
 	}
-	if (old)
-		*old = prev;
+	if (a[1] && copy_to_guest(c->vm, a[1], &prev, 1))
+		return -EFAULT;
 	return 0;
 }
 
 long sys_rt_sigpending(struct vcpu *c, const uint64_t *a)
 {
-	uint64_t *set;
+	const uint64_t none = 0;
 	if (a[1] != KSIGSET_SIZE)
 		return -EINVAL;
-	GUEST_PTR(set, c->vm, a[0], sizeof(*set));
-	*set = 0;
-	return 0;
+	return copy_to_guest(c->vm, a[0], &none, 1);
 }
 
 long sys_arch_prctl(struct vcpu *c, const uint64_t *a)
 {
-	uint64_t *p;
+	uint64_t v;
 	switch ((int)a[0]) {
 	case ARCH_SET_FS:
 		if (a[1] >= (1ULL << 47))
 			return -EPERM;
 		vcpu__set_fs_base(c, a[1]);
 		return 0;
-	case ARCH_GET_FS:
-		GUEST_PTR(p, c->vm, a[1], sizeof(*p));
-		*p = vcpu__fs_base(c);
-		return 0;
+	case ARCH_GET_FS: v = vcpu__fs_base(c); return copy_to_guest(c->vm, a[1], &v, 1);
 	case ARCH_SET_GS:
 		if (a[1] >= (1ULL << 47))
 			return -EPERM;
@@ -364,27 +357,25 @@ long sys_arch_prctl(struct vcpu *c, const uint64_t *a)
 		c->run->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
 		return 0;
 	case ARCH_GET_GS:
-		GUEST_PTR(p, c->vm, a[1], sizeof(*p));
-		*p = c->run->s.regs.sregs.gs.base;
-		return 0;
+		v = c->run->s.regs.sregs.gs.base;
+		return copy_to_guest(c->vm, a[1], &v, 1);
 	default: return -EINVAL;
 	}
 }
 
 long sys_prctl(struct vcpu *c, const uint64_t *a)
 {
-	char *p;
+	char name[sizeof(c->comm)];
+	long n;
 	switch ((int)a[0]) {
-	case PR_SET_NAME:
-		p = guest_ptr(c->vm, a[1], 1);
-		if (!p)
-			return -EFAULT;
-		snprintf(c->comm, sizeof(c->comm), "%.*s", (int)strnlen(p, 15), p);
+	case PR_SET_NAME: /* the first 15 bytes, as Linux keeps them */
+		n = copy_str_from_guest(c->vm, name, a[1], sizeof(name));
+		if (n == -EFAULT)
+			return n;
+		name[sizeof(name) - 1] = 0;
+		memcpy(c->comm, name, sizeof(name));
 		return 0;
-	case PR_GET_NAME:
-		GUEST_PTR(p, c->vm, a[1], 16);
-		memcpy(p, c->comm, 16);
-		return 0;
+	case PR_GET_NAME: return copy_to_guest(c->vm, a[1], c->comm, sizeof(c->comm));
 	case PR_GET_DUMPABLE: return 1;
 	case PR_SET_DUMPABLE:
 	case PR_SET_NO_NEW_PRIVS:
@@ -402,29 +393,22 @@ long sys_sched_yield(struct vcpu *c, const uint64_t *a)
 
 long sys_sched_getaffinity(struct vcpu *c, const uint64_t *a)
 {
-	uint8_t *mask;
+	uint8_t mask[1024 / 8] = { 0 }; /* --vcpus is at most 1024 */
 	uint64_t len = a[1];
 	int n = c->vm->cfg.vcpus;
 	uint64_t need = ((uint64_t)(n + 63) / 64) * 8;
 	if (len < need || (len & 7))
 		return -EINVAL;
-	GUEST_PTR(mask, c->vm, a[2], need);
-	memset(mask, 0, need);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n && i < 1024; i++)
 		mask[i / 8] |= (uint8_t)(1 << (i % 8));
-	return (long)need;
+	return copy_to_guest(c->vm, a[2], mask, need) ? -EFAULT : (long)need;
 }
 
 long sys_getcpu(struct vcpu *c, const uint64_t *a)
 {
-	unsigned *cpu = NULL, *node = NULL;
-	if (a[0])
-		GUEST_PTR(cpu, c->vm, a[0], sizeof(*cpu));
-	if (a[1])
-		GUEST_PTR(node, c->vm, a[1], sizeof(*node));
-	if (cpu)
-		*cpu = (unsigned)c->id % (unsigned)c->vm->cfg.vcpus;
-	if (node)
-		*node = 0;
+	const unsigned cpu = (unsigned)c->id % (unsigned)c->vm->cfg.vcpus, node = 0;
+	if ((a[0] && copy_to_guest(c->vm, a[0], &cpu, 1)) ||
+	    (a[1] && copy_to_guest(c->vm, a[1], &node, 1)))
+		return -EFAULT;
 	return 0;
 }

@@ -2,6 +2,7 @@
  */
 #include "hv/syscall.h"
 #include "hv/clock.h"
+#include "hv/uaccess.h"
 #include "hv/vm.h"
 
 #include <errno.h>
@@ -29,18 +30,17 @@ const char *syscall__name(unsigned nr)
 
 static void trace_arg(FILE *f, const struct vm *vm, char kind, uint64_t v)
 {
-	const char *s;
+	char s[65];
+	long n;
 	switch (kind) {
 	case 'd': fprintf(f, "%lld", (long long)v); break;
 	case 'f': fprintf(f, "%d", (int)v); break;
 	case 's':
-		s = guest_ptr(vm, v, 1);
-		if (!s) {
+		n = copy_str_from_guest(vm, s, v, sizeof(s));
+		if (n == -EFAULT)
 			fprintf(f, "%#llx", (unsigned long long)v);
-			break;
-		}
-		size_t n = strnlen(s, vm->mem - v < 64 ? vm->mem - v : 64);
-		fprintf(f, "\"%.*s\"%s", (int)n, s, n == 64 ? "..." : "");
+		else
+			fprintf(f, "\"%.*s\"%s", n < 0 ? 64 : (int)n, s, n < 0 ? "..." : "");
 		break;
 	default: fprintf(f, "%#llx", (unsigned long long)v); break;
 	}

@@ -1,6 +1,6 @@
 /* hv/syscall.h: servicing the guest's system calls. syscall__dispatch() looks the number up in one
- * table (syscalls.def), checks nothing itself (each handler checks its guest pointers with
- * GUEST_PTR), counts and times the call, and prints it with --trace. Handlers return the value
+ * table (syscalls.def), checks nothing itself (each handler reaches guest memory only through
+ * uaccess.h), counts and times the call, and prints it with --trace. Handlers return the value
  * Linux would put in rax: a result, or -errno. */
 #ifndef HV_SYSCALL_H
 #define HV_SYSCALL_H
@@ -21,8 +21,9 @@ const char *syscall__name(unsigned nr);
 struct iovec;
 /* Translates a guest iovec array into host iovecs (each base checked): the count or -errno. */
 long iov__in(struct vcpu *c, uint64_t giov, uint64_t n, struct iovec *out);
-/* Installs two host fds (a pipe or socketpair) as guest fds written to g[0], g[1]. */
-long fd__install_pair(struct vcpu *c, int host[2], int *g, int cloexec);
+/* Installs two host fds (a pipe or socketpair) as guest fds and writes them to the guest's int[2]
+ * at `g`: 0 or -errno (nothing installed). */
+long fd__install_pair(struct vcpu *c, int host[2], uint64_t g, int cloexec);
 
 /* process.c: fork for fork(), vfork() and clone() without CLONE_VM. */
 long process__fork(struct vcpu *c, uint64_t flags, uint64_t ctid);

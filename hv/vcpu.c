@@ -5,7 +5,7 @@
 #include "hv/mem.h"
 #include "hv/syscall.h"
 #include "hv/clock.h"
-#include "hv/fault.h"
+#include "hv/uaccess.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -415,20 +415,6 @@ static int handle_exit(struct vcpu *c)
 	}
 }
 
-/* hv faulted on this guest's RAM while it handled the exit (fault.h): end the guest. */
-static int on_host_fault(struct vcpu *c)
-{
-	char what[200];
-	int sig = fault__take(c, what, sizeof(what));
-	if (!sig)
-		return 0;
-	if (c->trail.n) /* the call being answered: its result never reached the guest */
-		c->trail.e[(c->trail.n - 1) % TRAIL_LEN].ret = SYSCALL_NORETURN;
-	struct kvm_regs *r = vcpu__regs(c);
-	crash(c, sig, what, r->rip, r->rsp);
-	return -1;
-}
-
 /* KVM_RUN's EFAULT: the guest touched a page of its RAM that the host cannot give it, which only
  * a file mapping can be (a page past the file's end, or a write to a read-only shared mapping).
  * Linux sends SIGBUS for the first, SIGSEGV for the second; KVM does not say which. */
@@ -448,10 +434,9 @@ static void *vcpu_thread(void *arg)
 	sigset_t set;
 	sigfillset(&set);
 	sigdelset(&set, SIG_KICK);
-	sigdelset(&set, SIGBUS); /* hv's own faults on guest RAM: fault.h */
+	sigdelset(&set, SIGBUS); /* faults in copies of guest memory: uaccess.h */
 	sigdelset(&set, SIGSEGV);
 	pthread_sigmask(SIG_SETMASK, &set, NULL);
-	fault__arm(c);
 
 	for (;;) {
 		if (atomic_load(&vm->exiting))
@@ -476,7 +461,7 @@ static void *vcpu_thread(void *arg)
 		}
 		if (!vm->stats.first_exit_ns)
 			vm->stats.first_exit_ns = clock__host_ns(CLOCK_MONOTONIC);
-		if (handle_exit(c) < 0 || on_host_fault(c) < 0 || c->done)
+		if (handle_exit(c) < 0 || c->done)
 			break;
 	}
 	vm__thread_exited(c);
@@ -505,7 +490,7 @@ void vcpu__init_signals(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = kick_handler; /* no SA_RESTART: blocking host calls return EINTR */
 	sigaction(SIG_KICK, &sa, NULL);
-	int rc = fault__init();
+	int rc = uaccess__init();
 	if (rc < 0)
 		fprintf(stderr, "vcons-hv: cannot install the fault handler: %s\n", strerror(-rc));
 }

@@ -6,6 +6,7 @@
 #include "hv/mem.h"
 #include "hv/mm.h"
 #include "hv/stack.h"
+#include "hv/uaccess.h"
 #include "hv/vm.h"
 
 #include <arpa/inet.h>
@@ -320,11 +321,10 @@ void vm__thread_exited(struct vcpu *c)
 {
 	struct vm *vm = c->vm;
 	thread__robust_exit(c);
-	int *tidp = c->clear_child_tid ? guest_ptr(vm, c->clear_child_tid, sizeof(int)) : NULL;
-	if (tidp) { /* CLONE_CHILD_CLEARTID: how pthread_join learns the thread is gone */
-		__atomic_store_n(tidp, 0, __ATOMIC_SEQ_CST);
-		syscall(SYS_futex, tidp, FUTEX_WAKE, 1, NULL, NULL, 0);
-	}
+	const int zero = 0; /* CLONE_CHILD_CLEARTID: how pthread_join learns the thread is gone */
+	if (c->clear_child_tid && !copy_to_guest(vm, c->clear_child_tid, &zero, 1))
+		syscall(SYS_futex, uaccess__buf(vm, c->clear_child_tid, sizeof(zero)), FUTEX_WAKE,
+		        1, NULL, NULL, 0);
 	pthread_mutex_lock(&vm->lock);
 	vm->vcpus[c->id] = NULL;
 	stats__fold(&vm->stats.total, &c->stats);

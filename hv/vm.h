@@ -61,11 +61,6 @@ struct vcpu {
 	char comm[16]; /* PR_SET_NAME */
 	struct vcpu_stats stats;
 	struct trail trail;
-	struct { /* a fault hv took on this guest's RAM (fault.h) */
-		volatile sig_atomic_t sig;
-		int code;
-		uint64_t gpa;
-	} host_fault;
 };
 
 struct ksigaction { /* the kernel's struct sigaction (rt_sigaction) */
@@ -133,27 +128,6 @@ struct vm {
 	struct vm_stats stats;
 	uint64_t clock_base_host_ns[2]; /* CLOCK_REALTIME, CLOCK_MONOTONIC at start */
 };
-
-/* The one check every guest pointer passes before hv touches it: returns the host address of
- * [gva, gva+len) or NULL when any byte lies outside guest RAM. */
-static inline void *guest_ptr(const struct vm *vm, uint64_t gva, uint64_t len)
-{
-	if (gva < USER_BASE || gva > vm->mem || len > vm->mem - gva)
-		return NULL;
-	return vm->ram + gva;
-}
-
-/* GUEST_PTR(var, vm, gva, len): binds `var` to the host address or returns -EFAULT from the
- * handler. The address must also be aligned for the type `var` points to: hv reads and writes
- * guest objects through that type, which C leaves undefined for a misaligned object (the hv-syscall
- * fuzz target found such a pointer reaching rt_sigprocmask). C programs never pass one; Linux
- * would accept it, so this is the one place hv is stricter than Linux. */
-#define GUEST_PTR(var, vm, gva, len)                                                               \
-	do {                                                                                       \
-		(var) = guest_ptr((vm), (gva), (len));                                             \
-		if ((!(var) && (len) != 0) || (gva) % __alignof__(*(var)) != 0)                    \
-			return -EFAULT;                                                            \
-	} while (0)
 
 /* vcpu.c */
 #define SIG_KICK (SIGRTMIN + 2) /* interrupts a vCPU thread's KVM_RUN or blocking host call */
