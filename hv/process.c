@@ -149,7 +149,8 @@ long sys_wait4(struct vcpu *c, const uint64_t *a)
 {
 	int status;
 	struct rusage ru;
-	if (!uaccess__ok(c->vm, a[1], sizeof(status)) || !uaccess__ok(c->vm, a[3], sizeof(ru)))
+	if ((a[1] && !uaccess__ok(c->vm, a[1], sizeof(status))) ||
+	    (a[3] && !uaccess__ok(c->vm, a[3], sizeof(ru))))
 		return -EFAULT;
 	pid_t r = wait4((pid_t)a[0], &status, (int)a[2], &ru);
 	if (r < 0)

@@ -127,7 +127,7 @@ static int enter_handler(struct vcpu *c, int sig, const struct ksigaction *act,
 	info->si_signo = sig;
 	info->si_code = sig == SIGCHLD ? CLD_EXITED : SI_USER;
 	if (ioctl(c->fd, KVM_GET_XSAVE, frame + (xsave_at - pret)) < 0 ||
-	    uaccess__out(vm, pret, frame, size, 16))
+	    uaccess__out(vm, pret, frame, size, 8))
 		return -1;
 
 	c->sigmask =

@@ -284,8 +284,6 @@ long sys_eventfd(struct vcpu *c, const uint64_t *a)
 long sys_fstat(struct vcpu *c, const uint64_t *a)
 {
 	struct stat st;
-	if (!uaccess__ok(c->vm, a[1], sizeof(st)))
-		return -EFAULT;
 	long r = WITH_FILE(c, a[0], f, fstat(f->host, &st));
 	return RESULT_TO_GUEST(c->vm, r, a[1], &st);
 }
@@ -315,8 +313,6 @@ static int open_for_stat(struct vcpu *c, int dirfd, uint64_t gpath, int flags)
 static long stat_at(struct vcpu *c, int dirfd, uint64_t path, uint64_t buf, int flags)
 {
 	struct stat st;
-	if (!uaccess__ok(c->vm, buf, sizeof(st)))
-		return -EFAULT;
 	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT))
 		return -EINVAL;
 	int h = open_for_stat(c, dirfd, path, flags);
@@ -345,8 +341,6 @@ long sys_newfstatat(struct vcpu *c, const uint64_t *a)
 long sys_statx(struct vcpu *c, const uint64_t *a)
 {
 	struct statx stx;
-	if (!uaccess__ok(c->vm, a[4], sizeof(stx)))
-		return -EFAULT;
 	int flags = (int)a[2];
 	int h = open_for_stat(c, at_fd(a[0]), a[1], flags);
 	if (h < 0)
@@ -394,8 +388,6 @@ long sys_getdents64(struct vcpu *c, const uint64_t *a)
 long sys_statfs(struct vcpu *c, const uint64_t *a)
 {
 	struct statfs s;
-	if (!uaccess__ok(c->vm, a[1], sizeof(s)))
-		return -EFAULT;
 	int h = path__open(c->vm, AT_FDCWD, a[0], O_PATH, 0);
 	if (h < 0)
 		return h;
@@ -407,8 +399,6 @@ long sys_statfs(struct vcpu *c, const uint64_t *a)
 long sys_fstatfs(struct vcpu *c, const uint64_t *a)
 {
 	struct statfs s;
-	if (!uaccess__ok(c->vm, a[1], sizeof(s)))
-		return -EFAULT;
 	long r = WITH_FILE(c, a[0], f, fstatfs(f->host, &s));
 	return RESULT_TO_GUEST(c->vm, r, a[1], &s);
 }

@@ -119,27 +119,31 @@ static size_t guarded_copy(void *dst, const void *src, size_t n, const uint8_t *
 int uaccess__in(const struct vm *vm, void *dst, uint64_t gva, uint64_t len, size_t align)
 {
 	const uint8_t *g = host_range(vm, gva, len);
+	if (!len) /* nothing to copy: any address will do, as on Linux */
+		return 0;
 	if (!g || gva % align)
 		return -EFAULT;
-	return len && guarded_copy(dst, g, len, g) ? -EFAULT : 0;
+	return guarded_copy(dst, g, len, g) ? -EFAULT : 0;
 }
 
 int uaccess__out(const struct vm *vm, uint64_t gva, const void *src, uint64_t len, size_t align)
 {
 	uint8_t *g = host_range(vm, gva, len);
+	if (!len)
+		return 0;
 	if (!g || gva % align)
 		return -EFAULT;
-	return len && guarded_copy(g, src, len, g) ? -EFAULT : 0;
+	return guarded_copy(g, src, len, g) ? -EFAULT : 0;
 }
 
 int uaccess__move(const struct vm *vm, uint64_t to, uint64_t from, uint64_t len)
 {
 	uint8_t *d = host_range(vm, to, len);
 	const uint8_t *s = host_range(vm, from, len);
-	if (!d || !s)
-		return -EFAULT;
 	if (!len)
 		return 0;
+	if (!d || !s)
+		return -EFAULT;
 	/* both ends are guest memory: the fault may be on either */
 	copying.lo = (uintptr_t)(d < s ? d : s);
 	copying.hi = (uintptr_t)(d < s ? s : d) + len;

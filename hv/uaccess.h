@@ -31,8 +31,8 @@ struct vm;
 int uaccess__init(void);
 
 /* Copies `len` bytes between guest address `gva` and host memory; `align` is the guest object's
- * alignment (1 for bytes). 0 or -EFAULT. The macros below give the size and alignment from the
- * host object's type. */
+ * alignment (1 for bytes). 0 or -EFAULT; copying 0 bytes always succeeds. The macros below give
+ * the size and alignment from the host object's type. */
 int uaccess__in(const struct vm *vm, void *dst, uint64_t gva, uint64_t len, size_t align);
 int uaccess__out(const struct vm *vm, uint64_t gva, const void *src, uint64_t len, size_t align);
 /* Copies `len` bytes from guest `from` to guest `to` (mremap's move): 0 or -EFAULT. */

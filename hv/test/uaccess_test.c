@@ -81,6 +81,13 @@ static void assert_child_passed(void (*body)(void))
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+static void assert_child_killed(void (*body)(void), int sig)
+{
+	int st = in_child(body);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), sig);
+}
+
 static void ranges(void)
 {
 	struct vm *vm = fake_vm();
@@ -97,6 +104,8 @@ static void ranges(void)
 	CHECK(18, copy_from_guest(vm, huge, USER_BASE, UINT64_MAX / 4) == -EFAULT); /* n * size */
 	CHECK(19, uaccess__ok(vm, 0, 0) && !uaccess__ok(vm, 0, 1) && !uaccess__buf(vm, 0, 1));
 	CHECK(20, uaccess__buf(vm, USER_BASE, 8) == (struct guest_bytes *)(vm->ram + USER_BASE));
+	CHECK(21, uaccess__in(vm, &w, 0, 0, 8) == 0 && uaccess__out(vm, 1, &w, 0, 8) == 0);
+	CHECK(22, copy_from_guest(vm, huge, 0, 0) == 0); /* ppoll(NULL, 0, ...) */
 }
 
 static void copies_check_the_guest_range_and_alignment(void **state)
@@ -184,9 +193,7 @@ static void host_side_fault(void)
 static void a_fault_on_hvs_side_of_a_copy_still_ends_the_process(void **state)
 {
 	(void)state;
-	int st = in_child(host_side_fault);
-	assert_true(WIFSIGNALED(st));
-	assert_int_equal(WTERMSIG(st), SIGSEGV);
+	assert_child_killed(host_side_fault, SIGSEGV);
 }
 
 static void direct_touch(void)
@@ -200,9 +207,7 @@ static void direct_touch(void)
 static void a_fault_outside_a_copy_still_ends_the_process(void **state)
 {
 	(void)state;
-	int st = in_child(direct_touch);
-	assert_true(WIFSIGNALED(st));
-	assert_int_equal(WTERMSIG(st), SIGBUS);
+	assert_child_killed(direct_touch, SIGBUS);
 }
 
 UNIT_MAIN(cmocka_unit_test(copies_check_the_guest_range_and_alignment),
