@@ -13,6 +13,8 @@
 #                            libFuzzer (clang, build/fuzz); `make test` replays its corpus under
 #                            ASan+UBSan (build/san/fuzz/name, main() from tools/fuzz_replay.c)
 #
+#   EXTRA_GUEST_BINS += path  a guest program built by a rule of the module's own (another C library)
+#
 #   name.deps   internal libraries, most dependent first (static link order)
 #   name.ldlibs system libraries (-lsqlite3 ...); name.ldflags extra link flags (-static-pie ...)
 #
@@ -85,6 +87,7 @@ UNIT_TESTS :=
 E2E_TESTS :=
 BENCHES :=
 FUZZERS :=
+EXTRA_GUEST_BINS :=
 include $(sort $(wildcard */module.mk */*/module.mk))
 
 objs = $(patsubst %.S,$(B)/obj/%.o,$(patsubst %.c,$(B)/obj/%.o,$(1)))
@@ -146,7 +149,7 @@ $(B)/obj/%.o: %.S
 .PHONY: all programs unit-tests fuzzers deps test test-nested sanitize tsan fuzz fuzz-list bench bench-list run \
 	format format-check clean help
 all: programs unit-tests
-programs: $(HOST_BINS) $(GUEST_BINS)
+programs: $(HOST_BINS) $(GUEST_BINS) $(if $(SAN)$(TSAN)$(FUZZ),,$(EXTRA_GUEST_BINS))
 unit-tests: $(TEST_BINS)
 fuzzers: $(FUZZ_BINS)
 

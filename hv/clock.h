@@ -11,7 +11,8 @@ struct vm;
 
 uint64_t clock__host_ns(clockid_t id);
 void clock__start(struct vm *vm);
-/* The guest's reading of clock `id` now (nanoseconds). */
+/* The guest's reading of clock `id` now (nanoseconds): from the time page where it serves the
+ * clock (timepage.h), so that system calls and the vDSO give one clock. */
 uint64_t clock__guest_now(const struct vm *vm, clockid_t id);
 /* The guest's reading of clock `id` at the moment the host's clock `id` read `host_ns`: a
  * (host, guest) pair from one reading, exact even if the reader is descheduled in between. */

@@ -37,7 +37,12 @@ struct hv_config {
 	const char *net_addr; /* the VM's IPv4 address (default 127.0.0.1) */
 	const char *cpuid;    /* "host", "baseline" or a YAML file (default host) */
 	double clock_scale;   /* guest clock speed relative to the host (default 1.0) */
-	int trace;            /* print each system call to `trace_out` */
+	enum hv_time_page_use { HV_TIME_PAGE_ON, HV_TIME_PAGE_OFF, HV_TIME_PAGE_FORCE } time_page;
+	/* on: clocks through the vDSO where the TSC is usable (timepage.h); off: every guest clock
+	 * read is a system call; force: trust the TSC without the host CPU's constant_tsc and
+	 * nonstop_tsc flags (emulated CPUs such as the nested test guest's; each vCPU's TSC is
+	 * still checked) */
+	int trace; /* print each system call to `trace_out` */
 	FILE *trace_out;
 	int stdio_fds[3];        /* host fds that back guest fds 0, 1, 2 */
 	const char *name;        /* label in messages and statistics */

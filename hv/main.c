@@ -25,6 +25,9 @@ static const char usage[] =
     "  --net A.B.C.D        the VM's loopback address (default 127.0.0.1)\n"
     "  --cpuid PROFILE      host, baseline (x86-64-v2) or a YAML file (default host)\n"
     "  --clock-scale F      the guest's clocks run F times as fast as the host's (default 1)\n"
+    "  --time-page on|off|force  the guest reads its clocks from a vDSO without an exit (default\n"
+    "                       on; off: every clock read is a system call, as where the TSC is\n"
+    "                       unusable; force: trust a TSC the CPU flags do not vouch for)\n"
     "  --stats FILE         write statistics as JSON at exit and on SIGUSR1\n"
     "  --trace              print each system call to stderr\n"
     "  --name NAME          the VM's name in messages and statistics (default vm)\n"
@@ -86,7 +89,8 @@ int main(int argc, char **argv)
 		O_NAME,
 		O_NOSEC,
 		O_HELP,
-		O_THREADS
+		O_THREADS,
+		O_TIMEPAGE
 	};
 	static const struct option opts[] = {
 		{ "mem", required_argument, 0, O_MEM },
@@ -102,6 +106,7 @@ int main(int argc, char **argv)
 		{ "no-seccomp", no_argument, 0, O_NOSEC },
 		{ "help", no_argument, 0, O_HELP },
 		{ "max-threads", required_argument, 0, O_THREADS },
+		{ "time-page", required_argument, 0, O_TIMEPAGE },
 		{ 0, 0, 0, 0 },
 	};
 	opterr = 0;
@@ -137,6 +142,15 @@ int main(int argc, char **argv)
 			if (*end || !(cfg.clock_scale >= 0.01 && cfg.clock_scale <= 100))
 				return bad_usage("--clock-scale: not a number from 0.01 to 100: ",
 				                 optarg);
+			break;
+		case O_TIMEPAGE:
+			if (!strcmp(optarg, "on") || !strcmp(optarg, "off") ||
+			    !strcmp(optarg, "force"))
+				cfg.time_page = !strcmp(optarg, "on")    ? HV_TIME_PAGE_ON
+				                : !strcmp(optarg, "off") ? HV_TIME_PAGE_OFF
+				                                         : HV_TIME_PAGE_FORCE;
+			else
+				return bad_usage("--time-page: not on, off or force: ", optarg);
 			break;
 		case O_STATS: stats = optarg; break;
 		case O_TRACE: cfg.trace = 1; break;

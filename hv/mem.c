@@ -71,8 +71,9 @@ static void build_page_tables(struct vm *vm)
 	}
 
 	/* SYS_VA = PML4[511] -> PDPT[510] -> PD[0] -> 4 KiB pages, supervisor-only except the stub
-	 * page: where the nested KVM runs the syscall stub at CPL 3 (vcpu.c) it must be
-	 * user-readable; it is never writable. The upper levels carry US so the leaf decides. */
+	 * page (where the nested KVM runs the syscall stub at CPL 3, vcpu.c, it must be
+	 * user-readable), the time page and the vDSO (timepage.h): those are user-readable and
+	 * never writable. The upper levels carry US so the leaf decides. */
 	uint64_t *kpdpt = pt_page(&a, &gpa);
 	pml4[511] = gpa | PTE_P | PTE_RW | PTE_US;
 	uint64_t *kpd = pt_page(&a, &gpa);
@@ -81,7 +82,9 @@ static void build_page_tables(struct vm *vm)
 	kpd[0] = gpa | PTE_P | PTE_RW | PTE_US;
 	for (uint64_t j = 0; j < SYS_MAPPED / PAGE_SIZE_; j++) {
 		uint64_t page = vm->sys_gpa + j * PAGE_SIZE_;
-		kpt[j] = j * PAGE_SIZE_ == SYS_STUB ? page | PTE_P | PTE_US : page | PTE_P | PTE_RW;
+		uint64_t off = j * PAGE_SIZE_;
+		int user = off == SYS_STUB || (off >= SYS_VVAR && off < SYS_VDSO + SYS_VDSO_MAX);
+		kpt[j] = user ? page | PTE_P | PTE_US : page | PTE_P | PTE_RW;
 	}
 }
 

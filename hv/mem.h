@@ -3,8 +3,9 @@
  *
  * System area (its first 2 MiB mapped supervisor-only at SYS_VA; page tables above, not mapped):
  *   +0x0000 GDT    +0x1000 IDT    +0x2000 syscall stub, then one exception stub per vector
- *   +0x3000 one 256-byte TSS per vCPU, with an I/O bitmap    +0x10000 one 4 KiB exception stack
- *   per vCPU
+ *   +0x3000 one 256-byte TSS per vCPU, with an I/O bitmap    +0x20000 one 4 KiB exception stack
+ *   per vCPU    +0x1f0000 the time page, then the vDSO (timepage.h): user-readable, like the
+ *   stub page, and never writable by the guest
  * Guest exits that hv expects are port writes from the stubs: PORT_SYSCALL for `syscall`, and
  * PORT_EXCEPTION + vector for a CPU exception in guest code. The nested KVM on the development
  * machines runs the syscall stub at CPL 3 with IOPL 0, so each TSS's I/O bitmap allows the stub
@@ -22,6 +23,9 @@
 #define SYS_XSTACKS   0x20000 /* after MAX_VCPUS TSSs */
 #define TSS_STRIDE    256
 #define TSS_LIMIT     (104 + 32) /* the TSS, then an I/O bitmap for ports 0..255 and its end byte */
+#define SYS_VVAR      0x1f0000   /* the time page */
+#define SYS_VDSO      0x1f1000   /* the vDSO image, right after it */
+#define SYS_VDSO_MAX  0x4000
 #define SYS_PT        0x200000
 #define SYS_MAPPED    0x200000 /* bytes of the system area mapped at SYS_VA */
 

@@ -10,6 +10,7 @@
 #include "hv/path.h"
 #include "hv/stack.h"
 #include "hv/syscall.h"
+#include "hv/timepage.h"
 #include "hv/uaccess.h"
 #include "hv/vm.h"
 
@@ -82,6 +83,8 @@ static int rebuild_child(struct vcpu *c, const struct kvm_regs *user, uint64_t f
 	vm->is_fork_child = 1;
 	c->started = 1;
 	c->thread = pthread_self();
+	if (timepage__start_in_child(vm) < 0)
+		return -1;
 	/* No signal thread here: let the host's stop signals end this guest process directly. */
 	sigset_t s;
 	sigemptyset(&s);
@@ -117,8 +120,10 @@ long process__fork(struct vcpu *c, uint64_t flags, uint64_t ctid)
 	pthread_mutex_lock(&vm->fds.lock);
 	pthread_mutex_lock(&vm->mm.lock);
 	pthread_mutex_lock(&vm->cwd_lock);
+	pthread_mutex_lock(&vm->tp.lock); /* no half-written time page in the child */
 	pid_t pid = fork();
 	int err = errno;
+	pthread_mutex_unlock(&vm->tp.lock);
 	pthread_mutex_unlock(&vm->cwd_lock);
 	pthread_mutex_unlock(&vm->mm.lock);
 	pthread_mutex_unlock(&vm->fds.lock);

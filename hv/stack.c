@@ -3,6 +3,7 @@
  * envp[], argv[], argc at the entry stack pointer. */
 #include "hv/stack.h"
 #include "hv/elf.h"
+#include "hv/timepage.h"
 #include "hv/vm.h"
 
 #include <elf.h>
@@ -79,6 +80,7 @@ int stack__build(struct vm *vm, const struct elf_image *img, const char *const *
 		{ AT_PLATFORM, at_platform },
 		{ AT_EXECFN, execfn },
 		{ AT_MINSIGSTKSZ, 3632 },
+		{ AT_SYSINFO_EHDR, timepage__vdso_va() }, /* clocks without an exit */
 		{ AT_NULL, 0 },
 	};
 	uint64_t words = 1 + (uint64_t)argc + 1 + (uint64_t)envc + 1 + 2 * (sizeof(aux) / 16);

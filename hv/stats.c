@@ -2,6 +2,7 @@
  * `--stats FILE` and SIGUSR1 write (see stats.h). */
 #include "hv/stats.h"
 #include "hv/clock.h"
+#include "hv/timepage.h"
 #include "hv/syscall.h"
 #include "hv/vm.h"
 
@@ -200,21 +201,23 @@ static json_t *stats_json(struct vm *vm)
 	const struct vm_stats *s = &vm->stats;
 	/* One host reading for both clocks: the harness divides their differences (dilation). */
 	uint64_t host_now = clock__host_ns(CLOCK_MONOTONIC);
+	uint64_t guest_now = clock__guest_now(vm, CLOCK_MONOTONIC); /* the guest's own clock */
 	json_t *o = json_pack(
 	    "{s:s,s:s,s:I,s:I,s:i,s:{s:i,s:i,s:i},s:o,s:o,s:I,s:o,s:o,s:o,s:{s:I,s:I,s:I,s:I},"
 	    "s:{s:I,s:I}}",
 	    "type", "hv_stats", "name", vm->name, "host_ns", (json_int_t)host_now, "guest_ns",
-	    (json_int_t)clock__guest_at(vm, CLOCK_MONOTONIC, host_now), "page_size_bytes",
-	    vm->cfg.page_4k ? 4096 : 2 << 20, "vcpus", "limit", vm->cfg.max_threads, "created",
-	    s->vcpus_created, "peak_threads", s->vcpus_peak, "exits", exits_json(&sum), "syscalls",
-	    syscalls_json(&sum), "unknown_syscalls", (json_int_t)sum.sys_unknown, "kvm_vm", kvm_vm,
-	    "kvm_vcpu", kvm_vcpu, "per_vcpu", per, "memory", "guest_bytes", (json_int_t)vm->mem,
-	    "guest_resident_bytes", (json_int_t)res, "vmm_rss_bytes", (json_int_t)rss,
-	    "vmm_overhead_bytes", (json_int_t)(rss > res ? rss - res : 0), "timing_ns",
-	    "create_to_first_run",
+	    (json_int_t)guest_now, "page_size_bytes", vm->cfg.page_4k ? 4096 : 2 << 20, "vcpus",
+	    "limit", vm->cfg.max_threads, "created", s->vcpus_created, "peak_threads",
+	    s->vcpus_peak, "exits", exits_json(&sum), "syscalls", syscalls_json(&sum),
+	    "unknown_syscalls", (json_int_t)sum.sys_unknown, "kvm_vm", kvm_vm, "kvm_vcpu", kvm_vcpu,
+	    "per_vcpu", per, "memory", "guest_bytes", (json_int_t)vm->mem, "guest_resident_bytes",
+	    (json_int_t)res, "vmm_rss_bytes", (json_int_t)rss, "vmm_overhead_bytes",
+	    (json_int_t)(rss > res ? rss - res : 0), "timing_ns", "create_to_first_run",
 	    (json_int_t)(s->first_run_ns ? s->first_run_ns - s->create_ns : 0),
 	    "create_to_first_exit",
 	    (json_int_t)(s->first_exit_ns ? s->first_exit_ns - s->create_ns : 0));
+	if (o)
+		json_object_set_new(o, "time_page", timepage__json(vm));
 	return o;
 }
 

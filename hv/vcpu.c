@@ -5,6 +5,7 @@
 #include "hv/mem.h"
 #include "hv/syscall.h"
 #include "hv/clock.h"
+#include "hv/timepage.h"
 #include "hv/uaccess.h"
 
 #include <errno.h>
@@ -142,6 +143,7 @@ int vcpu__attach(struct vcpu *c, char *err, size_t errlen)
 	}
 	c->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 	c->stats.kvm = stats__kvm_open(c->fd);
+	timepage__vcpu(c); /* its TSC must be the host's for the time page */
 	return 0;
 }
 

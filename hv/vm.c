@@ -6,6 +6,7 @@
 #include "hv/mem.h"
 #include "hv/mm.h"
 #include "hv/stack.h"
+#include "hv/timepage.h"
 #include "hv/uaccess.h"
 #include "hv/vm.h"
 
@@ -182,7 +183,7 @@ struct hv_vm *hv_vm_create(const struct hv_config *cfg, int *code, char *err, si
 	if (open_kvm(vm, code, err, errlen) < 0 ||
 	    cpuid__build(vm->kvm_fd, cfg->cpuid, &vm->cpuid, &vm->xcr0, code, err, errlen) < 0)
 		goto out;
-	if (mem__init(vm, err, errlen) < 0) {
+	if (mem__init(vm, err, errlen) < 0 || timepage__init(vm, err, errlen) < 0) {
 		*code = HV_EXIT_OSERR;
 		goto out;
 	}
@@ -209,6 +210,10 @@ int hv_vm_start(struct hv_vm *hvm, char *err, size_t errlen)
 {
 	struct vm *vm = (struct vm *)hvm;
 	clock__start(vm);
+	if (timepage__start(vm) < 0) {
+		snprintf(err, errlen, "cannot start the time page's thread: %s", strerror(errno));
+		return -1;
+	}
 	for (int i = 0; i < MAX_VCPUS; i++) {
 		if (vm->vcpus[i] && vm__start_thread(vm, vm->vcpus[i]) < 0) {
 			snprintf(err, errlen, "cannot start a vCPU thread: %s", strerror(errno));
@@ -350,6 +355,7 @@ void hv_vm_destroy(struct hv_vm *hvm)
 	struct vm *vm = (struct vm *)hvm;
 	if (!vm)
 		return;
+	timepage__stop(vm);
 	for (int i = 0; i < MAX_VCPUS; i++)
 		if (vm->all[i])
 			vcpu__destroy(vm->all[i]);

@@ -83,6 +83,20 @@ struct mm {
 
 #include "hv/fdtab.h"
 
+struct timepage {             /* the keeper of the VM's time page (timepage.c) */
+	pthread_mutex_t lock; /* all below but tsc0, mono0 (the keeper's own) */
+	pthread_cond_t wake;
+	pthread_t thread;
+	int running, stop;
+	int checked;        /* a vCPU's TSC was found to be the host's */
+	const char *why;    /* set: the page is unusable, and why */
+	double ns_per_tick; /* from KVM's TSC frequency */
+	uint64_t tsc0;      /* the keeper's first sample: its rate baseline */
+	int64_t mono0;
+	int64_t offset[8]; /* each clock's kept offset to MONOTONIC, guest ns (HV_TP_NCLOCKS) */
+	int have_offsets;
+};
+
 struct vm {
 	struct hv_config cfg;
 	const char *name;
@@ -127,6 +141,7 @@ struct vm {
 
 	struct vm_stats stats;
 	uint64_t clock_base_host_ns[2]; /* CLOCK_REALTIME, CLOCK_MONOTONIC at start */
+	struct timepage tp;
 };
 
 /* vcpu.c */
