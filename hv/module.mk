@@ -42,7 +42,7 @@ hv-lib-test.deps := hv
 hv-lib-test.ldlibs := -lcmocka $(HV_LDLIBS)
 
 # Guest programs for hv's conformance tests (static; each prints a transcript compared native vs hv).
-HV_GUEST_TESTS := t_files t_threads t_time t_mem t_net t_sqlite t_tls t_crash t_confine t_cpuid t_robust
+HV_GUEST_TESTS := t_files t_threads t_time t_mem t_net t_sqlite t_tls t_crash t_confine t_cpuid t_robust t_race
 GUEST_PROGS += $(addprefix hv-,$(HV_GUEST_TESTS))
 $(foreach t,$(HV_GUEST_TESTS),$(eval hv-$(t).srcs := hv/test/guest/$(t).c))
 $(foreach t,$(HV_GUEST_TESTS),$(eval hv-$(t).ldlibs := -lpthread))
