@@ -52,6 +52,8 @@ hv-t_tls.ldlibs := -lssl -lcrypto -ldl -lpthread
 hv/test/guest.cflags := -Wno-missing-prototypes -Wno-missing-field-initializers
 
 E2E_TESTS += hv/test/conformance.sh hv/test/confinement.sh hv/test/busybox.sh hv/test/errors.sh
+# hv's handlers against a guest rewriting their arguments while they run (t_race), native vs hv
+E2E_TESTS += hv/test/race.sh
 
 GUEST_PROGS += hv-bench
 hv-bench.srcs := hv/bench/hvbench.c
