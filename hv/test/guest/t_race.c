@@ -195,23 +195,27 @@ static void msg_setup(void)
 
 /* msg_name: valid, NULL, BAD_LOW, BAD_TOP; msg_namelen: 0, 16, 128, huge (negative as an int, and
  * positive); msg_iovlen: 1, 65, 1000 (Linux takes up to 1024), 100000; msg_iov: valid, BAD_LOW,
- * BAD_TOP. */
+ * BAD_TOP. Valid values come up more often, so that more calls get past the checks (under hv, which
+ * refuses more than 64 iovecs, too) and into the call while the fields go on changing. */
 static void flip_msg(uint64_t x)
 {
-	static void *const names[] = { &nm, NULL, (void *)BAD_LOW, (void *)BAD_TOP };
-	static const socklen_t namelens[] = { 0, sizeof(struct sockaddr_in),
-		                              sizeof(struct sockaddr_storage), 0xffffffffu,
+	static void *const names[] = { &nm, &nm, NULL, (void *)BAD_LOW, (void *)BAD_TOP };
+	static const socklen_t namelens[] = { 0,
+		                              sizeof(struct sockaddr_in),
+		                              sizeof(struct sockaddr_in),
+		                              sizeof(struct sockaddr_storage),
+		                              0xffffffffu,
 		                              0x40000000u };
-	static const size_t iovlens[] = { 1, 65, 1000, 100000 };
-	static struct iovec *const iovps[] = { iovs, (struct iovec *)BAD_LOW,
+	static const size_t iovlens[] = { 1, 1, 1, 65, 1000, 100000 };
+	static struct iovec *const iovps[] = { iovs, iovs, (struct iovec *)BAD_LOW,
 		                               (struct iovec *)BAD_TOP };
 	volatile struct msghdr *m = &mh;
 	uint64_t v = x >> 8;
 	switch (x % 4) {
-	case 0: m->msg_name = names[v % 4]; break;
-	case 1: m->msg_namelen = namelens[v % 5]; break;
-	case 2: m->msg_iovlen = iovlens[v % 4]; break;
-	default: m->msg_iov = iovps[v % 3]; break;
+	case 0: m->msg_name = names[v % 5]; break;
+	case 1: m->msg_namelen = namelens[v % 6]; break;
+	case 2: m->msg_iovlen = iovlens[v % 6]; break;
+	default: m->msg_iov = iovps[v % 4]; break;
 	}
 }
 
@@ -231,10 +235,14 @@ static void *sender(void *arg)
 /* recvmsg: a datagram's DGRAM bytes, or IOV_BYTES of them into one iovec; EFAULT (a bad iovec
  * array or name, the latter after the datagram was taken), EINVAL (a negative msg_namelen),
  * EMSGSIZE (msg_iovlen past 1024; past 64 under hv, which takes no more), EAGAIN (SO_RCVTIMEO),
- * EINTR. */
+ * EINTR. The queue is emptied first, so that a call that gets past its checks waits for the
+ * sender's next datagram while the flipper rewrites the msghdr. */
 static void call_recvmsg(void)
 {
 	static const int allowed[] = { EFAULT, EINVAL, EMSGSIZE, EAGAIN, EINTR, 0 };
+	char buf[DGRAM];
+	while (recv(sock, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
 	long r = syscall(SYS_recvmsg, sock, &mh, 0);
 	check(r, errno, r == DGRAM || r == IOV_BYTES, allowed);
 }
