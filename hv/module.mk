@@ -59,7 +59,7 @@ hv-lib-test.ldlibs := -lcmocka $(HV_LDLIBS)
 
 # Guest programs for hv's conformance tests (static; each prints a transcript compared native vs hv).
 HV_GUEST_TESTS := t_files t_threads t_time t_mem t_net t_sqlite t_tls t_crash t_confine t_cpuid t_robust \
-                  t_clock
+                  t_clock t_race
 GUEST_PROGS += $(addprefix hv-,$(HV_GUEST_TESTS))
 $(foreach t,$(HV_GUEST_TESTS),$(eval hv-$(t).srcs := hv/test/guest/$(t).c))
 $(foreach t,$(HV_GUEST_TESTS),$(eval hv-$(t).ldlibs := -lpthread))
@@ -77,6 +77,8 @@ $(B)/guest/hv-t_clock-musl: hv/test/guest/t_clock.c
 
 E2E_TESTS += hv/test/conformance.sh hv/test/confinement.sh hv/test/busybox.sh hv/test/errors.sh \
               hv/test/guest-memory.sh hv/test/vdso.sh
+# hv's handlers against a guest rewriting their arguments while they run (t_race), native vs hv
+E2E_TESTS += hv/test/race.sh
 
 GUEST_PROGS += hv-bench
 hv-bench.srcs := hv/bench/hvbench.c
