@@ -209,9 +209,7 @@ static char **copy_strv(struct vm *vm, uint64_t gv, size_t *budget, long *rc)
 			*rc = len;
 		else if ((size_t)len >= *budget)
 			*rc = -E2BIG;
-		else if (n + 1 == cap && !(out = grow_strv(out, &cap)))
-			*rc = -ENOMEM;
-		else if (!(out[n] = strdup(buf)))
+		else if ((n + 1 == cap && !(out = grow_strv(out, &cap))) || !(out[n] = strdup(buf)))
 			*rc = -ENOMEM;
 		else
 			*budget -= (size_t)len + 1;

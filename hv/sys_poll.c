@@ -304,6 +304,8 @@ long sys_timerfd_settime(struct vcpu *c, const uint64_t *a)
 long sys_timerfd_gettime(struct vcpu *c, const uint64_t *a)
 {
 	struct itimerspec cur;
+	if (!uaccess__ok(c->vm, a[1], sizeof(cur)))
+		return -EFAULT;
 	struct hfile *f = fdtab__get(&c->vm->fds, (int)a[0]);
 	if (!f)
 		return -EBADF;

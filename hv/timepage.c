@@ -73,7 +73,7 @@ static int host_tsc_is_stable(void)
 		break;
 	}
 	if (f)
-		fclose(f);
+		(void)fclose(f);
 	stable = constant && nonstop;
 	return stable;
 }
@@ -95,8 +95,11 @@ static void page_write(struct hv_time_page *p, uint32_t usable, uint64_t tsc, ui
 	__atomic_store_n(&p->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
-/* Marks the page unusable for the VM's life (the first reason is kept and said once). */
-static void mark_unusable(struct vm *vm, const char *why)
+/* Marks the page unusable for the VM's life; the first reason is kept for --stats. `warn`: say it
+ * on stderr too, once (a vCPU whose TSC is not the host's, where the host's flags promised it;
+ * not the host's flags or --time-page off, which a user knows of, and which would otherwise
+ * stand in every guest program's output). */
+static void mark_unusable(struct vm *vm, const char *why, int warn)
 {
 	struct timepage *t = &vm->tp;
 	pthread_mutex_lock(&t->lock);
@@ -107,7 +110,7 @@ static void mark_unusable(struct vm *vm, const char *why)
 		page_write(page_of(vm), 0, 0, 0, zero);
 	}
 	pthread_mutex_unlock(&t->lock);
-	if (first)
+	if (first && warn)
 		fprintf(stderr,
 		        "vcons-hv: %s: guest clocks through system calls (no vDSO time): %s\n",
 		        vm->name, why);
@@ -140,9 +143,9 @@ int timepage__init(struct vm *vm, char *err, size_t errlen)
 	page_of(vm)->coarse_res_ns =
 	    clock_getres(CLOCK_MONOTONIC_COARSE, &r) == 0 ? r.tv_nsec : 4000000;
 	if (vm->cfg.time_page == HV_TIME_PAGE_OFF)
-		mark_unusable(vm, "--time-page off");
+		mark_unusable(vm, "--time-page off", 0);
 	else if (vm->cfg.time_page != HV_TIME_PAGE_FORCE && !host_tsc_is_stable())
-		mark_unusable(vm, "the host's TSC is not constant_tsc and nonstop_tsc");
+		mark_unusable(vm, "the host's TSC is not constant_tsc and nonstop_tsc", 0);
 	return 0;
 }
 
@@ -270,14 +273,14 @@ void timepage__vcpu(struct vcpu *c)
 	uint64_t guest = m.h.entries[0].data;
 	int khz = ioctl(c->fd, KVM_GET_TSC_KHZ, 0);
 	if (n != 1 || khz <= 0) {
-		mark_unusable(vm, "KVM does not tell the vCPU's TSC or its frequency");
+		mark_unusable(vm, "KVM does not tell the vCPU's TSC or its frequency", 1);
 		return;
 	}
 	/* within the ioctl's own span, and a millisecond's slack for a busy host */
 	uint64_t slack = (t1 - t0) + (uint64_t)khz;
 	if (guest + slack < t0 || guest > t1 + slack) {
-		mark_unusable(vm,
-		              "a vCPU's TSC is not the host's (KVM would not set its offset to 0)");
+		mark_unusable(
+		    vm, "a vCPU's TSC is not the host's (KVM would not set its offset to 0)", 1);
 		return;
 	}
 	pthread_mutex_lock(&t->lock);

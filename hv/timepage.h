@@ -8,7 +8,8 @@
  *
  * The page is usable only where the TSC is: the host has constant_tsc and nonstop_tsc, and every
  * vCPU's TSC reads as the host's (hv sets each vCPU's TSC offset to 0 and checks it). Otherwise it
- * is marked unusable, said once on stderr and in --stats, and the vDSO makes system calls. */
+ * is marked unusable, said in --stats (time_page.why; on stderr too where a vCPU fails the check
+ * on a host whose flags promised a good TSC), and the vDSO makes system calls. */
 #ifndef HV_TIMEPAGE_H
 #define HV_TIMEPAGE_H
 #include <stddef.h>

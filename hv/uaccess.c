@@ -1,14 +1,15 @@
 /* hv/uaccess.c: copies between guest and host memory that a host fault cannot kill, and the range
  * checks every guest address passes (uaccess.h has the contract).
  *
- * How a copy survives a fault: every copy is one `rep movsb` at a known address (hv_copy_bytes
- * below, the kernel's exception-table idea). The SIGBUS/SIGSEGV handler looks at the faulting
- * instruction: when it is that one, and the faulting address lies in the guest range this thread
- * is copying, it moves the thread past the instruction, so copy_bytes returns the count of bytes
- * left (RCX, which the CPU keeps exact across a fault). Nothing else is touched: no longjmp, no
- * per-copy system call. Any other fault goes to the handler installed before uaccess__init. The
- * instruction is also invisible to the sanitizers, which is right: guest memory is not hv's, and
- * a racing guest thread writing it is not a data race in hv. */
+ * How a copy survives a fault: every copy is one `rep movsq` (aligned) or `rep movsb` at a known
+ * address (hv_copy_bytes below, the kernel's exception-table idea). The SIGBUS/SIGSEGV handler
+ * looks at the faulting instruction: when it is one of those, and the faulting address lies in
+ * the guest range this thread is copying, it moves the thread to that instruction's fix-up, and
+ * hv_copy_bytes returns the count of bytes left (from RCX, which the CPU keeps exact across a
+ * fault). Nothing else is touched: no longjmp, no per-copy system call. Any other fault goes to
+ * the handler installed before uaccess__init. The instructions are also invisible to the
+ * sanitizers, which is right: guest memory is not hv's, and a racing guest thread writing it is
+ * not a data race in hv. */
 #include "hv/uaccess.h"
 #include "hv/vm.h"
 
@@ -19,14 +20,31 @@
 #include <ucontext.h>
 
 /* size_t hv_copy_bytes(void *dst, const void *src, size_t n): the bytes NOT copied (0: all).
+ *   Both ends and n 8-byte aligned (every structure, a page): `rep movsq`, so that each aligned
+ *   word is read once, whole, as Linux's copy_from_user reads it (a guest racing its own write
+ *   of a pointer or a length sees the old or the new value, never a mix); otherwise `rep movsb`.
  * int hv_cmpxchg32(uint32_t *p, uint32_t *expected, uint32_t val): 0 replaced, 1 not (and
- * *expected = *p), -1 faulted. Each has one instruction that may fault on guest memory and the
- * place the fault handler sends the thread to. */
+ *   *expected = *p), -1 faulted.
+ * Each instruction that may fault on guest memory has a fix-up the fault handler sends the
+ * thread to (fixups[] below). */
 __asm__(".pushsection .text\n"
         ".p2align 4\n"
         ".type hv_copy_bytes, @function\n"
         "hv_copy_bytes:\n"
         "	mov %rdx, %rcx\n"
+        "	mov %rdi, %rax\n"
+        "	or %rsi, %rax\n"
+        "	or %rdx, %rax\n"
+        "	test $7, %al\n"
+        "	jnz hv_copy_insn\n"
+        "	shr $3, %rcx\n"
+        "hv_copyq_insn:\n"
+        "	rep movsq\n"
+        "	xor %eax, %eax\n"
+        "	ret\n"
+        "hv_copyq_fixup:\n"
+        "	lea (,%rcx,8), %rax\n"
+        "	ret\n"
         "hv_copy_insn:\n"
         "	rep movsb\n"
         "hv_copy_fixup:\n"
@@ -50,6 +68,8 @@ __asm__(".pushsection .text\n"
         ".popsection\n");
 size_t hv_copy_bytes(void *dst, const void *src, size_t n) __asm__("hv_copy_bytes");
 int hv_cmpxchg32(uint32_t *p, uint32_t *expected, uint32_t val) __asm__("hv_cmpxchg32");
+extern const char hv_copyq_insn[] __asm__("hv_copyq_insn");
+extern const char hv_copyq_fixup[] __asm__("hv_copyq_fixup");
 extern const char hv_copy_insn[] __asm__("hv_copy_insn");
 extern const char hv_copy_fixup[] __asm__("hv_copy_fixup");
 extern const char hv_cmpxchg_insn[] __asm__("hv_cmpxchg_insn");
@@ -69,13 +89,16 @@ static void on_fault(int sig, siginfo_t *si, void *uctx)
 	greg_t *rip = &uc->uc_mcontext.gregs[REG_RIP];
 	uintptr_t a = (uintptr_t)si->si_addr;
 	if (si->si_code > 0 && a >= copying.lo && a < copying.hi) {
-		if (*rip == (greg_t)(uintptr_t)hv_copy_insn) {
-			*rip = (greg_t)(uintptr_t)hv_copy_fixup; /* RCX: the bytes left */
-			return;
-		}
-		if (*rip == (greg_t)(uintptr_t)hv_cmpxchg_insn) {
-			*rip = (greg_t)(uintptr_t)hv_cmpxchg_fixup;
-			return;
+		static const struct {
+			const char *insn, *fixup;
+		} fixups[] = { { hv_copyq_insn, hv_copyq_fixup },
+			       { hv_copy_insn, hv_copy_fixup },
+			       { hv_cmpxchg_insn, hv_cmpxchg_fixup } };
+		for (size_t i = 0; i < sizeof(fixups) / sizeof(*fixups); i++) {
+			if (*rip == (greg_t)(uintptr_t)fixups[i].insn) {
+				*rip = (greg_t)(uintptr_t)fixups[i].fixup; /* RCX: what is left */
+				return;
+			}
 		}
 	}
 	/* Not a guest's doing: the handler from before takes the repeated fault. */

@@ -73,8 +73,10 @@ static void *vdso_sym(const uint8_t *base, const char *name)
 	for (int i = 0; i < eh->e_phnum; i++)
 		if (ph[i].p_type == PT_DYNAMIC)
 			dyn = (const Elf64_Dyn *)(base + ph[i].p_offset);
-	if (!dyn)
+	if (!dyn) {
 		fail_msg("the vDSO has no PT_DYNAMIC");
+		return NULL;
+	}
 	const Elf64_Sym *sym = NULL;
 	const char *str = NULL;
 	const Elf32_Word *hash = NULL;
@@ -91,13 +93,15 @@ static void *vdso_sym(const uint8_t *base, const char *name)
 		default: break;
 		}
 	}
-	if (!sym || !str || !hash || !versym || !verdef) /* what musl needs */
+	if (!sym || !str || !hash || !versym || !verdef) { /* what musl needs */
 		fail_msg("the vDSO lacks a dynamic table glibc or musl reads");
+		return NULL;
+	}
 	for (Elf32_Word i = 0; i < hash[1]; i++) {
 		if (strcmp(str + sym[i].st_name, name) || !sym[i].st_value)
 			continue;
 		const Elf64_Verdef *d = verdef;
-		for (;;) { /* the symbol's version must be LINUX_2.6 */
+		for (; d;) { /* the symbol's version must be LINUX_2.6 */
 			if (d->vd_ndx == (versym[i] & 0x7fff)) {
 				const Elf64_Verdaux *aux =
 				    (const void *)((const char *)d + d->vd_aux);

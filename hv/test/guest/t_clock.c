@@ -107,10 +107,12 @@ static int mode_sleep(void)
 int main(int argc, char **argv)
 {
 	const char *m = argc > 1 ? argv[1] : "";
+	long n1 = argc > 2 ? strtol(argv[2], NULL, 10) : -1,
+	     n2 = argc > 3 ? strtol(argv[3], NULL, 10) : -1;
 	if (!strcmp(m, "read"))
-		return mode_read(argc > 2 ? atol(argv[2]) : 1000);
+		return mode_read(n1 > 0 ? n1 : 1000);
 	if (!strcmp(m, "monotonic"))
-		return mode_monotonic(argc > 2 ? atoi(argv[2]) : 8, argc > 3 ? atoi(argv[3]) : 10);
+		return mode_monotonic(n1 > 0 ? (int)n1 : 8, n2 > 0 ? (int)n2 : 10);
 	if (!strcmp(m, "sleep"))
 		return mode_sleep();
 	fprintf(stderr, "usage: t_clock read N | monotonic THREADS SECONDS | sleep\n");
