@@ -12,11 +12,15 @@
  *   - confinement: the folder holding the root has exactly the root and a file "outside", whose
  *     content (32 random bytes) is unchanged and never appears in guest memory;
  *   - no host fd outlives the VM's file table.
- * Calls that could block, end the process, start threads or processes, or take long (sync,
- * fallocate) are not sent; fcntl's waiting lock commands are turned into F_GETFL. A call whose
- * pointer lands on a file mapping's page past EOF, or writes a read-only one, gets EFAULT from
- * uaccess.c's fault-safe copies (any other fault, such as one in the guard regions, still crashes
- * the target).
+ * Calls that end the process, start threads or processes, make network sockets (socket, and with
+ * it bind, listen, connect, accept: no AF_INET socket exists here), only wait (futex, nanosleep,
+ * wait4, pause) or take long (sync, fallocate) are not sent. Those that could wait are made not to
+ * (nonblocking()): pipes, socketpairs and timerfds are created O_NONBLOCK and stay so (F_SETFL
+ * cannot clear it, FIONBIO becomes FIONREAD), messages are MSG_DONTWAIT, poll and epoll_wait time
+ * out at once and ppoll/select/pselect6 get the driver's zero timeout, fcntl's waiting locks become
+ * F_GETFL. A call whose pointer lands on a file mapping's page past EOF, or writes a read-only
+ * one, gets EFAULT from uaccess.c's fault-safe copies (any other fault, such as one in the guard
+ * regions, still crashes the target).
  * VCONS_FUZZ_TRACE=1 build/san/fuzz/hv-syscall FILE prints each call as vcons-hv --trace does. */
 #include "tools/fuzz.h"
 #include "hv/fdtab.h"
@@ -29,11 +33,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #define MEM        (8ULL << 20)
@@ -41,7 +49,8 @@
 #define DICT_AT    USER_BASE                /* the path dictionary, NUL-terminated strings */
 #define SCRATCH    (USER_BASE + (64 << 10)) /* the input's bytes */
 #define SCR_LEN    (64 << 10)
-#define IMAGE_HI   (USER_BASE + (1 << 20)) /* as if a 1 MiB program were loaded */
+#define IMAGE_HI   (USER_BASE + (1 << 20))  /* as if a 1 MiB program were loaded */
+#define TIMEOUT_AT (USER_BASE + (32 << 10)) /* the driver's timespec for ppoll/select/pselect6 */
 #define MAX_CALLS  32
 #define SECRET_LEN 32
 
@@ -203,6 +212,28 @@ static const unsigned fz_calls[] = {
 	__NR_getpriority,
 	__NR_sched_getaffinity,
 	__NR_getcpu,
+	/* kept from waiting by nonblocking(); new calls go last (inputs name them by index) */
+	__NR_pipe2,
+	__NR_socketpair,
+	__NR_sendto,
+	__NR_recvfrom,
+	__NR_sendmsg,
+	__NR_recvmsg,
+	__NR_getsockopt,
+	__NR_setsockopt,
+	__NR_getsockname,
+	__NR_getpeername,
+	__NR_shutdown,
+	__NR_poll,
+	__NR_ppoll,
+	__NR_select,
+	__NR_pselect6,
+	__NR_epoll_create1,
+	__NR_epoll_ctl,
+	__NR_epoll_wait,
+	__NR_timerfd_create,
+	__NR_timerfd_settime,
+	__NR_timerfd_gettime,
 };
 #define NCALLS (sizeof fz_calls / sizeof fz_calls[0])
 
@@ -312,6 +343,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	put_file(p, fz.secret, SECRET_LEN);
 	fz.dir_fd = open(fz.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	fuzz_assert(fz.dir_fd >= 0);
+	signal(SIGPIPE, SIG_IGN); /* as vcons-hv: a write to a pipe without reader gets EPIPE */
 	vm_setup();
 	return 0;
 }
@@ -331,6 +363,7 @@ static void vm_reset(void)
 	snprintf(vm->cwd, sizeof vm->cwd, "/");
 	vm->umask = 022;
 	memset(vm->sigactions, 0, sizeof vm->sigactions);
+	atomic_store(&vm->pending, 0); /* a SIGPIPE the last input raised */
 	fz.cpu.sigmask = fz.cpu.pending = 0;
 	size_t at = 0;
 	for (size_t i = 0; i < NPATHS; i++) {
@@ -419,6 +452,55 @@ static void check_outside_untouched(void)
 	fuzz_assert(!memcmp(buf, fz.secret, SECRET_LEN));
 }
 
+/* ppoll/pselect6/select's timeout pointer: the driver's zero timespec (a zero timeval too) at
+ * TIMEOUT_AT, or with bit 2 of the argument's tag an invalid one (EINVAL); a pointer outside guest
+ * RAM stays (EFAULT). NULL, which waits for ever, is never sent, nor a guest timespec that could.
+ */
+static uint64_t timeout_ptr(uint64_t p, uint8_t tag)
+{
+	static const int64_t zero[2] = { 0, 0 }, bad[2] = { 0, 1000000000 };
+	const int64_t *t = tag & 4 ? bad : zero;
+	int64_t back[2];
+	if (p && !uaccess__ok(&fz.vm, p, sizeof back))
+		return p;
+	/* a read-only file mapping there: EFAULT rather than the file's bytes as a timeout */
+	if (uaccess__out(&fz.vm, TIMEOUT_AT, t, sizeof back, 8) ||
+	    uaccess__in(&fz.vm, back, TIMEOUT_AT, sizeof back, 8) || memcmp(back, t, sizeof back))
+		return MEM;
+	return TIMEOUT_AT;
+}
+
+/* Makes a call that could wait return at once: fds the VM creates are non-blocking and stay so
+ * (fcntl F_SETFL, ioctl FIONBIO cannot clear O_NONBLOCK), messages are MSG_DONTWAIT, timeouts
+ * zero; fcntl's waiting locks become F_GETFL. */
+static void nonblocking(unsigned nr, uint64_t *a, const uint8_t *rec)
+{
+	switch (nr) {
+	case __NR_fcntl: /* hv takes the command as an int */
+		if ((int)a[1] == F_SETLKW || (int)a[1] == F_OFD_SETLKW)
+			a[1] = F_GETFL; /* would wait for a lock another fd of this VM holds */
+		if ((int)a[1] == F_SETFL)
+			a[2] |= O_NONBLOCK;
+		break;
+	case __NR_ioctl:
+		if (a[1] == FIONBIO)
+			a[1] = FIONREAD;
+		break;
+	case __NR_pipe2: a[1] |= O_NONBLOCK; break;
+	case __NR_socketpair: a[1] |= SOCK_NONBLOCK; break;
+	case __NR_timerfd_create: a[1] |= TFD_NONBLOCK; break;
+	case __NR_sendto:
+	case __NR_recvfrom: a[3] |= MSG_DONTWAIT; break;
+	case __NR_sendmsg:
+	case __NR_recvmsg: a[2] |= MSG_DONTWAIT; break;
+	case __NR_poll: a[2] = 0; break;
+	case __NR_epoll_wait: a[3] = 0; break;
+	case __NR_ppoll: a[2] = timeout_ptr(a[2], rec[1 + 3 * 2]); break;
+	case __NR_select:
+	case __NR_pselect6: a[4] = timeout_ptr(a[4], rec[1 + 3 * 4]); break;
+	}
+}
+
 static long run_call(const uint8_t *rec)
 {
 	unsigned nr = fz_calls[rec[0] % NCALLS];
@@ -428,8 +510,7 @@ static long run_call(const uint8_t *rec)
 		// NOLINTNEXTLINE(bugprone-narrowing-conversions): a char either way
 		a[i] = make_arg(fmt && i < (int)strlen(fmt) ? fmt[i] : 'd', rec[1 + 3 * i],
 		                (uint16_t)(rec[2 + 3 * i] | rec[3 + 3 * i] << 8));
-	if (nr == __NR_fcntl && (a[1] == F_SETLKW || a[1] == F_OFD_SETLKW))
-		a[1] = F_GETFL; /* would wait for a lock another fd of this VM holds */
+	nonblocking(nr, a, rec);
 	long r = syscall__dispatch(&fz.cpu, nr, a);
 	fuzz_assert(r >= -4095); /* a value or -errno, so not SYSCALL_NORETURN either */
 	return r;
