@@ -52,15 +52,31 @@ def scratch(n,parts):
     for off,data in parts: put(b,off,data)
     return bytes(b)
 q=lambda *v: struct.pack('<%dQ'%len(v),*v)
+M64=(1<<64)-1
+def race_k(r,n):
+    """The index into race_value()'s table (0..23) that a mode-1 place gets when record r is the
+    input's call n and the call races one place: syscall.c's race_plan/race_mutate, mirrored."""
+    h=0xcbf29ce484222325^n
+    for b in r: h=((h^b)*0x100000001b3)&M64
+    z=h=(h+0x9e3779b97f4a7c15)&M64  # splitmix64, as race_next
+    z=((z^(z>>30))*0xbf58476d1ce4e5b9)&M64
+    z=((z^(z>>27))*0x94d049bb133111eb)&M64
+    return ((z^(z>>31))>>1)%24
+def raced(r,n,k):
+    """Record r with its last argument (unused by a call of fewer than 6) set so that its mode-1
+    place gets value k of race_value()'s table."""
+    return next(r[:16]+bytes([0,v,0]) for v in range(256) if race_k(r[:16]+bytes([0,v,0]),n)==k)
 msghdr=lambda name,namelen,iov,iovlen: struct.pack('<QI4xQQQQi4x',name,namelen,iov,iovlen,0,0,0)
 seeds.update({
  # a datagram through a socketpair by sendmsg/recvmsg, the racer on msg_iovlen (slot 6) of the
- # sent msghdr and on the whole received one, its iovec and name
- 'socketpair-msg':inp(scratch(2048,[(64,msghdr(0,0,SCR+128,1)),(128,q(SCR+1024,16)),
-   (256,msghdr(SCR+512,16,SCR+320,1)),(320,q(SCR+1536,64)),(448,struct.pack('<I',16)),(1024,b'over a socketpair')]),
-   [rec('socketpair',V(1),V(2),V(0),S(0)),rec('sendmsg',F(0),R(64,1,6),V(0)),rec('recvmsg',F(1),R(256,3),V(0)),
-    rec('sendto',F(1),S(1024),V(16),V(0),NULL,V(0)),rec('recvfrom',F(0),S(1536),V(64),V(0),S(512),R(448,1,0)),
-    rec('getsockname',F(0),S(512),R(448,1,0)),rec('getpeername',F(1),S(512),R(448,2))]),
+ # sent msghdr (1 <-> 65: a second fetch after the check <= 64 would overflow hv's 64 iovecs; the
+ # 64 entries after its one are zero, so such a copy would be used) and on the whole received
+ # one, its iovec and name
+ 'socketpair-msg':inp(scratch(2112,[(64,msghdr(0,0,SCR+128,1)),(128,q(SCR+2048,16)),
+   (1280,msghdr(SCR+1408,16,SCR+1344,1)),(1344,q(SCR+2560,64)),(1472,struct.pack('<4I',16,0,16,0)),(2048,b'over a socketpair')]),
+   [rec('socketpair',V(1),V(2),V(0),S(0)),raced(rec('sendmsg',F(0),R(64,1,6),V(0)),1,3),rec('recvmsg',F(1),R(1280,3),V(0)),
+    rec('sendto',F(1),S(2048),V(16),V(0),NULL,V(0)),rec('recvfrom',F(0),S(2560),V(64),V(0),S(1408),S(1472)),
+    raced(rec('getsockname',F(0),S(1408),R(1480,1,0)),5,1),rec('getpeername',F(1),S(1408),R(1480,2))]),
  # a pipe polled every way, the racer on the pollfds, the fd_sets and the epoll_event
  'pipe-poll':inp(scratch(512,[(64,struct.pack('<ihhihh',0,1,0,1,4,0)),(128,q(1)),(136,q(2)),(192,struct.pack('<IQ',1,7))]),
    [rec('pipe2',S(0),V(0)),rec('write',F(1),S(64),V(5)),rec('poll',R(64,3),V(2),V(0)),

@@ -470,19 +470,22 @@ static void check_outside_untouched(void)
  * Which arguments, and how: a 'p' or 's' argument's tag byte uses only its two low bits to pick
  * the pointer (make_arg), so bits 2-3 choose a race mode (0: none, so every input written before
  * the racer existed runs as it did) and bits 4-7 a focus:
- *   1  one field: the 4-byte slot `focus` of the 64 bytes at the pointer (a 4- or 8-byte write);
- *   2  anywhere in those 64 bytes: a few random bytes, or a value at a 4- or 8-aligned offset;
+ *   1  one field: the 4-byte slot `focus` of the 64 bytes at the pointer gets one value for the
+ *      whole call (a 4- or 8-byte write, chosen by the seed): the sharpest test of check-then-use;
+ *   2  anywhere in those 64 bytes, a new mutation every other pass: a few random bytes, or a
+ *      value at a 4- or 8-aligned offset;
  *   3  as 2, and also 64, 256 and 1024 bytes further (later entries of an array) and at each
  *      guest pointer found in the first 64 bytes (an iovec array behind a msghdr, a name).
  * Values: lengths and counts at the edges (0, 1, 64, 65, 1024, 2^31, UINT64_MAX...) and guest
  * pointers (NULL, the edges of guest RAM, the scratch area). The racer alternates each place
- * between its bytes before the call and a fresh mutation, with a random pause, so that a check
- * can pass on one fetch and a second fetch see the other value: a double fetch then shows as an
- * out-of-bounds access or a broken result. Its writes are uaccess__out(), the same single
- * `rep movsb` hv's copies use: invisible to the sanitizers (a guest writing its own memory is no
- * data race in hv) and fault-safe (a file page past EOF). The racer's own code is left out of
+ * between its bytes before the call and the mutation, as fast as it can (with a little jitter),
+ * so that a check can pass on one fetch and a second fetch see the other value: a double fetch
+ * then shows as an out-of-bounds access or a broken result. Its writes are uaccess__out(), the same
+ * single `rep movsb` hv's copies use: invisible to the sanitizers (a guest writing its own memory
+ * is no data race in hv) and fault-safe (a file page past EOF). The racer's own code is left out of
  * libFuzzer's coverage, which would otherwise count its timing. The seed comes from the call's
- * record. */
+ * record (syscall-seeds.py mirrors it, and mode 1's choice, to write seeds that race a field
+ * with a chosen value). */
 #define RACE_LEN     64           /* bytes raced at each place */
 #define RACE_MAX     24           /* places raced during one call */
 #define RACE_SPIN_NS (200 * 1000) /* the racer spins this long for the next call */
@@ -567,12 +570,12 @@ RACER static void race_call(unsigned g)
 	     pass++) {
 		for (int i = 0; i < race.n; i++) {
 			const struct race_place *p = &race.at[i];
-			if (pass % 2 == 0)
+			if (pass == 0 || (pass % 2 == 0 && p->mode != 1))
 				race_mutate(p, mut[i], &s);
 			/* a fault (a file page past EOF) leaves the place as it is */
 			(void)uaccess__out(&fz.vm, p->gva, pass % 2 ? p->orig : mut[i], p->len, 1);
 		}
-		for (unsigned k = race_next(&s) % 64; k; k--)
+		for (unsigned k = race_next(&s) % 4; k; k--) /* a jitter of the phase */
 			__builtin_ia32_pause();
 	}
 }
