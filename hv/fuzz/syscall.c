@@ -16,13 +16,14 @@
  *   - no host fd outlives the VM's file table.
  * Calls that end the process, start threads or processes, make network sockets (socket, and with
  * it bind, listen, connect, accept: no AF_INET socket exists here), only wait (futex, nanosleep,
- * wait4, pause) or take long (sync, fallocate) are not sent. Those that could wait are made not to
- * (nonblocking()): pipes, socketpairs and timerfds are created O_NONBLOCK and stay so (F_SETFL
- * cannot clear it, FIONBIO becomes FIONREAD), messages are MSG_DONTWAIT, poll and epoll_wait time
- * out at once and ppoll/select/pselect6 get the driver's zero timeout, fcntl's waiting locks become
- * F_GETFL. A call whose pointer lands on a file mapping's page past EOF, or writes a read-only
- * one, gets EFAULT from uaccess.c's fault-safe copies (any other fault, such as one in the guard
- * regions, still crashes the target).
+ * wait4, pause) or take long (sync, fallocate) are not sent. The others are kept prompt (prompt()):
+ * pipes, socketpairs and timerfds are created O_NONBLOCK and stay so (F_SETFL cannot clear it,
+ * FIONBIO becomes FIONREAD), messages are MSG_DONTWAIT, poll and epoll_wait time out at once,
+ * ppoll/select/pselect6 get the driver's zero timeout, fcntl's waiting locks become F_GETFL, and
+ * sendfile copies at most 1 MiB. A call whose pointer lands on a file mapping's page past EOF, or
+ * writes a read-only one, gets EFAULT from uaccess.c's fault-safe copies (any other fault, such as
+ * one in the guard regions, still crashes the target).
+ *
  * VCONS_FUZZ_TRACE=1 build/san/fuzz/hv-syscall FILE prints each call as vcons-hv --trace does. */
 #include "tools/fuzz.h"
 #include "hv/fdtab.h"
@@ -216,7 +217,7 @@ static const unsigned fz_calls[] = {
 	__NR_getpriority,
 	__NR_sched_getaffinity,
 	__NR_getcpu,
-	/* kept from waiting by nonblocking(); new calls go last (inputs name them by index) */
+	/* kept from waiting by prompt(); new calls go last (inputs name them by index) */
 	__NR_pipe2,
 	__NR_socketpair,
 	__NR_sendto,
@@ -546,7 +547,7 @@ RACER static void race_mutate(const struct race_place *p, uint8_t *out, uint64_t
 	memcpy(out, p->orig, p->len);
 	uint64_t r = race_next(s);
 	if (p->mode == 1) {
-		race_put(out, p->len, 4U * (p->focus % 16), r & 1, race_value(r >> 1));
+		race_put(out, p->len, 4U * (p->focus % 16), (r & 1) != 0, race_value(r >> 1));
 		return;
 	}
 	for (unsigned edits = 1 + r % 3; edits--;) {
@@ -556,7 +557,7 @@ RACER static void race_mutate(const struct race_place *p, uint8_t *out, uint64_t
 			for (unsigned k = 1 + (r >> 1) % 8; k-- && at < p->len; at++)
 				out[at] = (uint8_t)race_next(s);
 		} else {
-			race_put(out, p->len, at & ~3U, r & 2, race_value(race_next(s)));
+			race_put(out, p->len, at & ~3U, (r & 2) != 0, race_value(race_next(s)));
 		}
 	}
 }
@@ -645,7 +646,7 @@ static void race_plan(unsigned nr, const char *kinds, const uint64_t *a, const u
 			continue;
 		if ((nr == __NR_ppoll && i == 2) ||
 		    ((nr == __NR_select || nr == __NR_pselect6) && i == 4))
-			continue; /* the driver's timeout (nonblocking()) */
+			continue; /* the driver's timeout (prompt()) */
 		struct race_place *p = race_add(a[i], mode, tag >> 4);
 		if (!p || mode != 3)
 			continue;
@@ -706,8 +707,9 @@ static uint64_t timeout_ptr(uint64_t p, uint8_t tag)
 
 /* Makes a call that could wait return at once: fds the VM creates are non-blocking and stay so
  * (fcntl F_SETFL, ioctl FIONBIO cannot clear O_NONBLOCK), messages are MSG_DONTWAIT, timeouts
- * zero; fcntl's waiting locks become F_GETFL. */
-static void nonblocking(unsigned nr, uint64_t *a, const uint8_t *rec)
+ * zero; fcntl's waiting locks become F_GETFL. And one that could take long: sendfile copies at
+ * most 1 MiB (a file sent to itself grows by the count, and 400 MB took 20 s). */
+static void prompt(unsigned nr, uint64_t *a, const uint8_t *rec)
 {
 	switch (nr) {
 	case __NR_fcntl: /* hv takes the command as an int */
@@ -719,6 +721,10 @@ static void nonblocking(unsigned nr, uint64_t *a, const uint8_t *rec)
 	case __NR_ioctl:
 		if (a[1] == FIONBIO)
 			a[1] = FIONREAD;
+		break;
+	case __NR_sendfile:
+		if (a[3] > (1 << 20))
+			a[3] = 1 << 20;
 		break;
 	case __NR_pipe2: a[1] |= O_NONBLOCK; break;
 	case __NR_socketpair: a[1] |= SOCK_NONBLOCK; break;
@@ -774,7 +780,7 @@ static long run_call(const uint8_t *rec, int n)
 		a[i] = make_arg(kinds[i], rec[1 + 3 * i],
 		                (uint16_t)(rec[2 + 3 * i] | rec[3 + 3 * i] << 8));
 	}
-	nonblocking(nr, a, rec);
+	prompt(nr, a, rec);
 	race_plan(nr, kinds, a, rec, n);
 	unsigned g = race_arm();
 	long r = syscall__dispatch(&fz.cpu, nr, a);
