@@ -5,18 +5,25 @@
  * guest's `syscall` instruction would arrive. Arguments are drawn per the trace format of
  * syscalls.def: paths from a dictionary that aims at the root's edge ("..", "/../outside",
  * symlinks) or from the input, pointers into a scratch area or at the edges of guest RAM, fds,
- * flags and sizes.
+ * flags and sizes. While a call runs, a second thread (the racer, below) may rewrite the guest
+ * memory its pointer arguments point at, as a guest's other threads can: lengths, counts,
+ * pointers and random bytes, to catch a handler that reads guest memory twice.
  *
  * Checked after every call and input, besides crashes and sanitizer reports:
  *   - every result is a value or -errno (-4095..-1), as Linux would return;
  *   - confinement: the folder holding the root has exactly the root and a file "outside", whose
  *     content (32 random bytes) is unchanged and never appears in guest memory;
  *   - no host fd outlives the VM's file table.
- * Calls that could block, end the process, start threads or processes, or take long (sync,
- * fallocate) are not sent; fcntl's waiting lock commands are turned into F_GETFL. A call whose
- * pointer lands on a file mapping's page past EOF, or writes a read-only one, gets EFAULT from
- * uaccess.c's fault-safe copies (any other fault, such as one in the guard regions, still crashes
- * the target).
+ * Calls that end the process, start threads or processes, make network sockets (socket, and with
+ * it bind, listen, connect, accept: no AF_INET socket exists here), only wait (futex, nanosleep,
+ * wait4, pause) or take long (sync, fallocate) are not sent. The others are kept prompt (prompt()):
+ * pipes, socketpairs and timerfds are created O_NONBLOCK and stay so (F_SETFL cannot clear it,
+ * FIONBIO becomes FIONREAD), messages are MSG_DONTWAIT, poll and epoll_wait time out at once,
+ * ppoll/select/pselect6 get the driver's zero timeout, fcntl's waiting locks become F_GETFL, and
+ * sendfile copies at most 1 MiB. A call whose pointer lands on a file mapping's page past EOF, or
+ * writes a read-only one, gets EFAULT from uaccess.c's fault-safe copies (any other fault, such as
+ * one in the guard regions, still crashes the target).
+ *
  * VCONS_FUZZ_TRACE=1 build/san/fuzz/hv-syscall FILE prints each call as vcons-hv --trace does. */
 #include "tools/fuzz.h"
 #include "hv/fdtab.h"
@@ -29,11 +36,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MEM        (8ULL << 20)
@@ -41,7 +54,8 @@
 #define DICT_AT    USER_BASE                /* the path dictionary, NUL-terminated strings */
 #define SCRATCH    (USER_BASE + (64 << 10)) /* the input's bytes */
 #define SCR_LEN    (64 << 10)
-#define IMAGE_HI   (USER_BASE + (1 << 20)) /* as if a 1 MiB program were loaded */
+#define IMAGE_HI   (USER_BASE + (1 << 20))  /* as if a 1 MiB program were loaded */
+#define TIMEOUT_AT (USER_BASE + (32 << 10)) /* the driver's timespec for ppoll/select/pselect6 */
 #define MAX_CALLS  32
 #define SECRET_LEN 32
 
@@ -203,6 +217,28 @@ static const unsigned fz_calls[] = {
 	__NR_getpriority,
 	__NR_sched_getaffinity,
 	__NR_getcpu,
+	/* kept from waiting by prompt(); new calls go last (inputs name them by index) */
+	__NR_pipe2,
+	__NR_socketpair,
+	__NR_sendto,
+	__NR_recvfrom,
+	__NR_sendmsg,
+	__NR_recvmsg,
+	__NR_getsockopt,
+	__NR_setsockopt,
+	__NR_getsockname,
+	__NR_getpeername,
+	__NR_shutdown,
+	__NR_poll,
+	__NR_ppoll,
+	__NR_select,
+	__NR_pselect6,
+	__NR_epoll_create1,
+	__NR_epoll_ctl,
+	__NR_epoll_wait,
+	__NR_timerfd_create,
+	__NR_timerfd_settime,
+	__NR_timerfd_gettime,
 };
 #define NCALLS (sizeof fz_calls / sizeof fz_calls[0])
 
@@ -301,6 +337,8 @@ static void vm_setup(void)
 	// cppcheck-suppress memleak ; base stays mapped for the process's life, as vm->ram
 }
 
+static void *racer(void *arg);
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	fz.dir = fuzz_scratch_dir("hv-syscall");
@@ -312,7 +350,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	put_file(p, fz.secret, SECRET_LEN);
 	fz.dir_fd = open(fz.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	fuzz_assert(fz.dir_fd >= 0);
+	signal(SIGPIPE, SIG_IGN); /* as vcons-hv: a write to a pipe without reader gets EPIPE */
 	vm_setup();
+	pthread_t t;
+	fuzz_assert(pthread_create(&t, NULL, racer, NULL) == 0);
+	pthread_detach(t);
 	return 0;
 }
 
@@ -331,6 +373,7 @@ static void vm_reset(void)
 	snprintf(vm->cwd, sizeof vm->cwd, "/");
 	vm->umask = 022;
 	memset(vm->sigactions, 0, sizeof vm->sigactions);
+	atomic_store(&vm->pending, 0); /* a SIGPIPE the last input raised */
 	fz.cpu.sigmask = fz.cpu.pending = 0;
 	size_t at = 0;
 	for (size_t i = 0; i < NPATHS; i++) {
@@ -353,11 +396,12 @@ static uint64_t dict_ptr(unsigned i)
 	return at;
 }
 
+static const uint64_t fz_edges[] = { 0,   USER_BASE - 1, MEM - 1,    MEM - 8,
+	                             MEM, MEM + 4096,    1ULL << 47, UINT64_MAX - 7 };
+
 static uint64_t edge_ptr(unsigned v)
 {
-	static const uint64_t edges[] = { 0,   USER_BASE - 1, MEM - 1,    MEM - 8,
-		                          MEM, MEM + 4096,    1ULL << 47, UINT64_MAX - 7 };
-	return edges[v % 8];
+	return fz_edges[v % 8];
 }
 
 /* One argument of kind k (a trace-format letter) from a tag byte and a 16-bit value. */
@@ -419,18 +463,328 @@ static void check_outside_untouched(void)
 	fuzz_assert(!memcmp(buf, fz.secret, SECRET_LEN));
 }
 
-static long run_call(const uint8_t *rec)
+/* The racer: a second thread that plays the guest's other threads, rewriting the guest memory a
+ * call reads while hv services it (hv/uaccess.h: hv must copy each structure in once and use only
+ * the copy). The driver arms it around a call that has raced pointer arguments and disarms it
+ * after, waiting until it has stopped writing, so the checks between calls see stable memory.
+ *
+ * Which arguments, and how: a 'p' or 's' argument's tag byte uses only its two low bits to pick
+ * the pointer (make_arg), so bits 2-3 choose a race mode (0: none, so every input written before
+ * the racer existed runs as it did) and bits 4-7 a focus:
+ *   1  one field: the 4-byte slot `focus` of the 64 bytes at the pointer gets one value for the
+ *      whole call (a 4- or 8-byte write, chosen by the seed): the sharpest test of check-then-use;
+ *   2  anywhere in those 64 bytes, a new mutation every other pass: a few random bytes, or a
+ *      value at a 4- or 8-aligned offset;
+ *   3  as 2, and also 64, 256 and 1024 bytes further (later entries of an array) and at each
+ *      guest pointer found in the first 64 bytes (an iovec array behind a msghdr, a name).
+ * Values: lengths and counts at the edges (0, 1, 64, 65, 1024, 2^31, UINT64_MAX...) and guest
+ * pointers (NULL, the edges of guest RAM, the scratch area). The racer alternates each place
+ * between its bytes before the call and the mutation, as fast as it can (with a little jitter),
+ * so that a check can pass on one fetch and a second fetch see the other value: a double fetch
+ * then shows as an out-of-bounds access or a broken result. Its writes are uaccess__out(), the same
+ * single `rep movsb` hv's copies use: invisible to the sanitizers (a guest writing its own memory
+ * is no data race in hv) and fault-safe (a file page past EOF). The racer's own code is left out of
+ * libFuzzer's coverage, which would otherwise count its timing. The seed comes from the call's
+ * record (syscall-seeds.py mirrors it, and mode 1's choice, to write seeds that race a field
+ * with a chosen value). */
+#define RACE_LEN     64           /* bytes raced at each place */
+#define RACE_MAX     24           /* places raced during one call */
+#define RACE_SPIN_NS (200 * 1000) /* the racer spins this long for the next call */
+#if defined(__clang__)
+#define RACER __attribute__((no_sanitize("coverage")))
+#else
+#define RACER
+#endif
+
+struct race_place {
+	uint64_t gva;
+	unsigned len;
+	uint8_t mode, focus;
+	uint8_t orig[RACE_LEN]; /* the bytes there before the call */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	atomic_uint armed;   /* the call being raced (a generation), 0 between calls */
+	atomic_uint started; /* the last generation the racer has begun */
+	atomic_uint stopped; /* ... and stopped writing for */
+	unsigned gen;
+	/* written by the driver while disarmed, read by the racer once armed (release/acquire) */
+	int n;
+	uint64_t seed;
+	struct race_place at[RACE_MAX];
+} race = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+
+RACER static uint64_t race_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL); /* splitmix64 */
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+RACER static uint64_t race_value(uint64_t r)
+{
+	static const uint64_t v[] = { 0,          1,          64,        65,
+		                      1024,       1025,       4096,      0x7fffffff,
+		                      1ULL << 31, 0xffffffff, INT64_MAX, UINT64_MAX };
+	unsigned k = r % 24;
+	r >>= 8;
+	return k < 12 ? v[k] : k < 20 ? fz_edges[r % 8] : SCRATCH + ((r % SCR_LEN) & ~7ULL);
+}
+
+/* A value at byte `off` of out[len], 8 bytes wide when `wide` and there is room, else 4. */
+RACER static void race_put(uint8_t *out, unsigned len, unsigned off, int wide, uint64_t v)
+{
+	unsigned w = wide && off % 8 == 0 && off + 8 <= len ? 8 : 4;
+	if (off + w <= len)
+		memcpy(out + off, &v, w);
+}
+
+RACER static void race_mutate(const struct race_place *p, uint8_t *out, uint64_t *s)
+{
+	memcpy(out, p->orig, p->len);
+	uint64_t r = race_next(s);
+	if (p->mode == 1) {
+		race_put(out, p->len, 4U * (p->focus % 16), (r & 1) != 0, race_value(r >> 1));
+		return;
+	}
+	for (unsigned edits = 1 + r % 3; edits--;) {
+		r = race_next(s);
+		unsigned at = (unsigned)(r >> 8) % p->len;
+		if (r & 1) {
+			for (unsigned k = 1 + (r >> 1) % 8; k-- && at < p->len; at++)
+				out[at] = (uint8_t)race_next(s);
+		} else {
+			race_put(out, p->len, at & ~3U, (r & 2) != 0, race_value(race_next(s)));
+		}
+	}
+}
+
+/* Races call `g` until the driver disarms it. */
+RACER static void race_call(unsigned g)
+{
+	uint64_t s = race.seed;
+	uint8_t mut[RACE_MAX][RACE_LEN];
+	for (unsigned pass = 0; atomic_load_explicit(&race.armed, memory_order_relaxed) == g;
+	     pass++) {
+		for (int i = 0; i < race.n; i++) {
+			const struct race_place *p = &race.at[i];
+			if (pass == 0 || (pass % 2 == 0 && p->mode != 1))
+				race_mutate(p, mut[i], &s);
+			/* a fault (a file page past EOF) leaves the place as it is */
+			(void)uaccess__out(&fz.vm, p->gva, pass % 2 ? p->orig : mut[i], p->len, 1);
+		}
+		for (unsigned k = race_next(&s) % 4; k; k--) /* a jitter of the phase */
+			__builtin_ia32_pause();
+	}
+}
+
+RACER static int64_t race_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* The next armed generation: spins a while (an input's next call comes within microseconds),
+ * then sleeps until the driver wakes it. */
+RACER static unsigned race_wait(void)
+{
+	unsigned g;
+	for (int64_t t0 = race_ns(); race_ns() - t0 < RACE_SPIN_NS;) {
+		if ((g = atomic_load_explicit(&race.armed, memory_order_acquire)))
+			return g;
+		__builtin_ia32_pause();
+	}
+	pthread_mutex_lock(&race.lock);
+	while (!(g = atomic_load_explicit(&race.armed, memory_order_acquire)))
+		pthread_cond_wait(&race.wake, &race.lock);
+	pthread_mutex_unlock(&race.lock);
+	return g;
+}
+
+RACER static void *racer(void *arg)
+{
+	for (;;) {
+		unsigned g = race_wait();
+		atomic_store_explicit(&race.started, g, memory_order_release);
+		race_call(g);
+		atomic_store_explicit(&race.stopped, g, memory_order_release);
+	}
+	return NULL;
+}
+
+/* Adds the bytes at `gva` (up to RACE_LEN, inside guest RAM, away from the driver's timeout) as a
+ * place to race; returns it, or NULL. */
+static struct race_place *race_add(uint64_t gva, uint8_t mode, uint8_t focus)
+{
+	if (race.n == RACE_MAX || gva < USER_BASE || gva >= MEM)
+		return NULL;
+	unsigned len = MEM - gva < RACE_LEN ? (unsigned)(MEM - gva) : RACE_LEN;
+	if (gva < TIMEOUT_AT + 16 && gva + len > TIMEOUT_AT)
+		return NULL;
+	struct race_place *p = &race.at[race.n];
+	*p = (struct race_place){ .gva = gva, .len = len, .mode = mode, .focus = focus };
+	if (uaccess__in(&fz.vm, p->orig, gva, len, 1))
+		return NULL; /* a file page past EOF */
+	race.n++;
+	return p;
+}
+
+/* The places to race during call `nr` (arguments a, record rec, the input's call number n). */
+static void race_plan(unsigned nr, const char *kinds, const uint64_t *a, const uint8_t *rec, int n)
+{
+	race.n = 0;
+	race.seed = 0xcbf29ce484222325ULL ^ (uint64_t)n;
+	for (int i = 0; i < 19; i++)
+		race.seed = (race.seed ^ rec[i]) * 0x100000001b3ULL; /* FNV-1a */
+	for (int i = 0; i < 6; i++) {
+		uint8_t tag = rec[1 + 3 * i], mode = tag >> 2 & 3;
+		if ((kinds[i] != 'p' && kinds[i] != 's') || !mode)
+			continue;
+		if ((nr == __NR_ppoll && i == 2) ||
+		    ((nr == __NR_select || nr == __NR_pselect6) && i == 4))
+			continue; /* the driver's timeout (prompt()) */
+		struct race_place *p = race_add(a[i], mode, tag >> 4);
+		if (!p || mode != 3)
+			continue;
+		uint64_t words[RACE_LEN / 8];
+		unsigned nw = p->len / 8;
+		memcpy(words, p->orig, nw * 8);
+		for (unsigned k = 1; k <= 16; k *= 4)
+			race_add(a[i] + RACE_LEN * k, 2, 0);
+		for (unsigned w = 0; w < nw; w++)
+			if (words[w] >= USER_BASE && words[w] < MEM)
+				race_add(words[w], 2, 0);
+	}
+}
+
+/* Arms the racer for the places planned: returns the generation, 0 when there is nothing to race.
+ * The racer has begun when it returns. */
+static unsigned race_arm(void)
+{
+	if (!race.n)
+		return 0;
+	unsigned g = ++race.gen ? race.gen : ++race.gen;
+	atomic_store_explicit(&race.armed, g, memory_order_release);
+	pthread_mutex_lock(&race.lock);
+	pthread_cond_signal(&race.wake);
+	pthread_mutex_unlock(&race.lock);
+	while (atomic_load_explicit(&race.started, memory_order_acquire) != g)
+		sched_yield();
+	return g;
+}
+
+/* Stops generation g and waits until the racer has written its last byte. */
+static void race_disarm(unsigned g)
+{
+	if (!g)
+		return;
+	atomic_store_explicit(&race.armed, 0, memory_order_release);
+	while (atomic_load_explicit(&race.stopped, memory_order_acquire) != g)
+		sched_yield(); /* the racer may have lost its CPU to another job */
+}
+
+/* ppoll/pselect6/select's timeout pointer: the driver's zero timespec (a zero timeval too) at
+ * TIMEOUT_AT, or with bit 2 of the argument's tag an invalid one (EINVAL); a pointer outside guest
+ * RAM stays (EFAULT). NULL, which waits for ever, is never sent, nor a guest timespec that could.
+ */
+static uint64_t timeout_ptr(uint64_t p, uint8_t tag)
+{
+	static const int64_t zero[2] = { 0, 0 }, bad[2] = { 0, 1000000000 };
+	const int64_t *t = tag & 4 ? bad : zero;
+	int64_t back[2];
+	if (p && !uaccess__ok(&fz.vm, p, sizeof back))
+		return p;
+	/* a read-only file mapping there: EFAULT rather than the file's bytes as a timeout */
+	if (uaccess__out(&fz.vm, TIMEOUT_AT, t, sizeof back, 8) ||
+	    uaccess__in(&fz.vm, back, TIMEOUT_AT, sizeof back, 8) || memcmp(back, t, sizeof back))
+		return MEM;
+	return TIMEOUT_AT;
+}
+
+/* Makes a call that could wait return at once: fds the VM creates are non-blocking and stay so
+ * (fcntl F_SETFL, ioctl FIONBIO cannot clear O_NONBLOCK), messages are MSG_DONTWAIT, timeouts
+ * zero; fcntl's waiting locks become F_GETFL. And one that could take long: sendfile copies at
+ * most 1 MiB (a file sent to itself grows by the count, and 400 MB took 20 s). */
+static void prompt(unsigned nr, uint64_t *a, const uint8_t *rec)
+{
+	switch (nr) {
+	case __NR_fcntl: /* hv takes the command as an int */
+		if ((int)a[1] == F_SETLKW || (int)a[1] == F_OFD_SETLKW)
+			a[1] = F_GETFL; /* would wait for a lock another fd of this VM holds */
+		if ((int)a[1] == F_SETFL)
+			a[2] |= O_NONBLOCK;
+		break;
+	case __NR_ioctl:
+		if (a[1] == FIONBIO)
+			a[1] = FIONREAD;
+		break;
+	case __NR_sendfile:
+		if (a[3] > (1 << 20))
+			a[3] = 1 << 20;
+		break;
+	case __NR_pipe2: a[1] |= O_NONBLOCK; break;
+	case __NR_socketpair: a[1] |= SOCK_NONBLOCK; break;
+	case __NR_timerfd_create: a[1] |= TFD_NONBLOCK; break;
+	case __NR_sendto:
+	case __NR_recvfrom: a[3] |= MSG_DONTWAIT; break;
+	case __NR_sendmsg:
+	case __NR_recvmsg: a[2] |= MSG_DONTWAIT; break;
+	case __NR_poll: a[2] = 0; break;
+	case __NR_epoll_wait: a[3] = 0; break;
+	case __NR_ppoll: a[2] = timeout_ptr(a[2], rec[1 + 3 * 2]); break;
+	case __NR_select:
+	case __NR_pselect6: a[4] = timeout_ptr(a[4], rec[1 + 3 * 4]); break;
+	}
+}
+
+/* The kind of argument i of call nr: its trace-format letter from syscalls.def, except that
+ * fcntl's lock commands and ioctl's requests that take one point at a structure (an 'x' there). */
+static char arg_kind(unsigned nr, int i, const uint64_t *a)
+{
+	const char *fmt = fz_fmt[nr];
+	if (i == 2 && nr == __NR_fcntl)
+		switch ((int)a[1]) {
+		case F_GETLK:
+		case F_SETLK:
+		case F_SETLKW:
+		case F_OFD_GETLK:
+		case F_OFD_SETLK:
+		case F_OFD_SETLKW: return 'p';
+		}
+	if (i == 2 && nr == __NR_ioctl)
+		switch (a[1]) {
+		case TCGETS:
+		case TCSETS:
+		case TCSETSW:
+		case TCSETSF:
+		case TIOCGWINSZ:
+		case FIONREAD:
+		case FIONBIO:
+		case TIOCGPGRP: return 'p';
+		}
+	// NOLINTNEXTLINE(bugprone-narrowing-conversions): a char either way
+	return fmt && i < (int)strlen(fmt) ? fmt[i] : 'd';
+}
+
+static long run_call(const uint8_t *rec, int n)
 {
 	unsigned nr = fz_calls[rec[0] % NCALLS];
-	const char *fmt = fz_fmt[nr];
 	uint64_t a[6] = { 0 };
-	for (int i = 0; i < 6; i++)
-		// NOLINTNEXTLINE(bugprone-narrowing-conversions): a char either way
-		a[i] = make_arg(fmt && i < (int)strlen(fmt) ? fmt[i] : 'd', rec[1 + 3 * i],
+	char kinds[6];
+	for (int i = 0; i < 6; i++) {
+		kinds[i] = arg_kind(nr, i, a);
+		a[i] = make_arg(kinds[i], rec[1 + 3 * i],
 		                (uint16_t)(rec[2 + 3 * i] | rec[3 + 3 * i] << 8));
-	if (nr == __NR_fcntl && (a[1] == F_SETLKW || a[1] == F_OFD_SETLKW))
-		a[1] = F_GETFL; /* would wait for a lock another fd of this VM holds */
+	}
+	prompt(nr, a, rec);
+	race_plan(nr, kinds, a, rec, n);
+	unsigned g = race_arm();
 	long r = syscall__dispatch(&fz.cpu, nr, a);
+	race_disarm(g);
 	fuzz_assert(r >= -4095); /* a value or -errno, so not SYSCALL_NORETURN either */
 	return r;
 }
@@ -450,7 +804,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *rec = data + 2 + len, *end = data + size;
 	fuzz_assert(uaccess__init() == 0); /* here, after libFuzzer's own handlers */
 	for (int n = 0; end - rec >= 19 && n < MAX_CALLS; n++, rec += 19)
-		run_call(rec);
+		run_call(rec, n);
 	check_secret_not_in_guest();
 	vm_release();
 	check_outside_untouched();
