@@ -16,8 +16,8 @@
  * is one of hv's own bugs and still kills hv (or reaches ASan/libFuzzer). All of them return
  * -EFAULT, too, for a range outside guest RAM [USER_BASE, mem) and for a typed object that is not
  * aligned for its type (the one place hv is stricter than Linux; C programs never pass one).
- * tools/test/uaccess-check.sh (in `make test`) fails where any other hv file dereferences guest
- * memory. */
+ * hv/test/guest_memory_check.py (hv/test/guest-memory.sh, in `make test`) fails where any other
+ * hv file forms an address in guest memory or reads through a guest_bytes pointer. */
 #ifndef HV_UACCESS_H
 #define HV_UACCESS_H
 #include <stddef.h>
