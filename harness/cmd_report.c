@@ -565,6 +565,57 @@ static void html_exits(FILE *f, const json_t *res)
 	fputs("</div>\n", f);
 }
 
+/* "pread64 8.1, pwrite64 6.02, ..." from a per-operation figure's top system calls. */
+static const char *top_calls(const json_t *po, char *buf, size_t len)
+{
+	const json_t *c;
+	size_t i, at = 0;
+	buf[0] = 0;
+	json_array_foreach(json_object_get(po, "top_syscalls"), i, c)
+	{
+		int n = snprintf(buf + at, len - at, "%s%s %.3g", i ? ", " : "", str(c, "call"),
+		                 num(c, "per_op"));
+		if (n < 0 || (size_t)n >= len - at)
+			break;
+		at += (size_t)n;
+	}
+	return buf;
+}
+
+static void html_per_op(FILE *f, const json_t *res)
+{
+	const json_t *vm;
+	size_t i;
+	char calls[512];
+	int rows = 0;
+	json_array_foreach(json_object_get(res, "vms"), i, vm)
+	{
+		const json_t *po = json_object_get(vm, "hv_per_op");
+		if (!po)
+			continue;
+		if (!rows++) {
+			fputs(
+			    "<h2>hv exits per unit of work</h2>\n<p class=\"note\">Over the whole "
+			    "measurement; the same on a nested guest as on bare metal.</p>\n"
+			    "<table id=\"per-op\">\n",
+			    f);
+			th_row(f, (const char *const[]){ "VM", "unit", "units", "exits",
+			                                 "system calls",
+			                                 "most frequent calls per unit", NULL });
+		}
+		fputs("<tr>", f);
+		td_str(f, str(vm, "name"));
+		td_str(f, str(po, "unit"));
+		td_num(f, num(po, "work"), 6);
+		td_num(f, num(po, "exits"), 4);
+		td_num(f, num(po, "syscalls"), 4);
+		td_str(f, top_calls(po, calls, sizeof(calls)));
+		fputs("</tr>\n", f);
+	}
+	if (rows)
+		fputs("</table>\n", f);
+}
+
 static void write_page(FILE *f, const json_t *res)
 {
 	char title[256];
@@ -578,6 +629,7 @@ static void write_page(FILE *f, const json_t *res)
 	html_latency(f, res);
 	html_dilation(f, res);
 	html_exits(f, res);
+	html_per_op(f, res);
 	fputs("<p class=\"note\">Written by <code>vcons report</code> from a vcons-result/1 file; "
 	      "hover a bar or point for its value.</p>\n",
 	      f);
@@ -638,6 +690,7 @@ static void print_text(const json_t *res, const char *out)
 	const json_t *score = json_object_get(res, "score"), *c, *vm;
 	size_t i;
 	char b[40];
+	int per_op_rows = 0;
 	verdict_words(res, &valid, &compliant);
 	if (json_object_get(res, "accel"))
 		printf("acceleration: %s\n", str(res, "accel"));
@@ -653,6 +706,17 @@ static void print_text(const json_t *res, const char *out)
 	printf("  %-14s %10s %10s %7s %14s %6s %15s %6s\n", "VM", "rate/s", "target/s", "norm.",
 	       "latency ms", "fail%", "dilation", "cpu%");
 	json_array_foreach(json_object_get(res, "vms"), i, vm) print_vm(res, vm);
+	json_array_foreach(json_object_get(res, "vms"), i, vm)
+	{
+		const json_t *po = json_object_get(vm, "hv_per_op");
+		char calls[512];
+		if (po && !per_op_rows++)
+			printf("hv exits per unit of work, whole measurement:\n");
+		if (po)
+			printf("  %-14s %.4g exits per %s (%.4g system calls: %s)\n",
+			       str(vm, "name"), num(po, "exits"), str(po, "unit"),
+			       num(po, "syscalls"), top_calls(po, calls, sizeof(calls)));
+	}
 	printf("report: %s\n", out);
 }
 

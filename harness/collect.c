@@ -20,8 +20,10 @@ void collect__fini(struct vm_data *d)
 {
 	for (int k = 0; k < d->intervals; k++)
 		hdr_fini(&d->iv[k].lat);
-	for (int b = 0; b <= d->intervals; b++)
+	for (int b = 0; b <= d->intervals; b++) {
 		json_decref(d->snap[b].exits);
+		json_decref(d->snap[b].syscalls);
+	}
 	json_decref(d->gen_summary);
 	json_decref(d->extra);
 	free(d->samples);

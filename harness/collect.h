@@ -38,14 +38,15 @@ struct sample {
 };
 
 /* The state at an interval boundary b (0..intervals): the VM process's host CPU time and, on hv,
- * the statistics vcons-hv wrote (guest clock, exits by reason). */
+ * the statistics vcons-hv wrote (guest clock, exits by reason, system calls by name). */
 struct snapshot {
 	int have;
 	int64_t host_ns;
 	double cpu_s;
 	int have_stats;
 	int64_t stats_host_ns, stats_guest_ns;
-	json_t *exits; /* {"reason": count}, owned */
+	json_t *exits;    /* {"reason": count}, owned */
+	json_t *syscalls; /* {"name": {"count": n, ...}}, owned */
 };
 
 struct vm_data {

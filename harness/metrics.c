@@ -1,7 +1,10 @@
 /* harness/metrics.c: per-interval figures of one VM (see metrics.h). */
 #include "harness/metrics.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#define TOP_CALLS 5 /* system calls named in a per-operation figure */
 
 /* Exits per second by reason between two hv statistics snapshots. */
 static json_t *exit_rates(const struct snapshot *a, const struct snapshot *b)
@@ -22,6 +25,113 @@ static json_t *exit_rates(const struct snapshot *a, const struct snapshot *b)
 	return o;
 }
 
+/* What one unit of work is for the figures per operation (README: "Exits per operation"). */
+static const char *const work_unit[NROLES] = {
+	[ROLE_DB] = "transaction", [ROLE_JAVA] = "business operation",
+	[ROLE_WEB] = "page",       [ROLE_MAIL] = "SMTP delivery or IMAP command",
+	[ROLE_IDLE] = "wake-up",
+};
+
+/* A mail operation in units: a send is one SMTP delivery; the IMAP ones count their commands
+ * (workloads/mail/README.md: check = NOOP + UID FETCH, delete = UID STORE + EXPUNGE). */
+static double mail_units(const char *type)
+{
+	return !strcmp(type, "check") || !strcmp(type, "delete") ? 2 : 1;
+}
+
+/* The units of work interval k completed successfully; 0 when unknown. */
+static double work_done(const struct vm_data *d, int k)
+{
+	const struct iv_acc *a = &d->iv[k];
+	double c0, c1, g;
+	switch (d->role) {
+	case ROLE_IDLE: return a->wakeups;
+	case ROLE_JAVA:
+		if (collect__at(d, d->start_ns + (int64_t)k * d->interval_ns, &c0, &g) < 0 ||
+		    collect__at(d, d->start_ns + (int64_t)(k + 1) * d->interval_ns, &c1, &g) < 0)
+			return 0;
+		return c1 - c0;
+	case ROLE_MAIL: {
+		double units = 0;
+		for (int t = 0; t < a->ntypes; t++)
+			units += (a->type_ops[t] - a->type_errors[t]) * mail_units(a->type[t]);
+		return units;
+	}
+	default: return a->ops - a->errors;
+	}
+}
+
+/* A counter's increase between two hv statistics objects; a system call's entry is an object
+ * holding "count". */
+static double counter_delta(const json_t *a, const json_t *b, const char *key)
+{
+	const json_t *va = json_object_get(a, key), *vb = json_object_get(b, key);
+	if (json_is_object(vb)) {
+		va = json_object_get(va, "count");
+		vb = json_object_get(vb, "count");
+	}
+	return json_number_value(vb) - json_number_value(va);
+}
+
+struct call_count {
+	const char *name;
+	double n;
+};
+
+static int by_count_desc(const void *x, const void *y)
+{
+	const struct call_count *a = x, *b = y;
+	return (a->n < b->n) - (a->n > b->n);
+}
+
+/* The system calls between two snapshots, the top TOP_CALLS per unit into top; the total. */
+static double calls_between(const struct snapshot *a, const struct snapshot *b, double work,
+                            json_t *top)
+{
+	size_t n = json_object_size(b->syscalls), i = 0;
+	struct call_count *c = calloc(n ? n : 1, sizeof(*c));
+	const char *name;
+	json_t *v;
+	double total = 0;
+	if (!c)
+		return 0;
+	json_object_foreach(b->syscalls, name, v)
+	{
+		c[i] = (struct call_count){ name, counter_delta(a->syscalls, b->syscalls, name) };
+		total += c[i++].n;
+	}
+	qsort(c, n, sizeof(*c), by_count_desc);
+	for (i = 0; i < n && i < TOP_CALLS && c[i].n > 0; i++)
+		json_array_append_new(
+		    top, json_pack("{s:s,s:f}", "call", c[i].name, "per_op", c[i].n / work));
+	free(c);
+	return total;
+}
+
+/* Exits and system calls per unit of work between two snapshots; NULL without hv statistics or
+ * work. */
+static json_t *per_op(enum role role, const struct snapshot *a, const struct snapshot *b,
+                      double work)
+{
+	if (!a->have_stats || !b->have_stats || !b->exits || work <= 0)
+		return NULL;
+	double exits = 0;
+	const char *key;
+	json_t *v, *top = json_array();
+	json_object_foreach(b->exits, key, v) exits += counter_delta(a->exits, b->exits, key);
+	double calls = calls_between(a, b, work, top);
+	return json_pack("{s:s,s:f,s:f,s:f,s:o}", "unit", work_unit[role], "work", work, "exits",
+	                 exits / work, "syscalls", calls / work, "top_syscalls", top);
+}
+
+json_t *metrics__per_op(const struct vm_data *d)
+{
+	double work = 0;
+	for (int k = 0; k < d->intervals; k++)
+		work += work_done(d, k);
+	return d->intervals > 0 ? per_op(d->role, &d->snap[0], &d->snap[d->intervals], work) : NULL;
+}
+
 /* Dilation and VM CPU use from the boundary snapshots. Where the VMM gave its statistics at both
  * boundaries, the dilation comes from them for every VM, self-driven ones included: the VMM reads
  * the guest clock and the host clock at the same instant, where a guest report's host stamp carries
@@ -36,6 +146,9 @@ static void add_snapshot_figures(json_t *iv, const struct vm_data *d, int k, enu
 		                              ((double)(b->host_ns - a->host_ns) / 1e9)));
 	if (a->have_stats && b->have_stats) {
 		json_object_set_new(iv, "hv_exits_per_s", exit_rates(a, b));
+		json_t *po = per_op(d->role, a, b, work_done(d, k));
+		if (po)
+			json_object_set_new(iv, "hv_per_op", po);
 		if (b->stats_host_ns > a->stats_host_ns && b->stats_guest_ns > 0) {
 			double dil = (double)(b->stats_guest_ns - a->stats_guest_ns) /
 			             (double)(b->stats_host_ns - a->stats_host_ns);

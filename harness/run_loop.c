@@ -75,6 +75,8 @@ static void read_stats(struct run_vm *v, int64_t now)
 		s->stats_guest_ns = json_integer_value(g);
 		json_decref(s->exits);
 		s->exits = json_incref(json_object_get(o, "exits"));
+		json_decref(s->syscalls);
+		s->syscalls = json_incref(json_object_get(o, "syscalls"));
 		v->stats_due = -1;
 	} else if (now - v->stats_asked_ns > 3 * NS) {
 		v->stats_due = -1; /* recorded as missing: no dilation figure for this boundary */

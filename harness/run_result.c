@@ -80,6 +80,9 @@ static json_t *vm_json(const struct run *r, const struct run_vm *v)
 	}
 	if (v->data.extra)
 		json_object_set_new(o, "last_report", json_incref(v->data.extra));
+	json_t *po = metrics__per_op(&v->data);
+	if (po)
+		json_object_set_new(o, "hv_per_op", po);
 	json_t *st =
 	    r->opts.platform == PLATFORM_QEMU ? json_load_file(v->plan.stats, 0, NULL) : NULL;
 	if (st) { /* what vcons-qemu chose: kvm or tcg, and how long the guest took to boot */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # harness/bench/run.sh: the harness's own figures on the bench's platform (native, or hv for the
 # @hv entry): its CPU use during a run (goal < 2% of one core), the time from starting the VMs to
-# load on all five (goal < 1 s on hv), and the 1-CSU and 2-CSU scores under the quick rules.
+# load on all five (goal < 1 s on hv), the 1-CSU and 2-CSU scores under the quick rules, and on hv
+# every VM's exits per unit of work (result.json's hv_per_op).
 # Writes $VCONS_BENCH_OUT/harness.json (harness-hv.json on hv). Quick mode uses the 20-second test
 # rules (harness/test/data/fast.yaml).
 set -euo pipefail
@@ -32,6 +33,8 @@ for f in files:
         "vm_start_to_first_load_all_s": r["timing"].get("vm_start_to_first_load_all_s"),
         "provision_s": r["timing"].get("provision_s"),
         "total_s": r["timing"]["total_s"],
+        "hv_per_op": {v["name"]: {k: v["hv_per_op"][k] for k in ("unit", "exits", "syscalls", "top_syscalls")}
+                      for v in r["vms"] if "hv_per_op" in v},
         "command": f"vcons run --platform {platform} --csus {r['csus']} --rules {rules}",
     })
 json.dump({"bench": "harness", "platform": platform, "rules": rules,
@@ -41,4 +44,7 @@ os.replace(out + ".tmp", out)
 for r in runs:
     print(f"harness {platform} {r['csus']} CSU: score {r['score']:.3f}, harness CPU {r['harness_cpu_pct_of_one_core']:.2f}% "
           f"of a core, VMs started -> load on all five {r['vm_start_to_first_load_all_s']:.2f} s")
+    for name, p in r["hv_per_op"].items():
+        calls = ", ".join(f"{c['call']} {c['per_op']:.3g}" for c in p["top_syscalls"])
+        print(f"  {name}: {p['exits']:.4g} exits per {p['unit']} ({calls})")
 PY

@@ -3,11 +3,12 @@
 # entry): a one-CSU run under the quick rules checked against results/schema.json with an
 # independent validator; all five VMs ran and reported; a VM killed with SIGKILL makes the run
 # invalid with that reason; SIGINT aborts with a partial result; no process outlives a run; bad
-# CSU and rules files get one line naming file, line and field, and their own exit code.
+# CSU and rules files get one line naming file, line and field, and their own exit code. On hv, every
+# busy VM's exits per unit of work are within issue 17's budgets (results/SCHEMA.md).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source tools/testlib.sh
-require_platform "quick run" "schema" "five VMs reported" "killed VM" "interrupted run" "no leftovers"
+require_platform "quick run" "schema" "five VMs reported" "exits per unit of work" "killed VM" "interrupted run" "no leftovers"
 VCONS=build/vcons
 tmp=$(mktemp -d /tmp/vcons-run-test.XXXXXX)
 trap 't_cleanup; rm -rf "$tmp"' EXIT
@@ -64,6 +65,25 @@ for v in r["vms"]:
             assert iv["latency_us"]["count"] > 0
 assert r["score"]["run"] > 0 and r["score"]["csus"][0]["score"] > 0
 print("score", r["score"]["run"], "timing", r["timing"], "harness", r["harness"])
+PY
+# Exits per unit of work (issue 17's budgets, the same on a nested guest as on bare metal): every
+# busy VM's figure over the whole measurement within its budget on hv; none claimed natively.
+t_check "exits per unit of work" python3 - "$res" "$PLATFORM" <<'PY'
+import json, sys
+r, platform = json.load(open(sys.argv[1])), sys.argv[2]
+budget = {"java": 0.01, "db": 25, "web": 6, "mail": 20}
+over = []
+for v in r["vms"]:
+    po = v.get("hv_per_op")
+    if platform != "hv":
+        assert po is None, (v["name"], po)
+        continue
+    assert po is not None, v["name"]
+    calls = ", ".join("%s %.3g" % (c["call"], c["per_op"]) for c in po["top_syscalls"])
+    print("%s: %.4g exits per %s (%s)" % (v["name"], po["exits"], po["unit"], calls))
+    if v["role"] in budget and not po["exits"] <= budget[v["role"]]:
+        over.append("%s %.4g > %g" % (v["name"], po["exits"], budget[v["role"]]))
+assert not over, "over budget: " + "; ".join(over)
 PY
 t_check "no leftovers" no_leftovers "$out"
 grep -q '^score [0-9.]* (' "$out" && t_ok "score printed" || t_fail "score printed"

@@ -163,6 +163,58 @@ static void self_driven_dilation_from_the_vmm(void **state)
 	collect__fini(&d);
 }
 
+/* hv statistics at a boundary: `calls` system calls (3/4 read, 1/4 write) plus `other` exits. */
+static void stats_at(struct snapshot *s, int64_t host_ns, int calls, int other)
+{
+	s->have_stats = 1;
+	s->stats_host_ns = host_ns;
+	s->stats_guest_ns = host_ns;
+	s->exits = json_pack("{s:i,s:i}", "hypercall", calls, "io", other);
+	s->syscalls = json_pack("{s:{s:i},s:{s:i}}", "read", "count", calls * 3 / 4, "write",
+	                        "count", calls / 4);
+}
+
+/* Mail's unit of work is an SMTP delivery or an IMAP command: a check is two commands, a failed
+ * operation does no work; exits and calls per unit per interval and over the measurement. */
+static void exits_per_unit_of_work(void **state)
+{
+	(void)state;
+	struct vm_data d;
+	assert_int_equal(collect__init(&d, ROLE_MAIL, 2), 0);
+	collect__set_window(&d, 100 * S, 10 * S);
+	for (int t = 1; t <= 20; t++) {
+		gen_line(&d, "send", t, 3, 1, 100 * S + t * S - S / 4);  /* 2 deliveries */
+		gen_line(&d, "check", t, 4, 0, 100 * S + t * S - S / 4); /* 8 commands */
+	}
+	stats_at(&d.snap[0], 100 * S, 1000, 10);
+	stats_at(&d.snap[1], 110 * S, 2000, 10);  /* 1000 calls for 100 units */
+	stats_at(&d.snap[2], 120 * S, 2400, 110); /* 400 calls + 100 other for 100 units */
+	json_t *ivs = metrics__intervals(&d, PLATFORM_HV);
+	json_t *po = json_object_get(json_array_get(ivs, 0), "hv_per_op");
+	assert_non_null(po);
+	assert_string_equal(json_string_value(json_object_get(po, "unit")),
+	                    "SMTP delivery or IMAP command");
+	assert_true(json_real_value(json_object_get(po, "work")) == 100);
+	assert_true(json_real_value(json_object_get(po, "exits")) == 10);
+	assert_true(json_real_value(json_object_get(po, "syscalls")) == 10);
+	json_t *top = json_object_get(po, "top_syscalls");
+	assert_int_equal(json_array_size(top), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(top, 0), "call")),
+	                    "read");
+	assert_true(json_real_value(json_object_get(json_array_get(top, 0), "per_op")) == 7.5);
+	po = json_object_get(json_array_get(ivs, 1), "hv_per_op");
+	assert_true(json_real_value(json_object_get(po, "exits")) == 5);
+	assert_true(json_real_value(json_object_get(po, "syscalls")) == 4);
+	json_decref(ivs);
+	po = metrics__per_op(&d);
+	assert_true(json_real_value(json_object_get(po, "work")) == 200);
+	assert_true(json_real_value(json_object_get(po, "exits")) == 7.5);
+	json_decref(po);
+	d.snap[2].have_stats = 0; /* no statistics at the last boundary: no figure */
+	assert_null(metrics__per_op(&d));
+	collect__fini(&d);
+}
+
 /* A minimal recorded result: one CSU, every busy workload at `rate`, all alive. */
 static json_t *recorded(double rate, double db_p90_us, double dilation, int mail_alive)
 {
@@ -241,4 +293,5 @@ static void official_rules_hash(void **state)
 UNIT_MAIN(cmocka_unit_test(plan_commands), cmocka_unit_test(generator_lines_into_intervals),
           cmocka_unit_test(self_driven_rates_and_dilation),
           cmocka_unit_test(self_driven_dilation_from_the_vmm),
-          cmocka_unit_test(verdict_scores_and_reasons), cmocka_unit_test(official_rules_hash))
+          cmocka_unit_test(exits_per_unit_of_work), cmocka_unit_test(verdict_scores_and_reasons),
+          cmocka_unit_test(official_rules_hash))

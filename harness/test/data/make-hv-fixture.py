@@ -1,5 +1,6 @@
 # Makes sample-result-hv.json (run here, in harness/test/data) from the recorded native sample:
-# 2 CSUs, rates and scores scaled by 0.9 and 0.8, hv exits per second and hv-clock dilation.
+# 2 CSUs, rates and scores scaled by 0.9 and 0.8, hv exits per second and per unit of work, and
+# hv-clock dilation.
 import json, copy, math
 d = json.load(open('sample-result.json'))
 d['run_id'] = '20261130T111111-hv-2csu'
@@ -31,6 +32,13 @@ for c in range(2):
                                     'hlt': 95.0 + 10 * c, 'intr': 40.0 + k}
             if v['role'] == 'idle':
                 del iv['hv_exits_per_s']['io']
+        unit = {'db': 'transaction', 'java': 'business operation', 'web': 'page',
+                'mail': 'SMTP delivery or IMAP command', 'idle': 'wake-up'}[v['role']]
+        per = {'db': 21.5, 'java': 0.0009, 'web': 4.25, 'mail': 16.0, 'idle': 1.0}[v['role']]
+        v['hv_per_op'] = {'unit': unit, 'work': 9000.0 * scale[c], 'exits': per * 1.02,
+                          'syscalls': per, 'top_syscalls': [
+                              {'call': 'epoll_wait', 'per_op': per / 2},
+                              {'call': 'write', 'per_op': per / 4}]}
         vms.append(v)
 d['vms'] = vms
 csus = []
