@@ -14,14 +14,19 @@
 #include "workloads/db/server.h"
 #include "workloads/db/tpcc.h"
 
-/* SIGTERM/SIGINT. The handler may run in a worker thread and main reads it: an atomic (lock-free,
- * so a handler may store to it), not volatile sig_atomic_t, which is only for one thread. */
+/* SIGTERM/SIGINT. The handler may run in any thread: it records the signal and, once the server
+ * runs, stops it (db_server_stop is async-signal-safe). Atomics (lock-free, so a handler may use
+ * them), not volatile sig_atomic_t, which is only for one thread. */
 static atomic_int got_signal;
+static _Atomic(struct db_server *) running;
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	atomic_store_explicit(&got_signal, 1, memory_order_relaxed);
+	atomic_store(&got_signal, 1);
+	struct db_server *s = atomic_load(&running);
+	if (s)
+		db_server_stop(s);
 }
 
 /* Guest programs touch no file outside --data. Two libraries would: jansson seeds its hash function
@@ -112,10 +117,11 @@ static int serve(const struct db_server_config *cfg)
 	}
 	printf("ready\n");
 	(void)fflush(stdout);
-	while (!atomic_load_explicit(&got_signal, memory_order_relaxed) && !db_server_stopping(s)) {
-		struct timespec ts = { 0, 100000000 };
-		nanosleep(&ts, NULL);
-	}
+	atomic_store(&running, s);
+	if (atomic_load(&got_signal)) /* before running was set */
+		db_server_stop(s);
+	db_server_wait(s);
+	atomic_store(&running, NULL);
 	struct db_server_stats st;
 	db_server_finish(s, &st);
 	printf("{\"type\":\"server_summary\",\"role\":\"db\",\"requests\":%llu,\"errors\":%llu,"

@@ -2,7 +2,7 @@
 # the static guest program vcons-db, the host load generator vcons-db-load, tests and benchmark.
 LIBS += vcdb
 vcdb.srcs := workloads/db/schema.c workloads/db/txn.c workloads/db/check.c \
-             workloads/db/client.c workloads/db/frame.c workloads/db/server.c
+             workloads/db/client.c workloads/db/frame.c workloads/db/server.c workloads/db/vfs.c
 
 GUEST_PROGS += vcons-db
 vcons-db.srcs := workloads/db/db_main.c

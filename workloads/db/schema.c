@@ -3,6 +3,7 @@
  * (tpcc.h); it is written into a temporary file that is renamed into place only when complete, so a
  * crash during --load never leaves a half-populated database behind. */
 #include "workloads/db/tpcc.h"
+#include "workloads/db/vfs.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -58,52 +59,59 @@ void tpcc_sizes_for(struct tpcc_sizes *sz, int warehouses, int scale)
 	sz->new_orders = 900 / scale;
 }
 
-/* SQLite seeds its PRNG from /dev/urandom; guest programs must not open files outside --data, so
- * the default VFS is wrapped with one whose randomness comes from getrandom(2). */
-static int (*default_randomness)(sqlite3_vfs *, int, char *);
-static int vfs_randomness(sqlite3_vfs *vfs, int n, char *out)
+/* "file:PATH?vcons_combine=1" with PATH percent-encoded (RFC 3986 unreserved bytes and '/' kept).
+ */
+static int combining_uri(char *out, size_t len, const char *path)
 {
-	int got = 0;
-	while (got < n) {
-		ssize_t r = getrandom(out + got, (size_t)(n - got), 0);
-		if (r <= 0)
-			return default_randomness(vfs, n, out);
-		got += (int)r;
+	static const char hex[] = "0123456789ABCDEF";
+	size_t at = (size_t)snprintf(out, len, "file:");
+	for (const unsigned char *p = (const unsigned char *)path; *p && at + 4 < len; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/-._~", *p)) {
+			out[at++] = (char)*p;
+		} else {
+			out[at++] = '%';
+			out[at++] = hex[*p >> 4];
+			out[at++] = hex[*p & 15];
+		}
 	}
-	return n;
+	out[at] = 0;
+	return at + sizeof("?" DBVFS_COMBINE "=1") <= len ? (strcat(out, "?" DBVFS_COMBINE "=1"), 0)
+	                                                  : -1;
 }
 
-static pthread_once_t vfs_once = PTHREAD_ONCE_INIT;
-static int vfs_ok;
-
-static void vfs_install(void)
+/* The WAL hook of a connection whose writes the VFS gathers: a commit's frames reach the file
+ * before COMMIT returns (vfs.h). The server puts its own in place (server.c: on_commit). */
+static int flush_after_commit(void *arg, sqlite3 *db, const char *name, int frames)
 {
-	static sqlite3_vfs wrapped;
-	sqlite3_vfs *def = sqlite3_vfs_find(NULL);
-	if (!def)
-		return;
-	wrapped = *def;
-	default_randomness = def->xRandomness;
-	wrapped.xRandomness = vfs_randomness;
-	wrapped.zName = "vcons-unix";
-	vfs_ok = sqlite3_vfs_register(&wrapped, 1) == SQLITE_OK;
+	(void)arg, (void)name, (void)frames;
+	return dbvfs_flush(db);
 }
 
-static int open_conn(sqlite3 **out, const char *path, int create, char *err, size_t len)
+/* combine: the server's connection, whose writes the VFS gathers (vfs.h). */
+static int open_conn(sqlite3 **out, const char *path, int create, int combine, char *err,
+                     size_t len)
 {
-	pthread_once(&vfs_once, vfs_install);
-	if (!vfs_ok) {
+	char uri[3 * 4096 + 64];
+	if (dbvfs_install()) {
 		snprintf(err, len, "cannot set up the SQLite VFS");
 		return -1;
 	}
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-	if (sqlite3_open_v2(path, out, flags, NULL) != SQLITE_OK) {
+	if (combine && combining_uri(uri, sizeof(uri), path)) {
+		snprintf(err, len, "%s: path too long", path);
+		return -1;
+	}
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+	            (create ? SQLITE_OPEN_CREATE : 0) | (combine ? SQLITE_OPEN_URI : 0);
+	if (sqlite3_open_v2(combine ? uri : path, out, flags, NULL) != SQLITE_OK) {
 		snprintf(err, len, "%s: %s", path, *out ? sqlite3_errmsg(*out) : "cannot open");
 		sqlite3_close(*out);
 		*out = NULL;
 		return -1;
 	}
 	sqlite3_extended_result_codes(*out, 1);
+	if (combine)
+		sqlite3_wal_hook(*out, flush_after_commit, NULL);
 	return 0;
 }
 
@@ -451,7 +459,7 @@ int tpcc_load(const char *dir, int warehouses, int scale, uint64_t seed, char *e
 	struct loader l = { .err = err, .errlen = errlen };
 	rng_seed(&l.rng, seed);
 	tpcc_sizes_for(&l.sz, warehouses, scale);
-	if (open_conn(&l.db, tmp, 1, err, errlen))
+	if (open_conn(&l.db, tmp, 1, 0, err, errlen))
 		return -1;
 	int rc = load_all(&l);
 	if (sqlite3_close(l.db) != SQLITE_OK && !rc) {
@@ -510,9 +518,11 @@ static int meta(sqlite3 *db, const char *key, int *out)
 	return rc;
 }
 
-int tpcc_open(struct tpcc_db *t, const char *dir, enum tpcc_sync sync, uint64_t seed)
+/* Opens DIR's database. exclusive: the server's settings (tpcc.h: tpcc_open_server). */
+static int open_db(struct tpcc_db *t, const char *dir, enum tpcc_sync sync, uint64_t seed,
+                   int exclusive)
 {
-	char path[4096];
+	char path[4096], pragmas[512];
 	memset(t, 0, sizeof(*t));
 	rng_seed(&t->rng, seed);
 	snprintf(path, sizeof(path), "%s/%s", dir, TPCC_DB_FILE);
@@ -521,18 +531,19 @@ int tpcc_open(struct tpcc_db *t, const char *dir, enum tpcc_sync sync, uint64_t 
 		         path);
 		return -1;
 	}
-	if (open_conn(&t->db, path, 0, t->err, sizeof(t->err)))
+	if (open_conn(&t->db, path, 0, exclusive, t->err, sizeof(t->err)))
 		return -1;
 	int w, s;
 	sqlite3_busy_handler(t->db, busy_wait, NULL);
-	if (exec(t->db,
-	         sync == TPCC_SYNC_FULL
-	             ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-	               "PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=67108864"
-	             : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-	               "PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=67108864",
-	         t->err, sizeof(t->err)) ||
-	    meta(t->db, "warehouses", &w) || meta(t->db, "scale", &s) || w < 1 || s < 1) {
+	/* locking_mode before the first access, so that the WAL index is never shared memory */
+	snprintf(pragmas, sizeof(pragmas),
+	         "%sPRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA temp_store=MEMORY;"
+	         "PRAGMA journal_size_limit=%d",
+	         exclusive ? "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-" TPCC_CACHE_KIB ";"
+	                   : "",
+	         sync == TPCC_SYNC_FULL ? "FULL" : "NORMAL", TPCC_WAL_LIMIT_BYTES);
+	if (exec(t->db, pragmas, t->err, sizeof(t->err)) || meta(t->db, "warehouses", &w) ||
+	    meta(t->db, "scale", &s) || w < 1 || s < 1) {
 		if (!t->err[0])
 			snprintf(t->err, sizeof(t->err), "%s: not a vcons-db database", path);
 		tpcc_close(t);
@@ -542,12 +553,34 @@ int tpcc_open(struct tpcc_db *t, const char *dir, enum tpcc_sync sync, uint64_t 
 	return 0;
 }
 
+int tpcc_open(struct tpcc_db *t, const char *dir, enum tpcc_sync sync, uint64_t seed)
+{
+	return open_db(t, dir, sync, seed, 0);
+}
+
+int tpcc_open_server(struct tpcc_db *t, const char *dir, enum tpcc_sync sync, uint64_t seed)
+{
+	return open_db(t, dir, sync, seed, 1);
+}
+
+void tpcc_share(struct tpcc_db *t, const struct tpcc_db *owner, pthread_mutex_t *tx_lock,
+                uint64_t seed)
+{
+	memset(t, 0, sizeof(*t));
+	t->db = owner->db;
+	t->sz = owner->sz;
+	t->shared = 1;
+	t->tx_lock = tx_lock;
+	rng_seed(&t->rng, seed);
+}
+
 void tpcc_close(struct tpcc_db *t)
 {
 	for (size_t i = 0; i < sizeof(t->stmts) / sizeof(t->stmts[0]); i++) {
 		sqlite3_finalize(t->stmts[i]);
 		t->stmts[i] = NULL;
 	}
-	sqlite3_close(t->db);
+	if (!t->shared)
+		sqlite3_close(t->db);
 	t->db = NULL;
 }

@@ -2,7 +2,9 @@
  * transactions executed server-side, and the consistency checks. Used by vcons-db (server, --load,
  * --check) and, for its request builder and response validation, by vcons-db-load.
  *
- * Contract: one struct tpcc_db per thread (one SQLite connection each, WAL mode, busy handler set).
+ * Contract: one struct tpcc_db per thread: its own SQLite connection (tpcc_open: WAL mode, busy
+ * handler set), or one it shares with the other threads of a server (tpcc_open_server, then
+ * tpcc_share per thread; every transaction then holds tx_lock, so threads take turns).
  * tpcc_execute() takes a request object and ALWAYS returns a response object ({"status":"ok"|
  * "rollback"|"error", ...}); it never leaves a transaction open. Writers use BEGIN IMMEDIATE and
  * the whole transaction is retried with bounded, jittered backoff on SQLITE_BUSY/LOCKED. Money is
@@ -23,6 +25,11 @@
 #define TPCC_DB_FILE       "vcons-db.sqlite"
 #define TPCC_DISTRICTS     10
 #define TPCC_DEFAULT_SCALE 10
+/* The server's page cache: more than the database at the sizes vcons runs (2 warehouses at scale
+ * 10 are ~15 MB and grow ~4 MB a minute at 40 tx/s), so a page is read from the file once. */
+#define TPCC_CACHE_KIB "262144"
+/* The WAL is truncated to this much when a checkpoint has emptied it */
+#define TPCC_WAL_LIMIT_BYTES (128 << 20)
 
 enum tpcc_sync { TPCC_SYNC_NORMAL, TPCC_SYNC_FULL };
 
@@ -35,11 +42,10 @@ struct tpcc_db {
 	sqlite3 *db;
 	struct tpcc_sizes sz;
 	struct rng rng;
-	sqlite3_stmt *stmts[64];
-	/* Optional, shared by all connections of one process: held for the whole of each write
-	 * transaction, so in-process writers queue on a mutex (woken at once) instead of polling
-	 * SQLite's lock with sleeps; SQLite's busy handling remains for other processes. */
-	pthread_mutex_t *write_lock;
+	sqlite3_stmt *stmts[64]; /* this thread's prepared statements */
+	int shared;              /* db belongs to another tpcc_db (tpcc_share) */
+	/* Set by tpcc_share: held for the whole of every transaction on the shared connection. */
+	pthread_mutex_t *tx_lock;
 	char err[4400]; /* the last failure, for the message at the edge */
 };
 
@@ -48,6 +54,15 @@ struct tpcc_db {
 int tpcc_load(const char *dir, int warehouses, int scale, uint64_t seed, char *err, size_t errlen);
 /* Opens an existing database for transactions. 0, or -1 with db->err filled. */
 int tpcc_open(struct tpcc_db *db, const char *dir, enum tpcc_sync sync, uint64_t seed);
+/* Opens it as the server's one connection: the only process using the database while it runs
+ * (locking_mode EXCLUSIVE: no file lock calls per transaction, the WAL index in heap memory), a
+ * page cache of TPCC_CACHE_KIB, its writes gathered by the VFS (vfs.h) and written by a WAL hook
+ * after each commit. Other processes get SQLITE_BUSY until it is closed. */
+int tpcc_open_server(struct tpcc_db *db, const char *dir, enum tpcc_sync sync, uint64_t seed);
+/* A thread's handle on owner's connection (owner outlives it); every transaction holds tx_lock. */
+void tpcc_share(struct tpcc_db *db, const struct tpcc_db *owner, pthread_mutex_t *tx_lock,
+                uint64_t seed);
+/* Finalizes the handle's statements; closes the connection unless it is shared. */
 void tpcc_close(struct tpcc_db *db);
 
 /* Executes one request; see README.md for the request and response fields. New reference. */

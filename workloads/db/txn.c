@@ -6,8 +6,9 @@
  * write lock before reading anything and can never deadlock on a lock upgrade; readers
  * (Order-Status, Stock-Level) use a deferred BEGIN and read a WAL snapshot without blocking or
  * being blocked;
- *  2. in-process writers first queue on db->write_lock (a mutex wakes the next writer at once;
- *     SQLite's own busy wait polls with sleeps of up to 100 ms, which showed as a 70 ms p99);
+ *  2. threads sharing the server's connection (tpcc_share) take turns on db->tx_lock for each
+ *     whole transaction (a mutex wakes the next one at once; SQLite's own busy wait polls with
+ *     sleeps of up to 100 ms, which showed as a 70 ms p99);
  *  3. for other processes holding the lock (a checkpoint, the sqlite3 CLI) each connection has a
  *     busy handler (schema.c: sleeps 0.1 ms doubling to 5 ms, for at most 5 s); should a statement
  *     still fail with SQLITE_BUSY/LOCKED the whole transaction is rolled back and retried up to
@@ -484,7 +485,7 @@ json_t *tpcc_execute(struct tpcc_db *t, const json_t *req)
 	int writer = tx == TX_NEW_ORDER || tx == TX_PAYMENT || tx == TX_DELIVERY;
 	for (int attempt = 0;; attempt++) {
 		json_t *resp = status("ok", NULL);
-		int locked = writer && t->write_lock && !pthread_mutex_lock(t->write_lock);
+		int locked = t->tx_lock && !pthread_mutex_lock(t->tx_lock);
 		int rc =
 		    sqlite3_exec(t->db, writer ? "BEGIN IMMEDIATE" : "BEGIN", NULL, NULL, NULL);
 		if (rc == SQLITE_OK) {
@@ -496,7 +497,7 @@ json_t *tpcc_execute(struct tpcc_db *t, const json_t *req)
 				sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
 		}
 		if (locked)
-			pthread_mutex_unlock(t->write_lock);
+			pthread_mutex_unlock(t->tx_lock);
 		if (rc == 0)
 			return resp;
 		json_decref(resp);

@@ -1,6 +1,7 @@
 /* workloads/db/test/db_test.c: framing (incremental parsing, bad lengths), the five transactions
  * and their validation on a small freshly loaded database, the New-Order rollback, bad requests,
- * concurrent writers on separate connections (busy handling), and --check catching broken data. */
+ * concurrent writers on separate connections (busy handling), the server's shared connection and
+ * its write combining, and --check catching broken data. */
 #include "tools/unit.h"
 
 #include <pthread.h>
@@ -16,6 +17,7 @@
 #include "workloads/db/frame.h"
 #include "workloads/db/server.h"
 #include "workloads/db/tpcc.h"
+#include "workloads/db/vfs.h"
 
 static char dir[] = "/tmp/vcdb-test.XXXXXX";
 
@@ -288,6 +290,44 @@ static void concurrent_writers_do_not_fail(void **state)
 	tpcc_close(&db);
 }
 
+/* The server's connection: its threads share it (tpcc_share), the VFS gathers a commit's WAL
+ * frames into one write (a New-Order changes ~20 pages: ~40 writes of SQLite's, 1 pwrite), and
+ * while it is open no other connection can take the database. */
+static void shared_connection_writes_a_commit_at_once(void **state)
+{
+	struct tpcc_db owner, a, other;
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	struct dbvfs_counts c0, c1;
+	char why[256];
+	assert_int_equal(tpcc_open_server(&owner, dir, TPCC_SYNC_NORMAL, 1), 0);
+	tpcc_share(&a, &owner, &lock, 5);
+	struct rng r;
+	rng_seed(&r, 5);
+	dbvfs_counts(&c0);
+	for (int i = 0; i < 20; i++) {
+		struct tpcc_req q;
+		assert_int_equal(tpcc_make_req(&q, TX_NEW_ORDER, &r, &a.sz, 1, 1), 0);
+		json_t *resp = tpcc_execute(&a, q.json);
+		if (tpcc_validate(&q, resp, &a.sz, why, sizeof(why)))
+			fail_msg("%s", why);
+		json_decref(resp);
+		json_decref(q.json);
+	}
+	dbvfs_counts(&c1);
+	unsigned long long writes = c1.flushes - c0.flushes;
+	unsigned long long gathered = c1.writes_gathered - c0.writes_gathered;
+	if (writes < 20 || writes > 22 || gathered < 10 * writes)
+		fail_msg("20 New-Orders: %llu pwrites for %llu writes gathered", writes, gathered);
+	assert_int_not_equal(tpcc_open(&other, dir, TPCC_SYNC_NORMAL, 1), 0);
+	tpcc_close(&a);
+	tpcc_close(&owner);
+	assert_int_equal(tpcc_open(&other, dir, TPCC_SYNC_NORMAL, 1), 0);
+	char failed[512];
+	if (tpcc_check(&other, failed, sizeof(failed)))
+		fail_msg("%s", failed);
+	tpcc_close(&other);
+}
+
 static void check_names_the_broken_condition(void **state)
 {
 	struct tpcc_db db;
@@ -401,6 +441,7 @@ int main(void)
 		cmocka_unit_test(bad_requests_get_errors),
 		cmocka_unit_test(validation_rejects_wrong_answers),
 		cmocka_unit_test(concurrent_writers_do_not_fail),
+		cmocka_unit_test(shared_connection_writes_a_commit_at_once),
 		cmocka_unit_test(check_names_the_broken_condition),
 		cmocka_unit_test(server_serves_and_shuts_down),
 	};
