@@ -230,7 +230,7 @@ int mstore_sync(struct mstore *st, int user)
 	return rc;
 }
 
-static int user_provision(struct mstore *st, int user)
+static int make_dirs(struct mstore *st, int user)
 {
 	static const char *const subs[] = { NULL, "tmp", "new", "cur" };
 	char p[512];
@@ -240,37 +240,70 @@ static int user_provision(struct mstore *st, int user)
 		path_of(st, user, subs[k], NULL, p, sizeof(p));
 		rc = mkdir_p1(p);
 	}
-	if (rc)
-		return rc;
-	path_of(st, user, NULL, "vcons-uidvalidity", p, sizeof(p));
-	FILE *f = fopen(p, "r");
-	unsigned long v = 0;
-	if (f) {
-		// NOLINTNEXTLINE(cert-err34-c): the store's own counter file
-		if (fscanf(f, "%lu", &v) != 1)
-			v = 0;
+	return rc;
+}
+
+/* The UIDVALIDITY in file p, or 0 if there is none (or it is not a valid one). */
+static unsigned long read_uidvalidity(const char *p)
+{
+	char b[32];
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, b, sizeof(b) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	b[n] = 0;
+	char *end;
+	unsigned long v = strtoul(b, &end, 10);
+	return end != b && v <= UINT32_MAX ? v : 0;
+}
+
+static int write_uidvalidity(const char *p, unsigned long v)
+{
+	char tmp[600];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", p);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "%lu\n", v);
+	if (fflush(f) || fsync(fileno(f))) {
 		(void)fclose(f);
+		return -EIO;
 	}
-	if (v == 0 || v > UINT32_MAX) {
+	if (fclose(f) || rename(tmp, p))
+		return -errno;
+	return 0;
+}
+
+/* Creates the user's Maildir unless its UIDVALIDITY file (written last) says it is there, then
+ * recovers it (creating it after all if a directory is missing). */
+static int user_provision(struct mstore *st, int user)
+{
+	char p[512];
+	path_of(st, user, NULL, "vcons-uidvalidity", p, sizeof(p));
+	unsigned long v = read_uidvalidity(p);
+	if (v == 0) {
+		int rc = make_dirs(st, user);
+		if (rc)
+			return rc;
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		v = (unsigned long)ts.tv_sec & 0x7fffffff;
-		char tmp[600];
-		snprintf(tmp, sizeof(tmp), "%s.tmp", p);
-		f = fopen(tmp, "w");
-		if (!f)
-			return -errno;
-		fprintf(f, "%lu\n", v);
-		if (fflush(f) || fsync(fileno(f))) {
-			(void)fclose(f);
-			return -EIO;
-		}
-		if (fclose(f) || rename(tmp, p))
-			return -errno;
+		rc = write_uidvalidity(p, v);
+		if (rc)
+			return rc;
 	}
 	st->u[user].uidvalidity = (uint32_t)v;
 	snprintf(st->u[user].pass, sizeof(st->u[user].pass), "user%d", user + 1);
-	return user_recover(st, user);
+	int rc = user_recover(st, user);
+	if (rc == -ENOENT) {
+		rc = make_dirs(st, user);
+		if (!rc)
+			rc = user_recover(st, user);
+	}
+	return rc;
 }
 
 static int load_passwords(struct mstore *st, const char *file, char *err, size_t errlen)
