@@ -42,7 +42,10 @@ struct mstore {
 	struct ms_user *u;
 	uint64_t seed;        /* from getrandom at open: unique names without a call per message */
 	_Atomic uint64_t ctr; /* deliveries so far */
+	atomic_uint dir_fds;  /* new/ descriptors kept open */
 };
+
+#define MS_DIR_FDS 256u /* new/ directories kept open for their fsyncs */
 
 static void path_of(const struct mstore *st, int user, const char *sub, const char *name, char *dst,
                     size_t cap)
@@ -486,13 +489,34 @@ static int publish(struct mstore *st, int user, const char *tmp, bool last, int6
 		/* on ENOMEM the file is there, only the index lacks it until mstore_sync */
 		(void)idx_push(&u->idx, &u->n, &u->cap, &e);
 	}
-	if (!rc && u->newfd < 0) {
-		path_of(st, user, "new", NULL, dst, sizeof(dst));
-		u->newfd = open(dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (u->newfd < 0)
-			rc = -errno;
-	}
 	pthread_mutex_unlock(&u->lock);
+	return rc;
+}
+
+/* fsyncs user's new/: through the descriptor kept for it, opened the first time (at most
+ * MS_DIR_FDS of them, so that many recipients cannot use up the descriptors sockets need), or
+ * opened for the occasion. */
+static int sync_new_dir(struct mstore *st, int user)
+{
+	struct ms_user *u = &st->u[user];
+	char p[512];
+	path_of(st, user, "new", NULL, p, sizeof(p));
+	pthread_mutex_lock(&u->lock);
+	if (u->newfd < 0) {
+		if (atomic_fetch_add(&st->dir_fds, 1) < MS_DIR_FDS)
+			u->newfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (u->newfd < 0)
+			atomic_fetch_sub(&st->dir_fds, 1);
+	}
+	int fd = u->newfd;
+	pthread_mutex_unlock(&u->lock);
+	if (fd >= 0)
+		return fsync(fd) ? -errno : 0;
+	fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = fsync(fd) ? -errno : 0;
+	close(fd);
 	return rc;
 }
 
@@ -503,8 +527,9 @@ static int sync_new_dirs(struct mstore *st, const int *users, size_t n)
 		bool dup = false;
 		for (size_t k = 0; k < i; k++)
 			dup |= users[k] == users[i];
-		if (!dup && fsync(st->u[users[i]].newfd))
-			return -errno;
+		int rc = dup ? 0 : sync_new_dir(st, users[i]);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
