@@ -1,4 +1,7 @@
-/* workloads/mail/mailstore.c: Maildir delivery, scanning, flags and expunge (see mailstore.h). */
+/* workloads/mail/mailstore.c: Maildir delivery, scanning, flags and expunge (see mailstore.h), and
+ * each user's index: the messages of new/ and cur/ sorted by UID, kept in memory so that listing a
+ * mailbox costs no directory reads. The index is built when the store opens and rebuilt from the
+ * directories by mstore_sync; the store's own deliveries, renames and unlinks keep it current. */
 #include "workloads/mail/mailstore.h"
 #include "workloads/mail/mailproto.h"
 
@@ -7,27 +10,42 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
+struct ms_ent {
+	struct ms_msg m;
+	bool in_new; /* still in new/ under its bare name (else cur/<name>:2,<info>) */
+};
+
 struct ms_user {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock; /* guards everything below */
 	uint32_t next_uid;
 	uint32_t uidvalidity;
 	char pass[64];
+	struct ms_ent *idx; /* the index: messages sorted by UID */
+	size_t n, cap;
+	int newfd; /* new/, open for its fsyncs once the user got mail (-1 before) */
 };
 
 struct mstore {
 	char *dir;
 	unsigned n;
 	struct ms_user *u;
+	uint64_t seed;        /* from getrandom at open: unique names without a call per message */
+	_Atomic uint64_t ctr; /* deliveries so far */
+	atomic_uint dir_fds;  /* new/ descriptors kept open */
 };
+
+#define MS_DIR_FDS 256u /* new/ directories kept open for their fsyncs */
 
 static void path_of(const struct mstore *st, int user, const char *sub, const char *name, char *dst,
                     size_t cap)
@@ -41,31 +59,6 @@ static int mkdir_p1(const char *p)
 	if (mkdir(p, 0700) == 0 || errno == EEXIST)
 		return 0;
 	return -errno;
-}
-
-static int fsync_path(const char *p)
-{
-	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int rc = fsync(fd) ? -errno : 0;
-	close(fd);
-	return rc;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* "…,U=123,S=456[:2,FS]" -> uid, size, flags. false if the name is not one of ours. */
@@ -114,42 +107,133 @@ static void info_of(unsigned flags, char *dst)
 	*o = 0;
 }
 
-/* Empties tmp/ and finds the next UID from new/ and cur/. */
-static int user_recover(struct mstore *st, int user)
+static int cmp_ent(const void *a, const void *b)
 {
-	static const char *const subs[] = { "tmp", "new", "cur" };
-	char p[512], f[768];
-	uint32_t max = 0;
-	for (int k = 0; k < 3; k++) {
-		path_of(st, user, subs[k], NULL, p, sizeof(p));
-		DIR *d = opendir(p);
-		if (!d)
-			return -errno;
-		struct dirent *e;
-		while ((e = readdir(d))) {
-			if (e->d_name[0] == '.')
-				continue;
-			if (k == 0) {
-				snprintf(f, sizeof(f), "%s/%s", p, e->d_name);
-				/* never acknowledged: a crash or a dropped DATA left it */
-				unlink(f);
-				continue;
-			}
-			uint32_t uid;
-			uint64_t size;
-			unsigned flags;
-			int64_t t;
-			size_t bl;
-			if (parse_name(e->d_name, &uid, &size, &flags, &t, &bl) && uid > max)
-				max = uid;
-		}
-		closedir(d);
+	const struct ms_ent *x = a, *y = b;
+	return x->m.uid < y->m.uid ? -1 : x->m.uid > y->m.uid;
+}
+
+/* Index position of uid in u, or -1. Caller holds u->lock. */
+static long idx_find(const struct ms_user *u, uint32_t uid)
+{
+	size_t lo = 0, hi = u->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (u->idx[mid].m.uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	st->u[user].next_uid = max + 1;
+	return lo < u->n && u->idx[lo].m.uid == uid ? (long)lo : -1;
+}
+
+/* Appends e (whose UID is the highest so far, or the index is sorted afterwards). */
+static int idx_push(struct ms_ent **idx, size_t *n, size_t *cap, const struct ms_ent *e)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		struct ms_ent *ni = realloc(*idx, nc * sizeof(*ni));
+		if (!ni)
+			return -ENOMEM;
+		*idx = ni;
+		*cap = nc;
+	}
+	(*idx)[(*n)++] = *e;
 	return 0;
 }
 
-static int user_provision(struct mstore *st, int user)
+static void idx_del(struct ms_user *u, size_t i)
+{
+	memmove(u->idx + i, u->idx + i + 1, (u->n - i - 1) * sizeof(*u->idx));
+	u->n--;
+}
+
+/* Adds the messages of new/ or cur/ to idx. */
+static int load_dir(struct mstore *st, int user, const char *sub, struct ms_ent **idx, size_t *n,
+                    size_t *cap)
+{
+	char p[512];
+	path_of(st, user, sub, NULL, p, sizeof(p));
+	DIR *d = opendir(p);
+	if (!d)
+		return -errno;
+	struct dirent *e;
+	int rc = 0;
+	while (rc == 0 && (e = readdir(d))) {
+		struct ms_ent x = { .in_new = strcmp(sub, "new") == 0 };
+		size_t bl;
+		if (e->d_name[0] == '.' ||
+		    !parse_name(e->d_name, &x.m.uid, &x.m.size, &x.m.flags, &x.m.time_s, &bl) ||
+		    bl >= sizeof(x.m.name))
+			continue;
+		memcpy(x.m.name, e->d_name, bl);
+		x.m.name[bl] = 0;
+		if (x.in_new)
+			x.m.flags = 0; /* new/ names carry no info */
+		rc = idx_push(idx, n, cap, &x);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Rebuilds the user's index from new/ and cur/ (a UID found twice is listed once) and makes sure
+ * the next UID is above every one there. Caller holds the user's lock. */
+static int user_load(struct mstore *st, int user)
+{
+	struct ms_user *u = &st->u[user];
+	struct ms_ent *idx = NULL;
+	size_t n = 0, cap = 0;
+	int rc = load_dir(st, user, "cur", &idx, &n, &cap);
+	if (!rc)
+		rc = load_dir(st, user, "new", &idx, &n, &cap);
+	if (rc) {
+		free(idx);
+		return rc;
+	}
+	if (n > 1)
+		qsort(idx, n, sizeof(*idx), cmp_ent);
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++)
+		if (o == 0 || idx[o - 1].m.uid != idx[i].m.uid)
+			idx[o++] = idx[i];
+	free(u->idx);
+	u->idx = idx;
+	u->n = o;
+	u->cap = cap;
+	if (o && idx[o - 1].m.uid >= u->next_uid)
+		u->next_uid = idx[o - 1].m.uid + 1;
+	return 0;
+}
+
+/* Empties tmp/ (never acknowledged: a crash or a dropped DATA left it), then loads the index. */
+static int user_recover(struct mstore *st, int user)
+{
+	char p[512], f[768];
+	path_of(st, user, "tmp", NULL, p, sizeof(p));
+	DIR *d = opendir(p);
+	if (!d)
+		return -errno;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(f, sizeof(f), "%s/%s", p, e->d_name);
+		unlink(f);
+	}
+	closedir(d);
+	st->u[user].next_uid = 1;
+	return user_load(st, user);
+}
+
+int mstore_sync(struct mstore *st, int user)
+{
+	pthread_mutex_lock(&st->u[user].lock);
+	int rc = user_load(st, user);
+	pthread_mutex_unlock(&st->u[user].lock);
+	return rc;
+}
+
+static int make_dirs(struct mstore *st, int user)
 {
 	static const char *const subs[] = { NULL, "tmp", "new", "cur" };
 	char p[512];
@@ -159,37 +243,70 @@ static int user_provision(struct mstore *st, int user)
 		path_of(st, user, subs[k], NULL, p, sizeof(p));
 		rc = mkdir_p1(p);
 	}
-	if (rc)
-		return rc;
-	path_of(st, user, NULL, "vcons-uidvalidity", p, sizeof(p));
-	FILE *f = fopen(p, "r");
-	unsigned long v = 0;
-	if (f) {
-		// NOLINTNEXTLINE(cert-err34-c): the store's own counter file
-		if (fscanf(f, "%lu", &v) != 1)
-			v = 0;
+	return rc;
+}
+
+/* The UIDVALIDITY in file p, or 0 if there is none (or it is not a valid one). */
+static unsigned long read_uidvalidity(const char *p)
+{
+	char b[32];
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, b, sizeof(b) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	b[n] = 0;
+	char *end;
+	unsigned long v = strtoul(b, &end, 10);
+	return end != b && v <= UINT32_MAX ? v : 0;
+}
+
+static int write_uidvalidity(const char *p, unsigned long v)
+{
+	char tmp[600];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", p);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "%lu\n", v);
+	if (fflush(f) || fsync(fileno(f))) {
 		(void)fclose(f);
+		return -EIO;
 	}
-	if (v == 0 || v > UINT32_MAX) {
+	if (fclose(f) || rename(tmp, p))
+		return -errno;
+	return 0;
+}
+
+/* Creates the user's Maildir unless its UIDVALIDITY file (written last) says it is there, then
+ * recovers it (creating it after all if a directory is missing). */
+static int user_provision(struct mstore *st, int user)
+{
+	char p[512];
+	path_of(st, user, NULL, "vcons-uidvalidity", p, sizeof(p));
+	unsigned long v = read_uidvalidity(p);
+	if (v == 0) {
+		int rc = make_dirs(st, user);
+		if (rc)
+			return rc;
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		v = (unsigned long)ts.tv_sec & 0x7fffffff;
-		char tmp[600];
-		snprintf(tmp, sizeof(tmp), "%s.tmp", p);
-		f = fopen(tmp, "w");
-		if (!f)
-			return -errno;
-		fprintf(f, "%lu\n", v);
-		if (fflush(f) || fsync(fileno(f))) {
-			(void)fclose(f);
-			return -EIO;
-		}
-		if (fclose(f) || rename(tmp, p))
-			return -errno;
+		rc = write_uidvalidity(p, v);
+		if (rc)
+			return rc;
 	}
 	st->u[user].uidvalidity = (uint32_t)v;
 	snprintf(st->u[user].pass, sizeof(st->u[user].pass), "user%d", user + 1);
-	return user_recover(st, user);
+	int rc = user_recover(st, user);
+	if (rc == -ENOENT) {
+		rc = make_dirs(st, user);
+		if (!rc)
+			rc = user_recover(st, user);
+	}
+	return rc;
 }
 
 static int load_passwords(struct mstore *st, const char *file, char *err, size_t errlen)
@@ -227,8 +344,15 @@ int mstore_open(struct mstore **out, const char *dir, unsigned users, const char
 		mstore_close(st);
 		return -ENOMEM;
 	}
-	for (unsigned i = 0; i < users; i++)
+	for (unsigned i = 0; i < users; i++) {
 		pthread_mutex_init(&st->u[i].lock, NULL);
+		st->u[i].newfd = -1;
+	}
+	if (getrandom(&st->seed, sizeof(st->seed), 0) != sizeof(st->seed)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		st->seed = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)ts.tv_sec;
+	}
 	for (unsigned i = 0; i < users; i++) {
 		int rc = user_provision(st, (int)i);
 		if (rc) {
@@ -254,8 +378,12 @@ void mstore_close(struct mstore *st)
 	if (!st)
 		return;
 	if (st->u)
-		for (unsigned i = 0; i < st->n; i++)
+		for (unsigned i = 0; i < st->n; i++) {
 			pthread_mutex_destroy(&st->u[i].lock);
+			if (st->u[i].newfd >= 0)
+				close(st->u[i].newfd);
+			free(st->u[i].idx);
+		}
 	free(st->u);
 	free(st->dir);
 	free(st);
@@ -289,70 +417,146 @@ int mstore_auth(const struct mstore *st, const char *user, const char *pass)
 	return u;
 }
 
-static uint64_t rand64(void)
+/* A 64-bit value for unique file names: splitmix64 over the per-store seed and a counter. */
+static uint64_t next_rand(struct mstore *st)
 {
-	uint64_t v = 0;
-	if (getrandom(&v, sizeof(v), 0) != sizeof(v)) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		v = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)ts.tv_sec;
-	}
-	return v;
+	uint64_t z = st->seed + (atomic_fetch_add(&st->ctr, 1) + 1) * 0x9e3779b97f4a7c15ull;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
 }
 
-static int deliver_one(struct mstore *st, int user, const char *prefix, size_t plen,
-                       const char *body, size_t blen)
+static int writev_all(int fd, struct iovec *iov, int n)
 {
-	char tmpname[64], tmp[600], dst[700], name[160];
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	uint64_t r = rand64();
-	snprintf(tmpname, sizeof(tmpname), "%lld.%016" PRIx64 ".vcons", (long long)now.tv_sec, r);
-	path_of(st, user, "tmp", tmpname, tmp, sizeof(tmp));
+	for (;;) {
+		while (n && iov->iov_len == 0)
+			iov++, n--;
+		if (n == 0)
+			return 0;
+		ssize_t w = writev(fd, iov, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		size_t left = (size_t)w;
+		for (; n && left >= iov->iov_len; iov++, n--)
+			left -= iov->iov_len;
+		if (n) {
+			iov->iov_base = (char *)iov->iov_base + left;
+			iov->iov_len -= left;
+		}
+	}
+}
+
+/* Writes prefix + body to a new file in user's tmp/ and fsyncs it; its path goes to tmp. */
+static int write_tmp(struct mstore *st, int user, int64_t now, uint64_t r, const char *prefix,
+                     size_t plen, const char *body, size_t blen, char *tmp, size_t cap)
+{
+	char tmpname[64];
+	snprintf(tmpname, sizeof(tmpname), "%lld.%016" PRIx64 ".vcons", (long long)now, r);
+	path_of(st, user, "tmp", tmpname, tmp, cap);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	int rc = write_all(fd, prefix, plen);
-	if (!rc)
-		rc = write_all(fd, body, blen);
+	struct iovec iov[2] = { { (void *)prefix, plen }, { (void *)body, blen } };
+	int rc = writev_all(fd, iov, 2);
 	if (!rc && fsync(fd))
 		rc = -errno;
 	if (close(fd) && !rc)
 		rc = -errno;
-	if (rc) {
+	if (rc)
 		unlink(tmp);
-		return rc;
-	}
-	struct ms_user *u = &st->u[user];
-	pthread_mutex_lock(&u->lock);
-	uint32_t uid = u->next_uid;
-	snprintf(name, sizeof(name), "%lld.%u_%016" PRIx64 ".vcons,U=%u,S=%zu",
-	         (long long)now.tv_sec, uid, r, uid, plen + blen);
-	path_of(st, user, "new", name, dst, sizeof(dst));
-	if (rename(tmp, dst))
-		rc = -errno;
-	else
-		u->next_uid++;
-	pthread_mutex_unlock(&u->lock);
-	if (rc) {
-		unlink(tmp);
-		return rc;
-	}
-	path_of(st, user, "new", NULL, dst, sizeof(dst));
-	return fsync_path(dst);
+	return rc;
 }
 
-int mstore_deliver(struct mstore *st, const int *users, size_t n, const char *prefix, size_t plen,
-                   const char *body, size_t blen)
+/* Gives the tmp/ file a name in user's new/ with the user's next UID: a hard link, or for the last
+ * recipient the rename that also removes the tmp/ name. Under the user's lock, so UIDs become
+ * visible in increasing order; the index learns the message at the same time. */
+static int publish(struct mstore *st, int user, const char *tmp, bool last, int64_t now, uint64_t r,
+                   uint64_t size)
+{
+	struct ms_user *u = &st->u[user];
+	struct ms_ent e = { .in_new = true, .m = { .size = size, .time_s = now } };
+	char dst[700];
+	pthread_mutex_lock(&u->lock);
+	e.m.uid = u->next_uid;
+	snprintf(e.m.name, sizeof(e.m.name), "%lld.%u_%016" PRIx64 ".vcons,U=%u,S=%" PRIu64,
+	         (long long)now, e.m.uid, r, e.m.uid, size);
+	path_of(st, user, "new", e.m.name, dst, sizeof(dst));
+	int rc = (last ? rename(tmp, dst) : link(tmp, dst)) ? -errno : 0;
+	if (!rc) {
+		u->next_uid++;
+		/* on ENOMEM the file is there, only the index lacks it until mstore_sync */
+		(void)idx_push(&u->idx, &u->n, &u->cap, &e);
+	}
+	pthread_mutex_unlock(&u->lock);
+	return rc;
+}
+
+/* fsyncs user's new/: through the descriptor kept for it, opened the first time (at most
+ * MS_DIR_FDS of them, so that many recipients cannot use up the descriptors sockets need), or
+ * opened for the occasion. */
+static int sync_new_dir(struct mstore *st, int user)
+{
+	struct ms_user *u = &st->u[user];
+	char p[512];
+	path_of(st, user, "new", NULL, p, sizeof(p));
+	pthread_mutex_lock(&u->lock);
+	if (u->newfd < 0) {
+		if (atomic_fetch_add(&st->dir_fds, 1) < MS_DIR_FDS)
+			u->newfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (u->newfd < 0)
+			atomic_fetch_sub(&st->dir_fds, 1);
+	}
+	int fd = u->newfd;
+	pthread_mutex_unlock(&u->lock);
+	if (fd >= 0)
+		return fsync(fd) ? -errno : 0;
+	fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = fsync(fd) ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+/* fsyncs each recipient's new/ once (a user named twice gets two messages, one fsync). */
+static int sync_new_dirs(struct mstore *st, const int *users, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int rc = deliver_one(st, users[i], prefix, plen, body, blen);
+		bool dup = false;
+		for (size_t k = 0; k < i; k++)
+			dup |= users[k] == users[i];
+		int rc = dup ? 0 : sync_new_dir(st, users[i]);
 		if (rc)
 			return rc;
 	}
 	return 0;
 }
 
+/* One file, written to the first recipient's tmp/ and fsynced, then linked into every recipient's
+ * new/ (renamed into the last one's), then each new/ fsynced: a copy per recipient on disk, the
+ * data written once. Acknowledge only on 0. */
+int mstore_deliver(struct mstore *st, const int *users, size_t n, const char *prefix, size_t plen,
+                   const char *body, size_t blen)
+{
+	if (n == 0)
+		return 0;
+	char tmp[600];
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	uint64_t r = next_rand(st);
+	int rc = write_tmp(st, users[0], now.tv_sec, r, prefix, plen, body, blen, tmp, sizeof(tmp));
+	if (rc)
+		return rc;
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = publish(st, users[i], tmp, i == n - 1, now.tv_sec, r, plen + blen);
+	if (rc) {
+		unlink(tmp); /* still there unless the last rename was done */
+		return rc;
+	}
+	return sync_new_dirs(st, users, n);
+}
 uint32_t mstore_uidvalidity(const struct mstore *st, int user)
 {
 	return st->u[user].uidvalidity;
@@ -366,87 +570,6 @@ uint32_t mstore_uidnext(struct mstore *st, int user)
 	return v;
 }
 
-static int cmp_uid(const void *a, const void *b)
-{
-	const struct ms_msg *x = a, *y = b;
-	return x->uid < y->uid ? -1 : x->uid > y->uid;
-}
-
-static int scan_dir(struct mstore *st, int user, const char *sub, uint32_t min_uid,
-                    struct ms_msg **msgs, size_t *n, size_t *cap)
-{
-	char p[512], from[768], to[768];
-	path_of(st, user, sub, NULL, p, sizeof(p));
-	DIR *d = opendir(p);
-	if (!d)
-		return -errno;
-	bool is_new = strcmp(sub, "new") == 0;
-	struct dirent *e;
-	int rc = 0;
-	while ((e = readdir(d))) {
-		struct ms_msg m;
-		size_t bl;
-		if (e->d_name[0] == '.' ||
-		    !parse_name(e->d_name, &m.uid, &m.size, &m.flags, &m.time_s, &bl) ||
-		    bl >= sizeof(m.name))
-			continue;
-		memcpy(m.name, e->d_name, bl);
-		m.name[bl] = 0;
-		if (is_new) {
-			snprintf(from, sizeof(from), "%s/%s", p, e->d_name);
-			path_of(st, user, "cur", NULL, to, sizeof(to));
-			size_t l = strlen(to);
-			snprintf(to + l, sizeof(to) - l, "/%s:2,", m.name);
-			if (rename(from, to))
-				continue;
-		}
-		if (m.uid <= min_uid)
-			continue;
-		if (*n == *cap) {
-			size_t nc = *cap ? *cap * 2 : 64;
-			struct ms_msg *nm = realloc(*msgs, nc * sizeof(*nm));
-			if (!nm) {
-				rc = -ENOMEM;
-				break;
-			}
-			*msgs = nm;
-			*cap = nc;
-		}
-		(*msgs)[(*n)++] = m;
-	}
-	closedir(d);
-	return rc;
-}
-
-int mstore_scan(struct mstore *st, int user, uint32_t min_uid, struct ms_msg **msgs, size_t *n,
-                uint32_t *uidnext)
-{
-	size_t cap = 0;
-	*msgs = NULL;
-	*n = 0;
-	pthread_mutex_lock(&st->u[user].lock);
-	int rc = scan_dir(st, user, "new", min_uid, msgs, n, &cap);
-	if (!rc)
-		rc = scan_dir(st, user, "cur", min_uid, msgs, n, &cap);
-	*uidnext = st->u[user].next_uid;
-	pthread_mutex_unlock(&st->u[user].lock);
-	if (rc) {
-		free(*msgs);
-		*msgs = NULL;
-		*n = 0;
-		return rc;
-	}
-	/* a message this scan moved from new/ to cur/ is listed twice: keep one */
-	if (*n > 1)
-		qsort(*msgs, *n, sizeof(**msgs), cmp_uid);
-	size_t o = 0;
-	for (size_t i = 0; i < *n; i++)
-		if (o == 0 || (*msgs)[o - 1].uid != (*msgs)[i].uid)
-			(*msgs)[o++] = (*msgs)[i];
-	*n = o;
-	return 0;
-}
-
 static void cur_path(const struct mstore *st, int user, const char *name, unsigned flags, char *dst,
                      size_t cap)
 {
@@ -457,55 +580,164 @@ static void cur_path(const struct mstore *st, int user, const char *name, unsign
 	snprintf(dst + l, cap - l, "/%s:2,%s", name, info);
 }
 
+/* Where the index says e's file is. */
+static void ent_path(const struct mstore *st, int user, const struct ms_ent *e, char *dst,
+                     size_t cap)
+{
+	if (e->in_new)
+		path_of(st, user, "new", e->m.name, dst, cap);
+	else
+		cur_path(st, user, e->m.name, e->m.flags, dst, cap);
+}
+
+/* Moves the index's new/ messages (they are its last ones: deliveries append) into cur/. A file
+ * that is gone is dropped from the index. Caller holds the user's lock. */
+static void move_new(struct mstore *st, int user)
+{
+	struct ms_user *u = &st->u[user];
+	char from[768], to[768];
+	size_t i = u->n;
+	while (i > 0 && u->idx[i - 1].in_new)
+		i--;
+	while (i < u->n) {
+		struct ms_ent *e = &u->idx[i];
+		ent_path(st, user, e, from, sizeof(from));
+		cur_path(st, user, e->m.name, e->m.flags, to, sizeof(to));
+		if (rename(from, to) && errno == ENOENT) {
+			idx_del(u, i);
+			continue;
+		}
+		e->in_new = false; /* on another error it stays where it is: still readable */
+		i++;
+	}
+}
+
+int mstore_scan(struct mstore *st, int user, uint32_t min_uid, struct ms_msg **msgs, size_t *n,
+                uint32_t *uidnext)
+{
+	struct ms_user *u = &st->u[user];
+	*msgs = NULL;
+	*n = 0;
+	pthread_mutex_lock(&u->lock);
+	move_new(st, user);
+	size_t lo = 0, hi = u->n; /* the first message with a UID above min_uid */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (u->idx[mid].m.uid <= min_uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	int rc = 0;
+	if (lo < u->n) {
+		*msgs = malloc((u->n - lo) * sizeof(**msgs));
+		if (*msgs) {
+			for (size_t i = lo; i < u->n; i++)
+				(*msgs)[(*n)++] = u->idx[i].m;
+		} else {
+			rc = -ENOMEM;
+		}
+	}
+	*uidnext = u->next_uid;
+	pthread_mutex_unlock(&u->lock);
+	return rc;
+}
+
 int mstore_set_flags(struct mstore *st, int user, struct ms_msg *m, unsigned flags)
 {
-	if (flags == m->flags)
-		return 0;
+	struct ms_user *u = &st->u[user];
 	char from[768], to[768];
-	cur_path(st, user, m->name, m->flags, from, sizeof(from));
-	cur_path(st, user, m->name, flags, to, sizeof(to));
-	if (rename(from, to))
-		return -errno;
-	m->flags = flags;
-	return 0;
+	int rc = 0;
+	pthread_mutex_lock(&u->lock);
+	long i = idx_find(u, m->uid);
+	if (i < 0) {
+		rc = -ENOENT;
+	} else if (flags != u->idx[i].m.flags || u->idx[i].in_new) {
+		struct ms_ent *e = &u->idx[i];
+		ent_path(st, user, e, from, sizeof(from));
+		cur_path(st, user, e->m.name, flags, to, sizeof(to));
+		rc = rename(from, to) ? -errno : 0;
+		if (rc == -ENOENT)
+			idx_del(u, (size_t)i);
+		if (!rc) {
+			e->m.flags = flags;
+			e->in_new = false;
+		}
+	}
+	if (!rc)
+		m->flags = flags;
+	pthread_mutex_unlock(&u->lock);
+	return rc;
 }
 
 int mstore_remove(struct mstore *st, int user, const struct ms_msg *m)
 {
+	struct ms_user *u = &st->u[user];
 	char p[768];
-	cur_path(st, user, m->name, m->flags, p, sizeof(p));
-	return unlink(p) ? -errno : 0;
+	int rc = -ENOENT;
+	pthread_mutex_lock(&u->lock);
+	long i = idx_find(u, m->uid);
+	if (i >= 0) {
+		ent_path(st, user, &u->idx[i], p, sizeof(p));
+		rc = unlink(p) ? -errno : 0;
+		idx_del(u, (size_t)i); /* gone either way, or not ours to list */
+	}
+	pthread_mutex_unlock(&u->lock);
+	return rc;
 }
 
-int mstore_read(struct mstore *st, int user, const struct ms_msg *m, char **buf, size_t *len)
+/* Reads fd to its end into a malloc'd buffer, expecting size bytes: one read unless the file has
+ * more (a short read of a regular file is its end, so none is spent on finding it). */
+static int read_whole(int fd, uint64_t size, char **buf, size_t *len)
 {
-	char p[768];
-	cur_path(st, user, m->name, m->flags, p, sizeof(p));
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat sb;
-	if (fstat(fd, &sb)) {
-		int rc = -errno;
-		close(fd);
-		return rc;
-	}
-	size_t n = (size_t)sb.st_size, got = 0;
-	char *b = malloc(n ? n : 1);
-	if (!b) {
-		close(fd);
+	size_t cap = (size_t)size + 1, got = 0;
+	char *b = malloc(cap);
+	if (!b)
 		return -ENOMEM;
-	}
-	while (got < n) {
-		ssize_t r = read(fd, b + got, n - got);
+	for (;;) {
+		ssize_t r = read(fd, b + got, cap - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			break;
 		got += (size_t)r;
+		if (got < cap)
+			break;
+		char *nb = realloc(b, cap * 2);
+		if (!nb) {
+			free(b);
+			return -ENOMEM;
+		}
+		b = nb;
+		cap *= 2;
 	}
-	close(fd);
 	*buf = b;
 	*len = got;
 	return 0;
+}
+
+int mstore_read(struct mstore *st, int user, const struct ms_msg *m, char **buf, size_t *len)
+{
+	struct ms_user *u = &st->u[user];
+	char p[768];
+	int fd = -1;
+	/* another session may rename it (a flag change) between the look-up and the open: once more
+	 */
+	for (int tries = 0; fd < 0 && tries < 2; tries++) {
+		pthread_mutex_lock(&u->lock);
+		long i = idx_find(u, m->uid);
+		if (i >= 0)
+			ent_path(st, user, &u->idx[i], p, sizeof(p));
+		pthread_mutex_unlock(&u->lock);
+		if (i < 0)
+			return -ENOENT;
+		fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 && errno != ENOENT)
+			return -errno;
+	}
+	if (fd < 0)
+		return -ENOENT;
+	int rc = read_whole(fd, m->size, buf, len);
+	close(fd);
+	return rc;
 }

@@ -2,9 +2,11 @@
  *   <data>/userK/Maildir/{tmp,new,cur}/   one file per message, stored exactly as received (CRLF)
  *   <data>/userK/Maildir/vcons-uidvalidity the IMAP UIDVALIDITY of INBOX, written once
  * Message names carry the IMAP UID and size: "<sec>.<uid>_<rand>.vcons,U=<uid>,S=<bytes>", plus the
- * Maildir info ":2,<flags>" once in cur/. Delivery writes tmp/, fsyncs the file, renames it into
- * new/ under the user's lock (so UIDs become visible in increasing order) and fsyncs new/; only
- * then is a message acknowledged. tmp/ is emptied when the store opens. Thread-safe. */
+ * Maildir info ":2,<flags>" once in cur/. Delivery writes the message once to tmp/, fsyncs it,
+ * links it into each recipient's new/ (the last one by rename) under that user's lock (so UIDs
+ * become visible in increasing order) and fsyncs each new/; only then is a message acknowledged.
+ * tmp/ is emptied when the store opens. Each user's messages are indexed in memory (built at open,
+ * rebuilt by mstore_sync), so listing them reads no directory. Thread-safe. */
 #ifndef VCONS_MAILSTORE_H
 #define VCONS_MAILSTORE_H
 #include <stddef.h>
@@ -40,12 +42,16 @@ int mstore_deliver(struct mstore *st, const int *users, size_t n, const char *pr
 
 uint32_t mstore_uidvalidity(const struct mstore *st, int user);
 uint32_t mstore_uidnext(struct mstore *st, int user);
+/* Rereads the user's new/ and cur/ into the index: files changed behind the store's back (not by
+ * its own calls) are seen from then on. 0 or -errno. */
+int mstore_sync(struct mstore *st, int user);
 /* Moves new/ messages into cur/ and returns the user's messages with UID > min_uid, sorted by UID
  * (*msgs is malloc'd; free it), and the UID the next delivery will get, read at the same instant
  * (so every message not returned has a UID >= *uidnext or <= min_uid). 0 or -errno. */
 int mstore_scan(struct mstore *st, int user, uint32_t min_uid, struct ms_msg **msgs, size_t *n,
                 uint32_t *uidnext);
-/* Renames the message to carry new flags (m->flags is updated). -ENOENT if it is gone. */
+/* Renames the message (found by m->uid) to carry new flags (m->flags is updated). -ENOENT if it
+ * is gone. */
 int mstore_set_flags(struct mstore *st, int user, struct ms_msg *m, unsigned flags);
 int mstore_remove(struct mstore *st, int user, const struct ms_msg *m);
 /* Reads the whole message into a malloc'd buffer. */

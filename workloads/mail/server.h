@@ -4,7 +4,6 @@
  * network layer (server_net.c) moves bytes and never interprets them. */
 #ifndef VCONS_MAIL_SERVER_H
 #define VCONS_MAIL_SERVER_H
-#include "workloads/common/handoff.h"
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -33,6 +32,7 @@ struct server_cfg {
 };
 
 struct server;
+struct worker;
 struct smtp_sess;
 struct imap_sess;
 
@@ -49,7 +49,8 @@ struct conn {
 	_Atomic bool timed_out; /* idle too long: the session says goodbye (421 / BYE) and closes */
 	bool more; /* the session paused with work left: call it again once out drains */
 	_Atomic int64_t last_ns;
-	struct handoff handoff; /* between workers: workloads/common/handoff.h */
+	struct worker *w; /* the worker thread that owns the connection for its whole life */
+	uint32_t armed;   /* the epoll events it is registered for (0: not yet registered) */
 	struct conn *prev, *next;
 	union {
 		struct smtp_sess *smtp;

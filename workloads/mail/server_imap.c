@@ -104,7 +104,9 @@ static void do_select(struct conn *c, const char *tag, const char *box, bool rea
 	s->max_uid = 0;
 	if (strcasecmp(box, "INBOX") != 0)
 		return out(c, tag, "NO [NONEXISTENT] only INBOX exists here");
-	if (!refresh(c))
+	/* the one command that reads the directories: what changed behind the store's back (a file
+	 * removed or put there by hand) is seen from here on; NOOP and FETCH use the index */
+	if (mstore_sync(c->st, s->user) || !refresh(c))
 		return out(c, tag, "NO [SERVERBUG] cannot read the mailbox");
 	s->readonly = readonly;
 	s->state = IS_SELECTED;

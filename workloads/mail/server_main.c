@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -13,6 +14,17 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* The heap grows in steps of a megabyte and is never handed back: a worker's buffers and the
+ * store's index then cost no brk/mprotect/madvise calls once the heap has grown to its working
+ * size (glibc's defaults: an arena per thread, grown a page at a time with mprotect, trimmed
+ * whenever 128 KiB are free at its top). One arena: the workers are few (one per vCPU). */
+static void tune_malloc(void)
+{
+	mallopt(M_ARENA_MAX, 1);
+	mallopt(M_TOP_PAD, 1 << 20);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+}
 
 /* SIGTERM/SIGINT; an atomic (lock-free, so a handler may store to it) as the handler may run in
  * any thread and every worker reads it */
@@ -69,6 +81,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
+	tune_malloc();
 	/* from the affinity mask (a system call), not sysconf, which reads /sys */
 	cpu_set_t set;
 	long cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;

@@ -1,14 +1,16 @@
-/* workloads/mail/server_net.c: sockets and threads of vcons-mail. One epoll instance is shared by
- * --threads worker threads; connections are registered EPOLLONESHOT so exactly one worker owns a
- * connection at a time (reads what is there, lets its session consume it, sends what it can,
- * re-arms). The main thread closes connections idle for --idle-timeout and stops the workers when
- * asked to. */
+/* workloads/mail/server_net.c: sockets and threads of vcons-mail. Each of the --threads workers has
+ * its own epoll instance; a connection belongs to the worker that accepted it for its whole life,
+ * registered once, level-triggered, for EPOLLIN (EPOLLOUT only while replies wait for room), so a
+ * command costs epoll_wait, one recv and one send. The listeners are in every worker's epoll
+ * (EPOLLEXCLUSIVE with several workers). The main thread closes connections idle for
+ * --idle-timeout and stops the workers when asked to. */
 #include "workloads/mail/server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +26,17 @@ struct listener {
 	enum conn_kind kind;
 };
 
+struct worker {
+	struct server *s;
+	int epfd;
+	pthread_t th;
+};
+
 struct server {
 	const struct server_cfg *cfg;
 	struct mstore *st;
-	int epfd;
+	struct worker *w;
+	unsigned nw;
 	struct listener ls[2];
 	const atomic_int *stop;
 	pthread_mutex_t lock; /* guards the connection list */
@@ -51,6 +60,8 @@ static int listen_on(const char *addr, int port, int *out)
 		return -errno;
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* accepted sockets inherit it (Linux): no setsockopt per connection */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 512)) {
 		int rc = -errno;
 		close(fd);
@@ -72,60 +83,26 @@ static void conn_free(struct conn *c)
 		c->next->prev = c->prev;
 	pthread_mutex_unlock(&s->lock);
 	conn_end(c);
-	close(c->fd);
+	close(c->fd); /* also takes it out of its worker's epoll set */
 	free(c);
 }
 
-static void accept_all(struct server *s, struct listener *l)
+/* Registers c for want (ADD the first time, MOD when it changed); false if epoll refused. */
+static bool conn_arm(struct conn *c, uint32_t want)
 {
-	for (;;) {
-		// cppcheck-suppress nullPointer ; NULL addrlen is fine (gnu.cfg)
-		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			/* EAGAIN: another worker took it or none is left. Out of descriptors: the
-			 * listener stays readable, so pause instead of spinning on it. */
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			    errno == ENOMEM) {
-				struct timespec ts = { 0, 10000000 };
-				nanosleep(&ts, NULL);
-			}
-			return;
-		}
-		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		struct conn *c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		c->kind = l->kind;
-		c->srv = s;
-		c->st = s->st;
-		c->cfg = s->cfg;
-		c->last_ns = now_ns();
-		int rc = l->kind == CONN_SMTP ? smtp_open(c) : imap_open(c);
-		if (rc) {
-			close(fd);
-			free(c);
-			continue;
-		}
-		pthread_mutex_lock(&s->lock);
-		c->next = s->conns;
-		if (s->conns)
-			s->conns->prev = c;
-		s->conns = c;
-		pthread_mutex_unlock(&s->lock);
-		/* the greeting goes out when the socket reports writable */
-		struct epoll_event ev = { .events = EPOLLOUT | EPOLLIN | EPOLLONESHOT,
-			                  .data.ptr = c };
-		handoff_give(&c->handoff);
-		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev))
-			conn_free(c);
-	}
+	if (c->armed == want)
+		return true;
+	struct epoll_event ev = { .events = want, .data.ptr = c };
+	int op = c->armed ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	if (epoll_ctl(c->w->epfd, op, c->fd, &ev))
+		return false;
+	c->armed = want;
+	return true;
 }
 
-/* Reads what the socket has (bounded by IN_HIGH); sets c->eof when the peer has closed. */
+/* Reads what the socket has (bounded by IN_HIGH); sets c->eof when the peer has closed. A read
+ * that does not fill the buffer took everything there was: the registration is level-triggered,
+ * so anything arriving later is reported again, and no read is spent on finding EAGAIN. */
 static void conn_read(struct conn *c)
 {
 	while (!c->eof && buf_pending(&c->in) < IN_HIGH) {
@@ -136,12 +113,14 @@ static void conn_read(struct conn *c)
 				c->eof = true;
 				c->close_after_flush = true;
 			}
+			if ((size_t)r < sizeof(tmp))
+				return;
 			continue;
 		}
-		if (r == 0 || (errno != EAGAIN && errno != EINTR))
-			c->eof = true;
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r == 0 || errno != EAGAIN)
+			c->eof = true;
 		return;
 	}
 }
@@ -162,12 +141,10 @@ static bool conn_flush(struct conn *c)
 	return true;
 }
 
-static void conn_event(struct server *s, struct conn *c, uint32_t events)
+/* Lets the session consume c->in and sends its replies, as long as it makes progress and the
+ * socket takes them; false on a socket error. */
+static bool conn_run(struct conn *c)
 {
-	handoff_take(&c->handoff);
-	c->last_ns = now_ns();
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-		conn_read(c);
 	for (;;) {
 		size_t before = buf_pending(&c->in);
 		if (!c->close_after_flush && buf_pending(&c->out) < CONN_OUT_HIGH) {
@@ -176,14 +153,25 @@ static void conn_event(struct server *s, struct conn *c, uint32_t events)
 			else
 				imap_input(c);
 		}
-		if (!conn_flush(c)) {
-			conn_free(c);
-			return;
-		}
+		if (!conn_flush(c))
+			return false;
 		/* the session stopped for output room and there is room again: go on */
 		if (buf_pending(&c->out) || c->close_after_flush ||
 		    (buf_pending(&c->in) == before && !c->more))
-			break;
+			return true;
+	}
+}
+
+/* Serves c after events (0: just accepted, the greeting is queued): reads, runs the session, sends,
+ * then closes c or registers it for what it waits for. */
+static void conn_event(struct conn *c, uint32_t events)
+{
+	c->last_ns = now_ns();
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		conn_read(c);
+	if (!conn_run(c)) {
+		conn_free(c);
+		return;
 	}
 	if (c->timed_out && !c->close_after_flush) {
 		if (c->kind == CONN_SMTP)
@@ -204,30 +192,70 @@ static void conn_event(struct server *s, struct conn *c, uint32_t events)
 		conn_free(c); /* nobody left to read the replies */
 		return;
 	}
-	uint32_t want = EPOLLONESHOT;
+	uint32_t want = 0;
 	if (buf_pending(&c->out))
 		want |= EPOLLOUT;
 	if (!c->eof && buf_pending(&c->in) < IN_HIGH && !c->close_after_flush)
 		want |= EPOLLIN;
-	struct epoll_event ev = { .events = want, .data.ptr = c };
-	int fd = c->fd;
-	handoff_give(&c->handoff); /* c is another worker's from here on, unless arming fails */
-	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, fd, &ev))
+	if (!conn_arm(c, want))
 		conn_free(c);
+}
+
+/* Accepts one connection (the listener is level-triggered: if more wait, the next epoll_wait says
+ * so, and no accept is spent on finding EAGAIN), sends its greeting and keeps it in w's epoll. */
+static void accept_one(struct worker *w, struct listener *l)
+{
+	struct server *s = w->s;
+	// cppcheck-suppress nullPointer ; NULL addrlen is fine (gnu.cfg)
+	int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		/* EAGAIN: another worker took it. Out of descriptors: the listener stays
+		 * readable, so pause instead of spinning on it. */
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			struct timespec ts = { 0, 10000000 };
+			nanosleep(&ts, NULL);
+		}
+		return;
+	}
+	struct conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->kind = l->kind;
+	c->srv = s;
+	c->w = w;
+	c->st = s->st;
+	c->cfg = s->cfg;
+	int rc = l->kind == CONN_SMTP ? smtp_open(c) : imap_open(c);
+	if (rc) {
+		close(fd);
+		free(c);
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	pthread_mutex_unlock(&s->lock);
+	conn_event(c, 0); /* a new socket has room: the greeting goes out now */
 }
 
 static void *worker(void *arg)
 {
-	struct server *s = arg;
+	struct worker *w = arg;
+	struct server *s = w->s;
 	struct epoll_event evs[32];
 	while (!atomic_load_explicit(s->stop, memory_order_relaxed)) {
-		int n = epoll_wait(s->epfd, evs, 32, 200);
+		int n = epoll_wait(w->epfd, evs, 32, 200);
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
 			if (p == &s->ls[0] || p == &s->ls[1])
-				accept_all(s, p);
+				accept_one(w, p);
 			else
-				conn_event(s, p, evs[i].events);
+				conn_event(p, evs[i].events);
 		}
 	}
 	return NULL;
@@ -253,9 +281,59 @@ static void sweep_idle(struct server *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* One epoll instance per worker, each watching both listeners. */
+static int workers_init(struct server *s)
+{
+	s->w = calloc(s->cfg->threads, sizeof(*s->w));
+	if (!s->w)
+		return -ENOMEM;
+	/* with several workers, a new connection wakes one of them, not all */
+	uint32_t lev = EPOLLIN | (s->cfg->threads > 1 ? EPOLLEXCLUSIVE : 0);
+	for (; s->nw < s->cfg->threads; s->nw++) {
+		struct worker *w = &s->w[s->nw];
+		w->s = s;
+		w->epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (w->epfd < 0)
+			return -errno;
+		for (int i = 0; i < 2; i++) {
+			struct epoll_event ev = { .events = lev, .data.ptr = &s->ls[i] };
+			if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, s->ls[i].fd, &ev)) {
+				int rc = -errno;
+				close(w->epfd);
+				return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+static void workers_free(struct server *s)
+{
+	for (unsigned i = 0; i < s->nw; i++)
+		close(s->w[i].epfd);
+	free(s->w);
+}
+
+/* Starts the workers with SIGTERM/SIGINT blocked, so the main thread takes them and its sleep
+ * ends at once. Returns how many started. */
+static unsigned workers_start(struct server *s)
+{
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	unsigned started = 0;
+	for (; started < s->nw; started++)
+		if (pthread_create(&s->w[started].th, NULL, worker, &s->w[started]))
+			break;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return started;
+}
+
 int server_run(const struct server_cfg *cfg, struct mstore *st, const atomic_int *stop)
 {
-	struct server s = { .cfg = cfg, .st = st, .stop = stop, .epfd = -1 };
+	struct server s = { .cfg = cfg, .st = st, .stop = stop };
 	pthread_mutex_init(&s.lock, NULL);
 	s.ls[0] = (struct listener){ .fd = -1, .kind = CONN_SMTP };
 	s.ls[1] = (struct listener){ .fd = -1, .kind = CONN_IMAP };
@@ -272,39 +350,32 @@ int server_run(const struct server_cfg *cfg, struct mstore *st, const atomic_int
 		close(s.ls[0].fd);
 		return 1;
 	}
-	s.epfd = epoll_create1(EPOLL_CLOEXEC);
-	for (int i = 0; i < 2; i++) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &s.ls[i] };
-		if (s.epfd < 0 || epoll_ctl(s.epfd, EPOLL_CTL_ADD, s.ls[i].fd, &ev)) {
-			fprintf(stderr, "vcons-mail: epoll: %s\n", strerror(errno));
-			return 1;
-		}
+	rc = workers_init(&s);
+	if (rc) {
+		fprintf(stderr, "vcons-mail: epoll: %s\n", strerror(-rc));
+		return 1;
 	}
-	pthread_t *th = calloc(cfg->threads, sizeof(*th));
-	unsigned started = 0;
-	for (; th && started < cfg->threads; started++)
-		if (pthread_create(&th[started], NULL, worker, &s))
-			break;
+	unsigned started = workers_start(&s);
 	if (started == 0) {
 		fprintf(stderr, "vcons-mail: cannot start worker threads\n");
 		return 1;
 	}
 	printf("ready\n");
 	(void)fflush(stdout);
+	/* the idle timeout is counted in seconds: a sweep a second is enough */
 	while (!atomic_load_explicit(stop, memory_order_relaxed)) {
-		struct timespec ts = { 0, 250000000 };
+		struct timespec ts = { 1, 0 };
 		nanosleep(&ts, NULL);
 		sweep_idle(&s);
 	}
 	for (unsigned i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
-	free(th);
+		pthread_join(s.w[i].th, NULL);
 	while (s.conns)
 		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): conn_free unlinks the head first
 		conn_free(s.conns);
+	workers_free(&s);
 	close(s.ls[0].fd);
 	close(s.ls[1].fd);
-	close(s.epfd);
 	pthread_mutex_destroy(&s.lock);
 	return 0;
 }

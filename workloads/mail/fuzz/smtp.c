@@ -180,13 +180,14 @@ static void check_message(void *ctx, const char *folder, const char *name)
 }
 
 /* As many messages in new/ as the replies say, nothing in tmp/ (nor in cur/: SMTP never goes
- * there). Leaves the Maildirs empty for the next input. */
+ * there). Leaves the Maildirs empty for the next input (and the store's index too). */
 static void check_maildir(const struct smtp_check *k)
 {
 	size_t files = 0;
 	for (unsigned u = 1; u <= USERS; u++) {
 		fuzz_assert(fz_maildir_each(dir, u, "tmp", NULL, NULL) == 0);
 		files += fz_maildir_each(dir, u, "new", check_message, (void *)k);
+		fuzz_assert(mstore_sync(st, (int)u - 1) == 0);
 	}
 	fuzz_assert(files == k->files);
 }
