@@ -19,6 +19,7 @@
  *   connection (level-triggered: another pending one reports again), so no accept ends in EAGAIN.
  */
 #include "workloads/web/server.h"
+#include "workloads/web/tls.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
@@ -49,6 +50,7 @@ struct conn {
 	int drained;     /* the socket had nothing more to read: wait for an EPOLLIN edge */
 	int rdhup;       /* the peer's FIN was reported: read until end of stream */
 	int blocked;     /* the socket buffer is full: wait for an EPOLLOUT edge */
+	int short_read;  /* TLS: the last socket read returned less than asked (tls_conn_new) */
 	uint32_t events; /* registered interest; 0 = not in the epoll set yet */
 	int64_t last_ms; /* last progress, CLOCK_MONOTONIC */
 	struct conn *prev, *next; /* the worker's connections, for time-outs and shutdown */
@@ -102,8 +104,8 @@ static void conn_close(struct worker *w, struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	if (c->ssl) {
-		if (!c->handshaking)
-			SSL_shutdown(c->ssl); /* best effort close_notify; never waits */
+		if (!c->handshaking && SSL_shutdown(c->ssl) >= 0)
+			tls_flush(c->ssl); /* best effort close_notify; never waits */
 		SSL_free(c->ssl);
 	}
 	close(c->fd); /* also leaves the epoll set: the fd is never duplicated */
@@ -174,6 +176,11 @@ static int conn_flush(struct conn *c)
 		}
 		c->out_off += (size_t)n;
 	}
+	if (c->ssl) { /* the records wait in the write buffer */
+		int rc = tls_flush(c->ssl);
+		c->blocked = rc == 0;
+		return rc;
+	}
 	return 1;
 }
 
@@ -202,10 +209,11 @@ static int conn_read(struct conn *c)
 		return -1;
 	size_t room = c->in_cap - c->in_len;
 	if (c->ssl) {
-		/* a short SSL_read says nothing about the socket: read on until WANT_READ */
+		/* drained when OpenSSL's last socket read was short and it holds no bytes */
 		int k = SSL_read(c->ssl, c->in + c->in_len, (int)room);
 		if (k > 0) {
 			c->in_len += (size_t)k;
+			c->drained = c->short_read && !SSL_has_pending(c->ssl) && !c->rdhup;
 			return k;
 		}
 		int e = SSL_get_error(c->ssl, k);
@@ -336,8 +344,8 @@ static struct conn *accept_one(struct worker *w, int lfd, int tls)
 	struct conn *c = calloc(1, sizeof(*c));
 	if (c)
 		c->in = malloc(IN_INITIAL);
-	if (c && tls && (c->ssl = SSL_new(cfg->ctx)) != NULL)
-		SSL_set_fd(c->ssl, fd);
+	if (c && tls)
+		c->ssl = tls_conn_new(cfg->ctx, fd, &c->short_read);
 	if (!c || !c->in || (tls && !c->ssl)) {
 		if (c) {
 			SSL_free(c->ssl);
