@@ -7,16 +7,19 @@
 # drives it as harness/plan.c does under runrules/quick.yaml (50 users, 100 pages/s open loop,
 # plain HTTP). The server is stopped with SIGTERM; the calls it makes to stop (futex, madvise, ...)
 # are counted too and show as a few calls in total.
-# Usage: workloads/web/bench/syscalls.sh [BUILD [SECONDS [ADDR]]]  (build, 25, 127.31.7.1)
+# Usage: workloads/web/bench/syscalls.sh [BUILD [SECONDS [ADDR [https]]]]  (build, 25, 127.31.7.1)
+# "https": the same load over HTTPS (not what the quick rules run; for TLS's share).
 # Prints one line per system call (calls, failed, per page) and the total per page; keeps the
 # strace table, the generator's JSON lines and the server's output in a directory it names.
 set -euo pipefail
 B=${1:-build}
 S=${2:-25}
 A=${3:-127.31.7.1}
+tls=()
 command -v strace >/dev/null || { echo "syscalls.sh: needs strace" >&2; exit 2; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/vcons-web-syscalls.XXXXXX")
-"$B/guest/vcons-web" --load --files 1000 --data "$T/data" >/dev/null
+[[ ${4:-} == https ]] && tls=(--https --cacert "$T/data/cert.pem")
+"$B/guest/vcons-web" --load --files 1000 --data "$T/data" --addr "$A" >/dev/null
 "$B/guest/vcons-web" --addr "$A" --data "$T/data" --threads 2 --files 1000 --csu 1 \
 	>"$T/server.out" 2>&1 &
 srv=$!
@@ -29,7 +32,7 @@ strace -f -c -o "$T/strace.txt" -p "$srv" 2>"$T/strace.err" &
 st=$!
 sleep 1 # strace has attached to every thread
 "$B/vcons-web-load" --target "$A" --users 50 --rate 100 --duration "$S" --interval 1 --json \
-	--csu 1 --ramp 5 --files 1000 >"$T/load.json"
+	--csu 1 --ramp 5 --files 1000 "${tls[@]}" >"$T/load.json"
 kill -TERM "$srv"
 wait "$srv" || true
 wait "$st" || true
