@@ -25,6 +25,7 @@ struct bank_user {
 struct bank {
 	pthread_mutex_t lock;
 	int fd;
+	off_t end; /* journal length: the next record's offset (pwrite there, no seek) */
 	int users;
 	struct bank_user *u;
 };
@@ -117,7 +118,8 @@ static int replay(struct bank *b, long *replayed)
 	}
 	(void)fclose(f);
 	*replayed = n;
-	if (ftruncate(b->fd, good) < 0 || lseek(b->fd, good, SEEK_SET) < 0)
+	b->end = good;
+	if (ftruncate(b->fd, good) < 0)
 		return -1;
 	return fdatasync(b->fd);
 }
@@ -176,17 +178,16 @@ int bank_transfer(struct bank *b, int user, int64_t amount, const char *payee, s
 	t.payee[payee_len] = 0;
 	char line[256];
 	int n = format_record(line, sizeof(line), user, &t);
-	off_t at = lseek(b->fd, 0, SEEK_CUR);
-	ssize_t w = write(b->fd, line, (size_t)n);
+	ssize_t w = pwrite(b->fd, line, (size_t)n, b->end);
 	if (w != n || fdatasync(b->fd) != 0) {
 		int e = w < 0 ? errno : EIO;
 		/* Undo a partial append so the journal stays a sequence of whole records. */
-		if (at >= 0 && ftruncate(b->fd, at) == 0)
-			lseek(b->fd, at, SEEK_SET);
+		(void)ftruncate(b->fd, b->end);
 		pthread_mutex_unlock(&b->lock);
 		errno = e;
 		return -1;
 	}
+	b->end += n;
 	apply(u, &t);
 	pthread_mutex_unlock(&b->lock);
 	*out = t;

@@ -22,7 +22,11 @@ struct server_config {
 
 /* Runs until app->stop or *signalled; 0, or -1 when the threads could not start. */
 int server_run(const struct server_config *cfg);
-/* A non-blocking listening TCP socket on ip:port (IPv4 dotted quad); -1 on error. */
-int server_listen(const char *ip, int port);
+/* Wakes every worker of server_run to look at app->stop and *signalled (async-signal-safe: a
+ * signal handler calls it after setting *signalled). */
+void server_stop(void);
+/* A non-blocking listening TCP socket on ip:port (IPv4 dotted quad), with TCP_NODELAY and
+ * TCP_DEFER_ACCEPT of defer_s seconds (accepted sockets inherit both); -1 on error. */
+int server_listen(const char *ip, int port, int defer_s);
 
 #endif

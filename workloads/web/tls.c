@@ -1,4 +1,5 @@
-/* workloads/web/tls.c: certificate generation and the server TLS context (see tls.h). */
+/* workloads/web/tls.c: certificate generation, the server TLS context and a connection's BIOs
+ * (see tls.h). */
 #include "workloads/web/tls.h"
 #include <stdio.h>
 #include <openssl/err.h>
@@ -105,6 +106,7 @@ SSL_CTX *tls_server_ctx(const char *cert_path, const char *key_path, const char 
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
 	SSL_CTX_sess_set_cache_size(ctx, 20000);
 	SSL_CTX_set_timeout(ctx, 3600);
+	SSL_CTX_set_read_ahead(ctx, 1);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
@@ -113,4 +115,45 @@ SSL_CTX *tls_server_ctx(const char *cert_path, const char *key_path, const char 
 		return NULL;
 	}
 	return ctx;
+}
+
+/* The socket BIO's callback: records whether a read came back short. */
+static long read_cb(BIO *b, int oper, const char *argp, size_t len, int argi, long argl, int ret,
+                    size_t *processed)
+{
+	(void)argp;
+	(void)argi;
+	(void)argl;
+	if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
+		int *short_read = (int *)BIO_get_callback_arg(b);
+		*short_read = ret > 0 && processed && *processed < len;
+	}
+	return ret;
+}
+
+SSL *tls_conn_new(SSL_CTX *ctx, int fd, int *short_read)
+{
+	SSL *ssl = SSL_new(ctx);
+	BIO *sock = BIO_new_socket(fd, BIO_NOCLOSE);
+	BIO *buf = BIO_new(BIO_f_buffer());
+	if (!ssl || !sock || !buf || BIO_set_write_buffer_size(buf, TLS_WRITE_BUFFER) != 1 ||
+	    !BIO_up_ref(sock)) {
+		SSL_free(ssl);
+		BIO_free(sock);
+		BIO_free(buf);
+		return NULL;
+	}
+	BIO_set_callback_ex(sock, read_cb);
+	BIO_set_callback_arg(sock, (char *)short_read);
+	BIO_push(buf, sock);         /* writes: buffer, then socket (holds one reference) */
+	SSL_set_bio(ssl, sock, buf); /* reads straight from the socket (the other reference) */
+	return ssl;
+}
+
+int tls_flush(SSL *ssl)
+{
+	BIO *w = SSL_get_wbio(ssl);
+	if (BIO_flush(w) > 0)
+		return 1;
+	return BIO_should_retry(w) ? 0 : -1;
 }

@@ -29,6 +29,7 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	atomic_store_explicit(&signalled, 1, memory_order_relaxed);
+	server_stop(); /* workers sleep in epoll_wait until a deadline or this */
 }
 
 static void usage(FILE *f)
@@ -226,8 +227,8 @@ static int serve(const struct opts *o)
 		fprintf(stderr, "vcons-web: %s\n", err);
 		return 1;
 	}
-	int pfd = o->port ? server_listen(o->addr, o->port) : -1;
-	int tfd = o->tls_port ? server_listen(o->addr, o->tls_port) : -1;
+	int pfd = o->port ? server_listen(o->addr, o->port, o->request_timeout) : -1;
+	int tfd = o->tls_port ? server_listen(o->addr, o->tls_port, o->request_timeout) : -1;
 	if ((o->port && pfd < 0) || (o->tls_port && tfd < 0) || (!o->port && !o->tls_port)) {
 		fprintf(stderr, "vcons-web: cannot listen on %s:%d/%d: %s\n", o->addr, o->port,
 		        o->tls_port, !o->port && !o->tls_port ? "no port" : strerror(errno));
