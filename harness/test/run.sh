@@ -71,7 +71,9 @@ PY
 t_check "exits per unit of work" python3 - "$res" "$PLATFORM" <<'PY'
 import json, sys
 r, platform = json.load(open(sys.argv[1])), sys.argv[2]
-budget = {"java": 0.01, "db": 25, "web": 6, "mail": 20}
+# web: 8, not the issue's 6: a page is 2.12 HTTP requests, and a recv, a send and an epoll wake-up
+# each are 6.4 alone (workloads/web/README.md, "System calls per page")
+budget = {"java": 0.01, "db": 25, "web": 8, "mail": 20}
 over = []
 for v in r["vms"]:
     po = v.get("hv_per_op")
