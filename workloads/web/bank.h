@@ -1,8 +1,9 @@
 /* workloads/web/bank.h: per-user banking state of the web VM and its durable journal.
  *
  * Contract: users 0..users-1 start with bank_initial_balance(u) cents. bank_transfer() debits a
- * user, appends one journal record (a text line ending in its own FNV-1a checksum) and
- * fdatasync()s it BEFORE the new balance becomes visible or is answered, so an acknowledged
+ * user, appends one journal record (a text line ending in its own FNV-1a checksum) and has it on
+ * disk (the journal is opened O_DSYNC: one pwrite that returns as write + fdatasync would) BEFORE
+ * the new balance becomes visible or is answered, so an acknowledged
  * transfer survives kill -9 and a torn record never counts. bank_open() replays the journal,
  * truncating a torn or corrupt tail (a partially written last record) and reporting how many
  * records it applied. Thread-safe: one mutex around the state and the journal. */
