@@ -713,9 +713,11 @@ static void print_text(const json_t *res, const char *out)
 		if (po && !per_op_rows++)
 			printf("hv exits per unit of work, whole measurement:\n");
 		if (po)
-			printf("  %-14s %.4g exits per %s (%.4g system calls: %s)\n",
-			       str(vm, "name"), num(po, "exits"), str(po, "unit"),
-			       num(po, "syscalls"), top_calls(po, calls, sizeof(calls)));
+			printf(
+			    "  %-14s %.4g exits per %s (%.4g system calls, %.4g clock reads among "
+			    "them: %s)\n",
+			    str(vm, "name"), num(po, "exits"), str(po, "unit"), num(po, "syscalls"),
+			    num(po, "clock_syscalls"), top_calls(po, calls, sizeof(calls)));
 	}
 	printf("report: %s\n", out);
 }

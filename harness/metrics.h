@@ -19,7 +19,8 @@
 json_t *metrics__intervals(const struct vm_data *d, enum platform pf);
 
 /* hv's exits and system calls per unit of work (a transaction, a page...) over the whole
- * measurement: {"unit", "work", "exits", "syscalls", "top_syscalls": [{"call", "per_op"}]}; NULL
+ * measurement: {"unit", "work", "exits", "syscalls", "clock_syscalls" (the clock reads among them,
+ * which a usable time page serves without an exit), "top_syscalls": [{"call", "per_op"}]}; NULL
  * where hv gave no statistics at the measurement's first and last boundary, or no work was done.
  * Each interval carries the same object for itself as "hv_per_op". */
 json_t *metrics__per_op(const struct vm_data *d);

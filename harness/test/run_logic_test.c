@@ -163,15 +163,16 @@ static void self_driven_dilation_from_the_vmm(void **state)
 	collect__fini(&d);
 }
 
-/* hv statistics at a boundary: `calls` system calls (3/4 read, 1/4 write) plus `other` exits. */
+/* hv statistics at a boundary: `calls` system calls (3/4 read, 1/8 write, 1/8 clock_gettime)
+ * plus `other` exits. */
 static void stats_at(struct snapshot *s, int64_t host_ns, int calls, int other)
 {
 	s->have_stats = 1;
 	s->stats_host_ns = host_ns;
 	s->stats_guest_ns = host_ns;
 	s->exits = json_pack("{s:i,s:i}", "hypercall", calls, "io", other);
-	s->syscalls = json_pack("{s:{s:i},s:{s:i}}", "read", "count", calls * 3 / 4, "write",
-	                        "count", calls / 4);
+	s->syscalls = json_pack("{s:{s:i},s:{s:i},s:{s:i}}", "read", "count", calls * 3 / 4,
+	                        "write", "count", calls / 8, "clock_gettime", "count", calls / 8);
 }
 
 /* Mail's unit of work is an SMTP delivery or an IMAP command: a check is two commands, a failed
@@ -198,7 +199,8 @@ static void exits_per_unit_of_work(void **state)
 	assert_true(json_real_value(json_object_get(po, "exits")) == 10);
 	assert_true(json_real_value(json_object_get(po, "syscalls")) == 10);
 	json_t *top = json_object_get(po, "top_syscalls");
-	assert_int_equal(json_array_size(top), 2);
+	assert_int_equal(json_array_size(top), 3);
+	assert_true(json_real_value(json_object_get(po, "clock_syscalls")) == 1.25);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(top, 0), "call")),
 	                    "read");
 	assert_true(json_real_value(json_object_get(json_array_get(top, 0), "per_op")) == 7.5);

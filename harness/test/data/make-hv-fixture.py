@@ -36,7 +36,7 @@ for c in range(2):
                 'mail': 'SMTP delivery or IMAP command', 'idle': 'wake-up'}[v['role']]
         per = {'db': 21.5, 'java': 0.0009, 'web': 4.25, 'mail': 16.0, 'idle': 1.0}[v['role']]
         v['hv_per_op'] = {'unit': unit, 'work': 9000.0 * scale[c], 'exits': per * 1.02,
-                          'syscalls': per, 'top_syscalls': [
+                          'syscalls': per, 'clock_syscalls': 0.0, 'top_syscalls': [
                               {'call': 'epoll_wait', 'per_op': per / 2},
                               {'call': 'write', 'per_op': per / 4}]}
         vms.append(v)
