@@ -22,13 +22,12 @@ static void on_signal(int sig)
 }
 
 static const char run_usage[] =
-    "usage: vcons run [--platform hv|native|qemu] [--csus N|auto] [--rules FILE] [--csu-profile "
+    "usage: vcons run [--platform P] [--csus N|auto] [--rules FILE] [--csu-profile "
     "FILE]\n"
     "                 [--out DIR] [--repeat N] [--keep-work] [--clock-scale F] [--net 127.B]\n"
     "Runs the benchmark: provisions every VM of N CSUs, drives them through the rules' phases,\n"
     "scores from host time and writes OUT/<run-id>/result.json with each VM's log.\n"
-    "  --platform P       hv (default: the bundled hypervisor), native (plain processes) or qemu\n"
-    "                     (full Linux guests)\n"
+    "  --platform P       where the VMs run (the platforms are listed below; default hv)\n"
     "  --csus N|auto      CSUs at once (default 1); auto: raise N until a run fails its checks\n"
     "  --rules FILE       run rules (default runrules/quick.yaml; compliant: "
     "runrules/vcons-1.yaml)\n"
@@ -61,7 +60,7 @@ static void print_summary(const struct run *r)
 	json_t *csus = json_object_get(score, "csus"), *c, *why;
 	size_t i;
 	printf("score %.3f (%s, %d CSU%s)\n", json_number_value(json_object_get(score, "run")),
-	       platform_name(r->opts.platform), r->opts.csus, r->opts.csus > 1 ? "s" : "");
+	       r->opts.platform->name, r->opts.csus, r->opts.csus > 1 ? "s" : "");
 	json_array_foreach(csus, i, c) printf(
 	    "  csu%zu: %.3f, lowest %s %.3f\n", i, json_number_value(json_object_get(c, "score")),
 	    json_string_value(json_object_get(c, "lowest_workload")),
@@ -117,9 +116,11 @@ static int parse_run(int argc, char **argv, struct run_opts *o, int *repeat, int
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case O_PLATFORM:
-			if (platform_parse(optarg, &o->platform) < 0)
-				return cmd__usage("run: --platform: not hv, native or qemu: ",
-				                  optarg);
+			if (!(o->platform = platform__find(optarg)))
+				return cmd__usage(
+				    "run: --platform: not one of the platforms (vcons run "
+				    "--help): ",
+				    optarg);
 			break;
 		case O_CSUS:
 			*autocsus = !strcmp(optarg, "auto");
@@ -152,7 +153,10 @@ static int parse_run(int argc, char **argv, struct run_opts *o, int *repeat, int
 				                  optarg);
 			o->net_a = 127;
 			break;
-		case O_HELP: fputs(run_usage, stdout); return 0;
+		case O_HELP:
+			fputs(run_usage, stdout);
+			platform__usage(stdout);
+			return 0;
 		default: return cmd__usage("run: unknown option ", argv[optind - 1]);
 		}
 	}
@@ -170,7 +174,7 @@ static int cmd_run(int argc, char **argv)
 	snprintf(csu, sizeof(csu), "%s/csu/small.yaml", top);
 	snprintf(rules, sizeof(rules), "%s/runrules/quick.yaml", top);
 	snprintf(out, sizeof(out), "%s/results", top);
-	struct run_opts o = { .platform = PLATFORM_HV,
+	struct run_opts o = { .platform = platform__default(),
 		              .csus = 1,
 		              .csu_path = csu,
 		              .rules_path = rules,

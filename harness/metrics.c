@@ -1,5 +1,6 @@
 /* harness/metrics.c: per-interval figures of one VM (see metrics.h). */
 #include "harness/metrics.h"
+#include "harness/platform.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -148,8 +149,8 @@ json_t *metrics__per_op(const struct vm_data *d)
  * boundaries, the dilation comes from them for every VM, self-driven ones included: the VMM reads
  * the guest clock and the host clock at the same instant, where a guest report's host stamp carries
  * the report's delivery delay (under load, tens of ms on a 5 s interval). */
-static void add_snapshot_figures(json_t *iv, const struct vm_data *d, int k, enum platform pf,
-                                 int self_driven)
+static void add_snapshot_figures(json_t *iv, const struct vm_data *d, int k,
+                                 const struct platform *pf, int self_driven)
 {
 	const struct snapshot *a = &d->snap[k], *b = &d->snap[k + 1];
 	if (a->have && b->have && b->host_ns > a->host_ns)
@@ -165,11 +166,9 @@ static void add_snapshot_figures(json_t *iv, const struct vm_data *d, int k, enu
 			double dil = (double)(b->stats_guest_ns - a->stats_guest_ns) /
 			             (double)(b->stats_host_ns - a->stats_host_ns);
 			json_object_set_new(iv, "dilation", json_real(dil));
-			json_object_set_new(iv, "dilation_source",
-			                    json_string(pf == PLATFORM_QEMU ? "qemu guest clock"
-			                                                    : "hv guest clock"));
+			json_object_set_new(iv, "dilation_source", json_string(pf->vmm_clock));
 		}
-	} else if (!self_driven && pf == PLATFORM_NATIVE) {
+	} else if (!self_driven && !pf->vmm_clock) {
 		json_object_set_new(iv, "dilation", json_real(1.0));
 		json_object_set_new(iv, "dilation_source", json_string("native: host clock"));
 	}
@@ -216,7 +215,7 @@ static void add_generator(json_t *iv, const struct iv_acc *a)
 	json_object_set_new(iv, "latency_us", lat);
 }
 
-json_t *metrics__intervals(const struct vm_data *d, enum platform pf)
+json_t *metrics__intervals(const struct vm_data *d, const struct platform *pf)
 {
 	json_t *arr = json_array();
 	int self_driven = d->role == ROLE_JAVA || d->role == ROLE_IDLE;

@@ -16,7 +16,7 @@
 #include <jansson.h>
 
 /* The "intervals" array of one VM (new reference, NULL when out of memory). */
-json_t *metrics__intervals(const struct vm_data *d, enum platform pf);
+json_t *metrics__intervals(const struct vm_data *d, const struct platform *pf);
 
 /* hv's exits and system calls per unit of work (a transaction, a page...) over the whole
  * measurement: {"unit", "work", "exits", "syscalls", "clock_syscalls" (the clock reads among them,

@@ -4,7 +4,8 @@
 harness.cflags := -Wno-format-truncation
 LIBS += harness
 harness.srcs := harness/yamldoc.c harness/config.c harness/score.c harness/proc.c \
-	harness/plan.c harness/collect.c harness/metrics.c harness/verdict.c harness/result.c \
+	harness/plan.c harness/platform.c harness/platform_native.c harness/platform_hv.c \
+	harness/platform_qemu.c harness/collect.c harness/metrics.c harness/verdict.c harness/result.c \
 	harness/sysinfo.c harness/cmd_report.c harness/run.c harness/run_loop.c harness/run_result.c harness/live.c \
 	harness/htmlpage.c harness/svg.c
 

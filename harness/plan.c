@@ -1,29 +1,12 @@
 /* harness/plan.c: command lines of every VM and load generator of a run (see plan.h). */
 #include "harness/plan.h"
+#include "harness/platform.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-static const char *const platforms[] = { "native", "hv", "qemu" };
-
-const char *platform_name(enum platform p)
-{
-	return p <= PLATFORM_QEMU ? platforms[p] : "?";
-}
-
-int platform_parse(const char *s, enum platform *out)
-{
-	for (int i = 0; i <= PLATFORM_QEMU; i++)
-		if (!strcmp(s, platforms[i])) {
-			*out = (enum platform)i;
-			return 0;
-		}
-	return -1;
-}
-
-/* Appends one argument (printf-style); -1 when the line is full. */
-__attribute__((format(printf, 2, 3))) static int arg(struct cmdline *c, const char *fmt, ...)
+int plan__arg(struct cmdline *c, const char *fmt, ...)
 {
 	if (c->argc + 1 >= PLAN_MAX_ARGS)
 		return -1;
@@ -42,52 +25,31 @@ __attribute__((format(printf, 2, 3))) static int arg(struct cmdline *c, const ch
 
 static const char *const guest_prog[NROLES] = { "vcons-db", "vcons-jbb", "vcons-web", "vcons-mail",
 	                                        "vcons-idle" };
-/* The ports a VM serves (its programs' defaults), forwarded from its address into a QEMU guest. */
+/* The ports a VM serves (its programs' defaults), 0-terminated. */
 static const int server_ports[NROLES][3] = {
 	{ 5440 }, { 0 }, { 8080, 8443 }, { 2525, 1143 }, { 0 }
 };
 static const char *const load_prog[NROLES] = { "vcons-db-load", NULL, "vcons-web-load",
 	                                       "vcons-mail-load", NULL };
 
-/* The start of a command that runs the VM's guest program: natively the program itself with the
- * VM's directory as working directory; on hv vcons-hv with that directory as the VM's root and the
- * program copied into it. `data` receives the program's view of its data directory. */
+/* The start of a command that runs the VM's guest program, as the platform has it (platform.h);
+ * `data` receives the program's view of its data directory. */
 static int guest_start(struct cmdline *c, const struct vm_plan *v, const struct vm_profile *vp,
-                       enum platform pf, const struct plan_paths *paths, int with_stats, char *data,
-                       size_t datalen)
+                       const struct platform *pf, const struct plan_paths *paths, int with_stats,
+                       char *data, size_t datalen)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->cwd, sizeof(c->cwd), "%s", v->dir);
-	int rc = 0;
-	if (pf != PLATFORM_NATIVE) { /* vcons-hv and vcons-qemu take the same options */
-		rc |= arg(c, "%s/%s", paths->build, pf == PLATFORM_HV ? "vcons-hv" : "vcons-qemu");
-		rc |= arg(c, "--root") || arg(c, "%s", v->dir) || arg(c, "--net") ||
-		      arg(c, "%s", v->addr);
-		rc |= arg(c, "--vcpus") || arg(c, "%d", vp->vcpus) || arg(c, "--mem");
-		rc |= arg(c, "%lluM", (unsigned long long)(vp->memory_bytes >> 20));
-		rc |= arg(c, "--name") || arg(c, "%s", v->name);
-		if (with_stats)
-			rc |= arg(c, "--stats") || arg(c, "%s", v->stats);
-		if (pf == PLATFORM_HV && paths->clock_scale > 0 && paths->clock_scale != 1)
-			rc |= arg(c, "--clock-scale") || arg(c, "%g", paths->clock_scale);
-		for (int i = 0; pf == PLATFORM_QEMU && server_ports[v->role][i]; i++)
-			rc |= arg(c, "--forward") || arg(c, "%d", server_ports[v->role][i]);
-		/* vcons-hv loads PROGRAM from a host path (the copy on the VM's disk); vcons-qemu
-		 * runs it from the guest's own /bin */
-		if (pf == PLATFORM_HV)
-			rc |= arg(c, "--") || arg(c, "%s/bin/%s", v->dir, guest_prog[v->role]);
-		else
-			rc |= arg(c, "--") || arg(c, "/bin/%s", guest_prog[v->role]);
-		snprintf(data, datalen, "/data");
-	} else {
-		rc |= arg(c, "%s/guest/%s", paths->build, guest_prog[v->role]);
-		if (snprintf(data, datalen, "%s/data", v->dir) >= (int)datalen)
-			rc = -1;
-	}
-	return rc;
+	const struct guest_spec g = { .vm = v,
+		                      .profile = vp,
+		                      .paths = paths,
+		                      .program = guest_prog[v->role],
+		                      .ports = server_ports[v->role],
+		                      .with_stats = with_stats };
+	return pf->guest_cmd(c, &g, data, datalen);
 }
 
-static int provision_cmd(struct vm_plan *v, const struct vm_profile *vp, enum platform pf,
+static int provision_cmd(struct vm_plan *v, const struct vm_profile *vp, const struct platform *pf,
                          const struct plan_paths *paths)
 {
 	char data[PATH_MAX];
@@ -95,21 +57,24 @@ static int provision_cmd(struct vm_plan *v, const struct vm_profile *vp, enum pl
 	switch (v->role) {
 	case ROLE_DB:
 		return guest_start(c, v, vp, pf, paths, 0, data, sizeof(data)) ||
-		       arg(c, "--load") || arg(c, "--warehouses") || arg(c, "%ld", vp->dataset) ||
-		       arg(c, "--data") || arg(c, "%s", data);
+		       plan__arg(c, "--load") || plan__arg(c, "--warehouses") ||
+		       plan__arg(c, "%ld", vp->dataset) || plan__arg(c, "--data") ||
+		       plan__arg(c, "%s", data);
 	case ROLE_WEB:
 		return guest_start(c, v, vp, pf, paths, 0, data, sizeof(data)) ||
-		       arg(c, "--load") || arg(c, "--files") || arg(c, "%ld", vp->dataset) ||
-		       arg(c, "--data") || arg(c, "%s", data);
+		       plan__arg(c, "--load") || plan__arg(c, "--files") ||
+		       plan__arg(c, "%ld", vp->dataset) || plan__arg(c, "--data") ||
+		       plan__arg(c, "%s", data);
 	case ROLE_MAIL:
 		return guest_start(c, v, vp, pf, paths, 0, data, sizeof(data)) ||
-		       arg(c, "--provision") || arg(c, "--users") || arg(c, "%ld", vp->dataset) ||
-		       arg(c, "--data") || arg(c, "%s", data);
+		       plan__arg(c, "--provision") || plan__arg(c, "--users") ||
+		       plan__arg(c, "%ld", vp->dataset) || plan__arg(c, "--data") ||
+		       plan__arg(c, "%s", data);
 	default: c->argc = 0; return 0;
 	}
 }
 
-static int server_cmd(struct vm_plan *v, const struct vm_profile *vp, enum platform pf,
+static int server_cmd(struct vm_plan *v, const struct vm_profile *vp, const struct platform *pf,
                       const struct plan_paths *paths)
 {
 	char data[PATH_MAX];
@@ -119,24 +84,25 @@ static int server_cmd(struct vm_plan *v, const struct vm_profile *vp, enum platf
 	case ROLE_DB:
 	case ROLE_MAIL:
 	case ROLE_WEB:
-		rc |= arg(c, "--addr") || arg(c, "%s", v->addr) || arg(c, "--data") ||
-		      arg(c, "%s", data);
-		rc |= arg(c, "--threads") || arg(c, "%d", vp->vcpus);
+		rc |= plan__arg(c, "--addr") || plan__arg(c, "%s", v->addr) ||
+		      plan__arg(c, "--data") || plan__arg(c, "%s", data);
+		rc |= plan__arg(c, "--threads") || plan__arg(c, "%d", vp->vcpus);
 		if (v->role == ROLE_MAIL)
-			rc |= arg(c, "--users") || arg(c, "%ld", vp->dataset);
+			rc |= plan__arg(c, "--users") || plan__arg(c, "%ld", vp->dataset);
 		if (v->role == ROLE_WEB)
-			rc |= arg(c, "--files") || arg(c, "%ld", vp->dataset) || arg(c, "--csu") ||
-			      arg(c, "%d", v->csu);
+			rc |= plan__arg(c, "--files") || plan__arg(c, "%ld", vp->dataset) ||
+			      plan__arg(c, "--csu") || plan__arg(c, "%d", v->csu);
 		v->prints_ready = 1;
 		break;
 	case ROLE_JAVA:
-		rc |= arg(c, "--warehouses") || arg(c, "%ld", vp->dataset) || arg(c, "--threads") ||
-		      arg(c, "%d", vp->vcpus) || arg(c, "--csu") || arg(c, "%d", v->csu) ||
-		      arg(c, "--self-check");
+		rc |= plan__arg(c, "--warehouses") || plan__arg(c, "%ld", vp->dataset) ||
+		      plan__arg(c, "--threads") || plan__arg(c, "%d", vp->vcpus) ||
+		      plan__arg(c, "--csu") || plan__arg(c, "%d", v->csu) ||
+		      plan__arg(c, "--self-check");
 		v->stdin_stop = 1;
 		break;
 	case ROLE_IDLE:
-		rc |= arg(c, "--csu") || arg(c, "%d", v->csu);
+		rc |= plan__arg(c, "--csu") || plan__arg(c, "%d", v->csu);
 		v->stdin_stop = 1;
 		break;
 	default: return -1;
@@ -151,24 +117,25 @@ static int generator_cmd(struct vm_plan *v, const struct vm_profile *vp,
 	memset(c, 0, sizeof(*c));
 	if (!load_prog[v->role])
 		return 0;
-	int rc = arg(c, "%s/%s", paths->build, load_prog[v->role]);
-	rc |= arg(c, "--target") || arg(c, "%s", v->addr) || arg(c, "--users") ||
-	      arg(c, "%d", vp->users);
+	int rc = plan__arg(c, "%s/%s", paths->build, load_prog[v->role]);
+	rc |= plan__arg(c, "--target") || plan__arg(c, "%s", v->addr) || plan__arg(c, "--users") ||
+	      plan__arg(c, "%d", vp->users);
 	if (vp->rate > 0)
-		rc |= arg(c, "--rate") || arg(c, "%g", vp->rate);
-	rc |= arg(c, "--duration") || arg(c, "%g", load_s) || arg(c, "--interval") || arg(c, "1");
-	rc |= arg(c, "--json") || arg(c, "--csu") || arg(c, "%d", v->csu);
+		rc |= plan__arg(c, "--rate") || plan__arg(c, "%g", vp->rate);
+	rc |= plan__arg(c, "--duration") || plan__arg(c, "%g", load_s) ||
+	      plan__arg(c, "--interval") || plan__arg(c, "1");
+	rc |= plan__arg(c, "--json") || plan__arg(c, "--csu") || plan__arg(c, "%d", v->csu);
 	if (v->role != ROLE_MAIL && ramp_s > 0 && vp->rate > 0)
-		rc |= arg(c, "--ramp") || arg(c, "%g", ramp_s);
+		rc |= plan__arg(c, "--ramp") || plan__arg(c, "%g", ramp_s);
 	if (v->role == ROLE_WEB)
-		rc |= arg(c, "--files") || arg(c, "%ld", vp->dataset);
+		rc |= plan__arg(c, "--files") || plan__arg(c, "%ld", vp->dataset);
 	if (v->role == ROLE_MAIL)
-		rc |= arg(c, "--mailboxes") || arg(c, "%ld", vp->dataset);
+		rc |= plan__arg(c, "--mailboxes") || plan__arg(c, "%ld", vp->dataset);
 	return rc;
 }
 
-int plan__vm(const struct csu_profile *p, enum platform pf, const struct plan_paths *paths, int csu,
-             enum role role, double load_s, double ramp_s, struct vm_plan *v, char *err,
+int plan__vm(const struct csu_profile *p, const struct platform *pf, const struct plan_paths *paths,
+             int csu, enum role role, double load_s, double ramp_s, struct vm_plan *v, char *err,
              size_t errlen)
 {
 	memset(v, 0, sizeof(*v));
@@ -180,8 +147,8 @@ int plan__vm(const struct csu_profile *p, enum platform pf, const struct plan_pa
 	         paths->net_a ? paths->net_b : 10, csu + 1, (int)role + 1);
 	if (snprintf(v->dir, sizeof(v->dir), "%s/%s", paths->work, v->name) >=
 	        (int)sizeof(v->dir) ||
-	    (pf != PLATFORM_NATIVE && snprintf(v->stats, sizeof(v->stats), "%s/%s.stats.json",
-	                                       paths->work, v->name) >= (int)sizeof(v->stats))) {
+	    (pf->vmm_clock && snprintf(v->stats, sizeof(v->stats), "%s/%s.stats.json", paths->work,
+	                               v->name) >= (int)sizeof(v->stats))) {
 		snprintf(err, errlen, "%s: work directory path too long", v->name);
 		return -1;
 	}

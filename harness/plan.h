@@ -12,9 +12,7 @@
 
 #include <limits.h>
 
-enum platform { PLATFORM_NATIVE, PLATFORM_HV, PLATFORM_QEMU };
-const char *platform_name(enum platform p);
-int platform_parse(const char *s, enum platform *out);
+struct platform; /* platform.h */
 
 #define PLAN_MAX_ARGS 48
 #define PLAN_MAX_CSUS 16
@@ -34,7 +32,7 @@ struct vm_plan {
 	char name[32];
 	char addr[32];
 	char dir[PATH_MAX];       /* the VM's disk (host path) */
-	char stats[PATH_MAX];     /* hv: its statistics file; "" natively */
+	char stats[PATH_MAX];     /* its VMM's statistics file; "" without a VMM */
 	struct cmdline provision; /* argc 0: nothing to provision */
 	struct cmdline server;    /* the VM itself */
 	struct cmdline generator; /* argc 0: self-driven (java, idle) */
@@ -51,9 +49,12 @@ struct plan_paths {
 
 /* Fills `out` for VM `role` of CSU `csu` with the load that runs for `load_s` seconds after a
  * ramp of `ramp_s`. 0, or -1 with a reason (a path or command line too long). */
-int plan__vm(const struct csu_profile *p, enum platform pf, const struct plan_paths *paths, int csu,
-             enum role role, double load_s, double ramp_s, struct vm_plan *out, char *err,
+int plan__vm(const struct csu_profile *p, const struct platform *pf, const struct plan_paths *paths,
+             int csu, enum role role, double load_s, double ramp_s, struct vm_plan *out, char *err,
              size_t errlen);
+
+/* Appends one argument (printf-style) to c; -1 when the line is full. */
+__attribute__((format(printf, 2, 3))) int plan__arg(struct cmdline *c, const char *fmt, ...);
 
 /* The command line as one shell-readable string (for logs and the result). */
 void plan__describe(const struct cmdline *c, char *out, size_t len);

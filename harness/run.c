@@ -75,8 +75,8 @@ static int make_run_dir(struct run *r, char *err, size_t errlen)
 		return -1;
 	}
 	for (int k = 0; k < 100; k++) {
-		snprintf(r->id, sizeof(r->id), "%s-%s-%dcsu%s%.0d", stamp,
-		         platform_name(r->opts.platform), r->opts.csus, k ? "-" : "", k);
+		snprintf(r->id, sizeof(r->id), "%s-%s-%dcsu%s%.0d", stamp, r->opts.platform->name,
+		         r->opts.csus, k ? "-" : "", k);
 		snprintf(r->dir, sizeof(r->dir), "%s/%s", r->opts.out_dir, r->id);
 		if (mkdir(r->dir, 0755) == 0) {
 			char logs[PATH_MAX];
@@ -105,8 +105,8 @@ static int prepare_disk(struct run *r, struct run_vm *v, char *err, size_t errle
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (r->opts.platform == PLATFORM_NATIVE)
-		return 0;
+	if (!r->opts.platform->vmm_clock)
+		return 0; /* the program runs from the build */
 	const char *prog = strrchr(v->plan.server.argv[v->plan.server.argc - 1], '/');
 	for (int i = 0; i < v->plan.server.argc; i++)
 		if (!strcmp(v->plan.server.argv[i], "--"))
@@ -184,9 +184,7 @@ static int start_vms(struct run *r, char *err, size_t errlen)
 		v->started = 1;
 		live__phase(r, "started %s: pid %d", v->plan.name, (int)v->vm.pid);
 	}
-	/* full Linux guests under TCG boot in seconds each, on a shared CPU */
-	int64_t deadline =
-	    run__now() + (r->opts.platform == PLATFORM_QEMU ? 600 : 120) * (int64_t)1000000000;
+	int64_t deadline = run__now() + r->opts.platform->ready_timeout_s * (int64_t)1000000000;
 	for (;;) {
 		int waiting = 0;
 		for (int i = 0; i < r->nvms; i++) {
@@ -287,20 +285,8 @@ static int setup(const struct run_opts *o, struct run *r, char *err, size_t errl
 	    config__load_rules(o->rules_path, &r->rules, err, errlen) < 0)
 		return -1;
 	*code = RUN_EXIT_PLATFORM;
-	int kvm = o->platform == PLATFORM_HV ? open("/dev/kvm", O_RDWR | O_CLOEXEC) : 0;
-	if (kvm < 0) {
-		snprintf(err, errlen, "--platform hv needs /dev/kvm: %s (use --platform native)",
-		         strerror(errno));
+	if (o->platform->check(o->build, err, errlen) < 0)
 		return -1;
-	}
-	if (kvm > 0)
-		close(kvm);
-	char launcher[PATH_MAX];
-	snprintf(launcher, sizeof(launcher), "%s/vcons-qemu", o->build);
-	if (o->platform == PLATFORM_QEMU && access(launcher, X_OK) < 0) {
-		snprintf(err, errlen, "--platform qemu needs %s: %s", launcher, strerror(errno));
-		return -1;
-	}
 	*code = RUN_EXIT_FAILURE;
 	if (r->rules.intervals > COLLECT_MAX_INTERVALS) {
 		snprintf(err, errlen, "%s: at most %d intervals", o->rules_path,
@@ -355,7 +341,7 @@ int run__once(const struct run_opts *o, struct run *r)
 		return code;
 	}
 	live__phase(r, "run %s: %d CSU(s) on %s, rules %s, results in %s", r->id, o->csus,
-	            platform_name(o->platform), r->rules.name, r->dir);
+	            o->platform->name, r->rules.name, r->dir);
 	live__phase(r, "provisioning");
 	if (provision(r, err, sizeof(err)) < 0)
 		run__fail(r, *r->interrupt ? "aborted" : "invalid", "%s",

@@ -15,6 +15,7 @@
 #include "harness/collect.h"
 #include "harness/config.h"
 #include "harness/plan.h"
+#include "harness/platform.h"
 #include "harness/proc.h"
 
 #include <jansson.h>
@@ -31,7 +32,7 @@ enum run_exit {
 };
 
 struct run_opts {
-	enum platform platform;
+	const struct platform *platform;
 	int csus;
 	const char *csu_path, *rules_path;
 	const char *out_dir; /* results root (default "results") */

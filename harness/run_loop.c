@@ -52,7 +52,7 @@ static void snapshot(struct run *r, int b, int64_t now)
 		s->have = 1;
 		s->host_ns = now;
 		s->cpu_s = run__cpu_s(v->vm.pid);
-		if (r->opts.platform != PLATFORM_NATIVE && !v->vm.reaped) {
+		if (r->opts.platform->vmm_clock && !v->vm.reaped) {
 			kill(v->vm.pid, SIGUSR1); /* vcons-hv or vcons-qemu writes its statistics */
 			v->stats_due = b;
 			v->stats_asked_ns = now;

@@ -83,13 +83,8 @@ static json_t *vm_json(const struct run *r, const struct run_vm *v)
 	json_t *po = metrics__per_op(&v->data);
 	if (po)
 		json_object_set_new(o, "hv_per_op", po);
-	json_t *st =
-	    r->opts.platform == PLATFORM_QEMU ? json_load_file(v->plan.stats, 0, NULL) : NULL;
-	if (st) { /* what vcons-qemu chose: kvm or tcg, and how long the guest took to boot */
-		json_object_set(o, "accel", json_object_get(st, "accel"));
-		json_object_set(o, "boot_ms", json_object_get(st, "boot_ms"));
-		json_decref(st);
-	}
+	if (r->opts.platform->record_vm)
+		r->opts.platform->record_vm(o, v->plan.stats);
 	return o;
 }
 
@@ -142,9 +137,9 @@ json_t *run__result(struct run *r)
 	json_t *res = json_pack(
 	    "{s:s,s:s,s:s,s:s,s:O,s:s,s:f,s:i,s:{s:s,s:o,s:s},s:o,s:o,s:o,s:o,s:o}", "schema",
 	    RESULT_SCHEMA, "run_id", r->id, "started_at", started, "status", r->status, "failures",
-	    r->failures, "platform", platform_name(r->opts.platform), "clock_scale",
-	    r->opts.clock_scale, "csus", r->opts.csus, "config", "csu_file", r->opts.csu_path,
-	    "csu", profile_json(&r->profile), "rules_file", r->opts.rules_path, "rules",
+	    r->failures, "platform", r->opts.platform->name, "clock_scale", r->opts.clock_scale,
+	    "csus", r->opts.csus, "config", "csu_file", r->opts.csu_path, "csu",
+	    profile_json(&r->profile), "rules_file", r->opts.rules_path, "rules",
 	    rules_json(&r->rules), "system", sysinfo__collect(), "timing", timing_json(r),
 	    "harness", harness_json(r), "vms", vms);
 	if (res && json_is_string(accel)) /* qemu: the acceleration of its first VM, for reports */

@@ -6,6 +6,7 @@
 #include "harness/config.h"
 #include "harness/metrics.h"
 #include "harness/plan.h"
+#include "harness/platform.h"
 #include "harness/verdict.h"
 
 #include <math.h>
@@ -39,7 +40,7 @@ static void plan_commands(void **state)
 	struct vm_plan v;
 	char err[256];
 	assert_int_equal(
-	    plan__vm(&p, PLATFORM_HV, &paths, 1, ROLE_DB, 100, 10, &v, err, sizeof(err)), 0);
+	    plan__vm(&p, &platform_hv, &paths, 1, ROLE_DB, 100, 10, &v, err, sizeof(err)), 0);
 	assert_string_equal(v.name, "csu1-db");
 	assert_string_equal(v.addr, "127.10.2.1");
 	assert_string_equal(v.server.argv[0], "/b/vcons-hv");
@@ -54,7 +55,7 @@ static void plan_commands(void **state)
 	assert_true(v.prints_ready && !v.stdin_stop);
 	paths.clock_scale = 1;
 	assert_int_equal(
-	    plan__vm(&p, PLATFORM_NATIVE, &paths, 0, ROLE_JAVA, 100, 10, &v, err, sizeof(err)), 0);
+	    plan__vm(&p, &platform_native, &paths, 0, ROLE_JAVA, 100, 10, &v, err, sizeof(err)), 0);
 	assert_string_equal(v.server.argv[0], "/b/guest/vcons-jbb");
 	assert_int_equal(v.generator.argc, 0);
 	assert_true(v.stdin_stop);
@@ -93,7 +94,7 @@ static void generator_lines_into_intervals(void **state)
 	assert_true(d.iv[0].ops == 100 && d.iv[0].errors == 10);
 	assert_int_equal(d.iv[0].ntypes, 2);
 	assert_true(d.iv[0].gen_cpu_pct == 12.5);
-	json_t *ivs = metrics__intervals(&d, PLATFORM_NATIVE);
+	json_t *ivs = metrics__intervals(&d, &platform_native);
 	json_t *iv = json_array_get(ivs, 1);
 	assert_true(json_real_value(json_object_get(iv, "rate")) == 9.0);
 	assert_true(json_real_value(json_object_get(iv, "dilation")) == 1.0);
@@ -120,7 +121,7 @@ static void self_driven_rates_and_dilation(void **state)
 	assert_int_equal(collect__at(&d, 11 * S, &c, &g), 0);
 	assert_true(fabs(c - 10500) < 1e-6);
 	assert_int_equal(collect__at(&d, 100 * S, &c, &g), -1);
-	json_t *ivs = metrics__intervals(&d, PLATFORM_HV);
+	json_t *ivs = metrics__intervals(&d, &platform_hv);
 	json_t *iv = json_array_get(ivs, 0);
 	assert_true(fabs(json_real_value(json_object_get(iv, "rate")) - 1000) < 1e-6);
 	assert_true(fabs(json_real_value(json_object_get(iv, "guest_rate")) - 1250) < 1e-6);
@@ -152,7 +153,7 @@ static void self_driven_dilation_from_the_vmm(void **state)
 		d.snap[k].stats_host_ns = 10 * S + k * 10 * S + 7;
 		d.snap[k].stats_guest_ns = 1000 * S + k * 8 * S;
 	}
-	json_t *ivs = metrics__intervals(&d, PLATFORM_HV);
+	json_t *ivs = metrics__intervals(&d, &platform_hv);
 	for (int k = 0; k < 2; k++) {
 		json_t *iv = json_array_get(ivs, (size_t)k);
 		assert_true(fabs(json_real_value(json_object_get(iv, "dilation")) - 0.8) < 1e-9);
@@ -190,7 +191,7 @@ static void exits_per_unit_of_work(void **state)
 	stats_at(&d.snap[0], 100 * S, 1000, 10);
 	stats_at(&d.snap[1], 110 * S, 2000, 10);  /* 1000 calls for 100 units */
 	stats_at(&d.snap[2], 120 * S, 2400, 110); /* 400 calls + 100 other for 100 units */
-	json_t *ivs = metrics__intervals(&d, PLATFORM_HV);
+	json_t *ivs = metrics__intervals(&d, &platform_hv);
 	json_t *po = json_object_get(json_array_get(ivs, 0), "hv_per_op");
 	assert_non_null(po);
 	assert_string_equal(json_string_value(json_object_get(po, "unit")),
