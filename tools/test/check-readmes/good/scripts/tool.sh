@@ -1,0 +1,2 @@
+#!/bin/sh
+# a fixture file for tools/check-readmes.py
