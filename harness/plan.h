@@ -8,7 +8,7 @@
  * host programs (load generators, vcons-hv) from "<build>/". */
 #ifndef HARNESS_PLAN_H
 #define HARNESS_PLAN_H
-#include "harness/config.h"
+#include "model/config.h"
 
 #include <limits.h>
 
@@ -17,7 +17,7 @@ const char *platform_name(enum platform p);
 int platform_parse(const char *s, enum platform *out);
 
 #define PLAN_MAX_ARGS 48
-#define PLAN_MAX_CSUS 16
+#define PLAN_MAX_CSUS CONFIG_MAX_CSUS
 
 /* One command line: argv strings live in `buf`. */
 struct cmdline {
