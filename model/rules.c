@@ -38,14 +38,29 @@ static const struct num_field qos_fields[] = {
 #undef REAL
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static double *real_at(const void *base, const struct num_field *f)
+/* A field's value (copied, so that one table serves every type of struct). */
+static double real_get(const void *base, const struct num_field *f)
 {
-	return (double *)((char *)base + f->off);
+	double v;
+	memcpy(&v, (const char *)base + f->off, sizeof(v));
+	return v;
 }
 
-static int *int_at(const void *base, const struct num_field *f)
+static int int_get(const void *base, const struct num_field *f)
 {
-	return (int *)((char *)base + f->off);
+	int v;
+	memcpy(&v, (const char *)base + f->off, sizeof(v));
+	return v;
+}
+
+static void real_set(void *base, const struct num_field *f, double v)
+{
+	memcpy((char *)base + f->off, &v, sizeof(v));
+}
+
+static void int_set(void *base, const struct num_field *f, int v)
+{
+	memcpy((char *)base + f->off, &v, sizeof(v));
 }
 
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
@@ -66,8 +81,8 @@ static json_t *group_json(const void *base, const struct num_field *f, size_t n)
 	json_t *o = json_object();
 	for (size_t i = 0; i < n; i++)
 		json_object_set_new(o, f[i].key,
-		                    f[i].whole ? json_integer(*int_at(base, &f[i]))
-		                               : json_real(*real_at(base, &f[i])));
+		                    f[i].whole ? json_integer(int_get(base, &f[i]))
+		                               : json_real(real_get(base, &f[i])));
 	return o;
 }
 
@@ -116,7 +131,7 @@ static int group_from_json(const json_t *o, const char *where, const struct num_
 		if (get_num(o, f[i].key, &v, where, err, errlen))
 			return -1;
 		if (!f[i].whole)
-			*real_at(base, &f[i]) = v;
+			real_set(base, &f[i], v);
 	}
 	return 0;
 }
@@ -131,7 +146,7 @@ static int group_ints(const json_t *o, const char *where, const struct num_field
 		if (!(v >= f[i].lo && v <= f[i].hi) || v != floor(v))
 			return fail(err, errlen, "rules.%s%s: not a whole number from %d to %d",
 			            where, f[i].key, f[i].lo, f[i].hi);
-		*int_at(base, &f[i]) = (int)v;
+		int_set(base, &f[i], (int)v);
 	}
 	return 0;
 }
@@ -190,8 +205,8 @@ int rules__from_json(const json_t *j, struct run_rules *r, char *err, size_t err
 static int group_differs(const void *a, const void *b, const struct num_field *f, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (f[i].whole ? *int_at(a, &f[i]) != *int_at(b, &f[i])
-		               : *real_at(a, &f[i]) != *real_at(b, &f[i]))
+		if (f[i].whole ? int_get(a, &f[i]) != int_get(b, &f[i])
+		               : real_get(a, &f[i]) != real_get(b, &f[i]))
 			return 1;
 	return 0;
 }
