@@ -4,10 +4,10 @@
  * HTML page with grouped bar charts. Results may differ in platform and CSU count: what one
  * lacks shows as "-". */
 #include "harness/cmd.h"
-#include "harness/config.h"
-#include "harness/htmlpage.h"
-#include "harness/result.h"
-#include "harness/svg.h"
+#include "model/config.h"
+#include "model/htmlpage.h"
+#include "model/result.h"
+#include "model/svg.h"
 
 #include <getopt.h>
 #include <libgen.h>

@@ -11,13 +11,13 @@
  * collect keeps every such sample so rates can be taken over exactly an interval's host time. */
 #ifndef HARNESS_COLLECT_H
 #define HARNESS_COLLECT_H
-#include "harness/config.h"
+#include "model/config.h"
 #include "workloads/common/hdr.h"
 
 #include <jansson.h>
 #include <stdint.h>
 
-#define COLLECT_MAX_INTERVALS 100
+#define COLLECT_MAX_INTERVALS CONFIG_MAX_INTERVALS
 
 struct iv_acc {
 	double ops, errors; /* all operation types */

@@ -3,7 +3,7 @@
  * otherwise one line per phase change and per finished interval, for logs and CI. */
 #include "harness/metrics.h"
 #include "harness/run.h"
-#include "harness/verdict.h"
+#include "model/verdict.h"
 
 #include <stdarg.h>
 #include <stdio.h>

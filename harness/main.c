@@ -2,7 +2,7 @@
  * options; `run` lives here (cmd_run), the others in their own files. */
 #include "harness/cmd.h"
 #include "harness/run.h"
-#include "harness/score.h"
+#include "model/score.h"
 
 #include <getopt.h>
 #include <libgen.h>

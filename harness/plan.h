@@ -8,14 +8,14 @@
  * host programs (load generators, vcons-hv) from "<build>/". */
 #ifndef HARNESS_PLAN_H
 #define HARNESS_PLAN_H
-#include "harness/config.h"
+#include "model/config.h"
 
 #include <limits.h>
 
 struct platform; /* platform.h */
 
 #define PLAN_MAX_ARGS 48
-#define PLAN_MAX_CSUS 16
+#define PLAN_MAX_CSUS CONFIG_MAX_CSUS
 
 /* One command line: argv strings live in `buf`. */
 struct cmdline {

@@ -1,7 +1,7 @@
 /* harness/run.c: the phases of one run and its processes (see run.h). */
 #include "harness/run.h"
-#include "harness/result.h"
-#include "harness/verdict.h"
+#include "model/result.h"
+#include "model/verdict.h"
 
 #include <errno.h>
 #include <dirent.h>

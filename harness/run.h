@@ -13,7 +13,7 @@
 #ifndef HARNESS_RUN_H
 #define HARNESS_RUN_H
 #include "harness/collect.h"
-#include "harness/config.h"
+#include "model/config.h"
 #include "harness/plan.h"
 #include "harness/platform.h"
 #include "harness/proc.h"

@@ -2,7 +2,8 @@
  * configuration, rules, system, timing, every VM with its per-interval figures (metrics.h). The
  * verdict and scores are added by verdict.h from these figures alone. */
 #include "harness/metrics.h"
-#include "harness/result.h"
+#include "model/result.h"
+#include "model/rules.h"
 #include "harness/run.h"
 #include "harness/sysinfo.h"
 
@@ -23,31 +24,6 @@ static json_t *profile_json(const struct csu_profile *p)
 	}
 	return json_pack("{s:s,s:s,s:o}", "name", p->name, "description", p->description, "vms",
 	                 vms);
-}
-
-static json_t *rules_json(const struct run_rules *r)
-{
-	json_t *ref = json_object(), *qos = json_object();
-	for (int i = 0; i < NBUSY; i++) {
-		const struct qos_rule *q = &r->qos[i];
-		json_t *mix = json_object();
-		for (int t = 0; t < r->mix[i].n; t++)
-			json_object_set_new(mix, r->mix[i].name[t], json_real(r->mix[i].pct[t]));
-		json_object_set_new(ref, role_name((enum role)i), json_real(r->reference[i]));
-		json_object_set_new(qos, role_name((enum role)i),
-		                    json_pack("{s:f,s:f,s:f,s:f,s:f,s:o}", "percentile",
-		                              q->percentile, "limit_ms", q->limit_ms,
-		                              "max_failure_pct", q->max_failure_pct,
-		                              "mix_tolerance_pct", q->mix_tolerance_pct,
-		                              "min_rate_pct", q->min_rate_pct, "mix", mix));
-	}
-	return json_pack("{s:s,s:b,s:s,s:{s:f,s:f,s:f,s:i,s:f},s:o,s:o,s:{s:f,s:f,s:f}}", "name",
-	                 r->name, "compliant", r->compliant, "sha256", r->sha256, "phases",
-	                 "ramp_up_s", r->ramp_up_s, "warm_up_s", r->warm_up_s, "interval_s",
-	                 r->interval_s, "intervals", r->intervals, "ramp_down_s", r->ramp_down_s,
-	                 "reference", ref, "qos", qos, "bounds", "max_variation_pct",
-	                 r->max_variation_pct, "max_dilation_pct", r->max_dilation_pct,
-	                 "max_generator_cpu_pct", r->max_generator_cpu_pct);
 }
 
 static json_t *vm_json(const struct run *r, const struct run_vm *v)
@@ -140,7 +116,7 @@ json_t *run__result(struct run *r)
 	    r->failures, "platform", r->opts.platform->name, "clock_scale", r->opts.clock_scale,
 	    "csus", r->opts.csus, "config", "csu_file", r->opts.csu_path, "csu",
 	    profile_json(&r->profile), "rules_file", r->opts.rules_path, "rules",
-	    rules_json(&r->rules), "system", sysinfo__collect(), "timing", timing_json(r),
+	    rules__to_json(&r->rules), "system", sysinfo__collect(), "timing", timing_json(r),
 	    "harness", harness_json(r), "vms", vms);
 	if (res && json_is_string(accel)) /* qemu: the acceleration of its first VM, for reports */
 		json_object_set(res, "accel", accel);

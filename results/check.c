@@ -1,6 +1,7 @@
 /* results/check.c: schema and verdict checks of a sealed result (see check.h). */
 #include "results/check.h"
-#include "harness/verdict.h"
+#include "model/rules.h"
+#include "model/verdict.h"
 
 #include <limits.h>
 #include <math.h>
@@ -18,114 +19,6 @@ __attribute__((format(printf, 4, 5))) static int fail(int rc, char *err, size_t 
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 	return rc;
-}
-
-/* --- rules
- * ---------------------------------------------------------------------------------------- */
-
-static int get_num(const json_t *o, const char *key, double *out, const char *where, char *err,
-                   size_t errlen)
-{
-	json_t *v = json_object_get(o, key);
-	if (!json_is_number(v))
-		return fail(-1, err, errlen, "rules.%s%s: missing or not a number", where, key);
-	*out = json_number_value(v);
-	return 0;
-}
-
-static int qos_from_json(const json_t *q, enum role role, struct run_rules *r, char *err,
-                         size_t errlen)
-{
-	char where[32];
-	snprintf(where, sizeof(where), "qos.%s.", role_name(role));
-	struct qos_rule *o = &r->qos[role];
-	if (!json_is_object(q))
-		return fail(-1, err, errlen, "rules.qos.%s: missing", role_name(role));
-	if (get_num(q, "percentile", &o->percentile, where, err, errlen) ||
-	    get_num(q, "limit_ms", &o->limit_ms, where, err, errlen) ||
-	    get_num(q, "max_failure_pct", &o->max_failure_pct, where, err, errlen) ||
-	    get_num(q, "mix_tolerance_pct", &o->mix_tolerance_pct, where, err, errlen) ||
-	    get_num(q, "min_rate_pct", &o->min_rate_pct, where, err, errlen))
-		return -1;
-	const char *name;
-	json_t *pct;
-	struct mix_rule *m = &r->mix[role];
-	json_object_foreach((json_t *)json_object_get(q, "mix"), name, pct)
-	{
-		if (m->n == SCORE_MAX_TYPES || strlen(name) >= sizeof(m->name[0]) ||
-		    !json_is_number(pct))
-			return fail(-1, err, errlen, "rules.%smix.%s: bad", where, name);
-		snprintf(m->name[m->n], sizeof(m->name[0]), "%s", name);
-		m->pct[m->n++] = json_number_value(pct);
-	}
-	return 0;
-}
-
-int check__rules_from_json(const json_t *j, struct run_rules *r, char *err, size_t errlen)
-{
-	memset(r, 0, sizeof(*r));
-	const char *name = json_string_value(json_object_get(j, "name")),
-	           *sha = json_string_value(json_object_get(j, "sha256"));
-	json_t *ph = json_object_get(j, "phases"), *ref = json_object_get(j, "reference"),
-	       *qos = json_object_get(j, "qos"), *bd = json_object_get(j, "bounds");
-	if (!name || !sha || strlen(sha) != 64 || !json_is_boolean(json_object_get(j, "compliant")))
-		return fail(-1, err, errlen, "rules: name, sha256 or compliant missing");
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	snprintf(r->sha256, sizeof(r->sha256), "%s", sha);
-	r->compliant = json_is_true(json_object_get(j, "compliant"));
-	double intervals = 0;
-	if (get_num(ph, "ramp_up_s", &r->ramp_up_s, "phases.", err, errlen) ||
-	    get_num(ph, "warm_up_s", &r->warm_up_s, "phases.", err, errlen) ||
-	    get_num(ph, "interval_s", &r->interval_s, "phases.", err, errlen) ||
-	    get_num(ph, "intervals", &intervals, "phases.", err, errlen) ||
-	    get_num(ph, "ramp_down_s", &r->ramp_down_s, "phases.", err, errlen) ||
-	    get_num(bd, "max_variation_pct", &r->max_variation_pct, "bounds.", err, errlen) ||
-	    get_num(bd, "max_dilation_pct", &r->max_dilation_pct, "bounds.", err, errlen) ||
-	    get_num(bd, "max_generator_cpu_pct", &r->max_generator_cpu_pct, "bounds.", err, errlen))
-		return -1;
-	if (!(intervals >= 1 && intervals <= 100) || intervals != floor(intervals))
-		return fail(-1, err, errlen,
-		            "rules.phases.intervals: not a whole number from 1 to 100");
-	r->intervals = (int)intervals;
-	for (int i = 0; i < NBUSY; i++)
-		if (get_num(ref, role_name((enum role)i), &r->reference[i], "reference.", err,
-		            errlen) ||
-		    qos_from_json(json_object_get(qos, role_name((enum role)i)), (enum role)i, r,
-		                  err, errlen))
-			return -1;
-	return 0;
-}
-
-/* The first field where two rule sets differ, or NULL. */
-static const char *rules_differ(const struct run_rules *a, const struct run_rules *b)
-{
-	/* b is filled by config__load_rules(), in another file */
-	// NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
-	if (strcmp(a->name, b->name) || a->compliant != b->compliant)
-		return "name or compliant";
-	if (a->ramp_up_s != b->ramp_up_s || a->warm_up_s != b->warm_up_s ||
-	    a->interval_s != b->interval_s || a->intervals != b->intervals ||
-	    a->ramp_down_s != b->ramp_down_s)
-		return "phases";
-	if (a->max_variation_pct != b->max_variation_pct ||
-	    a->max_dilation_pct != b->max_dilation_pct ||
-	    a->max_generator_cpu_pct != b->max_generator_cpu_pct)
-		return "bounds";
-	for (int i = 0; i < NBUSY; i++) {
-		const struct qos_rule *p = &a->qos[i], *q = &b->qos[i];
-		if (a->reference[i] != b->reference[i])
-			return "reference";
-		if (p->percentile != q->percentile || p->limit_ms != q->limit_ms ||
-		    p->max_failure_pct != q->max_failure_pct ||
-		    p->mix_tolerance_pct != q->mix_tolerance_pct ||
-		    p->min_rate_pct != q->min_rate_pct || a->mix[i].n != b->mix[i].n)
-			return "qos";
-		for (int t = 0; t < a->mix[i].n; t++)
-			if (strcmp(a->mix[i].name[t], b->mix[i].name[t]) ||
-			    a->mix[i].pct[t] != b->mix[i].pct[t])
-				return "qos mix";
-	}
-	return NULL;
 }
 
 /* The sealed rules.yaml loaded as `vcons run` loads it (from a private temporary file in $TMPDIR,
@@ -338,7 +231,7 @@ int check__verdict(const struct submission *s, char *err, size_t errlen)
 {
 	struct run_rules rec, file;
 	char why[256];
-	if (check__rules_from_json(json_object_get(s->result, "rules"), &rec, why, sizeof(why)))
+	if (rules__from_json(json_object_get(s->result, "rules"), &rec, why, sizeof(why)))
 		return fail(SEAL_SCHEMA, err, errlen, "result.json: %s", why);
 	int rc = load_sealed_rules(s, &file, err, errlen);
 	if (rc)
@@ -348,7 +241,7 @@ int check__verdict(const struct submission *s, char *err, size_t errlen)
 		    SEAL_VERDICT, err, errlen,
 		    "rules.yaml: SHA-256 %.12s... is not the recorded rules.sha256 %.12s...",
 		    file.sha256, rec.sha256);
-	const char *d = rules_differ(&rec, &file);
+	const char *d = rules__differ(&rec, &file);
 	if (d)
 		return fail(SEAL_VERDICT, err, errlen,
 		            "recorded rules differ from the sealed rules.yaml (%s)", d);

@@ -4,14 +4,9 @@
  * sealed rules file's rules, byte for byte by SHA-256 - and compared with the recorded one. */
 #ifndef RESULTS_CHECK_H
 #define RESULTS_CHECK_H
-#include "harness/config.h"
 #include "results/seal.h"
 
 #include <jansson.h>
-
-/* The rules a result recorded ("rules" object, as run_result.c writes it) back into the struct
- * verdict.h takes. 0, or -1 naming the bad field in err. */
-int check__rules_from_json(const json_t *rules, struct run_rules *out, char *err, size_t errlen);
 
 /* SEAL_OK or SEAL_SCHEMA naming the first missing or mistyped field. */
 int check__schema(const json_t *result, char *err, size_t errlen);

@@ -1,6 +1,9 @@
-/* results/pages.c: HTML pages and their SVG bar charts (see pages.h). Written to an
- * open_memstream; every string from a submission goes through esc(). */
+/* results/pages.c: the results repository's HTML pages (see pages.h). Written to an
+ * open_memstream; every string from a submission goes through html__esc() and the charts are the
+ * model's SVG bar charts (model/svg.h), in its palette. */
 #include "results/pages.h"
+#include "model/htmlpage.h"
+#include "model/svg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,23 +11,6 @@
 
 static const char *const busy[] = { "db", "java", "web", "mail" };
 #define NB 4
-static const char *const colors[] = { "#4269d0", "#efb118", "#ff725c", "#6cc5b0",
-	                              "#3ca951", "#ff8ab7", "#a463f2", "#97bbf5" };
-#define NCOLORS 8
-
-static void esc(FILE *f, const char *s)
-{
-	for (; s && *s; s++)
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
-		default: fputc(*s, f);
-		}
-}
-
 static const char *str(const json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
@@ -39,17 +25,17 @@ static double num(const json_t *o, const char *k)
 static void head(FILE *f, const char *title)
 {
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>", f);
-	esc(f, title);
+	html__esc(f, title);
 	fputs("</title><style>"
 	      "body{font:14px/1.4 sans-serif;margin:1.5em;color:#222}"
 	      "table{border-collapse:collapse;margin:.5em 0}"
 	      "th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}"
 	      "th{background:#f0f0f0}td.n{text-align:right;font-variant-numeric:tabular-nums}"
 	      ".ok{color:#167a2a;font-weight:bold}.no{color:#b00020;font-weight:bold}"
-	      "nav a{margin-right:1em}svg text{font:12px sans-serif}"
+	      "nav a{margin-right:1em}svg text{font:12px sans-serif}svg text.t{font-weight:bold}"
 	      "</style></head><body><nav><a href=\"/results\">Results</a></nav>\n<h1>",
 	      f);
-	esc(f, title);
+	html__esc(f, title);
 	fputs("</h1>\n", f);
 }
 
@@ -77,70 +63,31 @@ static void verdict_cell(FILE *f, const json_t *row)
 	        json_is_true(json_object_get(row, "compliant")) ? "ok" : "no", verdict_word(row));
 }
 
-/* --- SVG bar chart
- * -------------------------------------------------------------------------------- */
+/* --- charts
+ * -------------------------------------------------------------------------------------- */
 
+#define MAX_SERIES SVG_MAX_SERIES /* results or CSUs a chart shows (the tables show all) */
+
+/* Bars of one value per category (x) and series: y[series][category]. */
 struct chart {
-	const char *title;
-	int ngroups, nseries;
-	const char *group[32];
-	const char *series[32];
-	double v[32][32]; /* [group][series] */
+	const char *title, *ylabel;
+	const char *x[NB];
+	int nx, ns;
+	char name[MAX_SERIES][48];
+	double y[MAX_SERIES][NB];
 };
 
 static void chart_svg(FILE *f, const struct chart *c)
 {
-	double max = 0;
-	for (int g = 0; g < c->ngroups; g++)
-		for (int s = 0; s < c->nseries; s++)
-			if (c->v[g][s] > max)
-				max = c->v[g][s];
-	if (max <= 0)
-		max = 1;
-	int bw = 26, gap = 24, top = 30, h = 200, left = 50;
-	int gw = c->nseries * bw + gap, width = left + c->ngroups * gw + 20;
-	if (width < 480)
-		width = 480; /* room for the title */
-	int legend = 18 * c->nseries;
-	fprintf(f,
-	        "<figure><svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
-	        "height=\"%d\" role=\"img\"><title>",
-	        width, top + h + 30 + legend);
-	esc(f, c->title);
-	fprintf(f, "</title><text x=\"%d\" y=\"18\" font-weight=\"bold\">", left);
-	esc(f, c->title);
-	fprintf(f, "</text><line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>", left,
-	        top + h, width - 10, top + h);
-	fprintf(f, "<text x=\"4\" y=\"%d\">%.3g</text><text x=\"4\" y=\"%d\">0</text>", top + 10,
-	        max, top + h);
-	for (int g = 0; g < c->ngroups; g++) {
-		int x0 = left + g * gw + gap / 2;
-		for (int s = 0; s < c->nseries; s++) {
-			double v = c->v[g][s] > 0 ? c->v[g][s] : 0;
-			int bh = (int)(v / max * h + 0.5), x = x0 + s * bw;
-			fprintf(f,
-			        "<rect class=\"bar\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
-			        "fill=\"%s\"><title>",
-			        x, top + h - bh, bw - 2, bh > 0 ? bh : 1, colors[s % NCOLORS]);
-			esc(f, c->series[s]);
-			fprintf(f,
-			        ": %.3f</title></rect><text x=\"%d\" y=\"%d\" "
-			        "font-size=\"9\">%.2f</text>",
-			        c->v[g][s], x, top + h - bh - 3, c->v[g][s]);
-		}
-		fprintf(f, "<text x=\"%d\" y=\"%d\">", x0, top + h + 16);
-		esc(f, c->group[g]);
-		fputs("</text>", f);
-	}
-	for (int s = 0; s < c->nseries; s++) {
-		int y = top + h + 30 + 18 * s;
-		fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>", left,
-		        y - 10, colors[s % NCOLORS]);
-		fprintf(f, "<text x=\"%d\" y=\"%d\">", left + 18, y);
-		esc(f, c->series[s]);
-		fputs("</text>", f);
-	}
-	fputs("</svg></figure>\n", f);
+	struct svg_series s[MAX_SERIES];
+	for (int i = 0; i < c->ns; i++)
+		s[i] = (struct svg_series){ .name = c->name[i], .y = c->y[i] };
+	struct svg_chart ch = {
+		.title = c->title, .ylabel = c->ylabel, .x = c->x, .nx = c->nx, .s = s, .ns = c->ns
+	};
+	fputs("<figure>", f);
+	svg__bars(f, &ch, 0);
+	fputs("</figure>\n", f);
 }
 
 /* --- the results table
@@ -150,11 +97,11 @@ static void filter_query(FILE *f, const struct store_filter *flt)
 {
 	if (flt->platform) {
 		fputs("&amp;platform=", f);
-		esc(f, flt->platform);
+		html__esc(f, flt->platform);
 	}
 	if (flt->cpu) {
 		fputs("&amp;cpu=", f);
-		esc(f, flt->cpu);
+		html__esc(f, flt->cpu);
 	}
 	if (flt->csus)
 		fprintf(f, "&amp;csus=%d", flt->csus);
@@ -176,9 +123,9 @@ static void filter_form(FILE *f, const struct store_filter *flt)
 	fputs("<form method=\"get\" action=\"/results\">Platform <input name=\"platform\" "
 	      "size=\"8\" value=\"",
 	      f);
-	esc(f, flt->platform);
+	html__esc(f, flt->platform);
 	fputs("\"> CPU <input name=\"cpu\" size=\"16\" value=\"", f);
-	esc(f, flt->cpu);
+	html__esc(f, flt->cpu);
 	fputs("\"> CSUs <input name=\"csus\" size=\"3\" value=\"", f);
 	if (flt->csus)
 		fprintf(f, "%d", flt->csus);
@@ -221,16 +168,16 @@ char *pages__list(const json_t *rows, const struct store_filter *flt)
 		long long id = (long long)json_integer_value(json_object_get(r, "id"));
 		fprintf(f, "<tr><td class=\"n\"><a href=\"/results/%lld\">%lld</a></td><td>", id,
 		        id);
-		esc(f, str(r, "run_id"));
+		html__esc(f, str(r, "run_id"));
 		fputs("</td><td>", f);
-		esc(f, str(r, "platform"));
+		html__esc(f, str(r, "platform"));
 		fputs("</td><td>", f);
-		esc(f, str(r, "cpu"));
+		html__esc(f, str(r, "cpu"));
 		fprintf(f, "</td><td class=\"n\">%lld</td><td class=\"n score\">%.3f</td>",
 		        (long long)json_integer_value(json_object_get(r, "csus")), num(r, "score"));
 		verdict_cell(f, r);
 		fputs("<td>", f);
-		esc(f, str(r, "received_at"));
+		html__esc(f, str(r, "received_at"));
 		fputs("</td></tr>\n", f);
 	}
 	fputs("</table>\n", f);
@@ -254,7 +201,7 @@ static void summary_table(FILE *f, const json_t *row)
 		                  { "Submission digest", str(row, "digest") } };
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		fprintf(f, "<tr><th>%s</th><td>", rows[i][0]);
-		esc(f, rows[i][1]);
+		html__esc(f, rows[i][1]);
 		fputs("</td></tr>", f);
 	}
 	fprintf(f,
@@ -270,7 +217,7 @@ static void summary_table(FILE *f, const json_t *row)
 	json_array_foreach(reasons, i, why)
 	{
 		fputs("<li>", f);
-		esc(f, json_string_value(why));
+		html__esc(f, json_string_value(why));
 		fputs("</li>", f);
 	}
 	if (json_array_size(reasons))
@@ -281,16 +228,16 @@ static void csu_scores(FILE *f, const json_t *res)
 {
 	json_t *csus = json_object_get(json_object_get(res, "score"), "csus"), *c;
 	size_t i;
-	struct chart ch = { .title = "Normalized result per workload and CSU", .nseries = 0 };
+	struct chart ch = { .title = "Normalized result per workload and CSU",
+		            .ylabel = "normalized",
+		            .nx = NB };
 	fputs("<h2>Scores</h2><table class=\"csus\"><tr><th>CSU</th><th>Score</th><th>Lowest</th>",
 	      f);
 	for (int w = 0; w < NB; w++) {
 		fprintf(f, "<th>%s</th>", busy[w]);
-		ch.group[w] = busy[w];
+		ch.x[w] = busy[w];
 	}
-	ch.ngroups = NB;
 	fputs("</tr>\n", f);
-	static char names[32][16];
 	json_array_foreach(csus, i, c)
 	{
 		json_t *n = json_object_get(c, "normalized");
@@ -299,12 +246,11 @@ static void csu_scores(FILE *f, const json_t *res)
 		for (int w = 0; w < NB; w++)
 			fprintf(f, "<td class=\"n\">%.3f</td>", num(n, busy[w]));
 		fputs("</tr>\n", f);
-		if (i < 32) {
-			snprintf(names[i], sizeof(names[i]), "csu%zu", i);
-			ch.series[i] = names[i];
+		if (i < MAX_SERIES) {
+			snprintf(ch.name[i], sizeof(ch.name[i]), "csu%zu", i);
 			for (int w = 0; w < NB; w++)
-				ch.v[w][i] = num(n, busy[w]);
-			ch.nseries = (int)i + 1;
+				ch.y[i][w] = num(n, busy[w]);
+			ch.ns = (int)i + 1;
 		}
 	}
 	fputs("</table>\n", f);
@@ -321,11 +267,11 @@ static void vm_table(FILE *f, const json_t *res)
 	json_array_foreach(json_object_get(res, "vms"), i, vm)
 	{
 		fputs("<tr><td>", f);
-		esc(f, str(vm, "name"));
+		html__esc(f, str(vm, "name"));
 		fprintf(f, "</td><td class=\"n\">%lld</td><td>%s</td><td>",
 		        (long long)json_integer_value(json_object_get(vm, "vcpus")),
 		        json_is_true(json_object_get(vm, "alive")) ? "yes" : "no");
-		esc(f, str(vm, "ended"));
+		html__esc(f, str(vm, "ended"));
 		fputs("</td><td>", f);
 		json_array_foreach(json_object_get(vm, "intervals"), k, iv)
 		{
@@ -412,21 +358,21 @@ char *pages__compare(const json_t *rows)
 	for (int w = 0; w < NB; w++)
 		fprintf(f, "<th>%s</th>", busy[w]);
 	fputs("</tr>\n", f);
-	static char labels[32][48];
-	struct chart sc = { .title = "Run score", .ngroups = 1, .group = { "score" } },
+	struct chart sc = { .title = "Run score", .ylabel = "score", .nx = 1, .x = { "score" } },
 	             wc = { .title = "Normalized result per workload (mean over CSUs)",
-		            .ngroups = NB };
+		            .ylabel = "normalized",
+		            .nx = NB };
 	for (int w = 0; w < NB; w++)
-		wc.group[w] = busy[w];
+		wc.x[w] = busy[w];
 	json_array_foreach(list, i, r)
 	{
 		long long id = (long long)json_integer_value(json_object_get(r, "id"));
 		fprintf(f, "<tr><td><a href=\"/results/%lld\">%lld</a></td><td>", id, id);
-		esc(f, str(r, "run_id"));
+		html__esc(f, str(r, "run_id"));
 		fputs("</td><td>", f);
-		esc(f, str(r, "platform"));
+		html__esc(f, str(r, "platform"));
 		fputs("</td><td>", f);
-		esc(f, str(r, "cpu"));
+		html__esc(f, str(r, "cpu"));
 		fprintf(f, "</td><td class=\"n\">%lld</td>",
 		        (long long)json_integer_value(json_object_get(r, "csus")));
 		verdict_cell(f, r);
@@ -439,13 +385,14 @@ char *pages__compare(const json_t *rows)
 			fprintf(f, "<td class=\"n\">%.3f</td>",
 			        num(json_object_get(r, "normalized"), busy[w]));
 		fputs("</tr>\n", f);
-		if (i < 32) {
-			snprintf(labels[i], sizeof(labels[i]), "#%lld %s", id, str(r, "platform"));
-			sc.series[i] = wc.series[i] = labels[i];
-			sc.v[0][i] = num(r, "score");
+		if (i < MAX_SERIES) {
+			snprintf(sc.name[i], sizeof(sc.name[i]), "#%lld %s", id,
+			         str(r, "platform"));
+			snprintf(wc.name[i], sizeof(wc.name[i]), "%s", sc.name[i]);
+			sc.y[i][0] = num(r, "score");
 			for (int w = 0; w < NB; w++)
-				wc.v[w][i] = num(json_object_get(r, "normalized"), busy[w]);
-			sc.nseries = wc.nseries = (int)i + 1;
+				wc.y[i][w] = num(json_object_get(r, "normalized"), busy[w]);
+			sc.ns = wc.ns = (int)i + 1;
 		}
 	}
 	fputs("</table>\n", f);
@@ -465,7 +412,7 @@ char *pages__error(int status, const char *msg)
 	snprintf(title, sizeof(title), "Error %d", status);
 	head(f, title);
 	fputs("<p>", f);
-	esc(f, msg);
+	html__esc(f, msg);
 	fputs("</p>\n", f);
 	return finish(f, &buf);
 }

@@ -2,7 +2,7 @@
 #include "results/server.h"
 #include "results/check.h"
 #include "results/pages.h"
-#include "harness/report.h"
+#include "model/report.h"
 
 #include <arpa/inet.h>
 #include <limits.h>

@@ -8,8 +8,8 @@
  * whatever else the result holds or lacks. */
 #include "tools/fuzz.h"
 #include "harness/cmd.h"
-#include "harness/report.h"
-#include "harness/result.h"
+#include "model/report.h"
+#include "model/result.h"
 
 #include <fcntl.h>
 #include <limits.h>

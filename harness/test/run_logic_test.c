@@ -3,11 +3,11 @@
  * scores from recorded figures). Run from the repository root. */
 #include "tools/unit.h"
 #include "harness/collect.h"
-#include "harness/config.h"
+#include "model/config.h"
 #include "harness/metrics.h"
 #include "harness/plan.h"
 #include "harness/platform.h"
-#include "harness/verdict.h"
+#include "model/verdict.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -16,7 +16,8 @@
  * accepted submission has a result that passes the schema check and the manifest's digest. */
 #include "tools/fuzz.h"
 #include "results/check.h"
-#include "harness/verdict.h"
+#include "model/rules.h"
+#include "model/verdict.h"
 
 #include <limits.h>
 #include <math.h>
@@ -94,8 +95,7 @@ static void check_score(const json_t *result)
 	json_t *now = json_deep_copy(result);
 	json_object_del(now, "verdict");
 	json_object_del(now, "score");
-	fuzz_assert(
-	    check__rules_from_json(json_object_get(result, "rules"), &r, err, sizeof(err)) == 0);
+	fuzz_assert(rules__from_json(json_object_get(result, "rules"), &r, err, sizeof(err)) == 0);
 	fuzz_assert(verdict__evaluate(now, &r) == 0);
 	json_t *run = json_object_get(json_object_get(now, "score"), "run");
 	fuzz_assert(json_is_number(run) && isfinite(json_number_value(run)));

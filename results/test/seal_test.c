@@ -4,6 +4,7 @@
  * from a result's JSON; the schema check. */
 #include "tools/unit.h"
 #include "results/check.h"
+#include "model/rules.h"
 #include "results/test/fixture.h"
 
 #include <sys/stat.h>
@@ -191,7 +192,7 @@ static void rules_from_json(void **state)
 		                              "min_rate_pct", q->min_rate_pct, "mix", mix));
 	}
 	json_object_set_new(j, "qos", qos);
-	assert_int_equal(check__rules_from_json(j, &back, err, sizeof(err)), 0);
+	assert_int_equal(rules__from_json(j, &back, err, sizeof(err)), 0);
 	assert_string_equal(back.name, file.name);
 	assert_string_equal(back.sha256, file.sha256);
 	assert_int_equal(back.intervals, file.intervals);
@@ -201,11 +202,11 @@ static void rules_from_json(void **state)
 	assert_true(back.qos[ROLE_MAIL].limit_ms == file.qos[ROLE_MAIL].limit_ms);
 	/* a count no int holds (undefined behaviour to convert, found by results-check) */
 	json_object_set_new(json_object_get(j, "phases"), "intervals", json_real(1e10));
-	assert_int_equal(check__rules_from_json(j, &back, err, sizeof(err)), -1);
+	assert_int_equal(rules__from_json(j, &back, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "phases.intervals"));
 	json_object_set_new(json_object_get(j, "phases"), "intervals", json_integer(2));
 	json_object_del(json_object_get(j, "bounds"), "max_dilation_pct");
-	assert_int_equal(check__rules_from_json(j, &back, err, sizeof(err)), -1);
+	assert_int_equal(rules__from_json(j, &back, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "bounds.max_dilation_pct"));
 	json_decref(j);
 }

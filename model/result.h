@@ -1,9 +1,9 @@
-/* harness/result.h: result files (schema vcons-result/1, results/SCHEMA.md) on disk. A result is
+/* model/result.h: result files (schema vcons-result/1, results/SCHEMA.md) on disk. A result is
  * written atomically: to a temporary file in the same directory, fsynced, renamed over the final
  * name and the directory fsynced, so a killed run leaves either the previous file or the complete
  * new one, never half of one. */
-#ifndef HARNESS_RESULT_H
-#define HARNESS_RESULT_H
+#ifndef MODEL_RESULT_H
+#define MODEL_RESULT_H
 #include <jansson.h>
 #include <stddef.h>
 

@@ -1,11 +1,11 @@
-/* harness/score.h: the benchmark's arithmetic, as pure functions (no I/O, no clocks), so that it
+/* model/score.h: the benchmark's arithmetic, as pure functions (no I/O, no clocks), so that it
  * can be tested exactly and re-run by `vcons verify` from recorded data.
  *
  * All rates come from host time: a workload's throughput in an interval is its good operations over
  * the interval's length on the host clock. A guest's own clock is only used to measure its dilation
  * D = guest elapsed / host elapsed, never to compute a score. */
-#ifndef HARNESS_SCORE_H
-#define HARNESS_SCORE_H
+#ifndef MODEL_SCORE_H
+#define MODEL_SCORE_H
 #include <stddef.h>
 
 #define SCORE_MAX_TYPES 16

@@ -1,6 +1,6 @@
-/* harness/config.c: loading CSU profiles and run rules (see config.h). */
-#include "harness/config.h"
-#include "harness/yamldoc.h"
+/* model/config.c: loading CSU profiles and run rules (see config.h). */
+#include "model/config.h"
+#include "model/yamldoc.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -208,7 +208,8 @@ int config__load_rules(const char *path, struct run_rules *r, char *err, size_t 
 	    get_double(d, ph, "phases", "ramp_up_s", 0, 86400, &r->ramp_up_s) < 0 ||
 	    get_double(d, ph, "phases", "warm_up_s", 0, 86400, &r->warm_up_s) < 0 ||
 	    get_double(d, ph, "phases", "interval_s", 1, 86400, &r->interval_s) < 0 ||
-	    ynode_int(d, ph, "intervals", "phases.intervals", 1, 100, &intervals) < 0 ||
+	    ynode_int(d, ph, "intervals", "phases.intervals", 1, CONFIG_MAX_INTERVALS, &intervals) <
+	        0 ||
 	    get_double(d, ph, "phases", "ramp_down_s", 0, 86400, &r->ramp_down_s) < 0 ||
 	    !(ref = ynode_submap(d, t, "reference", "reference")) ||
 	    ynode_only_keys(d, ref, "reference", busy) < 0 ||

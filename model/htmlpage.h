@@ -1,9 +1,9 @@
-/* harness/htmlpage.h: the plumbing of vcons' self-contained HTML pages (report, compare): escaping
+/* model/htmlpage.h: the plumbing of vcons' self-contained HTML pages (report, compare): escaping
  * of every string that came from a result, the page's head with its inline style sheet, number
  * cells, and atomic output (a temporary file in the target's directory, fsynced and renamed, so a
  * reader never sees half a page). Pages load nothing: no scripts, no external resources. */
-#ifndef HARNESS_HTMLPAGE_H
-#define HARNESS_HTMLPAGE_H
+#ifndef MODEL_HTMLPAGE_H
+#define MODEL_HTMLPAGE_H
 #include <limits.h>
 #include <stdio.h>
 

@@ -1,5 +1,5 @@
-/* harness/htmlpage.c: escaping, page frame and atomic output of HTML pages (see htmlpage.h). */
-#include "harness/htmlpage.h"
+/* model/htmlpage.c: escaping, page frame and atomic output of HTML pages (see htmlpage.h). */
+#include "model/htmlpage.h"
 
 #include <errno.h>
 #include <math.h>

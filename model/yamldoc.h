@@ -1,12 +1,12 @@
-/* harness/yamldoc.h: a YAML file as a small tree that remembers where each node came from, so every
+/* model/yamldoc.h: a YAML file as a small tree that remembers where each node came from, so every
  * configuration error can name the file, the line and the field (libyaml does the parsing).
  *
  * Contract: yamldoc_load() returns a tree or NULL with one message "FILE:LINE: problem" (also for
  * mappings and sequences nested deeper than YAMLDOC_MAX_DEPTH, which no configuration needs).
  * Getters take a dotted field name for messages only ("vms.db.vcpus"), return 0 or -1, and on -1
  * have written "FILE:LINE: FIELD: problem" into the document's error buffer (yamldoc_error()). */
-#ifndef HARNESS_YAMLDOC_H
-#define HARNESS_YAMLDOC_H
+#ifndef MODEL_YAMLDOC_H
+#define MODEL_YAMLDOC_H
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,4 +1,4 @@
-/* harness/verdict.h: the run rules applied to recorded figures: QoS of every busy workload in every
+/* model/verdict.h: the run rules applied to recorded figures: QoS of every busy workload in every
  * measurement interval, variation between intervals, virtual time dilation, generator saturation,
  * VM liveness, the rules' identity; then the scores. It reads only what a result file records
  * (the "vms" array of metrics.h's intervals, "status", "rules"), so `vcons verify` can re-run it on
@@ -8,9 +8,9 @@
  * operations per host second over the rules' reference; the CSU score is the geometric mean of its
  * four busy workloads; the run score is the sum over CSUs. Fairness: each CSU's lowest normalized
  * workload. */
-#ifndef HARNESS_VERDICT_H
-#define HARNESS_VERDICT_H
-#include "harness/config.h"
+#ifndef MODEL_VERDICT_H
+#define MODEL_VERDICT_H
+#include "model/config.h"
 
 #include <jansson.h>
 

@@ -1,5 +1,5 @@
-/* harness/yamldoc.c: YAML files as line-annotated trees, and typed getters with located errors. */
-#include "harness/yamldoc.h"
+/* model/yamldoc.c: YAML files as line-annotated trees, and typed getters with located errors. */
+#include "model/yamldoc.h"
 #include "hv/size.h"
 
 #include <errno.h>

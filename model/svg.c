@@ -1,6 +1,6 @@
-/* harness/svg.c: inline SVG line and bar charts (see svg.h). */
-#include "harness/svg.h"
-#include "harness/htmlpage.h"
+/* model/svg.c: inline SVG line and bar charts (see svg.h). */
+#include "model/svg.h"
+#include "model/htmlpage.h"
 
 #include <math.h>
 #include <string.h>

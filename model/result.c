@@ -1,5 +1,5 @@
-/* harness/result.c: atomic result files (see result.h). */
-#include "harness/result.h"
+/* model/result.c: atomic result files (see result.h). */
+#include "model/result.h"
 
 #include <errno.h>
 #include <fcntl.h>

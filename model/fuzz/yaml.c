@@ -1,4 +1,4 @@
-/* harness/fuzz/yaml.c: fuzz target for the YAML readers of `vcons run` (config.h, yamldoc.h):
+/* model/fuzz/yaml.c: fuzz target for the YAML readers of `vcons run` (config.h, yamldoc.h):
  * the same bytes as a CSU profile and as a run-rules file (written to a dot file next to the
  * binary, below build/, since both loaders take a path), and as a size for hv_parse_size
  * (hv/size.h). Promises checked: a load gives a profile or rules whose every field lies in the
@@ -6,8 +6,8 @@
  * SHA-256 that of the bytes), or -1 with one message that starts with the file's name; a size
  * parses within its maximum (and not at all above it), leaving *out alone when refused. */
 #include "tools/fuzz.h"
-#include "harness/config.h"
-#include "harness/yamldoc.h"
+#include "model/config.h"
+#include "model/yamldoc.h"
 #include "hv/size.h"
 
 #include <limits.h>
@@ -20,7 +20,7 @@ static char path[PATH_MAX + 64];
 /* The input's file, in the target's scratch folder. */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	snprintf(path, sizeof(path), "%s/input.yaml", fuzz_scratch_dir("harness-yaml"));
+	snprintf(path, sizeof(path), "%s/input.yaml", fuzz_scratch_dir("model-yaml"));
 	return 0;
 }
 

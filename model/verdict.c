@@ -1,8 +1,6 @@
-/* harness/verdict.c: compliance checks and scores from recorded figures (see verdict.h). */
-#include "harness/verdict.h"
-#include "harness/collect.h"
-#include "harness/plan.h"
-#include "harness/score.h"
+/* model/verdict.c: compliance checks and scores from recorded figures (see verdict.h). */
+#include "model/verdict.h"
+#include "model/score.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -87,7 +85,7 @@ static double check_vm(const json_t *vm, const struct run_rules *r, json_t *reas
 	double target = num(vm, "target_rate");
 	json_t *ivs = json_object_get(vm, "intervals"), *iv;
 	size_t k;
-	double rates[COLLECT_MAX_INTERVALS] = { 0 };
+	double rates[CONFIG_MAX_INTERVALS] = { 0 };
 	size_t n = 0;
 	json_array_foreach(ivs, k, iv)
 	{
@@ -109,7 +107,7 @@ static double check_vm(const json_t *vm, const struct run_rules *r, json_t *reas
 		char why[256];
 		if (verdict__qos(iv, r, role, target, why, sizeof(why)) < 0)
 			reason(reasons, "%s interval %zu: QoS: %s", name, k, why);
-		if (n < COLLECT_MAX_INTERVALS)
+		if (n < CONFIG_MAX_INTERVALS)
 			rates[n++] = num(iv, "rate");
 	}
 	json_t *last = json_object_get(vm, "last_report");
@@ -171,12 +169,12 @@ int verdict__evaluate(json_t *result, const struct run_rules *r)
 		       r->name);
 	size_t rules_reasons = json_array_size(reasons) - json_array_size(failures);
 	int ncsus = 0;
-	double normalized[PLAN_MAX_CSUS][NBUSY] = { { 0 } };
+	double normalized[CONFIG_MAX_CSUS][NBUSY] = { { 0 } };
 	json_array_foreach(vms, i, vm)
 	{
 		int c = (int)json_integer_value(json_object_get(vm, "csu"));
 		enum role role;
-		if (c < 0 || c >= PLAN_MAX_CSUS ||
+		if (c < 0 || c >= CONFIG_MAX_CSUS ||
 		    role_parse(json_string_value(json_object_get(vm, "role")), &role) < 0) {
 			json_decref(reasons);
 			return -1;

@@ -1,6 +1,6 @@
-/* Unit tests for harness/score.c: exact values for the benchmark's arithmetic. */
+/* Unit tests for model/score.c: exact values for the benchmark's arithmetic. */
 #include "tools/unit.h"
-#include "harness/score.h"
+#include "model/score.h"
 
 #include <math.h>
 #include <string.h>

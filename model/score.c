@@ -1,5 +1,5 @@
-/* harness/score.c: the benchmark's arithmetic (see score.h). */
-#include "harness/score.h"
+/* model/score.c: the benchmark's arithmetic (see score.h). */
+#include "model/score.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,10 +1,10 @@
-/* harness/svg.h: small inline SVG charts for vcons' HTML pages: a line chart and a bar chart
+/* model/svg.h: small inline SVG charts for vcons' HTML pages: a line chart and a bar chart
  * (grouped or stacked) over named categories, with a y axis of round ticks, grid, legend, an
  * optional dashed reference line and an optional shaded band. Every label is escaped
  * (htmlpage.h); values that are not finite are left out (a gap in a line, no bar). Each point
  * and bar carries a <title> with its exact value, shown by browsers on hover, without script. */
-#ifndef HARNESS_SVG_H
-#define HARNESS_SVG_H
+#ifndef MODEL_SVG_H
+#define MODEL_SVG_H
 #include <stdio.h>
 
 #define SVG_MAX_SERIES 16

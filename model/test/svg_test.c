@@ -1,9 +1,9 @@
-/* Unit tests for harness/svg.c and harness/htmlpage.c: escaping of every special character,
+/* Unit tests for model/svg.c and model/htmlpage.c: escaping of every special character,
  * number cells, round tick steps and y ranges, and the elements charts draw (bars, stacked bars,
  * broken lines where values are missing, escaped labels). */
 #include "tools/unit.h"
-#include "harness/htmlpage.h"
-#include "harness/svg.h"
+#include "model/htmlpage.h"
+#include "model/svg.h"
 
 #include <math.h>
 #include <stdlib.h>

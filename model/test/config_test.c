@@ -1,7 +1,7 @@
-/* Unit tests for harness/config.c and yamldoc.c: the shipped files load; every kind of mistake is
+/* Unit tests for model/config.c and yamldoc.c: the shipped files load; every kind of mistake is
  * reported with file, line and field. Run from the repository root. */
 #include "tools/unit.h"
-#include "harness/config.h"
+#include "model/config.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,15 +1,17 @@
-/* harness/config.h: the two files that define a run: a CSU profile (csu/NAME.yaml: the five VMs
+/* model/config.h: the two files that define a run: a CSU profile (csu/NAME.yaml: the five VMs
  * with their vCPUs, memory, data-set size and injected load) and run rules (runrules/NAME.yaml:
  * phases, reference rates, QoS, bounds). Loading checks every field; an error names file, line and
  * field. The rules' SHA-256 is kept so a result can prove which rules it ran under. */
-#ifndef HARNESS_CONFIG_H
-#define HARNESS_CONFIG_H
-#include "harness/score.h"
+#ifndef MODEL_CONFIG_H
+#define MODEL_CONFIG_H
+#include "model/score.h"
 
 #include <stdint.h>
 
 enum role { ROLE_DB, ROLE_JAVA, ROLE_WEB, ROLE_MAIL, ROLE_IDLE, NROLES };
-#define NBUSY 4 /* db, java, web, mail: the workloads a CSU score averages */
+#define NBUSY                4   /* db, java, web, mail: the workloads a CSU score averages */
+#define CONFIG_MAX_CSUS      16  /* CSUs in one run (and in one result) */
+#define CONFIG_MAX_INTERVALS 100 /* measurement intervals the rules may ask for */
 
 const char *role_name(enum role r);
 int role_parse(const char *s, enum role *out);
