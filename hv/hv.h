@@ -1,5 +1,6 @@
 /* hv/hv.h: the public interface of the vcons hypervisor library (libhv), used by the `vcons-hv`
- * command and by the harness, which may run several VMs in one process.
+ * command, one VM per process as the harness starts them. The library itself can run several VMs
+ * in one process (hv/test/lib_test.c does).
  *
  * A VM runs one static x86-64 Linux program in guest ring 3; every system call it makes exits to
  * hv, which services it inside the VM's boundary: its root directory, its network address, its

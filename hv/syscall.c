@@ -129,8 +129,8 @@ long sys_ok(struct vcpu *c, const uint64_t *a)
 	return 0;
 }
 
-/* Calls answered -ENOSYS on purpose (fork, exec, clone3 so glibc falls back to clone, rseq):
- * counted but not logged as unknown. */
+/* Calls answered -ENOSYS on purpose (clone3, so that glibc falls back to clone; rseq): counted but
+ * not logged as unknown. */
 long sys_enosys_quiet(struct vcpu *c, const uint64_t *a)
 {
 	return -ENOSYS;

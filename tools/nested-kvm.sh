@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tools/nested-kvm.sh: runs the tests that need /dev/kvm on a host that has none, inside a QEMU guest
-# whose CPU is emulated by TCG with AMD SVM and nested paging: the guest kernel (Debian's cloud kernel,
+# whose CPU is emulated by TCG with AMD SVM (without nested paging, below): the guest kernel (Debian's cloud kernel,
 # the one the qemu platform fetches) loads kvm-amd and has a real /dev/kvm, so vcons-hv runs there
 # unchanged. The guest's root is a squashfs snapshot of this host's system (build/nested/root.sqfs, made
 # once: --refresh remakes it) and the checkout, built, is laid at its own path; both under tmpfs

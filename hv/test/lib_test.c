@@ -1,4 +1,4 @@
-/* Tests of the hv library as the harness uses it: several VMs in one process at once, stopping a
+/* Tests of the hv library through its API: several VMs in one process at once, stopping a
  * guest from outside, errors through the API. Needs /dev/kvm (skipped loudly without it) and the
  * guest test programs in build/guest/ (`make` builds them; tests run from the repository root). */
 #include "tools/unit.h"
