@@ -9,7 +9,7 @@
 # A guest kernel panic ends QEMU at once (panic=-1 with -no-reboot) instead of idling to the timeout.
 # The emulated CPU has SVM without nested paging, so the guest's KVM shadow-pages the VMs: with TCG's
 # nested paging (NESTED_CPU=EPYC,+svm,+npt) most 2-minute runs lost a VM to a triple fault or panicked
-# the guest kernel; without it, or with it on single-threaded TCG (half the speed), none did (README).
+# the guest kernel; without it, or with it on single-threaded TCG (half the speed), none did (tools/README.md).
 # The guest holds one KVM VM open for the whole run (NESTED_KEEPVM=0: not): otherwise every first VM and
 # last VM turns KVM's static keys on or off, the kernel rewrites __schedule's code while both vCPUs run
 # it, and multi-threaded TCG can keep running the old code: both vCPUs loop through int3 for ever.
