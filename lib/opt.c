@@ -271,8 +271,8 @@ static void print_help_lines(FILE *f, const char *help, const char *def)
 		fputc('\n', f);
 		p += n + 1;
 	}
-	if (def)
-		fprintf(f, " (default %s)", def);
+	if (def) /* "(default 256M)", "(default: the host's)" */
+		fprintf(f, " (default%s %s)", strchr(def, ' ') ? ":" : "", def);
 	fputc('\n', f);
 }
 

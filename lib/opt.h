@@ -21,7 +21,8 @@
  *   (when cmd->args is NULL) or "PROG: no ARGS given" (when cmd->args is set but none follow), each
  *   followed by " (see --help)".
  * - --help (always there) prints opt_usage() to stdout: "usage: PROG SYNOPSIS", the about text, one
- *   line per option ("  --name ARG  help (default DEF)", help lines split at '\n' and aligned), a
+ *   line per option ("  --name ARG  help (default DEF)", or "(default: DEF)" when DEF has a
+ *   blank, help lines split at '\n' and aligned), a
  *   line for --help, then the footer.
  * - opt_parse() returns OPT_RUN when the program goes on, else the status main() exits with (0
  * after
