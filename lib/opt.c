@@ -4,6 +4,7 @@
 #include "lib/num.h"
 #include "lib/size.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #define WHY_LEN 160
@@ -271,8 +272,9 @@ static void print_help_lines(FILE *f, const char *help, const char *def)
 		fputc('\n', f);
 		p += n + 1;
 	}
-	if (def) /* "(default 256M)", "(default: the host's)" */
-		fprintf(f, " (default%s %s)", strchr(def, ' ') ? ":" : "", def);
+	if (def) /* "(default 256M)", "(default 0 = until stopped)", "(default: the host's)" */
+		fprintf(f, " (default%s %s)", strchr(def, ' ') && !isdigit((unsigned char)*def) ? ":" : "",
+		        def);
 	fputc('\n', f);
 }
 

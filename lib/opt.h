@@ -22,7 +22,7 @@
  *   followed by " (see --help)".
  * - --help (always there) prints opt_usage() to stdout: "usage: PROG SYNOPSIS", the about text, one
  *   line per option ("  --name ARG  help (default DEF)", or "(default: DEF)" when DEF has a
- *   blank, help lines split at '\n' and aligned), a
+ *   blank and does not start with a digit, help lines split at '\n' and aligned), a
  *   line for --help, then the footer.
  * - opt_parse() returns OPT_RUN when the program goes on, else the status main() exits with (0
  * after

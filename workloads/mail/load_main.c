@@ -507,7 +507,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!o.lg.seed)
-		o.lg.seed = (uint64_t)report_now_ns() ^ (uint64_t)getpid() << 32;
+		o.lg.seed = (uint64_t)now_ns() ^ (uint64_t)getpid() << 32;
 	snprintf(o.run.run_id, sizeof(o.run.run_id), "%d-%016llx", o.lg.csu,
 	         (unsigned long long)o.lg.seed);
 	o.lg.out = o.json ? stdout : NULL;

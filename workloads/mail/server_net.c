@@ -5,6 +5,7 @@
  * (EPOLLEXCLUSIVE with several workers). The main thread closes connections idle for
  * --idle-timeout and stops the workers when asked to. */
 #include "workloads/mail/server.h"
+#include "lib/clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -42,13 +43,6 @@ struct server {
 	pthread_mutex_t lock; /* guards the connection list */
 	struct conn *conns;
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static int listen_on(const char *addr, int port, int *out)
 {
