@@ -273,8 +273,8 @@ static void print_help_lines(FILE *f, const char *help, const char *def)
 		p += n + 1;
 	}
 	if (def) /* "(default 256M)", "(default 0 = until stopped)", "(default: the host's)" */
-		fprintf(f, " (default%s %s)", strchr(def, ' ') && !isdigit((unsigned char)*def) ? ":" : "",
-		        def);
+		fprintf(f, " (default%s %s)",
+		        strchr(def, ' ') && !isdigit((unsigned char)*def) ? ":" : "", def);
 	fputc('\n', f);
 }
 
