@@ -1,5 +1,4 @@
-# hv/: the bundled hypervisor (library libhv.a and the vcons-hv command) and its tests; libhvsize.a,
-# the command line's size parser that vcons-qemu links too.
+# hv/: the bundled hypervisor (library libhv.a and the vcons-hv command) and its tests.
 LIBS += hv
 hv.srcs := hv/elf.c hv/mem.c hv/mm.c hv/vcpu.c hv/vm.c hv/stack.c hv/cpuid.c hv/clock.c \
            hv/fdtab.c hv/path.c hv/stats.c hv/confine.c hv/uaccess.c hv/syscall.c hv/signal.c hv/process.c \
@@ -23,24 +22,15 @@ $(HV_VDSO): $(B)/vdso/vdso.o hv/vdso/vdso.lds
 $(B)/obj/hv/vdso_image.o: $(HV_VDSO)
 $(B)/obj/hv/vdso_image.o: CFLAGS += -DHV_VDSO_SO='"$(HV_VDSO)"'
 
-# libhvsize.a: the size syntax of the launchers' command lines (--mem), shared with vcons-qemu.
-LIBS += hvsize
-hvsize.srcs := hv/size.c
-
 HOST_PROGS += vcons-hv
 vcons-hv.srcs := hv/main.c
-vcons-hv.deps := hv hvsize
+vcons-hv.deps := hv vclib
 vcons-hv.ldlibs := $(HV_LDLIBS)
 
 UNIT_TESTS += hv-elf-test
 hv-elf-test.srcs := hv/test/elf_test.c
 hv-elf-test.deps := hv
 hv-elf-test.ldlibs := -lcmocka
-
-UNIT_TESTS += hv-size-test
-hv-size-test.srcs := hv/test/size_test.c
-hv-size-test.deps := hvsize
-hv-size-test.ldlibs := -lcmocka
 
 UNIT_TESTS += hv-clock-test
 hv-clock-test.srcs := hv/test/clock_test.c

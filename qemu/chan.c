@@ -2,6 +2,8 @@
  * port in a private directory; QEMU connects to each as a client at start-up. */
 #include "qemu/vq.h"
 
+#include "lib/clock.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -11,13 +13,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-int64_t vq_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 int vq_listen(const char *path)
 {
@@ -39,12 +34,12 @@ int vq_listen(const char *path)
 
 int vq_accept_all(const int *lfd, int *cfd, int n, pid_t qemu, double timeout_s)
 {
-	int64_t end = vq_now_ns() + (int64_t)(timeout_s * 1e9);
+	int64_t end = now_ns() + (int64_t)(timeout_s * 1e9);
 	int left = n;
 	for (int i = 0; i < n; i++)
 		cfd[i] = -1;
 	while (left > 0) {
-		if (vq_now_ns() > end || kill(qemu, 0) < 0)
+		if (now_ns() > end || kill(qemu, 0) < 0)
 			return -1;
 		int st;
 		if (waitpid(qemu, &st, WNOHANG) == qemu)

@@ -2,12 +2,14 @@
  * accelerator probe, and the event loop of one VM: the guest program's stdout/stderr to ours, our
  * stdin to the program (EOF included), signals (SIGTERM/SIGINT/SIGHUP stop the program, SIGUSR1
  * writes statistics), boot time-out, and the program's exit status as our own. */
-#include "hv/size.h"
+#include "lib/clock.h"
+#include "lib/num.h"
+#include "lib/opt.h"
+#include "lib/size.h"
 #include "qemu/vq.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
@@ -22,35 +24,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char usage[] =
-    "usage: vcons-qemu [OPTIONS] -- PROGRAM [ARGS...]\n"
+static const char about[] =
     "Runs a static x86-64 Linux PROGRAM (a path inside --root) in a full Linux guest under QEMU "
     "and\n"
     "exits with its status. The guest's disk is ROOT.img, made from --root with mkfs.ext4 on first "
     "use\n"
     "and reused afterwards; ROOT/bin is copied into it at every start.\n"
-    "\n"
-    "  --root DIR           the VM's root content: DIR/bin/PROGRAM, DIR/data ... (default .)\n"
-    "  --net A.B.C.D        the VM's address; the host reaches --forward ports there (default "
-    "127.0.0.1)\n"
-    "  --forward PORT       forward host A.B.C.D:PORT to the guest's A.B.C.D:PORT (repeatable)\n"
-    "  --vcpus N            virtual CPUs (default 1)\n"
-    "  --mem SIZE           guest memory, e.g. 256M, 1G; at least 128M (default 256M)\n"
-    "  --name NAME          the VM's name in messages and statistics (default vm)\n"
-    "  --stats FILE         write statistics as JSON at exit and on SIGUSR1\n"
-    "  --accel auto|kvm|tcg auto: KVM when /dev/kvm works and a guest boots under it within\n"
-    "                       --kvm-probe seconds, else TCG (default auto)\n"
-    "  --kvm-probe S        seconds a KVM boot may take before auto falls back to TCG (default "
-    "20)\n"
-    "  --boot-timeout S     seconds from QEMU's start to the guest's init (default 120)\n"
-    "  --grace S            seconds the guest gets to end after SIGTERM (default 15)\n"
-    "  --disk-size SIZE     size of a new disk image, sparse (default 4G)\n"
-    "  --kernel FILE        kernel image (default: build/qemu/vmlinuz next to this program)\n"
-    "  --initrd FILE        base initramfs (default: build/qemu/initramfs.gz)\n"
-    "  --qemu PROGRAM       the QEMU binary (default qemu-system-x86_64)\n"
-    "  --verbose            QEMU's command line and the kernel console on stderr\n"
-    "  --clock-scale 1      accepted for vcons-hv's command line; other values are refused\n"
-    "  --help               this text\n"
+    "\n";
+static const char footer[] =
     "\n"
     "Exit status: the program's; 128+N when it was killed by signal N; 2 usage; 66 program, "
     "directory,\n"
@@ -60,151 +41,109 @@ static const char usage[] =
     "value\n"
     "(e.g. too little memory).\n";
 
-static int bad_usage(const char *what, const char *arg)
+static const char *const accels[] = { "auto", "kvm", "tcg", NULL };
+
+static const char *parse_net(const char *arg, void *dst)
 {
-	fprintf(stderr, "vcons-qemu: %s%s (see --help)\n", what, arg);
-	return VQ_EXIT_USAGE;
+	unsigned a, b, c, d;
+	char tail;
+	// NOLINTNEXTLINE(cert-err34-c): 3 digits at most: no overflow
+	if (sscanf(arg, "%3u.%3u.%3u.%3u%c", &a, &b, &c, &d, &tail) != 4 || a > 255 || b > 255 ||
+	    c > 255 || d > 255)
+		return "not an IPv4 address";
+	*(const char **)dst = arg;
+	return NULL;
 }
 
-static int bad_value(const char *what, const char *arg)
+static const char *parse_forward(const char *arg, void *dst)
 {
-	fprintf(stderr, "vcons-qemu: %s%s\n", what, arg);
-	return VQ_EXIT_CONFIG;
+	struct vq_config *c = dst;
+	int port;
+	if (num_int(arg, 1, 65535, &port) < 0)
+		return "not a TCP port";
+	if (c->nports == VQ_MAX_PORTS)
+		return "too many ports, at most 32";
+	c->ports[c->nports++] = port;
+	return NULL;
 }
 
-static int parse_secs(const char *s, double *out)
+static const char *parse_mem(const char *arg, void *dst)
 {
-	char *end;
-	*out = strtod(s, &end);
-	return *end || end == s || !(*out > 0 && *out <= 86400) ? -1 : 0;
+	uint64_t v;
+	if (size_parse(arg, VQ_MAX_SIZE, &v) < 0)
+		return "not a size like 256M or 1G";
+	if (v < VQ_MIN_MEM)
+		return "too little memory for a Linux guest (at least 128M)";
+	*(uint64_t *)dst = v;
+	return NULL;
 }
 
-/* Returns 0, or an exit code after printing the message. */
+static const char *parse_scale(const char *arg, void *dst)
+{
+	double v;
+	if (num_double(arg, 1, 1, &v) < 0)
+		return "QEMU guests run on the host's clock, only 1";
+	return NULL;
+}
+
+/* OPT_RUN, or the exit status after --help or a bad command line (78 for a bad value). */
 static int parse_args(int argc, char **argv, struct vq_config *c, double *probe)
 {
-	enum {
-		O_ROOT = 256,
-		O_SCALE,
-		O_NET,
-		O_FWD,
-		O_VCPUS,
-		O_MEM,
-		O_NAME,
-		O_STATS,
-		O_ACCEL,
-		O_PROBE,
-		O_BOOT,
-		O_GRACE,
-		O_DISK,
-		O_KERNEL,
-		O_INITRD,
-		O_QEMU,
-		O_VERBOSE,
-		O_HELP
+	int accel = 0;
+	bool verbose = false;
+	const struct opt opts[] = {
+		{ OPT_STRING("root", &c->root), .arg = "DIR",
+		  .help = "the VM's root content: DIR/bin/PROGRAM, DIR/data ...", .def = "." },
+		{ OPT_CALL("net", parse_net, &c->net), .arg = "A.B.C.D",
+		  .help = "the VM's address; the host reaches --forward ports there",
+		  .def = "127.0.0.1" },
+		{ OPT_CALL("forward", parse_forward, c), .arg = "PORT",
+		  .help = "forward host A.B.C.D:PORT to the guest's A.B.C.D:PORT (repeatable)" },
+		{ OPT_INT("vcpus", &c->vcpus, 1, 255), .help = "virtual CPUs", .def = "1" },
+		{ OPT_CALL("mem", parse_mem, &c->mem_bytes), .arg = "SIZE",
+		  .help = "guest memory, e.g. 256M, 1G; at least 128M", .def = "256M" },
+		{ OPT_STRING("name", &c->name), .arg = "NAME",
+		  .help = "the VM's name in messages and statistics", .def = "vm" },
+		{ OPT_STRING("stats", &c->stats), .arg = "FILE",
+		  .help = "write statistics as JSON at exit and on SIGUSR1" },
+		{ OPT_CHOICE("accel", &accel, accels), .arg = "auto|kvm|tcg",
+		  .help = "auto: KVM when /dev/kvm works and a guest boots under it within\n"
+		          "--kvm-probe seconds, else TCG",
+		  .def = "auto" },
+		{ OPT_DOUBLE("kvm-probe", probe, 0, 86400), .dmin_open = true, .arg = "S",
+		  .help = "seconds a KVM boot may take before auto falls back to TCG",
+		  .def = "20" },
+		{ OPT_DOUBLE("boot-timeout", &c->boot_timeout, 0, 86400), .dmin_open = true,
+		  .arg = "S", .help = "seconds from QEMU's start to the guest's init",
+		  .def = "120" },
+		{ OPT_DOUBLE("grace", &c->grace, 0, 86400), .dmin_open = true, .arg = "S",
+		  .help = "seconds the guest gets to end after SIGTERM", .def = "15" },
+		{ OPT_SIZE("disk-size", &c->disk_bytes, 16ull << 20, VQ_MAX_SIZE),
+		  .help = "size of a new disk image, sparse", .def = "4G" },
+		{ OPT_STRING("kernel", &c->kernel), .arg = "FILE", .help = "kernel image",
+		  .def = "build/qemu/vmlinuz next to this program" },
+		{ OPT_STRING("initrd", &c->initrd), .arg = "FILE", .help = "base initramfs",
+		  .def = "build/qemu/initramfs.gz" },
+		{ OPT_STRING("qemu", &c->qemu), .arg = "PROGRAM", .help = "the QEMU binary",
+		  .def = "qemu-system-x86_64" },
+		{ OPT_FLAG("verbose", &verbose),
+		  .help = "QEMU's command line and the kernel console on stderr" },
+		{ OPT_CALL("clock-scale", parse_scale, NULL), .arg = "1",
+		  .help = "accepted for vcons-hv's command line; other values are refused" },
+		OPT_END,
 	};
-	static const struct option opts[] = {
-		{ "root", 1, 0, O_ROOT },
-		{ "net", 1, 0, O_NET },
-		{ "forward", 1, 0, O_FWD },
-		{ "vcpus", 1, 0, O_VCPUS },
-		{ "mem", 1, 0, O_MEM },
-		{ "name", 1, 0, O_NAME },
-		{ "stats", 1, 0, O_STATS },
-		{ "accel", 1, 0, O_ACCEL },
-		{ "kvm-probe", 1, 0, O_PROBE },
-		{ "boot-timeout", 1, 0, O_BOOT },
-		{ "grace", 1, 0, O_GRACE },
-		{ "disk-size", 1, 0, O_DISK },
-		{ "kernel", 1, 0, O_KERNEL },
-		{ "initrd", 1, 0, O_INITRD },
-		{ "qemu", 1, 0, O_QEMU },
-		{ "verbose", 0, 0, O_VERBOSE },
-		{ "help", 0, 0, O_HELP },
-		{ "clock-scale", 1, 0, O_SCALE },
-		{ 0, 0, 0, 0 },
-	};
-	opterr = 0;
-	int o;
-	char *end;
-	unsigned a, b, cc, d;
-	char tail;
-	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		switch (o) {
-		case O_ROOT: c->root = optarg; break;
-		case O_NET:
-			// NOLINTNEXTLINE(cert-err34-c): 3 digits at most: no overflow
-			if (sscanf(optarg, "%3u.%3u.%3u.%3u%c", &a, &b, &cc, &d, &tail) != 4 ||
-			    a > 255 || b > 255 || cc > 255 || d > 255)
-				return bad_value("--net: not an IPv4 address: ", optarg);
-			c->net = optarg;
-			break;
-		case O_FWD: {
-			long p = strtol(optarg, &end, 10);
-			if (*end || p < 1 || p > 65535)
-				return bad_value("--forward: not a TCP port: ", optarg);
-			if (c->nports == VQ_MAX_PORTS)
-				return bad_value("--forward: too many ports, at most 32: ", optarg);
-			c->ports[c->nports++] = (int)p;
-			break;
-		}
-		case O_VCPUS:
-			c->vcpus = (int)strtol(optarg, &end, 10);
-			if (*end || c->vcpus < 1 || c->vcpus > 255)
-				return bad_value("--vcpus: not a number from 1 to 255: ", optarg);
-			break;
-		case O_MEM:
-			if (hv_parse_size(optarg, VQ_MAX_SIZE, &c->mem_bytes) < 0)
-				return bad_value("--mem: not a size like 256M or 1G: ", optarg);
-			if (c->mem_bytes < VQ_MIN_MEM)
-				return bad_value(
-				    "--mem: too little memory for a Linux guest (at least 128M): ",
-				    optarg);
-			break;
-		case O_DISK:
-			if (hv_parse_size(optarg, VQ_MAX_SIZE, &c->disk_bytes) < 0 ||
-			    c->disk_bytes < (16ull << 20))
-				return bad_value("--disk-size: not a size of at least 16M: ",
-				                 optarg);
-			break;
-		case O_NAME: c->name = optarg; break;
-		case O_STATS: c->stats = optarg; break;
-		case O_ACCEL:
-			if (strcmp(optarg, "auto") && strcmp(optarg, "kvm") &&
-			    strcmp(optarg, "tcg"))
-				return bad_value("--accel: not auto, kvm or tcg: ", optarg);
-			c->accel = optarg;
-			break;
-		case O_PROBE:
-			if (parse_secs(optarg, probe) < 0)
-				return bad_value("--kvm-probe: not a number of seconds: ", optarg);
-			break;
-		case O_BOOT:
-			if (parse_secs(optarg, &c->boot_timeout) < 0)
-				return bad_value("--boot-timeout: not a number of seconds: ",
-				                 optarg);
-			break;
-		case O_GRACE:
-			if (parse_secs(optarg, &c->grace) < 0)
-				return bad_value("--grace: not a number of seconds: ", optarg);
-			break;
-		case O_KERNEL: c->kernel = optarg; break;
-		case O_INITRD: c->initrd = optarg; break;
-		case O_QEMU: c->qemu = optarg; break;
-		case O_VERBOSE: c->verbose = 1; break;
-		case O_SCALE:
-			if (strtod(optarg, &end) != 1.0 || *end)
-				return bad_value(
-				    "--clock-scale: QEMU guests run on the host's clock, only 1: ",
-				    optarg);
-			break;
-		case O_HELP: fputs(usage, stdout); exit(0);
-		default: return bad_usage("unknown option or missing value: ", argv[optind - 1]);
-		}
-	}
-	if (optind >= argc)
-		return bad_usage("no PROGRAM given", "");
-	c->argv = argv + optind;
-	return 0;
+	struct opt_cmd cmd = { .prog = "vcons-qemu",
+		               .synopsis = "[OPTIONS] -- PROGRAM [ARGS...]",
+		               .about = about,
+		               .footer = footer,
+		               .opts = opts,
+		               .args = "PROGRAM",
+		               .value_status = VQ_EXIT_CONFIG };
+	int rc = opt_parse(&cmd, argc, argv);
+	c->accel = accels[accel];
+	c->verbose = verbose;
+	c->argv = argv + cmd.argi;
+	return rc;
 }
 
 /* The files the VM needs exist: 66 with one message otherwise. */
@@ -277,8 +216,8 @@ static void write_stats(const struct vm *v)
 	if (!c->stats)
 		return;
 	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:i, s:I}", "type", "qemu_stats", "name",
-	                      c->name, "accel", v->accel, "host_ns", (json_int_t)vq_now_ns(),
-	                      "vcpus", c->vcpus, "mem_mb", (json_int_t)(c->mem_bytes >> 20));
+	                      c->name, "accel", v->accel, "host_ns", (json_int_t)now_ns(), "vcpus",
+	                      c->vcpus, "mem_mb", (json_int_t)(c->mem_bytes >> 20));
 	if (v->booted)
 		json_object_set_new(o, "boot_ms", json_integer((v->boot_ns - v->t0) / 1000000));
 	if (v->guest_host_ns) {
@@ -298,7 +237,7 @@ static void ctl_line(struct vm *v, char *line)
 {
 	if (!strcmp(line, "booted")) {
 		v->booted = 1;
-		v->boot_ns = vq_now_ns();
+		v->boot_ns = now_ns();
 	} else if (!strncmp(line, "exit ", 5)) {
 		v->have_exit = 1;
 		// NOLINTNEXTLINE(cert-err34-c): our guest init's exit line
@@ -307,7 +246,7 @@ static void ctl_line(struct vm *v, char *line)
 		snprintf(v->fail, sizeof(v->fail), "%s", line + 5);
 	} else if (!strncmp(line, "clock ", 6)) {
 		v->guest_ns = strtoll(line + 6, NULL, 10);
-		v->guest_host_ns = vq_now_ns();
+		v->guest_host_ns = now_ns();
 		write_stats(v);
 	}
 }
@@ -401,9 +340,9 @@ static void on_signal(struct vm *v)
 				char msg[32]; /* SIGTERM, SIGINT or SIGHUP, to the program */
 				snprintf(msg, sizeof(msg), "sig %d\n", sig);
 				send_ctl(v, msg);
-				v->kill_at = vq_now_ns() + (int64_t)(v->c->grace * 1e9);
+				v->kill_at = now_ns() + (int64_t)(v->c->grace * 1e9);
 			} else {
-				v->kill_at = vq_now_ns(); /* nothing to stop cleanly yet */
+				v->kill_at = now_ns(); /* nothing to stop cleanly yet */
 			}
 		}
 	}
@@ -411,7 +350,7 @@ static void on_signal(struct vm *v)
 
 static void on_timers(struct vm *v)
 {
-	int64_t now = vq_now_ns();
+	int64_t now = now_ns();
 	if (!v->booted && !v->timed_out && now - v->t0 > (int64_t)(v->c->boot_timeout * 1e9)) {
 		v->timed_out = 1;
 		v->kill_at = now;
@@ -494,7 +433,7 @@ static enum result run_vm(struct vm *v, const char *accel, char *err, size_t err
 			return R_HOSTERR;
 		}
 	}
-	v->t0 = vq_now_ns();
+	v->t0 = now_ns();
 	int rc = vq_launch(v->c, v->p, accel, &v->qemu, err, errlen);
 	int a = rc ? -3 : vq_accept_all(lfd, v->fd, 4, v->qemu, 30);
 	for (int i = 0; i < 4; i++)
@@ -736,7 +675,7 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	int rc = parse_args(argc, argv, &c, &probe);
-	if (rc)
+	if (rc != OPT_RUN)
 		return rc;
 	char kbuf[PATH_MAX], ibuf[PATH_MAX], err[512];
 	default_file(&c.kernel, "vmlinuz", kbuf, sizeof(kbuf));

@@ -4,7 +4,7 @@
 #   build/qemu/initramfs.gz    busybox-static + the virtio modules of that kernel + qemu/init.sh as /init
 HOST_PROGS += vcons-qemu
 vcons-qemu.srcs := qemu/main.c qemu/launch.c qemu/chan.c qemu/disk.c
-vcons-qemu.deps := hvsize
+vcons-qemu.deps := vclib
 vcons-qemu.ldlibs := -ljansson
 
 E2E_TESTS += qemu/test/launcher.sh

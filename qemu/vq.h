@@ -74,6 +74,5 @@ int vq_listen(const char *path);
 /* Accepts the connection QEMU makes to every listening socket, while QEMU lives. */
 int vq_accept_all(const int *lfd, int *cfd, int n, pid_t qemu, double timeout_s);
 int vq_write_all(int fd, const void *buf, size_t len);
-int64_t vq_now_ns(void);
 
 #endif

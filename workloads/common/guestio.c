@@ -2,29 +2,28 @@
  * programs (see guestio.h). */
 #include "workloads/common/guestio.h"
 
+#include "lib/clock.h"
+#include "lib/num.h"
+#include "lib/stop.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-/* The signal handler's way to the stop object (one per process, see guestio.h). */
-static struct guestio_stop *signal_target;
-
 FILE *guestio_connect(const char *hostport, char *err, size_t errlen)
 {
 	char host[64];
 	const char *colon = strrchr(hostport, ':');
-	char *end;
-	long port = colon ? strtol(colon + 1, &end, 10) : 0;
+	int port = 0;
 	struct sockaddr_in sa = { .sin_family = AF_INET };
-	if (!colon || colon == hostport || (size_t)(colon - hostport) >= sizeof(host) || *end ||
-	    port < 1 || port > 65535) {
+	if (!colon || colon == hostport || (size_t)(colon - hostport) >= sizeof(host) ||
+	    num_int(colon + 1, 1, 65535, &port) < 0) {
 		snprintf(err, errlen, "--report: expected HOST:PORT, got '%s'", hostport);
 		return NULL;
 	}
@@ -57,11 +56,10 @@ static void fire(struct guestio_stop *s)
 	sem_post(&s->wake); /* async-signal-safe */
 }
 
-static void on_signal(int sig)
+/* The hook of lib/stop.h: SIGTERM/SIGINT (async-signal-safe, and idempotent as a hook must be). */
+static void on_stop(void *arg)
 {
-	(void)sig;
-	if (signal_target)
-		fire(signal_target);
+	fire(arg);
 }
 
 /* Reads stdin line by line; "stop" stops, EOF stops when eof_stops. Never returns otherwise. */
@@ -104,11 +102,11 @@ int guestio_stop_start(struct guestio_stop *s, bool eof_stops, char *err, size_t
 		snprintf(err, errlen, "sem_init: %s", strerror(errno));
 		return -1;
 	}
-	signal_target = s;
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	if (stop_install()) {
+		snprintf(err, errlen, "cannot install the signal handlers: %s", strerror(errno));
+		return -1;
+	}
+	stop_on_request(on_stop, s);
 	pthread_attr_t at;
 	pthread_attr_init(&at);
 	pthread_attr_setstacksize(&at, 64 * 1024);
@@ -130,8 +128,7 @@ bool guestio_stopped(struct guestio_stop *s)
 
 bool guestio_wait_until(struct guestio_stop *s, int64_t deadline_ns)
 {
-	struct timespec ts = { .tv_sec = deadline_ns / 1000000000,
-		               .tv_nsec = deadline_ns % 1000000000 };
+	struct timespec ts = ns_to_timespec(deadline_ns);
 	while (!guestio_stopped(s)) {
 		if (sem_clockwait(&s->wake, CLOCK_MONOTONIC, &ts) == 0)
 			sem_post(&s->wake); /* leave it for other waiters */

@@ -3,13 +3,13 @@
  * HOST:PORT) and how a run is told to stop.
  *
  * Contract, stopping: guestio_stop_start() starts one reader thread on stdin and installs
- * SIGTERM/SIGINT handlers. A line "stop" on stdin always stops; end of file on stdin stops only
- * when eof_stops is true (the programs pass "--duration is 0", so a by-hand run with --duration
- * and stdin on /dev/null is not stopped at once); either signal stops. guestio_stopped() is a cheap
- * flag read for compute loops; guestio_wait_until() sleeps until a CLOCK_MONOTONIC deadline or a
- * stop, whichever comes first. Under vcons-hv a signal to the VMM ends the whole VM (exit 128+N)
- * instead: closing stdin is the in-band stop there. One stop object per process (the signal
- * handler needs to find it: the one process-wide pointer this module keeps). */
+ * SIGTERM/SIGINT handlers (lib/stop.h, whose hook it sets). A line "stop" on stdin always stops;
+ * end of file on stdin stops only when eof_stops is true (the programs pass "--duration is 0", so a
+ * by-hand run with --duration and stdin on /dev/null is not stopped at once); either signal stops.
+ * guestio_stopped() is a cheap flag read for compute loops; guestio_wait_until() sleeps until a
+ * CLOCK_MONOTONIC deadline or a stop, whichever comes first. Under vcons-hv a signal to the VMM
+ * ends the whole VM (exit 128+N) instead: closing stdin is the in-band stop there. One stop object
+ * per process (lib/stop.h has one hook). */
 #ifndef WORKLOADS_COMMON_GUESTIO_H
 #define WORKLOADS_COMMON_GUESTIO_H
 #include <semaphore.h>
@@ -32,7 +32,7 @@ struct guestio_stop {
 /* 0, or -1 with a message in err when the reader thread cannot start. */
 int guestio_stop_start(struct guestio_stop *s, bool eof_stops, char *err, size_t errlen);
 bool guestio_stopped(struct guestio_stop *s);
-/* Sleeps until deadline_ns (CLOCK_MONOTONIC, report_now_ns() scale) or a stop; true when stopped.
+/* Sleeps until deadline_ns (CLOCK_MONOTONIC, now_ns() scale) or a stop; true when stopped.
  */
 bool guestio_wait_until(struct guestio_stop *s, int64_t deadline_ns);
 

@@ -83,11 +83,6 @@ struct lg {
 	double elapsed_s;
 };
 
-static int64_t now_ns(void)
-{
-	return report_now_ns();
-}
-
 int64_t lg_ramp_gap(int64_t gap_ns, int64_t since_ns, int64_t ramp_ns)
 {
 	if (ramp_ns <= 0 || since_ns >= ramp_ns)

@@ -4,20 +4,20 @@
 LIBS += vcload
 vcload.srcs := workloads/common/hdr.c workloads/common/rng.c workloads/common/report.c \
                workloads/common/loadgen.c
-# users link: name.deps := vcload   name.ldlibs := -ljansson -lpthread -lm
+# users link: name.deps := vcload vclib   name.ldlibs := -ljansson -lpthread -lm
 
 # libvcguestio.a: report destination (--report HOST:PORT) and stop sources (stdin, SIGTERM/SIGINT)
 # of the self-driving guest programs vcons-jbb and vcons-idle.
 LIBS += vcguestio
 vcguestio.srcs := workloads/common/guestio.c
-# users link: name.deps := vcguestio vcload   name.ldlibs := -ljansson -lpthread -lm
+# users link: name.deps := vcguestio vcload vclib   name.ldlibs := -ljansson -lpthread -lm
 
 UNIT_TESTS += vcload-hdr-test
 vcload-hdr-test.srcs := workloads/common/test/hdr_test.c
-vcload-hdr-test.deps := vcload
+vcload-hdr-test.deps := vcload vclib
 vcload-hdr-test.ldlibs := -lcmocka -ljansson -lm
 
 UNIT_TESTS += vcload-loadgen-test
 vcload-loadgen-test.srcs := workloads/common/test/loadgen_test.c
-vcload-loadgen-test.deps := vcload
+vcload-loadgen-test.deps := vcload vclib
 vcload-loadgen-test.ldlibs := -lcmocka -ljansson -lpthread -lm

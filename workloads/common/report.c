@@ -4,17 +4,10 @@
 #include <stdlib.h>
 #include <time.h>
 
-int64_t report_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 json_t *report_new(const char *type, const char *role, int csu, const char *clock_field)
 {
 	return json_pack("{s:s, s:s, s:i, s:I}", "type", type, "role", role ? role : "", "csu", csu,
-	                 clock_field, (json_int_t)report_now_ns());
+	                 clock_field, (json_int_t)now_ns());
 }
 
 int report_write(FILE *f, json_t *line)

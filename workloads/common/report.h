@@ -7,11 +7,12 @@
  * and releases it; lines from several threads never interleave (the FILE lock is held). */
 #ifndef WORKLOADS_COMMON_REPORT_H
 #define WORKLOADS_COMMON_REPORT_H
+#include "lib/clock.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <jansson.h>
 
-int64_t report_now_ns(void); /* CLOCK_MONOTONIC, nanoseconds */
 /* clock_field: "host_ns" or "guest_ns". Returns a new object, NULL when out of memory. */
 json_t *report_new(const char *type, const char *role, int csu, const char *clock_field);
 /* Writes and releases line (NULL is an error). 0, or -1 when it could not be written. */

@@ -1,10 +1,8 @@
 /* workloads/db/db_main.c: `vcons-db`, the db VM's guest program: an OLTP server over TCP (default),
  * or `--load` (populate), or `--check` (TPC-C consistency conditions). Static, single process. */
-#include <getopt.h>
+#include <errno.h>
 #include <malloc.h>
 #include <sched.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,20 +11,14 @@
 
 #include "workloads/db/server.h"
 #include "workloads/db/tpcc.h"
+#include "lib/net.h"
+#include "lib/opt.h"
+#include "lib/stop.h"
 
-/* SIGTERM/SIGINT. The handler may run in any thread: it records the signal and, once the server
- * runs, stops it (db_server_stop is async-signal-safe). Atomics (lock-free, so a handler may use
- * them), not volatile sig_atomic_t, which is only for one thread. */
-static atomic_int got_signal;
-static _Atomic(struct db_server *) running;
-
-static void on_signal(int sig)
+/* lib/stop.h's hook: SIGTERM/SIGINT stop the server (db_server_stop is async-signal-safe). */
+static void stop_server(void *arg)
 {
-	(void)sig;
-	atomic_store(&got_signal, 1);
-	struct db_server *s = atomic_load(&running);
-	if (s)
-		db_server_stop(s);
+	db_server_stop(arg);
 }
 
 /* Guest programs touch no file outside --data. Two libraries would: jansson seeds its hash function
@@ -39,40 +31,6 @@ static void stay_inside_data(void)
 		seed = (size_t)time(NULL) | 1;
 	json_object_seed(seed);
 	mallopt(M_ARENA_MAX, 1);
-}
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-	        "usage: vcons-db [options]              serve TPC-C transactions over TCP\n"
-	        "       vcons-db --load [--warehouses N] [--scale S] [--data DIR]\n"
-	        "       vcons-db --check [--data DIR]\n"
-	        "  --addr A.B.C.D     listen address (default 127.0.0.1)\n"
-	        "  --port N           TCP port (default 5440)\n"
-	        "  --data DIR         directory of vcons-db.sqlite (default .)\n"
-	        "  --threads N        worker threads, each with its own SQLite connection\n"
-	        "                     (default: the CPUs this process may run on)\n"
-	        "  --sync normal|full SQLite synchronous mode in WAL (default normal: commits\n"
-	        "                     survive kill -9; full also survives power loss)\n"
-	        "  --load             create and populate the database, then exit\n"
-	        "  --warehouses N     warehouses to load (default 1)\n"
-	        "  --scale S          divide TPC-C cardinalities by S (default %d; 1 = full)\n"
-	        "  --check            check integrity and TPC-C conditions 1-6; exit 0 or 1\n"
-	        "  --seed N           random seed (default 1)\n"
-	        "  --help             this text\n"
-	        "Prints `ready` when accepting connections; stops on SIGTERM/SIGINT or the\n"
-	        "request {\"tx\":\"shutdown\"}.\n",
-	        TPCC_DEFAULT_SCALE);
-}
-
-static int parse_int(const char *s, long lo, long hi, int *out)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || v < lo || v > hi)
-		return -1;
-	*out = (int)v;
-	return 0;
 }
 
 static int cpu_count(void)
@@ -106,22 +64,21 @@ static int serve(const struct db_server_config *cfg)
 {
 	struct db_server *s;
 	char err[512];
-	struct sigaction sa = { .sa_handler = SIG_IGN };
-	sigaction(SIGPIPE, &sa, NULL);
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	net_ignore_sigpipe();
+	if (stop_install()) {
+		fprintf(stderr, "vcons-db: cannot install the signal handlers: %s\n",
+		        strerror(errno));
+		return 1;
+	}
 	if (db_server_start(&s, cfg, err, sizeof(err))) {
 		fprintf(stderr, "vcons-db: %s\n", err);
 		return 1;
 	}
 	printf("ready\n");
 	(void)fflush(stdout);
-	atomic_store(&running, s);
-	if (atomic_load(&got_signal)) /* before running was set */
-		db_server_stop(s);
+	stop_on_request(stop_server, s); /* runs at once after an earlier signal */
 	db_server_wait(s);
-	atomic_store(&running, NULL);
+	stop_on_request(NULL, NULL);
 	struct db_server_stats st;
 	db_server_finish(s, &st);
 	printf("{\"type\":\"server_summary\",\"role\":\"db\",\"requests\":%llu,\"errors\":%llu,"
@@ -132,75 +89,75 @@ static int serve(const struct db_server_config *cfg)
 	return 0;
 }
 
+static const char *const syncs[] = { "normal", "full", NULL }; /* enum tpcc_sync's order */
+
+struct db_opts {
+	struct db_server_config cfg;
+	bool load, check;
+	int warehouses, scale, seed, sync;
+};
+
+/* OPT_RUN, or the exit status after --help or a bad command line */
+static int parse(int argc, char **argv, struct db_opts *o)
+{
+	char scale_def[16];
+	snprintf(scale_def, sizeof(scale_def), "%d", TPCC_DEFAULT_SCALE);
+	const struct opt opts[] = {
+		{ OPT_STRING("addr", &o->cfg.addr), .arg = "A.B.C.D", .help = "listen address",
+		  .def = "127.0.0.1" },
+		{ OPT_INT("port", &o->cfg.port, 0, 65535), .help = "TCP port", .def = "5440" },
+		{ OPT_STRING("data", &o->cfg.data), .arg = "DIR",
+		  .help = "directory of vcons-db.sqlite", .def = "." },
+		{ OPT_INT("threads", &o->cfg.threads, 1, 256),
+		  .help = "worker threads, each with its own SQLite\nconnection",
+		  .def = "the CPUs this process may use" },
+		{ OPT_CHOICE("sync", &o->sync, syncs), .arg = "normal|full",
+		  .help = "SQLite synchronous mode in WAL (normal: commits survive\n"
+		          "kill -9; full also survives power loss)",
+		  .def = "normal" },
+		{ OPT_FLAG("load", &o->load),
+		  .help = "create and populate the database, then exit" },
+		{ OPT_INT("warehouses", &o->warehouses, 1, 1000), .help = "warehouses to load",
+		  .def = "1" },
+		{ OPT_INT("scale", &o->scale, 1, 300), .arg = "S",
+		  .help = "divide TPC-C cardinalities by S (1 = full)", .def = scale_def },
+		{ OPT_FLAG("check", &o->check),
+		  .help = "check integrity and TPC-C conditions 1-6; exit 0 or 1" },
+		{ OPT_INT("seed", &o->seed, 0, 1 << 30), .help = "random seed", .def = "1" },
+		OPT_END,
+	};
+	struct opt_cmd cmd = {
+		.prog = "vcons-db",
+		.synopsis = "[options]              serve TPC-C transactions over TCP",
+		.about = "       vcons-db --load [--warehouses N] [--scale S] [--data DIR]\n"
+		         "       vcons-db --check [--data DIR]\n",
+		.footer =
+		    "Prints `ready` when accepting connections; stops on SIGTERM/SIGINT or the\n"
+		    "request {\"tx\":\"shutdown\"}.\n",
+		.opts = opts,
+	};
+	int rc = opt_parse(&cmd, argc, argv);
+	if (rc == OPT_RUN && o->load && o->check) {
+		fprintf(stderr, "vcons-db: --check with --load (see --help)\n");
+		return OPT_USAGE_STATUS;
+	}
+	o->cfg.sync = o->sync ? TPCC_SYNC_FULL : TPCC_SYNC_NORMAL;
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
-	enum {
-		O_ADDR = 256,
-		O_PORT,
-		O_DATA,
-		O_THREADS,
-		O_SYNC,
-		O_LOAD,
-		O_WH,
-		O_SCALE,
-		O_CHECK,
-		O_SEED,
-		O_HELP
-	};
-	static const struct option opts[] = {
-		{ "addr", 1, 0, O_ADDR },     { "port", 1, 0, O_PORT },
-		{ "data", 1, 0, O_DATA },     { "threads", 1, 0, O_THREADS },
-		{ "sync", 1, 0, O_SYNC },     { "load", 0, 0, O_LOAD },
-		{ "warehouses", 1, 0, O_WH }, { "scale", 1, 0, O_SCALE },
-		{ "check", 0, 0, O_CHECK },   { "seed", 1, 0, O_SEED },
-		{ "help", 0, 0, O_HELP },     { 0, 0, 0, 0 }
-	};
 	stay_inside_data();
-	struct db_server_config cfg = { .addr = "127.0.0.1",
-		                        .port = 5440,
-		                        .data = ".",
-		                        .threads = 0,
-		                        .sync = TPCC_SYNC_NORMAL,
-		                        .seed = 1 };
-	int load = 0, check = 0, warehouses = 1, scale = TPCC_DEFAULT_SCALE, seed = 1, o;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		int bad = 0;
-		switch (o) {
-		case O_ADDR: cfg.addr = optarg; break;
-		case O_PORT: bad = parse_int(optarg, 0, 65535, &cfg.port); break;
-		case O_DATA: cfg.data = optarg; break;
-		case O_THREADS: bad = parse_int(optarg, 1, 256, &cfg.threads); break;
-		case O_SYNC:
-			if (strcmp(optarg, "normal") == 0)
-				cfg.sync = TPCC_SYNC_NORMAL;
-			else if (strcmp(optarg, "full") == 0)
-				cfg.sync = TPCC_SYNC_FULL;
-			else
-				bad = 1;
-			break;
-		case O_LOAD: load = 1; break;
-		case O_WH: bad = parse_int(optarg, 1, 1000, &warehouses); break;
-		case O_SCALE: bad = parse_int(optarg, 1, 300, &scale); break;
-		case O_CHECK: check = 1; break;
-		case O_SEED: bad = parse_int(optarg, 0, 1 << 30, &seed); break;
-		case O_HELP: usage(stdout); return 0;
-		default:
-			fprintf(stderr, "vcons-db: bad option %s (see --help)\n", argv[optind - 1]);
-			return 2;
-		}
-		if (bad) {
-			fprintf(stderr, "vcons-db: bad value for --%s: %s\n", opts[o - O_ADDR].name,
-			        optarg);
-			return 2;
-		}
-	}
-	if (optind < argc || (load && check)) {
-		fprintf(stderr, "vcons-db: unexpected argument %s (see --help)\n",
-		        optind < argc ? argv[optind] : "--check with --load");
-		return 2;
-	}
-	if (load) {
+	struct db_opts o = { .cfg = { .addr = "127.0.0.1", .port = 5440, .data = ".", .seed = 1 },
+		             .warehouses = 1,
+		             .scale = TPCC_DEFAULT_SCALE,
+		             .seed = 1 };
+	int rc = parse(argc, argv, &o);
+	if (rc != OPT_RUN)
+		return rc;
+	struct db_server_config cfg = o.cfg;
+	int warehouses = o.warehouses, scale = o.scale, seed = o.seed;
+	if (o.load) {
 		char err[512];
 		struct timespec a, b;
 		clock_gettime(CLOCK_MONOTONIC, &a);
@@ -213,7 +170,7 @@ int main(int argc, char **argv)
 		       (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
 		return 0;
 	}
-	if (check)
+	if (o.check)
 		return do_check(cfg.data);
 	if (!cfg.threads)
 		cfg.threads = cpu_count();

@@ -5,11 +5,10 @@
  * acknowledged New-Order (w_id d_id o_id per line) so a test can look for them after a crash. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,8 @@
 #include "workloads/common/loadgen.h"
 #include "workloads/db/frame.h"
 #include "workloads/db/tpcc.h"
+#include "lib/net.h"
+#include "lib/opt.h"
 
 #define IO_TIMEOUT_S       10
 #define ERRORS_SHOWN       10
@@ -156,29 +157,6 @@ static int fetch_info(struct gen *g)
 	return rc;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-	        "usage: vcons-db-load [options]\n"
-	        "  --target A.B.C.D  server address (default 127.0.0.1)\n"
-	        "  --port N          server port (default 5440)\n"
-	        "  --rate R          open loop: R transactions/s in all (Poisson)\n"
-	        "  --think-scale F   open loop: TPC-C keying + think times x F per terminal\n"
-	        "  --users N         terminals (default 10 per warehouse); without --rate or\n"
-	        "                    --think-scale: closed loop, no think time (max throughput)\n"
-	        "  --threads N       generator worker threads (open loop; default min(users, 32))\n"
-	        "  --duration S      run length in seconds (default 10)\n"
-	        "  --ramp S          open-loop ramp-up seconds (default 0)\n"
-	        "  --interval S      report period in seconds (default 1 with --json)\n"
-	        "  --json            one JSON object per line: intervals, then summaries\n"
-	        "  --acked FILE      append `w_id d_id o_id` of every acknowledged New-Order\n"
-	        "  --csu N           CSU number in reports (default 0)\n"
-	        "  --seed N          random seed (default 1)\n"
-	        "  --help            this text\n"
-	        "Exit status: 0 when the run completed (errors are counted in the report), 1 when\n"
-	        "the server cannot be reached at the start, 2 for bad options.\n");
-}
-
 static void print_human(struct lg *lg)
 {
 	printf("%-13s %9s %7s %10s %9s %9s %9s %9s\n", "transaction", "ops", "errors", "ops/s",
@@ -197,118 +175,81 @@ static void print_human(struct lg *lg)
 	}
 }
 
+struct load_opts {
+	const char *target, *acked;
+	double rate, think_scale, duration, ramp, interval;
+	int port, users, threads, csu;
+	long long seed;
+	bool json;
+};
+
+/* OPT_RUN, or the exit status after --help or a bad command line */
+static int parse(int argc, char **argv, struct load_opts *o)
+{
+	const struct opt opts[] = {
+		{ OPT_STRING("target", &o->target), .arg = "A.B.C.D", .help = "server address",
+		  .def = "127.0.0.1" },
+		{ OPT_INT("port", &o->port, 1, 65535), .help = "server port", .def = "5440" },
+		{ OPT_DOUBLE("rate", &o->rate, 0, 1e9), .dmin_open = true, .arg = "R",
+		  .help = "open loop: R transactions/s in all (Poisson)" },
+		{ OPT_DOUBLE("think-scale", &o->think_scale, 0, 1e6), .dmin_open = true, .arg = "F",
+		  .help = "open loop: TPC-C keying + think times x F per terminal" },
+		{ OPT_INT("users", &o->users, 1, 100000),
+		  .help = "terminals; without --rate or --think-scale: closed loop,\n"
+		          "no think time (max throughput)",
+		  .def = "10 per warehouse" },
+		{ OPT_INT("threads", &o->threads, 1, 1024),
+		  .help = "generator worker threads (open loop)", .def = "min(users, 32)" },
+		{ OPT_DOUBLE("duration", &o->duration, 0, 1e9), .dmin_open = true, .arg = "S",
+		  .help = "run length in seconds", .def = "10" },
+		{ OPT_DOUBLE("ramp", &o->ramp, 0, 1e9), .arg = "S",
+		  .help = "open-loop ramp-up seconds", .def = "0" },
+		{ OPT_DOUBLE("interval", &o->interval, 0, 1e9), .arg = "S",
+		  .help = "report period in seconds", .def = "1 with --json" },
+		{ OPT_FLAG("json", &o->json),
+		  .help = "one JSON object per line: intervals, then summaries" },
+		{ OPT_STRING("acked", &o->acked), .arg = "FILE",
+		  .help = "append `w_id d_id o_id` of every acknowledged New-Order" },
+		{ OPT_INT("csu", &o->csu, 0, 1000000), .help = "CSU number in reports",
+		  .def = "0" },
+		{ OPT_LLONG("seed", &o->seed, LLONG_MIN, LLONG_MAX), .help = "random seed",
+		  .def = "1" },
+		OPT_END,
+	};
+	struct opt_cmd cmd = {
+		.prog = "vcons-db-load",
+		.footer =
+		    "Exit status: 0 when the run completed (errors are counted in the report), 1 "
+		    "when\nthe server cannot be reached at the start, 2 for bad options.\n",
+		.opts = opts,
+	};
+	int rc = opt_parse(&cmd, argc, argv);
+	if (rc == OPT_RUN && o->rate > 0 && o->think_scale > 0) {
+		fprintf(stderr, "vcons-db-load: --rate and --think-scale exclude each other\n");
+		return OPT_USAGE_STATUS;
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
-	enum {
-		O_TARGET = 256,
-		O_PORT,
-		O_RATE,
-		O_THINK,
-		O_USERS,
-		O_THREADS,
-		O_DURATION,
-		O_RAMP,
-		O_INTERVAL,
-		O_JSON,
-		O_ACKED,
-		O_CSU,
-		O_SEED,
-		O_HELP
+	struct load_opts o = {
+		.target = "127.0.0.1", .port = 5440, .duration = 10, .interval = -1, .seed = 1
 	};
-	static const struct option opts[] = { { "target", 1, 0, O_TARGET },
-		                              { "port", 1, 0, O_PORT },
-		                              { "rate", 1, 0, O_RATE },
-		                              { "think-scale", 1, 0, O_THINK },
-		                              { "users", 1, 0, O_USERS },
-		                              { "threads", 1, 0, O_THREADS },
-		                              { "duration", 1, 0, O_DURATION },
-		                              { "ramp", 1, 0, O_RAMP },
-		                              { "interval", 1, 0, O_INTERVAL },
-		                              { "json", 0, 0, O_JSON },
-		                              { "acked", 1, 0, O_ACKED },
-		                              { "csu", 1, 0, O_CSU },
-		                              { "seed", 1, 0, O_SEED },
-		                              { "help", 0, 0, O_HELP },
-		                              { 0, 0, 0, 0 } };
-	struct gen g = { .target = { .sin_family = AF_INET } };
-	const char *target = "127.0.0.1", *acked = NULL;
-	double rate = 0, duration = 10, ramp = 0, interval = -1;
-	long port = 5440, users = 0, threads = 0, csu = 0, seed = 1;
-	int json = 0, o;
-	opterr = 0;
-	/* getopt_long() sets optarg for every option declared with an argument */
-	// NOLINTBEGIN(clang-analyzer-core.NonNullParamChecker)
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		char *end = NULL;
-		switch (o) {
-		case O_TARGET: target = optarg; break;
-		case O_PORT:
-			port = strtol(optarg, &end, 10);
-			end = port < 1 || port > 65535 ? NULL : end;
-			break;
-		case O_RATE:
-			rate = strtod(optarg, &end);
-			end = rate <= 0 ? NULL : end;
-			break;
-		case O_THINK:
-			g.think_scale = strtod(optarg, &end);
-			end = g.think_scale <= 0 ? NULL : end;
-			break;
-		case O_USERS:
-			users = strtol(optarg, &end, 10);
-			end = users < 1 || users > 100000 ? NULL : end;
-			break;
-		case O_THREADS:
-			threads = strtol(optarg, &end, 10);
-			end = threads < 1 || threads > 1024 ? NULL : end;
-			break;
-		case O_DURATION:
-			duration = strtod(optarg, &end);
-			end = duration <= 0 ? NULL : end;
-			break;
-		case O_RAMP:
-			ramp = strtod(optarg, &end);
-			end = ramp < 0 ? NULL : end;
-			break;
-		case O_INTERVAL:
-			interval = strtod(optarg, &end);
-			end = interval < 0 ? NULL : end;
-			break;
-		case O_JSON: json = 1; break;
-		case O_ACKED: acked = optarg; break;
-		case O_CSU:
-			csu = strtol(optarg, &end, 10);
-			end = csu < 0 ? NULL : end;
-			break;
-		case O_SEED: seed = strtol(optarg, &end, 10); break;
-		case O_HELP: usage(stdout); return 0;
-		default:
-			fprintf(stderr, "vcons-db-load: bad option %s (see --help)\n",
-			        argv[optind - 1]);
-			return 2;
-		}
-		if (optarg && o != O_TARGET && o != O_ACKED && (!end || *end || end == optarg)) {
-			fprintf(stderr, "vcons-db-load: bad value for --%s: %s\n",
-			        opts[o - O_TARGET].name, optarg);
-			return 2;
-		}
-	}
-	// NOLINTEND(clang-analyzer-core.NonNullParamChecker)
-	if (optind < argc) {
-		fprintf(stderr, "vcons-db-load: unexpected argument %s\n", argv[optind]);
-		return 2;
-	}
-	if (rate > 0 && g.think_scale > 0) {
-		fprintf(stderr, "vcons-db-load: --rate and --think-scale exclude each other\n");
-		return 2;
-	}
+	int rc = parse(argc, argv, &o);
+	if (rc != OPT_RUN)
+		return rc;
+	struct gen g = { .target = { .sin_family = AF_INET }, .think_scale = o.think_scale };
+	const char *target = o.target, *acked = o.acked;
+	double rate = o.rate, interval = o.interval;
+	long port = o.port;
+	int json = o.json;
 	g.target.sin_port = htons((uint16_t)port);
 	if (inet_pton(AF_INET, target, &g.target.sin_addr) != 1) {
 		fprintf(stderr, "vcons-db-load: bad value for --target: %s\n", target);
 		return 2;
 	}
-	struct sigaction sa = { .sa_handler = SIG_IGN };
-	sigaction(SIGPIPE, &sa, NULL);
+	net_ignore_sigpipe();
 	if (fetch_info(&g)) {
 		fprintf(stderr, "vcons-db-load: cannot reach vcons-db at %s:%ld\n", target, port);
 		return 1;
@@ -320,17 +261,17 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&g.mu, NULL);
 	struct lg_config cfg = {
 		.role = "db-load",
-		.csu = (int)csu,
+		.csu = o.csu,
 		.mode = rate > 0 || g.think_scale > 0 ? LG_OPEN : LG_CLOSED,
 		.rate = rate,
-		.users = users ? (int)users : 10 * g.sz.warehouses,
-		.threads = (int)threads,
-		.duration_s = duration,
-		.ramp_s = ramp,
+		.users = o.users ? o.users : 10 * g.sz.warehouses,
+		.threads = o.threads,
+		.duration_s = o.duration,
+		.ramp_s = o.ramp,
 		.interval_s = interval >= 0 ? interval : (json ? 1.0 : 0.0),
 		.start_spread_s = g.think_scale > 0 ? 10.0 * g.think_scale : 0,
 		.out = json ? stdout : NULL,
-		.seed = (uint64_t)seed,
+		.seed = (uint64_t)o.seed,
 	};
 	struct lg_workload wl = { .arg = &g, .op = db_op, .user_close = user_close };
 	const char *err;
@@ -341,7 +282,7 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < TX_COUNT; i++)
 		g.types[i] = lg_add_type(lg, tpcc_tx_names[i]);
-	int rc = lg_run(lg);
+	rc = lg_run(lg);
 	if (!json)
 		print_human(lg);
 	lg_free(lg);

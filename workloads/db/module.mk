@@ -6,17 +6,17 @@ vcdb.srcs := workloads/db/schema.c workloads/db/txn.c workloads/db/check.c \
 
 GUEST_PROGS += vcons-db
 vcons-db.srcs := workloads/db/db_main.c
-vcons-db.deps := vcdb vcload
+vcons-db.deps := vcdb vcload vclib
 vcons-db.ldlibs := -lsqlite3 -ljansson -lpthread -lm -ldl
 
 HOST_PROGS += vcons-db-load
 vcons-db-load.srcs := workloads/db/load_main.c
-vcons-db-load.deps := vcdb vcload
+vcons-db-load.deps := vcdb vcload vclib
 vcons-db-load.ldlibs := -lsqlite3 -ljansson -lpthread -lm
 
 UNIT_TESTS += vcdb-test
 vcdb-test.srcs := workloads/db/test/db_test.c
-vcdb-test.deps := vcdb vcload
+vcdb-test.deps := vcdb vcload vclib
 vcdb-test.ldlibs := -lcmocka -lsqlite3 -ljansson -lpthread -lm
 
 E2E_TESTS += workloads/db/test/db_e2e.sh workloads/db/test/db_e2e.sh@hv
@@ -26,5 +26,5 @@ BENCHES += workloads/db/bench/db_bench.sh workloads/db/bench/db_bench.sh@hv
 # corpus workloads/db/fuzz/request/ is replayed under ASan+UBSan by `make test`
 FUZZERS += db-request
 db-request.srcs := workloads/db/fuzz/request.c
-db-request.deps := vcdb vcload
+db-request.deps := vcdb vcload vclib
 db-request.ldlibs := -lsqlite3 -ljansson -lpthread -lm

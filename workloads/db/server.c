@@ -1,5 +1,6 @@
 /* workloads/db/server.c: the epoll + worker-pool TCP server and its checkpointer (see server.h). */
 #include "workloads/db/server.h"
+#include "lib/net.h"
 #include "workloads/common/handoff.h"
 #include "workloads/db/vfs.h"
 
@@ -279,25 +280,6 @@ static void *checkpointer_main(void *arg)
 	return NULL;
 }
 
-static int listen_on(const char *addr, int port, char *err, size_t len)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
-		snprintf(err, len, "bad address %s", addr);
-		return -1;
-	}
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 512)) {
-		snprintf(err, len, "cannot listen on %s:%d: %s", addr, port, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static int add_to_epoll(int ep, int fd, uint32_t events, void *data)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = data };
@@ -352,7 +334,7 @@ int db_server_start(struct db_server **out, const struct db_server_config *cfg, 
 		db_server_finish(s, NULL);
 		return -1;
 	}
-	s->lfd = listen_on(cfg->addr, cfg->port, err, len);
+	s->lfd = net_listen(cfg->addr, cfg->port, NULL, err, len);
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (s->lfd < 0 || s->ep < 0 ||
 	    add_to_epoll(s->ep, s->lfd, EPOLLIN | EPOLLONESHOT, &s->listener) ||

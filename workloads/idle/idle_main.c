@@ -5,15 +5,15 @@
 #include "workloads/common/guestio.h"
 #include "workloads/common/hdr.h"
 #include "workloads/common/report.h"
+#include "lib/clock.h"
+#include "lib/opt.h"
 
 #include <errno.h>
-#include <getopt.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 struct idle_cfg {
-	long hz;
+	int hz;
 	double duration_s, interval_s;
 	int csu;
 	const char *report;
@@ -24,83 +24,31 @@ struct idle_state {
 	uint64_t wakeups, wakeups_total, missed, missed_total;
 };
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: vcons-idle [options]\n"
-	           "  the idle VM: wakes up periodically, reports how late each wake-up is\n"
-	           "  --hz N               wake-ups per second (default 100)\n"
-	           "  --duration S         run S seconds (default 0: until stopped)\n"
-	           "  --interval S         report interval in seconds (default 1)\n"
-	           "  --csu N              CSU number written in every report line (default 0)\n"
-	           "  --report HOST:PORT   write report lines to this TCP address, not stdout\n"
-	           "  --help               this text\n"
-	           "Stops on a line 'stop' on stdin, on end of stdin when --duration is 0, on\n"
-	           "SIGTERM/SIGINT, or when --duration has elapsed; the last interval line has "
-	           "\"final\":true.\n");
-}
-
-static int bad_value(const char *opt, const char *v)
-{
-	fprintf(stderr, "vcons-idle: bad value '%s' for --%s\n", v, opt);
-	return 2;
-}
-
-static bool num(const char *s, double lo, double hi, double *v)
-{
-	char *end;
-	errno = 0;
-	*v = strtod(s, &end);
-	return !errno && end != s && !*end && *v >= lo && *v <= hi;
-}
-
-/* 0 ok, 2 usage error (message printed), 3 --help printed */
+/* OPT_RUN, or the exit status after --help or a bad command line */
 static int parse(int argc, char **argv, struct idle_cfg *c)
 {
-	static const struct option opts[] = {
-		{ "hz", required_argument, 0, 'z' },
-		{ "duration", required_argument, 0, 'd' },
-		{ "interval", required_argument, 0, 'i' },
-		{ "csu", required_argument, 0, 'c' },
-		{ "report", required_argument, 0, 'r' },
-		{ "help", no_argument, 0, 'h' },
-		{ 0, 0, 0, 0 },
+	const struct opt opts[] = {
+		{ OPT_INT("hz", &c->hz, 1, 10000), .help = "wake-ups per second", .def = "100" },
+		{ OPT_DOUBLE("duration", &c->duration_s, 0, 1e7), .arg = "S",
+		  .help = "run S seconds", .def = "0 = until stopped" },
+		{ OPT_DOUBLE("interval", &c->interval_s, 0.01, 3600), .arg = "S",
+		  .help = "report interval in seconds", .def = "1" },
+		{ OPT_INT("csu", &c->csu, 0, 1000000),
+		  .help = "CSU number written in every report line", .def = "0" },
+		{ OPT_STRING("report", &c->report), .arg = "HOST:PORT",
+		  .help = "write report lines to this TCP address, not stdout" },
+		OPT_END,
 	};
-	int o, li = 0;
-	double v;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "", opts, &li)) != -1) {
-		switch (o) {
-		case 'z':
-			if (!num(optarg, 1, 10000, &v) || v != (long)v)
-				return bad_value("hz", optarg);
-			c->hz = (long)v;
-			break;
-		case 'd':
-			if (!num(optarg, 0, 1e7, &c->duration_s))
-				return bad_value("duration", optarg);
-			break;
-		case 'i':
-			if (!num(optarg, 0.01, 3600, &c->interval_s))
-				return bad_value("interval", optarg);
-			break;
-		case 'c':
-			if (!num(optarg, 0, 1000000, &v) || v != (int)v)
-				return bad_value("csu", optarg);
-			c->csu = (int)v;
-			break;
-		case 'r': c->report = optarg; break;
-		case 'h': usage(stdout); return 3;
-		default:
-			fprintf(stderr, "vcons-idle: bad option %s (try --help)\n",
-			        argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "vcons-idle: unexpected argument %s\n", argv[optind]);
-		return 2;
-	}
-	return 0;
+	struct opt_cmd cmd = {
+		.prog = "vcons-idle",
+		.about = "  the idle VM: wakes up periodically, reports how late each wake-up is\n",
+		.footer =
+		    "Stops on a line 'stop' on stdin, on end of stdin when --duration is 0, on\n"
+		    "SIGTERM/SIGINT, or when --duration has elapsed; the last interval line has "
+		    "\"final\":true.\n",
+		.opts = opts,
+	};
+	return opt_parse(&cmd, argc, argv);
 }
 
 static int report_interval(FILE *out, const struct idle_cfg *c, struct idle_state *st, bool final)
@@ -122,26 +70,21 @@ static int report_interval(FILE *out, const struct idle_cfg *c, struct idle_stat
 	return report_write(out, l);
 }
 
-static struct timespec ts_of(int64_t ns)
-{
-	return (struct timespec){ .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
-}
-
 /* The tick loop: returns 0 when stopped, 1 when a report could not be written. */
 static int run(FILE *out, const struct idle_cfg *c, struct guestio_stop *stop,
                struct idle_state *st)
 {
 	const int64_t period = 1000000000 / c->hz;
 	const int64_t interval = (int64_t)(c->interval_s * 1e9);
-	int64_t start = report_now_ns();
+	int64_t start = now_ns();
 	int64_t end = c->duration_s > 0 ? start + (int64_t)(c->duration_s * 1e9) : INT64_MAX;
 	int64_t tick = start + period, next_report = start + interval;
 	while (!guestio_stopped(stop)) {
-		struct timespec ts = ts_of(tick);
+		struct timespec ts = ns_to_timespec(tick);
 		int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 		if (rc == EINTR)
 			continue; /* a stop signal, or a spurious wake: re-check */
-		int64_t now = report_now_ns();
+		int64_t now = now_ns();
 		int64_t late = now - tick;
 		hdr_record_ns(&st->lateness, late);
 		st->wakeups++, st->wakeups_total++;
@@ -164,8 +107,8 @@ int main(int argc, char **argv)
 {
 	struct idle_cfg c = { .hz = 100, .duration_s = 0, .interval_s = 1, .csu = 0 };
 	int rc = parse(argc, argv, &c);
-	if (rc)
-		return rc == 3 ? 0 : rc;
+	if (rc != OPT_RUN)
+		return rc;
 	char err[256];
 	FILE *out = stdout;
 	if (c.report && !(out = guestio_connect(c.report, err, sizeof(err)))) {

@@ -4,9 +4,8 @@
 #include "workloads/common/guestio.h"
 #include "workloads/common/report.h"
 #include "workloads/java/jbb.h"
+#include "lib/opt.h"
 
-#include <errno.h>
-#include <getopt.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +15,7 @@ struct jbb_opts {
 	int threads, csu;
 	double duration_s, interval_s;
 	const char *report;
-	int self_check;
+	bool self_check;
 };
 
 /* One worker: its warehouse and its counters (read by the reporter). */
@@ -30,92 +29,49 @@ struct worker {
 	_Alignas(64) atomic_ullong ops[JBB_NOPS];
 };
 
-static void usage(FILE *f)
-{
-	fprintf(
-	    f,
-	    "usage: vcons-jbb [options]\n"
-	    "  SPECjbb2005-style business logic: warehouses of in-memory objects, worker threads\n"
-	    "  running New-Order, Payment, Order-Status, Delivery, Stock-Level and "
-	    "Customer-Report\n"
-	    "  --warehouses N       warehouses (default 2)\n"
-	    "  --threads N          worker threads, thread i works on warehouse i mod N\n"
-	    "                       (default: online CPUs)\n"
-	    "  --duration S         run S seconds (default 0: until stopped)\n"
-	    "  --report-interval S  seconds between progress lines (default 1)\n"
-	    "  --csu N              CSU number written in every report line (default 0)\n"
-	    "  --report HOST:PORT   write report lines to this TCP address, not stdout\n"
-	    "  --seed N             random seed of the data and the transaction streams (default "
-	    "1)\n"
-	    "  --gc-every N         object allocations between two collections: the heap size's\n"
-	    "                       analogue (default 200000; smaller collects more often)\n"
-	    "  --self-check         after the run verify every invariant, print a self_check "
-	    "line,\n"
-	    "                       exit 1 when one does not hold\n"
-	    "  --help               this text\n"
-	    "Stops on a line 'stop' on stdin, on end of stdin when --duration is 0, on\n"
-	    "SIGTERM/SIGINT, or when --duration has elapsed; then prints a final progress line.\n");
-}
+static const char about[] =
+    "  SPECjbb2005-style business logic: warehouses of in-memory objects, worker threads\n"
+    "  running New-Order, Payment, Order-Status, Delivery, Stock-Level and Customer-Report\n";
+static const char footer[] =
+    "Stops on a line 'stop' on stdin, on end of stdin when --duration is 0, on\n"
+    "SIGTERM/SIGINT, or when --duration has elapsed; then prints a final progress line.\n";
 
-static bool num(const char *s, double lo, double hi, bool integer, double *v)
-{
-	char *end;
-	errno = 0;
-	*v = strtod(s, &end);
-	return !errno && end != s && !*end && *v >= lo && *v <= hi &&
-	       (!integer || *v == (long long)*v);
-}
-
-/* 0 ok, 2 usage error (message printed), 3 --help printed */
+/* OPT_RUN, or the exit status after --help or a bad command line */
 static int parse(int argc, char **argv, struct jbb_opts *o)
 {
-	static const struct option opts[] = {
-		{ "warehouses", required_argument, 0, 'w' },
-		{ "threads", required_argument, 0, 't' },
-		{ "duration", required_argument, 0, 'd' },
-		{ "report-interval", required_argument, 0, 'i' },
-		{ "csu", required_argument, 0, 'c' },
-		{ "report", required_argument, 0, 'r' },
-		{ "seed", required_argument, 0, 's' },
-		{ "gc-every", required_argument, 0, 'g' },
-		{ "self-check", no_argument, 0, 'k' },
-		{ "help", no_argument, 0, 'h' },
-		{ 0, 0, 0, 0 },
+	long long seed = (long long)o->cfg.seed, gc_every = o->cfg.gc_every;
+	const struct opt opts[] = {
+		{ OPT_INT("warehouses", &o->cfg.warehouses, 1, 1000), .help = "warehouses",
+		  .def = "2" },
+		{ OPT_INT("threads", &o->threads, 1, 1024),
+		  .help = "worker threads, thread i works on warehouse i mod N",
+		  .def = "online CPUs" },
+		{ OPT_DOUBLE("duration", &o->duration_s, 0, 1e7), .arg = "S",
+		  .help = "run S seconds", .def = "0 = until stopped" },
+		{ OPT_DOUBLE("report-interval", &o->interval_s, 0.01, 3600), .arg = "S",
+		  .help = "seconds between progress lines", .def = "1" },
+		{ OPT_INT("csu", &o->csu, 0, 1000000),
+		  .help = "CSU number written in every report line", .def = "0" },
+		{ OPT_STRING("report", &o->report), .arg = "HOST:PORT",
+		  .help = "write report lines to this TCP address, not stdout" },
+		{ OPT_LLONG("seed", &seed, 0, 1000000000000000LL),
+		  .help = "random seed of the data and the transaction streams", .def = "1" },
+		{ OPT_LLONG("gc-every", &gc_every, 100, 1000000000000LL),
+		  .help = "object allocations between two collections: the heap size's\n"
+		          "analogue (smaller collects more often)",
+		  .def = "200000" },
+		{ OPT_FLAG("self-check", &o->self_check),
+		  .help = "after the run verify every invariant, print a self_check line,\n"
+		          "exit 1 when one does not hold" },
+		OPT_END,
 	};
-	int c, li = 0;
-	double v = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
-		bool ok = true;
-		switch (c) {
-		case 'w': ok = num(optarg, 1, 1000, true, &v), o->cfg.warehouses = (int)v; break;
-		case 't': ok = num(optarg, 1, 1024, true, &v), o->threads = (int)v; break;
-		case 'd': ok = num(optarg, 0, 1e7, false, &o->duration_s); break;
-		case 'i': ok = num(optarg, 0.01, 3600, false, &o->interval_s); break;
-		case 'c': ok = num(optarg, 0, 1000000, true, &v), o->csu = (int)v; break;
-		case 'r': o->report = optarg; break;
-		case 's': ok = num(optarg, 0, 1e15, true, &v), o->cfg.seed = (uint64_t)v; break;
-		case 'g':
-			ok = num(optarg, 100, 1e12, true, &v), o->cfg.gc_every = (int64_t)v;
-			break;
-		case 'k': o->self_check = 1; break;
-		case 'h': usage(stdout); return 3;
-		default:
-			fprintf(stderr, "vcons-jbb: bad option %s (try --help)\n",
-			        argv[optind - 1]);
-			return 2;
-		}
-		if (!ok) {
-			fprintf(stderr, "vcons-jbb: bad value '%s' for --%s\n", optarg,
-			        opts[li].name);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "vcons-jbb: unexpected argument %s\n", argv[optind]);
-		return 2;
-	}
-	return 0;
+	struct opt_cmd cmd = {
+		.prog = "vcons-jbb", .about = about, .footer = footer, .opts = opts
+	};
+	int rc = opt_parse(&cmd, argc, argv);
+	o->cfg.seed = (uint64_t)seed;
+	o->cfg.gc_every = gc_every;
+	return rc;
 }
 
 static void *work(void *arg)
@@ -208,12 +164,12 @@ static int drive(FILE *out, const struct jbb_opts *o, struct jbb_world *w, struc
 	struct hdr pauses;
 	if (hdr_init(&pauses))
 		return 1;
-	int64_t interval = (int64_t)(o->interval_s * 1e9), t0 = report_now_ns();
+	int64_t interval = (int64_t)(o->interval_s * 1e9), t0 = now_ns();
 	int64_t end = o->duration_s > 0 ? t0 + (int64_t)(o->duration_s * 1e9) : INT64_MAX;
 	int rc = 0;
 	for (int64_t next = t0 + interval; !rc;) {
 		bool stopped = guestio_wait_until(stop, next < end ? next : end);
-		if (stopped || report_now_ns() >= end)
+		if (stopped || now_ns() >= end)
 			break;
 		rc = progress(out, o, w, ks, &pauses, false);
 		next += interval;
@@ -237,8 +193,8 @@ int main(int argc, char **argv)
 	struct jbb_opts o = { .threads = cpus > 0 ? cpus : 1, .interval_s = 1 };
 	jbb_cfg_default(&o.cfg);
 	int rc = parse(argc, argv, &o);
-	if (rc)
-		return rc == 3 ? 0 : rc;
+	if (rc != OPT_RUN)
+		return rc;
 	char err[256];
 	FILE *out = stdout;
 	if (o.report && !(out = guestio_connect(o.report, err, sizeof(err)))) {

@@ -1,6 +1,7 @@
 /* workloads/java/jbb_world.c: building and freeing a vcons-jbb world, and the stop-the-world
  * collection pass (see jbb.h). */
 #include "workloads/java/jbb.h"
+#include "lib/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,13 +138,6 @@ void jbb_world_free(struct jbb_world *w)
 	pthread_rwlock_destroy(&w->gc);
 	pthread_mutex_destroy(&w->pause_mu);
 	free(w);
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* Copies an order and its lines into fresh memory; the old ones are freed. */

@@ -6,12 +6,12 @@ vcjbb.srcs := workloads/java/jbb_world.c workloads/java/jbb_txn.c workloads/java
 
 GUEST_PROGS += vcons-jbb
 vcons-jbb.srcs := workloads/java/jbb_main.c
-vcons-jbb.deps := vcjbb vcguestio vcload
+vcons-jbb.deps := vcjbb vcguestio vcload vclib
 vcons-jbb.ldlibs := -ljansson -lpthread -lm
 
 UNIT_TESTS += vcjbb-test
 vcjbb-test.srcs := workloads/java/test/jbb_test.c
-vcjbb-test.deps := vcjbb vcload
+vcjbb-test.deps := vcjbb vcload vclib
 vcjbb-test.ldlibs := -lcmocka -ljansson -lpthread -lm
 
 E2E_TESTS += workloads/java/test/jbb.sh workloads/java/test/jbb.sh@hv

@@ -6,9 +6,9 @@
  * messages instead. */
 #include "workloads/mail/load.h"
 #include "workloads/mail/mailproto.h"
+#include "lib/opt.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -320,43 +320,6 @@ static void user_close(void *arg, void *state)
 	free(s);
 }
 
-static void usage(FILE *f)
-{
-	fprintf(
-	    f,
-	    "usage: vcons-mail-load [options]\n"
-	    "  drives vcons-mail with SPECmail-style users: send (SMTP), check, fetch, delete "
-	    "(IMAP)\n"
-	    "  --target HOST       server address (default 127.0.0.1)\n"
-	    "  --smtp-port N       (default 2525)   --imap-port N   (default 1143)\n"
-	    "  --users N           simulated users = mailboxes user1..userN used (default 10)\n"
-	    "  --mailboxes N       recipients drawn from user1..userN (default: --users)\n"
-	    "  --rate OPS_PER_S    open loop at this total rate (default: closed loop)\n"
-	    "  --threads N         open-loop worker threads (default: the engine's)\n"
-	    "  --duration S        run length (default 10)   --interval S   report period (default "
-	    "1)\n"
-	    "  --profile FILE      YAML profile: send_weight, check_weight, delete_pct, "
-	    "recipients_max,\n"
-	    "                      size_median_bytes, size_sigma, size_max_bytes\n"
-	    "  --journal FILE      append every acknowledged message (id, recipient, sha256) here\n"
-	    "  --passwords FILE    'user:password' lines, as given to vcons-mail (default: name)\n"
-	    "  --verify            check the --journal against the server over IMAP; exit 0 only "
-	    "if no\n"
-	    "                      acknowledged message is lost or damaged\n"
-	    "  --json              JSON lines (intervals, summaries) on stdout\n"
-	    "  --csu N             CSU number in reports (default 0)   --seed N\n"
-	    "Exit: 0 ok, 1 a checksum mismatch (or, with --verify, a lost message), 2 bad "
-	    "option.\n");
-}
-
-static bool num(const char *s, double lo, double hi, double *v)
-{
-	char *end;
-	errno = 0;
-	*v = strtod(s, &end);
-	return !errno && end != s && !*end && *v >= lo && *v <= hi;
-}
-
 struct opts {
 	struct run run;
 	struct lg_config lg;
@@ -366,52 +329,61 @@ struct opts {
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	static const struct option lo[] = {
-		{ "target", 1, 0, 'T' },    { "smtp-port", 1, 0, 's' }, { "imap-port", 1, 0, 'i' },
-		{ "users", 1, 0, 'u' },     { "mailboxes", 1, 0, 'm' }, { "rate", 1, 0, 'r' },
-		{ "threads", 1, 0, 't' },   { "duration", 1, 0, 'd' },  { "interval", 1, 0, 'I' },
-		{ "profile", 1, 0, 'p' },   { "journal", 1, 0, 'j' },   { "verify", 0, 0, 'V' },
-		{ "json", 0, 0, 'J' },      { "csu", 1, 0, 'c' },       { "seed", 1, 0, 'S' },
-		{ "passwords", 1, 0, 'P' }, { "help", 0, 0, 'h' },      { 0, 0, 0, 0 },
+	long long seed = 0;
+	const struct opt opts[] = {
+		{ OPT_STRING("target", &o->run.host), .arg = "HOST", .help = "server address",
+		  .def = "127.0.0.1" },
+		{ OPT_INT("smtp-port", &o->run.smtp_port, 1, 65535), .help = "SMTP port",
+		  .def = "2525" },
+		{ OPT_INT("imap-port", &o->run.imap_port, 1, 65535), .help = "IMAP port",
+		  .def = "1143" },
+		{ OPT_INT("users", &o->lg.users, 1, 100000),
+		  .help = "simulated users = mailboxes user1..userN used", .def = "10" },
+		{ OPT_INT("mailboxes", &o->run.mailboxes, 1, 1000000),
+		  .help = "recipients drawn from user1..userN", .def = "--users" },
+		{ OPT_DOUBLE("rate", &o->lg.rate, 0.001, 1e7), .arg = "OPS_PER_S",
+		  .help = "open loop at this total rate", .def = "closed loop" },
+		{ OPT_INT("threads", &o->lg.threads, 1, 1024), .help = "open-loop worker threads",
+		  .def = "the engine's" },
+		{ OPT_DOUBLE("duration", &o->lg.duration_s, 0.1, 1e7), .arg = "S",
+		  .help = "run length", .def = "10" },
+		{ OPT_DOUBLE("interval", &o->lg.interval_s, 0, 1e6), .arg = "S",
+		  .help = "report period", .def = "1" },
+		{ OPT_STRING("profile", &o->profile), .arg = "FILE",
+		  .help = "YAML profile: send_weight, check_weight, delete_pct, recipients_max,\n"
+		          "size_median_bytes, size_sigma, size_max_bytes" },
+		{ OPT_STRING("journal", &o->journal), .arg = "FILE",
+		  .help = "append every acknowledged message (id, recipient, sha256) here" },
+		{ OPT_STRING("passwords", &o->passwords), .arg = "FILE",
+		  .help = "'user:password' lines, as given to vcons-mail",
+		  .def = "password = name" },
+		{ OPT_FLAG("verify", &o->verify),
+		  .help = "check the --journal against the server over IMAP; exit 0 only if no\n"
+		          "acknowledged message is lost or damaged" },
+		{ OPT_FLAG("json", &o->json),
+		  .help = "JSON lines (intervals, summaries) on stdout" },
+		{ OPT_INT("csu", &o->lg.csu, 0, 1000000), .help = "CSU number in reports",
+		  .def = "0" },
+		{ OPT_LLONG("seed", &seed, 0, 1000000000000000000LL), .help = "random seed" },
+		OPT_END,
 	};
-	int c, li = 0;
-	double v;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", lo, &li)) != -1) {
-		bool ok = true;
-		switch (c) {
-		case 'T': o->run.host = optarg; break;
-		case 's': ok = num(optarg, 1, 65535, &v), o->run.smtp_port = (int)v; break;
-		case 'i': ok = num(optarg, 1, 65535, &v), o->run.imap_port = (int)v; break;
-		case 'u': ok = num(optarg, 1, 100000, &v), o->lg.users = (int)v; break;
-		case 'm': ok = num(optarg, 1, 1000000, &v), o->run.mailboxes = (int)v; break;
-		case 'r': ok = num(optarg, 0.001, 1e7, &o->lg.rate), o->lg.mode = LG_OPEN; break;
-		case 't': ok = num(optarg, 1, 1024, &v), o->lg.threads = (int)v; break;
-		case 'd': ok = num(optarg, 0.1, 1e7, &o->lg.duration_s); break;
-		case 'I': ok = num(optarg, 0, 1e6, &o->lg.interval_s); break;
-		case 'p': o->profile = optarg; break;
-		case 'j': o->journal = optarg; break;
-		case 'P': o->passwords = optarg; break;
-		case 'V': o->verify = true; break;
-		case 'J': o->json = true; break;
-		case 'c': ok = num(optarg, 0, 1e6, &v), o->lg.csu = (int)v; break;
-		case 'S': ok = num(optarg, 0, 1e18, &v), o->lg.seed = (uint64_t)v; break;
-		case 'h': usage(stdout); exit(0);
-		default:
-			fprintf(stderr, "vcons-mail-load: bad option %s (try --help)\n",
-			        argv[optind - 1]);
-			return 2;
-		}
-		if (!ok) {
-			fprintf(stderr, "vcons-mail-load: bad value '%s' for --%s\n", optarg,
-			        lo[li].name);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "vcons-mail-load: unexpected argument %s\n", argv[optind]);
-		return 2;
-	}
+	struct opt_cmd cmd = {
+		.prog = "vcons-mail-load",
+		.about =
+		    "  drives vcons-mail with SPECmail-style users: send (SMTP), check, fetch, "
+		    "delete (IMAP)\n",
+		.footer =
+		    "Exit: 0 ok, 1 a checksum mismatch (or, with --verify, a lost message), 2 bad "
+		    "option.\n",
+		.opts = opts,
+	};
+	seed = (long long)o->lg.seed;
+	int rc = opt_parse(&cmd, argc, argv);
+	if (rc != OPT_RUN)
+		return rc;
+	o->lg.seed = (uint64_t)seed;
+	if (o->lg.rate > 0)
+		o->lg.mode = LG_OPEN;
 	if (o->verify && !o->journal) {
 		fprintf(stderr, "vcons-mail-load: --verify needs --journal FILE\n");
 		return 2;
@@ -425,7 +397,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		        o->lg.users, o->run.mailboxes);
 		return 2;
 	}
-	return 0;
+	return OPT_RUN;
 }
 
 static void print_summary(struct lg *lg, struct run *r, bool json, int csu)
@@ -474,7 +446,7 @@ int main(int argc, char **argv)
 		                  .interval_s = 1 } };
 	profile_defaults(&o.run.prof);
 	int rc = parse_opts(argc, argv, &o);
-	if (rc)
+	if (rc != OPT_RUN)
 		return rc;
 	char err[512];
 	struct passwords *pw = passwords_load(o.passwords, err, sizeof(err));
@@ -507,7 +479,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!o.lg.seed)
-		o.lg.seed = (uint64_t)report_now_ns() ^ (uint64_t)getpid() << 32;
+		o.lg.seed = (uint64_t)now_ns() ^ (uint64_t)getpid() << 32;
 	snprintf(o.run.run_id, sizeof(o.run.run_id), "%d-%016llx", o.lg.csu,
 	         (unsigned long long)o.lg.seed);
 	o.lg.out = o.json ? stdout : NULL;

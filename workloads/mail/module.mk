@@ -14,7 +14,7 @@ mailsession.srcs := workloads/mail/server_buf.c workloads/mail/server_smtp.c \
 
 GUEST_PROGS += vcons-mail
 vcons-mail.srcs := workloads/mail/server_main.c workloads/mail/server_net.c
-vcons-mail.deps := mailsession mailstore mailproto
+vcons-mail.deps := mailsession mailstore mailproto vclib
 vcons-mail.ldlibs := -pthread
 
 UNIT_TESTS += mailproto-test
@@ -27,7 +27,7 @@ E2E_TESTS += workloads/mail/test/protocol.sh workloads/mail/test/protocol.sh@hv
 HOST_PROGS += vcons-mail-load
 vcons-mail-load.srcs := workloads/mail/load_main.c workloads/mail/load_net.c \
 	workloads/mail/load_msg.c workloads/mail/load_journal.c workloads/mail/load_profile.c
-vcons-mail-load.deps := mailproto vcload
+vcons-mail-load.deps := mailproto vcload vclib
 vcons-mail-load.ldlibs := -ljansson -lyaml -lcrypto -lpthread -lm
 E2E_TESTS += workloads/mail/test/load.sh workloads/mail/test/load.sh@hv
 BENCHES += workloads/mail/bench/mail-bench.sh workloads/mail/bench/mail-bench.sh@hv

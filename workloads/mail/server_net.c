@@ -5,6 +5,8 @@
  * (EPOLLEXCLUSIVE with several workers). The main thread closes connections idle for
  * --idle-timeout and stops the workers when asked to. */
 #include "workloads/mail/server.h"
+#include "lib/clock.h"
+#include "lib/net.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -42,34 +44,6 @@ struct server {
 	pthread_mutex_t lock; /* guards the connection list */
 	struct conn *conns;
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int listen_on(const char *addr, int port, int *out)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
-		return -EINVAL;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* accepted sockets inherit it (Linux): no setsockopt per connection */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 512)) {
-		int rc = -errno;
-		close(fd);
-		return rc;
-	}
-	*out = fd;
-	return 0;
-}
 
 static void conn_free(struct conn *c)
 {
@@ -337,20 +311,20 @@ int server_run(const struct server_cfg *cfg, struct mstore *st, const atomic_int
 	pthread_mutex_init(&s.lock, NULL);
 	s.ls[0] = (struct listener){ .fd = -1, .kind = CONN_SMTP };
 	s.ls[1] = (struct listener){ .fd = -1, .kind = CONN_IMAP };
-	int rc = listen_on(cfg->addr, cfg->smtp_port, &s.ls[0].fd);
-	if (rc) {
-		fprintf(stderr, "vcons-mail: cannot listen on %s:%d: %s\n", cfg->addr,
-		        cfg->smtp_port, strerror(-rc));
+	/* TCP_NODELAY on the listeners: accepted sockets inherit it (Linux), no call per connection
+	 */
+	const struct net_listen_opts lo = { .nodelay = true };
+	char err[160];
+	if ((s.ls[0].fd = net_listen(cfg->addr, cfg->smtp_port, &lo, err, sizeof(err))) < 0) {
+		fprintf(stderr, "vcons-mail: %s\n", err);
 		return 1;
 	}
-	rc = listen_on(cfg->addr, cfg->imap_port, &s.ls[1].fd);
-	if (rc) {
-		fprintf(stderr, "vcons-mail: cannot listen on %s:%d: %s\n", cfg->addr,
-		        cfg->imap_port, strerror(-rc));
+	if ((s.ls[1].fd = net_listen(cfg->addr, cfg->imap_port, &lo, err, sizeof(err))) < 0) {
+		fprintf(stderr, "vcons-mail: %s\n", err);
 		close(s.ls[0].fd);
 		return 1;
 	}
-	rc = workers_init(&s);
+	int rc = workers_init(&s);
 	if (rc) {
 		fprintf(stderr, "vcons-mail: epoll: %s\n", strerror(-rc));
 		return 1;

@@ -765,7 +765,7 @@ void *web_client_worker_open(void *arg, int worker)
 		return NULL;
 	w->c = c;
 	w->timer_ns = -1;
-	w->now_ns = report_now_ns();
+	w->now_ns = now_ns();
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->multi = curl_multi_init();
 	w->fds = calloc(MAX_FDS, sizeof(*w->fds));
@@ -817,7 +817,7 @@ static void drain_done(struct web_worker *w)
  * nearly one per request at low concurrency). */
 static int wait_events(struct web_worker *w, int64_t until_ns, struct epoll_event *ev, int *n)
 {
-	int64_t deadline = until_ns, now = report_now_ns();
+	int64_t deadline = until_ns, now = now_ns();
 	if (w->timer_ns >= 0 && w->timer_ns < deadline)
 		deadline = w->timer_ns;
 	*n = 0;
@@ -830,7 +830,7 @@ static int wait_events(struct web_worker *w, int64_t until_ns, struct epoll_even
 	int64_t d = deadline > now ? deadline - now : 0;
 	struct timespec ts = { .tv_sec = d / 1000000000, .tv_nsec = d % 1000000000 };
 	*n = epoll_pwait2(w->epfd, ev, MAX_EVENTS, &ts, NULL);
-	w->now_ns = report_now_ns();
+	w->now_ns = now_ns();
 	if (*n < 0) {
 		*n = 0;
 		if (errno != EINTR) {

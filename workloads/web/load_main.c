@@ -4,9 +4,9 @@
 #include "workloads/common/report.h"
 #include "workloads/web/client.h"
 #include "workloads/web/fileset.h"
+#include "lib/opt.h"
 #include <curl/curl.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,67 +16,13 @@
 struct opts {
 	struct web_client_cfg client;
 	struct lg_config lg;
-	int port, tls_port, json;
+	int port, tls_port;
+	bool json;
 	double think_s;
 };
 
-static void usage(FILE *f)
-{
-	fprintf(
-	    f,
-	    "usage: vcons-web-load [options]\n"
-	    "  Drives vcons-web with browser-like users (libcurl multi, keep-alive, TLS session\n"
-	    "  reuse) and validates every answer; reports throughput, latency and SPECweb-style\n"
-	    "  QoS (good/tolerable %%).\n"
-	    "  --target HOST      server address (default 127.0.0.1)\n"
-	    "  --port N --tls-port N  server ports (default 8080, 8443)\n"
-	    "  --https            use HTTPS (TLS port); --cacert FILE verifies the server\n"
-	    "  --tls12            HTTPS with TLS 1.2 only (default: TLS 1.3)\n"
-	    "  --users N          users (closed loop, no think time, unless --rate)\n"
-	    "  --rate R           open loop: R pages/s in all (CO-corrected latency)\n"
-	    "  --think S          open loop: mean think time per user instead of --rate spacing\n"
-	    "  --threads N        worker threads, each an event loop for its share of the\n"
-	    "                     users (default: one per CPU, at most --users)\n"
-	    "  --duration S       run length (default 10)   --ramp S  open-loop ramp-up\n"
-	    "  --interval S       report period (default 1; 0 = none)\n"
-	    "  --json             JSON report lines on stdout (else a text summary)\n"
-	    "  --files N          the server's --files (default %d)\n"
-	    "  --bank-users N     the server's --users (default 10000)\n"
-	    "  --user-base N      first bank user of this generator (default 0)\n"
-	    "  --session-pages N  mean pages per user session (default 10)\n"
-	    "  --page PATH        every op GETs PATH (efficiency runs) instead of the mix\n"
-	    "  --timeout-ms N     per request (default 30000)   --seed N   --csu N\n"
-	    "  --help             this text\n",
-	    FILESET_DEFAULT_FILES);
-}
-
-static int num(const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || *s == 0 || *end || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int parse(int argc, char **argv, struct opts *o)
 {
-	static const struct option lo[] = {
-		{ "target", 1, 0, 'T' },    { "port", 1, 0, 'p' },
-		{ "tls-port", 1, 0, 'P' },  { "https", 0, 0, 's' },
-		{ "cacert", 1, 0, 'A' },    { "tls12", 0, 0, '2' },
-		{ "users", 1, 0, 'u' },     { "rate", 1, 0, 'r' },
-		{ "think", 1, 0, 'k' },     { "threads", 1, 0, 't' },
-		{ "duration", 1, 0, 'd' },  { "ramp", 1, 0, 'R' },
-		{ "interval", 1, 0, 'i' },  { "json", 0, 0, 'j' },
-		{ "files", 1, 0, 'f' },     { "bank-users", 1, 0, 'b' },
-		{ "user-base", 1, 0, 'B' }, { "session-pages", 1, 0, 'S' },
-		{ "page", 1, 0, 'g' },      { "timeout-ms", 1, 0, 'o' },
-		{ "seed", 1, 0, 'e' },      { "csu", 1, 0, 'C' },
-		{ "help", 0, 0, 'h' },      { 0, 0, 0, 0 }
-	};
 	o->client = (struct web_client_cfg){ .host = "127.0.0.1",
 		                             .files = FILESET_DEFAULT_FILES,
 		                             .bank_users = 10000,
@@ -90,99 +36,71 @@ static int parse(int argc, char **argv, struct opts *o)
 		                    .seed = 1 };
 	o->port = 8080;
 	o->tls_port = 8443;
-	opterr = 0;
-	int c, users = 0;
-	double v = 0;
-	int li = 0;
-	while ((c = getopt_long(argc, argv, "", lo, &li)) != -1) {
-		int bad = 0;
-		switch (c) {
-		case 'T': o->client.host = optarg; break;
-		case 's': o->client.https = 1; break;
-		case 'A': o->client.cacert = optarg; break;
-		case '2': o->client.https = o->client.tls12 = 1; break;
-		case 'g': o->client.page = optarg; break;
-		case 'j': o->json = 1; break;
-		case 'h': usage(stdout); return 1;
-		case 'p':
-			bad = num(optarg, 1, 65535, &v);
-			o->port = (int)v;
-			break;
-		case 'P':
-			bad = num(optarg, 1, 65535, &v);
-			o->tls_port = (int)v;
-			break;
-		case 'u':
-			bad = num(optarg, 1, 100000, &v);
-			users = (int)v;
-			break;
-		case 'r':
-			bad = num(optarg, 0.001, 1e7, &v);
-			o->lg.rate = v;
-			break;
-		case 'k':
-			bad = num(optarg, 0.001, 3600, &v);
-			o->think_s = v;
-			break;
-		case 't':
-			bad = num(optarg, 1, 1024, &v);
-			o->lg.threads = (int)v;
-			break;
-		case 'd':
-			bad = num(optarg, 0.1, 1e6, &v);
-			o->lg.duration_s = v;
-			break;
-		case 'R':
-			bad = num(optarg, 0, 1e6, &v);
-			o->lg.ramp_s = v;
-			break;
-		case 'i':
-			bad = num(optarg, 0, 1e6, &v);
-			o->lg.interval_s = v;
-			break;
-		case 'f':
-			bad = num(optarg, 1, 99999, &v);
-			o->client.files = (int)v;
-			break;
-		case 'b':
-			bad = num(optarg, 1, 1e7, &v);
-			o->client.bank_users = (int)v;
-			break;
-		case 'B':
-			bad = num(optarg, 0, 1e7, &v);
-			o->client.user_base = (int)v;
-			break;
-		case 'S':
-			bad = num(optarg, 1, 1e6, &v);
-			o->client.session_pages = v;
-			break;
-		case 'o':
-			bad = num(optarg, 1, 1e7, &v);
-			o->client.timeout_ms = (long)v;
-			break;
-		case 'e':
-			bad = num(optarg, 0, 1e18, &v);
-			o->lg.seed = (uint64_t)v;
-			break;
-		case 'C':
-			bad = num(optarg, 0, 1e6, &v);
-			o->lg.csu = (int)v;
-			break;
-		default:
-			fprintf(stderr, "vcons-web-load: bad option '%s' (see --help)\n",
-			        argv[optind - 1]);
-			return 2;
-		}
-		if (bad) {
-			fprintf(stderr, "vcons-web-load: bad value '%s' for --%s\n", optarg,
-			        lo[li].name);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "vcons-web-load: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
+	int users = 0, timeout_ms = 30000;
+	long long seed = 1;
+	bool https = false, tls12 = false;
+	char files_def[16];
+	snprintf(files_def, sizeof(files_def), "%d", FILESET_DEFAULT_FILES);
+	const struct opt opts[] = {
+		{ OPT_STRING("target", &o->client.host), .arg = "HOST", .help = "server address",
+		  .def = "127.0.0.1" },
+		{ OPT_INT("port", &o->port, 1, 65535), .help = "server HTTP port", .def = "8080" },
+		{ OPT_INT("tls-port", &o->tls_port, 1, 65535), .help = "server HTTPS port",
+		  .def = "8443" },
+		{ OPT_FLAG("https", &https), .help = "use HTTPS (TLS port)" },
+		{ OPT_STRING("cacert", &o->client.cacert), .arg = "FILE",
+		  .help = "with --https: verify the server against FILE" },
+		{ OPT_FLAG("tls12", &tls12), .help = "HTTPS with TLS 1.2 only (default: TLS 1.3)" },
+		{ OPT_INT("users", &users, 1, 100000),
+		  .help = "users (closed loop, no think time, unless --rate)" },
+		{ OPT_DOUBLE("rate", &o->lg.rate, 0.001, 1e7), .arg = "R",
+		  .help = "open loop: R pages/s in all (CO-corrected latency)" },
+		{ OPT_DOUBLE("think", &o->think_s, 0.001, 3600), .arg = "S",
+		  .help = "open loop: mean think time per user instead of --rate spacing" },
+		{ OPT_INT("threads", &o->lg.threads, 1, 1024),
+		  .help = "worker threads, each an event loop for its share of the\n"
+		          "users",
+		  .def = "one per CPU, at most --users" },
+		{ OPT_DOUBLE("duration", &o->lg.duration_s, 0.1, 1e6), .arg = "S",
+		  .help = "run length", .def = "10" },
+		{ OPT_DOUBLE("ramp", &o->lg.ramp_s, 0, 1e6), .arg = "S",
+		  .help = "open-loop ramp-up" },
+		{ OPT_DOUBLE("interval", &o->lg.interval_s, 0, 1e6), .arg = "S",
+		  .help = "report period (0 = none)", .def = "1" },
+		{ OPT_FLAG("json", &o->json),
+		  .help = "JSON report lines on stdout (else a text summary)" },
+		{ OPT_INT("files", &o->client.files, 1, 99999), .help = "the server's --files",
+		  .def = files_def },
+		{ OPT_INT("bank-users", &o->client.bank_users, 1, 10000000),
+		  .help = "the server's --users", .def = "10000" },
+		{ OPT_INT("user-base", &o->client.user_base, 0, 10000000),
+		  .help = "first bank user of this generator", .def = "0" },
+		{ OPT_DOUBLE("session-pages", &o->client.session_pages, 1, 1e6),
+		  .help = "mean pages per user session", .def = "10" },
+		{ OPT_STRING("page", &o->client.page), .arg = "PATH",
+		  .help = "every op GETs PATH (efficiency runs) instead of the mix" },
+		{ OPT_INT("timeout-ms", &timeout_ms, 1, 10000000), .help = "per request",
+		  .def = "30000" },
+		{ OPT_LLONG("seed", &seed, 0, 1000000000000000000LL), .help = "random seed",
+		  .def = "1" },
+		{ OPT_INT("csu", &o->lg.csu, 0, 1000000), .help = "CSU number", .def = "0" },
+		OPT_END,
+	};
+	struct opt_cmd cmd = {
+		.prog = "vcons-web-load",
+		.about =
+		    "  Drives vcons-web with browser-like users (libcurl multi, keep-alive, TLS "
+		    "session\n  reuse) and validates every answer; reports throughput, latency "
+		    "and SPECweb-style\n  QoS (good/tolerable %).\n",
+		.opts = opts,
+	};
+	int rc = opt_parse(&cmd, argc, argv);
+	if (rc != OPT_RUN)
+		return rc;
+	o->client.https = https || tls12;
+	o->client.tls12 = tls12;
+	o->client.timeout_ms = timeout_ms;
+	o->lg.seed = (uint64_t)seed;
 	if (o->lg.rate > 0 || o->think_s > 0) {
 		o->lg.mode = LG_OPEN;
 		o->lg.users = users ? users : 10;
@@ -193,8 +111,9 @@ static int parse(int argc, char **argv, struct opts *o)
 		o->lg.users = users ? users : 4;
 	}
 	if (o->lg.users > o->client.bank_users) {
-		fprintf(stderr, "vcons-web-load: bad value for --users: more than --bank-users\n");
-		return 2;
+		fprintf(stderr, "vcons-web-load: --users: more than --bank-users: %d\n",
+		        o->lg.users);
+		return OPT_USAGE_STATUS;
 	}
 	o->client.port = o->client.https ? o->tls_port : o->port;
 	o->client.users = o->lg.users;
@@ -203,7 +122,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		o->lg.threads = n < 1 ? 1 : n > 64 ? 64 : (int)n;
 	}
-	return 0;
+	return OPT_RUN;
 }
 
 struct think_wrap {
@@ -318,8 +237,8 @@ int main(int argc, char **argv)
 {
 	struct opts o;
 	int rc = parse(argc, argv, &o);
-	if (rc)
-		return rc == 1 ? 0 : 2;
+	if (rc != OPT_RUN)
+		return rc;
 	if (curl_global_init(CURL_GLOBAL_ALL) != 0) {
 		fprintf(stderr, "vcons-web-load: cannot initialise libcurl\n");
 		return 1;

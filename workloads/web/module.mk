@@ -8,7 +8,7 @@ vcweb.srcs := workloads/web/http.c workloads/web/fileset.c workloads/web/bank.c 
 GUEST_PROGS += vcons-web
 vcons-web.srcs := workloads/web/web_main.c workloads/web/app.c workloads/web/server.c \
                   workloads/web/tls.c
-vcons-web.deps := vcweb
+vcons-web.deps := vcweb vclib
 vcons-web.ldlibs := -lssl -lcrypto -lpthread
 
 UNIT_TESTS += vcweb-http-test
@@ -23,7 +23,7 @@ vcweb-core-test.ldlibs := -lcmocka -lpthread
 
 HOST_PROGS += vcons-web-load
 vcons-web-load.srcs := workloads/web/load_main.c workloads/web/client.c
-vcons-web-load.deps := vcweb vcload
+vcons-web-load.deps := vcweb vcload vclib
 vcons-web-load.ldlibs := -lcurl -ljansson -lpthread -lm
 
 WEB_E2E := workloads/web/test/load_e2e.sh workloads/web/test/curl_e2e.sh \

@@ -25,8 +25,5 @@ int server_run(const struct server_config *cfg);
 /* Wakes every worker of server_run to look at app->stop and *signalled (async-signal-safe: a
  * signal handler calls it after setting *signalled). */
 void server_stop(void);
-/* A non-blocking listening TCP socket on ip:port (IPv4 dotted quad), with TCP_NODELAY and
- * TCP_DEFER_ACCEPT of defer_s seconds (accepted sockets inherit both); -1 on error. */
-int server_listen(const char *ip, int port, int defer_s);
 
 #endif

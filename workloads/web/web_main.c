@@ -5,11 +5,11 @@
 #include "workloads/web/fileset.h"
 #include "workloads/web/server.h"
 #include "workloads/web/tls.h"
+#include "lib/net.h"
+#include "lib/opt.h"
+#include "lib/stop.h"
 #include <errno.h>
-#include <getopt.h>
 #include <sched.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,56 +18,16 @@
 
 struct opts {
 	const char *addr, *data, *cert, *key;
-	int port, tls_port, threads, users, files, load, csu, request_timeout, idle_timeout;
-	long max_header, max_body;
+	int port, tls_port, threads, users, files, csu, request_timeout, idle_timeout;
+	long long max_header, max_body;
+	bool load;
 };
 
-/* SIGTERM/SIGINT; lock-free, so a handler may store to it (C11 7.14.1.1); read by the workers */
-static atomic_int signalled;
-
-static void on_signal(int sig)
+/* lib/stop.h's hook: workers sleep in epoll_wait until a deadline or this (async-signal-safe) */
+static void wake_workers(void *arg)
 {
-	(void)sig;
-	atomic_store_explicit(&signalled, 1, memory_order_relaxed);
-	server_stop(); /* workers sleep in epoll_wait until a deadline or this */
-}
-
-static void usage(FILE *f)
-{
-	fprintf(
-	    f,
-	    "usage: vcons-web [options]\n"
-	    "  HTTP/1.1 + TLS web server of the vcons web VM (banking mix: static files,\n"
-	    "  dynamic account pages, durable transfers). Prints 'ready' when serving.\n"
-	    "  --addr A.B.C.D     listen address (default 127.0.0.1)\n"
-	    "  --port N           HTTP port (default 8080; 0 = no plain HTTP)\n"
-	    "  --tls-port N       HTTPS port (default 8443; 0 = no HTTPS)\n"
-	    "  --data DIR         all state: file set, manifest, key/cert, journal (default .)\n"
-	    "  --load             generate the file set, manifest, key and certificate into\n"
-	    "                     --data, reset the transfer journal, and exit\n"
-	    "  --files N          static files in the set (default %d; same for --load and run)\n"
-	    "  --users N          bank users 0..N-1 (default 10000)\n"
-	    "  --threads N        event-loop threads (default: CPUs this process may use)\n"
-	    "  --cert FILE --key FILE  TLS certificate and key (default DATA/cert.pem, key.pem)\n"
-	    "  --max-header N     request line + headers limit, bytes (default 8192; over: 431)\n"
-	    "  --max-body N       request body limit, bytes (default 65536; over: 413)\n"
-	    "  --request-timeout S  a partial request or an unread answer may stall S s (10)\n"
-	    "  --idle-timeout S   idle keep-alive connections close after S s (default 60)\n"
-	    "  --csu N            CSU number (default 0)\n"
-	    "  --help             this text\n"
-	    "Stop: SIGTERM/SIGINT, or POST /admin/stop.\n",
-	    FILESET_DEFAULT_FILES);
-}
-
-static int num(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || *s == 0 || *end || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
+	(void)arg;
+	server_stop();
 }
 
 static int cpus(void)
@@ -79,26 +39,9 @@ static int cpus(void)
 	return n > 0 ? n : 1;
 }
 
-/* 0 parsed, 1 --help shown, 2 bad option (message printed). */
+/* OPT_RUN, or the exit status after --help or a bad command line */
 static int parse(int argc, char **argv, struct opts *o)
 {
-	static const struct option lo[] = { { "addr", 1, 0, 'a' },
-		                            { "port", 1, 0, 'p' },
-		                            { "tls-port", 1, 0, 'P' },
-		                            { "data", 1, 0, 'd' },
-		                            { "load", 0, 0, 'l' },
-		                            { "files", 1, 0, 'f' },
-		                            { "users", 1, 0, 'u' },
-		                            { "threads", 1, 0, 't' },
-		                            { "cert", 1, 0, 'c' },
-		                            { "key", 1, 0, 'k' },
-		                            { "max-header", 1, 0, 'H' },
-		                            { "max-body", 1, 0, 'B' },
-		                            { "csu", 1, 0, 'C' },
-		                            { "request-timeout", 1, 0, 'R' },
-		                            { "idle-timeout", 1, 0, 'I' },
-		                            { "help", 0, 0, 'h' },
-		                            { 0, 0, 0, 0 } };
 	*o = (struct opts){ .addr = "127.0.0.1",
 		            .data = ".",
 		            .port = 8080,
@@ -110,75 +53,50 @@ static int parse(int argc, char **argv, struct opts *o)
 		            .max_body = 65536,
 		            .request_timeout = 10,
 		            .idle_timeout = 60 };
-	opterr = 0;
-	int c;
-	long v = 0;
-	int li = 0;
-	while ((c = getopt_long(argc, argv, "", lo, &li)) != -1) {
-		int bad = 0;
-		switch (c) {
-		case 'a': o->addr = optarg; break;
-		case 'd': o->data = optarg; break;
-		case 'c': o->cert = optarg; break;
-		case 'k': o->key = optarg; break;
-		case 'l': o->load = 1; break;
-		case 'h': usage(stdout); return 1;
-		case 'p':
-			bad = num(optarg, 0, 65535, &v);
-			o->port = (int)v;
-			break;
-		case 'P':
-			bad = num(optarg, 0, 65535, &v);
-			o->tls_port = (int)v;
-			break;
-		case 'f':
-			bad = num(optarg, 1, 99999, &v);
-			o->files = (int)v;
-			break;
-		case 'u':
-			bad = num(optarg, 1, 10000000, &v);
-			o->users = (int)v;
-			break;
-		case 't':
-			bad = num(optarg, 1, 1024, &v);
-			o->threads = (int)v;
-			break;
-		case 'H':
-			bad = num(optarg, 256, 1 << 20, &v);
-			o->max_header = v;
-			break;
-		case 'B':
-			bad = num(optarg, 0, 64 << 20, &v);
-			o->max_body = v;
-			break;
-		case 'C':
-			bad = num(optarg, 0, 1000000, &v);
-			o->csu = (int)v;
-			break;
-		case 'R':
-			bad = num(optarg, 1, 86400, &v);
-			o->request_timeout = (int)v;
-			break;
-		case 'I':
-			bad = num(optarg, 1, 86400, &v);
-			o->idle_timeout = (int)v;
-			break;
-		default:
-			fprintf(stderr, "vcons-web: bad option '%s' (see --help)\n",
-			        argv[optind - 1]);
-			return 2;
-		}
-		if (bad) {
-			fprintf(stderr, "vcons-web: bad value '%s' for --%s\n", optarg,
-			        lo[li].name);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "vcons-web: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
-	return 0;
+	char files_def[16];
+	snprintf(files_def, sizeof(files_def), "%d", FILESET_DEFAULT_FILES);
+	const struct opt opts[] = {
+		{ OPT_STRING("addr", &o->addr), .arg = "A.B.C.D", .help = "listen address",
+		  .def = "127.0.0.1" },
+		{ OPT_INT("port", &o->port, 0, 65535), .help = "HTTP port (0 = no plain HTTP)",
+		  .def = "8080" },
+		{ OPT_INT("tls-port", &o->tls_port, 0, 65535), .help = "HTTPS port (0 = no HTTPS)",
+		  .def = "8443" },
+		{ OPT_STRING("data", &o->data), .arg = "DIR",
+		  .help = "all state: file set, manifest, key/cert, journal", .def = "." },
+		{ OPT_FLAG("load", &o->load),
+		  .help = "generate the file set, manifest, key and certificate into\n"
+		          "--data, reset the transfer journal, and exit" },
+		{ OPT_INT("files", &o->files, 1, 99999),
+		  .help = "static files in the set (same for --load and run)", .def = files_def },
+		{ OPT_INT("users", &o->users, 1, 10000000), .help = "bank users 0..N-1",
+		  .def = "10000" },
+		{ OPT_INT("threads", &o->threads, 1, 1024), .help = "event-loop threads",
+		  .def = "CPUs this process may use" },
+		{ OPT_STRING("cert", &o->cert), .arg = "FILE", .help = "TLS certificate",
+		  .def = "DATA/cert.pem" },
+		{ OPT_STRING("key", &o->key), .arg = "FILE", .help = "TLS key",
+		  .def = "DATA/key.pem" },
+		{ OPT_LLONG("max-header", &o->max_header, 256, 1 << 20),
+		  .help = "request line + headers limit, bytes (over: 431)", .def = "8192" },
+		{ OPT_LLONG("max-body", &o->max_body, 0, 64 << 20),
+		  .help = "request body limit, bytes (over: 413)", .def = "65536" },
+		{ OPT_INT("request-timeout", &o->request_timeout, 1, 86400), .arg = "S",
+		  .help = "a partial request or an unread answer may stall S s", .def = "10" },
+		{ OPT_INT("idle-timeout", &o->idle_timeout, 1, 86400), .arg = "S",
+		  .help = "idle keep-alive connections close after S s", .def = "60" },
+		{ OPT_INT("csu", &o->csu, 0, 1000000), .help = "CSU number", .def = "0" },
+		OPT_END,
+	};
+	struct opt_cmd cmd = {
+		.prog = "vcons-web",
+		.about =
+		    "  HTTP/1.1 + TLS web server of the vcons web VM (banking mix: static files,\n"
+		    "  dynamic account pages, durable transfers). Prints 'ready' when serving.\n",
+		.footer = "Stop: SIGTERM/SIGINT, or POST /admin/stop.\n",
+		.opts = opts,
+	};
+	return opt_parse(&cmd, argc, argv);
 }
 
 static int do_load(const struct opts *o, char *path, size_t cap)
@@ -227,11 +145,19 @@ static int serve(const struct opts *o)
 		fprintf(stderr, "vcons-web: %s\n", err);
 		return 1;
 	}
-	int pfd = o->port ? server_listen(o->addr, o->port, o->request_timeout) : -1;
-	int tfd = o->tls_port ? server_listen(o->addr, o->tls_port, o->request_timeout) : -1;
+	/* accepted sockets inherit both options; each saves a call per connection */
+	const struct net_listen_opts lo = { .backlog = 1024,
+		                            .nodelay = true,
+		                            .defer_accept_s = o->request_timeout };
+	char lerr[160] = "";
+	int pfd = o->port ? net_listen(o->addr, o->port, &lo, lerr, sizeof(lerr)) : -1;
+	int tfd = o->tls_port && (!o->port || pfd >= 0)
+	              ? net_listen(o->addr, o->tls_port, &lo, lerr, sizeof(lerr))
+	              : -1;
 	if ((o->port && pfd < 0) || (o->tls_port && tfd < 0) || (!o->port && !o->tls_port)) {
-		fprintf(stderr, "vcons-web: cannot listen on %s:%d/%d: %s\n", o->addr, o->port,
-		        o->tls_port, !o->port && !o->tls_port ? "no port" : strerror(errno));
+		if (!o->port && !o->tls_port)
+			snprintf(lerr, sizeof(lerr), "cannot listen on %s: no port", o->addr);
+		fprintf(stderr, "vcons-web: %s\n", lerr);
 		return 1;
 	}
 	fprintf(stderr, "vcons-web: %d threads, %d files, %d users, %ld journal records replayed\n",
@@ -243,7 +169,7 @@ static int serve(const struct opts *o)
 		                     .tls_fd = tfd,
 		                     .ctx = ctx,
 		                     .app = &app,
-		                     .signalled = &signalled,
+		                     .signalled = stop_flag(),
 		                     .request_timeout_s = o->request_timeout,
 		                     .idle_timeout_s = o->idle_timeout };
 	int rc = server_run(&cfg);
@@ -259,13 +185,15 @@ int main(int argc, char **argv)
 {
 	struct opts o;
 	int rc = parse(argc, argv, &o);
-	if (rc)
-		return rc == 1 ? 0 : 2;
-	struct sigaction sa = { .sa_handler = SIG_IGN };
-	sigaction(SIGPIPE, &sa, NULL);
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	if (rc != OPT_RUN)
+		return rc;
+	net_ignore_sigpipe();
+	if (stop_install()) {
+		fprintf(stderr, "vcons-web: cannot install the signal handlers: %s\n",
+		        strerror(errno));
+		return 1;
+	}
+	stop_on_request(wake_workers, NULL);
 	if (tls_init() != 0) {
 		fprintf(stderr, "vcons-web: cannot initialise OpenSSL\n");
 		return 1;

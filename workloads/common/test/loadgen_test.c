@@ -139,11 +139,11 @@ static void late_ops_are_drained_or_reported(void **state)
 	/* an explicit lg_stop() does not wait for the grace period */
 	struct lg_config c3 = { .mode = LG_OPEN, .users = 1, .duration_s = 5, .rate = 10 };
 	lg = make(&c3, &(struct lg_workload){ .op = quick_op });
-	int64_t t0 = report_now_ns();
+	int64_t t0 = now_ns();
 	assert_int_equal(lg_start(lg), 0);
 	lg_stop(lg);
 	assert_int_equal(lg_wait(lg), 0);
-	assert_true(report_now_ns() - t0 < 500000000);
+	assert_true(now_ns() - t0 < 500000000);
 	lg_free(lg);
 }
 
@@ -206,12 +206,12 @@ static void stops_on_command_and_reports(void **state)
 	struct lg_workload wl = { .op = quick_op };
 	struct lg *lg = make(&c, &wl);
 	pthread_t t;
-	int64_t t0 = report_now_ns();
+	int64_t t0 = now_ns();
 	assert_int_equal(lg_start(lg), 0);
 	pthread_create(&t, NULL, stopper, lg);
 	assert_int_equal(lg_wait(lg), 0);
 	pthread_join(t, NULL);
-	int64_t took = report_now_ns() - t0;
+	int64_t took = now_ns() - t0;
 	assert_true(took >= 250000000 && took < 2000000000);
 	assert_int_equal(fclose(out), 0);
 	int intervals = 0, summaries = 0;
@@ -326,7 +326,7 @@ static int a_start(void *arg, void *wctx, struct lg_op *op)
 	op->next_gap_ns = w->s.gap_ns;
 	assert_true(x->n < 2048);
 	x->p[x->n].op = op;
-	x->p[x->n++].due = report_now_ns() + d;
+	x->p[x->n++].due = now_ns() + d;
 	return 0;
 }
 
@@ -336,10 +336,10 @@ static int a_poll(void *arg, void *wctx, int64_t until)
 	struct async_ctx *x = wctx;
 	for (int i = 0; i < x->n; i++)
 		until = x->p[i].due < until ? x->p[i].due : until;
-	int64_t now = report_now_ns();
+	int64_t now = now_ns();
 	if (until > now)
 		sleep_ns(until - now);
-	now = report_now_ns();
+	now = now_ns();
 	for (int i = 0; i < x->n;) {
 		if (x->p[i].due > now) {
 			i++;
@@ -421,9 +421,9 @@ static void event_driven_abandons_ops_in_flight(void **state)
 	struct lg_config c = { .mode = LG_CLOSED, .users = 2, .duration_s = 0.2 };
 	struct lg_workload wl = async_workload(&w);
 	struct lg *lg = make(&c, &wl);
-	int64_t t0 = report_now_ns();
+	int64_t t0 = now_ns();
 	assert_int_equal(lg_run(lg), 0);
-	int64_t took = report_now_ns() - t0;
+	int64_t took = now_ns() - t0;
 	assert_true(took >= 2000000000LL && took < 10000000000LL);
 	struct lg_totals t;
 	assert_int_equal(lg_totals(lg, 1, &t), 0);

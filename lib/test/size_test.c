@@ -1,7 +1,7 @@
-/* Unit tests for hv/size.c: the size syntax vcons-hv and vcons-qemu share (units, their spellings,
- * rejections, the caller's maximum and 64-bit overflow). */
+/* Unit tests for lib/size.c: the size syntax vcons-hv, vcons-qemu and the harness share (units,
+ * their spellings, rejections, the caller's maximum and 64-bit overflow). */
 #include "tools/unit.h"
-#include "hv/size.h"
+#include "lib/size.h"
 
 #define ANY UINT64_MAX
 #define TIB (1ull << 40)
@@ -9,7 +9,7 @@
 static void expect_size(const char *s, uint64_t max, uint64_t want)
 {
 	uint64_t got = 0;
-	if (hv_parse_size(s, max, &got) != 0)
+	if (size_parse(s, max, &got) != 0)
 		fail_msg("'%s' refused", s);
 	assert_int_equal(got, want);
 }
@@ -17,7 +17,7 @@ static void expect_size(const char *s, uint64_t max, uint64_t want)
 static void expect_refused(const char *s, uint64_t max)
 {
 	uint64_t got = 12345;
-	if (hv_parse_size(s, max, &got) == 0)
+	if (size_parse(s, max, &got) == 0)
 		fail_msg("'%s' accepted as %llu", s, (unsigned long long)got);
 	assert_int_equal(got, 12345); /* left alone */
 }
@@ -75,6 +75,21 @@ static void callers_maximum(void **state)
 	expect_refused("99999999999G", TIB);
 }
 
+static void formatted(void **state)
+{
+	char b[32];
+	size_format(256ull << 20, b, sizeof(b));
+	assert_string_equal(b, "256M");
+	size_format(4ull << 30, b, sizeof(b));
+	assert_string_equal(b, "4G");
+	size_format(1536, b, sizeof(b));
+	assert_string_equal(b, "1536");
+	size_format(3ull << 10, b, sizeof(b));
+	assert_string_equal(b, "3K");
+	size_format(0, b, sizeof(b));
+	assert_string_equal(b, "0");
+}
+
 UNIT_MAIN(cmocka_unit_test(plain_and_units), cmocka_unit_test(lowercase_and_suffixes),
           cmocka_unit_test(not_sizes), cmocka_unit_test(overflow_refused),
-          cmocka_unit_test(callers_maximum))
+          cmocka_unit_test(callers_maximum), cmocka_unit_test(formatted))

@@ -1,7 +1,8 @@
-/* hv/size.c: the launchers' size parser (see size.h). */
-#include "hv/size.h"
+/* lib/size.c: the size syntax (see size.h). */
+#include "lib/size.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,7 @@ static int unit_shift(char c)
 	}
 }
 
-int hv_parse_size(const char *s, uint64_t max, uint64_t *out)
+int size_parse(const char *s, uint64_t max, uint64_t *out)
 {
 	char *end;
 	if (strchr(s, '-')) /* strtoull would negate: "-1" is not a huge size */
@@ -36,4 +37,17 @@ int hv_parse_size(const char *s, uint64_t max, uint64_t *out)
 		return -1;
 	*out = (uint64_t)v << shift;
 	return 0;
+}
+
+void size_format(uint64_t v, char *buf, size_t len)
+{
+	static const char units[] = "GMK";
+	for (int i = 0; i < 3; i++) {
+		int shift = 30 - 10 * i;
+		if (v && !(v & ((1ull << shift) - 1))) {
+			snprintf(buf, len, "%llu%c", (unsigned long long)(v >> shift), units[i]);
+			return;
+		}
+	}
+	snprintf(buf, len, "%llu", (unsigned long long)v);
 }

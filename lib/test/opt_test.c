@@ -1,0 +1,209 @@
+/* Unit tests for lib/opt.c: every kind stores a valid value and refuses a bad one with the one
+ * message form and exit status; prefixes, "=", short names, "--", positionals; --help's text. */
+#include "tools/unit.h"
+#include "lib/opt.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* What a parse printed on stderr (or stdout): fd 2 (1) goes to a file while it runs. */
+static char captured[4096];
+
+static int run_captured(int fd, struct opt_cmd *cmd, int argc, char **argv)
+{
+	char path[] = "/tmp/vclib-opt-XXXXXX";
+	int tmp = mkstemp(path);
+	assert_true(tmp >= 0);
+	unlink(path);
+	fflush(fd == 1 ? stdout : stderr);
+	int saved = dup(fd);
+	dup2(tmp, fd);
+	int rc = opt_parse(cmd, argc, argv);
+	fflush(fd == 1 ? stdout : stderr);
+	dup2(saved, fd);
+	close(saved);
+	ssize_t n = pread(tmp, captured, sizeof(captured) - 1, 0);
+	captured[n > 0 ? n : 0] = 0;
+	close(tmp);
+	return rc;
+}
+
+struct vals {
+	bool flag;
+	int n, choice;
+	long long big;
+	double x, pos;
+	uint64_t size;
+	const char *s;
+	int calls;
+};
+
+static const char *const words[] = { "on", "off", "force", NULL };
+
+static const char *even(const char *arg, void *dst)
+{
+	int v = atoi(arg);
+	if (v % 2)
+		return "not even";
+	((struct vals *)dst)->calls += v;
+	return NULL;
+}
+
+static struct vals v;
+static const struct opt table[] = {
+	{ OPT_FLAG("trace", &v.flag), .short_name = 't', .help = "print each call" },
+	{ OPT_INT("count", &v.n, 1, 100), .short_name = 'n', .help = "how many", .def = "5" },
+	{ OPT_LLONG("seed", &v.big, 0, 1000000000000000LL), .help = "random seed" },
+	{ OPT_DOUBLE("scale", &v.x, 0.01, 100), .arg = "F", .help = "a factor\nover two lines" },
+	{ OPT_DOUBLE("rate", &v.pos, 0, 1e6), .dmin_open = true, .help = "per second" },
+	{ OPT_SIZE("mem", &v.size, 16 << 20, 1ull << 40), .help = "memory", .def = "256M" },
+	{ OPT_STRING("name", &v.s), .arg = "NAME", .help = "the name" },
+	{ OPT_CHOICE("time-page", &v.choice, words), .help = "the time page" },
+	{ OPT_CALL("even", even, &v), .arg = "N", .help = "an even number, added up" },
+	{ OPT_STRING("name-suffix", &v.s), .help = "shares a prefix with --name" },
+	{ OPT_STRING("a-long-option-name", &v.s), .help = "help on the next line" },
+	OPT_END,
+};
+
+static struct opt_cmd cmd(const char *args)
+{
+	memset(&v, 0, sizeof(v));
+	return (struct opt_cmd){ .prog = "prog", .opts = table, .args = args };
+}
+
+#define ARGV(...)                                                                                  \
+	(char *[])                                                                                 \
+	{                                                                                          \
+		"prog", __VA_ARGS__, NULL                                                          \
+	}
+#define ARGC(...)     ((int)(sizeof((char *[]){ "prog", __VA_ARGS__ }) / sizeof(char *)))
+#define PARSE(c, ...) run_captured(2, &(c), ARGC(__VA_ARGS__), ARGV(__VA_ARGS__))
+
+static void every_kind_stores(void **state)
+{
+	struct opt_cmd c = cmd(NULL);
+	assert_int_equal(PARSE(c, "--trace", "--count", "7", "--seed=123456789012", "--scale",
+	                       "0.5", "--rate", "1e-3", "--mem", "1G", "--name", "vm1",
+	                       "--time-page", "force", "--even", "4", "--even", "6"),
+	                 OPT_RUN);
+	assert_true(v.flag);
+	assert_int_equal(v.n, 7);
+	assert_true(v.big == 123456789012LL);
+	assert_true(v.x == 0.5 && v.pos == 1e-3);
+	assert_true(v.size == 1ull << 30);
+	assert_string_equal(v.s, "vm1");
+	assert_int_equal(v.choice, 2);
+	assert_int_equal(v.calls, 10);
+	assert_int_equal(c.argi, 19);
+	assert_string_equal(captured, "");
+}
+
+static void short_names_and_prefixes(void **state)
+{
+	struct opt_cmd c = cmd(NULL);
+	assert_int_equal(PARSE(c, "-t", "-n3", "--cou", "4", "--sc=2"), OPT_RUN);
+	assert_true(v.flag);
+	assert_int_equal(v.n, 4);
+	assert_true(v.x == 2);
+	c = cmd(NULL);
+	assert_int_equal(PARSE(c, "-n", "9", "--name", "x"), OPT_RUN); /* exact beats prefix */
+	assert_int_equal(v.n, 9);
+	assert_string_equal(v.s, "x");
+	c = cmd(NULL);
+	assert_int_equal(PARSE(c, "--na", "x"), 2);
+	assert_string_equal(captured, "prog: ambiguous option --na (see --help)\n");
+}
+
+static void expect_error(const char *msg, int status, struct opt_cmd *c, int argc, char **argv)
+{
+	assert_int_equal(run_captured(2, c, argc, argv), status);
+	assert_string_equal(captured, msg);
+}
+
+static void bad_values(void **state)
+{
+	struct opt_cmd c = cmd(NULL);
+	expect_error("prog: --count: not an integer from 1 to 100: 0\n", 2, &c, 3,
+	             ARGV("--count", "0"));
+	expect_error("prog: --count: not an integer from 1 to 100: 1.5\n", 2, &c, 3,
+	             ARGV("--count", "1.5"));
+	expect_error("prog: --count: not an integer from 1 to 100: -2\n", 2, &c, 3,
+	             ARGV("--count", "-2"));
+	expect_error("prog: --count: not an integer from 1 to 100: \n", 2, &c, 2, ARGV("--count="));
+	expect_error("prog: --seed: not an integer from 0 to 1000000000000000: "
+	             "99999999999999999999\n",
+	             2, &c, 3, ARGV("--seed", "99999999999999999999"));
+	expect_error("prog: --scale: not a number from 0.01 to 100: x\n", 2, &c, 3,
+	             ARGV("--scale", "x"));
+	expect_error("prog: --scale: not a number from 0.01 to 100: nan\n", 2, &c, 3,
+	             ARGV("--scale", "nan"));
+	expect_error("prog: --rate: not a number above 0 and at most 1e+06: 0\n", 2, &c, 3,
+	             ARGV("--rate", "0"));
+	expect_error("prog: --mem: not a size from 16M to 1024G: 8M\n", 2, &c, 3,
+	             ARGV("--mem", "8M"));
+	expect_error("prog: --time-page: not on, off or force: sometimes\n", 2, &c, 3,
+	             ARGV("--time-page", "sometimes"));
+	expect_error("prog: --even: not even: 3\n", 2, &c, 3, ARGV("--even", "3"));
+	assert_int_equal(v.n, 0); /* nothing stored by a refused value */
+	c.value_status = 78;
+	expect_error("prog: --count: not an integer from 1 to 100: 101\n", 78, &c, 3,
+	             ARGV("--count", "101"));
+}
+
+static void usage_errors(void **state)
+{
+	struct opt_cmd c = cmd(NULL);
+	expect_error("prog: unknown option --bogus (see --help)\n", 2, &c, 2, ARGV("--bogus"));
+	expect_error("prog: unknown option -x (see --help)\n", 2, &c, 2, ARGV("-x"));
+	expect_error("prog: --count: needs a value (see --help)\n", 2, &c, 2, ARGV("--count"));
+	expect_error("prog: --trace: takes no value (see --help)\n", 2, &c, 2, ARGV("--trace=1"));
+	expect_error("prog: unexpected argument extra (see --help)\n", 2, &c, 2, ARGV("extra"));
+	c = cmd("PROGRAM");
+	expect_error("prog: no PROGRAM given (see --help)\n", 2, &c, 2, ARGV("--trace"));
+}
+
+static void positionals(void **state)
+{
+	struct opt_cmd c = cmd("PROGRAM");
+	assert_int_equal(PARSE(c, "--trace", "--", "--count", "x"), OPT_RUN);
+	assert_int_equal(c.argi, 3);
+	assert_int_equal(v.n, 0);
+	c = cmd("PROGRAM");
+	assert_int_equal(PARSE(c, "-n", "2", "/bin/true", "--count", "3"), OPT_RUN);
+	assert_int_equal(c.argi, 3);
+	assert_int_equal(v.n, 2);
+	c = cmd(NULL);
+	assert_int_equal(PARSE(c, "--"), OPT_RUN);
+}
+
+static void help_text(void **state)
+{
+	struct opt_cmd c = cmd(NULL);
+	c.about = "Does things.\n";
+	c.footer = "Exit status: 0.\n";
+	assert_int_equal(run_captured(1, &c, 2, ARGV("--help")), 0);
+	const char *want = "usage: prog [options]\n"
+	                   "Does things.\n"
+	                   "  -t, --trace          print each call\n"
+	                   "  -n, --count N        how many (default 5)\n"
+	                   "  --seed N             random seed\n"
+	                   "  --scale F            a factor\n"
+	                   "                       over two lines\n"
+	                   "  --rate X             per second\n"
+	                   "  --mem SIZE           memory (default 256M)\n"
+	                   "  --name NAME          the name\n"
+	                   "  --time-page WORD     the time page\n"
+	                   "  --even N             an even number, added up\n"
+	                   "  --name-suffix VALUE  shares a prefix with --name\n"
+	                   "  --a-long-option-name VALUE\n"
+	                   "                       help on the next line\n"
+	                   "  --help               this text\n"
+	                   "Exit status: 0.\n";
+	assert_string_equal(captured, want);
+	assert_int_equal(run_captured(1, &c, 4, ARGV("--count", "3", "--help")), 0);
+}
+
+UNIT_MAIN(cmocka_unit_test(every_kind_stores), cmocka_unit_test(short_names_and_prefixes),
+          cmocka_unit_test(bad_values), cmocka_unit_test(usage_errors),
+          cmocka_unit_test(positionals), cmocka_unit_test(help_text))

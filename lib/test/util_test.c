@@ -1,0 +1,74 @@
+/* Unit tests for lib/num.c, lib/clock.c and lib/json.c: full checks on numbers (errno, the end,
+ * the range, nothing stored on failure), a clock that moves forward, getters with their defaults.
+ */
+#include "tools/unit.h"
+#include "lib/clock.h"
+#include "lib/json.h"
+#include "lib/num.h"
+
+static void integers(void **state)
+{
+	long long v = 42;
+	int i = 7;
+	assert_int_equal(num_ll("123", 0, 1000, &v), 0);
+	assert_true(v == 123);
+	assert_int_equal(num_ll("-5", -10, 10, &v), 0);
+	assert_true(v == -5);
+	v = 42;
+	assert_int_equal(num_ll("", 0, 10, &v), -1);
+	assert_int_equal(num_ll("1x", 0, 10, &v), -1);
+	assert_int_equal(num_ll("11", 0, 10, &v), -1);
+	assert_int_equal(num_ll("99999999999999999999", 0, INT64_MAX, &v), -1); /* ERANGE */
+	assert_true(v == 42);
+	assert_int_equal(num_int("65535", 0, 65535, &i), 0);
+	assert_int_equal(i, 65535);
+	assert_int_equal(num_int("4294967297", 0, 65535, &i), -1);
+	assert_int_equal(i, 65535);
+}
+
+static void doubles(void **state)
+{
+	double d = 1;
+	assert_int_equal(num_double("0.25", 0, 1, &d), 0);
+	assert_true(d == 0.25);
+	assert_int_equal(num_double("1e400", 0, 1e300, &d), -1); /* ERANGE */
+	assert_int_equal(num_double("nan", -1, 1, &d), -1);
+	assert_int_equal(num_double("inf", 0, 1e300, &d), -1);
+	assert_int_equal(num_double("2 ", 0, 10, &d), -1);
+	assert_true(d == 0.25);
+}
+
+static void clock_moves(void **state)
+{
+	int64_t a = now_ns();
+	struct timespec ts = ns_to_timespec(a + 1000000);
+	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	int64_t b = now_ns();
+	assert_true(a > 0 && b >= a + 1000000);
+	ts = ns_to_timespec(3000000007LL);
+	assert_true(ts.tv_sec == 3 && ts.tv_nsec == 7);
+}
+
+static void getters(void **state)
+{
+	json_t *o =
+	    json_pack("{s:i, s:f, s:f, s:s, s:n}", "i", 5, "r", 2.5, "w", 3.0, "s", "text", "null");
+	assert_true(jget_num(o, "i", -1) == 5);
+	assert_true(jget_num(o, "r", -1) == 2.5);
+	assert_true(jget_num(o, "s", -1) == -1);
+	assert_true(jget_num(o, "missing", -1) == -1);
+	assert_true(jget_num(NULL, "i", -1) == -1);
+	assert_true(jget_int(o, "i", -1) == 5);
+	assert_true(jget_int(o, "w", -1) == 3);
+	assert_true(jget_int(o, "r", -1) == -1);
+	assert_true(jget_int(o, "null", -1) == -1);
+	assert_string_equal(jget_str(o, "s", ""), "text");
+	assert_string_equal(jget_str(o, "i", "none"), "none");
+	json_t *a = json_array();
+	assert_string_equal(jget_str(a, "s", "none"), "none");
+	json_decref(a);
+	json_decref(o);
+}
+
+UNIT_MAIN(cmocka_unit_test(integers), cmocka_unit_test(doubles), cmocka_unit_test(clock_moves),
+          cmocka_unit_test(getters))
