@@ -12,14 +12,14 @@ harness.srcs := harness/proc.c harness/plan.c harness/platform.c harness/platfor
 HOST_PROGS += vcons
 vcons.srcs := harness/main.c harness/cmd_report.c harness/cmd_compare.c harness/cmd_seal.c \
 	harness/cmd_serve.c harness/cmd_submit.c
-vcons.deps := harness vcresults vcmodel vcload hvsize
+vcons.deps := harness vcresults vcmodel vcload vclib
 vcons.ldlibs := -lyaml -ljansson -lcrypto -lm -lmicrohttpd -lcurl -lsqlite3 -lpthread
 
 E2E_TESTS += harness/test/report.sh
 
 UNIT_TESTS += harness-proc-test
 harness-proc-test.srcs := harness/test/proc_test.c
-harness-proc-test.deps := harness vcmodel hvsize
+harness-proc-test.deps := harness vcmodel vclib
 harness-proc-test.ldlibs := -lcmocka
 
 E2E_TESTS += harness/test/run.sh harness/test/run.sh@hv
@@ -27,7 +27,7 @@ BENCHES += harness/bench/run.sh harness/bench/run.sh@hv
 E2E_TESTS += harness/test/dilation.sh@hv
 UNIT_TESTS += harness-run-logic-test
 harness-run-logic-test.srcs := harness/test/run_logic_test.c
-harness-run-logic-test.deps := harness vcmodel vcload hvsize
+harness-run-logic-test.deps := harness vcmodel vcload vclib
 harness-run-logic-test.ldlibs := -lcmocka -lyaml -ljansson -lcrypto -lm
 E2E_TESTS += harness/test/qemu.sh
 
@@ -35,5 +35,5 @@ E2E_TESTS += harness/test/qemu.sh
 # corpus harness/fuzz/result/ is replayed under ASan+UBSan by make test
 FUZZERS += harness-result
 harness-result.srcs := harness/fuzz/result.c harness/cmd_report.c harness/cmd_compare.c
-harness-result.deps := vcmodel hvsize
+harness-result.deps := vcmodel vclib
 harness-result.ldlibs := -lyaml -ljansson -lcrypto -lm

@@ -4,12 +4,6 @@
 LIBS += vclib
 vclib.srcs := lib/opt.c lib/num.c lib/size.c lib/clock.c lib/json.c lib/stop.c lib/net.c
 
-# hvsize: the whole library under the old name of the size parser's, for harness/ and results/,
-# whose module.mk files name it until they are converted to vclib (they also link vcload, which
-# calls now_ns).
-LIBS += hvsize
-hvsize.srcs := $(vclib.srcs)
-
 UNIT_TESTS += vclib-opt-test
 vclib-opt-test.srcs := lib/test/opt_test.c
 vclib-opt-test.deps := vclib

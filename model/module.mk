@@ -10,21 +10,21 @@ vcmodel.srcs := model/yamldoc.c model/config.c model/score.c model/rules.c model
 
 UNIT_TESTS += model-score-test model-config-test model-rules-test model-svg-test
 model-score-test.srcs := model/test/score_test.c
-model-score-test.deps := vcmodel hvsize
+model-score-test.deps := vcmodel vclib
 model-score-test.ldlibs := -lcmocka -lm
 model-config-test.srcs := model/test/config_test.c
-model-config-test.deps := vcmodel hvsize
+model-config-test.deps := vcmodel vclib
 model-config-test.ldlibs := -lcmocka -lyaml -lcrypto -lm
 model-rules-test.srcs := model/test/rules_test.c
-model-rules-test.deps := vcmodel hvsize
+model-rules-test.deps := vcmodel vclib
 model-rules-test.ldlibs := -lcmocka -lyaml -ljansson -lcrypto -lm
 model-svg-test.srcs := model/test/svg_test.c
-model-svg-test.deps := vcmodel hvsize
+model-svg-test.deps := vcmodel vclib
 model-svg-test.ldlibs := -lcmocka -lm
 
 # the YAML readers (CSU profiles, run rules, sizes) under libFuzzer (`make fuzz`); its corpus
 # model/fuzz/yaml/ is replayed under ASan+UBSan by make test
 FUZZERS += model-yaml
 model-yaml.srcs := model/fuzz/yaml.c
-model-yaml.deps := vcmodel hvsize
+model-yaml.deps := vcmodel vclib
 model-yaml.ldlibs := -lyaml -lcrypto -lm

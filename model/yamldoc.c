@@ -1,6 +1,6 @@
 /* model/yamldoc.c: YAML files as line-annotated trees, and typed getters with located errors. */
 #include "model/yamldoc.h"
-#include "hv/size.h"
+#include "lib/size.h"
 
 #include <errno.h>
 #include <math.h>
@@ -320,7 +320,7 @@ int ynode_size(struct yamldoc *d, const struct ynode *map, const char *key, cons
 	if (!n)
 		return -1;
 	uint64_t v;
-	if (hv_parse_size(n->value, YAMLDOC_MAX_SIZE, &v) < 0 || v == 0)
+	if (size_parse(n->value, YAMLDOC_MAX_SIZE, &v) < 0 || v == 0)
 		return yamldoc_fail(d, n, field, "'%s' is not a size like 512M or 2G", n->value);
 	*out = v;
 	return 0;

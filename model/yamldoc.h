@@ -52,7 +52,7 @@ int ynode_double(struct yamldoc *d, const struct ynode *map, const char *key, co
                  double min, double max, double *out);
 int ynode_bool(struct yamldoc *d, const struct ynode *map, const char *key, const char *field,
                int *out);
-/* A size as vcons-hv's --mem takes it (hv/size.h: 512M, 2G, 400MiB; whole numbers), above 0 and at
+/* A size as vcons-hv's --mem takes it (lib/size.h: 512M, 2G, 400MiB; whole numbers), above 0 and at
  * most YAMLDOC_MAX_SIZE -> bytes. */
 #define YAMLDOC_MAX_SIZE (1ULL << 50)
 int ynode_size(struct yamldoc *d, const struct ynode *map, const char *key, const char *field,

@@ -11,15 +11,15 @@ E2E_TESTS += results/test/submit.sh results/test/load.sh
 
 UNIT_TESTS += results-seal-test results-store-test
 results-seal-test.srcs := results/test/seal_test.c
-results-seal-test.deps := vcresults vcmodel hvsize
+results-seal-test.deps := vcresults vcmodel vclib
 results-seal-test.ldlibs := -lcmocka -lyaml -ljansson -lcrypto -lm
 results-store-test.srcs := results/test/store_test.c
-results-store-test.deps := vcresults vcmodel hvsize
+results-store-test.deps := vcresults vcmodel vclib
 results-store-test.ldlibs := -lcmocka -lsqlite3 -lyaml -ljansson -lcrypto -lm -lpthread
 
 # what the server does with an upload before storing it (seal format, schema, verdict) under
 # libFuzzer (`make fuzz`); its corpus results/fuzz/check/ is replayed under ASan+UBSan by make test
 FUZZERS += results-check
 results-check.srcs := results/fuzz/check.c
-results-check.deps := vcresults vcmodel hvsize
+results-check.deps := vcresults vcmodel vclib
 results-check.ldlibs := -lyaml -ljansson -lcrypto -lm

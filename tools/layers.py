@@ -23,7 +23,8 @@ import sys
 # are peers (they may not include each other).
 LAYERS = """
 tools                                   test support (tools/unit.h, tools/fuzz.h) for every test
-hv                                      vcons-hv; hv/size.h is the size syntax qemu and model use
+lib                                     what every program needs: options, sizes, clock, JSON, stop, listen
+hv                                      vcons-hv
 qemu                                    vcons-qemu, the full-Linux platform
 workloads/common                        the load-generation library of every workload
 workloads/db workloads/idle workloads/java workloads/mail workloads/web

@@ -1,14 +1,14 @@
 /* model/fuzz/yaml.c: fuzz target for the YAML readers of `vcons run` (config.h, yamldoc.h):
  * the same bytes as a CSU profile and as a run-rules file (written to a dot file next to the
- * binary, below build/, since both loaders take a path), and as a size for hv_parse_size
- * (hv/size.h). Promises checked: a load gives a profile or rules whose every field lies in the
+ * binary, below build/, since both loaders take a path), and as a size for size_parse
+ * (lib/size.h). Promises checked: a load gives a profile or rules whose every field lies in the
  * range config.c documents (sizes within YAMLDOC_MAX_SIZE, mixes adding up to 100, the rules'
  * SHA-256 that of the bytes), or -1 with one message that starts with the file's name; a size
  * parses within its maximum (and not at all above it), leaving *out alone when refused. */
 #include "tools/fuzz.h"
 #include "model/config.h"
 #include "model/yamldoc.h"
-#include "hv/size.h"
+#include "lib/size.h"
 
 #include <limits.h>
 #include <openssl/evp.h>
@@ -90,7 +90,7 @@ static void check_size(const uint8_t *data, size_t size)
 	fuzz_assert(s);
 	for (size_t i = 0; i < sizeof(max) / sizeof(max[0]); i++) {
 		uint64_t v = 12345;
-		if (hv_parse_size(s, max[i], &v) == 0)
+		if (size_parse(s, max[i], &v) == 0)
 			fuzz_assert(v <= max[i]);
 		else
 			fuzz_assert(v == 12345);
