@@ -4,6 +4,7 @@
  * HTML page with grouped bar charts. Results may differ in platform and CSU count: what one
  * lacks shows as "-". */
 #include "harness/cmd.h"
+#include "lib/json.h"
 #include "model/config.h"
 #include "model/htmlpage.h"
 #include "model/result.h"
@@ -42,18 +43,6 @@ struct cmp {
 	int nrows;
 };
 
-static double num(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-static const char *str(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
 static const json_t *csu_score(const json_t *res, int csu)
 {
 	const json_t *c;
@@ -74,14 +63,14 @@ static double vm_rate(const json_t *res, int csu, const char *role)
 	json_array_foreach(json_object_get(res, "vms"), i, vm)
 	{
 		if (json_integer_value(json_object_get(vm, "csu")) != csu ||
-		    strcmp(str(vm, "role"), role))
+		    strcmp(jget_str(vm, "role", ""), role))
 			continue;
 		double sum = 0;
 		int n = 0;
 		json_array_foreach(json_object_get(vm, "intervals"), k, iv)
 		{
-			if (isfinite(num(iv, "rate")))
-				sum += num(iv, "rate"), n++;
+			if (isfinite(jget_num(iv, "rate", NAN)))
+				sum += jget_num(iv, "rate", NAN), n++;
 		}
 		return n ? sum / n : NAN;
 	}
@@ -107,15 +96,15 @@ static void text_rows(struct cmp *c)
 	for (int i = 0; i < c->n; i++) {
 		const json_t *res = c->res[i], *v = json_object_get(res, "verdict");
 		snprintf(file->s[i], sizeof(file->s[i]), "%c: %s", 'A' + i, c->path[i]);
-		snprintf(id->s[i], sizeof(id->s[i]), "%s", str(res, "run_id"));
-		snprintf(pf->s[i], sizeof(pf->s[i]), "%s", str(res, "platform"));
+		snprintf(id->s[i], sizeof(id->s[i]), "%s", jget_str(res, "run_id", ""));
+		snprintf(pf->s[i], sizeof(pf->s[i]), "%s", jget_str(res, "platform", ""));
 		const json_t *n = json_object_get(res, "csus");
 		snprintf(csus->s[i], sizeof(csus->s[i]), "%d",
 		         json_is_integer(n) ? (int)json_integer_value(n)
 		                            : (int)json_array_size(json_object_get(
 		                                  json_object_get(res, "score"), "csus")));
 		snprintf(rules->s[i], sizeof(rules->s[i]), "%s",
-		         str(json_object_get(res, "rules"), "name"));
+		         jget_str(json_object_get(res, "rules"), "name", ""));
 		snprintf(verdict->s[i], sizeof(verdict->s[i]), "%s, %s",
 		         json_is_true(json_object_get(v, "valid")) ? "valid" : "INVALID",
 		         json_is_true(json_object_get(v, "compliant")) ? "compliant"
@@ -132,10 +121,10 @@ static void csu_rows(struct cmp *c, int csu)
 	struct row *low = add_row(c, 0, 0, label);
 	for (int i = 0; i < c->n; i++) {
 		const json_t *s = csu_score(c->res[i], csu);
-		score->v[i] = num(s, "score");
+		score->v[i] = jget_num(s, "score", NAN);
 		if (s)
-			snprintf(low->s[i], sizeof(low->s[i]), "%s %.3f", str(s, "lowest_workload"),
-			         num(s, "lowest"));
+			snprintf(low->s[i], sizeof(low->s[i]), "%s %.3f",
+			         jget_str(s, "lowest_workload", ""), jget_num(s, "lowest", NAN));
 	}
 	for (int w = 0; w < NBUSY; w++) {
 		const char *role = role_name((enum role)w);
@@ -144,8 +133,8 @@ static void csu_rows(struct cmp *c, int csu)
 		snprintf(label, sizeof(label), "csu%d %s rate/s", csu, role);
 		struct row *rate = add_row(c, 1, 1, label);
 		for (int i = 0; i < c->n; i++) {
-			norm->v[i] =
-			    num(json_object_get(csu_score(c->res[i], csu), "normalized"), role);
+			norm->v[i] = jget_num(
+			    json_object_get(csu_score(c->res[i], csu), "normalized"), role, NAN);
 			rate->v[i] = vm_rate(c->res[i], csu, role);
 		}
 	}
@@ -158,7 +147,7 @@ static void build(struct cmp *c)
 	struct row *run = add_row(c, 1, 3, "run score");
 	for (int i = 0; i < c->n; i++) {
 		const json_t *csus = json_object_get(json_object_get(c->res[i], "score"), "csus");
-		run->v[i] = num(json_object_get(c->res[i], "score"), "run");
+		run->v[i] = jget_num(json_object_get(c->res[i], "score"), "run", NAN);
 		if ((int)json_array_size(csus) > c->ncsus)
 			c->ncsus = (int)json_array_size(csus);
 	}
@@ -267,7 +256,7 @@ static void html_chart(FILE *f, const struct cmp *c, const char *title, int scor
 	}
 	for (int i = 0; i < c->n; i++) {
 		snprintf(names[i], sizeof(names[i]), "%c: %s (%s)", 'A' + i,
-		         str(c->res[i], "run_id"), str(c->res[i], "platform"));
+		         jget_str(c->res[i], "run_id", ""), jget_str(c->res[i], "platform", ""));
 		s[i] = (struct svg_series){ names[i], y[i] };
 	}
 	int w = 120 + nx * (c->n * 16 + 30);

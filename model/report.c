@@ -2,6 +2,7 @@
  * verdict, scores, a summary per VM and SVG charts of throughput, latency, time dilation and hv
  * exits per interval) and its text summary. */
 #include "model/report.h"
+#include "lib/json.h"
 #include "model/config.h"
 #include "model/htmlpage.h"
 #include "model/svg.h"
@@ -21,18 +22,6 @@ struct vm_row {
 	double target, rate, norm, pctl, lat_ms, limit_ms, fail_pct, dil_lo, dil_hi, cpu;
 };
 
-static double num(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-static const char *str(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
 static double mean_key(const json_t *vm, const char *key)
 {
 	const json_t *iv;
@@ -41,7 +30,7 @@ static double mean_key(const json_t *vm, const char *key)
 	int n = 0;
 	json_array_foreach(json_object_get(vm, "intervals"), k, iv)
 	{
-		double v = num(iv, key);
+		double v = jget_num(iv, key, NAN);
 		if (isfinite(v))
 			sum += v, n++;
 	}
@@ -56,7 +45,7 @@ static double normalized(const json_t *res, int csu, const char *role)
 	json_array_foreach(json_object_get(json_object_get(res, "score"), "csus"), i, c)
 	{
 		if (json_integer_value(json_object_get(c, "csu")) == csu)
-			return num(json_object_get(c, "normalized"), role);
+			return jget_num(json_object_get(c, "normalized"), role, NAN);
 	}
 	return NAN;
 }
@@ -64,11 +53,11 @@ static double normalized(const json_t *res, int csu, const char *role)
 /* The rate a VM is measured against: its injected rate, or the rules' reference (java). */
 static double target_of(const json_t *res, const json_t *vm, const char **what)
 {
-	double t = num(vm, "target_rate");
+	double t = jget_num(vm, "target_rate", NAN);
 	*what = "target";
 	if (!(t > 0)) {
-		t = num(json_object_get(json_object_get(res, "rules"), "reference"),
-		        str(vm, "role"));
+		t = jget_num(json_object_get(json_object_get(res, "rules"), "reference"),
+		             jget_str(vm, "role", ""), NAN);
 		*what = "reference";
 	}
 	return t;
@@ -79,7 +68,7 @@ static void vm_row(const json_t *res, const json_t *vm, struct vm_row *r)
 	const char *what;
 	enum role role;
 	memset(r, 0, sizeof(*r));
-	r->vm = vm, r->name = str(vm, "name"), r->role = str(vm, "role");
+	r->vm = vm, r->name = jget_str(vm, "name", ""), r->role = jget_str(vm, "role", "");
 	r->csu = (int)json_integer_value(json_object_get(vm, "csu"));
 	r->busy = role_parse(r->role, &role) == 0 && role < NBUSY;
 	r->target = target_of(res, vm, &what);
@@ -88,7 +77,7 @@ static void vm_row(const json_t *res, const json_t *vm, struct vm_row *r)
 	r->cpu = mean_key(vm, "vm_cpu_pct");
 	const json_t *qos =
 	    json_object_get(json_object_get(json_object_get(res, "rules"), "qos"), r->role);
-	r->pctl = num(qos, "percentile"), r->limit_ms = num(qos, "limit_ms");
+	r->pctl = jget_num(qos, "percentile", NAN), r->limit_ms = jget_num(qos, "limit_ms", NAN);
 	if (!isfinite(r->pctl))
 		r->pctl = 99; /* no rules in the result: show the p99 */
 	r->lat_ms = r->dil_lo = r->dil_hi = NAN;
@@ -98,17 +87,19 @@ static void vm_row(const json_t *res, const json_t *vm, struct vm_row *r)
 	json_array_foreach(json_object_get(vm, "intervals"), k, iv)
 	{
 		r->nk++;
-		double d = num(iv, "dilation"),
-		       l = num(json_object_get(iv, "latency_us"), verdict__latency_key(r->pctl)) /
+		double d = jget_num(iv, "dilation", NAN),
+		       l = jget_num(json_object_get(iv, "latency_us"),
+		                    verdict__latency_key(r->pctl), NAN) /
 		           1000.0;
 		if (isfinite(d))
 			r->dil_lo = isfinite(r->dil_lo) ? fmin(r->dil_lo, d) : d,
 			r->dil_hi = isfinite(r->dil_hi) ? fmax(r->dil_hi, d) : d;
 		if (isfinite(l))
 			r->lat_ms = isfinite(r->lat_ms) ? fmax(r->lat_ms, l) : l;
-		if (isfinite(num(iv, "ops")))
-			ops += num(iv, "ops"),
-			    errors += num(iv, "errors") > 0 ? num(iv, "errors") : 0;
+		if (isfinite(jget_num(iv, "ops", NAN)))
+			ops += jget_num(iv, "ops", NAN), errors += jget_num(iv, "errors", NAN) > 0
+			                                               ? jget_num(iv, "errors", NAN)
+			                                               : 0;
 	}
 	r->fail_pct = ops > 0 ? 100 * errors / ops : NAN;
 }
@@ -176,19 +167,20 @@ static void html_header(FILE *f, const json_t *res)
 	const json_t *rules = json_object_get(res, "rules"), *sys = json_object_get(res, "system");
 	const json_t *csu = json_object_get(json_object_get(res, "config"), "csu");
 	fputs("<h1>vcons report: ", f);
-	html__esc(f, str(res, "run_id"));
+	html__esc(f, jget_str(res, "run_id", ""));
 	fputs("</h1>\n<table>\n", f);
 	const char *rows[][2] = {
-		{ "platform", str(res, "platform") },
-		{ "started", str(res, "started_at") },
-		{ "status", str(res, "status") },
-		{ "CSU profile", str(csu, "name") },
-		{ "rules", str(rules, "name") },
-		{ "rules SHA-256", str(rules, "sha256") },
-		{ "CPU", str(sys, "cpu_model") },
-		{ "kernel", str(sys, "kernel") },
-		{ "compiler", str(sys, "compiler") },
-		{ "acceleration", json_object_get(res, "accel") ? str(res, "accel") : "-" },
+		{ "platform", jget_str(res, "platform", "") },
+		{ "started", jget_str(res, "started_at", "") },
+		{ "status", jget_str(res, "status", "") },
+		{ "CSU profile", jget_str(csu, "name", "") },
+		{ "rules", jget_str(rules, "name", "") },
+		{ "rules SHA-256", jget_str(rules, "sha256", "") },
+		{ "CPU", jget_str(sys, "cpu_model", "") },
+		{ "kernel", jget_str(sys, "kernel", "") },
+		{ "compiler", jget_str(sys, "compiler", "") },
+		{ "acceleration",
+		  json_object_get(res, "accel") ? jget_str(res, "accel", "") : "-" },
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		fputs("<tr><th class=\"l\">", f);
@@ -199,7 +191,7 @@ static void html_header(FILE *f, const json_t *res)
 	}
 	fprintf(f, "<tr><th class=\"l\">CSUs</th><td class=\"l\">%d</td></tr>\n", csu_count(res));
 	fputs("<tr><th class=\"l\">host CPUs</th>", f);
-	td_num(f, num(sys, "cpus"), 6);
+	td_num(f, jget_num(sys, "cpus", NAN), 6);
 	fputs("</tr>\n</table>\n", f);
 }
 
@@ -228,7 +220,7 @@ static void html_scores(FILE *f, const json_t *res)
 	const json_t *score = json_object_get(res, "score"), *c;
 	size_t i;
 	fputs("<h2>Scores</h2>\n<p>run score <span class=\"score\" id=\"run-score\">", f);
-	html__num(f, num(score, "run"), 4);
+	html__num(f, jget_num(score, "run", NAN), 4);
 	fputs("</span> <span class=\"note\">(sum of the CSU scores; a CSU's score is the geometric "
 	      "mean of its busy workloads' normalized results)</span></p>\n<table>\n",
 	      f);
@@ -239,11 +231,11 @@ static void html_scores(FILE *f, const json_t *res)
 		const json_t *n = json_object_get(c, "normalized");
 		fprintf(f, "<tr><td class=\"l\">csu%d</td>",
 		        (int)json_integer_value(json_object_get(c, "csu")));
-		td_num(f, num(c, "score"), 4);
-		td_str(f, str(c, "lowest_workload"));
-		td_num(f, num(c, "lowest"), 4);
+		td_num(f, jget_num(c, "score", NAN), 4);
+		td_str(f, jget_str(c, "lowest_workload", ""));
+		td_num(f, jget_num(c, "lowest", NAN), 4);
 		for (int w = 0; w < NBUSY; w++)
-			td_num(f, num(n, role_name((enum role)w)), 4);
+			td_num(f, jget_num(n, role_name((enum role)w), NAN), 4);
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);
@@ -311,7 +303,7 @@ static void per_interval(const json_t *vm, const char *obj, const char *key, dou
 {
 	for (int k = 0; k < n; k++) {
 		const json_t *iv = json_array_get(json_object_get(vm, "intervals"), (size_t)k);
-		y[k] = num(obj ? json_object_get(iv, obj) : iv, key) * scale;
+		y[k] = jget_num(obj ? json_object_get(iv, obj) : iv, key, NAN) * scale;
 	}
 }
 
@@ -332,7 +324,7 @@ static void html_throughput(FILE *f, const json_t *res)
 			continue;
 		double t = target_of(res, vm, &what);
 		snprintf(title, sizeof(title), "%s: good operations/s (host time)",
-		         str(vm, "name"));
+		         jget_str(vm, "name", ""));
 		snprintf(ref, sizeof(ref), "%s %.6g/s", what, t);
 		struct svg_series s = { "rate", y };
 		struct svg_chart c = { .title = title,
@@ -419,7 +411,7 @@ static void dilation_chart(FILE *f, const json_t *res, int csu, double bound_pct
 		for (int k = lv.n; k < MAX_IV; k++)
 			y[ns][k] = NAN;
 		if (isfinite(mean_key(vms[v], "dilation")))
-			s[ns] = (struct svg_series){ str(vms[v], "name"), y[ns] }, ns++;
+			s[ns] = (struct svg_series){ jget_str(vms[v], "name", ""), y[ns] }, ns++;
 	}
 	if (!ns)
 		return;
@@ -441,8 +433,8 @@ static void dilation_chart(FILE *f, const json_t *res, int csu, double bound_pct
 
 static void html_dilation(FILE *f, const json_t *res)
 {
-	double bound =
-	    num(json_object_get(json_object_get(res, "rules"), "bounds"), "max_dilation_pct");
+	double bound = jget_num(json_object_get(json_object_get(res, "rules"), "bounds"),
+	                        "max_dilation_pct", NAN);
 	fputs(
 	    "<h2>Time dilation per interval</h2>\n<p class=\"note\">The shaded band is the rules' "
 	    "bound; sources per interval are in the result (dilation_source).</p>\n"
@@ -515,7 +507,7 @@ static void exits_chart(FILE *f, const json_t *res, int csu, const char **names,
 	int n = csu_vms(res, csu, vms, 32);
 	char title[96];
 	for (int v = 0; v < n; v++)
-		x[v] = str(vms[v], "role");
+		x[v] = jget_str(vms[v], "role", "");
 	for (int r = 0; r < nr; r++) {
 		for (int v = 0; v < n; v++)
 			y[r][v] = exit_rate(vms[v], names, nr, r);
@@ -540,11 +532,11 @@ static void html_exits(FILE *f, const json_t *res)
 	fputs("<h2>hv exits per second by reason</h2>\n", f);
 	if (!nr) {
 		fputs("<p class=\"note\" id=\"no-exits\">", f);
-		if (!strcmp(str(res, "platform"), "native"))
+		if (!strcmp(jget_str(res, "platform", ""), "native"))
 			fputs("native: no VM exits", f);
 		else
 			html__escf(f, "%s: no hv exit statistics in this result",
-			           str(res, "platform"));
+			           jget_str(res, "platform", ""));
 		fputs("</p>\n", f);
 		return;
 	}
@@ -562,8 +554,8 @@ static const char *top_calls(const json_t *po, char *buf, size_t len)
 	buf[0] = 0;
 	json_array_foreach(json_object_get(po, "top_syscalls"), i, c)
 	{
-		int n = snprintf(buf + at, len - at, "%s%s %.3g", i ? ", " : "", str(c, "call"),
-		                 num(c, "per_op"));
+		int n = snprintf(buf + at, len - at, "%s%s %.3g", i ? ", " : "",
+		                 jget_str(c, "call", ""), jget_num(c, "per_op", NAN));
 		if (n < 0 || (size_t)n >= len - at)
 			break;
 		at += (size_t)n;
@@ -593,11 +585,11 @@ static void html_per_op(FILE *f, const json_t *res)
 			                                 "most frequent calls per unit", NULL });
 		}
 		fputs("<tr>", f);
-		td_str(f, str(vm, "name"));
-		td_str(f, str(po, "unit"));
-		td_num(f, num(po, "work"), 6);
-		td_num(f, num(po, "exits"), 4);
-		td_num(f, num(po, "syscalls"), 4);
+		td_str(f, jget_str(vm, "name", ""));
+		td_str(f, jget_str(po, "unit", ""));
+		td_num(f, jget_num(po, "work", NAN), 6);
+		td_num(f, jget_num(po, "exits", NAN), 4);
+		td_num(f, jget_num(po, "syscalls", NAN), 4);
 		td_str(f, top_calls(po, calls, sizeof(calls)));
 		fputs("</tr>\n", f);
 	}
@@ -608,7 +600,7 @@ static void html_per_op(FILE *f, const json_t *res)
 void report__write(FILE *f, const json_t *res)
 {
 	char title[256];
-	snprintf(title, sizeof(title), "vcons report: %s", str(res, "run_id"));
+	snprintf(title, sizeof(title), "vcons report: %s", jget_str(res, "run_id", ""));
 	html__begin(f, title);
 	html_header(f, res);
 	html_verdict(f, res);
@@ -682,17 +674,17 @@ void report__summary(FILE *f, const json_t *res, const char *page)
 	int per_op_rows = 0;
 	verdict_words(res, &valid, &compliant);
 	if (json_object_get(res, "accel"))
-		fprintf(f, "acceleration: %s\n", str(res, "accel"));
-	fprintf(f, "run %s: %s, %d CSU%s, rules %s\n", str(res, "run_id"), str(res, "platform"),
-	        csu_count(res), csu_count(res) == 1 ? "" : "s",
-	        str(json_object_get(res, "rules"), "name"));
+		fprintf(f, "acceleration: %s\n", jget_str(res, "accel", ""));
+	fprintf(f, "run %s: %s, %d CSU%s, rules %s\n", jget_str(res, "run_id", ""),
+	        jget_str(res, "platform", ""), csu_count(res), csu_count(res) == 1 ? "" : "s",
+	        jget_str(json_object_get(res, "rules"), "name", ""));
 	fprintf(f, "%s, %s (%zu reasons)\nscore %s\n", valid, compliant,
 	        json_array_size(json_object_get(json_object_get(res, "verdict"), "reasons")),
-	        fmt(b, sizeof(b), 3, num(score, "run")));
+	        fmt(b, sizeof(b), 3, jget_num(score, "run", NAN)));
 	json_array_foreach(json_object_get(score, "csus"), i, c)
 	    fprintf(f, "  csu%d: %.3f, lowest %s %.3f\n",
-	            (int)json_integer_value(json_object_get(c, "csu")), num(c, "score"),
-	            str(c, "lowest_workload"), num(c, "lowest"));
+	            (int)json_integer_value(json_object_get(c, "csu")), jget_num(c, "score", NAN),
+	            jget_str(c, "lowest_workload", ""), jget_num(c, "lowest", NAN));
 	fprintf(f, "  %-14s %10s %10s %7s %14s %6s %15s %6s\n", "VM", "rate/s", "target/s", "norm.",
 	        "latency ms", "fail%", "dilation", "cpu%");
 	json_array_foreach(json_object_get(res, "vms"), i, vm) print_vm(f, res, vm);
@@ -707,8 +699,10 @@ void report__summary(FILE *f, const json_t *res, const char *page)
 			    f,
 			    "  %-14s %.4g exits per %s (%.4g system calls, %.4g clock reads among "
 			    "them: %s)\n",
-			    str(vm, "name"), num(po, "exits"), str(po, "unit"), num(po, "syscalls"),
-			    num(po, "clock_syscalls"), top_calls(po, calls, sizeof(calls)));
+			    jget_str(vm, "name", ""), jget_num(po, "exits", NAN),
+			    jget_str(po, "unit", ""), jget_num(po, "syscalls", NAN),
+			    jget_num(po, "clock_syscalls", NAN),
+			    top_calls(po, calls, sizeof(calls)));
 	}
 	fprintf(f, "report: %s\n", page);
 }
