@@ -1,7 +1,7 @@
 /* hv/main.c: the `vcons-hv` command: options, one VM, signals (SIGINT/SIGTERM stop the guest,
  * SIGUSR1 writes statistics), confinement, and the guest's exit status as its own. */
 #include "hv/hv.h"
-#include "lib/opt.h"
+#include "lib/vmopt.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -26,6 +26,19 @@ static const char *const page_sizes[] = { "2m", "4k", NULL };
 /* in enum hv_time_page_use's order */
 static const char *const time_page_uses[] = { "on", "off", "force", NULL };
 
+/* Where vcons-hv differs from vcons-qemu in the shared options (lib/vmopt.h). */
+static const struct vmopt_spec hv_spec = {
+	.prog = "vcons-hv",
+	.about = about,
+	.footer = footer,
+	.max_vcpus = 1024,
+	.vcpus_def = "the host's",
+	.max_mem = UINT64_MAX, /* hv_vm_create() checks the range, exit 78 */
+	.min_scale = 0.01,
+	.max_scale = 100,
+	.scale_why = "not a number from 0.01 to 100",
+};
+
 struct hv_opts {
 	struct hv_config cfg;
 	const char *stats;
@@ -37,48 +50,37 @@ struct hv_opts {
 static int parse(int argc, char **argv, struct hv_opts *o)
 {
 	struct hv_config *c = &o->cfg;
-	const struct opt opts[] = {
-		{ OPT_SIZE("mem", &c->mem_bytes, 0, UINT64_MAX),
-		  .help = "guest memory, e.g. 256M, 1G", .def = "256M" },
+	const struct opt own[] = {
 		{ OPT_CHOICE("page-size", &c->page_4k, page_sizes), .arg = "2m|4k",
 		  .help = "guest page size", .def = "2m" },
-		{ OPT_INT("vcpus", &c->vcpus, 1, 1024), .help = "virtual CPUs the guest sees",
-		  .def = "the host's" },
 		{ OPT_INT("max-threads", &c->max_threads, 1, 256),
 		  .help = "most guest threads alive at once, each a KVM vCPU", .def = "256" },
-		{ OPT_STRING("root", &c->root), .arg = "DIR",
-		  .help = "the VM's root directory: every path resolves inside it", .def = "." },
-		{ OPT_STRING("net", &c->net_addr), .arg = "A.B.C.D",
-		  .help = "the VM's loopback address", .def = "127.0.0.1" },
 		{ OPT_STRING("cpuid", &c->cpuid), .arg = "PROFILE",
 		  .help = "host, baseline (x86-64-v2) or a YAML file", .def = "host" },
-		{ OPT_DOUBLE("clock-scale", &c->clock_scale, 0.01, 100), .arg = "F",
-		  .help = "the guest's clocks run F times as fast as the host's", .def = "1" },
 		{ OPT_CHOICE("time-page", &o->time_page, time_page_uses), .arg = "on|off|force",
 		  .help = "on: the guest reads its clocks from a vDSO without an exit;\n"
 		          "off: every clock read is a system call, as where the TSC is\n"
 		          "unusable; force: trust a TSC the CPU flags do not vouch for",
 		  .def = "on" },
-		{ OPT_STRING("stats", &o->stats), .arg = "FILE",
-		  .help = "write statistics as JSON at exit and on SIGUSR1" },
 		{ OPT_FLAG("trace", &o->trace), .help = "print each system call to stderr" },
-		{ OPT_STRING("name", &c->name), .arg = "NAME",
-		  .help = "the VM's name in messages and statistics", .def = "vm" },
 		{ OPT_FLAG("no-seccomp", &o->no_seccomp),
 		  .help = "do not confine vcons-hv itself with seccomp" },
 		OPT_END,
 	};
-	struct opt_cmd cmd = { .prog = "vcons-hv",
-		               .synopsis = "[OPTIONS] -- PROGRAM [ARGS...]",
-		               .about = about,
-		               .footer = footer,
-		               .opts = opts,
-		               .args = "PROGRAM" };
+	struct vmopt vm;
+	vmopt_init(&vm, c->vcpus);
 	o->time_page = (int)c->time_page;
-	int rc = opt_parse(&cmd, argc, argv);
+	int rc = vmopt_parse(&hv_spec, own, &vm, argc, argv);
+	c->root = vm.root;
+	c->net_addr = vm.net;
+	c->vcpus = vm.vcpus;
+	c->mem_bytes = vm.mem_bytes;
+	c->name = vm.name;
+	c->clock_scale = vm.clock_scale;
+	o->stats = vm.stats;
 	c->time_page = (enum hv_time_page_use)o->time_page;
 	c->trace = o->trace;
-	c->argv = (const char *const *)argv + cmd.argi;
+	c->argv = (const char *const *)vm.argv;
 	return rc;
 }
 

@@ -46,10 +46,10 @@ static int run_wait(char *const argv[])
 
 int vq_disk_ensure(const struct vq_config *c, char *img, size_t imglen, char *err, size_t errlen)
 {
-	size_t n = strlen(c->root);
-	while (n > 1 && c->root[n - 1] == '/')
+	size_t n = strlen(c->vm.root);
+	while (n > 1 && c->vm.root[n - 1] == '/')
 		n--;
-	if (snprintf(img, imglen, "%.*s.img", (int)n, c->root) >= (int)imglen) {
+	if (snprintf(img, imglen, "%.*s.img", (int)n, c->vm.root) >= (int)imglen) {
 		snprintf(err, errlen, "--root: path too long");
 		return VQ_EXIT_CONFIG;
 	}
@@ -65,10 +65,13 @@ int vq_disk_ensure(const struct vq_config *c, char *img, size_t imglen, char *er
 		return VQ_EXIT_OSERR;
 	}
 	close(fd);
-	char *argv[] = { "mkfs.ext4", "-q", "-F", "-L", "vcons", "-d", (char *)c->root, tmp, NULL };
+	char *argv[] = {
+		"mkfs.ext4", "-q", "-F", "-L", "vcons", "-d", (char *)c->vm.root, tmp, NULL
+	};
 	if (run_wait(argv) < 0) {
 		unlink(tmp);
-		snprintf(err, errlen, "mkfs.ext4 -d %s failed (is e2fsprogs installed?)", c->root);
+		snprintf(err, errlen, "mkfs.ext4 -d %s failed (is e2fsprogs installed?)",
+		         c->vm.root);
 		return VQ_EXIT_OSERR;
 	}
 	if (rename(tmp, img) < 0) {
@@ -138,12 +141,12 @@ static int write_conf(FILE *f, const struct vq_config *c)
 	size_t cu = 0, au = 0;
 	int rc = 0;
 	cu += (size_t)snprintf(conf, sizeof(conf), "NET=");
-	rc |= sh_word(conf, sizeof(conf), &cu, c->net);
+	rc |= sh_word(conf, sizeof(conf), &cu, c->vm.net);
 	cu += (size_t)snprintf(conf + cu, sizeof(conf) - cu, "\nNAME=");
-	rc |= sh_word(conf, sizeof(conf), &cu, c->name);
+	rc |= sh_word(conf, sizeof(conf), &cu, c->vm.name);
 	cu += (size_t)snprintf(conf + cu, sizeof(conf) - cu, "\n");
 	au += (size_t)snprintf(args, sizeof(args), "set --");
-	for (char *const *a = c->argv; *a; a++)
+	for (char *const *a = c->vm.argv; *a; a++)
 		rc |= sh_word(args, sizeof(args), &au, *a);
 	au += (size_t)snprintf(args + au, sizeof(args) - au, "\n");
 	if (rc || cu >= sizeof(conf) || au >= sizeof(args))
@@ -159,7 +162,7 @@ static int write_conf(FILE *f, const struct vq_config *c)
 static int write_bin(FILE *f, const struct vq_config *c)
 {
 	char dir[4200], path[4600], name[400];
-	snprintf(dir, sizeof(dir), "%s/bin", c->root);
+	snprintf(dir, sizeof(dir), "%s/bin", c->vm.root);
 	DIR *d = opendir(dir);
 	if (!d)
 		return 0;

@@ -78,11 +78,11 @@ static int build_argv(struct argv_buf *a, const struct vq_config *c, const struc
 	int kvm = !strcmp(accel, "kvm");
 	int rc = add(a, "%s", c->qemu) || add(a, "-nodefaults") || add(a, "-no-user-config") ||
 	         add(a, "-display") || add(a, "none") || add(a, "-monitor") || add(a, "none") ||
-	         add(a, "-no-reboot") || add(a, "-name") || add(a, "%s", c->name);
+	         add(a, "-no-reboot") || add(a, "-name") || add(a, "%s", c->vm.name);
 	rc |= add(a, "-accel") || add(a, "%s", accel) || add(a, "-cpu") ||
 	      add(a, kvm ? "host" : "max");
-	rc |= add(a, "-smp") || add(a, "%d", c->vcpus) || add(a, "-m") ||
-	      add(a, "%lluM", (unsigned long long)(c->mem_bytes >> 20));
+	rc |= add(a, "-smp") || add(a, "%d", c->vm.vcpus) || add(a, "-m") ||
+	      add(a, "%lluM", (unsigned long long)(c->vm.mem_bytes >> 20));
 	rc |= add(a, "-kernel") || add(a, "%s", c->kernel) || add(a, "-initrd") ||
 	      add(a, "/dev/fd/%d", p->fd_initrd);
 	rc |= add(a, "-append") || add(a, "console=ttyS0 panic=-1 mitigations=off%s",
@@ -94,8 +94,8 @@ static int build_argv(struct argv_buf *a, const struct vq_config *c, const struc
 	char fwd[4096];
 	size_t u = (size_t)snprintf(fwd, sizeof(fwd), "user,id=net0");
 	for (int i = 0; i < c->nports && u < sizeof(fwd); i++)
-		u += (size_t)snprintf(fwd + u, sizeof(fwd) - u, ",hostfwd=tcp:%s:%d-%s:%d", c->net,
-		                      c->ports[i], c->net, c->ports[i]);
+		u += (size_t)snprintf(fwd + u, sizeof(fwd) - u, ",hostfwd=tcp:%s:%d-%s:%d",
+		                      c->vm.net, c->ports[i], c->vm.net, c->ports[i]);
 	if (u >= sizeof(fwd))
 		return -1;
 	rc |= add(a, "-netdev") || add(a, "%s", fwd) || add(a, "-device") ||
@@ -119,7 +119,7 @@ int vq_launch(const struct vq_config *c, const struct vq_paths *p, const char *a
 		return VQ_EXIT_CONFIG;
 	}
 	if (c->verbose) {
-		fprintf(stderr, "vcons-qemu: %s:", c->name);
+		fprintf(stderr, "vcons-qemu: %s:", c->vm.name);
 		for (int i = 0; i < a.n; i++)
 			fprintf(stderr, " %s", a.v[i]);
 		fputc('\n', stderr);

@@ -4,8 +4,7 @@
  * writes statistics), boot time-out, and the program's exit status as our own. */
 #include "lib/clock.h"
 #include "lib/num.h"
-#include "lib/opt.h"
-#include "lib/size.h"
+#include "lib/vmopt.h"
 #include "qemu/vq.h"
 
 #include <errno.h>
@@ -39,21 +38,12 @@ static const char footer[] =
     "the guest\n"
     "failed to boot or ended without reporting a status; 71 host resource error; 78 bad option "
     "value\n"
-    "(e.g. too little memory).\n";
+    "(e.g. too little memory).\n"
+    "\n"
+    "--mem is at least 128M; --clock-scale only 1 (QEMU guests run on the host's clock), accepted\n"
+    "for vcons-hv's command line.\n";
 
 static const char *const accels[] = { "auto", "kvm", "tcg", NULL };
-
-static const char *parse_net(const char *arg, void *dst)
-{
-	unsigned a, b, c, d;
-	char tail;
-	// NOLINTNEXTLINE(cert-err34-c): 3 digits at most: no overflow
-	if (sscanf(arg, "%3u.%3u.%3u.%3u%c", &a, &b, &c, &d, &tail) != 4 || a > 255 || b > 255 ||
-	    c > 255 || d > 255)
-		return "not an IPv4 address";
-	*(const char **)dst = arg;
-	return NULL;
-}
 
 static const char *parse_forward(const char *arg, void *dst)
 {
@@ -67,45 +57,30 @@ static const char *parse_forward(const char *arg, void *dst)
 	return NULL;
 }
 
-static const char *parse_mem(const char *arg, void *dst)
-{
-	uint64_t v;
-	if (size_parse(arg, VQ_MAX_SIZE, &v) < 0)
-		return "not a size like 256M or 1G";
-	if (v < VQ_MIN_MEM)
-		return "too little memory for a Linux guest (at least 128M)";
-	*(uint64_t *)dst = v;
-	return NULL;
-}
-
-static const char *parse_scale(const char *arg, void *dst)
-{
-	double v;
-	if (num_double(arg, 1, 1, &v) < 0)
-		return "QEMU guests run on the host's clock, only 1";
-	return NULL;
-}
+/* Where vcons-qemu differs from vcons-hv in the shared options (lib/vmopt.h). */
+static const struct vmopt_spec qemu_spec = {
+	.prog = "vcons-qemu",
+	.about = about,
+	.footer = footer,
+	.value_status = VQ_EXIT_CONFIG,
+	.max_vcpus = 255,
+	.vcpus_def = "1",
+	.min_mem = VQ_MIN_MEM,
+	.max_mem = VQ_MAX_SIZE,
+	.mem_why = "too little memory for a Linux guest (at least 128M)",
+	.min_scale = 1,
+	.max_scale = 1,
+	.scale_why = "QEMU guests run on the host's clock, only 1",
+};
 
 /* OPT_RUN, or the exit status after --help or a bad command line (78 for a bad value). */
 static int parse_args(int argc, char **argv, struct vq_config *c, double *probe)
 {
 	int accel = 0;
 	bool verbose = false;
-	const struct opt opts[] = {
-		{ OPT_STRING("root", &c->root), .arg = "DIR",
-		  .help = "the VM's root content: DIR/bin/PROGRAM, DIR/data ...", .def = "." },
-		{ OPT_CALL("net", parse_net, &c->net), .arg = "A.B.C.D",
-		  .help = "the VM's address; the host reaches --forward ports there",
-		  .def = "127.0.0.1" },
+	const struct opt own[] = {
 		{ OPT_CALL("forward", parse_forward, c), .arg = "PORT",
 		  .help = "forward host A.B.C.D:PORT to the guest's A.B.C.D:PORT (repeatable)" },
-		{ OPT_INT("vcpus", &c->vcpus, 1, 255), .help = "virtual CPUs", .def = "1" },
-		{ OPT_CALL("mem", parse_mem, &c->mem_bytes), .arg = "SIZE",
-		  .help = "guest memory, e.g. 256M, 1G; at least 128M", .def = "256M" },
-		{ OPT_STRING("name", &c->name), .arg = "NAME",
-		  .help = "the VM's name in messages and statistics", .def = "vm" },
-		{ OPT_STRING("stats", &c->stats), .arg = "FILE",
-		  .help = "write statistics as JSON at exit and on SIGUSR1" },
 		{ OPT_CHOICE("accel", &accel, accels), .arg = "auto|kvm|tcg",
 		  .help = "auto: KVM when /dev/kvm works and a guest boots under it within\n"
 		          "--kvm-probe seconds, else TCG",
@@ -128,21 +103,12 @@ static int parse_args(int argc, char **argv, struct vq_config *c, double *probe)
 		  .def = "qemu-system-x86_64" },
 		{ OPT_FLAG("verbose", &verbose),
 		  .help = "QEMU's command line and the kernel console on stderr" },
-		{ OPT_CALL("clock-scale", parse_scale, NULL), .arg = "1",
-		  .help = "accepted for vcons-hv's command line; other values are refused" },
 		OPT_END,
 	};
-	struct opt_cmd cmd = { .prog = "vcons-qemu",
-		               .synopsis = "[OPTIONS] -- PROGRAM [ARGS...]",
-		               .about = about,
-		               .footer = footer,
-		               .opts = opts,
-		               .args = "PROGRAM",
-		               .value_status = VQ_EXIT_CONFIG };
-	int rc = opt_parse(&cmd, argc, argv);
+	vmopt_init(&c->vm, 1);
+	int rc = vmopt_parse(&qemu_spec, own, &c->vm, argc, argv);
 	c->accel = accels[accel];
 	c->verbose = verbose;
-	c->argv = argv + cmd.argi;
 	return rc;
 }
 
@@ -151,13 +117,14 @@ static int check_inputs(const struct vq_config *c)
 {
 	struct stat st;
 	char path[PATH_MAX];
-	if (stat(c->root, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "vcons-qemu: %s: root directory missing\n", c->root);
+	if (stat(c->vm.root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "vcons-qemu: %s: root directory missing\n", c->vm.root);
 		return VQ_EXIT_NOINPUT;
 	}
-	snprintf(path, sizeof(path), "%s/%s", c->root, c->argv[0]);
-	if (c->argv[0][0] != '/' || stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
-		fprintf(stderr, "vcons-qemu: %s: program missing (no file %s)\n", c->argv[0], path);
+	snprintf(path, sizeof(path), "%s/%s", c->vm.root, c->vm.argv[0]);
+	if (c->vm.argv[0][0] != '/' || stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "vcons-qemu: %s: program missing (no file %s)\n", c->vm.argv[0],
+		        path);
 		return VQ_EXIT_NOINPUT;
 	}
 	const char *files[2] = { c->kernel, c->initrd }, *what[2] = { "kernel", "initramfs" };
@@ -213,11 +180,11 @@ struct vm {
 static void write_stats(const struct vm *v)
 {
 	const struct vq_config *c = v->c;
-	if (!c->stats)
+	if (!c->vm.stats)
 		return;
 	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:i, s:I}", "type", "qemu_stats", "name",
-	                      c->name, "accel", v->accel, "host_ns", (json_int_t)now_ns(), "vcpus",
-	                      c->vcpus, "mem_mb", (json_int_t)(c->mem_bytes >> 20));
+	                      c->vm.name, "accel", v->accel, "host_ns", (json_int_t)now_ns(),
+	                      "vcpus", c->vm.vcpus, "mem_mb", (json_int_t)(c->vm.mem_bytes >> 20));
 	if (v->booted)
 		json_object_set_new(o, "boot_ms", json_integer((v->boot_ns - v->t0) / 1000000));
 	if (v->guest_host_ns) {
@@ -226,10 +193,10 @@ static void write_stats(const struct vm *v)
 		json_object_set_new(o, "guest_ns", json_integer(v->guest_ns));
 	}
 	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", c->stats);
-	if (json_dump_file(o, tmp, JSON_COMPACT) < 0 || rename(tmp, c->stats) < 0)
-		fprintf(stderr, "vcons-qemu: %s: cannot write statistics to %s\n", c->name,
-		        c->stats);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", c->vm.stats);
+	if (json_dump_file(o, tmp, JSON_COMPACT) < 0 || rename(tmp, c->vm.stats) < 0)
+		fprintf(stderr, "vcons-qemu: %s: cannot write statistics to %s\n", c->vm.name,
+		        c->vm.stats);
 	json_decref(o);
 }
 
@@ -503,7 +470,7 @@ static enum result run_accel(struct vm *v, int kvm, int fake_kvm, double probe, 
                              size_t errlen)
 {
 	struct vq_config *c = (struct vq_config *)v->c;
-	const char *name = c->name;
+	const char *name = c->vm.name;
 	int is_auto = !strcmp(c->accel, "auto");
 	if (!strcmp(c->accel, "tcg") || !kvm) {
 		fprintf(stderr, "vcons-qemu: %s: accel tcg%s\n", name,
@@ -624,19 +591,20 @@ static int outcome(struct vm *v, enum result r, const char *err)
 	case R_EXIT: return v->exit_status;
 	case R_STOPPED: return 128 + v->stop_sig;
 	case R_HOSTERR:
-		fprintf(stderr, "vcons-qemu: %s: %s\n", v->c->name, err);
+		fprintf(stderr, "vcons-qemu: %s: %s\n", v->c->vm.name, err);
 		return VQ_EXIT_OSERR;
 	case R_NOBOOT:
 		if (strstr(qlog, "host forwarding") || strstr(qlog, "Address already in use") ||
 		    strstr(qlog, "lock")) {
-			fprintf(stderr, "vcons-qemu: %s: QEMU: %s\n", v->c->name, qlog);
+			fprintf(stderr, "vcons-qemu: %s: QEMU: %s\n", v->c->vm.name, qlog);
 			return VQ_EXIT_OSERR;
 		}
 		if (v->timed_out)
 			fprintf(stderr, "vcons-qemu: %s: guest failed to boot within %g s (%s)\n",
-			        v->c->name, v->c->boot_timeout, *con ? con : "no console output");
+			        v->c->vm.name, v->c->boot_timeout,
+			        *con ? con : "no console output");
 		else
-			fprintf(stderr, "vcons-qemu: %s: guest failed to boot: %s\n", v->c->name,
+			fprintf(stderr, "vcons-qemu: %s: guest failed to boot: %s\n", v->c->vm.name,
 			        *qlog  ? qlog
 			        : *con ? con
 			               : "QEMU ended before the kernel wrote to its console (a bad "
@@ -645,7 +613,7 @@ static int outcome(struct vm *v, enum result r, const char *err)
 	case R_DIED:
 	default:
 		fprintf(stderr, "vcons-qemu: %s: guest ended without reporting a status: %s\n",
-		        v->c->name,
+		        v->c->vm.name,
 		        *v->fail ? v->fail
 		        : *con   ? con
 		                 : "no console output");
@@ -655,14 +623,10 @@ static int outcome(struct vm *v, enum result r, const char *err)
 
 int main(int argc, char **argv)
 {
-	struct vq_config c = { .root = ".",
-		               .net = "127.0.0.1",
-		               .name = "vm",
-		               .accel = "auto",
+	/* the shared options' defaults are lib/vmopt.h's */
+	struct vq_config c = { .accel = "auto",
 		               .qemu = "qemu-system-x86_64",
-		               .mem_bytes = 256ull << 20,
 		               .disk_bytes = 4ull << 30,
-		               .vcpus = 1,
 		               .boot_timeout = 120,
 		               .grace = 15 };
 	double probe = 20;
@@ -701,7 +665,7 @@ int main(int argc, char **argv)
 	    (rc = vq_disk_ensure(&c, p.img, sizeof(p.img), err, sizeof(err))) ||
 	    (rc = vq_initrd_build(&c, p.initrd, err, sizeof(err))) ||
 	    (rc = open_hidden(&p, err, sizeof(err)))) {
-		fprintf(stderr, "vcons-qemu: %s: %s\n", c.name,
+		fprintf(stderr, "vcons-qemu: %s: %s\n", c.vm.name,
 		        v.sfd < 0 ? "signalfd failed" : err);
 		remove_paths(&p);
 		return rc ? rc : VQ_EXIT_OSERR;

@@ -5,6 +5,8 @@
 #ifndef VCONS_QEMU_VQ_H
 #define VCONS_QEMU_VQ_H
 
+#include "lib/vmopt.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -23,23 +25,17 @@ enum {
 #define VQ_MAX_SIZE  (1ull << 40)   /* the largest --mem or --disk-size: 1 TiB */
 
 struct vq_config {
-	const char *root;   /* the VM's root content: root/bin/PROGRAM, root/data ... */
-	const char *net;    /* the VM's IPv4 address, as the host reaches it */
-	const char *name;   /* for messages and statistics */
-	const char *kernel; /* bzImage */
-	const char *initrd; /* the base initramfs (gzip cpio with qemu/init.sh as /init) */
-	const char *stats;  /* JSON statistics file, or NULL */
-	const char *accel;  /* auto, kvm or tcg */
-	const char *qemu;   /* the QEMU binary */
-	uint64_t mem_bytes;
+	struct vmopt vm;     /* the options vcons-hv has too: root, net, vcpus, mem, name, stats */
+	const char *kernel;  /* bzImage */
+	const char *initrd;  /* the base initramfs (gzip cpio with qemu/init.sh as /init) */
+	const char *accel;   /* auto, kvm or tcg */
+	const char *qemu;    /* the QEMU binary */
 	uint64_t disk_bytes; /* size of a new disk image (sparse) */
-	int vcpus;
 	int ports[VQ_MAX_PORTS];
 	int nports;
 	double boot_timeout; /* seconds from QEMU's start to the guest's "booted" */
 	double grace;        /* seconds the guest gets to end after SIGTERM before QEMU is killed */
 	int verbose;         /* kernel console on stderr */
-	char *const *argv;   /* the guest program (a guest path) and its arguments */
 };
 
 /* disk.c */

@@ -1,7 +1,10 @@
 /* Unit tests for lib/opt.c: every kind stores a valid value and refuses a bad one with the one
- * message form and exit status; prefixes, "=", short names, "--", positionals; --help's text. */
+ * message form and exit status; prefixes, "=", short names, "--", positionals; --help's text. And
+ * for lib/vmopt.c, the launchers' shared options on opt.c: joined with a launcher's own table, its
+ * limits and wording, its --help. */
 #include "tools/unit.h"
 #include "lib/opt.h"
+#include "lib/vmopt.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -10,22 +13,34 @@
 /* What a parse printed on stderr (or stdout): fd 2 (1) goes to a file while it runs. */
 static char captured[4096];
 
-static int run_captured(int fd, struct opt_cmd *cmd, int argc, char **argv)
+static int saved_fd = -1, tmp_fd = -1;
+
+static void capture_begin(int fd)
 {
 	char path[] = "/tmp/vclib-opt-XXXXXX";
-	int tmp = mkstemp(path);
-	assert_true(tmp >= 0);
+	tmp_fd = mkstemp(path);
+	assert_true(tmp_fd >= 0);
 	unlink(path);
 	fflush(fd == 1 ? stdout : stderr);
-	int saved = dup(fd);
-	dup2(tmp, fd);
-	int rc = opt_parse(cmd, argc, argv);
+	saved_fd = dup(fd);
+	dup2(tmp_fd, fd);
+}
+
+static void capture_end(int fd)
+{
 	fflush(fd == 1 ? stdout : stderr);
-	dup2(saved, fd);
-	close(saved);
-	ssize_t n = pread(tmp, captured, sizeof(captured) - 1, 0);
+	dup2(saved_fd, fd);
+	close(saved_fd);
+	ssize_t n = pread(tmp_fd, captured, sizeof(captured) - 1, 0);
 	captured[n > 0 ? n : 0] = 0;
-	close(tmp);
+	close(tmp_fd);
+}
+
+static int run_captured(int fd, struct opt_cmd *cmd, int argc, char **argv)
+{
+	capture_begin(fd);
+	int rc = opt_parse(cmd, argc, argv);
+	capture_end(fd);
 	return rc;
 }
 
@@ -204,6 +219,125 @@ static void help_text(void **state)
 	assert_int_equal(run_captured(1, &c, 4, ARGV("--count", "3", "--help")), 0);
 }
 
+/* ---- lib/vmopt.c ---------------------------------------------------------------------------- */
+
+static const struct vmopt_spec spec = {
+	.prog = "prog",
+	.value_status = 78,
+	.max_vcpus = 4,
+	.vcpus_def = "2",
+	.min_mem = 128 << 20,
+	.max_mem = 1ull << 40,
+	.mem_why = "too little memory (at least 128M)",
+	.min_scale = 0.5,
+	.max_scale = 2,
+	.scale_why = "not from 0.5 to 2",
+};
+
+static const struct opt own[] = {
+	{ OPT_FLAG("trace", &v.flag), .help = "print each call" },
+	{ OPT_INT("count", &v.n, 1, 100), .help = "how many", .def = "5" },
+	OPT_END,
+};
+
+static int vm_parse(int fd, struct vmopt *vm, const struct opt *table, int argc, char **argv)
+{
+	memset(&v, 0, sizeof(v));
+	vmopt_init(vm, 2);
+	capture_begin(fd);
+	int rc = vmopt_parse(&spec, table, vm, argc, argv);
+	capture_end(fd);
+	return rc;
+}
+#define VM_PARSE(vm, ...) vm_parse(2, vm, own, ARGC(__VA_ARGS__), ARGV(__VA_ARGS__))
+
+static void vmopt_stores(void **state)
+{
+	struct vmopt vm;
+	assert_int_equal(VM_PARSE(&vm, "/bin/true"), OPT_RUN);
+	assert_string_equal(vm.root, ".");
+	assert_string_equal(vm.net, "127.0.0.1");
+	assert_int_equal(vm.vcpus, 2);
+	assert_true(vm.mem_bytes == 256ull << 20);
+	assert_string_equal(vm.name, "vm");
+	assert_null(vm.stats);
+	assert_true(vm.clock_scale == 1);
+	assert_string_equal(vm.argv[0], "/bin/true");
+	assert_null(vm.argv[1]);
+	assert_int_equal(VM_PARSE(&vm, "--root", "/r", "--net=127.1.2.3", "--vcpus", "4", "--mem",
+	                          "1G", "--trace", "--name", "db", "--stats", "s.json",
+	                          "--clock-scale", "0.5", "--count", "3", "--", "/bin/x", "-a"),
+	                 OPT_RUN);
+	assert_string_equal(vm.root, "/r");
+	assert_string_equal(vm.net, "127.1.2.3");
+	assert_int_equal(vm.vcpus, 4);
+	assert_true(vm.mem_bytes == 1ull << 30);
+	assert_string_equal(vm.name, "db");
+	assert_string_equal(vm.stats, "s.json");
+	assert_true(vm.clock_scale == 0.5);
+	assert_true(v.flag);
+	assert_int_equal(v.n, 3);
+	assert_string_equal(vm.argv[0], "/bin/x");
+	assert_string_equal(vm.argv[1], "-a");
+	assert_null(vm.argv[2]);
+	assert_string_equal(captured, "");
+}
+
+static void vm_error(const char *msg, int status, int argc, char **argv)
+{
+	struct vmopt vm;
+	assert_int_equal(vm_parse(2, &vm, own, argc, argv), status);
+	assert_string_equal(captured, msg);
+	/* nothing stored by a refused value */
+	assert_string_equal(vm.net, "127.0.0.1");
+	assert_true(vm.vcpus == 2 && vm.mem_bytes == 256ull << 20 && vm.clock_scale == 1);
+	assert_null(vm.argv);
+}
+
+static void vmopt_limits(void **state)
+{
+	vm_error("prog: --net: not an IPv4 address: 127.0.0.256\n", 78, 3,
+	         ARGV("--net", "127.0.0.256"));
+	vm_error("prog: --net: not an IPv4 address: 127.0.0.1x\n", 78, 3,
+	         ARGV("--net", "127.0.0.1x"));
+	vm_error("prog: --net: not an IPv4 address: 127.1\n", 78, 3, ARGV("--net", "127.1"));
+	vm_error("prog: --vcpus: not an integer from 1 to 4: 5\n", 78, 3, ARGV("--vcpus", "5"));
+	vm_error("prog: --mem: too little memory (at least 128M): 64M\n", 78, 3,
+	         ARGV("--mem", "64M"));
+	vm_error("prog: --mem: not a size like 256M or 1G: 2T\n", 78, 3, ARGV("--mem", "2T"));
+	vm_error("prog: --mem: not a size like 256M or 1G: lots\n", 78, 3, ARGV("--mem", "lots"));
+	vm_error("prog: --clock-scale: not from 0.5 to 2: 3\n", 78, 3, ARGV("--clock-scale", "3"));
+	vm_error("prog: unknown option --bogus (see --help)\n", 2, 2, ARGV("--bogus"));
+	vm_error("prog: no PROGRAM given (see --help)\n", 2, 3, ARGV("--count", "3"));
+}
+
+static void vmopt_help_and_overflow(void **state)
+{
+	struct vmopt vm;
+	assert_int_equal(vm_parse(1, &vm, own, 2, ARGV("--help")), 0);
+	const char *want =
+	    "usage: prog [OPTIONS] -- PROGRAM [ARGS...]\n"
+	    "  --root DIR           the VM's root directory: the paths the guest opens "
+	    "are inside it (default .)\n";
+	assert_memory_equal(captured, want, strlen(want));
+	const char *order[] = { "--net A.B.C.D", "--vcpus N",    "(default 2)",     "--mem SIZE",
+		                "--name NAME",   "--stats FILE", "--clock-scale F", "--trace",
+		                "--count N",     "--help" };
+	const char *at = captured;
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		at = strstr(at, order[i]);
+		assert_non_null(at);
+	}
+	struct opt many[VMOPT_OWN_MAX + 2];
+	for (int i = 0; i <= VMOPT_OWN_MAX; i++)
+		many[i] = (struct opt){ OPT_FLAG("trace", &v.flag) };
+	many[VMOPT_OWN_MAX + 1] = (struct opt)OPT_END;
+	assert_int_equal(vm_parse(2, &vm, many, 2, ARGV("--trace")), 2);
+	assert_string_equal(captured, "prog: more than 32 options of its own\n");
+}
+
 UNIT_MAIN(cmocka_unit_test(every_kind_stores), cmocka_unit_test(short_names_and_prefixes),
           cmocka_unit_test(bad_values), cmocka_unit_test(usage_errors),
-          cmocka_unit_test(positionals), cmocka_unit_test(help_text))
+          cmocka_unit_test(positionals), cmocka_unit_test(help_text),
+          cmocka_unit_test(vmopt_stores), cmocka_unit_test(vmopt_limits),
+          cmocka_unit_test(vmopt_help_and_overflow))
