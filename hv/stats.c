@@ -111,20 +111,23 @@ static const char *exit_name(int reason)
 	return NULL;
 }
 
+/* A statistic's key: its name, or PREFIX_I for a number without one. */
+static const char *key(const char *name, const char *prefix, int i, char *buf, size_t len)
+{
+	if (name)
+		return name;
+	snprintf(buf, len, "%s_%d", prefix, i);
+	return buf;
+}
+
 static json_t *exits_json(const struct vcpu_stats *s)
 {
 	json_t *o = json_object();
 	char buf[32];
-	for (int i = 0; i < STATS_NEXITS; i++) {
-		if (!s->exits[i])
-			continue;
-		const char *n = exit_name(i);
-		if (!n) {
-			snprintf(buf, sizeof(buf), "reason_%d", i);
-			n = buf;
-		}
-		json_object_set_new(o, n, json_integer((json_int_t)s->exits[i]));
-	}
+	for (int i = 0; i < STATS_NEXITS; i++)
+		if (s->exits[i])
+			json_object_set_new(o, key(exit_name(i), "reason", i, buf, sizeof(buf)),
+			                    json_integer((json_int_t)s->exits[i]));
 	return o;
 }
 
@@ -135,11 +138,7 @@ static json_t *syscalls_json(const struct vcpu_stats *s)
 	for (int i = 0; i < STATS_NSYSCALLS; i++) {
 		if (!s->sys_count[i])
 			continue;
-		const char *n = syscall__name((unsigned)i);
-		if (!n) {
-			snprintf(buf, sizeof(buf), "syscall_%d", i);
-			n = buf;
-		}
+		const char *n = key(syscall__name((unsigned)i), "syscall", i, buf, sizeof(buf));
 		json_object_set_new(o, n,
 		                    json_pack("{s:I,s:I}", "count", (json_int_t)s->sys_count[i],
 		                              "total_ns", (json_int_t)s->sys_ns[i]));

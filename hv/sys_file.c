@@ -31,11 +31,6 @@
 	 O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_SYNC |      \
 	 O_PATH | O_TMPFILE)
 
-static long ret_errno(long r)
-{
-	return r < 0 ? -errno : r;
-}
-
 /* Runs `op` on the host file behind guest fd `fd`, holding a reference for the call. */
 // NOLINTBEGIN(bugprone-macro-parentheses): f names the variable it declares
 #define WITH_FILE(c, fd, f, expr)                                                                  \
@@ -661,16 +656,22 @@ long sys_fadvise64(struct vcpu *c, const uint64_t *a)
 	return -r;
 }
 
-long sys_chmod(struct vcpu *c, const uint64_t *a)
+/* chmod of the guest path at gpath, relative to the guest directory fd dirfd (or AT_FDCWD). */
+static long chmod_at(struct vcpu *c, int dirfd, uint64_t gpath, uint64_t mode)
 {
-	int h = path__open(c->vm, AT_FDCWD, a[0], O_PATH, 0);
+	int h = path__open(c->vm, dirfd, gpath, O_PATH, 0);
 	if (h < 0)
 		return h;
 	char p[64];
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", h);
-	long r = ret_errno(chmod(p, (mode_t)a[1] & 07777));
+	long r = ret_errno(chmod(p, (mode_t)mode & 07777));
 	close(h);
 	return r;
+}
+
+long sys_chmod(struct vcpu *c, const uint64_t *a)
+{
+	return chmod_at(c, AT_FDCWD, a[0], a[1]);
 }
 
 long sys_fchmod(struct vcpu *c, const uint64_t *a)
@@ -680,14 +681,7 @@ long sys_fchmod(struct vcpu *c, const uint64_t *a)
 
 long sys_fchmodat(struct vcpu *c, const uint64_t *a)
 {
-	int h = path__open(c->vm, at_fd(a[0]), a[1], O_PATH, 0);
-	if (h < 0)
-		return h;
-	char p[64];
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", h);
-	long r = ret_errno(chmod(p, (mode_t)a[2] & 07777));
-	close(h);
-	return r;
+	return chmod_at(c, at_fd(a[0]), a[1], a[2]);
 }
 
 /* Ownership stays with the host user that runs hv; a guest sees its chown succeed. */

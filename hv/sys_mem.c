@@ -69,14 +69,22 @@ long sys_munmap(struct vcpu *c, const uint64_t *a)
 	return mm__unmap(c->vm, a[0], a[1]);
 }
 
+/* The guest range (addr, len) as mprotect and msync take it: page-aligned, in the user part of
+ * guest memory. Returns its length rounded up to pages, or -errno. */
+static long user_range(const struct vm *vm, uint64_t addr, uint64_t len)
+{
+	if (addr & (PAGE_SIZE_ - 1))
+		return -EINVAL;
+	len = mm__page_up(len);
+	if (addr < USER_BASE || addr > vm->mem || len > vm->mem - addr)
+		return -ENOMEM;
+	return (long)len;
+}
+
 long sys_mprotect(struct vcpu *c, const uint64_t *a)
 {
-	if (a[0] & (PAGE_SIZE_ - 1))
-		return -EINVAL;
-	uint64_t len = mm__page_up(a[1]);
-	if (a[0] < USER_BASE || a[0] > c->vm->mem || len > c->vm->mem - a[0])
-		return -ENOMEM;
-	return 0;
+	long len = user_range(c->vm, a[0], a[1]);
+	return len < 0 ? len : 0;
 }
 
 long sys_mremap(struct vcpu *c, const uint64_t *a)
@@ -99,12 +107,10 @@ long sys_madvise(struct vcpu *c, const uint64_t *a)
 
 long sys_msync(struct vcpu *c, const uint64_t *a)
 {
-	if (a[0] & (PAGE_SIZE_ - 1))
-		return -EINVAL;
-	uint64_t len = mm__page_up(a[1]);
-	if (a[0] < USER_BASE || a[0] > c->vm->mem || len > c->vm->mem - a[0])
-		return -ENOMEM;
-	return msync(c->vm->ram + a[0], len, (int)a[2]) < 0 ? -errno : 0;
+	long len = user_range(c->vm, a[0], a[1]);
+	if (len < 0)
+		return len;
+	return msync(c->vm->ram + a[0], (size_t)len, (int)a[2]) < 0 ? -errno : 0;
 }
 
 long sys_membarrier(struct vcpu *c, const uint64_t *a)

@@ -32,8 +32,7 @@ long sys_getrandom(struct vcpu *c, const uint64_t *a)
 	if (a[2] & ~(uint64_t)(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE))
 		return -EINVAL;
 	GUEST_BUF(p, c->vm, a[0], a[1]);
-	ssize_t n = getrandom(p, a[1], (unsigned)a[2]);
-	return n < 0 ? -errno : n;
+	return ret_errno(getrandom(p, a[1], (unsigned)a[2]));
 }
 
 long sys_getuid(struct vcpu *c, const uint64_t *a)

@@ -17,16 +17,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-static long ret_errno(long r)
-{
-	return r < 0 ? -errno : r;
-}
-
-static int is_loopback(const struct sockaddr_in *s)
-{
-	return (ntohl(s->sin_addr.s_addr) >> 24) == 127;
-}
-
 /* Reads a guest sockaddr_in (other families are refused). */
 static int addr_in(struct vcpu *c, uint64_t gva, uint64_t len, struct sockaddr_in *out)
 {
@@ -41,6 +31,16 @@ static int addr_in(struct vcpu *c, uint64_t gva, uint64_t len, struct sockaddr_i
 		return -EINVAL;
 	memcpy(out, &ss, sizeof(*out));
 	return 0;
+}
+
+/* Reads the guest's destination address: a sockaddr_in on loopback (127.0.0.0/8), else
+ * -ENETUNREACH. */
+static int peer_in(struct vcpu *c, uint64_t gva, uint64_t len, struct sockaddr_in *out)
+{
+	int rc = addr_in(c, gva, len, out);
+	if (rc < 0)
+		return rc;
+	return (ntohl(out->sin_addr.s_addr) >> 24) == 127 ? 0 : -ENETUNREACH;
 }
 
 /* The room of a guest's (addr, addrlen*) pair, as accept/getsockname/recvfrom take it: reads the
@@ -147,11 +147,9 @@ long sys_listen(struct vcpu *c, const uint64_t *a)
 long sys_connect(struct vcpu *c, const uint64_t *a)
 {
 	struct sockaddr_in sa;
-	int rc = addr_in(c, a[1], a[2], &sa);
+	int rc = peer_in(c, a[1], a[2], &sa);
 	if (rc < 0)
 		return rc;
-	if (!is_loopback(&sa))
-		return -ENETUNREACH;
 	struct hfile *f = fdtab__get(&c->vm->fds, (int)a[0]);
 	if (!f)
 		return -EBADF;
@@ -297,11 +295,9 @@ long sys_sendto(struct vcpu *c, const uint64_t *a)
 	struct sockaddr_in sa;
 	GUEST_BUF(buf, c->vm, a[1], a[2]);
 	if (a[4]) {
-		int rc = addr_in(c, a[4], a[5], &sa);
+		int rc = peer_in(c, a[4], a[5], &sa);
 		if (rc < 0)
 			return rc;
-		if (!is_loopback(&sa))
-			return -ENETUNREACH;
 	}
 	struct hfile *f = fdtab__get(&c->vm->fds, (int)a[0]);
 	if (!f)
@@ -374,11 +370,9 @@ static long msg_io(struct vcpu *c, const uint64_t *a, int send)
 	struct sockaddr_storage ss;
 	struct msghdr h = { .msg_iov = iov, .msg_iovlen = (size_t)n };
 	if (send && m.msg_name) {
-		int rc = addr_in(c, (uint64_t)m.msg_name, m.msg_namelen, &sa);
+		int rc = peer_in(c, (uint64_t)m.msg_name, m.msg_namelen, &sa);
 		if (rc < 0)
 			return rc;
-		if (!is_loopback(&sa))
-			return -ENETUNREACH;
 		h.msg_name = &sa;
 		h.msg_namelen = sizeof(sa);
 	} else if (!send && m.msg_name) {

@@ -46,8 +46,7 @@ static long poll_guest(struct vcpu *c, struct pollfd *g, uint64_t n, int64_t tim
 		ts = (struct timespec){ (time_t)(ns / 1000000000LL), (long)(ns % 1000000000LL) };
 		tp = &ts;
 	}
-	r = ppoll(h, n, tp, NULL);
-	r = r < 0 ? -errno : r;
+	r = ret_errno(ppoll(h, n, tp, NULL));
 	if (r >= 0) {
 		r = 0;
 		for (uint64_t i = 0; i < n; i++) {
@@ -242,8 +241,7 @@ static long epoll_wait_guest(struct vcpu *c, const uint64_t *a, int64_t timeout_
 		int64_t h = clock__to_host_duration(c->vm, timeout_ns);
 		ms = (int)((h + 999999) / 1000000);
 	}
-	long r = epoll_wait(ep->host, ev, max < EPOLL_HOST ? max : EPOLL_HOST, ms);
-	r = r < 0 ? -errno : r;
+	long r = ret_errno(epoll_wait(ep->host, ev, max < EPOLL_HOST ? max : EPOLL_HOST, ms));
 	fdtab__put(&c->vm->fds, ep);
 	if (r > 0 && copy_to_guest(c->vm, a[1], ev, (uint64_t)r))
 		return -EFAULT; /* as Linux: the events are gone */

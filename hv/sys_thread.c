@@ -201,8 +201,7 @@ long sys_futex(struct vcpu *c, const uint64_t *a)
 		return -ENOSYS; /* priority-inheritance futexes hold guest tids the host cannot read
 		                 */
 	}
-	long r = syscall(SYS_futex, u, op, (uint32_t)a[2], tp, u2, (uint32_t)a[5]);
-	return r < 0 ? -errno : r;
+	return ret_errno(syscall(SYS_futex, u, op, (uint32_t)a[2], tp, u2, (uint32_t)a[5]));
 }
 
 long sys_gettid(struct vcpu *c, const uint64_t *a)

@@ -4,6 +4,7 @@
  * Linux would put in rax: a result, or -errno. */
 #ifndef HV_SYSCALL_H
 #define HV_SYSCALL_H
+#include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 
@@ -17,7 +18,13 @@ typedef long (*syscall_fn)(struct vcpu *c, const uint64_t *a);
 long syscall__dispatch(struct vcpu *c, uint64_t nr, const uint64_t *a);
 const char *syscall__name(unsigned nr);
 
-/* Helpers the handler files share (sys_file.c). */
+/* Helpers the handler files share. */
+/* A host call's result as a handler returns it: r, or -errno when r < 0. */
+static inline long ret_errno(long r)
+{
+	return r < 0 ? -errno : r;
+}
+/* sys_file.c */
 struct iovec;
 /* Translates a guest iovec array into host iovecs (each base checked): the count or -errno. */
 long iov__in(struct vcpu *c, uint64_t giov, uint64_t n, struct iovec *out);
