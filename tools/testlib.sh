@@ -22,6 +22,24 @@ t_check() {
 	if "$@"; then t_ok "$name"; else t_fail "$name" "command failed: $*"; fi
 }
 
+# t_tool NAME CMD...: a check of the whole tree that prints one line per finding, then a summary line
+# "TOOL: ..." (tools/lint.sh, check-readmes.py, layers.py): its output goes to the log; passes, named
+# with the summary, when CMD exits 0, else fails with the exit status and the summary.
+t_tool() {
+	local name=$1 out rc summary
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	echo "$out"
+	summary=$(tail -1 <<<"$out")
+	summary=${summary#*: }
+	if ((rc == 0)); then
+		t_ok "$name: $summary"
+	else
+		t_fail "$name" "exit $rc: $summary (one line per finding above)"
+	fi
+}
+
 # t_same NAME FILE_A FILE_B: passes when both files are byte-identical; shows the diff otherwise.
 t_same() {
 	if cmp -s "$2" "$3"; then

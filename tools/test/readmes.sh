@@ -8,15 +8,7 @@ cd "$TOP" || exit 1
 check=tools/check-readmes.py
 fix=tools/test/check-readmes
 
-out=$(python3 "$check" 2>&1)
-rc=$?
-echo "$out"
-summary=$(tail -1 <<<"$out")
-if ((rc == 0)); then
-	t_ok "READMEs: ${summary#check-readmes: }"
-else
-	t_fail "READMEs" "exit $rc: ${summary#check-readmes: } (one line per finding above)"
-fi
+t_tool READMEs python3 "$check"
 
 out=$(python3 "$check" --root "$fix/bad" 2>&1)
 rc=$?

@@ -12,12 +12,26 @@
  * per process (lib/stop.h has one hook). */
 #ifndef WORKLOADS_COMMON_GUESTIO_H
 #define WORKLOADS_COMMON_GUESTIO_H
+#include "lib/opt.h"
+
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+/* The options every self-driving guest program takes, written once: entries of its lib/opt.h table
+ * like lib/opt.h's own, { GUESTIO_OPT_DURATION(&duration_s) }, { GUESTIO_OPT_CSU(&csu) } and
+ * { GUESTIO_OPT_REPORT(&report) }. */
+#define GUESTIO_OPT_DURATION(p)                                                                    \
+	OPT_DOUBLE("duration", p, 0, 1e7), .arg = "S", .help = "run S seconds",                    \
+	                                   .def = "0 = until stopped"
+#define GUESTIO_OPT_CSU(p)                                                                         \
+	OPT_INT("csu", p, 0, 1000000), .help = "CSU number written in every report line", .def = "0"
+#define GUESTIO_OPT_REPORT(p)                                                                      \
+	OPT_STRING("report", p), .arg = "HOST:PORT",                                               \
+	                         .help = "write report lines to this TCP address, not stdout"
 
 /* Connects to HOST:PORT (IPv4 dotted quad) over TCP; returns a stream for report lines, or NULL
  * with a message in err. */

@@ -29,14 +29,11 @@ static int parse(int argc, char **argv, struct idle_cfg *c)
 {
 	const struct opt opts[] = {
 		{ OPT_INT("hz", &c->hz, 1, 10000), .help = "wake-ups per second", .def = "100" },
-		{ OPT_DOUBLE("duration", &c->duration_s, 0, 1e7), .arg = "S",
-		  .help = "run S seconds", .def = "0 = until stopped" },
+		{ GUESTIO_OPT_DURATION(&c->duration_s) },
 		{ OPT_DOUBLE("interval", &c->interval_s, 0.01, 3600), .arg = "S",
 		  .help = "report interval in seconds", .def = "1" },
-		{ OPT_INT("csu", &c->csu, 0, 1000000),
-		  .help = "CSU number written in every report line", .def = "0" },
-		{ OPT_STRING("report", &c->report), .arg = "HOST:PORT",
-		  .help = "write report lines to this TCP address, not stdout" },
+		{ GUESTIO_OPT_CSU(&c->csu) },
+		{ GUESTIO_OPT_REPORT(&c->report) },
 		OPT_END,
 	};
 	struct opt_cmd cmd = {
