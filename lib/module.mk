@@ -1,8 +1,10 @@
 # lib/: libvclib.a, what every vcons program needs (option parsing, the launchers' shared options,
-# numbers, the size syntax, monotonic time, JSON getters, stop sources, the TCP listener), and its unit
-# tests. Named vclib, not vcons: the `vcons` program's variables (vcons.srcs) would collide.
+# numbers, the size syntax, monotonic time, JSON getters, stop sources, the TCP listener, command
+# lines for execv), and its unit tests. Named vclib, not vcons: the `vcons` program's variables
+# (vcons.srcs) would collide.
 LIBS += vclib
-vclib.srcs := lib/opt.c lib/num.c lib/size.c lib/clock.c lib/json.c lib/stop.c lib/net.c lib/vmopt.c
+vclib.srcs := lib/opt.c lib/num.c lib/size.c lib/clock.c lib/json.c lib/stop.c lib/net.c lib/vmopt.c \
+               lib/argv.c
 
 UNIT_TESTS += vclib-opt-test
 vclib-opt-test.srcs := lib/test/opt_test.c

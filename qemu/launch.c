@@ -3,13 +3,13 @@
  * (to the guest's own address, which init.sh puts on eth0), a virtio-serial bus with four ports
  * whose host ends are our Unix sockets, and the kernel console in a file (or on stderr with
  * --verbose). */
+#include "lib/argv.h"
 #include "qemu/vq.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,47 +50,27 @@ void vq_last_line(const char *path, char *out, size_t len)
 	(void)fclose(f);
 }
 
-struct argv_buf {
-	char *v[128];
-	int n;
-	char store[16384];
-	size_t used;
-};
-
-static int add(struct argv_buf *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int add(struct argv_buf *a, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(a->store + a->used, sizeof(a->store) - a->used, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(a->store) - a->used || a->n >= 126)
-		return -1;
-	a->v[a->n++] = a->store + a->used;
-	a->v[a->n] = NULL;
-	a->used += (size_t)n + 1;
-	return 0;
-}
-
 static int build_argv(struct argv_buf *a, const struct vq_config *c, const struct vq_paths *p,
                       const char *accel)
 {
 	int kvm = !strcmp(accel, "kvm");
-	int rc = add(a, "%s", c->qemu) || add(a, "-nodefaults") || add(a, "-no-user-config") ||
-	         add(a, "-display") || add(a, "none") || add(a, "-monitor") || add(a, "none") ||
-	         add(a, "-no-reboot") || add(a, "-name") || add(a, "%s", c->vm.name);
-	rc |= add(a, "-accel") || add(a, "%s", accel) || add(a, "-cpu") ||
-	      add(a, kvm ? "host" : "max");
-	rc |= add(a, "-smp") || add(a, "%d", c->vm.vcpus) || add(a, "-m") ||
-	      add(a, "%lluM", (unsigned long long)(c->vm.mem_bytes >> 20));
-	rc |= add(a, "-kernel") || add(a, "%s", c->kernel) || add(a, "-initrd") ||
-	      add(a, "/dev/fd/%d", p->fd_initrd);
-	rc |= add(a, "-append") || add(a, "console=ttyS0 panic=-1 mitigations=off%s",
-	                               c->verbose ? "" : " quiet loglevel=3");
-	rc |= add(a, "-serial") || add(a, "file:/dev/fd/%d", c->verbose ? 2 : p->fd_console);
-	rc |= add(a, "-drive") ||
-	      add(a, "file=%s,if=none,id=disk0,format=raw,cache=writeback", p->img) ||
-	      add(a, "-device") || add(a, "virtio-blk-pci,drive=disk0");
+	int rc = argv_add(a, "%s", c->qemu) || argv_add(a, "-nodefaults") ||
+	         argv_add(a, "-no-user-config") || argv_add(a, "-display") || argv_add(a, "none") ||
+	         argv_add(a, "-monitor") || argv_add(a, "none") || argv_add(a, "-no-reboot") ||
+	         argv_add(a, "-name") || argv_add(a, "%s", c->vm.name);
+	rc |= argv_add(a, "-accel") || argv_add(a, "%s", accel) || argv_add(a, "-cpu") ||
+	      argv_add(a, kvm ? "host" : "max");
+	rc |= argv_add(a, "-smp") || argv_add(a, "%d", c->vm.vcpus) || argv_add(a, "-m") ||
+	      argv_add(a, "%lluM", (unsigned long long)(c->vm.mem_bytes >> 20));
+	rc |= argv_add(a, "-kernel") || argv_add(a, "%s", c->kernel) || argv_add(a, "-initrd") ||
+	      argv_add(a, "/dev/fd/%d", p->fd_initrd);
+	rc |= argv_add(a, "-append") || argv_add(a, "console=ttyS0 panic=-1 mitigations=off%s",
+	                                         c->verbose ? "" : " quiet loglevel=3");
+	rc |= argv_add(a, "-serial") ||
+	      argv_add(a, "file:/dev/fd/%d", c->verbose ? 2 : p->fd_console);
+	rc |= argv_add(a, "-drive") ||
+	      argv_add(a, "file=%s,if=none,id=disk0,format=raw,cache=writeback", p->img) ||
+	      argv_add(a, "-device") || argv_add(a, "virtio-blk-pci,drive=disk0");
 	char fwd[4096];
 	size_t u = (size_t)snprintf(fwd, sizeof(fwd), "user,id=net0");
 	for (int i = 0; i < c->nports && u < sizeof(fwd); i++)
@@ -98,22 +78,24 @@ static int build_argv(struct argv_buf *a, const struct vq_config *c, const struc
 		                      c->vm.net, c->ports[i], c->vm.net, c->ports[i]);
 	if (u >= sizeof(fwd))
 		return -1;
-	rc |= add(a, "-netdev") || add(a, "%s", fwd) || add(a, "-device") ||
-	      add(a, "virtio-net-pci,netdev=net0,romfile=");
-	rc |= add(a, "-device") || add(a, "virtio-rng-pci") || add(a, "-device") ||
-	      add(a, "virtio-serial-pci,id=vser");
+	rc |= argv_add(a, "-netdev") || argv_add(a, "%s", fwd) || argv_add(a, "-device") ||
+	      argv_add(a, "virtio-net-pci,netdev=net0,romfile=");
+	rc |= argv_add(a, "-device") || argv_add(a, "virtio-rng-pci") || argv_add(a, "-device") ||
+	      argv_add(a, "virtio-serial-pci,id=vser");
 	for (int i = 0; i < 4; i++)
-		rc |= add(a, "-chardev") || add(a, "socket,id=ch%d,path=%s", i, p->sock[i]) ||
-		      add(a, "-device") ||
-		      add(a, "virtserialport,bus=vser.0,chardev=ch%d,name=%s", i, ch_name[i]);
+		rc |= argv_add(a, "-chardev") ||
+		      argv_add(a, "socket,id=ch%d,path=%s", i, p->sock[i]) ||
+		      argv_add(a, "-device") ||
+		      argv_add(a, "virtserialport,bus=vser.0,chardev=ch%d,name=%s", i, ch_name[i]);
 	return rc;
 }
 
 int vq_launch(const struct vq_config *c, const struct vq_paths *p, const char *accel, pid_t *pid,
               char *err, size_t errlen)
 {
-	static struct argv_buf a;
-	memset(&a, 0, sizeof(a));
+	char *words[128], text[16384];
+	struct argv_buf a;
+	argv_init(&a, words, 128, text, sizeof(text));
 	if (build_argv(&a, c, p, accel) < 0) {
 		snprintf(err, errlen, "QEMU command line too long");
 		return VQ_EXIT_CONFIG;

@@ -1,7 +1,8 @@
-/* Unit tests for lib/num.c, lib/clock.c and lib/json.c: full checks on numbers (errno, the end,
- * the range, nothing stored on failure), a clock that moves forward, getters with their defaults.
- */
+/* Unit tests for lib/num.c, lib/clock.c, lib/json.c and lib/argv.c: full checks on numbers (errno,
+ * the end, the range, nothing stored on failure), a clock that moves forward, getters with their
+ * defaults, a command line that fills up word by word and refuses what does not fit. */
 #include "tools/unit.h"
+#include "lib/argv.h"
 #include "lib/clock.h"
 #include "lib/json.h"
 #include "lib/num.h"
@@ -70,5 +71,32 @@ static void getters(void **state)
 	json_decref(o);
 }
 
+static void command_lines(void **state)
+{
+	char *words[4], text[16];
+	struct argv_buf a;
+	argv_init(&a, words, 4, text, sizeof(text));
+	assert_null(a.v[0]);
+	assert_int_equal(argv_add(&a, "%s", "qemu"), 0);
+	assert_int_equal(argv_add(&a, "-m"), 0);
+	assert_int_equal(argv_add(&a, "%dM", 256), 0);
+	assert_int_equal(a.n, 3);
+	assert_string_equal(a.v[0], "qemu");
+	assert_string_equal(a.v[1], "-m");
+	assert_string_equal(a.v[2], "256M");
+	assert_null(a.v[3]);
+	assert_int_equal(argv_add(&a, "x"), -1); /* no room for the NULL after a fourth word */
+	assert_int_equal(a.n, 3);
+	assert_null(a.v[3]);
+
+	argv_init(&a, words, 4, text, sizeof(text));
+	assert_int_equal(argv_add(&a, "%s", "0123456789"), 0); /* 11 of the 16 bytes */
+	assert_int_equal(argv_add(&a, "%s", "abcde"), -1);     /* 6 more do not fit */
+	assert_int_equal(argv_add(&a, "%s", "abcd"), 0);       /* 5 do */
+	assert_int_equal(a.n, 2);
+	assert_string_equal(a.v[1], "abcd");
+	assert_null(a.v[2]);
+}
+
 UNIT_MAIN(cmocka_unit_test(integers), cmocka_unit_test(doubles), cmocka_unit_test(clock_moves),
-          cmocka_unit_test(getters))
+          cmocka_unit_test(getters), cmocka_unit_test(command_lines))
