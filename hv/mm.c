@@ -251,13 +251,22 @@ uint64_t mm__brk(struct vm *vm, uint64_t want)
 	return r;
 }
 
-int mm__discard_range(struct vm *vm, uint64_t addr, uint64_t len)
+long mm__user_range(const struct vm *vm, uint64_t addr, uint64_t len)
 {
 	if (addr & (PAGE - 1))
 		return -EINVAL;
 	len = mm__page_up(len);
 	if (addr < USER_BASE || addr > vm->mem || len > vm->mem - addr)
 		return -ENOMEM;
+	return (long)len;
+}
+
+int mm__discard_range(struct vm *vm, uint64_t addr, uint64_t len)
+{
+	long r = mm__user_range(vm, addr, len);
+	if (r < 0)
+		return (int)r;
+	len = (uint64_t)r;
 	pthread_mutex_lock(&vm->mm.lock);
 	long i = region_at(&vm->mm, addr);
 	int file = i >= 0 && vm->mm.regions[i].file;

@@ -14,6 +14,9 @@ enum mm_how {
 };
 
 uint64_t mm__page_up(uint64_t x);
+/* A guest range as madvise, mprotect and msync take it: page-aligned, within the user part of guest
+ * memory. Returns its length rounded up to pages, or -EINVAL (unaligned) or -ENOMEM (outside). */
+long mm__user_range(const struct vm *vm, uint64_t addr, uint64_t len);
 /* Lays out brk (just above the program image), the stack (top of RAM) and the mmap area between. */
 void mm__init(struct vm *vm, uint64_t image_hi);
 void mm__free(struct vm *vm);

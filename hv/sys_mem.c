@@ -69,21 +69,9 @@ long sys_munmap(struct vcpu *c, const uint64_t *a)
 	return mm__unmap(c->vm, a[0], a[1]);
 }
 
-/* The guest range (addr, len) as mprotect and msync take it: page-aligned, in the user part of
- * guest memory. Returns its length rounded up to pages, or -errno. */
-static long user_range(const struct vm *vm, uint64_t addr, uint64_t len)
-{
-	if (addr & (PAGE_SIZE_ - 1))
-		return -EINVAL;
-	len = mm__page_up(len);
-	if (addr < USER_BASE || addr > vm->mem || len > vm->mem - addr)
-		return -ENOMEM;
-	return (long)len;
-}
-
 long sys_mprotect(struct vcpu *c, const uint64_t *a)
 {
-	long len = user_range(c->vm, a[0], a[1]);
+	long len = mm__user_range(c->vm, a[0], a[1]);
 	return len < 0 ? len : 0;
 }
 
@@ -107,7 +95,7 @@ long sys_madvise(struct vcpu *c, const uint64_t *a)
 
 long sys_msync(struct vcpu *c, const uint64_t *a)
 {
-	long len = user_range(c->vm, a[0], a[1]);
+	long len = mm__user_range(c->vm, a[0], a[1]);
 	if (len < 0)
 		return len;
 	return msync(c->vm->ram + a[0], (size_t)len, (int)a[2]) < 0 ? -errno : 0;
