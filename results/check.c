@@ -1,5 +1,6 @@
 /* results/check.c: schema and verdict checks of a sealed result (see check.h). */
 #include "results/check.h"
+#include "lib/json.h"
 #include "model/rules.h"
 #include "model/verdict.h"
 
@@ -135,7 +136,7 @@ static int check_vms(const json_t *vms, char *err, size_t errlen)
 		    NEED(vm, where, I("csu"), S("role"), S("name"), B("alive"), A("intervals"));
 		if (rc)
 			return rc;
-		if (role_parse(json_string_value(json_object_get(vm, "role")), &role) < 0)
+		if (role_parse(jget_str(vm, "role", NULL), &role) < 0)
 			return fail(SEAL_SCHEMA, err, errlen, "result.json: %srole: unknown",
 			            where);
 		json_int_t c = json_integer_value(json_object_get(vm, "csu"));
@@ -148,7 +149,7 @@ static int check_vms(const json_t *vms, char *err, size_t errlen)
 
 int check__schema(const json_t *r, char *err, size_t errlen)
 {
-	const char *schema = json_string_value(json_object_get(r, "schema"));
+	const char *schema = jget_str(r, "schema", NULL);
 	if (!json_is_object(r) || !schema || strcmp(schema, "vcons-result/1"))
 		return fail(SEAL_SCHEMA, err, errlen, "result.json: schema: not vcons-result/1");
 	int rc = NEED(r, "", S("run_id"), S("started_at"), S("status"), A("failures"),
@@ -222,8 +223,7 @@ static int compare_verdicts(const json_t *rec, const json_t *now, char *err, siz
 	if (!same_scores(rs, ns))
 		return fail(SEAL_VERDICT, err, errlen,
 		            "score is recorded %.6g but the data give %.6g (or a CSU's differs)",
-		            json_number_value(json_object_get(rs, "run")),
-		            json_number_value(json_object_get(ns, "run")));
+		            jget_num(rs, "run", 0), jget_num(ns, "run", 0));
 	return SEAL_OK;
 }
 
@@ -253,10 +253,9 @@ int check__verdict(const struct submission *s, char *err, size_t errlen)
 		return fail(SEAL_SCHEMA, err, errlen, "result.json: lacks the figures to judge");
 	}
 	if (!json_object_get(now, "score")) /* figures that give no finite score */
-		rc = fail(
-		    SEAL_VERDICT, err, errlen,
-		    "score is recorded %.6g but the data give none (not a finite number)",
-		    json_number_value(json_object_get(json_object_get(s->result, "score"), "run")));
+		rc = fail(SEAL_VERDICT, err, errlen,
+		          "score is recorded %.6g but the data give none (not a finite number)",
+		          jget_num(json_object_get(s->result, "score"), "run", 0));
 	else
 		rc = compare_verdicts(s->result, now, err, errlen);
 	json_decref(now);

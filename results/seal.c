@@ -1,6 +1,7 @@
 /* results/seal.c: keys, packing, signing and opening submissions (see seal.h; the format is in
  * results/README.md). OpenSSL does SHA-256, Ed25519 and base64; jansson the container. */
 #include "results/seal.h"
+#include "lib/json.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -265,10 +266,9 @@ static int key_id(EVP_PKEY *k, unsigned char raw[32], char hex[65])
 static int add_config(struct pack *p, const json_t *result, char *err, size_t errlen)
 {
 	json_t *cfg = json_object_get(result, "config");
-	const char *csu = json_string_value(json_object_get(cfg, "csu_file")),
-	           *rules = json_string_value(json_object_get(cfg, "rules_file")),
-	           *sha = json_string_value(
-	               json_object_get(json_object_get(result, "rules"), "sha256"));
+	const char *csu = jget_str(cfg, "csu_file", NULL),
+	           *rules = jget_str(cfg, "rules_file", NULL),
+	           *sha = jget_str(json_object_get(result, "rules"), "sha256", NULL);
 	if (!csu || !rules || !sha)
 		return fail(
 		    SEAL_MALFORMED, err, errlen,
@@ -365,7 +365,7 @@ void seal__free(struct submission *s)
 
 int seal__member(const struct submission *s, const char *name, unsigned char **data, size_t *len)
 {
-	const char *b = json_string_value(json_object_get(json_object_get(s->doc, "files"), name));
+	const char *b = jget_str(json_object_get(s->doc, "files"), name, NULL);
 	if (!b)
 		return -1;
 	*data = b64_decode(b, len);
@@ -454,10 +454,10 @@ int seal__open(const char *buf, size_t len, struct submission *s, char *err, siz
 	s->doc = json_loadb(buf, len, 0, &je);
 	if (!s->doc)
 		return fail(SEAL_MALFORMED, err, errlen, "not JSON: line %d: %s", je.line, je.text);
-	const char *fmt = json_string_value(json_object_get(s->doc, "format")),
-	           *man = json_string_value(json_object_get(s->doc, "manifest")),
-	           *pem = json_string_value(json_object_get(s->doc, "public_key")),
-	           *sig = json_string_value(json_object_get(s->doc, "signature"));
+	const char *fmt = jget_str(s->doc, "format", NULL),
+	           *man = jget_str(s->doc, "manifest", NULL),
+	           *pem = jget_str(s->doc, "public_key", NULL),
+	           *sig = jget_str(s->doc, "signature", NULL);
 	if (!fmt || strcmp(fmt, SEAL_FORMAT) || !man || !pem || !sig ||
 	    !json_is_object(json_object_get(s->doc, "files")))
 		return fail(SEAL_MALFORMED, err, errlen,
