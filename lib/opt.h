@@ -17,13 +17,12 @@
  * - cmd->max_args (with cmd->args set): the most positional arguments allowed, 0 for any number.
  * - Kinds: a flag sets a bool to true, FLAG_OFF sets it to false (so "--progress" and
  *   "--no-progress" may share one bool, the last given winning); a value given to either is an
- *   error. INT, LLONG and DOUBLE read
- *   a number with lib/num.h (the whole text, errno, range [min, max]; DOUBLE with min_open refuses
- *   min itself); SIZE reads lib/size.h's syntax into a uint64_t within [smin, smax]; STRING stores
- *   the argument (argv's own storage); CHOICE stores the index of the argument in a NULL-terminated
- *   list of words; CALL hands the argument to a function that stores it and returns NULL, or
- * returns why the value is wrong. A value is stored only when it is valid; a repeated option's last
- * value wins (a CALL may collect every one).
+ *   error. INT, LLONG and DOUBLE read a number with lib/num.h (the whole text, errno, range
+ *   [min, max]; DOUBLE with min_open refuses min itself); SIZE reads lib/size.h's syntax into a
+ *   uint64_t within [smin, smax]; STRING stores the argument (argv's own storage); CHOICE stores
+ *   the index of the argument in a NULL-terminated list of words; CALL hands the argument to a
+ *   function that stores it and returns NULL, or returns why the value is wrong. A value is stored
+ *   only when it is valid; a repeated option's last value wins (a CALL may collect every one).
  * - Errors: one line on stderr, "PROG: --name: WHY: VALUE" for a bad value (exit status
  *   cmd->value_status, 2 when 0), and for usage errors (exit status 2) "PROG: unknown option ARG",
  *   "PROG: --name: needs a value", "PROG: --name: takes no value", "PROG: unexpected argument ARG"
