@@ -5,12 +5,12 @@
  * lacks shows as "-". */
 #include "harness/cmd.h"
 #include "lib/json.h"
+#include "lib/opt.h"
 #include "model/config.h"
 #include "model/htmlpage.h"
 #include "model/result.h"
 #include "model/svg.h"
 
-#include <getopt.h>
 #include <libgen.h>
 #include <math.h>
 #include <stdlib.h>
@@ -19,13 +19,6 @@
 #define MAX_RESULTS SVG_MAX_SERIES
 #define MAX_CSUS    64
 #define MAX_ROWS    (8 + MAX_CSUS * (2 + 2 * NBUSY))
-
-static const char usage[] =
-    "usage: vcons compare A.json B.json ... [--html FILE]\n"
-    "Compares results: run score, CSU scores and, per CSU and workload, the normalized result\n"
-    "and the rate, with each figure's ratio to the first result (the baseline).\n"
-    "  --html FILE  also write the comparison as a self-contained HTML page with bar charts\n"
-    "Exit: 0 done, 1 an unreadable or invalid result or unwritable page, 2 usage.\n";
 
 /* One line of the comparison: text cells, or numbers with their ratio to the baseline. */
 struct row {
@@ -49,7 +42,7 @@ static const json_t *csu_score(const json_t *res, int csu)
 	size_t i;
 	json_array_foreach(json_object_get(json_object_get(res, "score"), "csus"), i, c)
 	{
-		if (json_integer_value(json_object_get(c, "csu")) == csu)
+		if (jget_int(c, "csu", 0) == csu)
 			return c;
 	}
 	return NULL;
@@ -62,8 +55,7 @@ static double vm_rate(const json_t *res, int csu, const char *role)
 	size_t i, k;
 	json_array_foreach(json_object_get(res, "vms"), i, vm)
 	{
-		if (json_integer_value(json_object_get(vm, "csu")) != csu ||
-		    strcmp(jget_str(vm, "role", ""), role))
+		if (jget_int(vm, "csu", 0) != csu || strcmp(jget_str(vm, "role", ""), role))
 			continue;
 		double sum = 0;
 		int n = 0;
@@ -301,30 +293,36 @@ static int write_html(const struct cmp *c, const char *path)
 	return 0;
 }
 
+/* OPT_RUN, or the exit status after --help or a bad command line. */
 static int parse(int argc, char **argv, struct cmp *c, const char **html)
 {
-	static const struct option opts[] = { { "html", required_argument, 0, 'o' },
-		                              { "help", no_argument, 0, 'h' },
-		                              { 0, 0, 0, 0 } };
-	int o;
-	opterr = 0;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o == 'o')
-			*html = optarg;
-		else if (o == 'h')
-			return fputs(usage, stdout), 0;
-		else
-			return cmd__usage("compare: unknown option or missing value: ",
-			                  argv[optind - 1]);
-	}
-	if (argc - optind < 2)
-		return cmd__usage("compare: needs two or more results (vcons compare --help)", "");
-	if (argc - optind > MAX_RESULTS)
-		return cmd__usage("compare: at most 16 results at once", "");
-	for (int i = optind; i < argc; i++)
+	const struct opt opts[] = {
+		{ OPT_STRING("html", html), .arg = "FILE",
+		  .help =
+		      "also write the comparison as a self-contained HTML page\nwith bar charts" },
+		OPT_END,
+	};
+	struct opt_cmd cmd = {
+		.prog = "vcons compare",
+		.synopsis = "A.json B.json ... [--html FILE]",
+		.about = "Compares results: run score, CSU scores and, per CSU and workload, the "
+		         "normalized result\nand the rate, with each figure's ratio to the first "
+		         "result (the baseline).\n",
+		.footer = "Exit: 0 done, 1 an unreadable or invalid result or unwritable page, 2 "
+		          "usage.\n",
+		.opts = opts,
+		CMD_ARGS("results", 0),
+	};
+	int rc = opt_parse(&cmd, argc, argv);
+	if (rc != OPT_RUN)
+		return rc;
+	if (argc - cmd.argi < 2)
+		return opt_usage_error(&cmd, "needs two or more results");
+	if (argc - cmd.argi > MAX_RESULTS)
+		return opt_usage_error(&cmd, "at most %d results at once", MAX_RESULTS);
+	for (int i = cmd.argi; i < argc; i++)
 		c->path[c->n++] = argv[i];
-	return -1;
+	return OPT_RUN;
 }
 
 int cmd__compare(int argc, char **argv)
@@ -337,14 +335,14 @@ int cmd__compare(int argc, char **argv)
 		return 1;
 	}
 	int rc = parse(argc, argv, c, &html);
-	for (int i = 0; rc < 0 && i < c->n; i++) {
+	for (int i = 0; rc == OPT_RUN && i < c->n; i++) {
 		c->res[i] = result__load(c->path[i], err, sizeof(err));
 		if (!c->res[i]) {
 			fprintf(stderr, "vcons: compare: %s\n", err);
 			rc = 1;
 		}
 	}
-	if (rc < 0) {
+	if (rc == OPT_RUN) {
 		build(c);
 		print_text(c);
 		rc = html ? write_html(c, html) : 0;

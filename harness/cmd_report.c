@@ -1,45 +1,39 @@
 /* harness/cmd_report.c: `vcons report RESULT.json [--out FILE.html]`: the report of one result
  * (model/report.h) written atomically as an HTML page, and its text summary on stdout. */
 #include "harness/cmd.h"
+#include "lib/opt.h"
 #include "model/htmlpage.h"
 #include "model/report.h"
 #include "model/result.h"
 
-#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 
-static const char usage[] =
-    "usage: vcons report RESULT.json [--out FILE.html]\n"
-    "Writes a self-contained HTML report of a result (inline CSS and SVG charts: throughput,\n"
-    "latency, time dilation and hv exits per interval and VM) and prints a text summary.\n"
-    "  --out FILE   the page (default: report.html next to the result)\n"
-    "Exit: 0 written, 1 unreadable or invalid result or unwritable page, 2 usage.\n";
-
+/* OPT_RUN, or the exit status after --help or a bad command line. */
 static int parse(int argc, char **argv, const char **in, const char **out)
 {
-	static const struct option opts[] = { { "out", required_argument, 0, 'o' },
-		                              { "help", no_argument, 0, 'h' },
-		                              { 0, 0, 0, 0 } };
-	int c;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'o')
-			*out = optarg;
-		else if (c == 'h')
-			return fputs(usage, stdout), 0;
-		else
-			return cmd__usage("report: unknown option or missing value: ",
-			                  argv[optind - 1]);
-	}
-	if (optind >= argc)
-		return cmd__usage("report: missing RESULT.json (vcons report --help)", "");
-	if (optind + 1 < argc)
-		return cmd__usage("report: unexpected argument ", argv[optind + 1]);
-	*in = argv[optind];
-	return -1;
+	const struct opt opts[] = {
+		{ OPT_STRING("out", out), .arg = "FILE", .help = "the page",
+		  .def = "report.html next to the result" },
+		OPT_END,
+	};
+	struct opt_cmd cmd = {
+		.prog = "vcons report",
+		.synopsis = "RESULT.json [--out FILE.html]",
+		.about =
+		    "Writes a self-contained HTML report of a result (inline CSS and SVG charts: "
+		    "throughput,\nlatency, time dilation and hv exits per interval and VM) and "
+		    "prints a text summary.\n",
+		.footer = "Exit: 0 written, 1 unreadable or invalid result or unwritable page, 2 "
+		          "usage.\n",
+		.opts = opts,
+		CMD_ARGS("RESULT.json", 1),
+	};
+	int rc = opt_parse(&cmd, argc, argv);
+	if (rc == OPT_RUN)
+		*in = argv[cmd.argi];
+	return rc;
 }
 
 int cmd__report(int argc, char **argv)
@@ -47,7 +41,7 @@ int cmd__report(int argc, char **argv)
 	const char *in = NULL, *out = NULL;
 	char err[PATH_MAX + 256], def[PATH_MAX + 16], dir[PATH_MAX];
 	int rc = parse(argc, argv, &in, &out);
-	if (rc >= 0)
+	if (rc != OPT_RUN)
 		return rc;
 	json_t *res = result__load(in, err, sizeof(err));
 	if (!res) {

@@ -1,5 +1,6 @@
 /* harness/collect.c: sorting report lines into measurement intervals (see collect.h). */
 #include "harness/collect.h"
+#include "lib/json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -44,11 +45,6 @@ int collect__interval_of(const struct vm_data *d, int64_t t)
 	return k < d->intervals ? (int)k : -1;
 }
 
-static double num(const json_t *o, const char *key)
-{
-	return json_number_value(json_object_get(o, key));
-}
-
 static int type_slot(struct iv_acc *a, const char *op)
 {
 	for (int i = 0; i < a->ntypes; i++)
@@ -78,8 +74,8 @@ static int merge_hist(struct hdr *h, const json_t *j)
 void collect__generator_line(struct vm_data *d, const char *line, int64_t now)
 {
 	json_t *o = json_loads(line, 0, NULL);
-	const char *type = json_string_value(json_object_get(o, "type"));
-	const char *op = json_string_value(json_object_get(o, "op"));
+	const char *type = jget_str(o, "type", NULL);
+	const char *op = jget_str(o, "op", NULL);
 	if (!type || !op) {
 		d->bad_lines++;
 		json_decref(o);
@@ -94,10 +90,11 @@ void collect__generator_line(struct vm_data *d, const char *line, int64_t now)
 		json_decref(o);
 		return;
 	}
-	double secs = num(o, "interval_s"), ops = num(o, "ops"), errors = num(o, "errors");
+	double secs = jget_num(o, "interval_s", 0), ops = jget_num(o, "ops", 0),
+	       errors = jget_num(o, "errors", 0);
 	if (ops > 0 && !d->first_load_ns) /* the load began at the latest when this tick did */
 		d->first_load_ns = now - (int64_t)(secs * 1e9);
-	double t_s = num(o, "t_s");
+	double t_s = jget_num(o, "t_s", 0);
 	if (t_s != d->last_t_s)
 		d->tick_ops = 0;
 	d->tick_ops += ops - errors;
@@ -110,7 +107,7 @@ void collect__generator_line(struct vm_data *d, const char *line, int64_t now)
 		a->ops += ops;
 		a->errors += errors;
 		a->lines++;
-		double cpu = num(o, "cpu_pct");
+		double cpu = jget_num(o, "cpu_pct", 0);
 		if (cpu > a->gen_cpu_pct)
 			a->gen_cpu_pct = cpu;
 		int t = type_slot(a, op);
@@ -145,14 +142,14 @@ void collect__vm_line(struct vm_data *d, const char *line, int64_t now)
 		return;
 	}
 	json_t *o = json_loads(line, 0, NULL);
-	const char *type = json_string_value(json_object_get(o, "type"));
+	const char *type = jget_str(o, "type", NULL);
 	if (!type) { /* servers may print other text; only JSON is a report */
 		json_decref(o);
 		return;
 	}
 	json_t *g = json_object_get(o, "guest_ns");
 	if (!strcmp(type, "progress") && json_is_integer(g)) {
-		double ops = num(o, "ops");
+		double ops = jget_num(o, "ops", 0);
 		if (d->nsamples) {
 			const struct sample *p = &d->samples[d->nsamples - 1];
 			d->last_rate = now > p->host_ns
@@ -165,17 +162,16 @@ void collect__vm_line(struct vm_data *d, const char *line, int64_t now)
 		d->last_report_ns = now;
 	} else if (!strcmp(type, "interval") && json_is_integer(g)) {
 		/* idle reports every second of its own clock unless told otherwise */
-		double secs =
-		    json_is_number(json_object_get(o, "interval_s")) ? num(o, "interval_s") : 1;
-		add_sample(d, now, json_integer_value(g), num(o, "wakeups_total"));
-		d->last_rate = num(o, "wakeups") / secs;
+		double secs = jget_num(o, "interval_s", 1);
+		add_sample(d, now, json_integer_value(g), jget_num(o, "wakeups_total", 0));
+		d->last_rate = jget_num(o, "wakeups", 0) / secs;
 		if (!d->first_load_ns)
 			d->first_load_ns = now - (int64_t)(secs * 1e9);
 		d->last_report_ns = now;
 		int k = collect__interval_of(d, now - (int64_t)(secs * 5e8));
 		if (k >= 0) {
-			d->iv[k].wakeups += num(o, "wakeups");
-			d->iv[k].missed += num(o, "missed");
+			d->iv[k].wakeups += jget_num(o, "wakeups", 0);
+			d->iv[k].missed += jget_num(o, "missed", 0);
 			d->iv[k].lines++;
 			if (merge_hist(&d->iv[k].lat, json_object_get(o, "hist")) < 0)
 				d->bad_lines++;

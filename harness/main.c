@@ -2,9 +2,11 @@
  * options; `run` lives here (cmd_run), the others in their own files. */
 #include "harness/cmd.h"
 #include "harness/run.h"
+#include "lib/json.h"
+#include "lib/num.h"
+#include "lib/opt.h"
 #include "model/score.h"
 
-#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -20,27 +22,6 @@ static void on_signal(int sig)
 	(void)sig;
 	interrupted = 1;
 }
-
-static const char run_usage[] =
-    "usage: vcons run [--platform P] [--csus N|auto] [--rules FILE] [--csu-profile "
-    "FILE]\n"
-    "                 [--out DIR] [--repeat N] [--keep-work] [--clock-scale F] [--net 127.B]\n"
-    "Runs the benchmark: provisions every VM of N CSUs, drives them through the rules' phases,\n"
-    "scores from host time and writes OUT/<run-id>/result.json with each VM's log.\n"
-    "  --platform P       where the VMs run (the platforms are listed below; default hv)\n"
-    "  --csus N|auto      CSUs at once (default 1); auto: raise N until a run fails its checks\n"
-    "  --rules FILE       run rules (default runrules/quick.yaml; compliant: "
-    "runrules/vcons-1.yaml)\n"
-    "  --csu-profile FILE the CSU definition (default csu/small.yaml)\n"
-    "  --out DIR          results root (default results/ of the source tree)\n"
-    "  --repeat N         run N times; report the median score and the spread\n"
-    "  --keep-work        keep the VMs' disks (printed at the end)\n"
-    "  --clock-scale F    hv only, an experiment: guests' clocks run F times as fast\n"
-    "  --net 127.B        VM addresses 127.B.<csu>.<vm> (default 127.10): runs sharing a host\n"
-    "                     need different ones\n"
-    "Exit: 0 valid run, 1 failure to run, 2 usage, 3 bad CSU or rules file, 4 invalid run\n"
-    "(a VM or load generator died), 5 platform unavailable (hv without /dev/kvm), 130 "
-    "interrupted.\n";
 
 /* The directory of the vcons binary (build/) and the source tree above it. */
 static void locate(char *build, char *top, size_t len)
@@ -59,12 +40,11 @@ static void print_summary(const struct run *r)
 	       *v = json_object_get(r->result, "verdict");
 	json_t *csus = json_object_get(score, "csus"), *c, *why;
 	size_t i;
-	printf("score %.3f (%s, %d CSU%s)\n", json_number_value(json_object_get(score, "run")),
-	       r->opts.platform->name, r->opts.csus, r->opts.csus > 1 ? "s" : "");
-	json_array_foreach(csus, i, c) printf(
-	    "  csu%zu: %.3f, lowest %s %.3f\n", i, json_number_value(json_object_get(c, "score")),
-	    json_string_value(json_object_get(c, "lowest_workload")),
-	    json_number_value(json_object_get(c, "lowest")));
+	printf("score %.3f (%s, %d CSU%s)\n", jget_num(score, "run", 0), r->opts.platform->name,
+	       r->opts.csus, r->opts.csus > 1 ? "s" : "");
+	json_array_foreach(csus, i, c)
+	    printf("  csu%zu: %.3f, lowest %s %.3f\n", i, jget_num(c, "score", 0),
+	           jget_str(c, "lowest_workload", NULL), jget_num(c, "lowest", 0));
 	printf("%s\n", !json_is_true(json_object_get(v, "valid"))      ? "INVALID run"
 	               : json_is_true(json_object_get(v, "compliant")) ? "compliant"
 	                                                               : "not compliant:");
@@ -82,87 +62,101 @@ static void print_summary(const struct run *r)
 		printf("VM disks kept in %s\n", r->paths.work);
 }
 
-/* -1 when the options are good and the run should go on, else the exit status. */
-static int parse_run(int argc, char **argv, struct run_opts *o, int *repeat, int *autocsus)
+/* What `vcons run` was asked: the options of one run, how many runs, --csus auto. */
+struct run_args {
+	struct run_opts o;
+	int repeat;
+	bool autocsus;
+};
+
+/* The OPT_CALL handlers of --platform, --csus and --net; dst is the struct run_args. */
+static const char *set_platform(const char *arg, void *dst)
 {
-	enum {
-		O_PLATFORM = 1,
-		O_CSUS,
-		O_RULES,
-		O_PROFILE,
-		O_OUT,
-		O_REPEAT,
-		O_KEEP,
-		O_SCALE,
-		O_NET,
-		O_HELP
+	const struct platform *p = platform__find(arg);
+	if (!p)
+		return "not one of the platforms listed by --help";
+	((struct run_args *)dst)->o.platform = p;
+	return NULL;
+}
+
+_Static_assert(PLAN_MAX_CSUS == 16, "--csus's message names the largest count");
+
+static const char *set_csus(const char *arg, void *dst)
+{
+	struct run_args *a = dst;
+	if (!strcmp(arg, "auto"))
+		a->autocsus = true;
+	else if (num_int(arg, 1, PLAN_MAX_CSUS, &a->o.csus) == 0)
+		a->autocsus = false;
+	else
+		return "not auto or a number from 1 to 16";
+	return NULL;
+}
+
+static const char *set_net(const char *arg, void *dst)
+{
+	struct run_args *a = dst;
+	int b, n = 0;
+	// NOLINTNEXTLINE(cert-err34-c): 3 digits at most: no overflow
+	if (sscanf(arg, "127.%3d%n", &b, &n) != 1 || arg[n] || b < 0 || b > 255)
+		return "not 127.B with B from 0 to 255";
+	a->o.net_a = 127, a->o.net_b = b;
+	return NULL;
+}
+
+/* OPT_RUN when the options are good and the run should go on, else the exit status. */
+static int parse_run(int argc, char **argv, struct run_args *a)
+{
+	bool keep_work = false;
+	const struct opt opts[] = {
+		{ OPT_CALL("platform", set_platform, a), .arg = "P",
+		  .help = "where the VMs run (the platforms are listed below)", .def = "hv" },
+		{ OPT_CALL("csus", set_csus, a), .arg = "N|auto",
+		  .help = "CSUs at once; auto: raise N until a run fails its checks", .def = "1" },
+		{ OPT_STRING("rules", &a->o.rules_path), .arg = "FILE",
+		  .help = "run rules (the compliant ones:\nrunrules/vcons-1.yaml)",
+		  .def = "runrules/quick.yaml" },
+		{ OPT_STRING("csu-profile", &a->o.csu_path), .arg = "FILE",
+		  .help = "the CSU definition", .def = "csu/small.yaml" },
+		{ OPT_STRING("out", &a->o.out_dir), .arg = "DIR", .help = "results root",
+		  .def = "results/ of the source tree" },
+		{ OPT_INT("repeat", &a->repeat, 1, 100),
+		  .help = "run N times; report the median score and the spread" },
+		{ OPT_FLAG("keep-work", &keep_work),
+		  .help = "keep the VMs' disks (printed at the end)" },
+		{ OPT_DOUBLE("clock-scale", &a->o.clock_scale, 0.01, 100), .arg = "F",
+		  .help = "hv only, an experiment: guests' clocks run F times as fast" },
+		{ OPT_CALL("net", set_net, a), .arg = "127.B",
+		  .help = "VM addresses 127.B.<csu>.<vm>: runs sharing a host\nneed different ones",
+		  .def = "127.10" },
+		OPT_END,
 	};
-	static const struct option opts[] = {
-		{ "platform", required_argument, 0, O_PLATFORM },
-		{ "csus", required_argument, 0, O_CSUS },
-		{ "rules", required_argument, 0, O_RULES },
-		{ "csu-profile", required_argument, 0, O_PROFILE },
-		{ "out", required_argument, 0, O_OUT },
-		{ "repeat", required_argument, 0, O_REPEAT },
-		{ "keep-work", no_argument, 0, O_KEEP },
-		{ "clock-scale", required_argument, 0, O_SCALE },
-		{ "net", required_argument, 0, O_NET },
-		{ "help", no_argument, 0, O_HELP },
-		{ 0, 0, 0, 0 },
-	};
-	int c;
-	char *end;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case O_PLATFORM:
-			if (!(o->platform = platform__find(optarg)))
-				return cmd__usage(
-				    "run: --platform: not one of the platforms (vcons run "
-				    "--help): ",
-				    optarg);
-			break;
-		case O_CSUS:
-			*autocsus = !strcmp(optarg, "auto");
-			o->csus = (int)strtol(optarg, &end, 10);
-			if (!*autocsus && (*end || o->csus < 1 || o->csus > PLAN_MAX_CSUS))
-				return cmd__usage(
-				    "run: --csus: not auto or a number from 1 to 16: ", optarg);
-			break;
-		case O_RULES: o->rules_path = optarg; break;
-		case O_PROFILE: o->csu_path = optarg; break;
-		case O_OUT: o->out_dir = optarg; break;
-		case O_REPEAT:
-			*repeat = (int)strtol(optarg, &end, 10);
-			if (*end || *repeat < 1 || *repeat > 100)
-				return cmd__usage("run: --repeat: not a number from 1 to 100: ",
-				                  optarg);
-			break;
-		case O_KEEP: o->keep_work = 1; break;
-		case O_SCALE:
-			o->clock_scale = strtod(optarg, &end);
-			if (*end || !(o->clock_scale >= 0.01 && o->clock_scale <= 100))
-				return cmd__usage(
-				    "run: --clock-scale: not a number from 0.01 to 100: ", optarg);
-			break;
-		case O_NET:
-			// NOLINTNEXTLINE(cert-err34-c): 3 digits at most: no overflow
-			if (sscanf(optarg, "127.%3d%n", &o->net_b, &c) != 1 || optarg[c] ||
-			    o->net_b < 0 || o->net_b > 255)
-				return cmd__usage("run: --net: not 127.B with B from 0 to 255: ",
-				                  optarg);
-			o->net_a = 127;
-			break;
-		case O_HELP:
-			fputs(run_usage, stdout);
-			platform__usage(stdout);
-			return 0;
-		default: return cmd__usage("run: unknown option ", argv[optind - 1]);
-		}
+	char footer[2048] = "";
+	FILE *f = fmemopen(footer, sizeof(footer), "w");
+	if (f) {
+		fputs("Exit: 0 valid run, 1 failure to run, 2 usage, 3 bad CSU or rules file, 4 "
+		      "invalid run\n(a VM or load generator died), 5 platform unavailable (hv "
+		      "without /dev/kvm), 130 interrupted.\n",
+		      f);
+		platform__usage(f);
+		fclose(f);
 	}
-	if (optind < argc)
-		return cmd__usage("run: unexpected argument ", argv[optind]);
-	return -1;
+	struct opt_cmd cmd = {
+		.prog = "vcons run",
+		.synopsis =
+		    "[--platform P] [--csus N|auto] [--rules FILE] [--csu-profile FILE]\n"
+		    "                 [--out DIR] [--repeat N] [--keep-work] [--clock-scale F] "
+		    "[--net 127.B]",
+		.about =
+		    "Runs the benchmark: provisions every VM of N CSUs, drives them through the "
+		    "rules' phases,\nscores from host time and writes OUT/<run-id>/result.json "
+		    "with each VM's log.\n",
+		.footer = footer,
+		.opts = opts,
+	};
+	int rc = opt_parse(&cmd, argc, argv);
+	a->o.keep_work = keep_work;
+	return rc;
 }
 
 /* --repeat and --csus auto around single runs. */
@@ -174,18 +168,20 @@ static int cmd_run(int argc, char **argv)
 	snprintf(csu, sizeof(csu), "%s/csu/small.yaml", top);
 	snprintf(rules, sizeof(rules), "%s/runrules/quick.yaml", top);
 	snprintf(out, sizeof(out), "%s/results", top);
-	struct run_opts o = { .platform = platform__default(),
-		              .csus = 1,
-		              .csu_path = csu,
-		              .rules_path = rules,
-		              .out_dir = out,
-		              .build = build,
-		              .clock_scale = 1,
-		              .live = isatty(1) && !getenv("CI") };
-	int repeat = 1, autocsus = 0;
-	int rc = parse_run(argc, argv, &o, &repeat, &autocsus);
-	if (rc >= 0)
+	struct run_args a = { .o = { .platform = platform__default(),
+		                     .csus = 1,
+		                     .csu_path = csu,
+		                     .rules_path = rules,
+		                     .out_dir = out,
+		                     .build = build,
+		                     .clock_scale = 1,
+		                     .live = isatty(1) && !getenv("CI") },
+		              .repeat = 1 };
+	int rc = parse_run(argc, argv, &a);
+	if (rc != OPT_RUN)
 		return rc;
+	struct run_opts o = a.o;
+	int repeat = a.repeat, autocsus = a.autocsus;
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -203,8 +199,7 @@ static int cmd_run(int argc, char **argv)
 			return rc;
 		}
 		print_summary(&r);
-		scores[k] =
-		    json_number_value(json_object_get(json_object_get(r.result, "score"), "run"));
+		scores[k] = jget_num(json_object_get(r.result, "score"), "run", 0);
 		int passed = json_is_true(
 		    json_object_get(json_object_get(r.result, "verdict"), "checks_passed"));
 		run__free(&r);
@@ -238,14 +233,38 @@ static const struct cmd commands[] = {
 	{ "verify", cmd__verify, "check a submission: seal, key, schema and its verdict re-run" },
 	{ "serve", cmd__serve, "a results repository: HTTP API and web pages over SQLite" },
 	{ "submit", cmd__submit, "upload a submission to a results server" },
-	{ "help", cmd_help, "this text" },
+	{ "help", cmd_help, "this text, or a command's options (vcons help COMMAND)" },
 };
 
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct cmd *find_command(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
+static int unknown_command(const char *name)
+{
+	fprintf(stderr, "vcons: unknown command %s (vcons help lists them)\n", name);
+	return 2;
+}
+
+/* `vcons help`: the commands; `vcons help COMMAND`: that command's --help. */
 static int cmd_help(int argc, char **argv)
 {
-	(void)argc, (void)argv;
-	printf("usage: vcons COMMAND [OPTIONS]   (vcons COMMAND --help for its options)\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	const struct cmd *c = argc > 1 ? find_command(argv[1]) : NULL;
+	if (argc > 1 && !c)
+		return unknown_command(argv[1]);
+	if (c && c->fn != cmd_help) {
+		char *help[] = { argv[1], "--help", NULL };
+		return c->fn(2, help);
+	}
+	printf("usage: vcons COMMAND [OPTIONS]   (vcons help COMMAND, or vcons COMMAND --help, "
+	       "for its options)\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
 		printf("  %-9s %s\n", commands[i].name, commands[i].what);
 	return 0;
 }
@@ -253,16 +272,7 @@ static int cmd_help(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help"))
-		return argc < 2 ? (cmd_help(0, NULL), 2) : cmd_help(0, NULL);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "vcons: unknown command %s (vcons help lists them)\n", argv[1]);
-	return 2;
-}
-
-int cmd__usage(const char *msg, const char *arg)
-{
-	fprintf(stderr, "vcons: %s%s\n", msg, arg);
-	return 2;
+		return argc < 2 ? (cmd_help(1, argv), 2) : cmd_help(1, argv);
+	const struct cmd *c = find_command(argv[1]);
+	return c ? c->fn(argc - 1, argv + 1) : unknown_command(argv[1]);
 }

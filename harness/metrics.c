@@ -1,6 +1,7 @@
 /* harness/metrics.c: per-interval figures of one VM (see metrics.h). */
 #include "harness/metrics.h"
 #include "harness/platform.h"
+#include "lib/json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@ static json_t *exit_rates(const struct snapshot *a, const struct snapshot *b)
 		return o;
 	json_object_foreach(b->exits, reason, v)
 	{
-		double before = json_number_value(json_object_get(a->exits, reason));
+		double before = jget_num(a->exits, reason, 0);
 		double rate = (json_number_value(v) - before) / secs;
 		if (rate > 0)
 			json_object_set_new(o, reason, json_real(rate));

@@ -5,6 +5,7 @@
 #include "lib/size.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <string.h>
 
 #define WHY_LEN 160
@@ -131,14 +132,29 @@ static bool set_value(const struct opt *o, const char *v, char *why, size_t len)
 		return !e;
 	}
 	case OPT_KIND_STRING: *(const char **)o->dst = v; return true;
-	default: *(bool *)o->dst = true; return true;
+	default: *(bool *)o->dst = o->kind == OPT_KIND_FLAG; return true;
 	}
+}
+
+static bool is_flag(const struct opt *o)
+{
+	return o->kind == OPT_KIND_FLAG || o->kind == OPT_KIND_FLAG_OFF;
 }
 
 static int usage_error(const struct opt_cmd *cmd, const char *what, const char *arg)
 {
 	fprintf(stderr, "%s: %s%s (see --help)\n", cmd->prog, what, arg);
 	return OPT_USAGE_STATUS;
+}
+
+int opt_usage_error(const struct opt_cmd *cmd, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return usage_error(cmd, what, "");
 }
 
 static int option_error(const struct opt_cmd *cmd, const struct opt *o, const char *what)
@@ -160,9 +176,9 @@ static int one_option(const struct opt_cmd *cmd, const struct opt *o, const char
                       int argc, char **argv, int *i)
 {
 	const char *v = inline_v;
-	if (o->kind == OPT_KIND_FLAG && v)
+	if (is_flag(o) && v)
 		return option_error(cmd, o, "takes no value");
-	if (o->kind != OPT_KIND_FLAG && !v) {
+	if (!is_flag(o) && !v) {
 		if (*i + 1 >= argc)
 			return option_error(cmd, o, "needs a value");
 		v = argv[++*i];
@@ -197,7 +213,7 @@ static int short_option(struct opt_cmd *cmd, int argc, char **argv, int *i)
 	const struct opt *o = find_short(cmd->opts, w[1]);
 	if (!o)
 		return usage_error(cmd, "unknown option ", w);
-	if (o->kind == OPT_KIND_FLAG && w[2])
+	if (is_flag(o) && w[2])
 		return usage_error(cmd, "unknown option ", w);
 	return one_option(cmd, o, w[2] ? w + 2 : NULL, argc, argv, i);
 }
@@ -207,6 +223,8 @@ static int positionals(struct opt_cmd *cmd, int argc, char **argv, int i)
 	cmd->argi = i;
 	if (!cmd->args && i < argc)
 		return usage_error(cmd, "unexpected argument ", argv[i]);
+	if (cmd->args && cmd->max_args > 0 && argc - i > cmd->max_args)
+		return usage_error(cmd, "unexpected argument ", argv[i + cmd->max_args]);
 	if (cmd->args && i >= argc) {
 		char what[128];
 		snprintf(what, sizeof(what), "no %s given", cmd->args);
@@ -215,23 +233,42 @@ static int positionals(struct opt_cmd *cmd, int argc, char **argv, int i)
 	return OPT_RUN;
 }
 
+/* Interleaving: argv[*first..from-1] are the positional arguments met so far; moves the words
+ * argv[from..to] (an option with its value, or "--") in front of them, both keeping their order. */
+static void move_before(char **argv, int *first, int from, int to)
+{
+	for (int k = from; k <= to; k++, ++*first) {
+		char *w = argv[k];
+		memmove(&argv[*first + 1], &argv[*first], (size_t)(k - *first) * sizeof(*argv));
+		argv[*first] = w;
+	}
+}
+
 int opt_parse(struct opt_cmd *cmd, int argc, char **argv)
 {
-	int i = 1;
+	int i = 1, first = 1; /* with interleave, argv[first..i-1] are positional arguments */
 	for (; i < argc; i++) {
 		const char *w = argv[i];
 		if (!strcmp(w, "--")) {
+			if (cmd->interleave)
+				move_before(argv, &first, i, i);
 			i++;
 			break;
 		}
-		if (w[0] != '-' || !w[1])
+		if (w[0] != '-' || !w[1]) {
+			if (cmd->interleave)
+				continue;
 			break;
+		}
+		int at = i;
 		int rc = w[1] == '-' ? long_option(cmd, argc, argv, &i)
 		                     : short_option(cmd, argc, argv, &i);
 		if (rc != OPT_RUN)
 			return rc;
+		if (cmd->interleave)
+			move_before(argv, &first, at, i);
 	}
-	return positionals(cmd, argc, argv, i);
+	return positionals(cmd, argc, argv, cmd->interleave ? first : i);
 }
 
 /* ---- usage ---------------------------------------------------------------------------------- */
@@ -243,7 +280,7 @@ static const char *arg_name(const struct opt *o)
 		[OPT_KIND_SIZE] = "SIZE",  [OPT_KIND_STRING] = "VALUE", [OPT_KIND_CHOICE] = "WORD",
 		[OPT_KIND_CALL] = "VALUE",
 	};
-	return o->kind == OPT_KIND_FLAG ? NULL : o->arg ? o->arg : names[o->kind];
+	return is_flag(o) ? NULL : o->arg ? o->arg : names[o->kind];
 }
 
 /* "  -x, --name ARG" into buf; its length. */

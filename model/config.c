@@ -74,6 +74,15 @@ static int copy_string(struct yamldoc *d, const struct ynode *map, const char *k
 	return 0;
 }
 
+/* The end of a load: the document freed, its error in err when rc < 0; returns rc. */
+static int finish(struct yamldoc *d, int rc, char *err, size_t errlen)
+{
+	if (rc < 0)
+		snprintf(err, errlen, "%s", yamldoc_error(d));
+	yamldoc_free(d);
+	return rc;
+}
+
 int config__load_csu(const char *path, struct csu_profile *p, char *err, size_t errlen)
 {
 	struct yamldoc *d = yamldoc_load(path, err, errlen);
@@ -101,10 +110,7 @@ int config__load_csu(const char *path, struct csu_profile *p, char *err, size_t 
 	}
 	rc = 0;
 out:
-	if (rc < 0)
-		snprintf(err, errlen, "%s", yamldoc_error(d));
-	yamldoc_free(d);
-	return rc;
+	return finish(d, rc, err, errlen);
 }
 
 static int get_double(struct yamldoc *d, const struct ynode *map, const char *prefix,
@@ -232,8 +238,5 @@ int config__load_rules(const char *path, struct run_rules *r, char *err, size_t 
 	}
 	rc = 0;
 out:
-	if (rc < 0)
-		snprintf(err, errlen, "%s", yamldoc_error(d));
-	yamldoc_free(d);
-	return rc;
+	return finish(d, rc, err, errlen);
 }

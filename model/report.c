@@ -44,7 +44,7 @@ static double normalized(const json_t *res, int csu, const char *role)
 	size_t i;
 	json_array_foreach(json_object_get(json_object_get(res, "score"), "csus"), i, c)
 	{
-		if (json_integer_value(json_object_get(c, "csu")) == csu)
+		if (jget_int(c, "csu", 0) == csu)
 			return jget_num(json_object_get(c, "normalized"), role, NAN);
 	}
 	return NAN;
@@ -69,7 +69,7 @@ static void vm_row(const json_t *res, const json_t *vm, struct vm_row *r)
 	enum role role;
 	memset(r, 0, sizeof(*r));
 	r->vm = vm, r->name = jget_str(vm, "name", ""), r->role = jget_str(vm, "role", "");
-	r->csu = (int)json_integer_value(json_object_get(vm, "csu"));
+	r->csu = (int)jget_int(vm, "csu", 0);
 	r->busy = role_parse(r->role, &role) == 0 && role < NBUSY;
 	r->target = target_of(res, vm, &what);
 	r->rate = mean_key(vm, "rate");
@@ -116,12 +116,12 @@ static int dil_differs(double lo, double hi)
 /* The result's CSU count (at most 256): its "csus", or one more than the highest VM's CSU. */
 static int csu_count(const json_t *res)
 {
-	json_int_t n = json_integer_value(json_object_get(res, "csus"));
+	json_int_t n = jget_int(res, "csus", 0);
 	const json_t *vm;
 	size_t i;
 	json_array_foreach(json_object_get(res, "vms"), i, vm)
 	{
-		json_int_t c = json_integer_value(json_object_get(vm, "csu"));
+		json_int_t c = jget_int(vm, "csu", 0);
 		if (c >= n)
 			n = c < 256 ? c + 1 : 256; /* no c + 1 that overflows */
 	}
@@ -229,8 +229,7 @@ static void html_scores(FILE *f, const json_t *res)
 	json_array_foreach(json_object_get(score, "csus"), i, c)
 	{
 		const json_t *n = json_object_get(c, "normalized");
-		fprintf(f, "<tr><td class=\"l\">csu%d</td>",
-		        (int)json_integer_value(json_object_get(c, "csu")));
+		fprintf(f, "<tr><td class=\"l\">csu%d</td>", (int)jget_int(c, "csu", 0));
 		td_num(f, jget_num(c, "score", NAN), 4);
 		td_str(f, jget_str(c, "lowest_workload", ""));
 		td_num(f, jget_num(c, "lowest", NAN), 4);
@@ -387,7 +386,7 @@ static int csu_vms(const json_t *res, int csu, const json_t **out, int max)
 	int n = 0;
 	json_array_foreach(json_object_get(res, "vms"), i, vm)
 	{
-		if (json_integer_value(json_object_get(vm, "csu")) == csu && n < max)
+		if (jget_int(vm, "csu", 0) == csu && n < max)
 			out[n++] = vm;
 	}
 	return n;
@@ -682,9 +681,9 @@ void report__summary(FILE *f, const json_t *res, const char *page)
 	        json_array_size(json_object_get(json_object_get(res, "verdict"), "reasons")),
 	        fmt(b, sizeof(b), 3, jget_num(score, "run", NAN)));
 	json_array_foreach(json_object_get(score, "csus"), i, c)
-	    fprintf(f, "  csu%d: %.3f, lowest %s %.3f\n",
-	            (int)json_integer_value(json_object_get(c, "csu")), jget_num(c, "score", NAN),
-	            jget_str(c, "lowest_workload", ""), jget_num(c, "lowest", NAN));
+	    fprintf(f, "  csu%d: %.3f, lowest %s %.3f\n", (int)jget_int(c, "csu", 0),
+	            jget_num(c, "score", NAN), jget_str(c, "lowest_workload", ""),
+	            jget_num(c, "lowest", NAN));
 	fprintf(f, "  %-14s %10s %10s %7s %14s %6s %15s %6s\n", "VM", "rate/s", "target/s", "norm.",
 	        "latency ms", "fail%", "dilation", "cpu%");
 	json_array_foreach(json_object_get(res, "vms"), i, vm) print_vm(f, res, vm);

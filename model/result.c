@@ -1,5 +1,6 @@
 /* model/result.c: atomic result files (see result.h). */
 #include "model/result.h"
+#include "lib/json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -61,7 +62,7 @@ json_t *result__load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s:%d: %s", path, je.line, je.text);
 		return NULL;
 	}
-	const char *schema = json_string_value(json_object_get(r, "schema"));
+	const char *schema = jget_str(r, "schema", NULL);
 	if (!json_is_object(r) || !schema || strcmp(schema, RESULT_SCHEMA)) {
 		snprintf(err, errlen, "%s: not a %s result (schema: %s)", path, RESULT_SCHEMA,
 		         schema ? schema : "missing");

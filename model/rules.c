@@ -1,6 +1,7 @@
 /* model/rules.c: run rules to and from a result's JSON, and compared (see rules.h). The numeric
  * fields of each group are the tables below, in the order a result records them. */
 #include "model/rules.h"
+#include "lib/json.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -140,7 +141,7 @@ static int group_ints(const json_t *o, const char *where, const struct num_field
                       void *base, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < n; i++) {
-		double v = json_number_value(json_object_get(o, f[i].key));
+		double v = jget_num(o, f[i].key, 0);
 		if (!f[i].whole)
 			continue;
 		if (!(v >= f[i].lo && v <= f[i].hi) || v != floor(v))
@@ -177,8 +178,7 @@ static int qos_from_json(const json_t *q, enum role role, struct run_rules *r, c
 int rules__from_json(const json_t *j, struct run_rules *r, char *err, size_t errlen)
 {
 	memset(r, 0, sizeof(*r));
-	const char *name = json_string_value(json_object_get(j, "name")),
-	           *sha = json_string_value(json_object_get(j, "sha256"));
+	const char *name = jget_str(j, "name", NULL), *sha = jget_str(j, "sha256", NULL);
 	json_t *ph = json_object_get(j, "phases"), *ref = json_object_get(j, "reference"),
 	       *qos = json_object_get(j, "qos"), *bd = json_object_get(j, "bounds");
 	if (!name || !sha || strlen(sha) != 64 || !json_is_boolean(json_object_get(j, "compliant")))

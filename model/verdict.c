@@ -1,5 +1,6 @@
 /* model/verdict.c: compliance checks and scores from recorded figures (see verdict.h). */
 #include "model/verdict.h"
+#include "lib/json.h"
 #include "model/score.h"
 
 #include <math.h>
@@ -17,11 +18,6 @@ __attribute__((format(printf, 2, 3))) static void reason(json_t *reasons, const 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	json_array_append_new(reasons, json_string(buf));
-}
-
-static double num(const json_t *o, const char *key)
-{
-	return json_number_value(json_object_get(o, key));
 }
 
 const char *verdict__latency_key(double percentile)
@@ -43,7 +39,7 @@ const char *verdict__latency_key(double percentile)
 /* The rule's percentile from a recorded latency summary, in ms. */
 static double latency_ms(const json_t *lat, double percentile)
 {
-	return num(lat, verdict__latency_key(percentile)) / 1000.0;
+	return jget_num(lat, verdict__latency_key(percentile), 0) / 1000.0;
 }
 
 /* One busy workload's interval as score__qos sees it. */
@@ -51,15 +47,15 @@ static void to_wl(const json_t *iv, const struct run_rules *r, enum role role, d
                   struct wl_interval *w)
 {
 	memset(w, 0, sizeof(*w));
-	w->good_ops = num(iv, "ops") - num(iv, "errors");
-	w->failed_ops = num(iv, "errors");
-	w->host_s = num(iv, "host_s");
+	w->good_ops = jget_num(iv, "ops", 0) - jget_num(iv, "errors", 0);
+	w->failed_ops = jget_num(iv, "errors", 0);
+	w->host_s = jget_num(iv, "host_s", 0);
 	w->latency_ms = latency_ms(json_object_get(iv, "latency_us"), r->qos[role].percentile);
 	w->target_rate = target_rate;
 	const struct mix_rule *m = &r->mix[role];
 	json_t *types = json_object_get(iv, "types");
 	for (int t = 0; t < m->n; t++) {
-		w->type_ops[t] = num(json_object_get(types, m->name[t]), "ops");
+		w->type_ops[t] = jget_num(json_object_get(types, m->name[t]), "ops", 0);
 		w->type_target_share[t] = m->pct[t] / 100.0;
 		w->type_name[t] = m->name[t];
 	}
@@ -78,11 +74,11 @@ int verdict__qos(const json_t *iv, const struct run_rules *r, enum role role, do
  * workloads) or 0. */
 static double check_vm(const json_t *vm, const struct run_rules *r, json_t *reasons)
 {
-	const char *name = json_string_value(json_object_get(vm, "name"));
+	const char *name = jget_str(vm, "name", NULL);
 	enum role role;
-	if (!name || role_parse(json_string_value(json_object_get(vm, "role")), &role) < 0)
+	if (!name || role_parse(jget_str(vm, "role", NULL), &role) < 0)
 		return 0;
-	double target = num(vm, "target_rate");
+	double target = jget_num(vm, "target_rate", 0);
 	json_t *ivs = json_object_get(vm, "intervals"), *iv;
 	size_t k;
 	double rates[CONFIG_MAX_INTERVALS] = { 0 };
@@ -93,14 +89,15 @@ static double check_vm(const json_t *vm, const struct run_rules *r, json_t *reas
 		if (json_is_number(d) && fabs(json_number_value(d) - 1) * 100 > r->max_dilation_pct)
 			reason(reasons, "%s interval %zu: time dilation %.4f beyond 1 +- %.2f%%",
 			       name, k, json_number_value(d), r->max_dilation_pct);
-		if (num(iv, "generator_cpu_pct") > r->max_generator_cpu_pct)
+		if (jget_num(iv, "generator_cpu_pct", 0) > r->max_generator_cpu_pct)
 			reason(reasons,
 			       "%s interval %zu: load generator saturated (%.0f%% CPU > %.0f%%)",
-			       name, k, num(iv, "generator_cpu_pct"), r->max_generator_cpu_pct);
+			       name, k, jget_num(iv, "generator_cpu_pct", 0),
+			       r->max_generator_cpu_pct);
 		if (role >= NBUSY)
 			continue;
 		if (json_object_get(iv, "missing")) {
-			const char *why = json_string_value(json_object_get(iv, "missing"));
+			const char *why = jget_str(iv, "missing", NULL);
 			reason(reasons, "%s interval %zu: %s", name, k, why ? why : "no figure");
 			continue;
 		}
@@ -108,14 +105,14 @@ static double check_vm(const json_t *vm, const struct run_rules *r, json_t *reas
 		if (verdict__qos(iv, r, role, target, why, sizeof(why)) < 0)
 			reason(reasons, "%s interval %zu: QoS: %s", name, k, why);
 		if (n < CONFIG_MAX_INTERVALS)
-			rates[n++] = num(iv, "rate");
+			rates[n++] = jget_num(iv, "rate", 0);
 	}
 	json_t *last = json_object_get(vm, "last_report");
-	const char *lt = json_string_value(json_object_get(last, "type"));
+	const char *lt = jget_str(last, "type", NULL);
 	if (role == ROLE_JAVA && lt && !strcmp(lt, "self_check") &&
 	    !json_is_true(json_object_get(last, "ok")))
 		reason(reasons, "%s: its self-check found %lld violated invariants", name,
-		       (long long)json_integer_value(json_object_get(last, "violations")));
+		       (long long)jget_int(last, "violations", 0));
 	if (role >= NBUSY || !n)
 		return 0;
 	double var = score__variation(rates, n) * 100;
@@ -152,7 +149,7 @@ static json_t *scores(double (*normalized)[NBUSY], int ncsus)
 int verdict__evaluate(json_t *result, const struct run_rules *r)
 {
 	json_t *vms = json_object_get(result, "vms"), *vm;
-	const char *status = json_string_value(json_object_get(result, "status"));
+	const char *status = jget_str(result, "status", NULL);
 	if (!json_is_array(vms) || !status)
 		return -1;
 	json_t *reasons = json_array();
@@ -172,10 +169,10 @@ int verdict__evaluate(json_t *result, const struct run_rules *r)
 	double normalized[CONFIG_MAX_CSUS][NBUSY] = { { 0 } };
 	json_array_foreach(vms, i, vm)
 	{
-		int c = (int)json_integer_value(json_object_get(vm, "csu"));
+		int c = (int)jget_int(vm, "csu", 0);
 		enum role role;
 		if (c < 0 || c >= CONFIG_MAX_CSUS ||
-		    role_parse(json_string_value(json_object_get(vm, "role")), &role) < 0) {
+		    role_parse(jget_str(vm, "role", NULL), &role) < 0) {
 			json_decref(reasons);
 			return -1;
 		}

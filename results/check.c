@@ -1,25 +1,15 @@
 /* results/check.c: schema and verdict checks of a sealed result (see check.h). */
 #include "results/check.h"
+#include "lib/json.h"
 #include "model/rules.h"
 #include "model/verdict.h"
 
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-__attribute__((format(printf, 4, 5))) static int fail(int rc, char *err, size_t errlen,
-                                                      const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 /* The sealed rules.yaml loaded as `vcons run` loads it (from a private temporary file in $TMPDIR,
  * default /tmp). */
@@ -29,7 +19,7 @@ static int load_sealed_rules(const struct submission *s, struct run_rules *out, 
 	unsigned char *data;
 	size_t len;
 	if (seal__member(s, "rules.yaml", &data, &len) < 0)
-		return fail(SEAL_VERDICT, err, errlen, "rules.yaml: not in the submission");
+		return seal__fail(SEAL_VERDICT, err, errlen, "rules.yaml: not in the submission");
 	const char *tmp = getenv("TMPDIR");
 	tmp = tmp && *tmp ? tmp : "/tmp";
 	char path[PATH_MAX], why[512];
@@ -43,10 +33,10 @@ static int load_sealed_rules(const struct submission *s, struct run_rules *out, 
 	if (fd >= 0)
 		unlink(path);
 	if (!ok)
-		return fail(SEAL_IO, err, errlen, "cannot write a temporary file in %s", tmp);
+		return seal__fail(SEAL_IO, err, errlen, "cannot write a temporary file in %s", tmp);
 	return rc ? SEAL_OK
-	          : fail(SEAL_VERDICT, err, errlen, "rules.yaml: %s",
-	                 strstr(why, ": ") ? strstr(why, ": ") + 2 : why);
+	          : seal__fail(SEAL_VERDICT, err, errlen, "rules.yaml: %s",
+	                       strstr(why, ": ") ? strstr(why, ": ") + 2 : why);
 }
 
 /* --- schema
@@ -89,9 +79,9 @@ static int need(const json_t *o, const char *where, const struct field *f, size_
 {
 	for (size_t i = 0; i < n; i++)
 		if (!f[i].is(json_object_get(o, f[i].name)))
-			return fail(SEAL_SCHEMA, err, errlen,
-			            "result.json: %s%s: missing or not %s", where, f[i].name,
-			            f[i].type);
+			return seal__fail(SEAL_SCHEMA, err, errlen,
+			                  "result.json: %s%s: missing or not %s", where, f[i].name,
+			                  f[i].type);
 	return SEAL_OK;
 }
 #define NEED(o, where, ...)                                                                        \
@@ -135,22 +125,23 @@ static int check_vms(const json_t *vms, char *err, size_t errlen)
 		    NEED(vm, where, I("csu"), S("role"), S("name"), B("alive"), A("intervals"));
 		if (rc)
 			return rc;
-		if (role_parse(json_string_value(json_object_get(vm, "role")), &role) < 0)
-			return fail(SEAL_SCHEMA, err, errlen, "result.json: %srole: unknown",
-			            where);
+		if (role_parse(jget_str(vm, "role", NULL), &role) < 0)
+			return seal__fail(SEAL_SCHEMA, err, errlen, "result.json: %srole: unknown",
+			                  where);
 		json_int_t c = json_integer_value(json_object_get(vm, "csu"));
 		if (c < 0 || c >= 16)
-			return fail(SEAL_SCHEMA, err, errlen, "result.json: %scsu: out of range",
-			            where);
+			return seal__fail(SEAL_SCHEMA, err, errlen,
+			                  "result.json: %scsu: out of range", where);
 	}
 	return SEAL_OK;
 }
 
 int check__schema(const json_t *r, char *err, size_t errlen)
 {
-	const char *schema = json_string_value(json_object_get(r, "schema"));
+	const char *schema = jget_str(r, "schema", NULL);
 	if (!json_is_object(r) || !schema || strcmp(schema, "vcons-result/1"))
-		return fail(SEAL_SCHEMA, err, errlen, "result.json: schema: not vcons-result/1");
+		return seal__fail(SEAL_SCHEMA, err, errlen,
+		                  "result.json: schema: not vcons-result/1");
 	int rc = NEED(r, "", S("run_id"), S("started_at"), S("status"), A("failures"),
 	              S("platform"), I("csus"), O("config"), O("rules"), O("system"), O("timing"),
 	              O("harness"), A("vms"), O("verdict"), O("score"));
@@ -209,21 +200,23 @@ static int compare_verdicts(const json_t *rec, const json_t *now, char *err, siz
 	json_t *rv = json_object_get(rec, "verdict"), *nv = json_object_get(now, "verdict");
 	for (size_t i = 0; i < 3; i++)
 		if (!json_equal(json_object_get(rv, flags[i]), json_object_get(nv, flags[i])))
-			return fail(SEAL_VERDICT, err, errlen,
-			            "verdict.%s is recorded %s but the data give %s", flags[i],
-			            json_is_true(json_object_get(rv, flags[i])) ? "true" : "false",
-			            json_is_true(json_object_get(nv, flags[i])) ? "true" : "false");
+			return seal__fail(
+			    SEAL_VERDICT, err, errlen,
+			    "verdict.%s is recorded %s but the data give %s", flags[i],
+			    json_is_true(json_object_get(rv, flags[i])) ? "true" : "false",
+			    json_is_true(json_object_get(nv, flags[i])) ? "true" : "false");
 	if (!json_equal(json_object_get(rv, "reasons"), json_object_get(nv, "reasons")))
-		return fail(SEAL_VERDICT, err, errlen,
-		            "verdict.reasons differ from the data's (%zu recorded, %zu found)",
-		            json_array_size(json_object_get(rv, "reasons")),
-		            json_array_size(json_object_get(nv, "reasons")));
+		return seal__fail(
+		    SEAL_VERDICT, err, errlen,
+		    "verdict.reasons differ from the data's (%zu recorded, %zu found)",
+		    json_array_size(json_object_get(rv, "reasons")),
+		    json_array_size(json_object_get(nv, "reasons")));
 	json_t *rs = json_object_get(rec, "score"), *ns = json_object_get(now, "score");
 	if (!same_scores(rs, ns))
-		return fail(SEAL_VERDICT, err, errlen,
-		            "score is recorded %.6g but the data give %.6g (or a CSU's differs)",
-		            json_number_value(json_object_get(rs, "run")),
-		            json_number_value(json_object_get(ns, "run")));
+		return seal__fail(
+		    SEAL_VERDICT, err, errlen,
+		    "score is recorded %.6g but the data give %.6g (or a CSU's differs)",
+		    jget_num(rs, "run", 0), jget_num(ns, "run", 0));
 	return SEAL_OK;
 }
 
@@ -232,31 +225,32 @@ int check__verdict(const struct submission *s, char *err, size_t errlen)
 	struct run_rules rec, file;
 	char why[256];
 	if (rules__from_json(json_object_get(s->result, "rules"), &rec, why, sizeof(why)))
-		return fail(SEAL_SCHEMA, err, errlen, "result.json: %s", why);
+		return seal__fail(SEAL_SCHEMA, err, errlen, "result.json: %s", why);
 	int rc = load_sealed_rules(s, &file, err, errlen);
 	if (rc)
 		return rc;
 	if (strcmp(file.sha256, rec.sha256))
-		return fail(
+		return seal__fail(
 		    SEAL_VERDICT, err, errlen,
 		    "rules.yaml: SHA-256 %.12s... is not the recorded rules.sha256 %.12s...",
 		    file.sha256, rec.sha256);
 	const char *d = rules__differ(&rec, &file);
 	if (d)
-		return fail(SEAL_VERDICT, err, errlen,
-		            "recorded rules differ from the sealed rules.yaml (%s)", d);
+		return seal__fail(SEAL_VERDICT, err, errlen,
+		                  "recorded rules differ from the sealed rules.yaml (%s)", d);
 	json_t *now = json_deep_copy(s->result);
 	json_object_del(now, "verdict"); /* so that none of the recorded ones survives */
 	json_object_del(now, "score");
 	if (!now || verdict__evaluate(now, &rec) < 0) {
 		json_decref(now);
-		return fail(SEAL_SCHEMA, err, errlen, "result.json: lacks the figures to judge");
+		return seal__fail(SEAL_SCHEMA, err, errlen,
+		                  "result.json: lacks the figures to judge");
 	}
 	if (!json_object_get(now, "score")) /* figures that give no finite score */
-		rc = fail(
+		rc = seal__fail(
 		    SEAL_VERDICT, err, errlen,
 		    "score is recorded %.6g but the data give none (not a finite number)",
-		    json_number_value(json_object_get(json_object_get(s->result, "score"), "run")));
+		    jget_num(json_object_get(s->result, "score"), "run", 0));
 	else
 		rc = compare_verdicts(s->result, now, err, errlen);
 	json_decref(now);

@@ -1,5 +1,6 @@
 /* results/client.c: the upload with retries (see client.h). */
 #include "results/client.h"
+#include "lib/json.h"
 #include "results/seal.h"
 
 #include <curl/curl.h>
@@ -106,8 +107,8 @@ static int code_of(const char *kind)
 
 static int outcome(struct client_answer *a)
 {
-	const char *kind = json_string_value(json_object_get(a->body, "error")),
-	           *why = json_string_value(json_object_get(a->body, "reason"));
+	const char *kind = jget_str(a->body, "error", NULL),
+	           *why = jget_str(a->body, "reason", NULL);
 	if ((a->status == 201 || a->status == 200) &&
 	    json_is_integer(json_object_get(a->body, "id")))
 		return 0;

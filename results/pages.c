@@ -2,6 +2,7 @@
  * open_memstream; every string from a submission goes through html__esc() and the charts are the
  * model's SVG bar charts (model/svg.h), in its palette. */
 #include "results/pages.h"
+#include "lib/json.h"
 #include "model/htmlpage.h"
 #include "model/svg.h"
 
@@ -11,16 +12,6 @@
 
 static const char *const busy[] = { "db", "java", "web", "mail" };
 #define NB 4
-static const char *str(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : "";
-}
-
-static double num(const json_t *o, const char *k)
-{
-	return json_number_value(json_object_get(o, k));
-}
 
 static void head(FILE *f, const char *title)
 {
@@ -149,8 +140,8 @@ char *pages__list(const json_t *rows, const struct store_filter *flt)
 	        json_array_size(rows) == 1 ? "" : "s");
 	size_t i;
 	json_t *r;
-	json_array_foreach(rows, i, r) fprintf(
-	    f, "%s%lld", i ? "," : "", (long long)json_integer_value(json_object_get(r, "id")));
+	json_array_foreach(rows, i, r)
+	    fprintf(f, "%s%lld", i ? "," : "", (long long)jget_int(r, "id", 0));
 	fputs("\">all listed</a></p>\n<table id=\"results\"><tr>", f);
 	static const char *const cols[][2] = { { "id", "#" },
 		                               { "run", "Run" },
@@ -165,19 +156,19 @@ char *pages__list(const json_t *rows, const struct store_filter *flt)
 	fputs("</tr>\n", f);
 	json_array_foreach(rows, i, r)
 	{
-		long long id = (long long)json_integer_value(json_object_get(r, "id"));
+		long long id = (long long)jget_int(r, "id", 0);
 		fprintf(f, "<tr><td class=\"n\"><a href=\"/results/%lld\">%lld</a></td><td>", id,
 		        id);
-		html__esc(f, str(r, "run_id"));
+		html__esc(f, jget_str(r, "run_id", ""));
 		fputs("</td><td>", f);
-		html__esc(f, str(r, "platform"));
+		html__esc(f, jget_str(r, "platform", ""));
 		fputs("</td><td>", f);
-		html__esc(f, str(r, "cpu"));
+		html__esc(f, jget_str(r, "cpu", ""));
 		fprintf(f, "</td><td class=\"n\">%lld</td><td class=\"n score\">%.3f</td>",
-		        (long long)json_integer_value(json_object_get(r, "csus")), num(r, "score"));
+		        (long long)jget_int(r, "csus", 0), jget_num(r, "score", 0));
 		verdict_cell(f, r);
 		fputs("<td>", f);
-		html__esc(f, str(r, "received_at"));
+		html__esc(f, jget_str(r, "received_at", ""));
 		fputs("</td></tr>\n", f);
 	}
 	fputs("</table>\n", f);
@@ -191,14 +182,14 @@ static void summary_table(FILE *f, const json_t *row)
 {
 	const json_t *res = json_object_get(row, "result");
 	fputs("<table class=\"summary\">", f);
-	const char *rows[][2] = { { "Run", str(row, "run_id") },
-		                  { "Platform", str(row, "platform") },
-		                  { "CPU", str(row, "cpu") },
-		                  { "Rules", str(row, "rules") },
-		                  { "Started", str(res, "started_at") },
-		                  { "Received", str(row, "received_at") },
-		                  { "Signed by key", str(row, "key") },
-		                  { "Submission digest", str(row, "digest") } };
+	const char *rows[][2] = { { "Run", jget_str(row, "run_id", "") },
+		                  { "Platform", jget_str(row, "platform", "") },
+		                  { "CPU", jget_str(row, "cpu", "") },
+		                  { "Rules", jget_str(row, "rules", "") },
+		                  { "Started", jget_str(res, "started_at", "") },
+		                  { "Received", jget_str(row, "received_at", "") },
+		                  { "Signed by key", jget_str(row, "key", "") },
+		                  { "Submission digest", jget_str(row, "digest", "") } };
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		fprintf(f, "<tr><th>%s</th><td>", rows[i][0]);
 		html__esc(f, rows[i][1]);
@@ -207,7 +198,7 @@ static void summary_table(FILE *f, const json_t *row)
 	fprintf(f,
 	        "<tr><th>CSUs</th><td>%lld</td></tr><tr><th>Score</th><td class=\"score\">%.3f"
 	        "</td></tr><tr><th>Verdict</th>",
-	        (long long)json_integer_value(json_object_get(row, "csus")), num(row, "score"));
+	        (long long)jget_int(row, "csus", 0), jget_num(row, "score", 0));
 	verdict_cell(f, row);
 	fputs("</tr></table>\n", f);
 	json_t *reasons = json_object_get(json_object_get(res, "verdict"), "reasons"), *why;
@@ -242,14 +233,15 @@ static void csu_scores(FILE *f, const json_t *res)
 	{
 		json_t *n = json_object_get(c, "normalized");
 		fprintf(f, "<tr><td>csu%zu</td><td class=\"n\">%.3f</td><td>%s %.3f</td>", i,
-		        num(c, "score"), str(c, "lowest_workload"), num(c, "lowest"));
+		        jget_num(c, "score", 0), jget_str(c, "lowest_workload", ""),
+		        jget_num(c, "lowest", 0));
 		for (int w = 0; w < NB; w++)
-			fprintf(f, "<td class=\"n\">%.3f</td>", num(n, busy[w]));
+			fprintf(f, "<td class=\"n\">%.3f</td>", jget_num(n, busy[w], 0));
 		fputs("</tr>\n", f);
 		if (i < MAX_SERIES) {
 			snprintf(ch.name[i], sizeof(ch.name[i]), "csu%zu", i);
 			for (int w = 0; w < NB; w++)
-				ch.y[i][w] = num(n, busy[w]);
+				ch.y[i][w] = jget_num(n, busy[w], 0);
 			ch.ns = (int)i + 1;
 		}
 	}
@@ -267,16 +259,16 @@ static void vm_table(FILE *f, const json_t *res)
 	json_array_foreach(json_object_get(res, "vms"), i, vm)
 	{
 		fputs("<tr><td>", f);
-		html__esc(f, str(vm, "name"));
+		html__esc(f, jget_str(vm, "name", ""));
 		fprintf(f, "</td><td class=\"n\">%lld</td><td>%s</td><td>",
-		        (long long)json_integer_value(json_object_get(vm, "vcpus")),
+		        (long long)jget_int(vm, "vcpus", 0),
 		        json_is_true(json_object_get(vm, "alive")) ? "yes" : "no");
-		html__esc(f, str(vm, "ended"));
+		html__esc(f, jget_str(vm, "ended", ""));
 		fputs("</td><td>", f);
 		json_array_foreach(json_object_get(vm, "intervals"), k, iv)
 		{
 			if (json_object_get(iv, "rate"))
-				fprintf(f, "%s%.1f", k ? ", " : "", num(iv, "rate"));
+				fprintf(f, "%s%.1f", k ? ", " : "", jget_num(iv, "rate", 0));
 		}
 		fputs("</td></tr>\n", f);
 	}
@@ -290,8 +282,8 @@ char *pages__result(const json_t *row)
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return NULL;
-	long long id = (long long)json_integer_value(json_object_get(row, "id"));
-	snprintf(title, sizeof(title), "Result %lld: %s", id, str(row, "run_id"));
+	long long id = (long long)jget_int(row, "id", 0);
+	snprintf(title, sizeof(title), "Result %lld: %s", id, jget_str(row, "run_id", ""));
 	head(f, title);
 	summary_table(f, row);
 	const json_t *res = json_object_get(row, "result");
@@ -314,7 +306,7 @@ static double workload_mean(const json_t *res, const char *w)
 	json_t *csus = json_object_get(json_object_get(res, "score"), "csus"), *c;
 	size_t i;
 	double sum = 0;
-	json_array_foreach(csus, i, c) sum += num(json_object_get(c, "normalized"), w);
+	json_array_foreach(csus, i, c) sum += jget_num(json_object_get(c, "normalized"), w, 0);
 	return json_array_size(csus) ? sum / (double)json_array_size(csus) : 0;
 }
 
@@ -322,7 +314,7 @@ json_t *pages__compare_json(const json_t *rows)
 {
 	json_t *out = json_array(), *r;
 	size_t i;
-	double base = num(json_array_get(rows, 0), "score");
+	double base = jget_num(json_array_get(rows, 0), "score", 0);
 	json_array_foreach(rows, i, r)
 	{
 		json_t *o = json_deep_copy(r), *per = json_object();
@@ -333,7 +325,8 @@ json_t *pages__compare_json(const json_t *rows)
 			    json_real(workload_mean(json_object_get(r, "result"), busy[w])));
 		json_object_set_new(o, "normalized", per);
 		if (base > 0)
-			json_object_set_new(o, "ratio_to_first", json_real(num(r, "score") / base));
+			json_object_set_new(o, "ratio_to_first",
+			                    json_real(jget_num(r, "score", 0) / base));
 		else
 			json_object_set_new(o, "ratio_to_first", json_null());
 		json_array_append_new(out, o);
@@ -366,32 +359,31 @@ char *pages__compare(const json_t *rows)
 		wc.x[w] = busy[w];
 	json_array_foreach(list, i, r)
 	{
-		long long id = (long long)json_integer_value(json_object_get(r, "id"));
+		long long id = (long long)jget_int(r, "id", 0);
 		fprintf(f, "<tr><td><a href=\"/results/%lld\">%lld</a></td><td>", id, id);
-		html__esc(f, str(r, "run_id"));
+		html__esc(f, jget_str(r, "run_id", ""));
 		fputs("</td><td>", f);
-		html__esc(f, str(r, "platform"));
+		html__esc(f, jget_str(r, "platform", ""));
 		fputs("</td><td>", f);
-		html__esc(f, str(r, "cpu"));
-		fprintf(f, "</td><td class=\"n\">%lld</td>",
-		        (long long)json_integer_value(json_object_get(r, "csus")));
+		html__esc(f, jget_str(r, "cpu", ""));
+		fprintf(f, "</td><td class=\"n\">%lld</td>", (long long)jget_int(r, "csus", 0));
 		verdict_cell(f, r);
-		fprintf(f, "<td class=\"n score\">%.3f</td>", num(r, "score"));
+		fprintf(f, "<td class=\"n score\">%.3f</td>", jget_num(r, "score", 0));
 		if (json_is_number(json_object_get(r, "ratio_to_first")))
-			fprintf(f, "<td class=\"n\">%.3f</td>", num(r, "ratio_to_first"));
+			fprintf(f, "<td class=\"n\">%.3f</td>", jget_num(r, "ratio_to_first", 0));
 		else
 			fputs("<td>-</td>", f);
 		for (int w = 0; w < NB; w++)
 			fprintf(f, "<td class=\"n\">%.3f</td>",
-			        num(json_object_get(r, "normalized"), busy[w]));
+			        jget_num(json_object_get(r, "normalized"), busy[w], 0));
 		fputs("</tr>\n", f);
 		if (i < MAX_SERIES) {
 			snprintf(sc.name[i], sizeof(sc.name[i]), "#%lld %s", id,
-			         str(r, "platform"));
+			         jget_str(r, "platform", ""));
 			snprintf(wc.name[i], sizeof(wc.name[i]), "%s", sc.name[i]);
-			sc.y[i][0] = num(r, "score");
+			sc.y[i][0] = jget_num(r, "score", 0);
 			for (int w = 0; w < NB; w++)
-				wc.y[i][w] = num(json_object_get(r, "normalized"), busy[w]);
+				wc.y[i][w] = jget_num(json_object_get(r, "normalized"), busy[w], 0);
 			sc.ns = wc.ns = (int)i + 1;
 		}
 	}

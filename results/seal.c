@@ -1,6 +1,7 @@
 /* results/seal.c: keys, packing, signing and opening submissions (see seal.h; the format is in
  * results/README.md). OpenSSL does SHA-256, Ed25519 and base64; jansson the container. */
 #include "results/seal.h"
+#include "lib/json.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,8 +17,7 @@
 
 #define MAX_MEMBERS 256
 
-__attribute__((format(printf, 4, 5))) static int fail(int rc, char *err, size_t errlen,
-                                                      const char *fmt, ...)
+int seal__fail(int rc, char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -120,31 +120,31 @@ int seal__keygen(const char *dir, char *err, size_t errlen)
 	snprintf(priv, sizeof(priv), "%s/vcons-key.pem", dir);
 	snprintf(pub, sizeof(pub), "%s/vcons-key.pub.pem", dir);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return fail(SEAL_IO, err, errlen, "%s: %s", dir, strerror(errno));
+		return seal__fail(SEAL_IO, err, errlen, "%s: %s", dir, strerror(errno));
 	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	if (!key)
-		return fail(SEAL_IO, err, errlen, "cannot make an Ed25519 key (OpenSSL)");
+		return seal__fail(SEAL_IO, err, errlen, "cannot make an Ed25519 key (OpenSSL)");
 	int rc = SEAL_IO;
 	int fd = open(priv, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
 	if (!f) {
-		fail(SEAL_IO, err, errlen, "%s: %s", priv, strerror(errno));
+		seal__fail(SEAL_IO, err, errlen, "%s: %s", priv, strerror(errno));
 		goto out;
 	}
 	int ok = PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
 	if (fclose(f) || !ok) {
-		fail(SEAL_IO, err, errlen, "%s: cannot write the key", priv);
+		seal__fail(SEAL_IO, err, errlen, "%s: cannot write the key", priv);
 		goto out;
 	}
 	fd = open(pub, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	f = fd < 0 ? NULL : fdopen(fd, "w");
 	if (!f) {
-		fail(SEAL_IO, err, errlen, "%s: %s", pub, strerror(errno));
+		seal__fail(SEAL_IO, err, errlen, "%s: %s", pub, strerror(errno));
 		goto out;
 	}
 	ok = PEM_write_PUBKEY(f, key);
 	if (fclose(f) || !ok) {
-		fail(SEAL_IO, err, errlen, "%s: cannot write the key", pub);
+		seal__fail(SEAL_IO, err, errlen, "%s: cannot write the key", pub);
 		goto out;
 	}
 	rc = SEAL_OK;
@@ -167,7 +167,7 @@ static int add_member(struct pack *p, const char *name, const char *path, char *
 	char *data;
 	size_t len;
 	if (seal__read_file(path, &data, &len) < 0)
-		return fail(SEAL_IO, err, errlen, "%s: %s", path, strerror(errno));
+		return seal__fail(SEAL_IO, err, errlen, "%s: %s", path, strerror(errno));
 	char hex[65], line[600];
 	seal__sha256_hex(data, len, hex);
 	int n = snprintf(line, sizeof(line), "%s %zu %s\n", hex, len, name);
@@ -178,7 +178,7 @@ static int add_member(struct pack *p, const char *name, const char *path, char *
 	free(data);
 	if (!m || !b) {
 		free(b);
-		return fail(SEAL_IO, err, errlen, "out of memory");
+		return seal__fail(SEAL_IO, err, errlen, "out of memory");
 	}
 	memcpy(m + p->mlen, line, (size_t)n + 1);
 	p->mlen += (size_t)n;
@@ -227,14 +227,14 @@ static EVP_PKEY *load_private(const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
-		fail(0, err, errlen, "%s: %s", path, strerror(errno));
+		seal__fail(0, err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	(void)fclose(f);
 	if (!k || EVP_PKEY_get_base_id(k) != EVP_PKEY_ED25519) {
 		EVP_PKEY_free(k);
-		fail(0, err, errlen, "%s: not an Ed25519 private key in PEM", path);
+		seal__fail(0, err, errlen, "%s: not an Ed25519 private key in PEM", path);
 		return NULL;
 	}
 	return k;
@@ -265,24 +265,24 @@ static int key_id(EVP_PKEY *k, unsigned char raw[32], char hex[65])
 static int add_config(struct pack *p, const json_t *result, char *err, size_t errlen)
 {
 	json_t *cfg = json_object_get(result, "config");
-	const char *csu = json_string_value(json_object_get(cfg, "csu_file")),
-	           *rules = json_string_value(json_object_get(cfg, "rules_file")),
-	           *sha = json_string_value(
-	               json_object_get(json_object_get(result, "rules"), "sha256"));
+	const char *csu = jget_str(cfg, "csu_file", NULL),
+	           *rules = jget_str(cfg, "rules_file", NULL),
+	           *sha = jget_str(json_object_get(result, "rules"), "sha256", NULL);
 	if (!csu || !rules || !sha)
-		return fail(
+		return seal__fail(
 		    SEAL_MALFORMED, err, errlen,
 		    "result.json: config.csu_file, config.rules_file or rules.sha256 missing");
 	char *data;
 	size_t len;
 	char hex[65];
 	if (seal__read_file(rules, &data, &len) < 0)
-		return fail(SEAL_IO, err, errlen, "%s: %s", rules, strerror(errno));
+		return seal__fail(SEAL_IO, err, errlen, "%s: %s", rules, strerror(errno));
 	seal__sha256_hex(data, len, hex);
 	free(data);
 	if (strcmp(hex, sha))
-		return fail(SEAL_MALFORMED, err, errlen,
-		            "%s: changed since the run (SHA-256 differs from the result's)", rules);
+		return seal__fail(SEAL_MALFORMED, err, errlen,
+		                  "%s: changed since the run (SHA-256 differs from the result's)",
+		                  rules);
 	int rc = add_member(p, "csu-profile.yaml", csu, err, errlen);
 	return rc ? rc : add_member(p, "rules.yaml", rules, err, errlen);
 }
@@ -306,13 +306,13 @@ int seal__create(const char *dir, const char *key_path, char **out, size_t *outl
 	size_t len;
 	snprintf(path, sizeof(path), "%s/result.json", dir);
 	if (seal__read_file(path, &text, &len) < 0)
-		return fail(SEAL_IO, err, errlen, "%s: %s", path, strerror(errno));
+		return seal__fail(SEAL_IO, err, errlen, "%s: %s", path, strerror(errno));
 	json_error_t je;
 	json_t *result = json_loadb(text, len, 0, &je);
 	free(text);
 	if (!json_is_object(result)) {
 		json_decref(result);
-		return fail(SEAL_MALFORMED, err, errlen, "%s: not a JSON object", path);
+		return seal__fail(SEAL_MALFORMED, err, errlen, "%s: not a JSON object", path);
 	}
 	EVP_PKEY *k = load_private(key_path, err, errlen);
 	if (!k) {
@@ -326,14 +326,14 @@ int seal__create(const char *dir, const char *key_path, char **out, size_t *outl
 	int n = asprintf(&p.manifest, SEAL_FORMAT "\nkey %s\n", kid);
 	p.manifest = n < 0 ? NULL : p.manifest; /* undefined after a failure */
 	p.mlen = n < 0 ? 0 : (size_t)n;
-	int rc = n < 0 ? fail(SEAL_IO, err, errlen, "out of memory")
+	int rc = n < 0 ? seal__fail(SEAL_IO, err, errlen, "out of memory")
 	               : add_member(&p, "result.json", path, err, errlen);
 	if (!rc)
 		rc = add_config(&p, result, err, errlen);
 	if (!rc)
 		rc = add_logs(&p, dir, err, errlen);
 	if (!rc && (!pem || sign(k, p.manifest, p.mlen, &sig) < 0))
-		rc = fail(SEAL_IO, err, errlen, "cannot sign (OpenSSL)");
+		rc = seal__fail(SEAL_IO, err, errlen, "cannot sign (OpenSSL)");
 	if (!rc) {
 		json_t *doc =
 		    json_pack("{s:s,s:s,s:s,s:s,s:O}", "format", SEAL_FORMAT, "manifest",
@@ -342,7 +342,7 @@ int seal__create(const char *dir, const char *key_path, char **out, size_t *outl
 		*outlen = *out ? strlen(*out) : 0;
 		json_decref(doc);
 		if (!*out)
-			rc = fail(SEAL_IO, err, errlen, "out of memory");
+			rc = seal__fail(SEAL_IO, err, errlen, "out of memory");
 	}
 	free(sig);
 	free(pem);
@@ -365,7 +365,7 @@ void seal__free(struct submission *s)
 
 int seal__member(const struct submission *s, const char *name, unsigned char **data, size_t *len)
 {
-	const char *b = json_string_value(json_object_get(json_object_get(s->doc, "files"), name));
+	const char *b = jget_str(json_object_get(s->doc, "files"), name, NULL);
 	if (!b)
 		return -1;
 	*data = b64_decode(b, len);
@@ -394,19 +394,20 @@ static int check_line(struct submission *s, const char *line, json_t *seen, char
 	int n = (int)strcspn(line, "\n"); /* the line alone in a message */
 	// NOLINTNEXTLINE(cert-err34-c): 19 digits at most: no overflow
 	if (sscanf(line, "%64[0-9a-f] %19zu %299[^\n]", hex, &size, name) != 3 || strlen(hex) != 64)
-		return fail(SEAL_MALFORMED, err, errlen, "manifest: bad line: %.*s",
-		            n < 80 ? n : 80, line);
+		return seal__fail(SEAL_MALFORMED, err, errlen, "manifest: bad line: %.*s",
+		                  n < 80 ? n : 80, line);
 	if (json_object_get(seen, name))
-		return fail(SEAL_MALFORMED, err, errlen, "manifest: %s listed twice", name);
+		return seal__fail(SEAL_MALFORMED, err, errlen, "manifest: %s listed twice", name);
 	if (seal__member(s, name, &data, &len) < 0)
-		return fail(SEAL_DIGEST, err, errlen, "member %s: missing or not base64", name);
+		return seal__fail(SEAL_DIGEST, err, errlen, "member %s: missing or not base64",
+		                  name);
 	seal__sha256_hex(data, len, got);
 	if (!strcmp(name, "result.json") && !s->result)
 		s->result = json_loadb((char *)data, len, 0, NULL);
 	free(data);
 	if (len != size || strcmp(got, hex))
-		return fail(SEAL_DIGEST, err, errlen,
-		            "member %s: SHA-256 differs from the manifest", name);
+		return seal__fail(SEAL_DIGEST, err, errlen,
+		                  "member %s: SHA-256 differs from the manifest", name);
 	json_object_set_new(seen, name, json_true());
 	return SEAL_OK;
 }
@@ -426,12 +427,12 @@ static int check_manifest(struct submission *s, const char *manifest, char *err,
 	if (rc)
 		return rc;
 	if (nseen != json_object_size(json_object_get(s->doc, "files")))
-		return fail(SEAL_DIGEST, err, errlen, "members not in the manifest");
+		return seal__fail(SEAL_DIGEST, err, errlen, "members not in the manifest");
 	if (!s->result)
-		return fail(json_object_get(json_object_get(s->doc, "files"), "result.json")
-		                ? SEAL_MALFORMED
-		                : SEAL_DIGEST,
-		            err, errlen, "result.json: missing or not JSON");
+		return seal__fail(json_object_get(json_object_get(s->doc, "files"), "result.json")
+		                      ? SEAL_MALFORMED
+		                      : SEAL_DIGEST,
+		                  err, errlen, "result.json: missing or not JSON");
 	return SEAL_OK;
 }
 
@@ -453,27 +454,29 @@ int seal__open(const char *buf, size_t len, struct submission *s, char *err, siz
 	json_error_t je;
 	s->doc = json_loadb(buf, len, 0, &je);
 	if (!s->doc)
-		return fail(SEAL_MALFORMED, err, errlen, "not JSON: line %d: %s", je.line, je.text);
-	const char *fmt = json_string_value(json_object_get(s->doc, "format")),
-	           *man = json_string_value(json_object_get(s->doc, "manifest")),
-	           *pem = json_string_value(json_object_get(s->doc, "public_key")),
-	           *sig = json_string_value(json_object_get(s->doc, "signature"));
+		return seal__fail(SEAL_MALFORMED, err, errlen, "not JSON: line %d: %s", je.line,
+		                  je.text);
+	const char *fmt = jget_str(s->doc, "format", NULL),
+	           *man = jget_str(s->doc, "manifest", NULL),
+	           *pem = jget_str(s->doc, "public_key", NULL),
+	           *sig = jget_str(s->doc, "signature", NULL);
 	if (!fmt || strcmp(fmt, SEAL_FORMAT) || !man || !pem || !sig ||
 	    !json_is_object(json_object_get(s->doc, "files")))
-		return fail(SEAL_MALFORMED, err, errlen,
-		            "not a " SEAL_FORMAT
-		            " submission (format, manifest, public_key, signature, files)");
+		return seal__fail(SEAL_MALFORMED, err, errlen,
+		                  "not a " SEAL_FORMAT
+		                  " submission (format, manifest, public_key, signature, files)");
 	EVP_PKEY *k = read_public(pem);
 	if (!k)
-		return fail(SEAL_MALFORMED, err, errlen, "public_key: not an Ed25519 key in PEM");
+		return seal__fail(SEAL_MALFORMED, err, errlen,
+		                  "public_key: not an Ed25519 key in PEM");
 	char head[128];
 	int rc = key_id(k, s->key, s->key_id) < 0 ? SEAL_MALFORMED : SEAL_OK;
 	snprintf(head, sizeof(head), SEAL_FORMAT "\nkey %s\n", s->key_id);
 	if (!rc && strncmp(man, head, strlen(head)))
-		rc = fail(SEAL_SIGNATURE, err, errlen, "manifest: not for the enclosed key");
+		rc = seal__fail(SEAL_SIGNATURE, err, errlen, "manifest: not for the enclosed key");
 	else if (!rc && verify_sig(k, man, sig) < 0)
-		rc = fail(SEAL_SIGNATURE, err, errlen,
-		          "signature: does not verify with the enclosed key");
+		rc = seal__fail(SEAL_SIGNATURE, err, errlen,
+		                "signature: does not verify with the enclosed key");
 	EVP_PKEY_free(k);
 	if (!rc)
 		rc = check_manifest(s, man, err, errlen);
@@ -501,7 +504,7 @@ int seal__trusted(const struct submission *s, const char *trust_dir, char *err, 
 {
 	DIR *d = opendir(trust_dir);
 	if (!d)
-		return fail(SEAL_IO, err, errlen, "%s: %s", trust_dir, strerror(errno));
+		return seal__fail(SEAL_IO, err, errlen, "%s: %s", trust_dir, strerror(errno));
 	struct dirent *e;
 	int ok = 0;
 	while (!ok && (e = readdir(d))) {
@@ -514,6 +517,6 @@ int seal__trusted(const struct submission *s, const char *trust_dir, char *err, 
 	}
 	closedir(d);
 	return ok ? SEAL_OK
-	          : fail(SEAL_UNTRUSTED, err, errlen, "key %.16s... is not trusted (not in %s)",
-	                 s->key_id, trust_dir);
+	          : seal__fail(SEAL_UNTRUSTED, err, errlen,
+	                       "key %.16s... is not trusted (not in %s)", s->key_id, trust_dir);
 }

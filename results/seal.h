@@ -58,6 +58,9 @@ int seal__trusted(const struct submission *s, const char *trust_dir, char *err, 
 
 /* Helpers shared with check.c and the tests. */
 void seal__sha256_hex(const void *data, size_t len, char out[65]);
+/* The reason, formatted as printf's, into err; returns rc (return seal__fail(SEAL_IO, ...)). */
+int seal__fail(int rc, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 int seal__read_file(const char *path, char **data, size_t *len); /* 0 or -1 (errno) */
 
 #endif

@@ -1,5 +1,6 @@
 /* results/server.c: libmicrohttpd request handling and routing (see server.h). */
 #include "results/server.h"
+#include "lib/json.h"
 #include "results/check.h"
 #include "results/pages.h"
 #include "model/report.h"
@@ -112,12 +113,11 @@ static enum MHD_Result post_result(struct server *s, struct MHD_Connection *c, s
 	char url[64];
 	snprintf(url, sizeof(url), "/results/%lld", (long long)id);
 	json_t *v = json_object_get(sub.result, "verdict");
-	json_t *out = json_pack(
-	    "{s:I,s:b,s:s,s:b,s:b,s:f,s:s}", "id", (json_int_t)id, "created", created, "digest",
-	    sub.digest, "valid", json_is_true(json_object_get(v, "valid")), "compliant",
-	    json_is_true(json_object_get(v, "compliant")), "score",
-	    json_number_value(json_object_get(json_object_get(sub.result, "score"), "run")), "url",
-	    url);
+	json_t *out =
+	    json_pack("{s:I,s:b,s:s,s:b,s:b,s:f,s:s}", "id", (json_int_t)id, "created", created,
+	              "digest", sub.digest, "valid", json_is_true(json_object_get(v, "valid")),
+	              "compliant", json_is_true(json_object_get(v, "compliant")), "score",
+	              jget_num(json_object_get(sub.result, "score"), "run", 0), "url", url);
 	seal__free(&sub);
 	return send_json(c, created ? MHD_HTTP_CREATED : MHD_HTTP_OK, out);
 }

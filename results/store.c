@@ -1,5 +1,6 @@
 /* results/store.c: the SQLite results table (see store.h). */
 #include "results/store.h"
+#include "lib/json.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -106,20 +107,16 @@ static int insert(struct store *st, const struct submission *s, const char *raw,
 		return -1;
 	sqlite3_bind_text(q, 1, s->digest, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, json_string_value(json_object_get(r, "run_id")), -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 4, json_string_value(json_object_get(r, "platform")), -1,
+	sqlite3_bind_text(q, 3, jget_str(r, "run_id", NULL), -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, jget_str(r, "platform", NULL), -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, jget_str(json_object_get(r, "system"), "cpu_model", NULL), -1,
 	                  SQLITE_STATIC);
-	sqlite3_bind_text(
-	    q, 5, json_string_value(json_object_get(json_object_get(r, "system"), "cpu_model")), -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_int64(q, 6, json_integer_value(json_object_get(r, "csus")));
+	sqlite3_bind_int64(q, 6, jget_int(r, "csus", 0));
 	sqlite3_bind_int(q, 7, json_is_true(json_object_get(v, "valid")));
 	sqlite3_bind_int(q, 8, json_is_true(json_object_get(v, "compliant")));
-	sqlite3_bind_double(q, 9,
-	                    json_number_value(json_object_get(json_object_get(r, "score"), "run")));
-	sqlite3_bind_text(q, 10,
-	                  json_string_value(json_object_get(json_object_get(r, "rules"), "name")),
-	                  -1, SQLITE_STATIC);
+	sqlite3_bind_double(q, 9, jget_num(json_object_get(r, "score"), "run", 0));
+	sqlite3_bind_text(q, 10, jget_str(json_object_get(r, "rules"), "name", NULL), -1,
+	                  SQLITE_STATIC);
 	sqlite3_bind_text(q, 11, s->key_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 12, result_text, -1, SQLITE_STATIC);
 	sqlite3_bind_blob64(q, 13, raw, rawlen, SQLITE_STATIC);

@@ -30,13 +30,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* main.c's, which this target does not link: the arguments below are always good. */
-int cmd__usage(const char *msg, const char *arg)
-{
-	fprintf(stderr, "vcons: %s%s\n", msg, arg);
-	return 2;
-}
-
 /* A command's exit status with its stdout (text tables) thrown away. */
 static int quietly(int (*cmd)(int, char **), int argc, char **argv)
 {

@@ -55,6 +55,17 @@ PY
 	t_fail "report bad option names it, exit 2" "rc=$rc $(cat "$T_TMP/e")"
 "$V" report --help >"$T_TMP/o"; rc=$?
 [[ $rc == 0 ]] && grep -q "^usage: vcons report" "$T_TMP/o" && t_ok "report --help" || t_fail "report --help" "rc=$rc"
+# lib/opt's forms: options before or after the result, "--" ending them, a missing value named.
+"$V" report --out "$T_TMP/first.html" -- "$N" >/dev/null 2>"$T_TMP/e"; rc=$?
+[[ $rc == 0 && -s $T_TMP/first.html ]] && t_ok "report: options before the result, -- ends them" ||
+	t_fail "report: options before the result, -- ends them" "rc=$rc $(cat "$T_TMP/e")"
+"$V" report "$N" --out >/dev/null 2>"$T_TMP/e"; rc=$?
+[[ $rc == 2 && $(cat "$T_TMP/e") == "vcons report: --out: needs a value (see --help)" ]] &&
+	t_ok "report: a missing value is one line naming the option, exit 2" ||
+	t_fail "report: a missing value is one line naming the option, exit 2" "rc=$rc $(cat "$T_TMP/e")"
+"$V" help report >"$T_TMP/help"; rc=$?
+[[ $rc == 0 ]] && cmp -s "$T_TMP/help" "$T_TMP/o" && t_ok "vcons help report is report --help" ||
+	t_fail "vcons help report is report --help" "rc=$rc"
 echo '{"schema": "vcons-result/1", ' >"$T_TMP/broken.json"
 echo '{"schema": "other/2"}' >"$T_TMP/other.json"
 for bad in "$T_TMP/missing.json" "$T_TMP/broken.json" "$T_TMP/other.json"; do

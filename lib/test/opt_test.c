@@ -1,6 +1,7 @@
 /* Unit tests for lib/opt.c: every kind stores a valid value and refuses a bad one with the one
- * message form and exit status; prefixes, "=", short names, "--", positionals; --help's text. And
- * for lib/vmopt.c, the launchers' shared options on opt.c: joined with a launcher's own table, its
+ * message form and exit status; prefixes, "=", short names, "--", positionals, options after
+ * positionals (interleave: argv's order afterwards, the errors, max_args); --help's text. And for
+ * lib/vmopt.c, the launchers' shared options on opt.c: joined with a launcher's own table, its
  * limits and wording, its --help. */
 #include "tools/unit.h"
 #include "lib/opt.h"
@@ -13,34 +14,37 @@
 /* What a parse printed on stderr (or stdout): fd 2 (1) goes to a file while it runs. */
 static char captured[4096];
 
-static int saved_fd = -1, tmp_fd = -1;
+struct capture {
+	int fd, tmp, saved;
+};
 
-static void capture_begin(int fd)
+static struct capture capture_start(int fd)
 {
 	char path[] = "/tmp/vclib-opt-XXXXXX";
-	tmp_fd = mkstemp(path);
-	assert_true(tmp_fd >= 0);
+	struct capture c = { .fd = fd, .tmp = mkstemp(path) };
+	assert_true(c.tmp >= 0);
 	unlink(path);
 	fflush(fd == 1 ? stdout : stderr);
-	saved_fd = dup(fd);
-	dup2(tmp_fd, fd);
+	c.saved = dup(fd);
+	dup2(c.tmp, fd);
+	return c;
 }
 
-static void capture_end(int fd)
+static void capture_end(struct capture c)
 {
-	fflush(fd == 1 ? stdout : stderr);
-	dup2(saved_fd, fd);
-	close(saved_fd);
-	ssize_t n = pread(tmp_fd, captured, sizeof(captured) - 1, 0);
+	fflush(c.fd == 1 ? stdout : stderr);
+	dup2(c.saved, c.fd);
+	close(c.saved);
+	ssize_t n = pread(c.tmp, captured, sizeof(captured) - 1, 0);
 	captured[n > 0 ? n : 0] = 0;
-	close(tmp_fd);
+	close(c.tmp);
 }
 
 static int run_captured(int fd, struct opt_cmd *cmd, int argc, char **argv)
 {
-	capture_begin(fd);
+	struct capture c = capture_start(fd);
 	int rc = opt_parse(cmd, argc, argv);
-	capture_end(fd);
+	capture_end(c);
 	return rc;
 }
 
@@ -68,6 +72,7 @@ static const char *even(const char *arg, void *dst)
 static struct vals v;
 static const struct opt table[] = {
 	{ OPT_FLAG("trace", &v.flag), .short_name = 't', .help = "print each call" },
+	{ OPT_FLAG_OFF("no-trace", &v.flag), .help = "do not" },
 	{ OPT_INT("count", &v.n, 1, 100), .short_name = 'n', .help = "how many", .def = "5" },
 	{ OPT_LLONG("seed", &v.big, 0, 1000000000000000LL), .help = "random seed" },
 	{ OPT_DOUBLE("scale", &v.x, 0.01, 100), .arg = "F", .help = "a factor\nover two lines" },
@@ -192,6 +197,94 @@ static void positionals(void **state)
 	assert_int_equal(PARSE(c, "--"), OPT_RUN);
 }
 
+static void flag_off(void **state)
+{
+	struct opt_cmd c = cmd(NULL);
+	assert_int_equal(PARSE(c, "--trace", "--no-trace"), OPT_RUN);
+	assert_false(v.flag);
+	c = cmd(NULL);
+	assert_int_equal(PARSE(c, "--no-trace", "-t"), OPT_RUN); /* the last one wins */
+	assert_true(v.flag);
+	expect_error("prog: --no-trace: takes no value (see --help)\n", 2, &c, 2,
+	             ARGV("--no-trace=1"));
+}
+
+/* argv after a parse, its words joined by blanks. */
+static const char *joined(int argc, char **argv)
+{
+	static char buf[256];
+	buf[0] = 0;
+	for (int i = 1; i < argc; i++)
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", i > 1 ? " " : "",
+		         argv[i]);
+	return buf;
+}
+
+static void interleaved(void **state)
+{
+	struct opt_cmd c = cmd("FILE");
+	c.interleave = true;
+	char **a = ARGV("r.json", "--count", "3", "s.json", "-t", "-", "--mem=1G");
+	assert_int_equal(run_captured(2, &c, 8, a), OPT_RUN);
+	assert_string_equal(joined(8, a), "--count 3 -t --mem=1G r.json s.json -");
+	assert_int_equal(c.argi, 5);
+	assert_true(v.n == 3 && v.flag && v.size == 1ull << 30);
+	/* "--" ends the options: what follows is positional, after the ones before it */
+	c = cmd("FILE");
+	c.interleave = true;
+	a = ARGV("a", "-n", "2", "--", "--trace", "b");
+	assert_int_equal(run_captured(2, &c, 7, a), OPT_RUN);
+	assert_string_equal(joined(7, a), "-n 2 -- a --trace b");
+	assert_int_equal(c.argi, 4);
+	assert_true(v.n == 2 && !v.flag);
+	/* options only, or nothing at all: argi is argc */
+	c = cmd(NULL);
+	c.interleave = true;
+	assert_int_equal(PARSE(c, "-t", "--count", "4"), OPT_RUN);
+	assert_int_equal(c.argi, 4);
+	c = cmd(NULL);
+	c.interleave = true;
+	assert_int_equal(run_captured(2, &c, 1, ARGV(NULL)), OPT_RUN);
+	assert_int_equal(c.argi, 1);
+}
+
+static void interleaved_errors(void **state)
+{
+	struct opt_cmd c = cmd("FILE");
+	c.interleave = true;
+	expect_error("prog: unknown option --bogus (see --help)\n", 2, &c, 3,
+	             ARGV("a.json", "--bogus"));
+	expect_error("prog: --count: needs a value (see --help)\n", 2, &c, 3,
+	             ARGV("a.json", "--count"));
+	expect_error("prog: --count: not an integer from 1 to 100: x\n", 2, &c, 4,
+	             ARGV("a.json", "--count", "x"));
+	expect_error("prog: no FILE given (see --help)\n", 2, &c, 3, ARGV("--count", "2"));
+	expect_error("prog: no FILE given (see --help)\n", 2, &c, 2, ARGV("--"));
+	c.max_args = 1;
+	expect_error("prog: unexpected argument b.json (see --help)\n", 2, &c, 5,
+	             ARGV("a.json", "--count", "2", "b.json"));
+	expect_error("prog: unexpected argument c (see --help)\n", 2, &c, 4, ARGV("a", "--", "c"));
+	c = cmd(NULL);
+	c.interleave = true;
+	expect_error("prog: unexpected argument a.json (see --help)\n", 2, &c, 4,
+	             ARGV("-t", "a.json", "-n1"));
+	/* without interleave an option after a positional argument is one too */
+	c = cmd("FILE");
+	c.max_args = 1;
+	expect_error("prog: unexpected argument --count (see --help)\n", 2, &c, 4,
+	             ARGV("a.json", "--count", "2"));
+}
+
+static void own_usage_errors(void **state)
+{
+	struct opt_cmd c = cmd(NULL);
+	struct capture cap = capture_start(2);
+	int rc = opt_usage_error(&c, "--%s is required", "key");
+	capture_end(cap);
+	assert_int_equal(rc, OPT_USAGE_STATUS);
+	assert_string_equal(captured, "prog: --key is required (see --help)\n");
+}
+
 static void help_text(void **state)
 {
 	struct opt_cmd c = cmd(NULL);
@@ -201,6 +294,7 @@ static void help_text(void **state)
 	const char *want = "usage: prog [options]\n"
 	                   "Does things.\n"
 	                   "  -t, --trace          print each call\n"
+	                   "  --no-trace           do not\n"
 	                   "  -n, --count N        how many (default 5)\n"
 	                   "  --seed N             random seed\n"
 	                   "  --scale F            a factor\n"
@@ -244,9 +338,9 @@ static int vm_parse(int fd, struct vmopt *vm, const struct opt *table, int argc,
 {
 	memset(&v, 0, sizeof(v));
 	vmopt_init(vm, 2);
-	capture_begin(fd);
+	struct capture c = capture_start(fd);
 	int rc = vmopt_parse(&spec, table, vm, argc, argv);
-	capture_end(fd);
+	capture_end(c);
 	return rc;
 }
 #define VM_PARSE(vm, ...) vm_parse(2, vm, own, ARGC(__VA_ARGS__), ARGV(__VA_ARGS__))
@@ -338,6 +432,6 @@ static void vmopt_help_and_overflow(void **state)
 
 UNIT_MAIN(cmocka_unit_test(every_kind_stores), cmocka_unit_test(short_names_and_prefixes),
           cmocka_unit_test(bad_values), cmocka_unit_test(usage_errors),
-          cmocka_unit_test(positionals), cmocka_unit_test(help_text),
-          cmocka_unit_test(vmopt_stores), cmocka_unit_test(vmopt_limits),
-          cmocka_unit_test(vmopt_help_and_overflow))
+          cmocka_unit_test(positionals), cmocka_unit_test(flag_off), cmocka_unit_test(interleaved),
+          cmocka_unit_test(interleaved_errors), cmocka_unit_test(own_usage_errors),
+          cmocka_unit_test(help_text))
