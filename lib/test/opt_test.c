@@ -434,4 +434,5 @@ UNIT_MAIN(cmocka_unit_test(every_kind_stores), cmocka_unit_test(short_names_and_
           cmocka_unit_test(bad_values), cmocka_unit_test(usage_errors),
           cmocka_unit_test(positionals), cmocka_unit_test(flag_off), cmocka_unit_test(interleaved),
           cmocka_unit_test(interleaved_errors), cmocka_unit_test(own_usage_errors),
-          cmocka_unit_test(help_text))
+          cmocka_unit_test(help_text), cmocka_unit_test(vmopt_stores),
+          cmocka_unit_test(vmopt_limits), cmocka_unit_test(vmopt_help_and_overflow))
