@@ -3,7 +3,7 @@
 # Also libvcguestio.a, the report destination and stop sources of the self-driving guest programs.
 LIBS += vcload
 vcload.srcs := workloads/common/hdr.c workloads/common/rng.c workloads/common/report.c \
-               workloads/common/sched.c workloads/common/loadgen.c
+               workloads/common/sched.c workloads/common/loadgen.c workloads/common/loadgen_worker.c
 # users link: name.deps := vcload vclib   name.ldlibs := -ljansson -lpthread -lm
 
 # libvcguestio.a: report destination (--report HOST:PORT) and stop sources (stdin, SIGTERM/SIGINT)

@@ -1,7 +1,8 @@
 /* workloads/common/test/loadgen_test.c: the engine's scheduling arithmetic, coordinated-omission
  * correction (a 1 s server stall must show in the high percentiles of an open-loop run, while a
  * closed loop hides it), closed-loop throughput, stop on command, and the report lines; and the
- * same for event-driven workloads (op_start/poll: many users in flight on one thread). */
+ * same for event-driven workloads (op_start, completions from the engine's event loop: many users
+ * in flight on one thread). */
 #include "tools/unit.h"
 
 #include <pthread.h>
@@ -275,7 +276,7 @@ static void refuses_bad_config(void **state)
 }
 
 /* An event-driven workload: each op "completes" service_ns after it starts (op number stall_at
- * after stall_ns); poll sleeps until the earliest completion or `until`. */
+ * after stall_ns); the worker's timer (the engine's) is kept at the earliest completion. */
 struct async_wl {
 	struct stall_wl s;
 	int64_t never_user_ns; /* user 0's ops take this long (0: like the others) */
@@ -283,6 +284,7 @@ struct async_wl {
 };
 
 struct async_ctx {
+	struct lg_loop *loop;
 	int n;
 	struct {
 		struct lg_op *op;
@@ -290,11 +292,14 @@ struct async_ctx {
 	} p[2048];
 };
 
-static void *a_open(void *arg, int worker)
+static void *a_open(void *arg, int worker, struct lg_loop *loop)
 {
 	(void)worker;
 	atomic_fetch_add(&((struct async_wl *)arg)->opened, 1);
-	return calloc(1, sizeof(struct async_ctx));
+	struct async_ctx *x = calloc(1, sizeof(struct async_ctx));
+	if (x)
+		x->loop = loop;
+	return x;
 }
 
 static void a_close(void *arg, void *wctx)
@@ -307,6 +312,14 @@ static void a_user_close(void *arg, void *state)
 {
 	atomic_fetch_sub(&((struct async_wl *)arg)->states, 1);
 	free(state);
+}
+
+static void a_arm(struct async_ctx *x)
+{
+	int64_t first = -1;
+	for (int i = 0; i < x->n; i++)
+		first = first < 0 || x->p[i].due < first ? x->p[i].due : first;
+	lg_timer_set(x->loop, first);
 }
 
 static int a_start(void *arg, void *wctx, struct lg_op *op)
@@ -327,19 +340,16 @@ static int a_start(void *arg, void *wctx, struct lg_op *op)
 	assert_true(x->n < 2048);
 	x->p[x->n].op = op;
 	x->p[x->n++].due = now_ns() + d;
+	a_arm(x);
 	return 0;
 }
 
-static int a_poll(void *arg, void *wctx, int64_t until)
+/* The timer: the ops due by now are done. */
+static void a_timer(void *arg, void *wctx)
 {
 	(void)arg;
 	struct async_ctx *x = wctx;
-	for (int i = 0; i < x->n; i++)
-		until = x->p[i].due < until ? x->p[i].due : until;
 	int64_t now = now_ns();
-	if (until > now)
-		sleep_ns(until - now);
-	now = now_ns();
 	for (int i = 0; i < x->n;) {
 		if (x->p[i].due > now) {
 			i++;
@@ -349,14 +359,14 @@ static int a_poll(void *arg, void *wctx, int64_t until)
 		x->p[i] = x->p[--x->n];
 		lg_op_done(op, 0);
 	}
-	return 0;
+	a_arm(x);
 }
 
 static struct lg_workload async_workload(struct async_wl *w)
 {
 	return (struct lg_workload){ .arg = w,
 		                     .op_start = a_start,
-		                     .poll = a_poll,
+		                     .timer = a_timer,
 		                     .worker_open = a_open,
 		                     .worker_close = a_close,
 		                     .user_close = a_user_close };
