@@ -123,9 +123,9 @@ void lg_op_done(struct lg_op *op, int rc);
  * revents as epoll reports them (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP). */
 struct lg_io {
 	int fd;
+	uint32_t watched; /* the engine's: the events in the worker's epoll set, 0 = not in it */
 	void *arg;
 	void (*ready)(void *arg, int fd, uint32_t revents);
-	uint32_t watched; /* the engine's: the events in the worker's epoll set, 0 = not in it */
 };
 /* Watches io->fd for events (EPOLLIN | EPOLLOUT); 0 removes it from the set. No system call when
  * nothing changes. 0, or -1 with errno. */
