@@ -9,7 +9,6 @@
 #include "workloads/web/pages.h"
 #include <curl/curl.h>
 #include "workloads/common/report.h"
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -20,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
 enum { T_STATIC, T_SUMMARY, T_HISTORY, T_TRANSFER, T_MAX };
