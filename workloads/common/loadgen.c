@@ -1,87 +1,15 @@
-/* workloads/common/loadgen.c: the open/closed-loop engine (see loadgen.h for the model).
- *
- * Owns: worker threads and their per-user schedules (a binary heap per worker keyed by intended
- * start), per-type counters and histograms (one mutex per type: an uncontended lock per op costs
- * far less than the network round trip it measures), the reporting loop, and CPU accounting of the
- * workers; for event-driven workloads, the per-worker table of users with an op in flight and the
- * heap of idle ones (async_loop). */
-#include "workloads/common/loadgen.h"
+/* workloads/common/loadgen.c: the open/closed-loop engine (see loadgen.h for the model): its
+ * configuration, the per-type counters and histograms (one mutex per type: an uncontended lock
+ * per op costs far less than the network round trip it measures), the reporting loop and CPU
+ * accounting of the workers, and the run's end (the drain of late ops, unsent ops, summaries).
+ * The worker threads, their schedules and the event loop are loadgen_worker.c's. */
+#include "workloads/common/loadgen_int.h"
 
-#include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include "workloads/common/report.h"
-
-#define LG_MAX_TYPES   32
-#define LG_MAX_THREADS 1024
-#define LG_NAP_NS      20000000LL   /* longest sleep before re-checking for stop */
-#define LG_DRAIN_NS    2000000000LL /* grace for late ops due before the end */
-#define NS_PER_S       1000000000LL
-
-struct lg_type {
-	char name[48];
-	pthread_mutex_t mu;
-	uint64_t ivl_ops, ivl_errors; /* since the last interval line, under mu */
-	struct hdr ivl;               /* under mu */
-	uint64_t tot_ops, tot_errors; /* reporter only */
-	struct hdr total;             /* reporter only */
-};
-
-struct lg_user {
-	int id;
-	int64_t next_ns;
-	void *state;
-};
-
-/* Event-driven mode: one user's op, stable in memory while in flight (lg_op.lg_priv points here).
- */
-struct lg_auser {
-	struct lg_op op;
-	struct lg_worker *wk;
-	int64_t next_ns;
-};
-
-struct lg_worker {
-	struct lg *lg;
-	int index;
-	struct lg_auser *ausers; /* event-driven mode: [n_users] */
-	int *aheap;              /* indices into ausers of idle users, heap by next_ns */
-	int n_aheap, inflight;
-	pthread_t tid;
-	int started;
-	struct rng rng;
-	struct lg_user *users; /* heap by next_ns */
-	int n_users;
-	clockid_t cpu_clock;
-	int has_cpu_clock;
-	_Atomic int64_t cpu_final_ns; /* set by the worker as it exits, -1 before */
-};
-
-struct lg {
-	struct lg_config cfg;
-	struct lg_workload w;
-	struct lg_type types[LG_MAX_TYPES];
-	struct lg_type all; /* the aggregate of all types (reporter only) */
-	int n_types;
-	struct lg_worker *workers;
-	int n_workers;
-	int64_t t0_ns, end_ns, ramp_ns;
-	atomic_int stop;
-	atomic_int workers_done;
-	uint64_t unsent; /* open loop: ops due before the end that were never started */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int running, waited;
-	atomic_int failed; /* event-driven: a worker's context could not be made or poll failed */
-	struct hdr scratch;
-	int64_t last_report_ns, cpu_last_ns;
-	double elapsed_s;
-};
 
 int64_t lg_ramp_gap(int64_t gap_ns, int64_t since_ns, int64_t ramp_ns)
 {
@@ -120,20 +48,15 @@ static void type_fini(struct lg_type *ty)
 	pthread_mutex_destroy(&ty->mu);
 }
 
-static int is_async(const struct lg_workload *w)
-{
-	return !w->op && w->op_start && w->poll;
-}
-
 static const char *check_config(const struct lg_config *c, const struct lg_workload *w)
 {
-	if (!w || (!w->op && !is_async(w)))
+	if (!w || (!w->op && !w->op_start))
 		return "no op callback";
 	if (c->users < 1)
 		return "users must be at least 1";
 	if (c->threads < 0 || c->threads > LG_MAX_THREADS)
 		return "threads must be 0..1024";
-	if (c->mode == LG_CLOSED && c->users > LG_MAX_THREADS && !is_async(w))
+	if (c->mode == LG_CLOSED && c->users > LG_MAX_THREADS && w->op)
 		return "closed loop supports at most 1024 users (one thread each)";
 	if (c->mode != LG_OPEN && c->mode != LG_CLOSED)
 		return "unknown mode";
@@ -156,12 +79,13 @@ struct lg *lg_new(const struct lg_config *cfg, const struct lg_workload *w, cons
 		return NULL;
 	lg->cfg = *cfg;
 	lg->w = *w;
+	lg->event_driven = !w->op;
 	if (!lg->cfg.clock_field)
 		lg->cfg.clock_field = "host_ns";
 	if (!lg->cfg.role)
 		lg->cfg.role = "load";
 	int t = cfg->threads;
-	if (is_async(w))
+	if (lg->event_driven)
 		t = t ? t : 1;
 	else if (cfg->mode == LG_CLOSED)
 		t = cfg->users;
@@ -181,27 +105,11 @@ struct lg *lg_new(const struct lg_config *cfg, const struct lg_workload *w, cons
 		lg_free(lg);
 		return NULL;
 	}
-	for (int i = 0; i < t; i++) {
-		struct lg_worker *wk = &lg->workers[i];
-		wk->lg = lg;
-		wk->index = i;
-		wk->cpu_final_ns = -1;
-		rng_seed(&wk->rng, cfg->seed * 1000003ULL + (uint64_t)i + 1);
-		size_t n = (size_t)(cfg->users / t) + 1;
-		wk->users = calloc(n, sizeof(*wk->users));
-		if (is_async(w)) {
-			wk->ausers = calloc(n, sizeof(*wk->ausers));
-			wk->aheap = calloc(n, sizeof(*wk->aheap));
-		}
-		if (!wk->users || (is_async(w) && (!wk->ausers || !wk->aheap))) {
+	for (int i = 0; i < t; i++)
+		if (lg__worker_init(&lg->workers[i], lg, i, cfg->users / t + 1)) {
 			lg_free(lg);
 			return NULL;
 		}
-	}
-	for (int u = 0; u < cfg->users; u++) {
-		struct lg_worker *wk = &lg->workers[u % t];
-		wk->users[wk->n_users++].id = u;
-	}
 	if (type_init(&lg->all, "all")) {
 		lg_free(lg);
 		return NULL;
@@ -237,7 +145,7 @@ const char *lg_type_name(const struct lg *lg, int type)
 	return type >= 0 && type < lg->n_types ? lg->types[type].name : NULL;
 }
 
-static void record(struct lg *lg, int type, int rc, int64_t latency_us)
+void lg__record(struct lg *lg, int type, int rc, int64_t latency_us)
 {
 	if (type < 0 || type >= lg->n_types) {
 		type = 0; /* the workload did not say what it did: count it as a failed op */
@@ -251,278 +159,6 @@ static void record(struct lg *lg, int type, int rc, int64_t latency_us)
 	else
 		hdr_record(&ty->ivl, latency_us);
 	pthread_mutex_unlock(&ty->mu);
-}
-
-static void run_op(struct lg_worker *wk, struct lg_user *u, int64_t intended_ns, int64_t *gap_ns)
-{
-	struct lg *lg = wk->lg;
-	struct lg_op op = { .user = u->id,
-		            .intended_ns = intended_ns,
-		            .rng = &wk->rng,
-		            .state = u->state,
-		            .type = -1,
-		            .next_gap_ns = -1 };
-	int rc = lg->w.op(lg->w.arg, &op);
-	int64_t end = now_ns();
-	u->state = op.state;
-	record(lg, op.type, rc, lg_latency_us(intended_ns, end));
-	*gap_ns = op.next_gap_ns;
-}
-
-static void heap_down(struct lg_user *h, int n, int i)
-{
-	for (;;) {
-		int l = 2 * i + 1, r = l + 1, m = i;
-		if (l < n && h[l].next_ns < h[m].next_ns)
-			m = l;
-		if (r < n && h[r].next_ns < h[m].next_ns)
-			m = r;
-		if (m == i)
-			return;
-		struct lg_user t = h[i];
-		h[i] = h[m];
-		h[m] = t;
-		i = m;
-	}
-}
-
-static void sleep_until(int64_t t_ns)
-{
-	struct timespec ts = { .tv_sec = t_ns / NS_PER_S, .tv_nsec = t_ns % NS_PER_S };
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-		;
-}
-
-static int64_t default_gap(struct lg_worker *wk)
-{
-	struct lg *lg = wk->lg;
-	if (lg->cfg.rate <= 0)
-		return NS_PER_S; /* ops must give their gaps; one per second if one does not */
-	double mean_s = (double)lg->cfg.users / lg->cfg.rate;
-	return (int64_t)(rng_exp(&wk->rng, mean_s) * (double)NS_PER_S);
-}
-
-static void open_loop(struct lg_worker *wk)
-{
-	struct lg *lg = wk->lg;
-	double spread = lg->cfg.start_spread_s;
-	if (spread <= 0 && lg->cfg.rate > 0)
-		spread = (double)lg->cfg.users / lg->cfg.rate;
-	for (int i = 0; i < wk->n_users; i++) {
-		int64_t off = (int64_t)(rng_uniform(&wk->rng) * spread * (double)NS_PER_S);
-		wk->users[i].next_ns = lg->t0_ns + lg_ramp_gap(off, 0, lg->ramp_ns);
-	}
-	for (int i = wk->n_users / 2; i >= 0; i--)
-		heap_down(wk->users, wk->n_users, i);
-	while (!atomic_load(&lg->stop)) {
-		struct lg_user *u = &wk->users[0];
-		if (lg->end_ns && u->next_ns >= lg->end_ns)
-			break; /* the earliest due op is past the end: so are all others */
-		int64_t now = now_ns();
-		if (u->next_ns > now) {
-			sleep_until(u->next_ns < now + LG_NAP_NS ? u->next_ns : now + LG_NAP_NS);
-			continue;
-		}
-		int64_t intended = u->next_ns, gap;
-		run_op(wk, u, intended, &gap);
-		if (gap < 0)
-			gap = default_gap(wk);
-		u->next_ns = intended + lg_ramp_gap(gap, intended - lg->t0_ns, lg->ramp_ns);
-		heap_down(wk->users, wk->n_users, 0);
-	}
-}
-
-static void closed_loop(struct lg_worker *wk)
-{
-	struct lg *lg = wk->lg;
-	struct lg_user *u = &wk->users[0];
-	int64_t gap;
-	while (!atomic_load(&lg->stop)) {
-		int64_t start = now_ns();
-		if (lg->end_ns && start >= lg->end_ns)
-			break;
-		run_op(wk, u, start, &gap);
-	}
-}
-
-/* ---- Event-driven mode ---- */
-
-static int aheap_less(const struct lg_worker *wk, int a, int b)
-{
-	return wk->ausers[wk->aheap[a]].next_ns < wk->ausers[wk->aheap[b]].next_ns;
-}
-
-static void aheap_swap(struct lg_worker *wk, int a, int b)
-{
-	int t = wk->aheap[a];
-	wk->aheap[a] = wk->aheap[b];
-	wk->aheap[b] = t;
-}
-
-static void aheap_push(struct lg_worker *wk, int idx)
-{
-	int i = wk->n_aheap++;
-	wk->aheap[i] = idx;
-	while (i > 0 && aheap_less(wk, i, (i - 1) / 2)) {
-		aheap_swap(wk, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-}
-
-static int aheap_pop(struct lg_worker *wk)
-{
-	int top = wk->aheap[0], n = --wk->n_aheap, i = 0;
-	wk->aheap[0] = wk->aheap[n];
-	for (;;) {
-		int l = 2 * i + 1, r = l + 1, m = i;
-		if (l < n && aheap_less(wk, l, m))
-			m = l;
-		if (r < n && aheap_less(wk, r, m))
-			m = r;
-		if (m == i)
-			return top;
-		aheap_swap(wk, i, m);
-		i = m;
-	}
-}
-
-void lg_op_done(struct lg_op *op, int rc)
-{
-	struct lg_auser *a = op->lg_priv;
-	struct lg_worker *wk = a->wk;
-	struct lg *lg = wk->lg;
-	int64_t end = now_ns();
-	record(lg, op->type, rc, lg_latency_us(op->intended_ns, end));
-	wk->inflight--;
-	if (lg->cfg.mode == LG_CLOSED) {
-		a->next_ns = end;
-	} else {
-		int64_t gap = op->next_gap_ns < 0 ? default_gap(wk) : op->next_gap_ns;
-		a->next_ns =
-		    op->intended_ns + lg_ramp_gap(gap, op->intended_ns - lg->t0_ns, lg->ramp_ns);
-	}
-	aheap_push(wk, (int)(a - wk->ausers));
-}
-
-static void async_start(struct lg_worker *wk, void *wctx, int idx, int64_t now)
-{
-	struct lg *lg = wk->lg;
-	struct lg_auser *a = &wk->ausers[idx];
-	a->op.intended_ns = lg->cfg.mode == LG_CLOSED ? now : a->next_ns;
-	a->op.rng = &wk->rng;
-	a->op.type = -1;
-	a->op.next_gap_ns = -1;
-	wk->inflight++;
-	if (lg->w.op_start(lg->w.arg, wctx, &a->op) != 0)
-		lg_op_done(&a->op, -1);
-}
-
-/* Starts the due ops; 1 when no op will ever be started again (the end is reached). */
-static int async_start_due(struct lg_worker *wk, void *wctx, int64_t now)
-{
-	struct lg *lg = wk->lg;
-	if (atomic_load(&lg->stop) ||
-	    (lg->cfg.mode == LG_CLOSED && lg->end_ns && now >= lg->end_ns))
-		return 1;
-	while (wk->n_aheap > 0) {
-		int64_t next = wk->ausers[wk->aheap[0]].next_ns;
-		if (lg->end_ns && next >= lg->end_ns && lg->cfg.mode == LG_OPEN)
-			return wk->inflight == 0; /* past the end; ops in flight may reschedule */
-		if (next > now)
-			return 0;
-		async_start(wk, wctx, aheap_pop(wk), now);
-	}
-	return 0;
-}
-
-static void async_init(struct lg_worker *wk)
-{
-	struct lg *lg = wk->lg;
-	double spread = lg->cfg.start_spread_s;
-	if (spread <= 0 && lg->cfg.rate > 0)
-		spread = (double)lg->cfg.users / lg->cfg.rate;
-	for (int i = 0; i < wk->n_users; i++) {
-		struct lg_auser *a = &wk->ausers[i];
-		a->wk = wk;
-		a->op.user = wk->users[i].id;
-		a->op.lg_priv = a;
-		a->next_ns = lg->t0_ns;
-		if (lg->cfg.mode == LG_OPEN) {
-			int64_t off = (int64_t)(rng_uniform(&wk->rng) * spread * (double)NS_PER_S);
-			a->next_ns += lg_ramp_gap(off, 0, lg->ramp_ns);
-		}
-		aheap_push(wk, i);
-	}
-}
-
-/* The worker's end: ops still in flight are abandoned, states and context closed here. */
-static void async_fini(struct lg_worker *wk, void *wctx)
-{
-	struct lg *lg = wk->lg;
-	for (int i = 0; i < wk->n_users; i++) {
-		struct lg_auser *a = &wk->ausers[i];
-		if (lg->w.user_close && a->op.state)
-			lg->w.user_close(lg->w.arg, a->op.state);
-		wk->users[i].next_ns = a->next_ns;
-		wk->users[i].state = NULL;
-	}
-	if (lg->w.worker_close && wctx)
-		lg->w.worker_close(lg->w.arg, wctx);
-}
-
-static void async_loop(struct lg_worker *wk)
-{
-	struct lg *lg = wk->lg;
-	void *wctx = lg->w.worker_open ? lg->w.worker_open(lg->w.arg, wk->index) : NULL;
-	if (lg->w.worker_open && !wctx) {
-		atomic_store(&lg->failed, 1);
-		lg_stop(lg);
-		return;
-	}
-	async_init(wk);
-	int64_t grace = 0; /* once no op starts any more: when to abandon ops in flight */
-	for (;;) {
-		int64_t now = now_ns();
-		if (async_start_due(wk, wctx, now)) {
-			if (wk->inflight == 0)
-				break;
-			if (!grace)
-				grace = now + LG_DRAIN_NS;
-			if (now >= grace)
-				break;
-		}
-		int64_t until = now + LG_NAP_NS;
-		if (!grace && wk->n_aheap > 0 && wk->ausers[wk->aheap[0]].next_ns < until)
-			until = wk->ausers[wk->aheap[0]].next_ns;
-		if (lg->w.poll(lg->w.arg, wctx, until) != 0) {
-			atomic_store(&lg->failed, 1);
-			lg_stop(lg);
-			break;
-		}
-	}
-	async_fini(wk, wctx);
-}
-
-static int64_t thread_cpu_ns(void)
-{
-	struct timespec ts;
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
-		return 0;
-	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
-
-static void *worker_main(void *arg)
-{
-	struct lg_worker *wk = arg;
-	if (is_async(&wk->lg->w))
-		async_loop(wk);
-	else if (wk->lg->cfg.mode == LG_CLOSED)
-		closed_loop(wk);
-	else
-		open_loop(wk);
-	atomic_store(&wk->cpu_final_ns, thread_cpu_ns());
-	atomic_fetch_add(&wk->lg->workers_done, 1);
-	return NULL;
 }
 
 /* At the end of a timed open-loop run, workers that fell behind still owe ops that were due before
@@ -548,7 +184,7 @@ static uint64_t count_unsent(struct lg *lg, int64_t cut_ns)
 		return 0;
 	for (int i = 0; i < lg->n_workers; i++)
 		for (int u = 0; u < lg->workers[i].n_users; u++)
-			n += lg->workers[i].users[u].next_ns < cut_ns;
+			n += lg->workers[i].users[u].next_ns < cut_ns; /* in flight: its due time */
 	return n;
 }
 
@@ -589,7 +225,7 @@ int lg_start(struct lg *lg)
 	lg->cpu_last_ns = workers_cpu_ns(lg);
 	for (int i = 0; i < lg->n_workers; i++) {
 		struct lg_worker *wk = &lg->workers[i];
-		if (pthread_create(&wk->tid, NULL, worker_main, wk)) {
+		if (pthread_create(&wk->tid, NULL, lg__worker_main, wk)) {
 			lg_stop(lg);
 			return -1;
 		}
@@ -744,13 +380,8 @@ int lg_wait(struct lg *lg)
 	for (int i = 0; i < lg->n_workers; i++) {
 		struct lg_worker *wk = &lg->workers[i];
 		if (wk->started)
-			pthread_join(wk->tid, NULL);
+			pthread_join(wk->tid, NULL); /* it has closed its users' states */
 		wk->started = 0;
-		for (int u = 0; u < wk->n_users; u++) {
-			if (lg->w.user_close && wk->users[u].state)
-				lg->w.user_close(lg->w.arg, wk->users[u].state);
-			wk->users[u].state = NULL;
-		}
 	}
 	lg->unsent = count_unsent(lg, cut);
 	int64_t now = now_ns();
@@ -798,11 +429,8 @@ void lg_free(struct lg *lg)
 		type_fini(&lg->types[i]);
 	type_fini(&lg->all);
 	if (lg->workers)
-		for (int i = 0; i < lg->n_workers; i++) {
-			free(lg->workers[i].users);
-			free(lg->workers[i].ausers);
-			free(lg->workers[i].aheap);
-		}
+		for (int i = 0; i < lg->n_workers; i++)
+			lg__worker_fini(&lg->workers[i]);
 	free(lg->workers);
 	hdr_fini(&lg->scratch);
 	pthread_mutex_destroy(&lg->mu);

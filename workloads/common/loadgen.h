@@ -19,14 +19,24 @@
  * Closed loop (LG_CLOSED): `users` users each issue their next op as soon as the previous one
  * completes (no think time): this finds maximum throughput. Latency is the op's own service time.
  *
- * Threads: a small pool of worker threads; each owns a fixed subset of users (user % threads),
- * keeps them in a heap ordered by intended start, sleeps until the earliest is due and runs it.
+ * Threads: a small pool of worker threads; each owns a fixed subset of users (user % threads).
  * Why: blocking calls keep each generator's protocol code simple (no state machines), while a pool
  * keeps thread count independent of user count (TPC-C wants many mostly-thinking users). The cost
  * is honest, not hidden: while a worker is busy its other due users wait, and that wait counts in
  * their latency; give at least rate x (expected worst latency) threads to measure the server rather
  * than the pool. Closed loop uses one thread per user. Each interval line reports the workers' own
  * CPU time so a saturated generator is visible.
+ *
+ * One scheduler, two ways to run an op. Every worker runs the same loop over its users' schedule
+ * (sched.h: a heap of idle users by next start, ties first come first served): start every op
+ * that is due, then wait until the next one is due. The modes differ only in those two steps. A
+ * blocking workload's op runs to completion inside "start" (the user is back in the schedule
+ * before the next one starts) and "wait" is a sleep. An event-driven workload's op only begins in
+ * "start" and "wait" is the worker's event loop, which the engine owns (one epoll set and one
+ * timer per worker) and which runs until the next start is due, delivering the workload's socket
+ * events and timer; the workload reports each finished op with lg_op_done, which puts the user
+ * back in the schedule. At its end a worker closes its users' states (user_close) on its own
+ * thread, in both modes.
  *
  * Reports (cfg.out, one JSON object per line, see report.h): every interval_s, one "interval" line
  * per op type plus one for "all": op, t_s, interval_s, ops, errors, ops_per_s,
@@ -35,16 +45,17 @@
  * line per type and "all" with the totals and the full-run histogram ("hist", hdr.h's JSON,
  * mergeable across generators). Latency histograms hold successful ops only.
  *
- * Event-driven workloads (optional): instead of `op`, a workload may give op_start/poll (and
- * worker_open/worker_close). Each worker then keeps MANY users' ops in flight at once on one
- * thread: the engine starts every due op with op_start (which only begins it, e.g. adds a transfer
- * to an event loop), then calls poll(until) to run the workload's I/O until `until` or until
- * something completes; the workload reports each finished op with lg_op_done(op, rc) from inside
- * poll. Scheduling, latency (from the intended start), open/closed loop, ramp and reports are
- * exactly as above; a user has at most one op in flight. Threads: cfg.threads (0: one) whatever the
- * mode, so a closed loop of N users needs no N threads. At the end the worker waits up to 2 s for
- * ops in flight (not starting new ones), then closes its users' states (user_close, on the worker
- * thread) and its context (worker_close).
+ * Event-driven workloads (optional): instead of `op`, a workload gives op_start (and, as it needs,
+ * worker_open/worker_close and timer). Each worker then keeps MANY users' ops in flight at once on
+ * one thread: the engine starts every due op with op_start, which only begins it (e.g. sends a
+ * request on a non-blocking socket, or hands a transfer to a library); the workload watches its
+ * sockets with lg_io_watch and sets its timer with lg_timer_set on the worker's loop (given to
+ * worker_open); the engine calls their callbacks from its wait; the workload reports each
+ * finished op with lg_op_done(op, rc). Scheduling, latency (from the intended start), open/closed
+ * loop, ramp and reports are exactly as above; a user has at most one op in flight. Threads:
+ * cfg.threads (0: one) whatever the mode, so a closed loop of N users needs no N threads. At the
+ * end the worker stops starting ops, runs its loop up to 2 s more for ops in flight, abandons the
+ * rest, then closes its users' states and, last, its context (worker_close).
  *
  * No globals: any number of engines may run in one process. lg_stop() may be called from any thread
  * (not from a signal handler). */
@@ -83,27 +94,50 @@ struct lg_op {
 	int type;            /* out: the op type performed (lg_add_type id) */
 	int64_t
 	    next_gap_ns; /* out, open loop: gap to this user's next intended start; -1 = default */
-	void *lg_priv;   /* the engine's (event-driven mode): do not touch */
+	void *lg_priv;   /* the engine's: do not touch */
 };
+
+struct lg_loop; /* a worker's event loop (event-driven mode) */
 
 struct lg_workload {
-	void *arg;                                  /* passed to both callbacks */
+	void *arg;                                  /* passed to every callback */
 	int (*op)(void *arg, struct lg_op *op);     /* one op: 0 success, nonzero error */
 	void (*user_close)(void *arg, void *state); /* optional: frees a user's state at the end */
-	/* Event-driven mode (op == NULL): per-worker context, NULL on failure (the run fails). */
-	void *(*worker_open)(void *arg, int worker);
-	void (*worker_close)(void *arg, void *wctx);
-	/* Begins op (fields as for `op`); 0: started, lg_op_done follows; nonzero: failed at once.
-	 */
+	/* Event-driven mode (op == NULL). Begins op (fields as for `op`); 0: started, lg_op_done
+	 * follows; nonzero: failed at once (counted as an error, no lg_op_done). */
 	int (*op_start)(void *arg, void *wctx, struct lg_op *op);
-	/* Runs I/O until until_ns (CLOCK_MONOTONIC) or earlier after completing ops; 0, -1 fatal.
-	 */
-	int (*poll)(void *arg, void *wctx, int64_t until_ns);
+	/* Optional: the worker's context, made on its thread with its loop; NULL: the run fails. */
+	void *(*worker_open)(void *arg, int worker, struct lg_loop *loop);
+	void (*worker_close)(void *arg, void *wctx);
+	/* Optional: the worker's timer (lg_timer_set) is due. */
+	void (*timer)(void *arg, void *wctx);
 };
 
-/* Event-driven mode: op (started by op_start) is finished; rc 0 success, nonzero error. Call from
- * poll on the worker's thread; op->type and op->next_gap_ns as for `op`. */
+/* Event-driven mode: op (started by op_start) is finished; rc 0 success, nonzero error. Call on the
+ * worker's thread (from op_start's callbacks: socket events, the timer); op->type and
+ * op->next_gap_ns as for `op`. */
 void lg_op_done(struct lg_op *op, int rc);
+
+/* Event-driven mode: a socket the workload watches, in the workload's memory (stable while
+ * watched). The engine calls ready(arg, fd, revents) from its wait, on the worker's thread;
+ * revents as epoll reports them (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP). */
+struct lg_io {
+	int fd;
+	uint32_t watched; /* the engine's: the events in the worker's epoll set, 0 = not in it */
+	void *arg;
+	void (*ready)(void *arg, int fd, uint32_t revents);
+};
+/* Watches io->fd for events (EPOLLIN | EPOLLOUT); 0 removes it from the set. No system call when
+ * nothing changes. 0, or -1 with errno. */
+int lg_io_watch(struct lg_loop *loop, struct lg_io *io, uint32_t events);
+/* io->fd was closed (its only descriptor: the kernel dropped it from the set): forget it. */
+void lg_io_closed(struct lg_io *io);
+/* Sets the worker's one timer: workload.timer runs once the clock reaches due_ns
+ * (CLOCK_MONOTONIC); -1 cancels it. */
+void lg_timer_set(struct lg_loop *loop, int64_t due_ns);
+/* The clock when the worker's last wait ended (CLOCK_MONOTONIC): "now" for event callbacks,
+ * without reading the clock. */
+int64_t lg_loop_now(const struct lg_loop *loop);
 
 /* Totals of one op type (or of all: type = lg_type_count()). */
 struct lg_totals {

@@ -3,7 +3,7 @@
 # Also libvcguestio.a, the report destination and stop sources of the self-driving guest programs.
 LIBS += vcload
 vcload.srcs := workloads/common/hdr.c workloads/common/rng.c workloads/common/report.c \
-               workloads/common/loadgen.c
+               workloads/common/sched.c workloads/common/loadgen.c workloads/common/loadgen_worker.c
 # users link: name.deps := vcload vclib   name.ldlibs := -ljansson -lpthread -lm
 
 # libvcguestio.a: report destination (--report HOST:PORT) and stop sources (stdin, SIGTERM/SIGINT)
@@ -16,6 +16,11 @@ UNIT_TESTS += vcload-hdr-test
 vcload-hdr-test.srcs := workloads/common/test/hdr_test.c
 vcload-hdr-test.deps := vcload vclib
 vcload-hdr-test.ldlibs := -lcmocka -ljansson -lm
+
+UNIT_TESTS += vcload-sched-test
+vcload-sched-test.srcs := workloads/common/test/sched_test.c
+vcload-sched-test.deps := vcload
+vcload-sched-test.ldlibs := -lcmocka -lm
 
 UNIT_TESTS += vcload-loadgen-test
 vcload-loadgen-test.srcs := workloads/common/test/loadgen_test.c

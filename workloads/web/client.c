@@ -1,14 +1,14 @@
 /* workloads/web/client.c: vcons-web-load's user model, requests and validation (see client.h).
  *
- * Owns: the per-worker event loop (one curl multi handle driven by curl_multi_socket_action over an
- * epoll set, curl's timer kept as a deadline), each user's page state machine (main request, then
- * its images two at a time), streaming validation of every answer, and the QoS counters. */
+ * Owns: each worker's curl multi handle, driven by curl_multi_socket_action from the engine's event
+ * loop (curl's sockets watched with lg_io_watch, curl's timer set with lg_timer_set), each user's
+ * page state machine (main request, then its images two at a time), streaming validation of every
+ * answer, and the QoS counters. */
 #include "workloads/web/client.h"
 #include "workloads/web/fileset.h"
 #include "workloads/web/pages.h"
 #include <curl/curl.h>
 #include "workloads/common/report.h"
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
 enum { T_STATIC, T_SUMMARY, T_HISTORY, T_TRANSFER, T_MAX };
@@ -27,7 +26,6 @@ static const char *const type_names[T_MAX] = { "static", "summary", "history", "
 #define MAX_IMAGES     4
 #define IMAGES_AT_ONCE 2 /* a user's concurrent image fetches (its "two connections per host") */
 #define BODY_MAX       (2u * 1024 * 1024)
-#define MAX_EVENTS     64
 #define MAX_FDS        65536
 
 struct expect {
@@ -54,20 +52,16 @@ struct web_client {
 	char first_error[256];
 };
 
-/* One worker thread's event loop: all its users' transfers share one multi handle (and so its
- * connection cache). */
+/* One worker thread's share: all its users' transfers share one multi handle (and so its
+ * connection cache), run from the worker's event loop (the engine's). */
 struct web_worker {
 	struct web_client *c;
 	CURLM *multi;
-	int epfd;
-	int64_t timer_ns;  /* curl's timeout as a CLOCK_MONOTONIC deadline; -1: none */
-	int64_t now_ns;    /* the clock when the last wait ended (events are handled "now") */
-	int skipped;       /* the last poll did not wait (curl's timer was due) */
-	struct fdreg *fds; /* [MAX_FDS] */
+	struct lg_loop *loop;
+	struct wsock *fds; /* [MAX_FDS] */
 };
 
 struct user;
-struct fdreg;
 
 /* One HTTP exchange's handle and buffers, reused for every request it makes. */
 struct xfer {
@@ -515,7 +509,7 @@ static void page_account(struct user *u, int rc)
 		u->known = 0; /* a failed transfer may or may not have happened */
 		u->pages_left = 0;
 	} else {
-		int64_t good, tol, t = lg_latency_us(u->op->intended_ns, u->w->now_ns);
+		int64_t good, tol, t = lg_latency_us(u->op->intended_ns, lg_loop_now(u->w->loop));
 		qos_limits(c->cfg.page ? -1 : type, u->bytes, &good, &tol);
 		if (t <= good)
 			atomic_fetch_add(&q->good, 1);
@@ -691,31 +685,58 @@ int web_client_op_start(void *arg, void *wctx, struct lg_op *op)
 	return 0;
 }
 
-/* ---- The worker's event loop ---- */
+/* ---- curl on the engine's event loop ---- */
 
-/* Sockets in the epoll set, by fd: what is registered and what curl wants. curl tells us to
- * forget a keep-alive connection's socket after every transfer and to watch it again on the next,
- * two epoll_ctl calls per request; instead a socket stays registered (closes come through
- * on_close, which drops it) and is removed only when it reports an event curl does not want. */
-struct fdreg {
-	uint32_t registered, wanted; /* epoll events */
+/* A socket of curl's, by fd: its watch in the worker's epoll set and what curl wants. curl tells
+ * us to forget a keep-alive connection's socket after every transfer and to watch it again on the
+ * next, two epoll_ctl calls per request; instead a socket stays watched (closes come through
+ * on_close, which forgets it) and is removed only when it reports an event curl does not want. */
+struct wsock {
+	struct lg_io io;
+	uint32_t wanted; /* epoll events */
 };
 
-static int fd_watch(struct web_worker *w, curl_socket_t s, uint32_t ev_mask)
+static void drain_done(struct web_worker *w)
 {
-	struct fdreg *r = &w->fds[s];
-	r->wanted = ev_mask;
-	if (r->registered == ev_mask)
-		return 0;
-	struct epoll_event ev = { .events = ev_mask, .data.fd = s };
-	int op = r->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-	if (epoll_ctl(w->epfd, op, s, &ev) != 0) {
-		op = errno == ENOENT ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
-		if (epoll_ctl(w->epfd, op, s, &ev) != 0)
-			return -1;
+	CURLMsg *m;
+	int left;
+	while ((m = curl_multi_info_read(w->multi, &left))) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		CURLcode res = m->data.result;
+		struct xfer *x = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		if (x)
+			xfer_done(x, res);
 	}
-	r->registered = ev_mask;
-	return 0;
+}
+
+/* The engine: a socket of curl's is ready. */
+static void on_ready(void *arg, int fd, uint32_t revents)
+{
+	struct web_worker *w = arg;
+	struct wsock *ws = &w->fds[fd];
+	int running;
+	if (!ws->wanted) { /* an idle socket (e.g. closed by the server): curl looks when it
+		            * reuses it; until then it must not spin */
+		lg_io_watch(w->loop, &ws->io, 0);
+		return;
+	}
+	int f = ((revents & (EPOLLIN | EPOLLHUP)) ? CURL_CSELECT_IN : 0) |
+	        ((revents & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+	        ((revents & EPOLLERR) ? CURL_CSELECT_ERR : 0);
+	curl_multi_socket_action(w->multi, fd, f, &running);
+	drain_done(w);
+}
+
+/* The engine: curl's timer is due. */
+void web_client_timer(void *arg, void *wctx)
+{
+	(void)arg;
+	struct web_worker *w = wctx;
+	int running;
+	curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	drain_done(w);
 }
 
 static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
@@ -727,21 +748,27 @@ static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *sock
 		fail(w->c, "socket %d beyond the event loop's table", (int)s);
 		return -1;
 	}
+	struct wsock *ws = &w->fds[s];
 	if (what == CURL_POLL_REMOVE) {
-		w->fds[s].wanted = 0; /* stays registered until it reports something */
+		ws->wanted = 0; /* stays watched until it reports something */
 		return 0;
 	}
-	return fd_watch(w, s,
-	                ((what & CURL_POLL_IN) ? EPOLLIN : 0u) |
-	                    ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u));
+	ws->wanted =
+	    ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+	ws->io.fd = s;
+	ws->io.arg = w;
+	ws->io.ready = on_ready;
+	return lg_io_watch(w->loop, &ws->io, ws->wanted);
 }
 
 /* curl closes a socket: the kernel drops it from the epoll set. */
 static int on_close(void *clientp, curl_socket_t s)
 {
 	struct web_worker *w = clientp; /* outlives every user: curl closes cached sockets last */
-	if (s >= 0 && s < MAX_FDS)
-		w->fds[s] = (struct fdreg){ 0, 0 };
+	if (s >= 0 && s < MAX_FDS) {
+		lg_io_closed(&w->fds[s].io);
+		w->fds[s].wanted = 0;
+	}
 	// cppcheck-suppress invalidFunctionArg ; curl hands over only sockets it opened
 	return close(s);
 }
@@ -752,11 +779,12 @@ static int on_timer(CURLM *m, long timeout_ms, void *userp)
 	struct web_worker *w = userp;
 	/* From the last wake-up, not the clock: a deadline early by microseconds costs one extra
 	 * look by curl, a clock read per call costs more (curl calls this often). */
-	w->timer_ns = timeout_ms < 0 ? -1 : w->now_ns + (int64_t)timeout_ms * 1000000;
+	lg_timer_set(w->loop,
+	             timeout_ms < 0 ? -1 : lg_loop_now(w->loop) + (int64_t)timeout_ms * 1000000);
 	return 0;
 }
 
-void *web_client_worker_open(void *arg, int worker)
+void *web_client_worker_open(void *arg, int worker, struct lg_loop *loop)
 {
 	(void)worker;
 	struct web_client *c = arg;
@@ -764,12 +792,10 @@ void *web_client_worker_open(void *arg, int worker)
 	if (!w)
 		return NULL;
 	w->c = c;
-	w->timer_ns = -1;
-	w->now_ns = now_ns();
-	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->loop = loop;
 	w->multi = curl_multi_init();
 	w->fds = calloc(MAX_FDS, sizeof(*w->fds));
-	if (w->epfd < 0 || !w->multi || !w->fds) {
+	if (!w->multi || !w->fds) {
 		fail(c, "cannot create the event loop");
 		web_client_worker_close(c, w);
 		return NULL;
@@ -790,82 +816,6 @@ void web_client_worker_close(void *arg, void *wctx)
 	struct web_worker *w = wctx;
 	if (w->multi)
 		curl_multi_cleanup(w->multi);
-	if (w->epfd >= 0)
-		close(w->epfd);
 	free(w->fds);
 	free(w);
-}
-
-static void drain_done(struct web_worker *w)
-{
-	CURLMsg *m;
-	int left;
-	while ((m = curl_multi_info_read(w->multi, &left))) {
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		CURLcode res = m->data.result;
-		struct xfer *x = NULL;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-		if (x)
-			xfer_done(x, res);
-	}
-}
-
-/* Waits for socket events (at most until until_ns or curl's deadline); 0 or -1. When curl's timer
- * is already due (a request just added) and the last call waited, the wait is skipped: the due
- * requests go out first, and the next call collects whatever is ready (a syscall less per batch,
- * nearly one per request at low concurrency). */
-static int wait_events(struct web_worker *w, int64_t until_ns, struct epoll_event *ev, int *n)
-{
-	int64_t deadline = until_ns, now = now_ns();
-	if (w->timer_ns >= 0 && w->timer_ns < deadline)
-		deadline = w->timer_ns;
-	*n = 0;
-	if (deadline <= now && w->timer_ns >= 0 && !w->skipped) {
-		w->skipped = 1;
-		w->now_ns = now;
-		return 0;
-	}
-	w->skipped = 0;
-	int64_t d = deadline > now ? deadline - now : 0;
-	struct timespec ts = { .tv_sec = d / 1000000000, .tv_nsec = d % 1000000000 };
-	*n = epoll_pwait2(w->epfd, ev, MAX_EVENTS, &ts, NULL);
-	w->now_ns = now_ns();
-	if (*n < 0) {
-		*n = 0;
-		if (errno != EINTR) {
-			fail(w->c, "epoll_pwait2: %s", strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
-}
-
-int web_client_poll(void *arg, void *wctx, int64_t until_ns)
-{
-	(void)arg;
-	struct web_worker *w = wctx;
-	struct epoll_event ev[MAX_EVENTS];
-	int n, running;
-	if (wait_events(w, until_ns, ev, &n) != 0)
-		return -1;
-	for (int i = 0; i < n; i++) {
-		int fd = ev[i].data.fd;
-		if (!w->fds[fd].wanted) { /* an idle socket (e.g. closed by the server): curl looks
-			                   * when it reuses it; until then it must not spin */
-			epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
-			w->fds[fd].registered = 0;
-			continue;
-		}
-		int f = ((ev[i].events & (EPOLLIN | EPOLLHUP)) ? CURL_CSELECT_IN : 0) |
-		        ((ev[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
-		        ((ev[i].events & EPOLLERR) ? CURL_CSELECT_ERR : 0);
-		curl_multi_socket_action(w->multi, fd, f, &running);
-	}
-	if (w->timer_ns >= 0 && w->now_ns >= w->timer_ns) {
-		w->timer_ns = -1;
-		curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	}
-	drain_done(w);
-	return 0;
 }

@@ -1,9 +1,11 @@
 /* workloads/web/client.h: the browser-like user of vcons-web-load, as a workload for the shared
  * load-generation engine (workloads/common/loadgen.h).
  *
- * An event-driven workload of the engine: each worker thread runs ONE libcurl multi handle over
- * an epoll set (curl_multi_socket_action) for all its users, so a few threads drive any number of
- * users and keep-alive connections (the efficiency goal: within 2x of wrk's requests per client
+ * An event-driven workload of the engine: each worker thread runs ONE libcurl multi handle for all
+ * its users on the worker's event loop, which the engine owns (curl's sockets go into the loop's
+ * epoll set with lg_io_watch, curl's timer is the loop's timer, and the engine calls
+ * curl_multi_socket_action's way back in), so a few threads drive any number of users and
+ * keep-alive connections (the efficiency goal: within 2x of wrk's requests per client
  * CPU-second). A user performs one PAGE per engine op as a small state machine: the page's main
  * request, then its embedded images, two at a time (a browser's two connections per host). Each
  * user reuses its own easy handles; the worker's users share its connection cache (an idle
@@ -54,10 +56,10 @@ void web_client_free(struct web_client *c);
 /* Registers the op types (page kinds) with the engine; 0 or -1. */
 int web_client_add_types(struct web_client *c, struct lg *lg);
 /* The engine's event-driven callbacks (loadgen.h; arg: the client). */
-void *web_client_worker_open(void *arg, int worker);
+void *web_client_worker_open(void *arg, int worker, struct lg_loop *loop);
 void web_client_worker_close(void *arg, void *wctx);
 int web_client_op_start(void *arg, void *wctx, struct lg_op *op);
-int web_client_poll(void *arg, void *wctx, int64_t until_ns);
+void web_client_timer(void *arg, void *wctx);
 void web_client_user_close(void *arg, void *state);
 int web_client_types(const struct web_client *c);
 const char *web_client_type_name(const struct web_client *c, int type);

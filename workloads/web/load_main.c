@@ -144,9 +144,9 @@ static void user_close(void *arg, void *state)
 	web_client_user_close(((struct think_wrap *)arg)->c, state);
 }
 
-static void *worker_open(void *arg, int worker)
+static void *worker_open(void *arg, int worker, struct lg_loop *loop)
 {
-	return web_client_worker_open(((struct think_wrap *)arg)->c, worker);
+	return web_client_worker_open(((struct think_wrap *)arg)->c, worker, loop);
 }
 
 static void worker_close(void *arg, void *wctx)
@@ -154,9 +154,9 @@ static void worker_close(void *arg, void *wctx)
 	web_client_worker_close(((struct think_wrap *)arg)->c, wctx);
 }
 
-static int poll_io(void *arg, void *wctx, int64_t until_ns)
+static void timer(void *arg, void *wctx)
 {
-	return web_client_poll(((struct think_wrap *)arg)->c, wctx, until_ns);
+	web_client_timer(((struct think_wrap *)arg)->c, wctx);
 }
 
 static double process_cpu_s(void)
@@ -252,7 +252,7 @@ int main(int argc, char **argv)
 	struct think_wrap tw = { c, o.think_s };
 	struct lg_workload w = { .arg = &tw,
 		                 .op_start = op_with_think,
-		                 .poll = poll_io,
+		                 .timer = timer,
 		                 .worker_open = worker_open,
 		                 .worker_close = worker_close,
 		                 .user_close = user_close };

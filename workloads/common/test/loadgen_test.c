@@ -1,14 +1,18 @@
 /* workloads/common/test/loadgen_test.c: the engine's scheduling arithmetic, coordinated-omission
  * correction (a 1 s server stall must show in the high percentiles of an open-loop run, while a
  * closed loop hides it), closed-loop throughput, stop on command, and the report lines; and the
- * same for event-driven workloads (op_start/poll: many users in flight on one thread). */
+ * same for event-driven workloads (op_start, completions from the engine's event loop, its timer
+ * and its sockets: many users in flight on one thread). */
 #include "tools/unit.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "workloads/common/loadgen.h"
 #include "workloads/common/report.h"
@@ -275,7 +279,7 @@ static void refuses_bad_config(void **state)
 }
 
 /* An event-driven workload: each op "completes" service_ns after it starts (op number stall_at
- * after stall_ns); poll sleeps until the earliest completion or `until`. */
+ * after stall_ns); the worker's timer (the engine's) is kept at the earliest completion. */
 struct async_wl {
 	struct stall_wl s;
 	int64_t never_user_ns; /* user 0's ops take this long (0: like the others) */
@@ -283,6 +287,7 @@ struct async_wl {
 };
 
 struct async_ctx {
+	struct lg_loop *loop;
 	int n;
 	struct {
 		struct lg_op *op;
@@ -290,11 +295,14 @@ struct async_ctx {
 	} p[2048];
 };
 
-static void *a_open(void *arg, int worker)
+static void *a_open(void *arg, int worker, struct lg_loop *loop)
 {
 	(void)worker;
 	atomic_fetch_add(&((struct async_wl *)arg)->opened, 1);
-	return calloc(1, sizeof(struct async_ctx));
+	struct async_ctx *x = calloc(1, sizeof(struct async_ctx));
+	if (x)
+		x->loop = loop;
+	return x;
 }
 
 static void a_close(void *arg, void *wctx)
@@ -307,6 +315,14 @@ static void a_user_close(void *arg, void *state)
 {
 	atomic_fetch_sub(&((struct async_wl *)arg)->states, 1);
 	free(state);
+}
+
+static void a_arm(struct async_ctx *x)
+{
+	int64_t first = -1;
+	for (int i = 0; i < x->n; i++)
+		first = first < 0 || x->p[i].due < first ? x->p[i].due : first;
+	lg_timer_set(x->loop, first);
 }
 
 static int a_start(void *arg, void *wctx, struct lg_op *op)
@@ -327,19 +343,16 @@ static int a_start(void *arg, void *wctx, struct lg_op *op)
 	assert_true(x->n < 2048);
 	x->p[x->n].op = op;
 	x->p[x->n++].due = now_ns() + d;
+	a_arm(x);
 	return 0;
 }
 
-static int a_poll(void *arg, void *wctx, int64_t until)
+/* The timer: the ops due by now are done. */
+static void a_timer(void *arg, void *wctx)
 {
 	(void)arg;
 	struct async_ctx *x = wctx;
-	for (int i = 0; i < x->n; i++)
-		until = x->p[i].due < until ? x->p[i].due : until;
 	int64_t now = now_ns();
-	if (until > now)
-		sleep_ns(until - now);
-	now = now_ns();
 	for (int i = 0; i < x->n;) {
 		if (x->p[i].due > now) {
 			i++;
@@ -349,14 +362,14 @@ static int a_poll(void *arg, void *wctx, int64_t until)
 		x->p[i] = x->p[--x->n];
 		lg_op_done(op, 0);
 	}
-	return 0;
+	a_arm(x);
 }
 
 static struct lg_workload async_workload(struct async_wl *w)
 {
 	return (struct lg_workload){ .arg = w,
 		                     .op_start = a_start,
-		                     .poll = a_poll,
+		                     .timer = a_timer,
 		                     .worker_open = a_open,
 		                     .worker_close = a_close,
 		                     .user_close = a_user_close };
@@ -433,6 +446,128 @@ static void event_driven_abandons_ops_in_flight(void **state)
 	lg_free(lg);
 }
 
+/* An event-driven workload on sockets: each user owns a socket pair; an op writes one byte into
+ * one end and is done when the engine reports the other end readable (lg_io_watch). Odd users stop
+ * watching after each op (a removal and a fresh watch per op); even users keep their watch, and
+ * every 10th op of theirs closes and reopens the pair (lg_io_closed: a reused fd number is watched
+ * anew). */
+struct sock_user {
+	int fd[2];
+	int ops;
+	struct lg_io io;
+	struct lg_op *op;
+	struct sock_ctx *x;
+};
+
+struct sock_ctx {
+	struct lg_loop *loop;
+	atomic_int *states, *bad;
+};
+
+struct sock_wl {
+	atomic_int states, bad;
+};
+
+static void *s_open(void *arg, int worker, struct lg_loop *loop)
+{
+	(void)worker;
+	struct sock_wl *w = arg;
+	struct sock_ctx *x = calloc(1, sizeof(*x));
+	if (x)
+		*x = (struct sock_ctx){ loop, &w->states, &w->bad };
+	return x;
+}
+
+static void s_close(void *arg, void *wctx)
+{
+	(void)arg;
+	free(wctx);
+}
+
+static void s_user_close(void *arg, void *state)
+{
+	struct sock_user *u = state;
+	atomic_fetch_sub(&((struct sock_wl *)arg)->states, 1);
+	close(u->fd[0]);
+	close(u->fd[1]);
+	free(u);
+}
+
+static void s_ready(void *arg, int fd, uint32_t revents)
+{
+	struct sock_user *u = arg;
+	char b;
+	if (fd != u->fd[0] || !(revents & EPOLLIN) || !u->op || read(fd, &b, 1) != 1) {
+		atomic_fetch_add(u->x->bad, 1);
+		return;
+	}
+	if (u->op->user % 2 && lg_io_watch(u->x->loop, &u->io, 0) != 0)
+		atomic_fetch_add(u->x->bad, 1);
+	struct lg_op *op = u->op;
+	u->op = NULL;
+	lg_op_done(op, 0);
+}
+
+static int s_pair(struct sock_user *u)
+{
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, u->fd) != 0)
+		return -1;
+	u->io.fd = u->fd[0];
+	return 0;
+}
+
+static int s_start(void *arg, void *wctx, struct lg_op *op)
+{
+	struct sock_wl *w = arg;
+	struct sock_ctx *x = wctx;
+	struct sock_user *u = op->state;
+	if (!u) {
+		if (!(u = calloc(1, sizeof(*u))) || s_pair(u) != 0)
+			return -1;
+		op->state = u;
+		u->x = x;
+		u->io.arg = u;
+		u->io.ready = s_ready;
+		atomic_fetch_add(&w->states, 1);
+	}
+	if (op->user % 2 == 0 && ++u->ops % 10 == 0) { /* a new pair, maybe on the same fds */
+		close(u->fd[0]);
+		close(u->fd[1]);
+		lg_io_closed(&u->io);
+		if (s_pair(u) != 0)
+			return -1;
+	}
+	op->type = 0;
+	u->op = op;
+	if (lg_io_watch(x->loop, &u->io, EPOLLIN) != 0 || write(u->fd[1], "x", 1) != 1) {
+		u->op = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void event_driven_sockets(void **state)
+{
+	struct sock_wl w = { 0 };
+	struct lg_config c = { .mode = LG_CLOSED, .users = 50, .threads = 2, .duration_s = 0.3 };
+	struct lg_workload wl = { .arg = &w,
+		                  .op_start = s_start,
+		                  .worker_open = s_open,
+		                  .worker_close = s_close,
+		                  .user_close = s_user_close };
+	struct lg *lg = make(&c, &wl);
+	int64_t t0 = now_ns();
+	assert_int_equal(lg_run(lg), 0);
+	assert_true(now_ns() - t0 < 2000000000LL); /* no op was left hanging for the grace */
+	struct lg_totals t;
+	assert_int_equal(lg_totals(lg, 1, &t), 0);
+	assert_true(t.ops > 1000); /* a round trip through a socket pair: tens of us */
+	assert_int_equal(t.errors, 0);
+	assert_int_equal(w.bad, 0);
+	assert_int_equal(w.states, 0);
+	lg_free(lg);
+}
+
 UNIT_MAIN(cmocka_unit_test(ramp_stretches_early_gaps), cmocka_unit_test(open_loop_shows_a_stall),
           cmocka_unit_test(closed_loop_hides_the_same_stall),
           cmocka_unit_test(late_ops_are_drained_or_reported),
@@ -440,4 +575,5 @@ UNIT_MAIN(cmocka_unit_test(ramp_stretches_early_gaps), cmocka_unit_test(open_loo
           cmocka_unit_test(stops_on_command_and_reports), cmocka_unit_test(refuses_bad_config),
           cmocka_unit_test(event_driven_open_loop_shows_a_stall),
           cmocka_unit_test(event_driven_closed_loop_many_users_one_thread),
-          cmocka_unit_test(event_driven_abandons_ops_in_flight))
+          cmocka_unit_test(event_driven_abandons_ops_in_flight),
+          cmocka_unit_test(event_driven_sockets))
