@@ -11,17 +11,8 @@
 #include <stdint.h>
 #include <pthread.h>
 
+#include "workloads/common/buf.h"
 #include "workloads/mail/mailstore.h"
-
-struct buf {
-	char *p;
-	size_t off, len, cap; /* bytes [off, len) are pending */
-};
-int buf_put(struct buf *b, const void *p, size_t n);
-int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-size_t buf_pending(const struct buf *b);
-void buf_consume(struct buf *b, size_t n);
-void buf_free(struct buf *b);
 
 struct server_cfg {
 	const char *addr;
