@@ -27,3 +27,8 @@ UNIT_TESTS += vcload-loadgen-test
 vcload-loadgen-test.srcs := workloads/common/test/loadgen_test.c
 vcload-loadgen-test.deps := vcload vclib
 vcload-loadgen-test.ldlibs := -lcmocka -ljansson -lpthread -lm
+
+UNIT_TESTS += vcsrv-test
+vcsrv-test.srcs := workloads/common/test/srv_test.c
+vcsrv-test.deps := vcsrv vclib
+vcsrv-test.ldlibs := -lcmocka -lssl -lcrypto -lpthread
