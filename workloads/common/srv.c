@@ -491,11 +491,6 @@ void srv_stop(struct srv *s)
 	errno = e;
 }
 
-bool srv_stopping(const struct srv *s)
-{
-	return atomic_load(&s->stopping);
-}
-
 void srv_wait(struct srv *s)
 {
 	struct pollfd pf[2] = { { .fd = s->stop_efd, .events = POLLIN },

@@ -151,7 +151,6 @@ struct srv_config {
 int srv_start(struct srv **out, const struct srv_config *cfg, char *err, size_t len);
 int srv_port(const struct srv *s, int i); /* listener i's bound port */
 void srv_stop(struct srv *s);             /* async-signal-safe */
-bool srv_stopping(const struct srv *s);
 void srv_wait(struct srv *s);   /* returns once srv_stop was called or cfg->stop_fd is readable */
 void srv_finish(struct srv *s); /* stops, joins the workers (their connections closed), frees */
 
