@@ -12,6 +12,12 @@ LIBS += vcguestio
 vcguestio.srcs := workloads/common/guestio.c
 # users link: name.deps := vcguestio vcload vclib   name.ldlibs := -ljansson -lpthread -lm
 
+# libvcsrv.a: the network-server core of vcons-db, vcons-web and vcons-mail (listeners, workers,
+# timeouts, stop; plain and TLS transports) and the byte buffers their protocols work on.
+LIBS += vcsrv
+vcsrv.srcs := workloads/common/buf.c workloads/common/srv.c workloads/common/srv_tls.c
+# users link: name.deps := vcsrv vclib   name.ldlibs := -lpthread (+ -lssl -lcrypto for srv_tls.h)
+
 UNIT_TESTS += vcload-hdr-test
 vcload-hdr-test.srcs := workloads/common/test/hdr_test.c
 vcload-hdr-test.deps := vcload vclib
@@ -26,3 +32,8 @@ UNIT_TESTS += vcload-loadgen-test
 vcload-loadgen-test.srcs := workloads/common/test/loadgen_test.c
 vcload-loadgen-test.deps := vcload vclib
 vcload-loadgen-test.ldlibs := -lcmocka -ljansson -lpthread -lm
+
+UNIT_TESTS += vcsrv-test
+vcsrv-test.srcs := workloads/common/test/srv_test.c
+vcsrv-test.deps := vcsrv vclib
+vcsrv-test.ldlibs := -lcmocka -lssl -lcrypto -lpthread

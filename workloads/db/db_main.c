@@ -123,6 +123,8 @@ static int parse(int argc, char **argv, struct db_opts *o)
 		  .help = "divide TPC-C cardinalities by S (1 = full)", .def = scale_def },
 		{ OPT_FLAG("check", &o->check),
 		  .help = "check integrity and TPC-C conditions 1-6; exit 0 or 1" },
+		{ OPT_INT("idle-timeout", &o->cfg.idle_timeout_s, 1, 86400), .arg = "S",
+		  .help = "close connections quiet for S seconds", .def = "300" },
 		{ OPT_INT("seed", &o->seed, 0, 1 << 30), .help = "random seed", .def = "1" },
 		OPT_END,
 	};
@@ -148,7 +150,11 @@ static int parse(int argc, char **argv, struct db_opts *o)
 int main(int argc, char **argv)
 {
 	stay_inside_data();
-	struct db_opts o = { .cfg = { .addr = "127.0.0.1", .port = 5440, .data = ".", .seed = 1 },
+	struct db_opts o = { .cfg = { .addr = "127.0.0.1",
+		                      .port = 5440,
+		                      .data = ".",
+		                      .seed = 1,
+		                      .idle_timeout_s = DB_IDLE_TIMEOUT_S },
 		             .warehouses = 1,
 		             .scale = TPCC_DEFAULT_SCALE,
 		             .seed = 1 };

@@ -28,24 +28,31 @@ static int send_all(int fd, const char *p, size_t n, int timeout_ms)
 	return 0;
 }
 
-int frame_send_json(int fd, const json_t *o, int timeout_ms)
+char *frame_encode_json(const json_t *o, size_t *n)
 {
 	char *s = json_dumps(o, JSON_COMPACT);
 	if (!s)
-		return -1;
-	size_t n = strlen(s);
-	int rc = -1;
-	char *msg = n <= FRAME_MAX ? malloc(n + 4) : NULL;
+		return NULL;
+	size_t len = strlen(s);
+	char *msg = len <= FRAME_MAX ? malloc(len + 4) : NULL;
 	if (msg) {
-		msg[0] = (char)(n >> 24);
-		msg[1] = (char)(n >> 16);
-		msg[2] = (char)(n >> 8);
-		msg[3] = (char)n;
-		memcpy(msg + 4, s, n);
-		rc = send_all(fd, msg, n + 4, timeout_ms); /* one send: header and body together */
+		msg[0] = (char)(len >> 24);
+		msg[1] = (char)(len >> 16);
+		msg[2] = (char)(len >> 8);
+		msg[3] = (char)len;
+		memcpy(msg + 4, s, len);
+		*n = len + 4;
 	}
-	free(msg);
 	free(s);
+	return msg;
+}
+
+int frame_send_json(int fd, const json_t *o, int timeout_ms)
+{
+	size_t n;
+	char *msg = frame_encode_json(o, &n);
+	int rc = msg ? send_all(fd, msg, n, timeout_ms) : -1; /* one send: header and body */
+	free(msg);
 	return rc;
 }
 

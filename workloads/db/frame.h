@@ -16,6 +16,9 @@
 /* Sends one frame holding o's compact JSON; waits at most timeout_ms for socket space (non-blocking
  * fds) and never raises SIGPIPE. 0, or -1. */
 int frame_send_json(int fd, const json_t *o, int timeout_ms);
+/* One frame holding o's compact JSON, header included, in a new buffer of *n bytes (the caller
+ * frees it); NULL when o cannot be encoded or is larger than FRAME_MAX. */
+char *frame_encode_json(const json_t *o, size_t *n);
 /* Blocking receive of one frame, parsed as a JSON object (client side). New reference, or NULL with
  * *why set: the peer closed, I/O error/timeout, oversized frame, or bad JSON. */
 json_t *frame_recv_json(int fd, const char **why);

@@ -6,7 +6,7 @@ vcdb.srcs := workloads/db/schema.c workloads/db/txn.c workloads/db/check.c \
 
 GUEST_PROGS += vcons-db
 vcons-db.srcs := workloads/db/db_main.c
-vcons-db.deps := vcdb vcload vclib
+vcons-db.deps := vcdb vcsrv vcload vclib
 vcons-db.ldlibs := -lsqlite3 -ljansson -lpthread -lm -ldl
 
 HOST_PROGS += vcons-db-load
@@ -16,7 +16,7 @@ vcons-db-load.ldlibs := -lsqlite3 -ljansson -lpthread -lm
 
 UNIT_TESTS += vcdb-test
 vcdb-test.srcs := workloads/db/test/db_test.c
-vcdb-test.deps := vcdb vcload vclib
+vcdb-test.deps := vcdb vcsrv vcload vclib
 vcdb-test.ldlibs := -lcmocka -lsqlite3 -ljansson -lpthread -lm
 
 E2E_TESTS += workloads/db/test/db_e2e.sh workloads/db/test/db_e2e.sh@hv

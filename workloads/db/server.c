@@ -1,56 +1,32 @@
-/* workloads/db/server.c: the epoll + worker-pool TCP server and its checkpointer (see server.h). */
+/* workloads/db/server.c: vcons-db's protocol on the server core (frames in, transactions run,
+ * frames out) and its checkpointer (see server.h). */
 #include "workloads/db/server.h"
-#include "lib/net.h"
-#include "workloads/common/handoff.h"
+#include "workloads/common/srv.h"
+#include "workloads/db/frame.h"
 #include "workloads/db/vfs.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include "workloads/db/frame.h"
-
-#define MAX_CONNS       4096
-#define SEND_TIMEOUT_MS 5000
 /* A checkpoint once the WAL holds this many frames (128 MB of 4 KB pages), or CKPT_TIMEOUT_MS
  * after the last one when there has been a commit since: see checkpointer_main. */
 #define CKPT_FRAMES     32768
 #define CKPT_TIMEOUT_MS 300000
-
-struct conn {
-	int fd;
-	struct frame_buf in;
-	struct conn *prev, *next; /* all open connections, under conns_mu */
-	struct handoff handoff;   /* between workers: workloads/common/handoff.h */
-};
-
-struct worker {
-	struct db_server *s;
-	pthread_t tid;
-	int started;
-	struct tpcc_db db; /* a handle on the server's one connection (tpcc_share) */
-};
+#define OUT_HIGH        (256 * 1024) /* serve pipelined frames while less waits to be sent */
 
 struct db_server {
-	int lfd, ep;
-	struct conn listener; /* epoll data of the listening socket */
-	struct conn stopper;  /* epoll data of stop_fd */
-	int stop_fd;          /* eventfd, readable once stopping: wakes every thread */
-	int ckpt_fd;          /* eventfd: a commit found the WAL long (on_commit) */
-	struct worker *workers;
+	struct srv *srv;
+	int stop_fd; /* eventfd, readable once stopping: wakes the workers and the checkpointer */
+	int ckpt_fd; /* eventfd: a commit found the WAL long (on_commit) */
+	struct tpcc_db *dbs; /* per worker: a handle on the one connection (tpcc_share) */
 	int n_workers;
 	struct tpcc_db engine;   /* the one SQLite connection (tpcc_open_server) */
 	pthread_mutex_t tx_lock; /* held for each transaction and checkpoint on it */
@@ -58,84 +34,31 @@ struct db_server {
 	char wal_path[4096];
 	pthread_t ckpt_tid;
 	int ckpt_started;
-	pthread_mutex_t conns_mu;
-	struct conn conns; /* list head */
 	atomic_int stop;
-	atomic_int n_conns;
 	atomic_uint_fast64_t requests, errors, rollbacks, connections, bad_frames;
 };
 
-static void conn_link(struct db_server *s, struct conn *c)
+static int db_open(struct srv_conn *c)
 {
-	pthread_mutex_lock(&s->conns_mu);
-	c->next = s->conns.next;
-	c->prev = &s->conns;
-	s->conns.next->prev = c;
-	s->conns.next = c;
-	pthread_mutex_unlock(&s->conns_mu);
+	struct db_server *s = c->arg;
+	atomic_fetch_add(&s->connections, 1);
+	return 0;
 }
 
-static void conn_close(struct db_server *s, struct conn *c)
+/* Queues o as a response frame: 0, or -1. */
+static int queue_json(struct srv_conn *c, const json_t *o)
 {
-	pthread_mutex_lock(&s->conns_mu);
-	c->prev->next = c->next;
-	c->next->prev = c->prev;
-	pthread_mutex_unlock(&s->conns_mu);
-	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	frame_buf_free(&c->in);
-	free(c);
-	atomic_fetch_sub(&s->n_conns, 1);
-}
-
-static void rearm(struct db_server *s, struct conn *c)
-{
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data.ptr = c };
-	int fd = c->fd;
-	handoff_give(&c->handoff); /* c is another worker's from here on */
-	epoll_ctl(s->ep, EPOLL_CTL_MOD, fd, &ev);
-}
-
-static void accept_some(struct db_server *s)
-{
-	for (int i = 0; i < 64; i++) {
-		// cppcheck-suppress nullPointer ; NULL addrlen is fine (gnu.cfg)
-		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			break;
-		struct conn *c = NULL;
-		if (atomic_fetch_add(&s->n_conns, 1) >= MAX_CONNS || !(c = calloc(1, sizeof(*c)))) {
-			atomic_fetch_sub(&s->n_conns, 1);
-			close(fd);
-			continue;
-		}
-		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		c->fd = fd;
-		atomic_fetch_add(&s->connections, 1);
-		conn_link(s, c);
-		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT,
-			                  .data.ptr = c };
-		handoff_give(&c->handoff);
-		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev))
-			conn_close(s, c);
-	}
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = &s->listener };
-	epoll_ctl(s->ep, EPOLL_CTL_MOD, s->lfd, &ev);
-}
-
-static int reply_error(int fd, const char *msg)
-{
-	json_t *o = json_pack("{s:s, s:s}", "status", "error", "error", msg);
-	int rc = o ? frame_send_json(fd, o, SEND_TIMEOUT_MS) : -1;
-	json_decref(o);
+	size_t n;
+	char *msg = o ? frame_encode_json(o, &n) : NULL;
+	int rc = msg ? buf_put(c->out, msg, n) : -1;
+	free(msg);
 	return rc;
 }
 
-/* Executes one complete request. 0 to keep the connection, -1 to close it. */
-static int serve_frame(struct worker *w, struct conn *c, const char *payload, uint32_t len)
+/* Executes one complete request and queues its response: 0, or -1 to close the connection. */
+static int serve_frame(struct srv_conn *c, const char *payload, uint32_t len)
 {
-	struct db_server *s = w->s;
+	struct db_server *s = c->arg;
 	json_error_t jerr;
 	json_t *req = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
 	json_t *resp;
@@ -146,9 +69,9 @@ static int serve_frame(struct worker *w, struct conn *c, const char *payload, ui
 		                 "bad request: not a JSON object");
 	} else if (tx && strcmp(tx, "shutdown") == 0) {
 		resp = json_pack("{s:s}", "status", "ok");
-		db_server_stop(s);
+		db_server_stop(s); /* the workers see it after this response is sent */
 	} else {
-		resp = tpcc_execute(&w->db, req);
+		resp = tpcc_execute(&s->dbs[c->worker], req);
 	}
 	json_decref(req);
 	const char *st = json_string_value(json_object_get(resp, "status"));
@@ -156,67 +79,41 @@ static int serve_frame(struct worker *w, struct conn *c, const char *payload, ui
 		atomic_fetch_add(&s->errors, 1);
 	if (st && strcmp(st, "rollback") == 0)
 		atomic_fetch_add(&s->rollbacks, 1);
-	int rc = resp ? frame_send_json(c->fd, resp, SEND_TIMEOUT_MS) : -1;
+	int rc = queue_json(c, resp);
 	json_decref(resp);
 	return rc;
 }
 
-/* Reads what has arrived and serves every complete frame. 0 to keep the connection, -1 to close.
- * A read that leaves room in the buffer took all there was: the connection is re-armed level-
- * triggered, so anything arriving later is reported again, and no read is spent on EAGAIN. */
-static int serve_conn(struct worker *w, struct conn *c)
+/* Serves every complete frame buffered (while less than OUT_HIGH waits to be sent). A bad frame
+ * length gets an error response, then the connection closes (the stream cannot be resynced). */
+static int db_input(struct srv_conn *c)
 {
-	for (;;) {
-		if (frame_buf_reserve(&c->in, 4096) && c->in.have == c->in.cap)
-			return -1; /* cannot happen: a full buffer always holds a whole frame */
-		size_t room = c->in.cap - c->in.have;
-		ssize_t r = recv(c->fd, c->in.data + c->in.have, room, 0);
-		if (r == 0)
-			return -1; /* closed, possibly mid-frame: nothing to answer */
-		if (r < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
-		c->in.have += (size_t)r;
+	while (buf_pending(c->out) < OUT_HIGH) {
+		const struct frame_buf view = { .data = c->in->p + c->in->off,
+			                        .have = buf_pending(c->in) };
 		const char *payload;
 		uint32_t len;
-		enum frame_state fs;
-		while ((fs = frame_parse(&c->in, &payload, &len)) == FRAME_READY) {
-			if (serve_frame(w, c, payload, len))
-				return -1;
-			frame_consume(&c->in, len);
-		}
-		if (fs == FRAME_TOO_BIG || fs == FRAME_EMPTY) {
-			atomic_fetch_add(&w->s->bad_frames, 1);
-			reply_error(c->fd, fs == FRAME_EMPTY ? "bad frame: zero length"
-			                                     : "bad frame: length above 65536");
-			return -1;
-		}
-		if ((size_t)r < room)
+		enum frame_state fs = frame_parse(&view, &payload, &len);
+		if (fs == FRAME_MORE)
 			return 0;
-	}
-}
-
-static void *worker_main(void *arg)
-{
-	struct worker *w = arg;
-	struct db_server *s = w->s;
-	for (;;) {
-		struct epoll_event ev;
-		int n = epoll_wait(s->ep, &ev, 1, -1);
-		if (n <= 0)
-			continue;
-		struct conn *c = ev.data.ptr;
-		if (c == &s->stopper)
-			return NULL;
-		if (c == &s->listener) {
-			accept_some(s);
+		if (fs == FRAME_READY) {
+			if (serve_frame(c, payload, len))
+				return -1;
+			buf_consume(c->in, 4 + (size_t)len);
 			continue;
 		}
-		handoff_take(&c->handoff);
-		if (serve_conn(w, c) || (ev.events & (EPOLLHUP | EPOLLERR)))
-			conn_close(s, c);
-		else
-			rearm(s, c);
+		struct db_server *s = c->arg;
+		atomic_fetch_add(&s->bad_frames, 1);
+		json_t *o = json_pack("{s:s, s:s}", "status", "error", "error",
+		                      fs == FRAME_EMPTY ? "bad frame: zero length"
+		                                        : "bad frame: length above 65536");
+		int rc = queue_json(c, o);
+		json_decref(o);
+		buf_consume(c->in, buf_pending(c->in));
+		c->close_after = true;
+		return rc;
 	}
+	return 0;
 }
 
 /* SQLite's WAL hook: runs after every commit, before the COMMIT statement returns, holding
@@ -280,12 +177,6 @@ static void *checkpointer_main(void *arg)
 	return NULL;
 }
 
-static int add_to_epoll(int ep, int fd, uint32_t events, void *data)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = data };
-	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-}
-
 /* The one connection, its handles for the workers, the WAL hook and the checkpointer. */
 static int open_engine(struct db_server *s, const struct db_server_config *cfg, char *err,
                        size_t len)
@@ -295,10 +186,8 @@ static int open_engine(struct db_server *s, const struct db_server_config *cfg, 
 		snprintf(err, len, "%s", s->engine.err);
 		return -1;
 	}
-	for (int i = 0; i < s->n_workers; i++) {
-		s->workers[i].s = s;
-		tpcc_share(&s->workers[i].db, &s->engine, &s->tx_lock, cfg->seed + (uint64_t)i + 1);
-	}
+	for (int i = 0; i < s->n_workers; i++)
+		tpcc_share(&s->dbs[i], &s->engine, &s->tx_lock, cfg->seed + (uint64_t)i + 1);
 	sqlite3_wal_hook(s->engine.db, on_commit, s);
 	if (pthread_create(&s->ckpt_tid, NULL, checkpointer_main, s)) {
 		snprintf(err, len, "cannot start the checkpointer thread");
@@ -317,15 +206,12 @@ int db_server_start(struct db_server **out, const struct db_server_config *cfg, 
 		free(s);
 		return -1;
 	}
-	s->lfd = s->ep = -1;
 	s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	s->ckpt_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&s->tx_lock, NULL);
-	pthread_mutex_init(&s->conns_mu, NULL);
-	s->conns.next = s->conns.prev = &s->conns;
-	s->workers = calloc((size_t)cfg->threads, sizeof(*s->workers));
-	s->n_workers = s->workers ? cfg->threads : 0;
-	if (!s->workers || s->stop_fd < 0 || s->ckpt_fd < 0) {
+	s->dbs = calloc((size_t)cfg->threads, sizeof(*s->dbs));
+	s->n_workers = s->dbs ? cfg->threads : 0;
+	if (!s->dbs || s->stop_fd < 0 || s->ckpt_fd < 0) {
 		snprintf(err, len, "out of memory or file descriptors");
 		db_server_finish(s, NULL);
 		return -1;
@@ -334,23 +220,24 @@ int db_server_start(struct db_server **out, const struct db_server_config *cfg, 
 		db_server_finish(s, NULL);
 		return -1;
 	}
-	s->lfd = net_listen(cfg->addr, cfg->port, NULL, err, len);
-	s->ep = epoll_create1(EPOLL_CLOEXEC);
-	if (s->lfd < 0 || s->ep < 0 ||
-	    add_to_epoll(s->ep, s->lfd, EPOLLIN | EPOLLONESHOT, &s->listener) ||
-	    add_to_epoll(s->ep, s->stop_fd, EPOLLIN, &s->stopper)) {
-		if (s->lfd >= 0)
-			snprintf(err, len, "epoll: %s", strerror(errno));
+	static const struct srv_proto proto = {
+		.open = db_open, .input = db_input, .in_max = FRAME_MAX + 4, .out_high = OUT_HIGH
+	};
+	const struct srv_listener ls = { .port = cfg->port };
+	int idle = cfg->idle_timeout_s > 0 ? cfg->idle_timeout_s : DB_IDLE_TIMEOUT_S;
+	const struct srv_config sc = { .addr = cfg->addr,
+		                       .listeners = &ls,
+		                       .n_listeners = 1,
+		                       .threads = cfg->threads,
+		                       .idle_timeout_s = idle,
+		                       .request_timeout_s = idle,
+		                       .stop_fd = s->stop_fd,
+		                       .proto = &proto,
+		                       .arg = s };
+	if (srv_start(&s->srv, &sc, err, len)) {
+		s->srv = NULL;
 		db_server_finish(s, NULL);
 		return -1;
-	}
-	for (int i = 0; i < s->n_workers; i++) {
-		if (pthread_create(&s->workers[i].tid, NULL, worker_main, &s->workers[i])) {
-			snprintf(err, len, "cannot start worker threads");
-			db_server_finish(s, NULL);
-			return -1;
-		}
-		s->workers[i].started = 1;
 	}
 	*out = s;
 	return 0;
@@ -358,12 +245,7 @@ int db_server_start(struct db_server **out, const struct db_server_config *cfg, 
 
 int db_server_port(const struct db_server *s)
 {
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-	if (getsockname(s->lfd, (struct sockaddr *)&sa, &len))
-		return -1;
-	// NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage): getsockname set it
-	return ntohs(sa.sin_port);
+	return srv_port(s->srv, 0);
 }
 
 void db_server_stop(struct db_server *s)
@@ -389,23 +271,14 @@ void db_server_wait(struct db_server *s)
 void db_server_finish(struct db_server *s, struct db_server_stats *st)
 {
 	db_server_stop(s);
-	for (int i = 0; i < s->n_workers; i++) {
-		if (s->workers[i].started)
-			pthread_join(s->workers[i].tid, NULL);
-		tpcc_close(&s->workers[i].db);
-	}
+	if (s->srv)
+		srv_finish(s->srv); /* joins the workers, which close their connections */
+	for (int i = 0; i < s->n_workers; i++)
+		tpcc_close(&s->dbs[i]);
 	if (s->ckpt_started)
 		pthread_join(s->ckpt_tid, NULL);
 	if (s->engine.db)
 		tpcc_close(&s->engine); /* checkpoints the WAL into the database file */
-	/* the workers are gone: close what clients left open */
-	while (s->conns.next != &s->conns)
-		conn_close(s, s->conns.next);
-	pthread_mutex_destroy(&s->conns_mu);
-	if (s->ep >= 0)
-		close(s->ep);
-	if (s->lfd >= 0)
-		close(s->lfd);
 	if (st) {
 		st->requests = atomic_load(&s->requests);
 		st->errors = atomic_load(&s->errors);
@@ -417,7 +290,7 @@ void db_server_finish(struct db_server *s, struct db_server_stats *st)
 		close(s->stop_fd);
 	if (s->ckpt_fd >= 0)
 		close(s->ckpt_fd);
-	free(s->workers);
+	free(s->dbs);
 	pthread_mutex_destroy(&s->tx_lock);
 	free(s);
 }

@@ -1,11 +1,13 @@
-/* workloads/db/server.h: vcons-db's TCP server. N symmetric worker threads share one epoll set in
- * one-shot mode: a worker that gets a readable connection reads what has arrived, and for each
- * complete frame executes the transaction and writes the response, then re-arms the connection.
- * So a connection is served by at most one worker at a time, a slow or half-sent request occupies
- * no worker, and the workers (one per vCPU) parse and answer in parallel. They share the
- * process's one SQLite connection (tpcc_open_server: the database's only user, its pages cached
- * once), taking turns for each transaction; a checkpointer thread copies the WAL into the
- * database file now and then (server.c). Nothing polls: an idle server makes no system calls.
+/* workloads/db/server.h: vcons-db's TCP server, its protocol on the server core
+ * (workloads/common/srv.h): N worker threads, one per vCPU, each with its own epoll set; a
+ * connection stays with the worker that accepted it. A worker reads what has arrived, and for each
+ * complete frame executes the transaction and queues the response; the responses to one read leave
+ * in one write. A slow or half-sent request occupies no worker, and the workers parse and answer in
+ * parallel. They share the process's one SQLite connection (tpcc_open_server: the database's only
+ * user, its pages cached once), taking turns for each transaction; a checkpointer thread copies
+ * the WAL into the database file now and then (server.c). Nothing polls: an idle server makes no
+ * system calls. A connection quiet for idle_timeout_s is closed (half a request or an unread
+ * response included).
  *
  * Malformed input: a bad frame length (0 or > FRAME_MAX) gets an error response and the connection
  * is closed (the stream cannot be resynchronised); a well-framed request that is not valid JSON or
@@ -30,7 +32,9 @@ struct db_server_config {
 	int threads;
 	enum tpcc_sync sync;
 	uint64_t seed;
+	int idle_timeout_s; /* 0: DB_IDLE_TIMEOUT_S */
 };
+#define DB_IDLE_TIMEOUT_S 300
 
 struct db_server_stats {
 	uint64_t requests, errors, rollbacks, connections, bad_frames;

@@ -6,15 +6,14 @@ mailproto.srcs := workloads/mail/proto_line.c workloads/mail/proto_smtp.c worklo
 LIBS += mailstore
 mailstore.srcs := workloads/mail/mailstore.c
 
-# the SMTP and IMAP sessions (byte buffers in, byte buffers out), a library so unit tests and the
-# sanitizer build cover them
+# the SMTP and IMAP sessions (byte buffers in, byte buffers out: workloads/common/buf.h in
+# libvcsrv), a library so unit tests and the sanitizer build cover them
 LIBS += mailsession
-mailsession.srcs := workloads/mail/server_buf.c workloads/mail/server_smtp.c \
-	workloads/mail/server_imap.c
+mailsession.srcs := workloads/mail/server_smtp.c workloads/mail/server_imap.c
 
 GUEST_PROGS += vcons-mail
 vcons-mail.srcs := workloads/mail/server_main.c workloads/mail/server_net.c
-vcons-mail.deps := mailsession mailstore mailproto vclib
+vcons-mail.deps := mailsession mailstore mailproto vcsrv vclib
 vcons-mail.ldlibs := -pthread
 
 UNIT_TESTS += mailproto-test
@@ -38,17 +37,17 @@ mailstore-test.ldlibs := -lcmocka -pthread
 
 UNIT_TESTS += mailsession-test
 mailsession-test.srcs := workloads/mail/test/session_test.c
-mailsession-test.deps := mailsession mailstore mailproto
+mailsession-test.deps := mailsession mailstore mailproto vcsrv
 mailsession-test.ldlibs := -lcmocka -pthread
 
 # fuzz targets (`make fuzz FUZZ_ONLY=mail-smtp`): the SMTP and IMAP sessions over a scratch Maildir
 # below build/, and the protocol parsers directly; corpora in workloads/mail/fuzz/{smtp,imap,proto}/
 FUZZERS += mail-smtp mail-imap mail-proto
 mail-smtp.srcs := workloads/mail/fuzz/smtp.c workloads/mail/fuzz/driver.c
-mail-smtp.deps := mailsession mailstore mailproto
+mail-smtp.deps := mailsession mailstore mailproto vcsrv
 mail-smtp.ldlibs := -pthread
 mail-imap.srcs := workloads/mail/fuzz/imap.c workloads/mail/fuzz/driver.c
-mail-imap.deps := mailsession mailstore mailproto
+mail-imap.deps := mailsession mailstore mailproto vcsrv
 mail-imap.ldlibs := -pthread
 mail-proto.srcs := workloads/mail/fuzz/proto.c
 mail-proto.deps := mailproto

@@ -1,27 +1,16 @@
 /* workloads/mail/server.h: vcons-mail's internals shared by its files: the server, a connection
  * with its byte buffers, and the two protocol sessions that run on a connection (SMTP and IMAP). A
  * session consumes the connection's input buffer and appends replies to its output buffer; the
- * network layer (server_net.c) moves bytes and never interprets them. */
+ * network layer (server_net.c on the server core, workloads/common/srv.h) moves bytes and never
+ * interprets them. */
 #ifndef VCONS_MAIL_SERVER_H
 #define VCONS_MAIL_SERVER_H
-#include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <pthread.h>
 
+#include "workloads/common/buf.h"
 #include "workloads/mail/mailstore.h"
-
-struct buf {
-	char *p;
-	size_t off, len, cap; /* bytes [off, len) are pending */
-};
-int buf_put(struct buf *b, const void *p, size_t n);
-int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-size_t buf_pending(const struct buf *b);
-void buf_consume(struct buf *b, size_t n);
-void buf_free(struct buf *b);
 
 struct server_cfg {
 	const char *addr;
@@ -31,27 +20,18 @@ struct server_cfg {
 	int idle_timeout_s; /* a connection quiet this long is closed */
 };
 
-struct server;
-struct worker;
 struct smtp_sess;
 struct imap_sess;
 
 enum conn_kind { CONN_SMTP, CONN_IMAP };
 struct conn {
-	int fd;
+	int fd; /* the socket (-1 when a test drives the session) */
 	enum conn_kind kind;
-	struct server *srv;
 	struct mstore *st;
 	const struct server_cfg *cfg;
 	struct buf in, out;
 	bool close_after_flush; /* QUIT / LOGOUT / fatal error: close once out is sent */
-	bool eof;               /* the peer closed its side */
-	_Atomic bool timed_out; /* idle too long: the session says goodbye (421 / BYE) and closes */
 	bool more; /* the session paused with work left: call it again once out drains */
-	_Atomic int64_t last_ns;
-	struct worker *w; /* the worker thread that owns the connection for its whole life */
-	uint32_t armed;   /* the epoll events it is registered for (0: not yet registered) */
-	struct conn *prev, *next;
 	union {
 		struct smtp_sess *smtp;
 		struct imap_sess *imap;
@@ -80,7 +60,8 @@ static inline void conn_end(struct conn *c)
 	buf_free(&c->out);
 }
 
-/* Serves until *stop (set by a signal handler, which may run in any thread, so an atomic). */
-int server_run(const struct server_cfg *cfg, struct mstore *st, const atomic_int *stop);
+/* Listens, prints "ready" and serves until stop_fd (an eventfd: lib/stop.h's) is readable. 0, or 1
+ * after a message on stderr. */
+int server_run(const struct server_cfg *cfg, struct mstore *st, int stop_fd);
 
 #endif

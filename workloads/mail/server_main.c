@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	net_ignore_sigpipe();
-	rc = server_run(&o.cfg, st, stop_flag());
+	rc = server_run(&o.cfg, st, stop_fd());
 	mstore_close(st);
 	return rc;
 }

@@ -6,9 +6,8 @@ vcweb.srcs := workloads/web/http.c workloads/web/fileset.c workloads/web/bank.c 
               workloads/web/pages.c
 
 GUEST_PROGS += vcons-web
-vcons-web.srcs := workloads/web/web_main.c workloads/web/app.c workloads/web/server.c \
-                  workloads/web/tls.c
-vcons-web.deps := vcweb vclib
+vcons-web.srcs := workloads/web/web_main.c workloads/web/app.c workloads/web/server.c
+vcons-web.deps := vcweb vcsrv vclib
 vcons-web.ldlibs := -lssl -lcrypto -lpthread
 
 UNIT_TESTS += vcweb-http-test

@@ -1,29 +1,24 @@
-/* workloads/web/server.h: vcons-web's event loop: one thread per vCPU, each with its own epoll
- * instance watching the shared listening sockets and the connections it accepted; non-blocking
- * sockets, optional TLS per listener, keep-alive and pipelined requests answered in order. */
+/* workloads/web/server.h: vcons-web's HTTP protocol on the server core (workloads/common/srv.h):
+ * plain and TLS listeners, keep-alive, pipelined requests answered in order (the next request is
+ * parsed once the previous answer is sent), a static file's body sent from memory, no copy. */
 #ifndef WORKLOADS_WEB_SERVER_H
 #define WORKLOADS_WEB_SERVER_H
 #include <openssl/ssl.h>
-#include <stdatomic.h>
 #include "workloads/web/app.h"
 
 struct server_config {
+	const char *addr;
+	int port, tls_port; /* 0 = not used */
+	SSL_CTX *ctx;       /* for tls_port */
 	int threads;
-	int plain_fd; /* listening sockets, non-blocking; -1 = not used */
-	int tls_fd;
-	SSL_CTX *ctx; /* for tls_fd */
 	struct app *app;
-	/* set by SIGTERM/SIGINT, read by every worker: an atomic, as the handler may run in any
-	 * thread (volatile sig_atomic_t is only for a handler and the thread it interrupts) */
-	const atomic_int *signalled;
-	int request_timeout_s; /* a partial request or unread answer may stall this long */
+	int stop_fd;           /* lib/stop.h's stop_fd(): SIGTERM/SIGINT */
+	int request_timeout_s; /* a partial request, handshake or unread answer may stall so long */
 	int idle_timeout_s;    /* an idle keep-alive connection is closed after this */
 };
 
-/* Runs until app->stop or *signalled; 0, or -1 when the threads could not start. */
-int server_run(const struct server_config *cfg);
-/* Wakes every worker of server_run to look at app->stop and *signalled (async-signal-safe: a
- * signal handler calls it after setting *signalled). */
-void server_stop(void);
+/* Listens, then calls ready() (when the server accepts connections) and serves until POST
+ * /admin/stop or cfg->stop_fd. 0, or -1 with err filled. */
+int server_run(const struct server_config *cfg, void (*ready)(void), char *err, size_t len);
 
 #endif

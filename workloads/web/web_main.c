@@ -4,7 +4,7 @@
 #include "workloads/web/bank.h"
 #include "workloads/web/fileset.h"
 #include "workloads/web/server.h"
-#include "workloads/web/tls.h"
+#include "workloads/common/srv_tls.h"
 #include "lib/net.h"
 #include "lib/opt.h"
 #include "lib/stop.h"
@@ -23,11 +23,10 @@ struct opts {
 	bool load;
 };
 
-/* lib/stop.h's hook: workers sleep in epoll_wait until a deadline or this (async-signal-safe) */
-static void wake_workers(void *arg)
+static void say_ready(void)
 {
-	(void)arg;
-	server_stop();
+	printf("ready\n");
+	(void)fflush(stdout);
 }
 
 static int cpus(void)
@@ -112,7 +111,7 @@ static int do_load(const struct opts *o, char *path, size_t cap)
 	char cert[4096];
 	snprintf(path, cap, "%s/key.pem", o->data);
 	snprintf(cert, sizeof(cert), "%s/cert.pem", o->data);
-	if (tls_make_cert(path, cert, o->addr) != 0) {
+	if (tls_make_cert(path, cert, "vcons-web", o->addr) != 0) {
 		fprintf(stderr, "vcons-web: cannot write the TLS key and certificate\n");
 		return 1;
 	}
@@ -145,36 +144,25 @@ static int serve(const struct opts *o)
 		fprintf(stderr, "vcons-web: %s\n", err);
 		return 1;
 	}
-	/* accepted sockets inherit both options; each saves a call per connection */
-	const struct net_listen_opts lo = { .backlog = 1024,
-		                            .nodelay = true,
-		                            .defer_accept_s = o->request_timeout };
-	char lerr[160] = "";
-	int pfd = o->port ? net_listen(o->addr, o->port, &lo, lerr, sizeof(lerr)) : -1;
-	int tfd = o->tls_port && (!o->port || pfd >= 0)
-	              ? net_listen(o->addr, o->tls_port, &lo, lerr, sizeof(lerr))
-	              : -1;
-	if ((o->port && pfd < 0) || (o->tls_port && tfd < 0) || (!o->port && !o->tls_port)) {
-		if (!o->port && !o->tls_port)
-			snprintf(lerr, sizeof(lerr), "cannot listen on %s: no port", o->addr);
-		fprintf(stderr, "vcons-web: %s\n", lerr);
+	if (!o->port && !o->tls_port) {
+		fprintf(stderr, "vcons-web: cannot listen on %s: no port\n", o->addr);
 		return 1;
 	}
 	fprintf(stderr, "vcons-web: %d threads, %d files, %d users, %ld journal records replayed\n",
 	        o->threads, o->files, o->users, replayed);
-	printf("ready\n");
-	(void)fflush(stdout);
-	struct server_config cfg = { .threads = o->threads,
-		                     .plain_fd = pfd,
-		                     .tls_fd = tfd,
+	struct server_config cfg = { .addr = o->addr,
+		                     .port = o->port,
+		                     .tls_port = o->tls_port,
 		                     .ctx = ctx,
+		                     .threads = o->threads,
 		                     .app = &app,
-		                     .signalled = stop_flag(),
+		                     .stop_fd = stop_fd(),
 		                     .request_timeout_s = o->request_timeout,
 		                     .idle_timeout_s = o->idle_timeout };
-	int rc = server_run(&cfg);
+	char lerr[160] = "";
+	int rc = server_run(&cfg, say_ready, lerr, sizeof(lerr));
 	if (rc != 0)
-		fprintf(stderr, "vcons-web: cannot start the event-loop threads\n");
+		fprintf(stderr, "vcons-web: %s\n", lerr);
 	bank_close(app.bank);
 	app_free_files(&app);
 	SSL_CTX_free(ctx);
@@ -193,7 +181,6 @@ int main(int argc, char **argv)
 		        strerror(errno));
 		return 1;
 	}
-	stop_on_request(wake_workers, NULL);
 	if (tls_init() != 0) {
 		fprintf(stderr, "vcons-web: cannot initialise OpenSSL\n");
 		return 1;

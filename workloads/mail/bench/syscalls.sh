@@ -82,12 +82,12 @@ for line in open(sys.argv[2]):
     if call in ("epoll_wait", "accept4", "setsockopt") or "EPOLL_CTL_ADD" in args:
         waiting.append(call)
         continue
-    if call == "sendto" and fd not in kind:  # a greeting: a new connection
+    if call in ("sendto", "sendmsg") and fd not in kind:  # a greeting: a new connection
         kind[fd] = "smtp" if '"220 ' in args else "imap"
         type_of[fd] = "send" if kind[fd] == "smtp" else "session"
     if call == "recvfrom" and kind.get(fd) == "imap" and fm.group(2).startswith('"'):
         type_of[fd] = imap_type(fm.group(2)[1:])
-    if fd in kind and call in ("recvfrom", "sendto", "close", "epoll_ctl"):
+    if fd in kind and call in ("recvfrom", "sendto", "sendmsg", "close", "epoll_ctl"):
         cur = type_of[fd]
     for w in waiting:
         count[cur][w] += 1

@@ -1,11 +1,12 @@
-/* workloads/mail/server_buf.c: growable byte buffers for connection input and output. */
-#include "workloads/mail/server.h"
+/* workloads/common/buf.c: growable byte buffers for connection input and output (see buf.h). */
+#include "workloads/common/buf.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int buf_reserve(struct buf *b, size_t n)
+int buf_reserve(struct buf *b, size_t n)
 {
 	if (b->off && b->off == b->len)
 		b->off = b->len = 0;

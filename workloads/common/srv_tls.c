@@ -1,13 +1,15 @@
-/* workloads/web/tls.c: certificate generation, the server TLS context and a connection's BIOs
- * (see tls.h). */
-#include "workloads/web/tls.h"
+/* workloads/common/srv_tls.c: certificate generation, the server TLS context, and TLS as a
+ * connection's transport: its BIOs, handshake, reads and writes (see srv_tls.h). */
+#include "workloads/common/srv_tls.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <unistd.h>
 
 int tls_init(void)
@@ -47,7 +49,7 @@ static int write_pem(const char *path, int mode, EVP_PKEY *key, X509 *x)
 	return ok ? 0 : -1;
 }
 
-int tls_make_cert(const char *key_path, const char *cert_path, const char *ip)
+int tls_make_cert(const char *key_path, const char *cert_path, const char *cn, const char *ip)
 {
 	EVP_PKEY *key = EVP_EC_gen("P-256");
 	X509 *x = X509_new();
@@ -70,8 +72,7 @@ int tls_make_cert(const char *key_path, const char *cert_path, const char *ip)
 	X509_NAME *name = X509_get_subject_name(x);
 	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"vcons", -1, -1,
 	                           0);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"vcons-web", -1,
-	                           -1, 0);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
 	X509_set_issuer_name(x, name);
 	X509_set_pubkey(x, key);
 	char san[128];
@@ -101,7 +102,7 @@ SSL_CTX *tls_server_ctx(const char *cert_path, const char *key_path, const char 
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 	                          SSL_MODE_RELEASE_BUFFERS);
-	static const unsigned char sid_ctx[] = "vcons-web";
+	static const unsigned char sid_ctx[] = "vcons";
 	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
 	SSL_CTX_sess_set_cache_size(ctx, 20000);
@@ -125,16 +126,17 @@ static long read_cb(BIO *b, int oper, const char *argp, size_t len, int argi, lo
 	(void)argi;
 	(void)argl;
 	if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
-		int *short_read = (int *)BIO_get_callback_arg(b);
+		bool *short_read = (bool *)BIO_get_callback_arg(b);
 		*short_read = ret > 0 && processed && *processed < len;
 	}
 	return ret;
 }
 
-SSL *tls_conn_new(SSL_CTX *ctx, int fd, int *short_read)
+/* The connection on c's socket: reads straight from the socket, writes through the buffer. */
+static SSL *tls_conn_new(SSL_CTX *ctx, struct srv_conn *c)
 {
 	SSL *ssl = SSL_new(ctx);
-	BIO *sock = BIO_new_socket(fd, BIO_NOCLOSE);
+	BIO *sock = BIO_new_socket(c->fd, BIO_NOCLOSE);
 	BIO *buf = BIO_new(BIO_f_buffer());
 	if (!ssl || !sock || !buf || BIO_set_write_buffer_size(buf, TLS_WRITE_BUFFER) != 1 ||
 	    !BIO_up_ref(sock)) {
@@ -144,16 +146,112 @@ SSL *tls_conn_new(SSL_CTX *ctx, int fd, int *short_read)
 		return NULL;
 	}
 	BIO_set_callback_ex(sock, read_cb);
-	BIO_set_callback_arg(sock, (char *)short_read);
+	BIO_set_callback_arg(sock, (char *)&c->short_read);
 	BIO_push(buf, sock);         /* writes: buffer, then socket (holds one reference) */
 	SSL_set_bio(ssl, sock, buf); /* reads straight from the socket (the other reference) */
 	return ssl;
 }
 
-int tls_flush(SSL *ssl)
+/* Writes out the buffered records: 1 done, 0 the socket is full (c->blocked), -1 error. */
+static int tls_flush(struct srv_conn *c)
 {
-	BIO *w = SSL_get_wbio(ssl);
+	BIO *w = SSL_get_wbio(c->tr_state);
 	if (BIO_flush(w) > 0)
 		return 1;
-	return BIO_should_retry(w) ? 0 : -1;
+	if (!BIO_should_retry(w))
+		return -1;
+	c->blocked = true;
+	return 0;
+}
+
+/* What an OpenSSL call that returned k <= 0 waits for: SRV_AGAIN (drained or blocked set), or
+ * SRV_ERR. */
+static ssize_t tls_wait(struct srv_conn *c, int k)
+{
+	int e = SSL_get_error(c->tr_state, k);
+	if (e == SSL_ERROR_WANT_WRITE)
+		c->blocked = true;
+	else if (e == SSL_ERROR_WANT_READ)
+		c->drained = true;
+	else
+		return SRV_ERR;
+	return SRV_AGAIN;
+}
+
+static ssize_t tls_read(struct srv_conn *c, void *p, size_t n)
+{
+	SSL *ssl = c->tr_state;
+	int k = SSL_read(ssl, p, n > INT_MAX ? INT_MAX : (int)n);
+	if (k > 0) { /* drained when OpenSSL's last socket read was short and it holds no bytes */
+		c->drained = c->short_read && !SSL_has_pending(ssl) && !c->rdhup;
+		return k;
+	}
+	if (SSL_get_error(ssl, k) == SSL_ERROR_ZERO_RETURN)
+		return 0; /* close_notify */
+	ssize_t rc = tls_wait(c, k);
+	if (rc == SRV_ERR && SSL_get_error(ssl, k) == SSL_ERROR_SYSCALL && c->rdhup)
+		return 0; /* end of stream without close_notify */
+	return rc;
+}
+
+static ssize_t tls_writev(struct srv_conn *c, const struct iovec *iov, int n)
+{
+	size_t done = 0;
+	for (int i = 0; i < n; i++) {
+		size_t off = 0;
+		while (off < iov[i].iov_len) {
+			size_t len = iov[i].iov_len - off;
+			int k = SSL_write(c->tr_state, (const char *)iov[i].iov_base + off,
+			                  (int)(len > (1 << 30) ? 1 << 30 : len));
+			if (k <= 0) {
+				ssize_t rc = tls_wait(c, k);
+				if (rc == SRV_AGAIN) /* a read that must come first waits too */
+					c->blocked = true;
+				return done ? (ssize_t)done : rc;
+			}
+			off += (size_t)k;
+			done += (size_t)k;
+		}
+	}
+	return (ssize_t)done;
+}
+
+static int tls_handshake(struct srv_conn *c)
+{
+	int k = SSL_do_handshake(c->tr_state);
+	if (k == 1)
+		return 1;
+	return tls_wait(c, k) == SRV_AGAIN ? 0 : -1;
+}
+
+static void tls_close(struct srv_conn *c)
+{
+	SSL *ssl = c->tr_state;
+	if (!c->handshaking && SSL_shutdown(ssl) >= 0)
+		tls_flush(c); /* best effort close_notify; never waits */
+	SSL_free(ssl);
+	c->tr_state = NULL;
+}
+
+static const struct srv_transport tls_transport = { .read = tls_read,
+	                                            .writev = tls_writev,
+	                                            .flush = tls_flush,
+	                                            .handshake = tls_handshake,
+	                                            .close = tls_close };
+
+int srv_tls_attach(struct srv_conn *c, void *ctx)
+{
+	SSL *ssl = tls_conn_new(ctx, c);
+	if (!ssl)
+		return -1;
+	SSL_set_accept_state(ssl);
+	c->tr = &tls_transport;
+	c->tr_state = ssl;
+	c->handshaking = true;
+	return 0;
+}
+
+SSL *srv_tls_ssl(const struct srv_conn *c)
+{
+	return c->tr == &tls_transport ? c->tr_state : NULL;
 }
