@@ -1,7 +1,8 @@
 # workloads/mail/: the mail VM. vcons-mail (static guest program: SMTP + IMAP on Maildir),
 # vcons-mail-load (host load generator) and the protocol library both use, with its unit tests.
 LIBS += mailproto
-mailproto.srcs := workloads/mail/proto_line.c workloads/mail/proto_smtp.c workloads/mail/proto_imap.c
+mailproto.srcs := workloads/mail/proto_line.c workloads/mail/proto_smtp.c workloads/mail/proto_imap.c \
+	workloads/mail/mime.c workloads/mail/imap_msg.c workloads/mail/imap_search.c
 
 LIBS += mailstore
 mailstore.srcs := workloads/mail/mailstore.c
@@ -52,3 +53,8 @@ mail-imap.deps := mailsession mailstore mailproto
 mail-imap.ldlibs := -pthread
 mail-proto.srcs := workloads/mail/fuzz/proto.c
 mail-proto.deps := mailproto
+
+UNIT_TESTS += mailmsg-test
+mailmsg-test.srcs := workloads/mail/test/msg_test.c
+mailmsg-test.deps := mailproto
+mailmsg-test.ldlibs := -lcmocka
