@@ -144,8 +144,9 @@ struct mp_fetch {
 /* Parses a FETCH attribute, a parenthesised list of them, or a macro (ALL, FAST, FULL). false on
  * syntax error or an attribute this server does not support. */
 bool mp_fetch_parse(struct mp_imap_cur *c, struct mp_fetch *f);
-/* Writes the name a body item is answered with ("BODY[HEADER]<0>", "RFC822.TEXT", ...); returns its
- * length (output truncated to cap, always NUL-terminated). */
+/* Writes the name a body item is answered with ("BODY[1.2.HEADER.FIELDS (FROM)]<0>",
+ * "RFC822.TEXT", ...); returns its full length (output truncated to cap, always NUL-terminated;
+ * MP_FIELDS_MAX + 128 bytes always fit). */
 size_t mp_fetch_body_name(const struct mp_fetch_body *b, char *dst, size_t cap);
 
 enum {

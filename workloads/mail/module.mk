@@ -24,6 +24,7 @@ mailproto-test.deps := mailproto
 mailproto-test.ldlibs := -lcmocka
 
 E2E_TESTS += workloads/mail/test/protocol.sh workloads/mail/test/protocol.sh@hv
+E2E_TESTS += workloads/mail/test/imap_clients.sh workloads/mail/test/imap_clients.sh@hv
 
 HOST_PROGS += vcons-mail-load
 vcons-mail-load.srcs := workloads/mail/load_main.c workloads/mail/load_net.c \
@@ -58,3 +59,6 @@ UNIT_TESTS += mailmsg-test
 mailmsg-test.srcs := workloads/mail/test/msg_test.c
 mailmsg-test.deps := mailproto
 mailmsg-test.ldlibs := -lcmocka
+FUZZERS += mail-msg
+mail-msg.srcs := workloads/mail/fuzz/msg.c
+mail-msg.deps := mailproto

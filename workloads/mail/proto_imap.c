@@ -385,7 +385,7 @@ size_t mp_fetch_body_name(const struct mp_fetch_body *b, char *dst, size_t cap)
 	size_t o = 0;
 #define ADD(...)                                                                                   \
 	do {                                                                                       \
-		int k_ = snprintf(dst + o, cap > o ? cap - o : 0, __VA_ARGS__);                    \
+		int k_ = snprintf(cap > o ? dst + o : NULL, cap > o ? cap - o : 0, __VA_ARGS__);   \
 		if (k_ > 0)                                                                        \
 			o += (size_t)k_;                                                           \
 	} while (0)
@@ -413,7 +413,7 @@ size_t mp_fetch_body_name(const struct mp_fetch_body *b, char *dst, size_t cap)
 			ADD("<%u>", b->origin);
 	}
 #undef ADD
-	return o < cap ? o : (cap ? cap - 1 : 0);
+	return o;
 }
 
 static const struct {
