@@ -145,8 +145,10 @@ struct mp_fetch {
  * syntax error or an attribute this server does not support. */
 bool mp_fetch_parse(struct mp_imap_cur *c, struct mp_fetch *f);
 /* Writes the name a body item is answered with ("BODY[1.2.HEADER.FIELDS (FROM)]<0>",
- * "RFC822.TEXT", ...); returns its full length (output truncated to cap, always NUL-terminated;
- * MP_FIELDS_MAX + 128 bytes always fit). */
+ * "RFC822.TEXT", ...); returns its full length (output truncated to cap, always NUL-terminated).
+ * MP_BODY_NAME_MAX bytes always fit: 16 part numbers, the longest section text, 512 bytes of
+ * field names (atoms) and the partial origin take at most 725. */
+#define MP_BODY_NAME_MAX 768
 size_t mp_fetch_body_name(const struct mp_fetch_body *b, char *dst, size_t cap);
 
 enum {

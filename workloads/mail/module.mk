@@ -44,7 +44,8 @@ mailsession-test.deps := mailsession mailstore mailproto
 mailsession-test.ldlibs := -lcmocka -pthread
 
 # fuzz targets (`make fuzz FUZZ_ONLY=mail-smtp`): the SMTP and IMAP sessions over a scratch Maildir
-# below build/, and the protocol parsers directly; corpora in workloads/mail/fuzz/{smtp,imap,proto}/
+# below build/, the protocol parsers and the message layer directly; corpora in
+# workloads/mail/fuzz/{smtp,imap,proto,msg}/
 FUZZERS += mail-smtp mail-imap mail-proto
 mail-smtp.srcs := workloads/mail/fuzz/smtp.c workloads/mail/fuzz/driver.c
 mail-smtp.deps := mailsession mailstore mailproto

@@ -217,8 +217,9 @@ static bool word_is(const char *tok, size_t n, const char *w)
 	return strlen(w) == n && strncasecmp(tok, w, n) == 0;
 }
 
-/* "(" header-fld-name *(SP header-fld-name) ")": astrings of printable characters but ':',
- * stored upper case, NUL-terminated, one after the other. */
+/* "(" header-fld-name *(SP header-fld-name) ")": astrings of atom characters but ':' (RFC 5322
+ * field names are printable ASCII but ':'; the few that are no atom are refused, so that every
+ * name is echoed as an atom), stored upper case, NUL-terminated, one after the other. */
 static bool parse_fields(struct mp_imap_cur *c, struct mp_fetch_body *b)
 {
 	if (!mp_imap_sp(c) || c->p >= c->end || *c->p != '(')
@@ -232,7 +233,7 @@ static bool parse_fields(struct mp_imap_cur *c, struct mp_fetch_body *b)
 			return false;
 		for (long i = 0; i < n; i++) {
 			unsigned char ch = (unsigned char)name[i];
-			if (ch <= ' ' || ch >= 0x7f || ch == ':' || ch == '"' || ch == '\\')
+			if (!atom_char(ch) || ch == ':')
 				return false;
 			b->fields[o++] = (char)toupper(ch);
 		}
@@ -400,12 +401,8 @@ size_t mp_fetch_body_name(const struct mp_fetch_body *b, char *dst, size_t cap)
 		ADD("%s%s", b->nparts && b->sec != MP_SEC_ALL ? "." : "", secs[b->sec]);
 		if (b->sec == MP_SEC_FIELDS || b->sec == MP_SEC_FIELDS_NOT) {
 			const char *f = b->fields;
-			for (unsigned i = 0; i < b->nfields; i++, f += strlen(f) + 1) {
-				bool atom = true;
-				for (const char *q = f; *q; q++)
-					atom = atom && atom_char((unsigned char)*q);
-				ADD(atom ? "%s%s" : "%s\"%s\"", i ? " " : " (", f);
-			}
+			for (unsigned i = 0; i < b->nfields; i++, f += strlen(f) + 1)
+				ADD("%s%s", i ? " " : " (", f);
 			ADD(")");
 		}
 		ADD("]");

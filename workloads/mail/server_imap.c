@@ -247,7 +247,7 @@ static void body_part(struct conn *c, const struct mp_fetch_body *b)
 		if (n > b->count)
 			n = b->count;
 	}
-	char name[MP_FIELDS_MAX + 128];
+	char name[MP_BODY_NAME_MAX];
 	mp_fetch_body_name(b, name, sizeof(name));
 	if (!found) {
 		buf_printf(&c->out, "%s NIL", name);

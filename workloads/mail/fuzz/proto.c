@@ -313,7 +313,7 @@ static void check_fetch(struct cur_check *k, size_t cap)
 			fuzz_assert(b->part[k] > 0);
 		bool lists = b->sec == MP_SEC_FIELDS || b->sec == MP_SEC_FIELDS_NOT;
 		fuzz_assert(lists ? b->nfields > 0 : b->nfields == 0);
-		char full[MP_FIELDS_MAX + 128], *part = malloc(cap ? cap : 1);
+		char full[MP_BODY_NAME_MAX], *part = malloc(cap ? cap : 1);
 		size_t n = mp_fetch_body_name(b, full, sizeof(full));
 		fuzz_assert(n > 0 && n < sizeof(full) && strlen(full) == n);
 		fuzz_assert(part && mp_fetch_body_name(b, part, cap) == n);

@@ -4,6 +4,7 @@
 #include "workloads/mail/mailproto.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #define S(x) x, strlen(x)
@@ -268,6 +269,7 @@ static void test_fetch(void **state)
 		              "BODY[1.HEADER.FIELDS]",
 		              "BODY[HEADER.FIELDS ()]",
 		              "BODY[HEADER.FIELDS (a:b)]",
+		              "BODY[HEADER.FIELDS (\"a(b\")]",
 		              "BODY[HEADER.FIELDS (From]",
 		              "BODY[1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16.17]",
 		              "BINARY[1]",
@@ -287,7 +289,7 @@ static void test_fetch_sections(void **state)
 	(void)state;
 	struct mp_imap_cur c;
 	struct mp_fetch f;
-	char name[700];
+	char name[MP_BODY_NAME_MAX];
 	mp_imap_cur_init(&c, S("(ENVELOPE BODYSTRUCTURE BODY BODY.PEEK[1.2] "
 	                       "BODY[HEADER.FIELDS (From \"Subject\" {2}\r\nto)]<0.5> "
 	                       "BODY.PEEK[2.1.HEADER.FIELDS.NOT (X-A)] BODY[3.MIME] BODY[4.TEXT] "
@@ -322,6 +324,24 @@ static void test_fetch_sections(void **state)
 	assert_true(mp_fetch_parse(&c, &f));
 	assert_int_equal(f.attrs,
 	                 MP_F_FLAGS | MP_F_SIZE | MP_F_INTERNALDATE | MP_F_ENVELOPE | MP_F_BODY);
+	/* the longest name fits MP_BODY_NAME_MAX: 16 part numbers of 10 digits, .HEADER.FIELDS.NOT,
+	 * MP_FIELDS_MAX bytes of names, the largest origin */
+	for (int extra = 0; extra < 2; extra++) { /* one byte more of names is too many */
+		char cmd[1200];
+		size_t o = (size_t)snprintf(cmd, sizeof(cmd), "BODY[");
+		for (int i = 0; i < MP_PART_DEPTH; i++)
+			o += (size_t)snprintf(cmd + o, sizeof(cmd) - o, "4294967295.");
+		o += (size_t)snprintf(cmd + o, sizeof(cmd) - o, "HEADER.FIELDS.NOT (%s",
+		                      extra ? "y" : "");
+		for (int i = 0; i < MP_FIELDS_MAX / 2; i++)
+			o += (size_t)snprintf(cmd + o, sizeof(cmd) - o, "%sx", i ? " " : "");
+		o += (size_t)snprintf(cmd + o, sizeof(cmd) - o, ")]<4294967295.1>");
+		mp_imap_cur_init(&c, cmd, o);
+		assert_int_equal(mp_fetch_parse(&c, &f), !extra);
+		if (!extra)
+			assert_int_equal(mp_fetch_body_name(&f.body[0], name, sizeof(name)), 725);
+	}
+	assert_true(725 < MP_BODY_NAME_MAX);
 	/* a name cut to the buffer stays NUL-terminated */
 	mp_imap_cur_init(&c, S("BODY[HEADER.FIELDS (A-LONG-FIELD-NAME)]"));
 	assert_true(mp_fetch_parse(&c, &f));
