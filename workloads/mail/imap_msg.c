@@ -206,7 +206,9 @@ static void addr_list(struct mp_sink *o, const char *v, size_t n)
 	for (size_t i = 0; i <= n;) {
 		const char *s = v + i;
 		size_t left = n - i, k = addr_span(s, left, in_group ? ",;" : ",:");
-		char stop = k < left ? s[k] : 0;
+		char stop = '\0';
+		if (k < left)
+			stop = s[k];
 		if (stop == ':') {
 			size_t gn = clean(s, k, true, tmp);
 			put(o, any ? "(NIL NIL " : "((NIL NIL ");
@@ -282,7 +284,7 @@ static void upper_string(struct mp_sink *o, const char *s)
 {
 	char u[256];
 	size_t n = 0;
-	for (; s[n] && n < sizeof(u); n++)
+	for (; n < sizeof(u) && s[n]; n++)
 		u[n] = (char)toupper((unsigned char)s[n]);
 	imap_string(o, u, n);
 }
@@ -367,13 +369,13 @@ static void body(const struct mime_msg *m, int ent, bool ext, struct mp_sink *o)
 	if (!has_type || !ct.type[0]) {
 		memset(&ct, 0, sizeof(ct));
 		if (e->digest_child && !has_type) {
-			strcpy(ct.type, "message");
-			strcpy(ct.subtype, "rfc822");
+			snprintf(ct.type, sizeof(ct.type), "message");
+			snprintf(ct.subtype, sizeof(ct.subtype), "rfc822");
 		} else {
-			strcpy(ct.type, "text");
-			strcpy(ct.subtype, "plain");
-			strcpy(ct.param[0].name, "charset");
-			strcpy(ct.param[0].value, "US-ASCII");
+			snprintf(ct.type, sizeof(ct.type), "text");
+			snprintf(ct.subtype, sizeof(ct.subtype), "plain");
+			snprintf(ct.param[0].name, sizeof(ct.param[0].name), "charset");
+			snprintf(ct.param[0].value, sizeof(ct.param[0].value), "US-ASCII");
 			ct.nparams = 1;
 		}
 	}
@@ -397,8 +399,8 @@ static void body(const struct mime_msg *m, int ent, bool ext, struct mp_sink *o)
 	     e->kind != MIME_RFC822)) {
 		/* a multipart without parts, an encoded message: their syntax would need what is
 		 * not there, so they are plain bytes */
-		strcpy(ct.type, "application");
-		strcpy(ct.subtype, "octet-stream");
+		snprintf(ct.type, sizeof(ct.type), "application");
+		snprintf(ct.subtype, sizeof(ct.subtype), "octet-stream");
 	}
 	upper_string(o, ct.type);
 	put(o, " ");

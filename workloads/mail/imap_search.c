@@ -74,11 +74,10 @@ static bool str(struct sparse *p, uint32_t *off)
 static bool number(struct sparse *p, uint64_t *v)
 {
 	struct mp_imap_cur *c = p->c;
-	const char *s = c->p;
 	*v = 0;
 	if (!mp_imap_sp(c))
 		return false;
-	s = c->p;
+	const char *s = c->p;
 	while (c->p < c->end && isdigit((unsigned char)*c->p)) {
 		*v = *v * 10 + (uint64_t)(*c->p - '0');
 		if (*v > UINT32_MAX)
@@ -251,7 +250,7 @@ static bool args(struct sparse *p, size_t w, int i, unsigned depth)
 		}
 		/* the field name is the key's own, stored like a HEADER's */
 		n->str = (uint32_t)p->s->strs_len;
-		strcpy(p->s->strs + p->s->strs_len, simple[w].name);
+		memcpy(p->s->strs + p->s->strs_len, simple[w].name, strlen(simple[w].name) + 1);
 		p->s->strs_len += strlen(simple[w].name) + 1;
 		return str(p, &n->str2);
 	case K_UID: {
@@ -266,7 +265,10 @@ static bool args(struct sparse *p, size_t w, int i, unsigned depth)
 		return true;
 	}
 	case K_NOT: return kid(p, i, depth);
-	case K_OR: return kid(p, i, depth) && kid(p, i, depth);
+	case K_OR:
+		if (!kid(p, i, depth)) /* the first of its two keys */
+			return false;
+		return kid(p, i, depth);
 	default:
 		if (simple[w].flag && simple[w].key != K_FLAG && simple[w].key != K_UNFLAG) {
 			uint32_t off; /* KEYWORD / UNKEYWORD flag-keyword: an atom */

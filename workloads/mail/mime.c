@@ -3,6 +3,7 @@
 #include "workloads/mail/mime.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -66,9 +67,13 @@ size_t mime_unfold(const char *v, size_t len, char *dst, size_t cap)
 	size_t o = 0;
 	if (cap == 0)
 		return 0;
-	for (size_t i = 0; i < len && o + 1 < cap; i++)
-		if (v[i] != '\r' && v[i] != '\n' && !(o == 0 && (v[i] == ' ' || v[i] == '\t')))
-			dst[o++] = v[i] == '\t' ? ' ' : v[i];
+	for (size_t i = 0; i < len && o + 1 < cap; i++) {
+		char ch = v[i];
+		if (ch == '\t')
+			ch = ' ';
+		if (ch != '\r' && ch != '\n' && !(o == 0 && ch == ' '))
+			dst[o++] = ch;
+	}
 	while (o && dst[o - 1] == ' ')
 		o--;
 	dst[o] = 0;
@@ -335,8 +340,10 @@ static int parse_ent(struct mime_msg *m, int idx, unsigned depth)
 	else
 		ct.type[0] = 0;
 	bool digest = false;
-	if (!ct.type[0] && e->digest_child)
-		strcpy(ct.type, "message"), strcpy(ct.subtype, "rfc822");
+	if (!ct.type[0] && e->digest_child) {
+		snprintf(ct.type, sizeof(ct.type), "message");
+		snprintf(ct.subtype, sizeof(ct.subtype), "rfc822");
+	}
 	if (depth >= MIME_DEPTH_MAX || m->n >= MIME_PARTS_MAX)
 		return 0;
 	if (strcmp(ct.type, "multipart") == 0) {
@@ -344,9 +351,7 @@ static int parse_ent(struct mime_msg *m, int idx, unsigned depth)
 		digest = strcmp(ct.subtype, "digest") == 0;
 		if (!b || !b[0])
 			return 0;
-		char bound[256];
-		strcpy(bound, b);
-		if (split_multipart(m, idx, bound, depth, digest))
+		if (split_multipart(m, idx, b, depth, digest)) /* b lives in ct, on this frame */
 			return -1;
 		if (m->e[idx].nchild)
 			m->e[idx].kind = MIME_MULTI;
