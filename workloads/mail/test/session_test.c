@@ -77,6 +77,20 @@ static char *take(struct conn *c)
 	return s;
 }
 
+/* Fails unless every want[i] occurs in out, in this order. */
+static void want_in_order(const char *out, const char *const *want, size_t n)
+{
+	const char *p = out;
+	for (size_t i = 0; i < n; i++) {
+		/* p is not NULL: fail_msg() does not return */
+		// NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker)
+		const char *q = strstr(p, want[i]);
+		if (!q)
+			fail_msg("missing, in order: %s\n--- output:\n%s", want[i], out);
+		p = q + strlen(want[i]);
+	}
+}
+
 static void smtp_session(bool bytewise)
 {
 	struct conn c;
@@ -237,15 +251,7 @@ static void imap_session(bool bytewise)
 		"* BYE",
 		"a8 OK LOGOUT completed\r\n",
 	};
-	const char *p = out;
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		/* p is not NULL: fail_msg() does not return */
-		// NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker)
-		const char *q = strstr(p, want[i]);
-		if (!q)
-			fail_msg("missing, in order: %s\n--- output:\n%s", want[i], out);
-		p = q + strlen(want[i]);
-	}
+	want_in_order(out, want, sizeof(want) / sizeof(want[0]));
 	assert_null(strstr(out, "BAD"));
 	assert_true(c.close_after_flush);
 	free(out);
@@ -304,15 +310,7 @@ static void test_imap_errors(void **state)
 		"c3 BAD UID: only FETCH, STORE and SEARCH are supported\r\n",
 		"* CAPABILITY IMAP4rev1 LITERAL+\r\nc4 OK",
 	};
-	const char *p = out;
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		/* p is not NULL: fail_msg() does not return */
-		// NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker)
-		const char *q = strstr(p, want[i]);
-		if (!q)
-			fail_msg("missing, in order: %s\n--- output:\n%s", want[i], out);
-		p = q + strlen(want[i]);
-	}
+	want_in_order(out, want, sizeof(want) / sizeof(want[0]));
 	free(out);
 	conn_end(&c);
 }
@@ -429,15 +427,7 @@ static void imap_structure(bool bytewise)
 		"o BAD",
 		"* SEARCH 3\r\np OK",
 	};
-	const char *p = out;
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		/* p is not NULL: fail_msg() does not return */
-		// NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker)
-		const char *q = strstr(p, want[i]);
-		if (!q)
-			fail_msg("missing, in order: %s\n--- output:\n%s", want[i], out);
-		p = q + strlen(want[i]);
-	}
+	want_in_order(out, want, sizeof(want) / sizeof(want[0]));
 	assert_null(strstr(out, "\\Seen) RFC822.HEADER")); /* RFC822.HEADER is a PEEK */
 	free(out);
 	conn_end(&c);
