@@ -177,8 +177,8 @@ static void check_flags(const char *l, size_t n)
 static void check_size(const char *l, size_t n)
 {
 	const char *s = memmem(l, n, " RFC822.SIZE ", 13);
-	if (!s)
-		return;
+	if (!s || memmem(l, (size_t)(s - l), "HEADER.FIELDS", 13))
+		return; /* none, or a field name echoed in a HEADER.FIELDS list */
 	unsigned long v = strtoul(s + 13, NULL, 10);
 	for (int i = 0; i < NMSGS; i++)
 		if (v == strlen(msgs[i].text))
