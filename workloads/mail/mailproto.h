@@ -4,7 +4,10 @@
  *   - the SMTP command parser (RFC 5321 verbs, MAIL FROM / RCPT TO paths, SIZE=) and
  * dot-unstuffing;
  *   - IMAP4rev1 pieces: literal markers at line ends, tag/atom/astring tokens (quoted strings with
- *     escapes, {N} and {N+} literals), sequence sets, FETCH attribute lists and STORE flag lists.
+ *     escapes, {N} and {N+} literals), sequence sets, FETCH attribute lists (body sections with
+ *     part numbers and header field lists) and STORE flag lists.
+ * What IMAP makes of a message's bytes (ENVELOPE, BODYSTRUCTURE, sections, SEARCH) is in
+ * imap_msg.h; the MIME parser under it in mime.h.
  * Every function takes explicit lengths (no NUL terminators needed) and never reads past them. */
 #ifndef VCONS_MAILPROTO_H
 #define VCONS_MAILPROTO_H
@@ -107,26 +110,45 @@ enum {
 	MP_F_FLAGS = 1u << 1,
 	MP_F_SIZE = 1u << 2,
 	MP_F_INTERNALDATE = 1u << 3,
+	MP_F_ENVELOPE = 1u << 4,
+	MP_F_BODYSTRUCTURE = 1u << 5,
+	MP_F_BODY = 1u << 6, /* BODY without a section: BODYSTRUCTURE's non-extensible form */
 };
-enum mp_section { MP_SEC_ALL, MP_SEC_HEADER, MP_SEC_TEXT };
+enum mp_section {
+	MP_SEC_ALL, /* [] or [1.2]: the whole message, or the part's content */
+	MP_SEC_HEADER,
+	MP_SEC_TEXT,
+	MP_SEC_FIELDS,     /* HEADER.FIELDS (names) */
+	MP_SEC_FIELDS_NOT, /* HEADER.FIELDS.NOT (names) */
+	MP_SEC_MIME,       /* a part's MIME header (only after a part number) */
+};
 #define MP_FETCH_BODIES 8
+#define MP_PART_DEPTH   16  /* part numbers in a section: 1.2.3... */
+#define MP_FIELDS_MAX   512 /* bytes of HEADER.FIELDS names */
 struct mp_fetch_body {
 	enum mp_section sec;
 	bool peek;    /* BODY.PEEK[...]: do not set \Seen */
 	bool rfc822;  /* requested as RFC822 / RFC822.HEADER / RFC822.TEXT: echo that name */
 	bool partial; /* <origin.count> */
 	uint32_t origin, count;
+	unsigned nparts;
+	uint32_t part[MP_PART_DEPTH];
+	unsigned nfields;
+	char fields[MP_FIELDS_MAX]; /* the field names, upper case, each NUL-terminated */
 };
 struct mp_fetch {
 	unsigned attrs; /* MP_F_* */
 	unsigned nbodies;
 	struct mp_fetch_body body[MP_FETCH_BODIES];
 };
-/* Parses a FETCH attribute, a parenthesised list of them, or a macro (FAST, FLAGS-only ALL without
- * ENVELOPE is refused). false on syntax error or an attribute this server does not support. */
+/* Parses a FETCH attribute, a parenthesised list of them, or a macro (ALL, FAST, FULL). false on
+ * syntax error or an attribute this server does not support. */
 bool mp_fetch_parse(struct mp_imap_cur *c, struct mp_fetch *f);
-/* Writes the name a body item is answered with ("BODY[HEADER]<0>", "RFC822.TEXT", ...); returns its
- * length (output truncated to cap, always NUL-terminated). */
+/* Writes the name a body item is answered with ("BODY[1.2.HEADER.FIELDS (FROM)]<0>",
+ * "RFC822.TEXT", ...); returns its full length (output truncated to cap, always NUL-terminated).
+ * MP_BODY_NAME_MAX bytes always fit: 16 part numbers, the longest section text, 512 bytes of
+ * field names (atoms) and the partial origin take at most 725. */
+#define MP_BODY_NAME_MAX 768
 size_t mp_fetch_body_name(const struct mp_fetch_body *b, char *dst, size_t cap);
 
 enum {

@@ -1,7 +1,8 @@
 # workloads/mail/: the mail VM. vcons-mail (static guest program: SMTP + IMAP on Maildir),
 # vcons-mail-load (host load generator) and the protocol library both use, with its unit tests.
 LIBS += mailproto
-mailproto.srcs := workloads/mail/proto_line.c workloads/mail/proto_smtp.c workloads/mail/proto_imap.c
+mailproto.srcs := workloads/mail/proto_line.c workloads/mail/proto_smtp.c workloads/mail/proto_imap.c \
+	workloads/mail/mime.c workloads/mail/imap_msg.c workloads/mail/imap_search.c
 
 LIBS += mailstore
 mailstore.srcs := workloads/mail/mailstore.c
@@ -22,6 +23,7 @@ mailproto-test.deps := mailproto
 mailproto-test.ldlibs := -lcmocka
 
 E2E_TESTS += workloads/mail/test/protocol.sh workloads/mail/test/protocol.sh@hv
+E2E_TESTS += workloads/mail/test/imap_clients.sh workloads/mail/test/imap_clients.sh@hv
 
 HOST_PROGS += vcons-mail-load
 vcons-mail-load.srcs := workloads/mail/load_main.c workloads/mail/load_net.c \
@@ -41,7 +43,8 @@ mailsession-test.deps := mailsession mailstore mailproto vcsrv
 mailsession-test.ldlibs := -lcmocka -pthread
 
 # fuzz targets (`make fuzz FUZZ_ONLY=mail-smtp`): the SMTP and IMAP sessions over a scratch Maildir
-# below build/, and the protocol parsers directly; corpora in workloads/mail/fuzz/{smtp,imap,proto}/
+# below build/, the protocol parsers and the message layer directly; corpora in
+# workloads/mail/fuzz/{smtp,imap,proto,msg}/
 FUZZERS += mail-smtp mail-imap mail-proto
 mail-smtp.srcs := workloads/mail/fuzz/smtp.c workloads/mail/fuzz/driver.c
 mail-smtp.deps := mailsession mailstore mailproto vcsrv
@@ -51,3 +54,11 @@ mail-imap.deps := mailsession mailstore mailproto vcsrv
 mail-imap.ldlibs := -pthread
 mail-proto.srcs := workloads/mail/fuzz/proto.c
 mail-proto.deps := mailproto
+
+UNIT_TESTS += mailmsg-test
+mailmsg-test.srcs := workloads/mail/test/msg_test.c
+mailmsg-test.deps := mailproto
+mailmsg-test.ldlibs := -lcmocka
+FUZZERS += mail-msg
+mail-msg.srcs := workloads/mail/fuzz/msg.c
+mail-msg.deps := mailproto

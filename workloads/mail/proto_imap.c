@@ -1,5 +1,6 @@
 /* workloads/mail/proto_imap.c: IMAP4rev1 (RFC 3501) command syntax: literal markers, tags, atoms,
- * astrings, sequence sets, FETCH attributes and STORE flag lists. */
+ * astrings, sequence sets, FETCH attributes (with body sections: part numbers, HEADER.FIELDS lists)
+ * and STORE flag lists. */
 #include "workloads/mail/mailproto.h"
 
 #include <ctype.h>
@@ -216,27 +217,82 @@ static bool word_is(const char *tok, size_t n, const char *w)
 	return strlen(w) == n && strncasecmp(tok, w, n) == 0;
 }
 
+/* "(" header-fld-name *(SP header-fld-name) ")": astrings of atom characters but ':' (RFC 5322
+ * field names are printable ASCII but ':'; the few that are no atom are refused, so that every
+ * name is echoed as an atom), stored upper case, NUL-terminated, one after the other. */
+static bool parse_fields(struct mp_imap_cur *c, struct mp_fetch_body *b)
+{
+	if (!mp_imap_sp(c) || c->p >= c->end || *c->p != '(')
+		return false;
+	c->p++;
+	size_t o = 0;
+	for (;;) {
+		char name[256];
+		long n = mp_imap_astring(c, name, sizeof(name));
+		if (n <= 0 || o + (size_t)n + 1 > sizeof(b->fields))
+			return false;
+		for (long i = 0; i < n; i++) {
+			unsigned char ch = (unsigned char)name[i];
+			if (!atom_char(ch) || ch == ':')
+				return false;
+			b->fields[o++] = (char)toupper(ch);
+		}
+		b->fields[o++] = 0;
+		b->nfields++;
+		if (c->p < c->end && *c->p == ')') {
+			c->p++;
+			return true;
+		}
+		if (!mp_imap_sp(c))
+			return false;
+	}
+}
+
+/* section-spec after the part numbers (which end in '.' when a text follows). */
+static bool parse_section_text(struct mp_imap_cur *c, struct mp_fetch_body *b)
+{
+	const char *s = c->p;
+	while (c->p < c->end && *c->p != ']' && *c->p != ' ')
+		c->p++;
+	size_t n = (size_t)(c->p - s);
+	if (word_is(s, n, "HEADER"))
+		b->sec = MP_SEC_HEADER;
+	else if (word_is(s, n, "TEXT"))
+		b->sec = MP_SEC_TEXT;
+	else if (word_is(s, n, "MIME") && b->nparts)
+		b->sec = MP_SEC_MIME;
+	else if (word_is(s, n, "HEADER.FIELDS"))
+		b->sec = MP_SEC_FIELDS;
+	else if (word_is(s, n, "HEADER.FIELDS.NOT"))
+		b->sec = MP_SEC_FIELDS_NOT;
+	else
+		return false;
+	return b->sec < MP_SEC_FIELDS || b->sec == MP_SEC_MIME || parse_fields(c, b);
+}
+
 /* "[" section "]" ["<" origin "." count ">"] after BODY / BODY.PEEK */
 static bool parse_section(struct mp_imap_cur *c, struct mp_fetch_body *b)
 {
 	if (c->p >= c->end || *c->p != '[')
 		return false;
 	c->p++;
-	const char *s = c->p;
-	while (c->p < c->end && *c->p != ']')
-		c->p++;
-	if (c->p >= c->end)
+	b->sec = MP_SEC_ALL;
+	while (c->p < c->end && isdigit((unsigned char)*c->p)) {
+		uint32_t v;
+		if (!parse_num(c, &v) || v == 0 || b->nparts == MP_PART_DEPTH)
+			return false;
+		b->part[b->nparts++] = v;
+		if (c->p < c->end && *c->p == '.')
+			c->p++;
+		else
+			break;
+	}
+	bool dot = b->nparts && c->p[-1] == '.'; /* "1.2." : a section text must follow */
+	if ((dot || (b->nparts == 0 && c->p < c->end && *c->p != ']')) && !parse_section_text(c, b))
 		return false;
-	size_t n = (size_t)(c->p - s);
+	if (c->p >= c->end || *c->p != ']')
+		return false;
 	c->p++;
-	if (n == 0)
-		b->sec = MP_SEC_ALL;
-	else if (word_is(s, n, "HEADER"))
-		b->sec = MP_SEC_HEADER;
-	else if (word_is(s, n, "TEXT"))
-		b->sec = MP_SEC_TEXT;
-	else
-		return false; /* HEADER.FIELDS, MIME parts: not supported */
 	if (c->p < c->end && *c->p == '<') {
 		c->p++;
 		if (!parse_num(c, &b->origin) || c->p >= c->end || *c->p != '.')
@@ -268,6 +324,16 @@ static bool parse_att(struct mp_imap_cur *c, struct mp_fetch *f)
 		f->attrs |= MP_F_INTERNALDATE;
 	else if (word_is(tok, n, "FAST"))
 		f->attrs |= MP_F_FLAGS | MP_F_INTERNALDATE | MP_F_SIZE;
+	else if (word_is(tok, n, "ALL"))
+		f->attrs |= MP_F_FLAGS | MP_F_INTERNALDATE | MP_F_SIZE | MP_F_ENVELOPE;
+	else if (word_is(tok, n, "FULL"))
+		f->attrs |= MP_F_FLAGS | MP_F_INTERNALDATE | MP_F_SIZE | MP_F_ENVELOPE | MP_F_BODY;
+	else if (word_is(tok, n, "ENVELOPE"))
+		f->attrs |= MP_F_ENVELOPE;
+	else if (word_is(tok, n, "BODYSTRUCTURE"))
+		f->attrs |= MP_F_BODYSTRUCTURE;
+	else if (word_is(tok, n, "BODY") && (c->p >= c->end || *c->p != '['))
+		f->attrs |= MP_F_BODY;
 	else if (word_is(tok, n, "RFC822") || word_is(tok, n, "RFC822.HEADER") ||
 	         word_is(tok, n, "RFC822.TEXT")) {
 		b.rfc822 = true;
@@ -279,8 +345,7 @@ static bool parse_att(struct mp_imap_cur *c, struct mp_fetch *f)
 	} else if (word_is(tok, n, "BODY") || word_is(tok, n, "BODY.PEEK")) {
 		b.peek = n == 9;
 		if (!parse_section(c, &b))
-			return false; /* BODY without a section is BODYSTRUCTURE's cousin:
-			                 unsupported */
+			return false;
 		body = true;
 	} else {
 		return false;
@@ -314,16 +379,38 @@ bool mp_fetch_parse(struct mp_imap_cur *c, struct mp_fetch *f)
 
 size_t mp_fetch_body_name(const struct mp_fetch_body *b, char *dst, size_t cap)
 {
-	static const char *const secs[] = { "", "HEADER", "TEXT" };
+	static const char *const secs[] = {
+		"", "HEADER", "TEXT", "HEADER.FIELDS", "HEADER.FIELDS.NOT", "MIME"
+	};
 	static const char *const rfc[] = { "RFC822", "RFC822.HEADER", "RFC822.TEXT" };
-	int n;
-	if (b->rfc822)
-		n = snprintf(dst, cap, "%s", rfc[b->sec]);
-	else if (b->partial)
-		n = snprintf(dst, cap, "BODY[%s]<%u>", secs[b->sec], b->origin);
-	else
-		n = snprintf(dst, cap, "BODY[%s]", secs[b->sec]);
-	return n < 0 ? 0 : (size_t)n;
+	size_t o = 0;
+#define ADD(...)                                                                                   \
+	do {                                                                                       \
+		int k_ = snprintf(cap > o ? dst + o : NULL, cap > o ? cap - o : 0, __VA_ARGS__);   \
+		if (k_ > 0)                                                                        \
+			o += (size_t)k_;                                                           \
+	} while (0)
+	if (cap)
+		dst[0] = 0;
+	if (b->rfc822 && b->sec <= MP_SEC_TEXT) {
+		ADD("%s", rfc[b->sec]);
+	} else {
+		ADD("BODY[");
+		for (unsigned i = 0; i < b->nparts; i++)
+			ADD("%s%u", i ? "." : "", b->part[i]);
+		ADD("%s%s", b->nparts && b->sec != MP_SEC_ALL ? "." : "", secs[b->sec]);
+		if (b->sec == MP_SEC_FIELDS || b->sec == MP_SEC_FIELDS_NOT) {
+			const char *f = b->fields;
+			for (unsigned i = 0; i < b->nfields; i++, f += strlen(f) + 1)
+				ADD("%s%s", i ? " " : " (", f);
+			ADD(")");
+		}
+		ADD("]");
+		if (b->partial)
+			ADD("<%u>", b->origin);
+	}
+#undef ADD
+	return o;
 }
 
 static const struct {

@@ -1,7 +1,10 @@
 /* workloads/mail/server_imap.c: the IMAP4rev1 session (RFC 3501 subset) over the Maildir INBOX:
- * CAPABILITY, NOOP, LOGOUT, LOGIN, LIST, SELECT, EXAMINE, CHECK, CLOSE, EXPUNGE, FETCH, STORE and
- * their UID forms. Commands are assembled from lines and literals ({N} synchronising, {N+}
- * LITERAL+) first, then parsed with mailproto's tokenizer. */
+ * CAPABILITY, NOOP, LOGOUT, LOGIN, LIST, SELECT, EXAMINE, CHECK, CLOSE, EXPUNGE, FETCH, STORE,
+ * SEARCH and their UID forms. Commands are assembled from lines and literals ({N} synchronising,
+ * {N+} LITERAL+) first, then parsed with mailproto's tokenizer. What FETCH and SEARCH make of a
+ * message's bytes is imap_msg.h's; the session reads the message file once per command that needs
+ * it and keeps the last small one (with its MIME tree) for the next command. */
+#include "workloads/mail/imap_msg.h"
 #include "workloads/mail/mailproto.h"
 #include "workloads/mail/server.h"
 
@@ -12,6 +15,7 @@
 
 #define IMAP_LINE_MAX (8u * 1024u)
 #define IMAP_CMD_MAX  (MP_IMAP_LITERAL_MAX + 4u * IMAP_LINE_MAX)
+#define MSG_KEEP_MAX  (256u * 1024u) /* a message this small stays cached after its command */
 
 enum imap_state { IS_NOAUTH, IS_AUTH, IS_SELECTED };
 
@@ -33,6 +37,13 @@ struct imap_sess {
 		struct mp_fetch f;
 		size_t next; /* index of the next message to look at */
 	} job;
+	struct msg_cache {    /* the message last read: its bytes and, once needed, its MIME tree */
+		uint32_t uid; /* 0: none */
+		char *buf;
+		size_t len;
+		bool parsed;
+		struct mime_msg mime;
+	} msg;
 };
 
 static void out(struct conn *c, const char *tag, const char *text)
@@ -57,6 +68,8 @@ void imap_close(struct conn *c)
 	if (!c->imap)
 		return;
 	buf_free(&c->imap->cmd);
+	mime_free(&c->imap->msg.mime);
+	free(c->imap->msg.buf);
 	free(c->imap->msgs);
 	free(c->imap);
 	c->imap = NULL;
@@ -164,20 +177,69 @@ static void internaldate(int64_t t, char *dst, size_t cap)
 	         (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
 }
 
-static void body_part(struct conn *c, const struct mp_fetch_body *b, const char *msg, size_t len)
+static void msg_drop(struct imap_sess *s)
 {
-	size_t hdr = len;
-	const char *sep = memmem(msg, len, "\r\n\r\n", 4);
-	if (sep)
-		hdr = (size_t)(sep - msg) + 4;
-	const char *p = msg;
-	size_t n = len;
-	if (b->sec == MP_SEC_HEADER)
-		n = hdr;
-	else if (b->sec == MP_SEC_TEXT) {
-		p = msg + hdr;
-		n = len - hdr;
+	mime_free(&s->msg.mime);
+	free(s->msg.buf);
+	s->msg = (struct msg_cache){ 0 };
+}
+
+/* Makes s->msg hold message m (read unless it is there already); false if it cannot be read. */
+static bool msg_load(struct conn *c, const struct ms_msg *m)
+{
+	struct imap_sess *s = c->imap;
+	if (s->msg.uid == m->uid && s->msg.buf)
+		return true;
+	msg_drop(s);
+	if (mstore_read(c->st, s->user, m, &s->msg.buf, &s->msg.len))
+		return false;
+	s->msg.uid = m->uid;
+	return true;
+}
+
+/* The MIME tree of the loaded message, parsed on first use; NULL when out of memory. */
+static const struct mime_msg *msg_mime(struct imap_sess *s)
+{
+	if (!s->msg.parsed && mime_parse(&s->msg.mime, s->msg.buf, s->msg.len) == 0)
+		s->msg.parsed = true;
+	return s->msg.parsed ? &s->msg.mime : NULL;
+}
+
+/* After a command: a large message is not kept (memory per session stays small). */
+static void msg_trim(struct imap_sess *s)
+{
+	if (s->msg.len > MSG_KEEP_MAX)
+		msg_drop(s);
+}
+
+static void sink_put(void *ctx, const void *p, size_t n)
+{
+	buf_put(ctx, p, n);
+}
+
+/* One BODY[section] item of the loaded message: a range copy, filtered header fields, or NIL for
+ * a section the message does not have. */
+static void body_part(struct conn *c, const struct mp_fetch_body *b)
+{
+	struct imap_sess *s = c->imap;
+	const char *p = s->msg.buf;
+	size_t off = 0, n = s->msg.len;
+	char *fields = NULL;
+	bool found = true;
+	if (b->nparts || b->sec != MP_SEC_ALL) {
+		const struct mime_msg *m = msg_mime(s);
+		found = m && imap_section(m, b, &off, &n);
+		if (found && (b->sec == MP_SEC_FIELDS || b->sec == MP_SEC_FIELDS_NOT)) {
+			fields = malloc(n + 4);
+			found = fields != NULL;
+			if (found) {
+				n = imap_header_fields(p + off, n, b, fields);
+				p = fields;
+				off = 0;
+			}
+		}
 	}
+	p += off;
 	if (b->partial) {
 		size_t o = b->origin < n ? b->origin : n;
 		p += o;
@@ -185,10 +247,15 @@ static void body_part(struct conn *c, const struct mp_fetch_body *b, const char 
 		if (n > b->count)
 			n = b->count;
 	}
-	char name[64];
+	char name[MP_BODY_NAME_MAX];
 	mp_fetch_body_name(b, name, sizeof(name));
-	buf_printf(&c->out, "%s {%zu}\r\n", name, n);
-	buf_put(&c->out, p, n);
+	if (!found) {
+		buf_printf(&c->out, "%s NIL", name);
+	} else {
+		buf_printf(&c->out, "%s {%zu}\r\n", name, n);
+		buf_put(&c->out, p, n);
+	}
+	free(fields);
 }
 
 /* One message's FETCH response; false if it could not be read. */
@@ -196,11 +263,11 @@ static bool fetch_one(struct conn *c, size_t i, const struct mp_fetch *f, bool u
 {
 	struct imap_sess *s = c->imap;
 	struct ms_msg *m = &s->msgs[i];
-	char *msg = NULL;
-	size_t len = 0;
 	bool set_seen = false;
-	if (f->nbodies) {
-		if (mstore_read(c->st, s->user, m, &msg, &len))
+	if (f->nbodies || (f->attrs & (MP_F_ENVELOPE | MP_F_BODYSTRUCTURE | MP_F_BODY))) {
+		if (!msg_load(c, m))
+			return false;
+		if ((f->attrs & (MP_F_ENVELOPE | MP_F_BODYSTRUCTURE | MP_F_BODY)) && !msg_mime(s))
 			return false;
 		for (unsigned k = 0; k < f->nbodies; k++)
 			if (!f->body[k].peek && !s->readonly && !(m->flags & MP_FLAG_SEEN))
@@ -230,13 +297,31 @@ static bool fetch_one(struct conn *c, size_t i, const struct mp_fetch *f, bool u
 		buf_printf(&c->out, "%sRFC822.SIZE %llu", sp, (unsigned long long)m->size);
 		sp = " ";
 	}
+	struct mp_sink o = { sink_put, &c->out };
+	static const struct {
+		unsigned attr;
+		const char *name;
+	} views[] = { { MP_F_ENVELOPE, "ENVELOPE " },
+		      { MP_F_BODYSTRUCTURE, "BODYSTRUCTURE " },
+		      { MP_F_BODY, "BODY " } };
+	for (size_t k = 0; k < sizeof(views) / sizeof(views[0]); k++) {
+		if (!(f->attrs & views[k].attr))
+			continue;
+		const struct mime_msg *mm = msg_mime(s); /* parsed above */
+		buf_printf(&c->out, "%s%s", sp, views[k].name);
+		if (views[k].attr == MP_F_ENVELOPE)
+			imap_envelope(mm, 0, &o);
+		else
+			imap_bodystructure(mm, 0, views[k].attr == MP_F_BODYSTRUCTURE, &o);
+		sp = " ";
+	}
 	for (unsigned k = 0; k < f->nbodies; k++) {
 		buf_printf(&c->out, "%s", sp);
-		body_part(c, &f->body[k], msg, len);
+		body_part(c, &f->body[k]);
 		sp = " ";
 	}
 	buf_printf(&c->out, ")\r\n");
-	free(msg);
+	msg_trim(s);
 	return true;
 }
 
@@ -282,6 +367,50 @@ static void do_fetch(struct conn *c, const char *tag, struct mp_imap_cur *cur, b
 	s->job = (struct fetch_job){ .active = true, .uid = uid, .set = set, .f = f };
 	snprintf(s->job.tag, sizeof(s->job.tag), "%s", tag);
 	fetch_continue(c);
+}
+
+/* SEARCH / UID SEARCH: one "* SEARCH" line with the matching sequence numbers (UIDs). The
+ * message files are read only when a key looks at headers or text. */
+static void do_search(struct conn *c, const char *tag, struct mp_imap_cur *cur, bool uid)
+{
+	struct imap_sess *s = c->imap;
+	struct mp_search *q = malloc(sizeof(*q));
+	if (!q)
+		return out(c, tag, "NO [SERVERBUG] out of memory");
+	switch (mp_search_parse(cur, q)) {
+	case MP_SEARCH_OK: break;
+	case MP_SEARCH_CHARSET:
+		free(q);
+		return out(c, tag, "NO [BADCHARSET (UTF-8 US-ASCII)] unsupported charset");
+	case MP_SEARCH_LIMIT:
+		free(q);
+		return out(c, tag, "BAD SEARCH: too many keys, sets or string bytes");
+	default: free(q); return out(c, tag, "BAD SEARCH: syntax");
+	}
+	bool lost = false;
+	buf_printf(&c->out, "* SEARCH");
+	for (size_t i = 0; i < s->n; i++) {
+		const struct ms_msg *m = &s->msgs[i];
+		struct mp_search_msg sm = { .seq = (uint32_t)(i + 1),
+			                    .uid = m->uid,
+			                    .max_seq = (uint32_t)s->n,
+			                    .max_uid = s->msgs[s->n - 1].uid,
+			                    .flags = m->flags,
+			                    .size = m->size,
+			                    .time_s = m->time_s };
+		if (q->needs_text) {
+			if (!msg_load(c, m) || !(sm.msg = msg_mime(s))) {
+				lost = true;
+				continue;
+			}
+		}
+		if (mp_search_match(q, &sm))
+			buf_printf(&c->out, " %u", uid ? m->uid : (uint32_t)(i + 1));
+		msg_trim(s);
+	}
+	buf_printf(&c->out, "\r\n");
+	free(q);
+	out(c, tag, lost ? "NO some messages could no longer be read" : "OK SEARCH completed");
 }
 
 static void do_store(struct conn *c, const char *tag, struct mp_imap_cur *cur, bool uid)
@@ -359,8 +488,8 @@ static void execute(struct conn *c, const char *p, size_t len)
 		if (!mp_imap_sp(&cur))
 			return out(c, tag, "BAD UID needs a command");
 		wn = mp_imap_atom(&cur, &w);
-		if (!is(w, wn, "FETCH") && !is(w, wn, "STORE"))
-			return out(c, tag, "BAD UID: only FETCH and STORE are supported");
+		if (!is(w, wn, "FETCH") && !is(w, wn, "STORE") && !is(w, wn, "SEARCH"))
+			return out(c, tag, "BAD UID: only FETCH, STORE and SEARCH are supported");
 	}
 	bool args = mp_imap_sp(&cur);
 	if (is(w, wn, "CAPABILITY") && !args) {
@@ -384,7 +513,8 @@ static void execute(struct conn *c, const char *p, size_t len)
 		return out(c, tag, "NO not supported; use LOGIN");
 	bool known = is(w, wn, "SELECT") || is(w, wn, "EXAMINE") || is(w, wn, "LIST") ||
 	             is(w, wn, "LSUB") || is(w, wn, "CHECK") || is(w, wn, "CLOSE") ||
-	             is(w, wn, "EXPUNGE") || is(w, wn, "FETCH") || is(w, wn, "STORE");
+	             is(w, wn, "EXPUNGE") || is(w, wn, "FETCH") || is(w, wn, "STORE") ||
+	             is(w, wn, "SEARCH");
 	if (!known)
 		return out(c, tag, "BAD unknown or unsupported command");
 	if (s->state == IS_NOAUTH)
@@ -428,6 +558,8 @@ static void execute(struct conn *c, const char *p, size_t len)
 		return do_fetch(c, tag, &cur, uid);
 	if (is(w, wn, "STORE") && args)
 		return do_store(c, tag, &cur, uid);
+	if (is(w, wn, "SEARCH") && args)
+		return do_search(c, tag, &cur, uid);
 	out(c, tag, "BAD wrong arguments");
 }
 

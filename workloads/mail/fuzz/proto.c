@@ -13,7 +13,8 @@
  *   - mp_imap_literal finds exactly the markers "{N}" / "{N+}" with N <= MP_IMAP_LITERAL_MAX at a
  *     line's end; the tokenizer keeps its cursor inside the command and moving forward, tags and
  *     atoms are made of their characters, astrings fit and are NUL-terminated, sequence sets hold
- *     their own numbers, FETCH and STORE results stay within their enums, formatting truncates. */
+ *     their own numbers, FETCH and STORE results stay within their enums (sections: part numbers
+ *     nonzero, MIME only after one, field lists only for HEADER.FIELDS), formatting truncates. */
 #include "tools/fuzz.h"
 #include "workloads/mail/mailproto.h"
 
@@ -302,12 +303,17 @@ static void check_fetch(struct cur_check *k, size_t cap)
 	struct mp_fetch f;
 	if (!mp_fetch_parse(&k->c, &f))
 		return;
-	fuzz_assert((f.attrs & ~0xfu) == 0 && f.nbodies <= MP_FETCH_BODIES);
+	fuzz_assert((f.attrs & ~0x7fu) == 0 && f.nbodies <= MP_FETCH_BODIES);
 	fuzz_assert(f.attrs || f.nbodies);
 	for (unsigned i = 0; i < f.nbodies; i++) {
 		const struct mp_fetch_body *b = &f.body[i];
-		fuzz_assert(b->sec <= MP_SEC_TEXT && (!b->partial || b->count > 0));
-		char full[64], *part = malloc(cap ? cap : 1);
+		fuzz_assert(b->sec <= MP_SEC_MIME && (!b->partial || b->count > 0));
+		fuzz_assert(b->nparts <= MP_PART_DEPTH && (b->sec != MP_SEC_MIME || b->nparts));
+		for (unsigned k = 0; k < b->nparts; k++)
+			fuzz_assert(b->part[k] > 0);
+		bool lists = b->sec == MP_SEC_FIELDS || b->sec == MP_SEC_FIELDS_NOT;
+		fuzz_assert(lists ? b->nfields > 0 : b->nfields == 0);
+		char full[MP_BODY_NAME_MAX], *part = malloc(cap ? cap : 1);
 		size_t n = mp_fetch_body_name(b, full, sizeof(full));
 		fuzz_assert(n > 0 && n < sizeof(full) && strlen(full) == n);
 		fuzz_assert(part && mp_fetch_body_name(b, part, cap) == n);

@@ -184,7 +184,7 @@ c.send(b"a9 SELECT INBOX\r\n")
 l, u = c.tagged("a9")
 exists = [x for x in u if x.endswith(" EXISTS")]
 check("imap SELECT INBOX shows exactly the one delivered message", l.startswith("a9 OK") and exists == ["* 1 EXISTS"], u)
-c.send(b"b1 FETCH 1 (FLAGS BODY[HEADER.FIELDS (From)])\r\n")
+c.send(b"b1 FETCH 1 (FLAGS BINARY[1])\r\n")
 l, _ = c.tagged("b1")
 check("imap unsupported FETCH attribute is BAD", l.startswith("b1 BAD"), l)
 c.send(b"b2 FETCH 7 (FLAGS)\r\n")

@@ -4,6 +4,7 @@
 #include "workloads/mail/mailproto.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #define S(x) x, strlen(x)
@@ -258,17 +259,95 @@ static void test_fetch(void **state)
 	assert_int_equal(f.attrs, MP_F_FLAGS | MP_F_SIZE | MP_F_INTERNALDATE);
 	assert_int_equal(f.nbodies, 0);
 	const char *bad[] = { "(FLAGS",
-		              "ENVELOPE",
-		              "BODY",
-		              "BODY[1.2]",
+		              "ENVELOPES",
+		              "BODY.PEEK",
+		              "BODY[1.]",
+		              "BODY[0]",
+		              "BODY[1..2]",
+		              "BODY[MIME]",
+		              "BODY[1 TEXT]",
+		              "BODY[1.HEADER.FIELDS]",
+		              "BODY[HEADER.FIELDS ()]",
+		              "BODY[HEADER.FIELDS (a:b)]",
+		              "BODY[HEADER.FIELDS (\"a(b\")]",
+		              "BODY[HEADER.FIELDS (From]",
+		              "BODY[1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16.17]",
+		              "BINARY[1]",
 		              "BODY[]<1>",
 		              "(FLAGS  UID)",
-		              "BODY[HEADER.FIELDS (From)]",
 		              "" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		mp_imap_cur_init(&c, bad[i], strlen(bad[i]));
 		assert_false(mp_fetch_parse(&c, &f));
 	}
+}
+
+/* Sections with part numbers and header field lists, the views, the macros; the names they are
+ * answered with (RFC 3501 7.4.2: field names upper case, as this server echoes them). */
+static void test_fetch_sections(void **state)
+{
+	(void)state;
+	struct mp_imap_cur c;
+	struct mp_fetch f;
+	char name[MP_BODY_NAME_MAX];
+	mp_imap_cur_init(&c, S("(ENVELOPE BODYSTRUCTURE BODY BODY.PEEK[1.2] "
+	                       "BODY[HEADER.FIELDS (From \"Subject\" {2}\r\nto)]<0.5> "
+	                       "BODY.PEEK[2.1.HEADER.FIELDS.NOT (X-A)] BODY[3.MIME] BODY[4.TEXT] "
+	                       "RFC822.HEADER)"));
+	assert_true(mp_fetch_parse(&c, &f));
+	assert_true(mp_imap_at_end(&c));
+	assert_int_equal(f.attrs, MP_F_ENVELOPE | MP_F_BODYSTRUCTURE | MP_F_BODY);
+	assert_int_equal(f.nbodies, 6);
+	const char *names[] = { "BODY[1.2]",
+		                "BODY[HEADER.FIELDS (FROM SUBJECT TO)]<0>",
+		                "BODY[2.1.HEADER.FIELDS.NOT (X-A)]",
+		                "BODY[3.MIME]",
+		                "BODY[4.TEXT]",
+		                "RFC822.HEADER" };
+	for (unsigned i = 0; i < 6; i++) {
+		mp_fetch_body_name(&f.body[i], name, sizeof(name));
+		assert_string_equal(name, names[i]);
+	}
+	assert_true(f.body[0].peek);
+	assert_int_equal(f.body[0].nparts, 2);
+	assert_int_equal(f.body[0].part[1], 2);
+	assert_int_equal(f.body[1].sec, MP_SEC_FIELDS);
+	assert_int_equal(f.body[1].nfields, 3);
+	assert_true(f.body[1].partial && f.body[1].count == 5);
+	assert_int_equal(f.body[2].sec, MP_SEC_FIELDS_NOT);
+	assert_int_equal(f.body[3].sec, MP_SEC_MIME);
+	assert_true(f.body[5].peek);
+	mp_imap_cur_init(&c, S("ALL"));
+	assert_true(mp_fetch_parse(&c, &f));
+	assert_int_equal(f.attrs, MP_F_FLAGS | MP_F_SIZE | MP_F_INTERNALDATE | MP_F_ENVELOPE);
+	mp_imap_cur_init(&c, S("FULL"));
+	assert_true(mp_fetch_parse(&c, &f));
+	assert_int_equal(f.attrs,
+	                 MP_F_FLAGS | MP_F_SIZE | MP_F_INTERNALDATE | MP_F_ENVELOPE | MP_F_BODY);
+	/* the longest name fits MP_BODY_NAME_MAX: 16 part numbers of 10 digits, .HEADER.FIELDS.NOT,
+	 * MP_FIELDS_MAX bytes of names, the largest origin */
+	for (int extra = 0; extra < 2; extra++) { /* one byte more of names is too many */
+		char cmd[1200];
+		size_t o = (size_t)snprintf(cmd, sizeof(cmd), "BODY[");
+		for (int i = 0; i < MP_PART_DEPTH; i++)
+			o += (size_t)snprintf(cmd + o, sizeof(cmd) - o, "4294967295.");
+		o += (size_t)snprintf(cmd + o, sizeof(cmd) - o, "HEADER.FIELDS.NOT (%s",
+		                      extra ? "y" : "");
+		for (int i = 0; i < MP_FIELDS_MAX / 2; i++)
+			o += (size_t)snprintf(cmd + o, sizeof(cmd) - o, "%sx", i ? " " : "");
+		o += (size_t)snprintf(cmd + o, sizeof(cmd) - o, ")]<4294967295.1>");
+		mp_imap_cur_init(&c, cmd, o);
+		assert_int_equal(mp_fetch_parse(&c, &f), !extra);
+		if (!extra)
+			assert_int_equal(mp_fetch_body_name(&f.body[0], name, sizeof(name)), 725);
+	}
+	assert_true(725 < MP_BODY_NAME_MAX);
+	/* a name cut to the buffer stays NUL-terminated */
+	mp_imap_cur_init(&c, S("BODY[HEADER.FIELDS (A-LONG-FIELD-NAME)]"));
+	assert_true(mp_fetch_parse(&c, &f));
+	assert_int_equal(mp_fetch_body_name(&f.body[0], name, 10),
+	                 strlen("BODY[HEADER.FIELDS (A-LONG-FIELD-NAME)]"));
+	assert_string_equal(name, "BODY[HEAD");
 }
 
 static void test_store(void **state)
@@ -305,4 +384,5 @@ static void test_store(void **state)
 
 UNIT_MAIN(cmocka_unit_test(test_lines), cmocka_unit_test(test_smtp), cmocka_unit_test(test_dots),
           cmocka_unit_test(test_literal), cmocka_unit_test(test_tokens),
-          cmocka_unit_test(test_seqset), cmocka_unit_test(test_fetch), cmocka_unit_test(test_store))
+          cmocka_unit_test(test_seqset), cmocka_unit_test(test_fetch),
+          cmocka_unit_test(test_fetch_sections), cmocka_unit_test(test_store))

@@ -77,6 +77,20 @@ static char *take(struct conn *c)
 	return s;
 }
 
+/* Fails unless every want[i] occurs in out, in this order. */
+static void want_in_order(const char *out, const char *const *want, size_t n)
+{
+	const char *p = out;
+	for (size_t i = 0; i < n; i++) {
+		/* p is not NULL: fail_msg() does not return */
+		// NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker)
+		const char *q = strstr(p, want[i]);
+		if (!q)
+			fail_msg("missing, in order: %s\n--- output:\n%s", want[i], out);
+		p = q + strlen(want[i]);
+	}
+}
+
 static void smtp_session(bool bytewise)
 {
 	struct conn c;
@@ -237,15 +251,7 @@ static void imap_session(bool bytewise)
 		"* BYE",
 		"a8 OK LOGOUT completed\r\n",
 	};
-	const char *p = out;
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		/* p is not NULL: fail_msg() does not return */
-		// NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker)
-		const char *q = strstr(p, want[i]);
-		if (!q)
-			fail_msg("missing, in order: %s\n--- output:\n%s", want[i], out);
-		p = q + strlen(want[i]);
-	}
+	want_in_order(out, want, sizeof(want) / sizeof(want[0]));
 	assert_null(strstr(out, "BAD"));
 	assert_true(c.close_after_flush);
 	free(out);
@@ -282,7 +288,7 @@ static void test_imap_errors(void **state)
 	                 "b8 SELECT Other\r\n"
 	                 "b9 EXAMINE INBOX\r\n"
 	                 "c1 STORE 1:* +FLAGS (\\Deleted)\r\n"
-	                 "c2 FETCH 1 (ENVELOPE)\r\n"
+	                 "c2 FETCH 1 (BINARY[1])\r\n"
 	                 "c3 UID COPY 1 x\r\n"
 	                 "c4 CAPABILITY\r\n";
 	feed(&c, in, strlen(in), false);
@@ -301,18 +307,10 @@ static void test_imap_errors(void **state)
 		"b9 OK [READ-ONLY] EXAMINE completed\r\n",
 		"c1 NO mailbox is read-only\r\n",
 		"c2 BAD FETCH",
-		"c3 BAD UID: only FETCH and STORE are supported\r\n",
+		"c3 BAD UID: only FETCH, STORE and SEARCH are supported\r\n",
 		"* CAPABILITY IMAP4rev1 LITERAL+\r\nc4 OK",
 	};
-	const char *p = out;
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		/* p is not NULL: fail_msg() does not return */
-		// NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker)
-		const char *q = strstr(p, want[i]);
-		if (!q)
-			fail_msg("missing, in order: %s\n--- output:\n%s", want[i], out);
-		p = q + strlen(want[i]);
-	}
+	want_in_order(out, want, sizeof(want) / sizeof(want[0]));
 	free(out);
 	conn_end(&c);
 }
@@ -372,6 +370,81 @@ static void test_imap_fetch_pauses(void **state)
 	conn_end(&c);
 }
 
+/* SEARCH, ENVELOPE, BODYSTRUCTURE and sections through a session, with \Seen set only by the
+ * non-PEEK body fetches. */
+static void imap_structure(bool bytewise)
+{
+	deliver("From: Ann <ann@a.test>\r\nSubject: hello world\r\n"
+	        "Date: Mon, 7 Feb 1994 21:52:25 -0800\r\n\r\nfirst body\r\n");
+	deliver(
+	    "From: bob@b.test\r\nSubject: parts\r\nContent-Type: multipart/mixed; boundary=z\r\n"
+	    "\r\n--z\r\n\r\nalpha\r\n--z\r\nContent-Type: text/plain\r\n\r\nbeta\r\n--z--\r\n");
+	deliver("Subject: Third\r\n\r\nhello again\r\n");
+	struct conn c;
+	conn_init(&c, CONN_IMAP);
+	free(take(&c));
+	const char *in = "a LOGIN user1 user1\r\nb SELECT INBOX\r\n"
+	                 "c SEARCH FROM ann\r\n"
+	                 "d UID SEARCH TEXT {5}\r\nHELLO\r\n"
+	                 "e SEARCH CHARSET KOI8-R ALL\r\n"
+	                 "f SEARCH FROB\r\n"
+	                 "g FETCH 2 (BODY.PEEK[HEADER.FIELDS (Subject)] BODY.PEEK[2] "
+	                 "BODY.PEEK[5] BODY.PEEK[1]<1.3>)\r\n"
+	                 "h FETCH 1 ENVELOPE\r\n"
+	                 "i SEARCH UNSEEN\r\n"
+	                 "j FETCH 3 (BODY[1])\r\n"
+	                 "k SEARCH SEEN\r\n"
+	                 "l FETCH 2 BODYSTRUCTURE\r\n"
+	                 "m FETCH 1 (RFC822.HEADER BODY)\r\n"
+	                 "n UID SEARCH CHARSET UTF-8 UNSEEN NOT UID 2\r\n"
+	                 "o SEARCH\r\n"
+	                 "p SEARCH OR SUBJECT third LARGER 100000\r\n";
+	feed(&c, in, strlen(in), bytewise);
+	char *out = take(&c);
+	const char *want[] = {
+		"* SEARCH 1\r\nc OK SEARCH completed\r\n",
+		"+ ready for 5 bytes\r\n",
+		"* SEARCH 1 3\r\nd OK SEARCH completed\r\n",
+		"e NO [BADCHARSET (UTF-8 US-ASCII)]",
+		"f BAD SEARCH: syntax\r\n",
+		"* 2 FETCH (BODY[HEADER.FIELDS (SUBJECT)] {18}\r\nSubject: parts\r\n\r\n "
+		"BODY[2] {4}\r\nbeta BODY[5] NIL BODY[1]<1> {3}\r\nlph)\r\ng OK",
+		"* 1 FETCH (ENVELOPE (\"Mon, 7 Feb 1994 21:52:25 -0800\" \"hello world\" "
+		"((\"Ann\" NIL \"ann\" \"a.test\")) ((\"Ann\" NIL \"ann\" \"a.test\")) "
+		"((\"Ann\" NIL \"ann\" \"a.test\")) NIL NIL NIL NIL NIL))\r\nh OK",
+		"* SEARCH 1 2 3\r\ni OK",
+		"* 3 FETCH (FLAGS (\\Seen) BODY[1] {13}\r\nhello again\r\n)\r\nj OK",
+		"* SEARCH 3\r\nk OK",
+		"* 2 FETCH (BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL "
+		"\"7BIT\" 5 1 NIL NIL NIL NIL)(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 4 1 NIL NIL "
+		"NIL "
+		"NIL) \"MIXED\" (\"BOUNDARY\" \"z\") NIL NIL NIL))\r\nl OK",
+		"* 1 FETCH (BODY (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" "
+		"12 1) "
+		"RFC822.HEADER {",
+		"m OK",
+		"* SEARCH 1\r\nn OK",
+		"o BAD",
+		"* SEARCH 3\r\np OK",
+	};
+	want_in_order(out, want, sizeof(want) / sizeof(want[0]));
+	assert_null(strstr(out, "\\Seen) RFC822.HEADER")); /* RFC822.HEADER is a PEEK */
+	free(out);
+	conn_end(&c);
+}
+
+static void test_imap_structure_whole(void **state)
+{
+	(void)state;
+	imap_structure(false);
+}
+
+static void test_imap_structure_bytewise(void **state)
+{
+	(void)state;
+	imap_structure(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -385,6 +458,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_imap_refused_literal_plus_closes, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_imap_fetch_pauses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_imap_structure_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_imap_structure_bytewise, setup, teardown),
 	};
 	cmocka_set_message_output(CM_OUTPUT_TAP);
 	return cmocka_run_group_tests_name(__FILE__, tests, NULL, NULL);
