@@ -4,13 +4,13 @@ LIBS += mailproto
 mailproto.srcs := workloads/mail/proto_line.c workloads/mail/proto_smtp.c workloads/mail/proto_imap.c
 
 LIBS += mailstore
-mailstore.srcs := workloads/mail/mailstore.c
+mailstore.srcs := workloads/mail/mailstore.c workloads/mail/mailbox.c workloads/mail/mailbox_copy.c
 
 # the SMTP and IMAP sessions (byte buffers in, byte buffers out), a library so unit tests and the
 # sanitizer build cover them
 LIBS += mailsession
 mailsession.srcs := workloads/mail/server_buf.c workloads/mail/server_smtp.c \
-	workloads/mail/server_imap.c
+	workloads/mail/server_imap.c workloads/mail/server_mailbox.c
 
 GUEST_PROGS += vcons-mail
 vcons-mail.srcs := workloads/mail/server_main.c workloads/mail/server_net.c

@@ -160,7 +160,7 @@ static void test_smtp_limits(void **state)
 	struct ms_msg *m;
 	size_t n;
 	uint32_t next;
-	assert_int_equal(mstore_scan(st, 0, 0, &m, &n, &next), 0);
+	assert_int_equal(mstore_scan(st, 0, MS_INBOX, 0, &m, &n, &next), 0);
 	assert_int_equal(n, 0);
 	free(m);
 }
@@ -190,7 +190,7 @@ static void test_smtp_bare_lf_dot(void **state)
 	uint32_t next;
 	char *text;
 	size_t len;
-	assert_int_equal(mstore_scan(st, 0, 0, &m, &n, &next), 0);
+	assert_int_equal(mstore_scan(st, 0, MS_INBOX, 0, &m, &n, &next), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(mstore_read(st, 0, &m[0], &text, &len), 0);
 	const char *want = "Return-Path: <a@b>\r\none\r\n.\r\nMAIL FROM:<x@y>\r\n.\r\nthree\r\n";
@@ -225,7 +225,8 @@ static void imap_session(bool bytewise)
 	char *out = take(&c);
 	const char *want[] = {
 		"+ ready for 5 bytes\r\n",
-		"a1 OK [CAPABILITY IMAP4rev1 LITERAL+] LOGIN completed\r\n",
+		"a1 OK [CAPABILITY IMAP4rev1 LITERAL+ UIDPLUS MOVE NAMESPACE ENABLE SPECIAL-USE "
+		"CHILDREN] LOGIN completed\r\n",
 		"* 2 EXISTS\r\n",
 		"a2 OK [READ-WRITE] SELECT completed\r\n",
 		"* 2 FETCH (UID 2 RFC822.SIZE 26 BODY[TEXT] {10}\r\nbody two\r\n)\r\n",
@@ -284,6 +285,7 @@ static void test_imap_errors(void **state)
 	                 "c1 STORE 1:* +FLAGS (\\Deleted)\r\n"
 	                 "c2 FETCH 1 (ENVELOPE)\r\n"
 	                 "c3 UID COPY 1 x\r\n"
+	                 "c3b UID THREAD REFERENCES UTF-8 ALL\r\n"
 	                 "c4 CAPABILITY\r\n";
 	feed(&c, in, strlen(in), false);
 	char *out = take(&c);
@@ -301,8 +303,9 @@ static void test_imap_errors(void **state)
 		"b9 OK [READ-ONLY] EXAMINE completed\r\n",
 		"c1 NO mailbox is read-only\r\n",
 		"c2 BAD FETCH",
-		"c3 BAD UID: only FETCH and STORE are supported\r\n",
-		"* CAPABILITY IMAP4rev1 LITERAL+\r\nc4 OK",
+		"c3 NO [TRYCREATE] COPY: no such mailbox\r\n",
+		"c3b BAD UID: only FETCH, STORE, COPY, MOVE and EXPUNGE\r\n",
+		"* CAPABILITY IMAP4rev1 LITERAL+ UIDPLUS MOVE NAMESPACE ENABLE SPECIAL-USE CHILDREN\r\nc4 OK",
 	};
 	const char *p = out;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {

@@ -71,7 +71,7 @@ static void test_deliver_scan_flags(void **state)
 	struct ms_msg *m;
 	size_t n;
 	uint32_t next;
-	assert_int_equal(mstore_scan(st, 0, 0, &m, &n, &next), 0);
+	assert_int_equal(mstore_scan(st, 0, MS_INBOX, 0, &m, &n, &next), 0);
 	assert_int_equal(next, 2);
 	assert_int_equal(n, 1);
 	assert_int_equal(m[0].uid, 1);
@@ -92,26 +92,26 @@ static void test_deliver_scan_flags(void **state)
 	assert_int_equal(access(p, F_OK), 0);
 	struct ms_msg *m2;
 	size_t n2;
-	assert_int_equal(mstore_scan(st, 0, 0, &m2, &n2, &next), 0);
+	assert_int_equal(mstore_scan(st, 0, MS_INBOX, 0, &m2, &n2, &next), 0);
 	assert_int_equal(n2, 1);
 	assert_int_equal(m2[0].flags, MP_FLAG_SEEN | MP_FLAG_DELETED);
 	free(m2);
 	assert_int_equal(mstore_remove(st, 0, &m[0]), 0);
 	assert_int_equal(mstore_set_flags(st, 0, &m[0], 0), -ENOENT);
 	free(m);
-	assert_int_equal(mstore_scan(st, 0, 0, &m, &n, &next), 0);
+	assert_int_equal(mstore_scan(st, 0, MS_INBOX, 0, &m, &n, &next), 0);
 	assert_int_equal(n, 0);
 	free(m);
 
 	/* UIDs keep increasing; scan from a UID returns only newer ones */
 	assert_int_equal(mstore_deliver(st, to, 1, "", 0, body, strlen(body)), 0);
 	assert_int_equal(mstore_deliver(st, to, 1, "", 0, body, strlen(body)), 0);
-	assert_int_equal(mstore_uidnext(st, 0), 4);
-	assert_int_equal(mstore_scan(st, 0, 2, &m, &n, &next), 0);
+	assert_int_equal(mstore_uidnext(st, 0, MS_INBOX), 4);
+	assert_int_equal(mstore_scan(st, 0, MS_INBOX, 2, &m, &n, &next), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(m[0].uid, 3);
 	free(m);
-	uint32_t validity = mstore_uidvalidity(st, 0);
+	uint32_t validity = mstore_uidvalidity(st, 0, MS_INBOX);
 	assert_true(validity > 0);
 	mstore_close(st);
 
@@ -123,9 +123,9 @@ static void test_deliver_scan_flags(void **state)
 	assert_int_equal(fclose(f), 0);
 	assert_int_equal(mstore_open(&st, dir, 3, NULL, err, sizeof(err)), 0);
 	assert_int_equal(count("user1", "tmp"), 0);
-	assert_int_equal(mstore_uidnext(st, 0), 4);
-	assert_int_equal(mstore_uidvalidity(st, 0), validity);
-	assert_int_equal(mstore_scan(st, 0, 0, &m, &n, &next), 0);
+	assert_int_equal(mstore_uidnext(st, 0, MS_INBOX), 4);
+	assert_int_equal(mstore_uidvalidity(st, 0, MS_INBOX), validity);
+	assert_int_equal(mstore_scan(st, 0, MS_INBOX, 0, &m, &n, &next), 0);
 	assert_int_equal(n, 2);
 	assert_true(m[0].uid == 2 && m[1].uid == 3);
 	free(m);
