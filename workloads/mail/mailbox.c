@@ -24,8 +24,8 @@ static const struct {
 	const char *name;
 	unsigned attr;
 } special[] = {
-	{ "Sent", MS_ATTR_SENT },   { "Drafts", MS_ATTR_DRAFTS },   { "Trash", MS_ATTR_TRASH },
-	{ "Junk", MS_ATTR_JUNK },   { "Archive", MS_ATTR_ARCHIVE },
+	{ "Sent", MS_ATTR_SENT }, { "Drafts", MS_ATTR_DRAFTS },   { "Trash", MS_ATTR_TRASH },
+	{ "Junk", MS_ATTR_JUNK }, { "Archive", MS_ATTR_ARCHIVE },
 };
 #define NSPECIAL (sizeof(special) / sizeof(special[0]))
 #define DELETED  "..deleted." /* a deleted folder's directory until it is removed: no valid name */

@@ -1,7 +1,7 @@
 /* workloads/mail/mailbox_copy.c: messages going into a folder other than by SMTP: APPEND (written
  * to Maildir/tmp/, fsynced, renamed into the folder's cur/ under a new UID, cur/ fsynced), COPY and
- * MOVE (hard links under new UIDs, the destination fsynced, then for MOVE the sources unlinked), and
- * the journal that makes a COPY or MOVE cut short by a crash come out whole at the next open:
+ * MOVE (hard links under new UIDs, the destination fsynced, then for MOVE the sources unlinked),
+ * and the journal that makes a COPY or MOVE cut short by a crash come out whole at the next open:
  *
  *   Maildir/vcons-journal   "copy" or "move", then one line per message: source TAB destination,
  *                           both relative to the Maildir ("cur/<name>:2,S", ".Sent/cur/<name>:2,")
@@ -30,15 +30,18 @@ int mstore_append(struct mstore *st, int user, uint32_t box, const char *msg, si
 	char tmp[MS_PATH], dst[MS_PATH];
 	uint64_t r = ms_rand(st);
 	/* INBOX's tmp/: its path does not change when a folder is renamed meanwhile */
-	int rc = ms_write_tmp(st, user, NULL, (int64_t)time(NULL), r, "", 0, msg, len, tmp,
-	                      sizeof(tmp));
+	int rc =
+	    ms_write_tmp(st, user, NULL, (int64_t)time(NULL), r, "", 0, msg, len, tmp, sizeof(tmp));
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&st->u[user].lock);
 	struct ms_box *b = ms_box_get(st, user, box, &rc);
 	if (b) {
-		struct ms_ent e = { .m = { .box = box, .uid = b->next_uid, .flags = flags,
-			                   .size = len, .time_s = time_s } };
+		struct ms_ent e = { .m = { .box = box,
+			                   .uid = b->next_uid,
+			                   .flags = flags,
+			                   .size = len,
+			                   .time_s = time_s } };
 		ms_name(e.m.name, sizeof(e.m.name), time_s, e.m.uid, r, len);
 		ms_ent_path(st, user, b, &e, dst, sizeof(dst));
 		rc = rename(tmp, dst) ? -errno : 0;

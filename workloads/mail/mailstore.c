@@ -1,6 +1,6 @@
 /* workloads/mail/mailstore.c: Maildir delivery, scanning, flags and expunge (see mailstore.h), and
- * each folder's index: the messages of new/ and cur/ sorted by UID, kept in memory so that listing a
- * mailbox costs no directory reads. INBOX's index is built when the store opens, another folder's
+ * each folder's index: the messages of new/ and cur/ sorted by UID, kept in memory so that listing
+ * a mailbox costs no directory reads. INBOX's index is built when the store opens, another folder's
  * the first time it is used; mstore_sync rebuilds one from the directories; the store's own
  * deliveries, renames and unlinks keep them current. */
 #include "workloads/mail/mailstore_int.h"
@@ -538,8 +538,8 @@ int ms_write_tmp(struct mstore *st, int user, const struct ms_box *b, int64_t no
 
 void ms_name(char *dst, size_t cap, int64_t t, uint32_t uid, uint64_t r, uint64_t size)
 {
-	snprintf(dst, cap, "%lld.%u_%016" PRIx64 ".vcons,U=%u,S=%" PRIu64, (long long)t, uid, r, uid,
-	         size);
+	snprintf(dst, cap, "%lld.%u_%016" PRIx64 ".vcons,U=%u,S=%" PRIu64, (long long)t, uid, r,
+	         uid, size);
 }
 
 /* Gives the tmp/ file a name in user's new/ with the user's next UID: a hard link, or for the last

@@ -51,7 +51,8 @@ int mstore_deliver(struct mstore *st, const int *users, size_t n, const char *pr
                    const char *body, size_t blen);
 
 /* Folders are named by their IMAP names ("INBOX" in any case, "Sent", "a.b": "." separates levels)
- * and known to the calls below by an id that stays the same across RENAME and is never reused.
+ * and known to the calls below by an id that stays the same across RENAME and is never reused
+ * while the store is open (ids are given anew at each open; INBOX's is always MS_INBOX).
  * Functions taking a box return -ENOENT when it no longer exists. */
 uint32_t mstore_uidvalidity(struct mstore *st, int user, uint32_t box);
 uint32_t mstore_uidnext(struct mstore *st, int user, uint32_t box);
@@ -121,17 +122,22 @@ int mstore_status(struct mstore *st, int user, uint32_t box, struct ms_status *o
 int mstore_append(struct mstore *st, int user, uint32_t box, const char *msg, size_t len,
                   unsigned flags, int64_t time_s, uint32_t *uid);
 /* Copies n messages (all of one folder, sorted by UID) into folder dst: hard links under new UIDs
- * (consecutive, the first in *first_uid), flags and INTERNALDATE kept, the destination fsynced. With
- * move, the sources are then unlinked (and leave the store's index). A journal (written and fsynced
- * first, removed last) lets the store finish a MOVE or undo a COPY that a crash interrupted, at
- * its next open: a message is never in both folders after a MOVE. Messages already gone are
- * skipped: *done says how many were copied. 0 or -errno (-EINVAL: dst is the source). */
+ * (consecutive, the first in *first_uid), flags and INTERNALDATE kept, the destination fsynced.
+ * With move, the sources are then unlinked (and leave the store's index). A journal (written and
+ * fsynced first, removed last) lets the store finish a MOVE or undo a COPY that a crash
+ * interrupted, at its next open: a message is never in both folders after a MOVE. Messages already
+ * gone are skipped: *done says how many were copied. 0 or -errno (-EINVAL: dst is the source). */
 int mstore_copy(struct mstore *st, int user, const struct ms_msg *msgs, size_t n, uint32_t dst,
                 bool move, uint32_t *first_uid, size_t *done);
 
 /* Tests: the next COPY/MOVE stops as a crash would, after the given step, with nothing cleaned up
  * (the call returns -EINTR); the store should then be closed and reopened. */
-enum ms_fault { MS_FAULT_NONE, MS_FAULT_AFTER_JOURNAL, MS_FAULT_AFTER_LINKS, MS_FAULT_AFTER_UNLINK1 };
+enum ms_fault {
+	MS_FAULT_NONE,
+	MS_FAULT_AFTER_JOURNAL,
+	MS_FAULT_AFTER_LINKS,
+	MS_FAULT_AFTER_UNLINK1
+};
 void mstore_fault(struct mstore *st, enum ms_fault f);
 
 #endif

@@ -21,7 +21,8 @@ struct ms_ent {
 /* One folder: INBOX is Maildir/ itself, every other one the Maildir++ folder Maildir/.<name>/.
  * Its index (messages sorted by UID) is loaded the first time the folder is used. */
 struct ms_box {
-	uint32_t id; /* MS_INBOX or a number given when the store found or created it, never reused */
+	uint32_t
+	    id; /* MS_INBOX or a number given when the store found or created it, never reused */
 	char name[MS_NAME_MAX + 1];
 	bool loaded; /* idx, uidvalidity and next_uid are valid */
 	uint32_t uidvalidity, next_uid;

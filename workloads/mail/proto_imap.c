@@ -222,9 +222,10 @@ bool mp_imap_datetime(struct mp_imap_cur *c, int64_t *t)
 			mon = mons + 3 * i;
 	long year = digits(p + 7, 4), hh = digits(p + 12, 2), mm = digits(p + 15, 2);
 	long ss = digits(p + 18, 2), zone = digits(p + 22, 4);
-	if (day < 1 || day > 31 || !mon || p[2] != '-' || p[6] != '-' || year < 1970 || p[11] != ' ' ||
-	    hh < 0 || hh > 23 || p[14] != ':' || mm < 0 || mm > 59 || p[17] != ':' || ss < 0 ||
-	    ss > 60 || p[20] != ' ' || (p[21] != '+' && p[21] != '-') || zone < 0)
+	if (day < 1 || day > 31 || !mon || p[2] != '-' || p[6] != '-' || year < 1970 ||
+	    p[11] != ' ' || hh < 0 || hh > 23 || p[14] != ':' || mm < 0 || mm > 59 ||
+	    p[17] != ':' || ss < 0 || ss > 60 || p[20] != ' ' || (p[21] != '+' && p[21] != '-') ||
+	    zone < 0)
 		return false;
 	unsigned m = (unsigned)((mon - mons) / 3 + 1);
 	int64_t off = (zone / 100 * 60 + zone % 100) * 60 * (p[21] == '-' ? -1 : 1);

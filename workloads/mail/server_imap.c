@@ -1,7 +1,7 @@
 /* workloads/mail/server_imap.c: the IMAP4rev1 session (RFC 3501 subset) and the commands on the
  * selected folder: CAPABILITY, NOOP, LOGOUT, LOGIN, CHECK, CLOSE, EXPUNGE, FETCH, STORE and their
- * UID forms (the mailbox commands are server_mailbox.c's). Commands are assembled from lines and literals ({N} synchronising, {N+}
- * LITERAL+) first, then parsed with mailproto's tokenizer. */
+ * UID forms (the mailbox commands are server_mailbox.c's). Commands are assembled from lines and
+ * literals ({N} synchronising, {N+} LITERAL+) first, then parsed with mailproto's tokenizer. */
 #include "workloads/mail/imap_sess.h"
 #include "workloads/mail/mailproto.h"
 #include "workloads/mail/server.h"

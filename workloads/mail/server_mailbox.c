@@ -62,7 +62,8 @@ static bool find_box(struct conn *c, const char *tag, const char *cmd, const cha
                      uint32_t *box)
 {
 	int rc = mstore_box_find(c->st, c->imap->user, name, box);
-	if (rc == -ENOENT && (!strcmp(cmd, "APPEND") || !strcmp(cmd, "COPY") || !strcmp(cmd, "MOVE")))
+	if (rc == -ENOENT &&
+	    (!strcmp(cmd, "APPEND") || !strcmp(cmd, "COPY") || !strcmp(cmd, "MOVE")))
 		buf_printf(&c->out, "%s NO [TRYCREATE] %s: no such mailbox\r\n", tag, cmd);
 	else if (rc)
 		fail(c, tag, cmd, rc);
@@ -120,8 +121,8 @@ static void attrs(struct conn *c, unsigned a)
 		unsigned bit;
 		const char *name;
 	} names[] = {
-		{ MS_ATTR_SENT, " \\Sent" },   { MS_ATTR_DRAFTS, " \\Drafts" },
-		{ MS_ATTR_TRASH, " \\Trash" }, { MS_ATTR_JUNK, " \\Junk" },
+		{ MS_ATTR_SENT, " \\Sent" },       { MS_ATTR_DRAFTS, " \\Drafts" },
+		{ MS_ATTR_TRASH, " \\Trash" },     { MS_ATTR_JUNK, " \\Junk" },
 		{ MS_ATTR_ARCHIVE, " \\Archive" },
 	};
 	buf_printf(&c->out, "(%s", a & MS_ATTR_CHILDREN ? "\\HasChildren" : "\\HasNoChildren");
@@ -245,13 +246,16 @@ static void do_append(struct conn *c, const char *tag, struct mp_imap_cur *cur)
 	const char *msg;
 	size_t len;
 	if (!mailbox_arg(cur, name, sizeof(name)) || !mp_imap_sp(cur))
-		return imap_reply(c, tag, "BAD APPEND: syntax: APPEND mailbox [flags] [date] literal");
-	if (cur->p < cur->end && *cur->p == '(' && (!mp_imap_flag_list(cur, &flags) || !mp_imap_sp(cur)))
+		return imap_reply(c, tag,
+		                  "BAD APPEND: syntax: APPEND mailbox [flags] [date] literal");
+	if (cur->p < cur->end && *cur->p == '(' &&
+	    (!mp_imap_flag_list(cur, &flags) || !mp_imap_sp(cur)))
 		return imap_reply(c, tag, "BAD APPEND: invalid flag list");
 	if (cur->p < cur->end && *cur->p == '"' && (!mp_imap_datetime(cur, &t) || !mp_imap_sp(cur)))
 		return imap_reply(c, tag, "BAD APPEND: invalid date-time");
 	if (!mp_imap_literal_arg(cur, UINT64_MAX, &msg, &len) || !mp_imap_at_end(cur))
-		return imap_reply(c, tag, "BAD APPEND: the message must be one literal (no CATENATE)");
+		return imap_reply(c, tag,
+		                  "BAD APPEND: the message must be one literal (no CATENATE)");
 	uint32_t box, uid;
 	if (!find_box(c, tag, "APPEND", name, &box))
 		return;
@@ -287,22 +291,23 @@ static void do_copy(struct conn *c, const char *tag, struct mp_imap_cur *cur, bo
 	const char *cmd = move ? "MOVE" : "COPY";
 	struct mp_seqset set;
 	char name[MS_NAME_MAX + 2];
-	if (!mp_seqset_parse(cur, &set) || !mp_imap_sp(cur) || !mailbox_arg(cur, name, sizeof(name)) ||
-	    !mp_imap_at_end(cur))
-		return (void)buf_printf(&c->out, "%s BAD %s: syntax: %s set mailbox\r\n", tag, cmd, cmd);
+	if (!mp_seqset_parse(cur, &set) || !mp_imap_sp(cur) ||
+	    !mailbox_arg(cur, name, sizeof(name)) || !mp_imap_at_end(cur))
+		return (void)buf_printf(&c->out, "%s BAD %s: syntax: %s set mailbox\r\n", tag, cmd,
+		                        cmd);
 	if (!uid)
 		for (unsigned k = 0; k < set.n; k++)
 			if (set.r[k].lo > s->n || set.r[k].hi > s->n)
-				return (void)buf_printf(&c->out, "%s BAD %s: no such message\r\n", tag,
-				                        cmd);
+				return (void)buf_printf(&c->out, "%s BAD %s: no such message\r\n",
+				                        tag, cmd);
 	if (move && s->readonly)
 		return imap_reply(c, tag, "NO MOVE: mailbox is read-only");
 	uint32_t box, first = 0;
 	if (!find_box(c, tag, cmd, name, &box))
 		return;
 	if (box == s->box)
-		return (void)buf_printf(&c->out, "%s NO [CANNOT] %s: into the same mailbox\r\n", tag,
-		                        cmd);
+		return (void)buf_printf(&c->out, "%s NO [CANNOT] %s: into the same mailbox\r\n",
+		                        tag, cmd);
 	struct ms_msg *m = malloc((s->n ? s->n : 1) * sizeof(*m));
 	size_t n = 0, done;
 	if (!m)
@@ -343,8 +348,8 @@ static void do_names(struct conn *c, const char *tag, const char *cmd, struct mp
 	bool two = !strcmp(cmd, "RENAME");
 	if (!mailbox_arg(cur, a, sizeof(a)) ||
 	    (two && (!mp_imap_sp(cur) || !mailbox_arg(cur, b, sizeof(b)))) || !mp_imap_at_end(cur))
-		return (void)buf_printf(&c->out, "%s BAD %s: syntax: %s mailbox%s\r\n", tag, cmd, cmd,
-		                        two ? " newname" : "");
+		return (void)buf_printf(&c->out, "%s BAD %s: syntax: %s mailbox%s\r\n", tag, cmd,
+		                        cmd, two ? " newname" : "");
 	int u = c->imap->user, rc;
 	if (!strcmp(cmd, "CREATE")) {
 		size_t n = strlen(a);
@@ -366,7 +371,8 @@ static void do_names(struct conn *c, const char *tag, const char *cmd, struct mp
 bool imap_mailbox_cmd(struct conn *c, const char *tag, const char *w, size_t wn, bool uid,
                       bool args, struct mp_imap_cur *cur)
 {
-	static const char *const names[] = { "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE" };
+	static const char *const names[] = { "CREATE", "DELETE", "RENAME", "SUBSCRIBE",
+		                             "UNSUBSCRIBE" };
 	struct imap_sess *s = c->imap;
 	bool sel = is(w, wn, "SELECT") || is(w, wn, "EXAMINE"), list = is(w, wn, "LIST"),
 	     lsub = is(w, wn, "LSUB"), copy = is(w, wn, "COPY"), move = is(w, wn, "MOVE");
@@ -389,7 +395,8 @@ bool imap_mailbox_cmd(struct conn *c, const char *tag, const char *w, size_t wn,
 		if (en && !args)
 			return imap_reply(c, tag, "BAD ENABLE needs capability names"), true;
 		/* nothing this server has needs enabling (no CONDSTORE, no UTF8=ACCEPT) */
-		buf_printf(&c->out, ns ? "* NAMESPACE ((\"\" \".\")) NIL NIL\r\n" : "* ENABLED\r\n");
+		buf_printf(&c->out,
+		           ns ? "* NAMESPACE ((\"\" \".\")) NIL NIL\r\n" : "* ENABLED\r\n");
 		buf_printf(&c->out, "%s OK %s completed\r\n", tag, ns ? "NAMESPACE" : "ENABLE");
 	} else if (!args)
 		buf_printf(&c->out, "%s BAD %.*s needs arguments\r\n", tag, (int)wn, w);

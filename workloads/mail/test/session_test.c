@@ -305,7 +305,8 @@ static void test_imap_errors(void **state)
 		"c2 BAD FETCH",
 		"c3 NO [TRYCREATE] COPY: no such mailbox\r\n",
 		"c3b BAD UID: only FETCH, STORE, COPY, MOVE and EXPUNGE\r\n",
-		"* CAPABILITY IMAP4rev1 LITERAL+ UIDPLUS MOVE NAMESPACE ENABLE SPECIAL-USE CHILDREN\r\nc4 OK",
+		"* CAPABILITY IMAP4rev1 LITERAL+ UIDPLUS MOVE NAMESPACE ENABLE SPECIAL-USE "
+		"CHILDREN\r\nc4 OK",
 	};
 	const char *p = out;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
