@@ -43,7 +43,8 @@ void imap_expunge(struct conn *c, bool silent, const struct mp_seqset *uids);
  * came after UID) and returns true, else returns false and does nothing. */
 bool imap_mailbox_cmd(struct conn *c, const char *tag, const char *w, size_t wn, bool uid,
                       bool args, struct mp_imap_cur *cur);
-/* The largest literal the command being assembled may carry (an APPEND's message: --max-size). */
+/* The largest literal an APPEND being assembled may carry (its message: --max-size), 0 when the
+ * command is not an APPEND (the usual MP_IMAP_LITERAL_MAX applies). */
 uint64_t imap_literal_max(const struct conn *c, const struct buf *cmd);
 
 #endif

@@ -419,9 +419,9 @@ static void command_line(struct conn *c, const char *line, size_t len)
 	if (buf_pending(&s->cmd) + len > IMAP_CMD_MAX)
 		return refuse(c, line, len, "BAD command too long");
 	buf_put(&s->cmd, line, len);
-	uint64_t max = imap_literal_max(c, &s->cmd);
-	int lit = mp_imap_literal_max(line, len, max, &n, &nonsync);
-	if (lit < 0 && max > MP_IMAP_LITERAL_MAX)
+	uint64_t amax = imap_literal_max(c, &s->cmd); /* 0: not an APPEND */
+	int lit = mp_imap_literal_max(line, len, amax ? amax : MP_IMAP_LITERAL_MAX, &n, &nonsync);
+	if (lit < 0 && amax && mp_imap_literal_max(line, len, UINT32_MAX, &n, &nonsync) == 1)
 		return refuse(c, line, len, "NO [TOOBIG] APPEND: message over the size limit");
 	if (lit < 0)
 		return refuse(c, line, len, "BAD invalid literal (size must be 0..65536)");

@@ -97,22 +97,30 @@ static void do_select(struct conn *c, const char *tag, const char *name, bool re
 	           readonly ? "READ-ONLY" : "READ-WRITE", cmd);
 }
 
-/* LIST wildcards: '*' matches anything, '%' anything but the hierarchy delimiter. */
+/* LIST wildcards: '*' matches anything, '%' anything but the hierarchy delimiter. Dynamic
+ * programming over the name (one row per pattern byte), so a hostile pattern such as "*%*%*%...x"
+ * costs len(pattern) * len(name) steps, not an exponential backtrack. */
 static bool wild(const char *pat, const char *name)
 {
-	for (; *pat; pat++, name++) {
-		if (*pat == '*' || *pat == '%') {
-			for (const char *n = name;; n++) {
-				if (wild(pat + 1, n))
-					return true;
-				if (!*n || (*pat == '%' && *n == '.'))
-					return false;
-			}
+	size_t n = strlen(name);
+	bool row[MS_NAME_MAX + 2],
+	    next[MS_NAME_MAX + 2]; /* row[j]: pattern so far matches name[0..j) */
+	if (n > MS_NAME_MAX)
+		return false;
+	memset(row, 0, sizeof(row));
+	row[0] = true;
+	for (; *pat; pat++) {
+		memset(next, 0, sizeof(next));
+		for (size_t j = 0; j <= n; j++) {
+			if (*pat == '*' || *pat == '%') /* the wildcard matches name[j0..j) */
+				next[j] = row[j] || (j > 0 && next[j - 1] &&
+				                     (*pat == '*' || name[j - 1] != '.'));
+			else
+				next[j] = j > 0 && row[j - 1] && name[j - 1] == *pat;
 		}
-		if (*pat != *name)
-			return false;
+		memcpy(row, next, sizeof(row));
 	}
-	return !*name;
+	return row[n];
 }
 
 static void attrs(struct conn *c, unsigned a)
@@ -230,11 +238,12 @@ uint64_t imap_literal_max(const struct conn *c, const struct buf *cmd)
 	struct mp_imap_cur cur;
 	const char *t, *w;
 	mp_imap_cur_init(&cur, cmd->p ? cmd->p + cmd->off : "", buf_pending(cmd));
-	if (mp_imap_tag(&cur, &t) == 0 || !mp_imap_sp(&cur))
-		return MP_IMAP_LITERAL_MAX;
+	if (c->imap->state == IS_NOAUTH || mp_imap_tag(&cur, &t) == 0 || !mp_imap_sp(&cur))
+		return 0;
 	size_t wn = mp_imap_atom(&cur, &w);
-	uint64_t max = c->cfg && c->cfg->max_size ? c->cfg->max_size : MP_IMAP_LITERAL_MAX;
-	return is(w, wn, "APPEND") && c->imap->state != IS_NOAUTH ? max : MP_IMAP_LITERAL_MAX;
+	if (!is(w, wn, "APPEND"))
+		return 0;
+	return c->cfg && c->cfg->max_size ? c->cfg->max_size : MP_IMAP_LITERAL_MAX;
 }
 
 static void do_append(struct conn *c, const char *tag, struct mp_imap_cur *cur)
