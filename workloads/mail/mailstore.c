@@ -272,12 +272,14 @@ struct ms_box *ms_box_get(struct mstore *st, int user, uint32_t id, int *rc)
 
 int mstore_sync(struct mstore *st, int user, uint32_t box)
 {
-	int rc;
-	pthread_mutex_lock(&st->u[user].lock);
-	struct ms_box *b = ms_box_get(st, user, box, &rc);
-	if (b && b->loaded) /* just loaded: no need to read it twice */
-		rc = box_load(st, user, b);
-	pthread_mutex_unlock(&st->u[user].lock);
+	int rc = -ENOENT;
+	struct ms_user *u = &st->u[user];
+	pthread_mutex_lock(&u->lock);
+	for (size_t i = 0; i < u->nbox; i++)
+		if (u->box[i].id == box) /* not loaded yet: loading it reads it */
+			rc = u->box[i].loaded ? box_load(st, user, &u->box[i])
+			                      : ms_box_open(st, user, &u->box[i]);
+	pthread_mutex_unlock(&u->lock);
 	return rc;
 }
 
