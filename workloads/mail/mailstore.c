@@ -633,24 +633,30 @@ int mstore_deliver(struct mstore *st, const int *users, size_t n, const char *pr
 	}
 	return sync_new_dirs(st, users, n);
 }
-uint32_t mstore_uidvalidity(struct mstore *st, int user, uint32_t box)
+
+/* The folder's UIDVALIDITY and next UID (0 and 0 if it is gone). */
+static void box_uids(struct mstore *st, int user, uint32_t box, uint32_t *validity, uint32_t *next)
 {
 	int rc;
 	pthread_mutex_lock(&st->u[user].lock);
 	struct ms_box *b = ms_box_get(st, user, box, &rc);
-	uint32_t v = b ? b->uidvalidity : 0;
+	*validity = b ? b->uidvalidity : 0;
+	*next = b ? b->next_uid : 0;
 	pthread_mutex_unlock(&st->u[user].lock);
+}
+
+uint32_t mstore_uidvalidity(struct mstore *st, int user, uint32_t box)
+{
+	uint32_t v, n;
+	box_uids(st, user, box, &v, &n);
 	return v;
 }
 
 uint32_t mstore_uidnext(struct mstore *st, int user, uint32_t box)
 {
-	int rc;
-	pthread_mutex_lock(&st->u[user].lock);
-	struct ms_box *b = ms_box_get(st, user, box, &rc);
-	uint32_t v = b ? b->next_uid : 0;
-	pthread_mutex_unlock(&st->u[user].lock);
-	return v;
+	uint32_t v, n;
+	box_uids(st, user, box, &v, &n);
+	return n;
 }
 
 static void cur_rel(const char *name, unsigned flags, char *dst, size_t cap)

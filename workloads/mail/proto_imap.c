@@ -385,21 +385,37 @@ static bool parse_att(struct mp_imap_cur *c, struct mp_fetch *f)
 	return true;
 }
 
+/* "(" item *(SP item) ")" after the "(" (empty: "()" only if empty_ok). */
+static bool paren_list(struct mp_imap_cur *c, bool (*item)(struct mp_imap_cur *, void *), void *ctx,
+                       bool empty_ok)
+{
+	if (empty_ok && c->p < c->end && *c->p == ')') {
+		c->p++;
+		return true;
+	}
+	for (;;) {
+		if (!item(c, ctx))
+			return false;
+		if (c->p < c->end && *c->p == ')') {
+			c->p++;
+			return true;
+		}
+		if (!mp_imap_sp(c))
+			return false;
+	}
+}
+
+static bool att_item(struct mp_imap_cur *c, void *f)
+{
+	return parse_att(c, f);
+}
+
 bool mp_fetch_parse(struct mp_imap_cur *c, struct mp_fetch *f)
 {
 	memset(f, 0, sizeof(*f));
 	if (c->p < c->end && *c->p == '(') {
 		c->p++;
-		for (;;) {
-			if (!parse_att(c, f))
-				return false;
-			if (c->p < c->end && *c->p == ')') {
-				c->p++;
-				return true;
-			}
-			if (!mp_imap_sp(c))
-				return false;
-		}
+		return paren_list(c, att_item, f, false);
 	}
 	return parse_att(c, f);
 }
@@ -447,26 +463,18 @@ static bool parse_flag(struct mp_imap_cur *c, unsigned *flags)
 	       '\\'; /* keywords are accepted and not kept; unknown system flags are errors */
 }
 
+static bool flag_item(struct mp_imap_cur *c, void *flags)
+{
+	return parse_flag(c, flags);
+}
+
 bool mp_imap_flag_list(struct mp_imap_cur *c, unsigned *flags)
 {
 	*flags = 0;
 	if (c->p >= c->end || *c->p != '(')
 		return false;
 	c->p++;
-	if (c->p < c->end && *c->p == ')') {
-		c->p++;
-		return true;
-	}
-	for (;;) {
-		if (!parse_flag(c, flags))
-			return false;
-		if (c->p < c->end && *c->p == ')') {
-			c->p++;
-			return true;
-		}
-		if (!mp_imap_sp(c))
-			return false;
-	}
+	return paren_list(c, flag_item, flags, true);
 }
 
 bool mp_store_parse(struct mp_imap_cur *c, enum mp_store_op *op, bool *silent, unsigned *flags)

@@ -78,6 +78,20 @@ static char *take(struct conn *c)
 	return s;
 }
 
+/* Fails unless each of want[0..n) is in out, in that order. */
+static void expect_in_order(const char *out, const char *const *want, size_t n)
+{
+	const char *p = out;
+	for (size_t i = 0; i < n; i++) {
+		/* p is not NULL: fail_msg() does not return */
+		// NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker)
+		const char *q = strstr(p, want[i]);
+		if (!q)
+			fail_msg("missing, in order: %s\n--- output:\n%s", want[i], out);
+		p = q + strlen(want[i]);
+	}
+}
+
 static void smtp_session(bool bytewise)
 {
 	struct conn c;
@@ -239,15 +253,7 @@ static void imap_session(bool bytewise)
 		"* BYE",
 		"a8 OK LOGOUT completed\r\n",
 	};
-	const char *p = out;
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		/* p is not NULL: fail_msg() does not return */
-		// NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker)
-		const char *q = strstr(p, want[i]);
-		if (!q)
-			fail_msg("missing, in order: %s\n--- output:\n%s", want[i], out);
-		p = q + strlen(want[i]);
-	}
+	expect_in_order(out, want, sizeof(want) / sizeof(want[0]));
 	assert_null(strstr(out, "BAD"));
 	assert_true(c.close_after_flush);
 	free(out);
@@ -309,15 +315,7 @@ static void test_imap_errors(void **state)
 		"* CAPABILITY IMAP4rev1 LITERAL+ UIDPLUS MOVE NAMESPACE ENABLE SPECIAL-USE "
 		"CHILDREN\r\nc4 OK",
 	};
-	const char *p = out;
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		/* p is not NULL: fail_msg() does not return */
-		// NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker)
-		const char *q = strstr(p, want[i]);
-		if (!q)
-			fail_msg("missing, in order: %s\n--- output:\n%s", want[i], out);
-		p = q + strlen(want[i]);
-	}
+	expect_in_order(out, want, sizeof(want) / sizeof(want[0]));
 	free(out);
 	conn_end(&c);
 }
@@ -439,14 +437,7 @@ static void imap_folders(bool bytewise)
 		"g2 NO [TOOBIG] APPEND: message over the size limit\r\n"
 		"* BYE literal refused; its data cannot be told from commands\r\n",
 	};
-	const char *p = out;
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		// NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker)
-		const char *q = strstr(p, want[i]);
-		if (!q)
-			fail_msg("missing, in order: %s\n--- output:\n%s", want[i], out);
-		p = q + strlen(want[i]);
-	}
+	expect_in_order(out, want, sizeof(want) / sizeof(want[0]));
 	assert_null(strstr(out, "g3 "));
 	free(out);
 	conn_end(&c);
