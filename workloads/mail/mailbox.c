@@ -112,8 +112,9 @@ int ms_box_make(struct mstore *st, int user, const char *name, bool sync)
 	int rc = 0;
 	if (ms_read_uidvalidity(p) == 0) {
 		snprintf(text, sizeof(text), "%u\n", new_validity(st));
-		rc = ms_write_file(p, text);
+		rc = ms_write_file(p, text, sync);
 	}
+	st->unsynced |= !sync;
 	if (!rc && sync) { /* the folder's entries, then its own name in the Maildir */
 		ms_path(st, user, &tmp, NULL, NULL, p, sizeof(p));
 		rc = ms_fsync_path(p);
@@ -169,7 +170,7 @@ int ms_boxes_open(struct mstore *st, int user)
 	closedir(d);
 	for (size_t k = 0; !rc && k < NSPECIAL; k++)
 		if (!ms_box_named(u, special[k].name)) {
-			rc = ms_box_make(st, user, special[k].name, true);
+			rc = ms_box_make(st, user, special[k].name, false); /* mstore_open syncs */
 			if (!rc)
 				rc = box_add(u, special[k].name);
 		}
@@ -435,7 +436,7 @@ static int subs_save(struct mstore *st, int user)
 		o += (size_t)sprintf(text + o, "%s\n", u->subs[i]);
 	text[o] = 0;
 	ms_path(st, user, NULL, NULL, "subscriptions", p, sizeof(p));
-	int rc = ms_write_file(p, text);
+	int rc = ms_write_file(p, text, true);
 	free(text);
 	ms_path(st, user, NULL, NULL, NULL, p, sizeof(p));
 	return rc ? rc : ms_fsync_path(p);

@@ -238,7 +238,7 @@ int ms_box_open(struct mstore *st, int user, struct ms_box *b)
 	unsigned long v = ms_read_uidvalidity(p);
 	int rc = 0;
 	if (v == 0) { /* a CREATE or provisioning that a crash interrupted */
-		rc = ms_box_make(st, user, b->name, false);
+		rc = ms_box_make(st, user, b->name, true);
 		v = ms_read_uidvalidity(p);
 		if (!rc && v == 0)
 			rc = -EIO;
@@ -310,7 +310,7 @@ unsigned long ms_read_uidvalidity(const char *p)
 	return end != b && v <= UINT32_MAX ? v : 0;
 }
 
-int ms_write_file(const char *p, const char *text)
+int ms_write_file(const char *p, const char *text, bool sync)
 {
 	char tmp[MS_PATH + 8];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", p);
@@ -318,7 +318,7 @@ int ms_write_file(const char *p, const char *text)
 	if (!f)
 		return -errno;
 	fputs(text, f);
-	if (fflush(f) || fsync(fileno(f))) {
+	if (fflush(f) || (sync && fsync(fileno(f)))) {
 		(void)fclose(f);
 		return -EIO;
 	}
@@ -344,7 +344,7 @@ static int user_provision(struct mstore *st, int user)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		v = (unsigned long)ts.tv_sec & 0x7fffffff;
 		snprintf(text, sizeof(text), "%lu\n", v);
-		rc = ms_write_file(p, text);
+		rc = ms_write_file(p, text, true);
 		if (rc)
 			return rc;
 	}
@@ -422,6 +422,18 @@ int mstore_open(struct mstore **out, const char *dir, unsigned users, const char
 			return rc;
 		}
 	}
+	/* the special-use folders provisioning made: one sync for all of them */
+	int fd = st->unsynced ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (st->unsynced && (fd < 0 || syncfs(fd))) {
+		snprintf(err, errlen, "cannot sync %s: %s", dir, strerror(errno));
+		int rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		mstore_close(st);
+		return rc;
+	}
+	if (fd >= 0)
+		close(fd);
 	if (passwords) {
 		int rc = load_passwords(st, passwords, err, errlen);
 		if (rc) {

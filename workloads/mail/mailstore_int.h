@@ -50,6 +50,7 @@ struct mstore {
 	atomic_uint dir_fds;  /* new/ descriptors kept open */
 	_Atomic uint32_t last_validity; /* the last UIDVALIDITY given to a new folder */
 	enum ms_fault fault;            /* a crash to simulate (tests) */
+	bool unsynced; /* provisioning made folders without fsyncs: syncfs before serving */
 };
 
 /* Paths: Maildir/[.<box>/][sub/][name]; box NULL is the Maildir itself. */
@@ -80,13 +81,15 @@ int ms_write_tmp(struct mstore *st, int user, const struct ms_box *b, int64_t no
 void ms_name(char *dst, size_t cap, int64_t t, uint32_t uid, uint64_t r, uint64_t size);
 int ms_fsync_path(const char *p);
 unsigned long ms_read_uidvalidity(const char *p);
-int ms_write_file(const char *p, const char *text); /* tmp file, fsync, rename */
+/* tmp file, fsync (unless !sync: the caller syncs the file system later), rename */
+int ms_write_file(const char *p, const char *text, bool sync);
 
 /* mailbox.c: the user's folders found under the Maildir (at open, no index loaded), the
  * special-use ones created if missing, a deletion or a copy a crash interrupted finished. */
 int ms_boxes_open(struct mstore *st, int user);
 struct ms_box *ms_box_named(struct ms_user *u, const char *name);
-/* Creates the folder's directories and UIDVALIDITY durably. */
+/* Creates the folder's directories and UIDVALIDITY, durably if sync (else the caller syncs the
+ * file system before anything depends on them: st->unsynced is set). */
 int ms_box_make(struct mstore *st, int user, const char *name, bool sync);
 void ms_subs_free(struct ms_user *u);
 /* mailbox_copy.c: replays the copy journal a crash left (at open, before anything is indexed). */
