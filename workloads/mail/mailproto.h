@@ -73,6 +73,8 @@ size_t mp_data_stuff(const char *msg, size_t len, char *dst, size_t cap);
  * *nonsync for the LITERAL+ form {N+}), -1 a malformed or over-large marker ({}, {x},
  * {99999999999}). */
 int mp_imap_literal(const char *line, size_t len, uint64_t *n, bool *nonsync);
+/* The same with another size limit (an APPEND's message). */
+int mp_imap_literal_max(const char *line, size_t len, uint64_t max, uint64_t *n, bool *nonsync);
 
 /* A cursor over one complete command (its literals inline as "{N}\r\n" + N bytes). */
 struct mp_imap_cur {
@@ -90,6 +92,16 @@ size_t mp_imap_atom(struct mp_imap_cur *c, const char **tok);
 /* astring: atom, quoted string (escapes \\ \" resolved) or literal. Copies into dst (cap bytes,
  * always NUL-terminated); returns the length, or -1 on syntax error or when it does not fit. */
 long mp_imap_astring(struct mp_imap_cur *c, char *dst, size_t cap);
+
+/* A literal argument of up to max bytes: *data points into the input. false on syntax error. */
+bool mp_imap_literal_arg(struct mp_imap_cur *c, uint64_t max, const char **data, size_t *n);
+/* list-mailbox (RFC 3501): an astring or 1*list-char (atom chars with '%' '*' ']'). -1 on error. */
+long mp_imap_list_mailbox(struct mp_imap_cur *c, char *dst, size_t cap);
+/* date-time: "dd-Mon-yyyy hh:mm:ss +zzzz" (quoted; day may be " d") -> seconds since the epoch
+ * (1970..9999). false on syntax error. */
+bool mp_imap_datetime(struct mp_imap_cur *c, int64_t *t);
+/* flag-list: "(" [flag *(SP flag)] ")"; keywords accepted and not kept. false on syntax error. */
+bool mp_imap_flag_list(struct mp_imap_cur *c, unsigned *flags);
 
 /* Sequence sets ("1", "2:4", "5:*", "1,3:5"); '*' stands for the largest number in use. */
 #define MP_SEQ_RANGES 32

@@ -1,8 +1,9 @@
 /* workloads/mail/mailstore.c: Maildir delivery, scanning, flags and expunge (see mailstore.h), and
- * each user's index: the messages of new/ and cur/ sorted by UID, kept in memory so that listing a
- * mailbox costs no directory reads. The index is built when the store opens and rebuilt from the
- * directories by mstore_sync; the store's own deliveries, renames and unlinks keep it current. */
-#include "workloads/mail/mailstore.h"
+ * each folder's index: the messages of new/ and cur/ sorted by UID, kept in memory so that listing
+ * a mailbox costs no directory reads. INBOX's index is built when the store opens, another folder's
+ * the first time it is used; mstore_sync rebuilds one from the directories; the store's own
+ * deliveries, renames and unlinks keep them current. */
+#include "workloads/mail/mailstore_int.h"
 #include "workloads/mail/mailproto.h"
 
 #include <dirent.h>
@@ -21,37 +22,21 @@
 #include <time.h>
 #include <unistd.h>
 
-struct ms_ent {
-	struct ms_msg m;
-	bool in_new; /* still in new/ under its bare name (else cur/<name>:2,<info>) */
-};
-
-struct ms_user {
-	pthread_mutex_t lock; /* guards everything below */
-	uint32_t next_uid;
-	uint32_t uidvalidity;
-	char pass[64];
-	struct ms_ent *idx; /* the index: messages sorted by UID */
-	size_t n, cap;
-	int newfd; /* new/, open for its fsyncs once the user got mail (-1 before) */
-};
-
-struct mstore {
-	char *dir;
-	unsigned n;
-	struct ms_user *u;
-	uint64_t seed;        /* from getrandom at open: unique names without a call per message */
-	_Atomic uint64_t ctr; /* deliveries so far */
-	atomic_uint dir_fds;  /* new/ descriptors kept open */
-};
-
 #define MS_DIR_FDS 256u /* new/ directories kept open for their fsyncs */
+
+void ms_path(const struct mstore *st, int user, const struct ms_box *b, const char *sub,
+             const char *name, char *dst, size_t cap)
+{
+	bool folder = b && b->id != MS_INBOX;
+	snprintf(dst, cap, "%s/user%d/Maildir%s%s%s%s%s%s", st->dir, user + 1, folder ? "/." : "",
+	         folder ? b->name : "", sub ? "/" : "", sub ? sub : "", name ? "/" : "",
+	         name ? name : "");
+}
 
 static void path_of(const struct mstore *st, int user, const char *sub, const char *name, char *dst,
                     size_t cap)
 {
-	snprintf(dst, cap, "%s/user%d/Maildir%s%s%s%s", st->dir, user + 1, sub ? "/" : "",
-	         sub ? sub : "", name ? "/" : "", name ? name : "");
+	ms_path(st, user, NULL, sub, name, dst, cap);
 }
 
 static int mkdir_p1(const char *p)
@@ -91,7 +76,7 @@ static bool parse_name(const char *name, uint32_t *uid, uint64_t *size, unsigned
 }
 
 /* Maildir info letters in ASCII order, as the spec asks. */
-static void info_of(unsigned flags, char *dst)
+void ms_info(unsigned flags, char *dst)
 {
 	char *o = dst;
 	if (flags & MP_FLAG_DRAFT)
@@ -113,18 +98,18 @@ static int cmp_ent(const void *a, const void *b)
 	return x->m.uid < y->m.uid ? -1 : x->m.uid > y->m.uid;
 }
 
-/* Index position of uid in u, or -1. Caller holds u->lock. */
-static long idx_find(const struct ms_user *u, uint32_t uid)
+/* Index position of uid in b, or -1. */
+long ms_idx_find(const struct ms_box *b, uint32_t uid)
 {
-	size_t lo = 0, hi = u->n;
+	size_t lo = 0, hi = b->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (u->idx[mid].m.uid < uid)
+		if (b->idx[mid].m.uid < uid)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < u->n && u->idx[lo].m.uid == uid ? (long)lo : -1;
+	return lo < b->n && b->idx[lo].m.uid == uid ? (long)lo : -1;
 }
 
 /* Appends e (whose UID is the highest so far, or the index is sorted afterwards). */
@@ -142,25 +127,30 @@ static int idx_push(struct ms_ent **idx, size_t *n, size_t *cap, const struct ms
 	return 0;
 }
 
-static void idx_del(struct ms_user *u, size_t i)
+int ms_idx_push(struct ms_box *b, const struct ms_ent *e)
 {
-	memmove(u->idx + i, u->idx + i + 1, (u->n - i - 1) * sizeof(*u->idx));
-	u->n--;
+	return idx_push(&b->idx, &b->n, &b->cap, e);
 }
 
-/* Adds the messages of new/ or cur/ to idx. */
-static int load_dir(struct mstore *st, int user, const char *sub, struct ms_ent **idx, size_t *n,
-                    size_t *cap)
+void ms_idx_del(struct ms_box *b, size_t i)
 {
-	char p[512];
-	path_of(st, user, sub, NULL, p, sizeof(p));
+	memmove(b->idx + i, b->idx + i + 1, (b->n - i - 1) * sizeof(*b->idx));
+	b->n--;
+}
+
+/* Adds the messages of the folder's new/ or cur/ to idx. */
+static int load_dir(struct mstore *st, int user, const struct ms_box *b, const char *sub,
+                    struct ms_ent **idx, size_t *n, size_t *cap)
+{
+	char p[MS_PATH];
+	ms_path(st, user, b, sub, NULL, p, sizeof(p));
 	DIR *d = opendir(p);
 	if (!d)
 		return -errno;
 	struct dirent *e;
 	int rc = 0;
 	while (rc == 0 && (e = readdir(d))) {
-		struct ms_ent x = { .in_new = strcmp(sub, "new") == 0 };
+		struct ms_ent x = { .in_new = strcmp(sub, "new") == 0, .m.box = b->id };
 		size_t bl;
 		if (e->d_name[0] == '.' ||
 		    !parse_name(e->d_name, &x.m.uid, &x.m.size, &x.m.flags, &x.m.time_s, &bl) ||
@@ -176,16 +166,15 @@ static int load_dir(struct mstore *st, int user, const char *sub, struct ms_ent 
 	return rc;
 }
 
-/* Rebuilds the user's index from new/ and cur/ (a UID found twice is listed once) and makes sure
+/* Rebuilds the folder's index from new/ and cur/ (a UID found twice is listed once) and makes sure
  * the next UID is above every one there. Caller holds the user's lock. */
-static int user_load(struct mstore *st, int user)
+static int box_load(struct mstore *st, int user, struct ms_box *u)
 {
-	struct ms_user *u = &st->u[user];
 	struct ms_ent *idx = NULL;
 	size_t n = 0, cap = 0;
-	int rc = load_dir(st, user, "cur", &idx, &n, &cap);
+	int rc = load_dir(st, user, u, "cur", &idx, &n, &cap);
 	if (!rc)
-		rc = load_dir(st, user, "new", &idx, &n, &cap);
+		rc = load_dir(st, user, u, "new", &idx, &n, &cap);
 	if (rc) {
 		free(idx);
 		return rc;
@@ -205,11 +194,12 @@ static int user_load(struct mstore *st, int user)
 	return 0;
 }
 
-/* Empties tmp/ (never acknowledged: a crash or a dropped DATA left it), then loads the index. */
-static int user_recover(struct mstore *st, int user)
+/* Empties the folder's tmp/ (never acknowledged: a crash or a dropped DATA left it), then loads
+ * the index. */
+static int box_recover(struct mstore *st, int user, struct ms_box *b)
 {
-	char p[512], f[768];
-	path_of(st, user, "tmp", NULL, p, sizeof(p));
+	char p[MS_PATH], f[MS_PATH + 300];
+	ms_path(st, user, b, "tmp", NULL, p, sizeof(p));
 	DIR *d = opendir(p);
 	if (!d)
 		return -errno;
@@ -221,33 +211,90 @@ static int user_recover(struct mstore *st, int user)
 		unlink(f);
 	}
 	closedir(d);
-	st->u[user].next_uid = 1;
-	return user_load(st, user);
-}
-
-int mstore_sync(struct mstore *st, int user)
-{
-	pthread_mutex_lock(&st->u[user].lock);
-	int rc = user_load(st, user);
-	pthread_mutex_unlock(&st->u[user].lock);
+	b->next_uid = 1;
+	int rc = box_load(st, user, b);
+	b->loaded = rc == 0;
 	return rc;
 }
 
-static int make_dirs(struct mstore *st, int user)
+/* The folder's directories: Maildir/ itself for INBOX (below userK/), .<name>/ for the others. */
+static int make_dirs(struct mstore *st, int user, const struct ms_box *b)
 {
 	static const char *const subs[] = { NULL, "tmp", "new", "cur" };
-	char p[512];
+	char p[MS_PATH];
 	snprintf(p, sizeof(p), "%s/user%d", st->dir, user + 1);
-	int rc = mkdir_p1(p);
+	int rc = b && b->id != MS_INBOX ? 0 : mkdir_p1(p);
 	for (int k = 0; rc == 0 && k < 4; k++) {
-		path_of(st, user, subs[k], NULL, p, sizeof(p));
+		ms_path(st, user, b, subs[k], NULL, p, sizeof(p));
 		rc = mkdir_p1(p);
 	}
 	return rc;
 }
 
+int ms_box_open(struct mstore *st, int user, struct ms_box *b)
+{
+	char p[MS_PATH];
+	ms_path(st, user, b, NULL, "vcons-uidvalidity", p, sizeof(p));
+	unsigned long v = ms_read_uidvalidity(p);
+	int rc = 0;
+	if (v == 0) { /* a CREATE or provisioning that a crash interrupted */
+		rc = ms_box_make(st, user, b->name, true);
+		v = ms_read_uidvalidity(p);
+		if (!rc && v == 0)
+			rc = -EIO;
+	}
+	if (rc)
+		return rc;
+	b->uidvalidity = (uint32_t)v;
+	return box_recover(st, user, b);
+}
+
+void ms_box_free(struct ms_box *b)
+{
+	free(b->idx);
+	b->idx = NULL;
+	b->n = b->cap = 0;
+	b->loaded = false;
+}
+
+struct ms_box *ms_box_get(struct mstore *st, int user, uint32_t id, int *rc)
+{
+	struct ms_user *u = &st->u[user];
+	struct ms_box *b = NULL;
+	for (size_t i = 0; i < u->nbox && !b; i++)
+		if (u->box[i].id == id)
+			b = &u->box[i];
+	*rc = b ? 0 : -ENOENT;
+	if (b && !b->loaded)
+		*rc = ms_box_open(st, user, b);
+	return *rc ? NULL : b;
+}
+
+int mstore_sync(struct mstore *st, int user, uint32_t box)
+{
+	int rc = -ENOENT;
+	struct ms_user *u = &st->u[user];
+	pthread_mutex_lock(&u->lock);
+	for (size_t i = 0; i < u->nbox; i++)
+		if (u->box[i].id == box) /* not loaded yet: loading it reads it */
+			rc = u->box[i].loaded ? box_load(st, user, &u->box[i])
+			                      : ms_box_open(st, user, &u->box[i]);
+	pthread_mutex_unlock(&u->lock);
+	return rc;
+}
+
+int ms_fsync_path(const char *p)
+{
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = fsync(fd) ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
 /* The UIDVALIDITY in file p, or 0 if there is none (or it is not a valid one). */
-static unsigned long read_uidvalidity(const char *p)
+unsigned long ms_read_uidvalidity(const char *p)
 {
 	char b[32];
 	int fd = open(p, O_RDONLY | O_CLOEXEC);
@@ -263,15 +310,15 @@ static unsigned long read_uidvalidity(const char *p)
 	return end != b && v <= UINT32_MAX ? v : 0;
 }
 
-static int write_uidvalidity(const char *p, unsigned long v)
+int ms_write_file(const char *p, const char *text, bool sync)
 {
-	char tmp[600];
+	char tmp[MS_PATH + 8];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", p);
 	FILE *f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
-	fprintf(f, "%lu\n", v);
-	if (fflush(f) || fsync(fileno(f))) {
+	fputs(text, f);
+	if (fflush(f) || (sync && fsync(fileno(f)))) {
 		(void)fclose(f);
 		return -EIO;
 	}
@@ -281,32 +328,44 @@ static int write_uidvalidity(const char *p, unsigned long v)
 }
 
 /* Creates the user's Maildir unless its UIDVALIDITY file (written last) says it is there, then
- * recovers it (creating it after all if a directory is missing). */
+ * recovers it (creating it after all if a directory is missing): a copy journal is replayed, INBOX
+ * indexed, the other folders listed (and the special-use ones created). */
 static int user_provision(struct mstore *st, int user)
 {
-	char p[512];
+	struct ms_user *u = &st->u[user];
+	char p[MS_PATH], text[32];
 	path_of(st, user, NULL, "vcons-uidvalidity", p, sizeof(p));
-	unsigned long v = read_uidvalidity(p);
+	unsigned long v = ms_read_uidvalidity(p);
 	if (v == 0) {
-		int rc = make_dirs(st, user);
+		int rc = make_dirs(st, user, NULL);
 		if (rc)
 			return rc;
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		v = (unsigned long)ts.tv_sec & 0x7fffffff;
-		rc = write_uidvalidity(p, v);
+		snprintf(text, sizeof(text), "%lu\n", v);
+		rc = ms_write_file(p, text, true);
 		if (rc)
 			return rc;
 	}
-	st->u[user].uidvalidity = (uint32_t)v;
-	snprintf(st->u[user].pass, sizeof(st->u[user].pass), "user%d", user + 1);
-	int rc = user_recover(st, user);
+	u->box = calloc(8, sizeof(*u->box));
+	if (!u->box)
+		return -ENOMEM;
+	u->boxcap = 8;
+	u->nbox = 1;
+	u->next_box_id = MS_INBOX + 1;
+	snprintf(u->box[0].name, sizeof(u->box[0].name), "INBOX");
+	u->box[0].uidvalidity = (uint32_t)v;
+	snprintf(u->pass, sizeof(u->pass), "user%d", user + 1);
+	int rc = ms_journal_recover(st, user);
+	if (!rc)
+		rc = box_recover(st, user, &u->box[0]);
 	if (rc == -ENOENT) {
-		rc = make_dirs(st, user);
+		rc = make_dirs(st, user, NULL);
 		if (!rc)
-			rc = user_recover(st, user);
+			rc = box_recover(st, user, &u->box[0]);
 	}
-	return rc;
+	return rc ? rc : ms_boxes_open(st, user);
 }
 
 static int load_passwords(struct mstore *st, const char *file, char *err, size_t errlen)
@@ -348,9 +407,10 @@ int mstore_open(struct mstore **out, const char *dir, unsigned users, const char
 		pthread_mutex_init(&st->u[i].lock, NULL);
 		st->u[i].newfd = -1;
 	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	st->last_validity = (uint32_t)(ts.tv_sec & 0x7fffffff);
 	if (getrandom(&st->seed, sizeof(st->seed), 0) != sizeof(st->seed)) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
 		st->seed = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)ts.tv_sec;
 	}
 	for (unsigned i = 0; i < users; i++) {
@@ -362,6 +422,18 @@ int mstore_open(struct mstore **out, const char *dir, unsigned users, const char
 			return rc;
 		}
 	}
+	/* the special-use folders provisioning made: one sync for all of them */
+	int fd = st->unsynced ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (st->unsynced && (fd < 0 || syncfs(fd))) {
+		snprintf(err, errlen, "cannot sync %s: %s", dir, strerror(errno));
+		int rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		mstore_close(st);
+		return rc;
+	}
+	if (fd >= 0)
+		close(fd);
 	if (passwords) {
 		int rc = load_passwords(st, passwords, err, errlen);
 		if (rc) {
@@ -373,6 +445,11 @@ int mstore_open(struct mstore **out, const char *dir, unsigned users, const char
 	return 0;
 }
 
+void mstore_fault(struct mstore *st, enum ms_fault f)
+{
+	st->fault = f;
+}
+
 void mstore_close(struct mstore *st)
 {
 	if (!st)
@@ -380,9 +457,13 @@ void mstore_close(struct mstore *st)
 	if (st->u)
 		for (unsigned i = 0; i < st->n; i++) {
 			pthread_mutex_destroy(&st->u[i].lock);
-			if (st->u[i].newfd >= 0)
-				close(st->u[i].newfd);
-			free(st->u[i].idx);
+			struct ms_user *u = &st->u[i];
+			if (u->newfd >= 0)
+				close(u->newfd);
+			for (size_t k = 0; k < u->nbox; k++)
+				ms_box_free(&u->box[k]);
+			free(u->box);
+			ms_subs_free(u);
 		}
 	free(st->u);
 	free(st->dir);
@@ -418,7 +499,7 @@ int mstore_auth(const struct mstore *st, const char *user, const char *pass)
 }
 
 /* A 64-bit value for unique file names: splitmix64 over the per-store seed and a counter. */
-static uint64_t next_rand(struct mstore *st)
+uint64_t ms_rand(struct mstore *st)
 {
 	uint64_t z = st->seed + (atomic_fetch_add(&st->ctr, 1) + 1) * 0x9e3779b97f4a7c15ull;
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -448,13 +529,13 @@ static int writev_all(int fd, struct iovec *iov, int n)
 	}
 }
 
-/* Writes prefix + body to a new file in user's tmp/ and fsyncs it; its path goes to tmp. */
-static int write_tmp(struct mstore *st, int user, int64_t now, uint64_t r, const char *prefix,
-                     size_t plen, const char *body, size_t blen, char *tmp, size_t cap)
+int ms_write_tmp(struct mstore *st, int user, const struct ms_box *b, int64_t now, uint64_t r,
+                 const char *prefix, size_t plen, const char *body, size_t blen, char *tmp,
+                 size_t cap)
 {
 	char tmpname[64];
 	snprintf(tmpname, sizeof(tmpname), "%lld.%016" PRIx64 ".vcons", (long long)now, r);
-	path_of(st, user, "tmp", tmpname, tmp, cap);
+	ms_path(st, user, b, "tmp", tmpname, tmp, cap);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
@@ -469,6 +550,12 @@ static int write_tmp(struct mstore *st, int user, int64_t now, uint64_t r, const
 	return rc;
 }
 
+void ms_name(char *dst, size_t cap, int64_t t, uint32_t uid, uint64_t r, uint64_t size)
+{
+	snprintf(dst, cap, "%lld.%u_%016" PRIx64 ".vcons,U=%u,S=%" PRIu64, (long long)t, uid, r,
+	         uid, size);
+}
+
 /* Gives the tmp/ file a name in user's new/ with the user's next UID: a hard link, or for the last
  * recipient the rename that also removes the tmp/ name. Under the user's lock, so UIDs become
  * visible in increasing order; the index learns the message at the same time. */
@@ -476,18 +563,18 @@ static int publish(struct mstore *st, int user, const char *tmp, bool last, int6
                    uint64_t size)
 {
 	struct ms_user *u = &st->u[user];
+	struct ms_box *b = &u->box[0]; /* INBOX: always loaded */
 	struct ms_ent e = { .in_new = true, .m = { .size = size, .time_s = now } };
-	char dst[700];
+	char dst[MS_PATH];
 	pthread_mutex_lock(&u->lock);
-	e.m.uid = u->next_uid;
-	snprintf(e.m.name, sizeof(e.m.name), "%lld.%u_%016" PRIx64 ".vcons,U=%u,S=%" PRIu64,
-	         (long long)now, e.m.uid, r, e.m.uid, size);
+	e.m.uid = b->next_uid;
+	ms_name(e.m.name, sizeof(e.m.name), now, e.m.uid, r, size);
 	path_of(st, user, "new", e.m.name, dst, sizeof(dst));
 	int rc = (last ? rename(tmp, dst) : link(tmp, dst)) ? -errno : 0;
 	if (!rc) {
-		u->next_uid++;
+		b->next_uid++;
 		/* on ENOMEM the file is there, only the index lacks it until mstore_sync */
-		(void)idx_push(&u->idx, &u->n, &u->cap, &e);
+		(void)ms_idx_push(b, &e);
 	}
 	pthread_mutex_unlock(&u->lock);
 	return rc;
@@ -542,11 +629,12 @@ int mstore_deliver(struct mstore *st, const int *users, size_t n, const char *pr
 {
 	if (n == 0)
 		return 0;
-	char tmp[600];
+	char tmp[MS_PATH];
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	uint64_t r = next_rand(st);
-	int rc = write_tmp(st, users[0], now.tv_sec, r, prefix, plen, body, blen, tmp, sizeof(tmp));
+	uint64_t r = ms_rand(st);
+	int rc = ms_write_tmp(st, users[0], NULL, now.tv_sec, r, prefix, plen, body, blen, tmp,
+	                      sizeof(tmp));
 	if (rc)
 		return rc;
 	for (size_t i = 0; !rc && i < n; i++)
@@ -557,54 +645,77 @@ int mstore_deliver(struct mstore *st, const int *users, size_t n, const char *pr
 	}
 	return sync_new_dirs(st, users, n);
 }
-uint32_t mstore_uidvalidity(const struct mstore *st, int user)
+
+/* The folder's UIDVALIDITY and next UID (0 and 0 if it is gone). */
+static void box_uids(struct mstore *st, int user, uint32_t box, uint32_t *validity, uint32_t *next)
 {
-	return st->u[user].uidvalidity;
+	int rc;
+	pthread_mutex_lock(&st->u[user].lock);
+	struct ms_box *b = ms_box_get(st, user, box, &rc);
+	*validity = b ? b->uidvalidity : 0;
+	*next = b ? b->next_uid : 0;
+	pthread_mutex_unlock(&st->u[user].lock);
 }
 
-uint32_t mstore_uidnext(struct mstore *st, int user)
+uint32_t mstore_uidvalidity(struct mstore *st, int user, uint32_t box)
 {
-	pthread_mutex_lock(&st->u[user].lock);
-	uint32_t v = st->u[user].next_uid;
-	pthread_mutex_unlock(&st->u[user].lock);
+	uint32_t v, n;
+	box_uids(st, user, box, &v, &n);
 	return v;
 }
 
-static void cur_path(const struct mstore *st, int user, const char *name, unsigned flags, char *dst,
-                     size_t cap)
+uint32_t mstore_uidnext(struct mstore *st, int user, uint32_t box)
 {
-	char info[8];
-	info_of(flags, info);
-	path_of(st, user, "cur", NULL, dst, cap);
-	size_t l = strlen(dst);
-	snprintf(dst + l, cap - l, "/%s:2,%s", name, info);
+	uint32_t v, n;
+	box_uids(st, user, box, &v, &n);
+	return n;
 }
 
-/* Where the index says e's file is. */
-static void ent_path(const struct mstore *st, int user, const struct ms_ent *e, char *dst,
-                     size_t cap)
+static void cur_rel(const char *name, unsigned flags, char *dst, size_t cap)
+{
+	char info[8];
+	ms_info(flags, info);
+	snprintf(dst, cap, "cur/%s:2,%s", name, info);
+}
+
+void ms_ent_rel(const struct ms_ent *e, char *dst, size_t cap)
 {
 	if (e->in_new)
-		path_of(st, user, "new", e->m.name, dst, cap);
+		snprintf(dst, cap, "new/%s", e->m.name);
 	else
-		cur_path(st, user, e->m.name, e->m.flags, dst, cap);
+		cur_rel(e->m.name, e->m.flags, dst, cap);
+}
+
+void ms_ent_path(const struct mstore *st, int user, const struct ms_box *b, const struct ms_ent *e,
+                 char *dst, size_t cap)
+{
+	char rel[160];
+	ms_ent_rel(e, rel, sizeof(rel));
+	ms_path(st, user, b, NULL, rel, dst, cap);
+}
+
+static void cur_path(const struct mstore *st, int user, const struct ms_box *b, const char *name,
+                     unsigned flags, char *dst, size_t cap)
+{
+	char rel[160];
+	cur_rel(name, flags, rel, sizeof(rel));
+	ms_path(st, user, b, NULL, rel, dst, cap);
 }
 
 /* Moves the index's new/ messages (they are its last ones: deliveries append) into cur/. A file
  * that is gone is dropped from the index. Caller holds the user's lock. */
-static void move_new(struct mstore *st, int user)
+static void move_new(struct mstore *st, int user, struct ms_box *u)
 {
-	struct ms_user *u = &st->u[user];
-	char from[768], to[768];
+	char from[MS_PATH], to[MS_PATH];
 	size_t i = u->n;
 	while (i > 0 && u->idx[i - 1].in_new)
 		i--;
 	while (i < u->n) {
 		struct ms_ent *e = &u->idx[i];
-		ent_path(st, user, e, from, sizeof(from));
-		cur_path(st, user, e->m.name, e->m.flags, to, sizeof(to));
+		ms_ent_path(st, user, u, e, from, sizeof(from));
+		cur_path(st, user, u, e->m.name, e->m.flags, to, sizeof(to));
 		if (rename(from, to) && errno == ENOENT) {
-			idx_del(u, i);
+			ms_idx_del(u, i);
 			continue;
 		}
 		e->in_new = false; /* on another error it stays where it is: still readable */
@@ -612,14 +723,19 @@ static void move_new(struct mstore *st, int user)
 	}
 }
 
-int mstore_scan(struct mstore *st, int user, uint32_t min_uid, struct ms_msg **msgs, size_t *n,
-                uint32_t *uidnext)
+int mstore_scan(struct mstore *st, int user, uint32_t box, uint32_t min_uid, struct ms_msg **msgs,
+                size_t *n, uint32_t *uidnext)
 {
-	struct ms_user *u = &st->u[user];
+	int rc;
 	*msgs = NULL;
 	*n = 0;
-	pthread_mutex_lock(&u->lock);
-	move_new(st, user);
+	pthread_mutex_lock(&st->u[user].lock);
+	struct ms_box *u = ms_box_get(st, user, box, &rc);
+	if (!u) {
+		pthread_mutex_unlock(&st->u[user].lock);
+		return rc;
+	}
+	move_new(st, user, u);
 	size_t lo = 0, hi = u->n; /* the first message with a UID above min_uid */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -628,7 +744,6 @@ int mstore_scan(struct mstore *st, int user, uint32_t min_uid, struct ms_msg **m
 		else
 			hi = mid;
 	}
-	int rc = 0;
 	if (lo < u->n) {
 		*msgs = malloc((u->n - lo) * sizeof(**msgs));
 		if (*msgs) {
@@ -639,26 +754,26 @@ int mstore_scan(struct mstore *st, int user, uint32_t min_uid, struct ms_msg **m
 		}
 	}
 	*uidnext = u->next_uid;
-	pthread_mutex_unlock(&u->lock);
+	pthread_mutex_unlock(&st->u[user].lock);
 	return rc;
 }
 
 int mstore_set_flags(struct mstore *st, int user, struct ms_msg *m, unsigned flags)
 {
-	struct ms_user *u = &st->u[user];
-	char from[768], to[768];
-	int rc = 0;
-	pthread_mutex_lock(&u->lock);
-	long i = idx_find(u, m->uid);
+	char from[MS_PATH], to[MS_PATH];
+	int rc;
+	pthread_mutex_lock(&st->u[user].lock);
+	struct ms_box *u = ms_box_get(st, user, m->box, &rc);
+	long i = u ? ms_idx_find(u, m->uid) : -1;
 	if (i < 0) {
 		rc = -ENOENT;
 	} else if (flags != u->idx[i].m.flags || u->idx[i].in_new) {
 		struct ms_ent *e = &u->idx[i];
-		ent_path(st, user, e, from, sizeof(from));
-		cur_path(st, user, e->m.name, flags, to, sizeof(to));
+		ms_ent_path(st, user, u, e, from, sizeof(from));
+		cur_path(st, user, u, e->m.name, flags, to, sizeof(to));
 		rc = rename(from, to) ? -errno : 0;
 		if (rc == -ENOENT)
-			idx_del(u, (size_t)i);
+			ms_idx_del(u, (size_t)i);
 		if (!rc) {
 			e->m.flags = flags;
 			e->in_new = false;
@@ -666,23 +781,24 @@ int mstore_set_flags(struct mstore *st, int user, struct ms_msg *m, unsigned fla
 	}
 	if (!rc)
 		m->flags = flags;
-	pthread_mutex_unlock(&u->lock);
+	pthread_mutex_unlock(&st->u[user].lock);
 	return rc;
 }
 
 int mstore_remove(struct mstore *st, int user, const struct ms_msg *m)
 {
-	struct ms_user *u = &st->u[user];
-	char p[768];
-	int rc = -ENOENT;
-	pthread_mutex_lock(&u->lock);
-	long i = idx_find(u, m->uid);
+	char p[MS_PATH];
+	int rc;
+	pthread_mutex_lock(&st->u[user].lock);
+	struct ms_box *u = ms_box_get(st, user, m->box, &rc);
+	long i = u ? ms_idx_find(u, m->uid) : -1;
+	rc = -ENOENT;
 	if (i >= 0) {
-		ent_path(st, user, &u->idx[i], p, sizeof(p));
+		ms_ent_path(st, user, u, &u->idx[i], p, sizeof(p));
 		rc = unlink(p) ? -errno : 0;
-		idx_del(u, (size_t)i); /* gone either way, or not ours to list */
+		ms_idx_del(u, (size_t)i); /* gone either way, or not ours to list */
 	}
-	pthread_mutex_unlock(&u->lock);
+	pthread_mutex_unlock(&st->u[user].lock);
 	return rc;
 }
 
@@ -718,17 +834,17 @@ static int read_whole(int fd, uint64_t size, char **buf, size_t *len)
 
 int mstore_read(struct mstore *st, int user, const struct ms_msg *m, char **buf, size_t *len)
 {
-	struct ms_user *u = &st->u[user];
-	char p[768];
-	int fd = -1;
+	char p[MS_PATH];
+	int fd = -1, rc;
 	/* another session may rename it (a flag change) between the look-up and the open: once more
 	 */
 	for (int tries = 0; fd < 0 && tries < 2; tries++) {
-		pthread_mutex_lock(&u->lock);
-		long i = idx_find(u, m->uid);
+		pthread_mutex_lock(&st->u[user].lock);
+		struct ms_box *u = ms_box_get(st, user, m->box, &rc);
+		long i = u ? ms_idx_find(u, m->uid) : -1;
 		if (i >= 0)
-			ent_path(st, user, &u->idx[i], p, sizeof(p));
-		pthread_mutex_unlock(&u->lock);
+			ms_ent_path(st, user, u, &u->idx[i], p, sizeof(p));
+		pthread_mutex_unlock(&st->u[user].lock);
 		if (i < 0)
 			return -ENOENT;
 		fd = open(p, O_RDONLY | O_CLOEXEC);
@@ -737,7 +853,7 @@ int mstore_read(struct mstore *st, int user, const struct ms_msg *m, char **buf,
 	}
 	if (fd < 0)
 		return -ENOENT;
-	int rc = read_whole(fd, m->size, buf, len);
+	rc = read_whole(fd, m->size, buf, len);
 	close(fd);
 	return rc;
 }

@@ -10,6 +10,11 @@
 
 int mp_imap_literal(const char *line, size_t len, uint64_t *n, bool *nonsync)
 {
+	return mp_imap_literal_max(line, len, MP_IMAP_LITERAL_MAX, n, nonsync);
+}
+
+int mp_imap_literal_max(const char *line, size_t len, uint64_t max, uint64_t *n, bool *nonsync)
+{
 	if (len < 2 || line[len - 1] != '}')
 		return 0;
 	size_t open = len - 1;
@@ -30,7 +35,7 @@ int mp_imap_literal(const char *line, size_t len, uint64_t *n, bool *nonsync)
 		if (!isdigit((unsigned char)*p))
 			return -1;
 		v = v * 10 + (uint64_t)(*p - '0');
-		if (v > MP_IMAP_LITERAL_MAX)
+		if (v > max)
 			return -1;
 	}
 	*n = v;
@@ -143,6 +148,93 @@ long mp_imap_astring(struct mp_imap_cur *c, char *dst, size_t cap)
 	}
 	dst[o] = 0;
 	return (long)o;
+}
+
+bool mp_imap_literal_arg(struct mp_imap_cur *c, uint64_t max, const char **data, size_t *n)
+{
+	if (c->p >= c->end || *c->p != '{')
+		return false;
+	const char *close = memchr(c->p, '}', (size_t)(c->end - c->p));
+	uint64_t len;
+	bool nonsync;
+	if (!close || memchr(c->p + 1, '{', (size_t)(close - c->p - 1)) ||
+	    mp_imap_literal_max(c->p, (size_t)(close - c->p) + 1, max, &len, &nonsync) != 1)
+		return false;
+	const char *d = close + 1;
+	if (c->end - d < 2 || d[0] != '\r' || d[1] != '\n' || (uint64_t)(c->end - d - 2) < len)
+		return false;
+	*data = d + 2;
+	*n = (size_t)len;
+	c->p = d + 2 + len;
+	return true;
+}
+
+long mp_imap_list_mailbox(struct mp_imap_cur *c, char *dst, size_t cap)
+{
+	if (c->p < c->end && (*c->p == '"' || *c->p == '{'))
+		return mp_imap_astring(c, dst, cap);
+	const char *s = c->p;
+	while (c->p < c->end && (atom_char((unsigned char)*c->p) || strchr("%*]", *c->p)))
+		c->p++;
+	size_t n = (size_t)(c->p - s);
+	if (n == 0 || n + 1 > cap) {
+		c->p = s;
+		return -1;
+	}
+	memcpy(dst, s, n);
+	dst[n] = 0;
+	return (long)n;
+}
+
+/* n digits at p as a number, or -1. */
+static long digits(const char *p, int n)
+{
+	long v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)p[i]))
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
+/* Days since 1970-01-01 of a civil date (H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+bool mp_imap_datetime(struct mp_imap_cur *c, int64_t *t)
+{
+	static const char mons[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	/* "dd-Mon-yyyy hh:mm:ss +zzzz" with quotes: 28 bytes */
+	if (c->end - c->p < 28 || c->p[0] != '"' || c->p[27] != '"')
+		return false;
+	const char *p = c->p + 1;
+	long day = p[0] == ' ' ? digits(p + 1, 1) : digits(p, 2);
+	const char *mon = NULL;
+	for (int i = 0; i < 12 && !mon; i++)
+		if (strncasecmp(p + 3, mons + 3 * i, 3) == 0)
+			mon = mons + 3 * i;
+	long year = digits(p + 7, 4), hh = digits(p + 12, 2), mm = digits(p + 15, 2);
+	long ss = digits(p + 18, 2), zone = digits(p + 22, 4);
+	if (day < 1 || day > 31 || !mon || p[2] != '-' || p[6] != '-' || year < 1970 ||
+	    p[11] != ' ' || hh < 0 || hh > 23 || p[14] != ':' || mm < 0 || mm > 59 ||
+	    p[17] != ':' || ss < 0 || ss > 60 || p[20] != ' ' || (p[21] != '+' && p[21] != '-') ||
+	    zone < 0)
+		return false;
+	unsigned m = (unsigned)((mon - mons) / 3 + 1);
+	int64_t off = (zone / 100 * 60 + zone % 100) * 60 * (p[21] == '-' ? -1 : 1);
+	*t = days_from_civil(year, m, (unsigned)day) * 86400 + hh * 3600 + mm * 60 + ss - off;
+	if (*t < 0)
+		*t = 0;
+	c->p += 28;
+	return true;
 }
 
 static bool parse_num(struct mp_imap_cur *c, uint32_t *v)
@@ -358,21 +450,37 @@ static bool parse_att(struct mp_imap_cur *c, struct mp_fetch *f)
 	return true;
 }
 
+/* "(" item *(SP item) ")" after the "(" (empty: "()" only if empty_ok). */
+static bool paren_list(struct mp_imap_cur *c, bool (*item)(struct mp_imap_cur *, void *), void *ctx,
+                       bool empty_ok)
+{
+	if (empty_ok && c->p < c->end && *c->p == ')') {
+		c->p++;
+		return true;
+	}
+	for (;;) {
+		if (!item(c, ctx))
+			return false;
+		if (c->p < c->end && *c->p == ')') {
+			c->p++;
+			return true;
+		}
+		if (!mp_imap_sp(c))
+			return false;
+	}
+}
+
+static bool att_item(struct mp_imap_cur *c, void *f)
+{
+	return parse_att(c, f);
+}
+
 bool mp_fetch_parse(struct mp_imap_cur *c, struct mp_fetch *f)
 {
 	memset(f, 0, sizeof(*f));
 	if (c->p < c->end && *c->p == '(') {
 		c->p++;
-		for (;;) {
-			if (!parse_att(c, f))
-				return false;
-			if (c->p < c->end && *c->p == ')') {
-				c->p++;
-				return true;
-			}
-			if (!mp_imap_sp(c))
-				return false;
-		}
+		return paren_list(c, att_item, f, false);
 	}
 	return parse_att(c, f);
 }
@@ -440,6 +548,20 @@ static bool parse_flag(struct mp_imap_cur *c, unsigned *flags)
 	}
 	return s[0] !=
 	       '\\'; /* keywords are accepted and not kept; unknown system flags are errors */
+}
+
+static bool flag_item(struct mp_imap_cur *c, void *flags)
+{
+	return parse_flag(c, flags);
+}
+
+bool mp_imap_flag_list(struct mp_imap_cur *c, unsigned *flags)
+{
+	*flags = 0;
+	if (c->p >= c->end || *c->p != '(')
+		return false;
+	c->p++;
+	return paren_list(c, flag_item, flags, true);
 }
 
 bool mp_store_parse(struct mp_imap_cur *c, enum mp_store_op *op, bool *silent, unsigned *flags)

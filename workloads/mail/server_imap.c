@@ -1,10 +1,12 @@
-/* workloads/mail/server_imap.c: the IMAP4rev1 session (RFC 3501 subset) over the Maildir INBOX:
- * CAPABILITY, NOOP, LOGOUT, LOGIN, LIST, SELECT, EXAMINE, CHECK, CLOSE, EXPUNGE, FETCH, STORE,
- * SEARCH and their UID forms. Commands are assembled from lines and literals ({N} synchronising,
- * {N+} LITERAL+) first, then parsed with mailproto's tokenizer. What FETCH and SEARCH make of a
- * message's bytes is imap_msg.h's; the session reads the message file once per command that needs
- * it and keeps the last small one (with its MIME tree) for the next command. */
+/* workloads/mail/server_imap.c: the IMAP4rev1 session (RFC 3501 subset) and the commands on the
+ * selected folder: CAPABILITY, NOOP, LOGOUT, LOGIN, CHECK, CLOSE, EXPUNGE, FETCH, STORE, SEARCH and
+ * their UID forms (the mailbox commands are server_mailbox.c's). Commands are assembled from lines
+ * and literals ({N} synchronising, {N+} LITERAL+) first, then parsed with mailproto's tokenizer.
+ * What FETCH and SEARCH make of a message's bytes is imap_msg.h's; the session reads the message
+ * file once per command that needs it and keeps the last small one (with its MIME tree) for the
+ * next command. */
 #include "workloads/mail/imap_msg.h"
+#include "workloads/mail/imap_sess.h"
 #include "workloads/mail/mailproto.h"
 #include "workloads/mail/server.h"
 
@@ -13,42 +15,16 @@
 #include <string.h>
 #include <strings.h>
 
-#define IMAP_LINE_MAX (8u * 1024u)
-#define IMAP_CMD_MAX  (MP_IMAP_LITERAL_MAX + 4u * IMAP_LINE_MAX)
-#define MSG_KEEP_MAX  (256u * 1024u) /* a message this small stays cached after its command */
-
-enum imap_state { IS_NOAUTH, IS_AUTH, IS_SELECTED };
-
-struct imap_sess {
-	enum imap_state state;
-	struct mp_lines lr;
-	struct buf cmd;    /* the command being assembled */
-	uint64_t lit_left; /* bytes of a literal still to come */
-	int user;
-	bool readonly;
-	struct ms_msg *msgs; /* the session's view of INBOX: index = sequence number - 1 */
-	size_t n, cap;
-	uint32_t max_uid;  /* highest UID in the view */
-	uint32_t uidnext;  /* UIDNEXT as of the last refresh */
-	struct fetch_job { /* a FETCH that paused for output room (c->more is set) */
-		bool active, uid, lost;
-		char tag[72];
-		struct mp_seqset set;
-		struct mp_fetch f;
-		size_t next; /* index of the next message to look at */
-	} job;
-	struct msg_cache {    /* the message last read: its bytes and, once needed, its MIME tree */
-		uint32_t uid; /* 0: none */
-		char *buf;
-		size_t len;
-		bool parsed;
-		struct mime_msg mime;
-	} msg;
-};
+#define MSG_KEEP_MAX (256u * 1024u) /* a message this small stays cached after its command */
 
 static void out(struct conn *c, const char *tag, const char *text)
 {
 	buf_printf(&c->out, "%s %s\r\n", tag, text);
+}
+
+void imap_reply(struct conn *c, const char *tag, const char *text)
+{
+	out(c, tag, text);
 }
 
 int imap_open(struct conn *c)
@@ -59,7 +35,7 @@ int imap_open(struct conn *c)
 	mp_lines_init(&s->lr, IMAP_LINE_MAX);
 	s->user = -1;
 	c->imap = s;
-	out(c, "*", "OK [CAPABILITY IMAP4rev1 LITERAL+] vcons-mail IMAP ready");
+	out(c, "*", "OK [CAPABILITY " IMAP_CAPS "] vcons-mail IMAP ready");
 	return 0;
 }
 
@@ -81,12 +57,12 @@ void imap_timeout(struct conn *c)
 }
 
 /* Adds messages newer than the view to it; returns false on a store error. */
-static bool refresh(struct conn *c)
+bool imap_refresh(struct conn *c)
 {
 	struct imap_sess *s = c->imap;
 	struct ms_msg *m;
 	size_t n;
-	if (mstore_scan(c->st, s->user, s->max_uid, &m, &n, &s->uidnext))
+	if (mstore_scan(c->st, s->user, s->box, s->max_uid, &m, &n, &s->uidnext))
 		return false;
 	if (n && s->n + n > s->cap) {
 		size_t nc = s->cap ? s->cap : 64;
@@ -109,47 +85,38 @@ static bool refresh(struct conn *c)
 	return true;
 }
 
-static void do_select(struct conn *c, const char *tag, const char *box, bool readonly)
-{
-	struct imap_sess *s = c->imap;
-	s->state = IS_AUTH;
-	s->n = 0;
-	s->max_uid = 0;
-	if (strcasecmp(box, "INBOX") != 0)
-		return out(c, tag, "NO [NONEXISTENT] only INBOX exists here");
-	/* the one command that reads the directories: what changed behind the store's back (a file
-	 * removed or put there by hand) is seen from here on; NOOP and FETCH use the index */
-	if (mstore_sync(c->st, s->user) || !refresh(c))
-		return out(c, tag, "NO [SERVERBUG] cannot read the mailbox");
-	s->readonly = readonly;
-	s->state = IS_SELECTED;
-	buf_printf(&c->out,
-	           "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
-	           "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)] flags\r\n"
-	           "* %zu EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY %u] UIDs valid\r\n"
-	           "* OK [UIDNEXT %u] predicted next UID\r\n"
-	           "%s OK [%s] %s completed\r\n",
-	           s->n, mstore_uidvalidity(c->st, s->user), s->uidnext, tag,
-	           readonly ? "READ-ONLY" : "READ-WRITE", readonly ? "EXAMINE" : "SELECT");
-}
-
 static void do_noop(struct conn *c, const char *tag, const char *name)
 {
 	struct imap_sess *s = c->imap;
 	if (s->state == IS_SELECTED) {
 		size_t before = s->n;
-		if (refresh(c) && s->n != before)
+		if (imap_refresh(c) && s->n != before)
 			buf_printf(&c->out, "* %zu EXISTS\r\n", s->n);
 	}
 	buf_printf(&c->out, "%s OK %s completed\r\n", tag, name);
 }
 
-/* Removes \Deleted messages; untagged EXPUNGE replies unless silent. */
-static void expunge(struct conn *c, bool silent)
+static bool match(const struct imap_sess *s, const struct mp_seqset *set, size_t i, bool uid)
+{
+	if (uid)
+		return mp_seqset_has(set, s->msgs[i].uid, s->n ? s->msgs[s->n - 1].uid : 0);
+	return mp_seqset_has(set, (uint32_t)(i + 1), (uint32_t)s->n);
+}
+
+bool imap_match(const struct imap_sess *s, const struct mp_seqset *set, size_t i, bool uid)
+{
+	return match(s, set, i, uid);
+}
+
+/* Removes \Deleted messages (only those in uids if not NULL); untagged EXPUNGE replies unless
+ * silent. */
+void imap_expunge(struct conn *c, bool silent, const struct mp_seqset *uids)
 {
 	struct imap_sess *s = c->imap;
+	uint32_t star = s->n ? s->msgs[s->n - 1].uid : 0; /* '*' as the command saw it */
 	for (size_t i = s->n; i-- > 0;) {
-		if (!(s->msgs[i].flags & MP_FLAG_DELETED))
+		if (!(s->msgs[i].flags & MP_FLAG_DELETED) ||
+		    (uids && !mp_seqset_has(uids, s->msgs[i].uid, star)))
 			continue;
 		mstore_remove(c->st, s->user, &s->msgs[i]); /* already gone is fine */
 		memmove(s->msgs + i, s->msgs + i + 1, (s->n - i - 1) * sizeof(*s->msgs));
@@ -188,12 +155,13 @@ static void msg_drop(struct imap_sess *s)
 static bool msg_load(struct conn *c, const struct ms_msg *m)
 {
 	struct imap_sess *s = c->imap;
-	if (s->msg.uid == m->uid && s->msg.buf)
+	if (s->msg.uid == m->uid && s->msg.box == m->box && s->msg.buf)
 		return true;
 	msg_drop(s);
 	if (mstore_read(c->st, s->user, m, &s->msg.buf, &s->msg.len))
 		return false;
 	s->msg.uid = m->uid;
+	s->msg.box = m->box;
 	return true;
 }
 
@@ -323,13 +291,6 @@ static bool fetch_one(struct conn *c, size_t i, const struct mp_fetch *f, bool u
 	buf_printf(&c->out, ")\r\n");
 	msg_trim(s);
 	return true;
-}
-
-static bool match(const struct imap_sess *s, const struct mp_seqset *set, size_t i, bool uid)
-{
-	if (uid)
-		return mp_seqset_has(set, s->msgs[i].uid, s->n ? s->msgs[s->n - 1].uid : 0);
-	return mp_seqset_has(set, (uint32_t)(i + 1), (uint32_t)s->n);
 }
 
 /* Runs the FETCH job until it is done or the output buffer is full; in that case it leaves c->more
@@ -462,7 +423,7 @@ static void do_login(struct conn *c, const char *tag, struct mp_imap_cur *cur)
 		return out(c, tag, "NO [AUTHENTICATIONFAILED] invalid credentials");
 	s->user = u;
 	s->state = IS_AUTH;
-	out(c, tag, "OK [CAPABILITY IMAP4rev1 LITERAL+] LOGIN completed");
+	out(c, tag, "OK [CAPABILITY " IMAP_CAPS "] LOGIN completed");
 }
 
 static bool is(const char *tok, size_t n, const char *w)
@@ -488,12 +449,14 @@ static void execute(struct conn *c, const char *p, size_t len)
 		if (!mp_imap_sp(&cur))
 			return out(c, tag, "BAD UID needs a command");
 		wn = mp_imap_atom(&cur, &w);
-		if (!is(w, wn, "FETCH") && !is(w, wn, "STORE") && !is(w, wn, "SEARCH"))
-			return out(c, tag, "BAD UID: only FETCH, STORE and SEARCH are supported");
+		if (!is(w, wn, "FETCH") && !is(w, wn, "STORE") && !is(w, wn, "SEARCH") &&
+		    !is(w, wn, "COPY") && !is(w, wn, "MOVE") && !is(w, wn, "EXPUNGE"))
+			return out(c, tag,
+			           "BAD UID: only FETCH, STORE, SEARCH, COPY, MOVE and EXPUNGE");
 	}
 	bool args = mp_imap_sp(&cur);
 	if (is(w, wn, "CAPABILITY") && !args) {
-		buf_printf(&c->out, "* CAPABILITY IMAP4rev1 LITERAL+\r\n");
+		buf_printf(&c->out, "* CAPABILITY " IMAP_CAPS "\r\n");
 		return out(c, tag, "OK CAPABILITY completed");
 	}
 	if (is(w, wn, "NOOP") && !args)
@@ -511,39 +474,21 @@ static void execute(struct conn *c, const char *p, size_t len)
 	}
 	if (is(w, wn, "AUTHENTICATE") || is(w, wn, "STARTTLS"))
 		return out(c, tag, "NO not supported; use LOGIN");
-	bool known = is(w, wn, "SELECT") || is(w, wn, "EXAMINE") || is(w, wn, "LIST") ||
-	             is(w, wn, "LSUB") || is(w, wn, "CHECK") || is(w, wn, "CLOSE") ||
-	             is(w, wn, "EXPUNGE") || is(w, wn, "FETCH") || is(w, wn, "STORE") ||
-	             is(w, wn, "SEARCH");
+	if (imap_mailbox_cmd(c, tag, w, wn, uid, args, &cur))
+		return;
+	bool known = is(w, wn, "CHECK") || is(w, wn, "CLOSE") || is(w, wn, "EXPUNGE") ||
+	             is(w, wn, "FETCH") || is(w, wn, "STORE") || is(w, wn, "SEARCH");
 	if (!known)
 		return out(c, tag, "BAD unknown or unsupported command");
 	if (s->state == IS_NOAUTH)
 		return out(c, tag, "BAD log in first");
-	if ((is(w, wn, "SELECT") || is(w, wn, "EXAMINE")) && args) {
-		char box[256];
-		if (mp_imap_astring(&cur, box, sizeof(box)) < 0 || !mp_imap_at_end(&cur))
-			return out(c, tag, "BAD SELECT: syntax: SELECT mailbox");
-		return do_select(c, tag, box, is(w, wn, "EXAMINE"));
-	}
-	if ((is(w, wn, "LIST") || is(w, wn, "LSUB")) && args) {
-		char ref[256], pat[256];
-		if (mp_imap_astring(&cur, ref, sizeof(ref)) < 0 || !mp_imap_sp(&cur) ||
-		    mp_imap_astring(&cur, pat, sizeof(pat)) < 0 || !mp_imap_at_end(&cur))
-			return out(c, tag, "BAD LIST: syntax: LIST reference pattern");
-		if (pat[0] == 0)
-			buf_printf(&c->out, "* %.4s (\\Noselect) \"/\" \"\"\r\n", w);
-		else if (strcmp(pat, "*") == 0 || strcmp(pat, "%") == 0 ||
-		         !strcasecmp(pat, "INBOX"))
-			buf_printf(&c->out, "* %.4s (\\HasNoChildren) \"/\" \"INBOX\"\r\n", w);
-		return out(c, tag, "OK LIST completed");
-	}
 	if (s->state != IS_SELECTED)
 		return out(c, tag, "BAD select a mailbox first");
 	if (is(w, wn, "CHECK") && !args)
 		return do_noop(c, tag, "CHECK");
 	if (is(w, wn, "CLOSE") && !args) {
 		if (!s->readonly)
-			expunge(c, true);
+			imap_expunge(c, true, NULL);
 		s->state = IS_AUTH;
 		s->n = 0;
 		return out(c, tag, "OK CLOSE completed");
@@ -551,7 +496,7 @@ static void execute(struct conn *c, const char *p, size_t len)
 	if (is(w, wn, "EXPUNGE") && !args) {
 		if (s->readonly)
 			return out(c, tag, "NO mailbox is read-only");
-		expunge(c, false);
+		imap_expunge(c, false, NULL);
 		return out(c, tag, "OK EXPUNGE completed");
 	}
 	if (is(w, wn, "FETCH") && args)
@@ -602,7 +547,10 @@ static void command_line(struct conn *c, const char *line, size_t len)
 	if (buf_pending(&s->cmd) + len > IMAP_CMD_MAX)
 		return refuse(c, line, len, "BAD command too long");
 	buf_put(&s->cmd, line, len);
-	int lit = mp_imap_literal(line, len, &n, &nonsync);
+	uint64_t amax = imap_literal_max(c, &s->cmd); /* 0: not an APPEND */
+	int lit = mp_imap_literal_max(line, len, amax ? amax : MP_IMAP_LITERAL_MAX, &n, &nonsync);
+	if (lit < 0 && amax && mp_imap_literal_max(line, len, UINT32_MAX, &n, &nonsync) == 1)
+		return refuse(c, line, len, "NO [TOOBIG] APPEND: message over the size limit");
 	if (lit < 0)
 		return refuse(c, line, len, "BAD invalid literal (size must be 0..65536)");
 	if (lit > 0) {

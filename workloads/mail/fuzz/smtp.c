@@ -187,7 +187,7 @@ static void check_maildir(const struct smtp_check *k)
 	for (unsigned u = 1; u <= USERS; u++) {
 		fuzz_assert(fz_maildir_each(dir, u, "tmp", NULL, NULL) == 0);
 		files += fz_maildir_each(dir, u, "new", check_message, (void *)k);
-		fuzz_assert(mstore_sync(st, (int)u - 1) == 0);
+		fuzz_assert(mstore_sync(st, (int)u - 1, MS_INBOX) == 0);
 	}
 	fuzz_assert(files == k->files);
 }

@@ -3,6 +3,7 @@
  * point a network can produce), and the replies are read from its output buffer. The store is a
  * fresh Maildir under $TMPDIR. */
 #include "tools/unit.h"
+#include "workloads/mail/mailproto.h"
 #include "workloads/mail/server.h"
 
 #define _XOPEN_SOURCE_EXTENDED 1
@@ -174,7 +175,7 @@ static void test_smtp_limits(void **state)
 	struct ms_msg *m;
 	size_t n;
 	uint32_t next;
-	assert_int_equal(mstore_scan(st, 0, 0, &m, &n, &next), 0);
+	assert_int_equal(mstore_scan(st, 0, MS_INBOX, 0, &m, &n, &next), 0);
 	assert_int_equal(n, 0);
 	free(m);
 }
@@ -204,7 +205,7 @@ static void test_smtp_bare_lf_dot(void **state)
 	uint32_t next;
 	char *text;
 	size_t len;
-	assert_int_equal(mstore_scan(st, 0, 0, &m, &n, &next), 0);
+	assert_int_equal(mstore_scan(st, 0, MS_INBOX, 0, &m, &n, &next), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(mstore_read(st, 0, &m[0], &text, &len), 0);
 	const char *want = "Return-Path: <a@b>\r\none\r\n.\r\nMAIL FROM:<x@y>\r\n.\r\nthree\r\n";
@@ -239,7 +240,8 @@ static void imap_session(bool bytewise)
 	char *out = take(&c);
 	const char *want[] = {
 		"+ ready for 5 bytes\r\n",
-		"a1 OK [CAPABILITY IMAP4rev1 LITERAL+] LOGIN completed\r\n",
+		"a1 OK [CAPABILITY IMAP4rev1 LITERAL+ UIDPLUS MOVE NAMESPACE ENABLE SPECIAL-USE "
+		"CHILDREN] LOGIN completed\r\n",
 		"* 2 EXISTS\r\n",
 		"a2 OK [READ-WRITE] SELECT completed\r\n",
 		"* 2 FETCH (UID 2 RFC822.SIZE 26 BODY[TEXT] {10}\r\nbody two\r\n)\r\n",
@@ -290,6 +292,7 @@ static void test_imap_errors(void **state)
 	                 "c1 STORE 1:* +FLAGS (\\Deleted)\r\n"
 	                 "c2 FETCH 1 (BINARY[1])\r\n"
 	                 "c3 UID COPY 1 x\r\n"
+	                 "c3b UID THREAD REFERENCES UTF-8 ALL\r\n"
 	                 "c4 CAPABILITY\r\n";
 	feed(&c, in, strlen(in), false);
 	char *out = take(&c);
@@ -307,8 +310,10 @@ static void test_imap_errors(void **state)
 		"b9 OK [READ-ONLY] EXAMINE completed\r\n",
 		"c1 NO mailbox is read-only\r\n",
 		"c2 BAD FETCH",
-		"c3 BAD UID: only FETCH, STORE and SEARCH are supported\r\n",
-		"* CAPABILITY IMAP4rev1 LITERAL+\r\nc4 OK",
+		"c3 NO [TRYCREATE] COPY: no such mailbox\r\n",
+		"c3b BAD UID: only FETCH, STORE, SEARCH, COPY, MOVE and EXPUNGE\r\n",
+		"* CAPABILITY IMAP4rev1 LITERAL+ UIDPLUS MOVE NAMESPACE ENABLE SPECIAL-USE "
+		"CHILDREN\r\nc4 OK",
 	};
 	want_in_order(out, want, sizeof(want) / sizeof(want[0]));
 	free(out);
@@ -445,6 +450,95 @@ static void test_imap_structure_bytewise(void **state)
 	imap_structure(true);
 }
 
+/* The folder commands, whole and byte by byte: LIST patterns (one built to make a backtracking
+ * matcher take forever), CREATE, COPY and UID MOVE with COPYUID and the EXPUNGEs, STATUS, APPEND
+ * with a literal above the command limit but within --max-size, and one over it. */
+static void imap_folders(bool bytewise)
+{
+	deliver("Subject: one\r\n\r\nbody one\r\n");
+	deliver("Subject: two\r\n\r\nbody two\r\n");
+	deliver("Subject: three\r\n\r\nbody three\r\n");
+	struct conn c;
+	conn_init(&c, CONN_IMAP);
+	free(take(&c));
+	char in[16384], body[3001];
+	memset(body, 'x', 3000);
+	body[3000] = 0;
+	snprintf(in, sizeof(in),
+	         "f1 LOGIN user1 user1\r\n"
+	         "f2 LIST \"\" %%\r\n"
+	         "f3 CREATE a.b\r\n"
+	         "f4 LIST a *\r\n"
+	         "f5 LIST \"\" "
+	         "*%%*%%*%%*%%*%%*%%*%%*%%*%%*%%*%%*%%*%%*%%*%%*%%*%%*%%*%%*%%*%%*%%*%%*%%*%%*%%*%%"
+	         "*%%q\r\n"
+	         "f6 SELECT INBOX\r\n"
+	         "f7 COPY 1:2 Archive\r\n"
+	         "f8 UID MOVE 2:* Trash\r\n"
+	         "f9 STATUS Trash (UIDNEXT MESSAGES)\r\n"
+	         "g1 APPEND a.b (\\Seen) \" 5-Mar-2026 10:20:30 +0100\" {3000}\r\n%s\r\n"
+	         "g2 APPEND a.b {5000+}\r\n"
+	         "g3 NOOP\r\n",
+	         body);
+	feed(&c, in, strlen(in), bytewise);
+	char *out = take(&c);
+	uint32_t trash, ab, arch;
+	assert_int_equal(mstore_box_find(st, 0, "Trash", &trash), 0);
+	assert_int_equal(mstore_box_find(st, 0, "a.b", &ab), 0);
+	assert_int_equal(mstore_box_find(st, 0, "Archive", &arch), 0);
+	uint32_t tv = mstore_uidvalidity(st, 0, trash), av = mstore_uidvalidity(st, 0, ab);
+	char copyuid[64], moveuid[64], appenduid[64];
+	snprintf(copyuid, sizeof(copyuid), "f7 OK [COPYUID %u 1:2 1:2] COPY completed\r\n",
+	         mstore_uidvalidity(st, 0, arch));
+	snprintf(moveuid, sizeof(moveuid), "* OK [COPYUID %u 2:3 1:2] moved\r\n", tv);
+	snprintf(appenduid, sizeof(appenduid), "g1 OK [APPENDUID %u 1] APPEND completed\r\n", av);
+	const char *want[] = {
+		"* LIST (\\HasNoChildren) \".\" \"INBOX\"\r\n"
+		"* LIST (\\HasNoChildren \\Archive) \".\" \"Archive\"\r\n"
+		"* LIST (\\HasNoChildren \\Drafts) \".\" \"Drafts\"\r\n"
+		"* LIST (\\HasNoChildren \\Junk) \".\" \"Junk\"\r\n"
+		"* LIST (\\HasNoChildren \\Sent) \".\" \"Sent\"\r\n"
+		"* LIST (\\HasNoChildren \\Trash) \".\" \"Trash\"\r\nf2 OK LIST completed\r\n",
+		"f3 OK CREATE completed\r\n"
+		"* LIST (\\HasChildren) \".\" \"a\"\r\n* LIST (\\HasNoChildren) \".\" \"a.b\"\r\n"
+		"f4 OK LIST completed\r\nf5 OK LIST completed\r\n",
+		"f6 OK [READ-WRITE] SELECT completed\r\n",
+		copyuid,
+		moveuid,
+		"* 3 EXPUNGE\r\n* 2 EXPUNGE\r\nf8 OK MOVE completed\r\n",
+		"* STATUS \"Trash\" (UIDNEXT 3 MESSAGES 2)\r\nf9 OK STATUS completed\r\n",
+		"+ ready for 3000 bytes\r\n",
+		appenduid,
+		"g2 NO [TOOBIG] APPEND: message over the size limit\r\n"
+		"* BYE literal refused; its data cannot be told from commands\r\n",
+	};
+	want_in_order(out, want, sizeof(want) / sizeof(want[0]));
+	assert_null(strstr(out, "g3 "));
+	free(out);
+	conn_end(&c);
+	struct ms_msg *m;
+	size_t n;
+	uint32_t next;
+	assert_int_equal(mstore_scan(st, 0, ab, 0, &m, &n, &next), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(m[0].size, 3000);
+	assert_int_equal(m[0].flags, MP_FLAG_SEEN);
+	assert_int_equal(m[0].time_s, 1772702430);
+	free(m);
+}
+
+static void test_imap_folders_whole(void **state)
+{
+	(void)state;
+	imap_folders(false);
+}
+
+static void test_imap_folders_bytewise(void **state)
+{
+	(void)state;
+	imap_folders(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -455,6 +549,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_imap_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_imap_bytewise, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_imap_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_imap_folders_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_imap_folders_bytewise, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_imap_refused_literal_plus_closes, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_imap_fetch_pauses, setup, teardown),
