@@ -541,12 +541,15 @@ static int make_paths(struct vq_paths *p, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create a temporary directory: %s", strerror(errno));
 		return VQ_EXIT_OSERR;
 	}
+	/* a copy: gcc's -Wrestrict (under ASan) cannot tell p->dir from the p->sock[i] written */
+	char dir[sizeof(p->dir)];
+	memcpy(dir, p->dir, sizeof(dir));
 	static const char *const n[4] = { "in", "out", "err", "ctl" };
 	for (int i = 0; i < 4; i++)
-		snprintf(p->sock[i], sizeof(p->sock[i]), "%s/%s.sock", p->dir, n[i]);
-	snprintf(p->initrd, sizeof(p->initrd), "%s/initrd", p->dir);
-	snprintf(p->console, sizeof(p->console), "%s/console.log", p->dir);
-	snprintf(p->log, sizeof(p->log), "%s/qemu.log", p->dir);
+		snprintf(p->sock[i], sizeof(p->sock[i]), "%s/%s.sock", dir, n[i]);
+	snprintf(p->initrd, sizeof(p->initrd), "%s/initrd", dir);
+	snprintf(p->console, sizeof(p->console), "%s/console.log", dir);
+	snprintf(p->log, sizeof(p->log), "%s/qemu.log", dir);
 	return 0;
 }
 
