@@ -1,26 +1,29 @@
 /* harness/plan.c: command lines of every VM and load generator of a run (see plan.h). */
 #include "harness/plan.h"
 #include "harness/platform.h"
+#include "lib/argv.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+/* The command line's arrays seen as lib/argv.h's buffer for one word (a cmdline holds no pointer to
+ * itself, so a plan stays a plain value). */
 int plan__arg(struct cmdline *c, const char *fmt, ...)
 {
-	if (c->argc + 1 >= PLAN_MAX_ARGS)
-		return -1;
+	struct argv_buf a = { .v = (char **)c->argv,
+		              .n = c->argc,
+		              .max = PLAN_MAX_ARGS,
+		              .text = c->buf,
+		              .used = c->used,
+		              .size = sizeof(c->buf) };
 	va_list ap;
 	va_start(ap, fmt);
-	size_t room = sizeof(c->buf) - c->used;
-	int n = vsnprintf(c->buf + c->used, room, fmt, ap);
+	int rc = argv_vadd(&a, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= room)
-		return -1;
-	c->argv[c->argc++] = c->buf + c->used;
-	c->argv[c->argc] = NULL;
-	c->used += (size_t)n + 1;
-	return 0;
+	c->argc = a.n;
+	c->used = a.used;
+	return rc;
 }
 
 static const char *const guest_prog[NROLES] = { "vcons-db", "vcons-jbb", "vcons-web", "vcons-mail",
