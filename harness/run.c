@@ -1,12 +1,12 @@
 /* harness/run.c: the phases of one run and its processes (see run.h). */
 #include "harness/run.h"
+#include "lib/fs.h"
 #include "model/result.h"
 #include "model/verdict.h"
 
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -55,12 +55,6 @@ static int mkdirs(const char *path)
 			*p = '/';
 		}
 	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
 }
 
 /* results/<date>T<time>-<platform>-<N>csu[-k]: created here, so two runs never share one. */
@@ -271,7 +265,7 @@ static void remove_stale_work(const char *tmp)
 		char path[PATH_MAX];
 		if (pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
 			snprintf(path, sizeof(path), "%s/%s", tmp, e->d_name);
-			nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+			fs_rmtree(path, false);
 		}
 	}
 	if (d)
@@ -376,7 +370,7 @@ int run__once(const struct run_opts *o, struct run *r)
 		return RUN_EXIT_FAILURE;
 	}
 	if (!o->keep_work)
-		nftw(r->paths.work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		fs_rmtree(r->paths.work, false);
 	if (!strcmp(r->status, "aborted"))
 		return RUN_EXIT_ABORTED;
 	return failed(r) ? RUN_EXIT_INVALID : 0;

@@ -4,7 +4,7 @@
 # (vcons.srcs) would collide.
 LIBS += vclib
 vclib.srcs := lib/opt.c lib/num.c lib/size.c lib/clock.c lib/json.c lib/stop.c lib/net.c lib/vmopt.c \
-               lib/argv.c
+               lib/argv.c lib/fs.c
 
 UNIT_TESTS += vclib-opt-test
 vclib-opt-test.srcs := lib/test/opt_test.c

@@ -1,11 +1,19 @@
-/* Unit tests for lib/num.c, lib/clock.c, lib/json.c and lib/argv.c: full checks on numbers (errno,
- * the end, the range, nothing stored on failure), a clock that moves forward, getters with their
- * defaults, a command line that fills up word by word and refuses what does not fit. */
+/* Unit tests for lib/num.c, lib/clock.c, lib/json.c, lib/argv.c and lib/fs.c: full checks on
+ * numbers (errno, the end, the range, nothing stored on failure), a clock that moves forward,
+ * getters with their defaults, a command line that fills up word by word and refuses what does not
+ * fit, a tree removed without following a link out of it. */
 #include "tools/unit.h"
 #include "lib/argv.h"
 #include "lib/clock.h"
+#include "lib/fs.h"
 #include "lib/json.h"
 #include "lib/num.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void integers(void **state)
 {
@@ -98,5 +106,40 @@ static void command_lines(void **state)
 	assert_null(a.v[2]);
 }
 
-UNIT_MAIN(cmocka_unit_test(integers), cmocka_unit_test(doubles), cmocka_unit_test(clock_moves),
-          cmocka_unit_test(getters), cmocka_unit_test(command_lines))
+/* fs_tmpdir() makes a private directory under $TMPDIR; fs_rmtree() removes a tree (or only what is
+ * below its top) without following a symbolic link out of it. */
+static void trees(void **state)
+{
+	(void)state;
+	char top[256], p[512], outside[256];
+	assert_int_equal(fs_tmpdir(top, sizeof(top), "vclib-fs-test"), 0);
+	assert_int_equal(fs_tmpdir(outside, sizeof(outside), "vclib-fs-outside"), 0);
+	struct stat sb;
+	assert_int_equal(stat(top, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	snprintf(p, sizeof(p), "%s/a", top);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/a/b", top);
+	assert_int_equal(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/a/b/f", top);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/link", top);
+	assert_int_equal(symlink(outside, p), 0);
+	assert_int_equal(fs_rmtree(top, true), 0);
+	assert_int_equal(stat(top, &sb), 0); /* the top stays */
+	snprintf(p, sizeof(p), "%s/a", top);
+	assert_int_equal(stat(p, &sb), -1);      /* what was below it is gone */
+	assert_int_equal(stat(outside, &sb), 0); /* the link's target was not followed */
+	assert_int_equal(fs_rmtree(top, false), 0);
+	assert_int_equal(stat(top, &sb), -1);
+	assert_int_equal(fs_rmtree(outside, false), 0);
+	assert_int_equal(fs_rmtree(top, false), -1); /* no such tree */
+	char small[8];
+	assert_int_equal(fs_tmpdir(small, sizeof(small), "vclib-fs-test"), -1);
+	assert_int_equal(errno, ENAMETOOLONG);
+}
+
+UNIT_MAIN(cmocka_unit_test(integers), cmocka_unit_test(trees), cmocka_unit_test(doubles),
+          cmocka_unit_test(clock_moves), cmocka_unit_test(getters), cmocka_unit_test(command_lines))

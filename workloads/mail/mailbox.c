@@ -4,13 +4,13 @@
  * file. Folder names are client input that becomes a path component: mstore_box_name is the only
  * way in, and what it lets through has no "/" and no empty level, so never "." or "..". */
 
+#include "lib/fs.h"
 #include "workloads/mail/mailproto.h"
 #include "workloads/mail/mailstore_int.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,14 +125,6 @@ int ms_box_make(struct mstore *st, int user, const char *name, bool sync)
 	return rc;
 }
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static bool is_dir(const char *dir, const struct dirent *e)
 {
 	if (e->d_type != DT_UNKNOWN)
@@ -159,7 +151,7 @@ int ms_boxes_open(struct mstore *st, int user)
 			continue;
 		if (!strncmp(e->d_name, DELETED, strlen(DELETED))) { /* a DELETE cut short */
 			snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-			nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+			fs_rmtree(p, false);
 			continue;
 		}
 		/* ".INBOX" would be INBOX twice; other non-canonical names are not ours */
@@ -242,7 +234,7 @@ static int delete_locked(struct mstore *st, int user, struct ms_box *b)
 	*b = u->box[--u->nbox];
 	ms_path(st, user, NULL, NULL, NULL, from, sizeof(from));
 	int rc = ms_fsync_path(from);
-	nftw(to, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fs_rmtree(to, false);
 	return rc;
 }
 

@@ -36,12 +36,12 @@ E2E_TESTS += workloads/mail/test/load.sh workloads/mail/test/load.sh@hv
 BENCHES += workloads/mail/bench/mail-bench.sh workloads/mail/bench/mail-bench.sh@hv
 UNIT_TESTS += mailstore-test
 mailstore-test.srcs := workloads/mail/test/store_test.c
-mailstore-test.deps := mailstore mailproto
+mailstore-test.deps := mailstore mailproto vclib
 mailstore-test.ldlibs := -lcmocka -pthread
 
 UNIT_TESTS += mailsession-test
 mailsession-test.srcs := workloads/mail/test/session_test.c
-mailsession-test.deps := mailsession mailstore mailproto vcsrv
+mailsession-test.deps := mailsession mailstore mailproto vcsrv vclib
 mailsession-test.ldlibs := -lcmocka -pthread
 
 # fuzz targets (`make fuzz FUZZ_ONLY=mail-smtp`): the SMTP and IMAP sessions over a scratch Maildir
@@ -49,10 +49,10 @@ mailsession-test.ldlibs := -lcmocka -pthread
 # workloads/mail/fuzz/{smtp,imap,proto,msg}/
 FUZZERS += mail-smtp mail-imap mail-proto
 mail-smtp.srcs := workloads/mail/fuzz/smtp.c workloads/mail/fuzz/driver.c
-mail-smtp.deps := mailsession mailstore mailproto vcsrv
+mail-smtp.deps := mailsession mailstore mailproto vcsrv vclib
 mail-smtp.ldlibs := -pthread
 mail-imap.srcs := workloads/mail/fuzz/imap.c workloads/mail/fuzz/driver.c
-mail-imap.deps := mailsession mailstore mailproto vcsrv
+mail-imap.deps := mailsession mailstore mailproto vcsrv vclib
 mail-imap.ldlibs := -pthread
 mail-proto.srcs := workloads/mail/fuzz/proto.c
 mail-proto.deps := mailproto

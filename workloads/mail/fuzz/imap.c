@@ -17,7 +17,7 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <ftw.h>
+#include "lib/fs.h"
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -131,14 +131,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	make_big();
 	make_store();
 	return 0;
-}
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return ftw->level ? remove(p) : 0; /* the scratch directory itself stays */
 }
 
 /* Does the stream name a command that changes folders (case-insensitively)? */
@@ -308,7 +300,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (k.folders) {
 		fuzz_assert(fz_maildir_each(dir, 1, "tmp", NULL, NULL) == 0);
 		mstore_close(st);
-		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		fs_rmtree(dir, true);
 		make_store();
 	} else {
 		restore_maildir();

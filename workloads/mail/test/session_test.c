@@ -3,11 +3,11 @@
  * point a network can produce), and the replies are read from its output buffer. The store is a
  * fresh Maildir under $TMPDIR. */
 #include "tools/unit.h"
+#include "lib/fs.h"
 #include "workloads/mail/mailproto.h"
 #include "workloads/mail/server.h"
 
 #define _XOPEN_SOURCE_EXTENDED 1
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,21 +16,11 @@ static char dir[256];
 static struct mstore *st;
 static const struct server_cfg cfg = { .addr = "127.0.0.1", .max_size = 4096, .threads = 1 };
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	const char *t = getenv("TMPDIR");
 	char err[256];
-	snprintf(dir, sizeof(dir), "%s/vcons-session-test.XXXXXX", t ? t : "/tmp");
-	if (!mkdtemp(dir))
+	if (fs_tmpdir(dir, sizeof(dir), "vcons-session-test") < 0)
 		return -1;
 	return mstore_open(&st, dir, 3, NULL, err, sizeof(err));
 }
@@ -39,7 +29,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	mstore_close(st);
-	return nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return fs_rmtree(dir, false);
 }
 
 static void conn_init(struct conn *c, enum conn_kind kind)

@@ -4,13 +4,13 @@
  * LIST, subscriptions), APPEND/COPY/MOVE and a COPY/MOVE cut short at each step, then recovered.
  * Works in a fresh directory under $TMPDIR. */
 #include "tools/unit.h"
+#include "lib/fs.h"
 #include "workloads/mail/mailproto.h"
 #include "workloads/mail/mailstore.h"
 
 #define _XOPEN_SOURCE_EXTENDED 1
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,26 +18,16 @@
 
 static char dir[256];
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	const char *t = getenv("TMPDIR");
-	snprintf(dir, sizeof(dir), "%s/vcons-store-test.XXXXXX", t ? t : "/tmp");
-	return mkdtemp(dir) ? 0 : -1;
+	return fs_tmpdir(dir, sizeof(dir), "vcons-store-test");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	return nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return fs_rmtree(dir, false);
 }
 
 static int count(const char *user, const char *sub)

@@ -20,24 +20,32 @@ def conn():
     s = socket.create_connection((addr, port), timeout=5)
     return s
 
+def read_into(s, out):
+    """Appends to out (a bytearray) what the server sends until it closes; a time-out raises
+    socket.timeout, with what came before it in out."""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            return out
+        out += b
+
+def read_all(s):
+    return bytes(read_into(s, bytearray()))
+
 def exchange(data, shut=False):
     """Sends data, returns everything the server sends until it closes (or 3 s pass)."""
     s = conn()
     s.sendall(data)
     if shut:
         s.shutdown(socket.SHUT_WR)
-    out = b""
+    out = bytearray()
     s.settimeout(3)
     try:
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            out += b
+        read_into(s, out)
     except socket.timeout:
         out += b"<timeout>"
     s.close()
-    return out
+    return bytes(out)
 
 def status(resp):
     try:
@@ -84,13 +92,8 @@ ok("server serves others after abrupt disconnects", alive())
 s = conn()
 s.sendall(b"GET /bank/summary?user=1 HTTP/1.1\r\n\r\nGET /static/f00049.bin HTTP/1.1\r\n\r\n"
           b"GET /bank/summary?user=2 HTTP/1.1\r\nConnection: close\r\n\r\n")
-buf = b""
 s.settimeout(5)
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    buf += b
+buf = read_all(s)
 s.close()
 i1, i2 = buf.find(b"user=1 balance="), buf.find(b"user=2 balance=")
 ok("pipelined requests answered in order", buf.count(b"HTTP/1.1 200 OK") == 3 and 0 < i1 < i2,
@@ -99,12 +102,7 @@ ok("pipelined requests answered in order", buf.count(b"HTTP/1.1 200 OK") == 3 an
 # A well-framed but wrong request keeps the connection: 404 then 200 on the same socket.
 s = conn()
 s.sendall(b"GET /nope HTTP/1.1\r\n\r\nGET /bank/summary?user=9 HTTP/1.1\r\nConnection: close\r\n\r\n")
-buf = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    buf += b
+buf = read_all(s)
 s.close()
 ok("404 keeps the connection for the next request",
    buf.startswith(b"HTTP/1.1 404") and b"HTTP/1.1 200 OK" in buf and b"user=9 balance=" in buf)
@@ -118,12 +116,7 @@ for i in range(len(req)):
     s.send(req[i:i + 1])
     if i == 10:
         ok("server serves others during a slow request", alive())
-buf = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    buf += b
+buf = read_all(s)
 ok("byte-by-byte request answered", buf.startswith(b"HTTP/1.1 200") and b"user=3 balance=" in buf)
 
 # Stalled clients are dropped: 40 slowloris connections with a partial request (request timeout
