@@ -5,7 +5,8 @@ mailproto.srcs := workloads/mail/proto_line.c workloads/mail/proto_smtp.c worklo
 	workloads/mail/mime.c workloads/mail/imap_msg.c workloads/mail/imap_search.c
 
 LIBS += mailstore
-mailstore.srcs := workloads/mail/mailstore.c workloads/mail/mailbox.c workloads/mail/mailbox_copy.c
+mailstore.srcs := workloads/mail/mailstore.c workloads/mail/mailbox.c workloads/mail/mailbox_copy.c \
+	workloads/mail/mailview.c
 
 # the SMTP and IMAP sessions (byte buffers in, byte buffers out: workloads/common/buf.h in
 # libvcsrv), a library so unit tests and the sanitizer build cover them
