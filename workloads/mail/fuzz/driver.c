@@ -138,6 +138,7 @@ void fz_session_run(struct conn *c, enum conn_kind kind, const struct fz_stream 
 	c->kind = kind;
 	c->fd = -1;
 	c->wake = note_wake;
+	// cppcheck-suppress autoVariables ; both are cleared before the return
 	c->net = &woken;
 	if ((kind == CONN_SMTP ? smtp_open(c) : imap_open(c)) != 0)
 		abort();
@@ -163,5 +164,6 @@ void fz_session_run(struct conn *c, enum conn_kind kind, const struct fz_stream 
 		report(&acc, fed, on_chunk, ctx);
 	}
 	c->wake = NULL; /* woken is gone: the session may still be watching until conn_end */
+	c->net = NULL;
 	buf_free(&acc);
 }
