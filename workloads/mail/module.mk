@@ -5,7 +5,8 @@ mailproto.srcs := workloads/mail/proto_line.c workloads/mail/proto_smtp.c worklo
 	workloads/mail/mime.c workloads/mail/imap_msg.c workloads/mail/imap_search.c
 
 LIBS += mailstore
-mailstore.srcs := workloads/mail/mailstore.c workloads/mail/mailbox.c workloads/mail/mailbox_copy.c
+mailstore.srcs := workloads/mail/mailstore.c workloads/mail/mailbox.c workloads/mail/mailbox_copy.c \
+	workloads/mail/mailview.c
 
 # the SMTP and IMAP sessions (byte buffers in, byte buffers out: workloads/common/buf.h in
 # libvcsrv), a library so unit tests and the sanitizer build cover them
@@ -26,6 +27,7 @@ mailproto-test.ldlibs := -lcmocka
 E2E_TESTS += workloads/mail/test/protocol.sh workloads/mail/test/protocol.sh@hv
 E2E_TESTS += workloads/mail/test/imap_clients.sh workloads/mail/test/imap_clients.sh@hv
 E2E_TESTS += workloads/mail/test/folders.sh workloads/mail/test/folders.sh@hv
+E2E_TESTS += workloads/mail/test/idle.sh workloads/mail/test/idle.sh@hv
 
 HOST_PROGS += vcons-mail-load
 vcons-mail-load.srcs := workloads/mail/load_main.c workloads/mail/load_net.c \

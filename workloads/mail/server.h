@@ -16,8 +16,9 @@ struct server_cfg {
 	const char *addr;
 	int smtp_port, imap_port;
 	unsigned threads;
-	uint64_t max_size;  /* SMTP message size limit (bytes), advertised in EHLO */
-	int idle_timeout_s; /* a connection quiet this long is closed */
+	uint64_t max_size;       /* SMTP message size limit (bytes), advertised in EHLO */
+	int idle_timeout_s;      /* a connection quiet this long is closed */
+	int imap_idle_timeout_s; /* ... or this long while in IMAP IDLE (RFC 2177: 30 min) */
 };
 
 struct smtp_sess;
@@ -31,7 +32,12 @@ struct conn {
 	const struct server_cfg *cfg;
 	struct buf in, out;
 	bool close_after_flush; /* QUIT / LOGOUT / fatal error: close once out is sent */
-	bool more; /* the session paused with work left: call it again once out drains */
+	bool more;   /* the session paused with work left: call it again once out drains */
+	bool idling; /* IMAP IDLE: the server speaks next (cfg->imap_idle_timeout_s applies) */
+	/* Wakes the connection from any thread (NULL: there is no one to wake): the network layer
+	 * then calls imap_wake on the connection's own thread. Set by the network layer. */
+	void (*wake)(struct conn *c);
+	void *net; /* the network layer's */
 	union {
 		struct smtp_sess *smtp;
 		struct imap_sess *imap;
@@ -48,6 +54,7 @@ int imap_open(struct conn *c);
 void imap_input(struct conn *c);
 void imap_close(struct conn *c);
 void imap_timeout(struct conn *c);
+void imap_wake(struct conn *c); /* after c->wake: sends what changed if the session IDLEs */
 
 /* Ends c's protocol session and frees its buffers (the socket and c itself stay the caller's). */
 static inline void conn_end(struct conn *c)

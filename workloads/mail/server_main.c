@@ -59,6 +59,11 @@ static int parse(int argc, char **argv, struct mail_opts *o)
 		  .help = "SMTP message size limit, advertised in EHLO", .def = "10485760" },
 		{ OPT_INT("idle-timeout", &c->idle_timeout_s, 1, 86400), .arg = "S",
 		  .help = "close connections quiet for S seconds", .def = "300" },
+		{ OPT_INT("imap-idle-timeout", &c->imap_idle_timeout_s, 1, 86400), .arg = "S",
+		  .help =
+		      "... or S seconds while in IMAP IDLE (RFC 2177: clients renew it every 29 "
+		      "min)",
+		  .def = "1800" },
 		OPT_END,
 	};
 	struct opt_cmd cmd = {
@@ -85,7 +90,8 @@ int main(int argc, char **argv)
 	struct mail_opts o = { .cfg = { .addr = "127.0.0.1",
 		                        .smtp_port = 2525,
 		                        .imap_port = 1143,
-		                        .idle_timeout_s = 300 },
+		                        .idle_timeout_s = 300,
+		                        .imap_idle_timeout_s = 1800 },
 		               .data = ".",
 		               .users = 100,
 		               .threads = cpus > 0 ? (int)cpus : 1,

@@ -1,8 +1,10 @@
 /* workloads/mail/server_net.c: SMTP and IMAP on the server core (workloads/common/srv.h): the two
  * listeners (the server speaks first on both: no TCP_DEFER_ACCEPT, and nothing is read before the
  * client answers the greeting), a connection's session opened on accept, fed on input, told when
- * the connection has been idle for --idle-timeout (it says goodbye: RFC 5321 4.5.3.2 421, RFC 3501
- * BYE) and closed with the connection. A command costs epoll_wait, one recv and one send. */
+ * the connection has been idle for --idle-timeout, or --imap-idle-timeout while the client IDLEs
+ * (it says goodbye: RFC 5321 4.5.3.2 421, RFC 3501 BYE), woken (srv_conn_wake) when a folder an
+ * IDLE watches changes, and closed with the connection. A command costs epoll_wait, one recv and
+ * one send. */
 #include "workloads/mail/server.h"
 #include "workloads/common/srv.h"
 
@@ -16,12 +18,21 @@ struct mail_ctx {
 	struct mstore *st;
 };
 
+/* A store watcher's call (any thread): the session stays open meanwhile, since its close
+ * unwatches under the lock the store holds around this call (srv_conn_wake's contract). */
+static void net_wake(struct conn *c)
+{
+	srv_conn_wake(c->net);
+}
+
 static int mail_open(struct srv_conn *sc)
 {
 	const struct mail_ctx *m = sc->arg;
 	struct conn *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -1;
+	c->wake = net_wake;
+	c->net = sc;
 	c->fd = sc->fd;
 	c->kind = (enum conn_kind)sc->kind;
 	c->st = m->st;
@@ -50,7 +61,16 @@ static int mail_input(struct srv_conn *sc)
 	session_input[c->kind](c);
 	sc->close_after = c->close_after_flush;
 	sc->more = c->more;
+	sc->idle_timeout_s = c->idling ? c->cfg->imap_idle_timeout_s : 0;
 	return 0;
+}
+
+static void mail_wake(struct srv_conn *sc)
+{
+	struct conn *c = sc->proto;
+	if (c->kind == CONN_IMAP)
+		imap_wake(c);
+	sc->close_after = c->close_after_flush;
 }
 
 static void mail_timeout(struct srv_conn *sc)
@@ -73,6 +93,7 @@ int server_run(const struct server_cfg *cfg, struct mstore *st, int stop_fd)
 	static const struct srv_proto proto = { .open = mail_open,
 		                                .input = mail_input,
 		                                .timeout = mail_timeout,
+		                                .wake = mail_wake,
 		                                .close = mail_close,
 		                                .in_max = IN_HIGH,
 		                                .out_high = CONN_OUT_HIGH };

@@ -82,9 +82,23 @@ static void drain(struct conn *c, struct buf *acc)
 	buf_consume(&c->out, n);
 }
 
-/* Runs the session over what is in c->in like server_net.c's conn_event does. */
+/* c->wake: what the network layer does with srv_conn_wake (c->net: the driver's flag). */
+static void note_wake(struct conn *c)
+{
+	*(bool *)c->net = true;
+}
+
+/* Runs the session over what is in c->in like the server core does (srv.c's conn_work), after
+ * serving a wake-up. */
 static void pump(struct conn *c, struct buf *acc)
 {
+	bool *woken = c->net;
+	if (*woken && !c->close_after_flush) {
+		*woken = false;
+		if (c->kind == CONN_IMAP)
+			imap_wake(c);
+		drain(c, acc);
+	}
 	for (;;) {
 		size_t before = buf_pending(&c->in);
 		if (!c->close_after_flush && buf_pending(&c->out) < CONN_OUT_HIGH)
@@ -120,8 +134,12 @@ void fz_session_run(struct conn *c, enum conn_kind kind, const struct fz_stream 
                     fz_on_chunk *on_chunk, void *ctx)
 {
 	struct buf acc = { 0 };
+	bool woken = false;
 	c->kind = kind;
 	c->fd = -1;
+	c->wake = note_wake;
+	// cppcheck-suppress autoVariables ; both are cleared before the return
+	c->net = &woken;
 	if ((kind == CONN_SMTP ? smtp_open(c) : imap_open(c)) != 0)
 		abort();
 	drain(c, &acc);
@@ -145,5 +163,7 @@ void fz_session_run(struct conn *c, enum conn_kind kind, const struct fz_stream 
 		drain(c, &acc);
 		report(&acc, fed, on_chunk, ctx);
 	}
+	c->wake = NULL; /* woken is gone: the session may still be watching until conn_end */
+	c->net = NULL;
 	buf_free(&acc);
 }

@@ -37,7 +37,9 @@ typedef void fz_on_chunk(void *ctx, const char *out, size_t out_len, size_t fed)
 
 /* Opens a session of kind on c (cfg and st as given), feeds it the stream chunk by chunk, calls
  * on_chunk after each, stops feeding once the session closes. The greeting counts as chunk 0's
- * output. If timeout, finishes with the idle-timeout goodbye. Leaves the session open. */
+ * output. A wake-up (c->wake, called where srv_conn_wake would be: a folder an IMAP IDLE watches
+ * changed) is served with imap_wake before the next chunk. If timeout, finishes with the
+ * idle-timeout goodbye. Leaves the session open. */
 void fz_session_run(struct conn *c, enum conn_kind kind, const struct fz_stream *s, bool timeout,
                     fz_on_chunk *on_chunk, void *ctx);
 

@@ -8,10 +8,12 @@
  * no CR, LF or NUL inside, each one untagged ("* "), a continuation request ("+ ") or tagged (a
  * valid tag, then OK, NO or BAD); literals "{n}" CRLF and n bytes, each a piece of one of the
  * messages (or lines of one, for HEADER.FIELDS); RFC822.SIZE one of theirs; FLAGS lists of system
- * flags; message numbers and UIDs within the four; no file left in tmp/, none added. An input that
- * names a command that adds or moves messages or folders (APPEND, COPY, MOVE, CREATE, RENAME,
- * DELETE, SUBSCRIBE) is checked for the syntax of the responses only (its literals and numbers may
- * be of messages it made) and the store is made anew after it. */
+ * flags; message numbers and UIDs within the four; no file left in tmp/, none added; after
+ * "+ idling" no tagged response but IDLE's own. An input that names a command that adds or moves
+ * messages or folders (APPEND, COPY, MOVE, CREATE, RENAME, DELETE, SUBSCRIBE) or IDLE is checked
+ * for the syntax of the responses only (its literals and numbers may be of messages it made) and
+ * the store is made anew after it; while such a session IDLEs, a message is delivered to user1
+ * after each chunk (three at most), which wakes it as another session's delivery would. */
 #include "tools/fuzz.h"
 #include "workloads/mail/fuzz/driver.h"
 
@@ -136,8 +138,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* Does the stream name a command that changes folders (case-insensitively)? */
 static bool changes_folders(const uint8_t *p, size_t n)
 {
-	static const char *const words[] = { "append", "copy",   "move",     "create",
-		                             "rename", "delete", "subscribe" };
+	static const char *const words[] = { "append", "copy",   "move",      "create",
+		                             "rename", "delete", "subscribe", "idle" };
 	for (size_t i = 0; i < n; i++)
 		for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
 			size_t k = 0, len = strlen(words[w]);
@@ -153,6 +155,9 @@ struct imap_check {
 	bool folders;     /* the input changes folders: check the syntax only */
 	uint64_t literal; /* bytes of a literal still to come in the output */
 	bool mid_line;    /* after a literal: the rest of the response's line follows */
+	bool idling;      /* "+ idling" was sent: only IDLE's own tagged response may come */
+	int delivered;    /* messages delivered while the session idled */
+	const struct conn *c;
 };
 
 /* A literal in a FETCH response: a piece of one of the messages, or (HEADER.FIELDS) some of a
@@ -228,8 +233,11 @@ static unsigned long number_after(const char *l, size_t n, const char *prefix)
 }
 
 /* The first line of a response. */
-static void check_start(const char *l, size_t n, bool folders)
+static void check_start(struct imap_check *k, const char *l, size_t n)
 {
+	bool folders = k->folders;
+	if (n == 8 && !memcmp(l, "+ idling", 8))
+		k->idling = true;
 	if (n >= 2 && (l[0] == '*' || l[0] == '+') && l[1] == ' ') {
 		unsigned long m = number_after(l, n, "* ");
 		const char *sp = memchr(l + 2, ' ', n - 2);
@@ -249,6 +257,10 @@ static void check_start(const char *l, size_t n, bool folders)
 	fuzz_assert((n - t >= 4 && !memcmp(l + t, " OK ", 4)) ||
 	            (n - t >= 4 && !memcmp(l + t, " NO ", 4)) ||
 	            (n - t >= 5 && !memcmp(l + t, " BAD ", 5)));
+	if (k->idling) /* what ends the IDLE, and nothing else */
+		fuzz_assert(memmem(l, n, " OK IDLE terminated", 19) ||
+		            memmem(l, n, " BAD IDLE: expected DONE", 24));
+	k->idling = false;
 }
 
 static void on_chunk(void *ctx, const char *out, size_t len, size_t fed)
@@ -270,7 +282,7 @@ static void on_chunk(void *ctx, const char *out, size_t len, size_t fed)
 		size_t n = (size_t)(lf - 1 - p);
 		fuzz_assert(!memchr(p, '\r', n) && !memchr(p, 0, n));
 		if (!k->mid_line)
-			check_start(p, n, k->folders);
+			check_start(k, p, n);
 		if (!k->folders)
 			check_size(p, n);
 		check_flags(p, n);
@@ -287,14 +299,20 @@ static void on_chunk(void *ctx, const char *out, size_t len, size_t fed)
 		}
 		p = lf + 1;
 	}
+	if (k->folders && k->c->idling && k->delivered < 3) { /* another session's delivery */
+		int user = 0;
+		const char *m = msgs[0].text;
+		fuzz_assert(mstore_deliver(st, &user, 1, "", 0, m, strlen(m)) == 0);
+		k->delivered++;
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz_stream s;
 	fz_stream_init(&s, data, size, 64, 120u * 1024u); /* under ASan's mmap threshold */
-	struct imap_check k = { .folders = changes_folders(s.p, s.len) };
 	struct conn c = { .st = st, .cfg = &cfg };
+	struct imap_check k = { .folders = changes_folders(s.p, s.len), .c = &c };
 	fz_session_run(&c, CONN_IMAP, &s, s.chunking & 0x80, on_chunk, &k);
 	conn_end(&c);
 	if (k.folders) {

@@ -1,7 +1,9 @@
 /* Unit tests for the SMTP and IMAP sessions of vcons-mail (server_smtp.c, server_imap.c) without
  * sockets: bytes go into a connection's input buffer, whole or one byte at a time (every split
- * point a network can produce), and the replies are read from its output buffer. The store is a
- * fresh Maildir under $TMPDIR. */
+ * point a network can produce), and the replies are read from its output buffer. Two sessions on
+ * one store show IDLE and the untagged updates one gets of the other's changes (a test's wake
+ * counts the calls the network layer would turn into srv_conn_wake). The store is a fresh
+ * Maildir under $TMPDIR. */
 #include "tools/unit.h"
 #include "lib/fs.h"
 #include "workloads/mail/mailproto.h"
@@ -80,6 +82,15 @@ static void want_in_order(const char *out, const char *const *want, size_t n)
 			fail_msg("missing, in order: %s\n--- output:\n%s", want[i], out);
 		p = q + strlen(want[i]);
 	}
+}
+
+#define CAPS "IMAP4rev1 LITERAL+ UIDPLUS MOVE NAMESPACE ENABLE SPECIAL-USE CHILDREN IDLE"
+
+/* Feeds s whole and returns the output (free it). */
+static char *say_conn(struct conn *c, const char *s)
+{
+	feed(c, s, strlen(s), false);
+	return take(c);
 }
 
 static void smtp_session(bool bytewise)
@@ -230,8 +241,7 @@ static void imap_session(bool bytewise)
 	char *out = take(&c);
 	const char *want[] = {
 		"+ ready for 5 bytes\r\n",
-		"a1 OK [CAPABILITY IMAP4rev1 LITERAL+ UIDPLUS MOVE NAMESPACE ENABLE SPECIAL-USE "
-		"CHILDREN] LOGIN completed\r\n",
+		"a1 OK [CAPABILITY " CAPS "] LOGIN completed\r\n",
 		"* 2 EXISTS\r\n",
 		"a2 OK [READ-WRITE] SELECT completed\r\n",
 		"* 2 FETCH (UID 2 RFC822.SIZE 26 BODY[TEXT] {10}\r\nbody two\r\n)\r\n",
@@ -302,8 +312,7 @@ static void test_imap_errors(void **state)
 		"c2 BAD FETCH",
 		"c3 NO [TRYCREATE] COPY: no such mailbox\r\n",
 		"c3b BAD UID: only FETCH, STORE, SEARCH, COPY, MOVE and EXPUNGE\r\n",
-		"* CAPABILITY IMAP4rev1 LITERAL+ UIDPLUS MOVE NAMESPACE ENABLE SPECIAL-USE "
-		"CHILDREN\r\nc4 OK",
+		"* CAPABILITY " CAPS "\r\nc4 OK",
 	};
 	want_in_order(out, want, sizeof(want) / sizeof(want[0]));
 	free(out);
@@ -529,6 +538,173 @@ static void test_imap_folders_bytewise(void **state)
 	imap_folders(true);
 }
 
+/* Two IMAP sessions on user1; wakes[i] counts the wake-ups of sess[i]. */
+static struct conn sess[2];
+static int wakes[2];
+
+static void count_wake(struct conn *c)
+{
+	wakes[c - sess]++;
+}
+
+static void two_sessions(const char *box)
+{
+	char in[128];
+	snprintf(in, sizeof(in), "l LOGIN user1 user1\r\ns SELECT %s\r\n", box);
+	for (int i = 0; i < 2; i++) {
+		conn_init(&sess[i], CONN_IMAP);
+		sess[i].wake = count_wake;
+		wakes[i] = 0;
+		feed(&sess[i], in, strlen(in), false);
+		char *out = take(&sess[i]);
+		assert_non_null(strstr(out, "s OK [READ-WRITE]"));
+		free(out);
+	}
+}
+
+/* Feeds s to session i and returns its output (free it). */
+static char *say(int i, const char *s, bool bytewise)
+{
+	feed(&sess[i], s, strlen(s), bytewise);
+	return take(&sess[i]);
+}
+
+/* What a woken session sends: the network layer's imap_wake after c->wake. */
+static char *woken(int i)
+{
+	imap_wake(&sess[i]);
+	return take(&sess[i]);
+}
+
+static void expect(char *out, const char *want)
+{
+	if (strcmp(out, want) != 0)
+		fail_msg("want:\n%s--- got:\n%s", want, out);
+	free(out);
+}
+
+/* IDLE (RFC 2177): session 0 idles, session 1 and SMTP change INBOX, each change wakes session 0
+ * and reaches its client at once (flags, new mail, expunges, a MOVE out); DONE ends it and the
+ * watch with it. */
+static void imap_idle(bool bytewise)
+{
+	deliver("Subject: one\r\n\r\nbody one\r\n");
+	deliver("Subject: two\r\n\r\nbody two\r\n");
+	two_sessions("INBOX");
+	expect(say(0, "i1 IDLE\r\n", bytewise), "+ idling\r\n");
+	assert_true(sess[0].idling);
+	expect(say(1, "b1 STORE 1 +FLAGS.SILENT (\\Flagged)\r\n", bytewise),
+	       "b1 OK STORE completed\r\n");
+	assert_int_equal(wakes[0], 1);
+	assert_int_equal(wakes[1], 0); /* the other one does not idle: no wake-up */
+	expect(woken(0), "* 1 FETCH (UID 1 FLAGS (\\Flagged))\r\n");
+	expect(woken(0), ""); /* woken again with nothing new: nothing */
+	deliver("Subject: three\r\n\r\nbody three\r\n");
+	assert_int_equal(wakes[0], 2);
+	expect(woken(0), "* 3 EXISTS\r\n* 0 RECENT\r\n");
+	char *out = say(1, "b2 APPEND INBOX {9}\r\nSubject:\r\n\r\n", bytewise);
+	assert_non_null(strstr(out, "* 4 EXISTS\r\n* 0 RECENT\r\n"));
+	assert_non_null(strstr(out, "b2 OK [APPENDUID "));
+	free(out);
+	expect(woken(0), "* 4 EXISTS\r\n* 0 RECENT\r\n");
+	out = say(1, "b3 STORE 2 +FLAGS.SILENT (\\Deleted)\r\nb4 EXPUNGE\r\n", bytewise);
+	assert_non_null(strstr(out, "* 2 EXPUNGE\r\nb4 OK EXPUNGE completed\r\n"));
+	free(out);
+	expect(woken(0),
+	       "* 2 EXPUNGE\r\n"); /* flagged \Deleted, then gone: one sync sees it gone */
+	out = say(1, "b5 UID MOVE 4 Trash\r\n", bytewise);
+	assert_non_null(strstr(out, "* 3 EXPUNGE\r\nb5 OK MOVE completed\r\n"));
+	free(out);
+	expect(woken(0), "* 3 EXPUNGE\r\n");
+	expect(say(0, "DONE\r\n", bytewise), "i1 OK IDLE terminated\r\n");
+	assert_false(sess[0].idling);
+	int before = wakes[0];
+	deliver("Subject: four\r\n\r\nbody four\r\n");
+	assert_int_equal(wakes[0], before); /* not idling: no wake-up, news at its next command */
+	expect(say(0, "n NOOP\r\n", bytewise),
+	       "* 3 EXISTS\r\n* 0 RECENT\r\nn OK NOOP completed\r\n");
+	/* IDLE in the authenticated state, an IDLE ended by another line, pipelined after DONE */
+	expect(say(0, "c CLOSE\r\ni2 IDLE\r\nDONE\r\ni3 IDLE\r\nNOOP\r\nz NOOP\r\n", bytewise),
+	       "c OK CLOSE completed\r\n+ idling\r\ni2 OK IDLE terminated\r\n+ idling\r\n"
+	       "i3 BAD IDLE: expected DONE\r\nz OK NOOP completed\r\n");
+	for (int i = 0; i < 2; i++)
+		conn_end(&sess[i]);
+}
+
+static void test_imap_idle_whole(void **state)
+{
+	(void)state;
+	imap_idle(false);
+}
+
+static void test_imap_idle_bytewise(void **state)
+{
+	(void)state;
+	imap_idle(true);
+}
+
+/* Without IDLE, the other session's changes come with the next command (RFC 3501 5.2), EXPUNGE
+ * held back while a command names messages by sequence number (7.4.1): FETCH, STORE, SEARCH,
+ * COPY; sent with NOOP, UID commands and the rest. */
+static void test_imap_updates_at_command_boundaries(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		deliver("Subject: m\r\n\r\nbody\r\n");
+	two_sessions("INBOX");
+	free(say(1,
+	         "b1 STORE 1 +FLAGS.SILENT (\\Deleted)\r\nb2 EXPUNGE\r\n"
+	         "b3 STORE 2 +FLAGS.SILENT (\\Seen)\r\n",
+	         false));
+	deliver("Subject: m4\r\n\r\nbody\r\n");
+	assert_int_equal(wakes[0], 0);
+	/* sequence numbers: 1 is still UID 1 (gone: its flags as they were), 3 is UID 3 */
+	expect(say(0, "f FETCH 1:* (UID FLAGS)\r\n", false),
+	       "* 3 FETCH (UID 3 FLAGS (\\Seen))\r\n* 4 EXISTS\r\n* 0 RECENT\r\n"
+	       "* 1 FETCH (UID 1 FLAGS ())\r\n* 2 FETCH (UID 2 FLAGS ())\r\n"
+	       "* 3 FETCH (UID 3 FLAGS (\\Seen))\r\n* 4 FETCH (UID 4 FLAGS ())\r\n"
+	       "f OK FETCH completed\r\n");
+	expect(say(0, "s SEARCH ALL\r\ne STORE 1 +FLAGS (\\Flagged)\r\n", false),
+	       "* SEARCH 1 2 3 4\r\ns OK SEARCH completed\r\n"
+	       "e NO some messages could no longer be changed\r\n");
+	expect(say(0, "n NOOP\r\n", false), "* 1 EXPUNGE\r\nn OK NOOP completed\r\n");
+	/* a UID command may be told of expunges */
+	free(say(1, "b4 UID STORE 4 +FLAGS.SILENT (\\Deleted)\r\nb5 UID EXPUNGE 4\r\n", false));
+	expect(say(0, "u UID SEARCH ALL\r\n", false),
+	       "* 3 EXPUNGE\r\n* SEARCH 2 3\r\nu OK SEARCH completed\r\n");
+	/* the selected folder deleted by the other session: BYE, the command not run */
+	free(say(0, "c CREATE Work\r\nw SELECT Work\r\n", false));
+	expect(say(1, "d DELETE Work\r\n", false), "d OK DELETE completed\r\n");
+	expect(say(0, "x FETCH 1 FLAGS\r\n", false), "* BYE the selected mailbox was deleted\r\n");
+	assert_true(sess[0].close_after_flush);
+	for (int i = 0; i < 2; i++)
+		conn_end(&sess[i]);
+}
+
+/* IDLE refused where it makes no sense; an idling session whose folder is deleted is ended. */
+static void test_imap_idle_errors(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_init(&c, CONN_IMAP);
+	free(take(&c));
+	expect(say_conn(&c, "a IDLE\r\nb LOGIN user1 user1\r\nc UID IDLE\r\nd IDLE x\r\n"),
+	       "a BAD log in first\r\n"
+	       "b OK [CAPABILITY " CAPS "] LOGIN completed\r\n"
+	       "c BAD UID: only FETCH, STORE, SEARCH, COPY, MOVE and EXPUNGE\r\n"
+	       "d BAD unknown or unsupported command\r\n");
+	conn_end(&c);
+	assert_int_equal(mstore_box_create(st, 0, "Work"), 0);
+	two_sessions("Work");
+	expect(say(0, "i IDLE\r\n", false), "+ idling\r\n");
+	expect(say(1, "d DELETE Work\r\n", false), "d OK DELETE completed\r\n");
+	assert_int_equal(wakes[0], 1);
+	expect(woken(0), "* BYE the selected mailbox was deleted\r\n");
+	assert_true(sess[0].close_after_flush);
+	for (int i = 0; i < 2; i++)
+		conn_end(&sess[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -546,6 +722,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_imap_fetch_pauses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_imap_structure_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_imap_structure_bytewise, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_imap_idle_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_imap_idle_bytewise, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_imap_updates_at_command_boundaries, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_imap_idle_errors, setup, teardown),
 	};
 	cmocka_set_message_output(CM_OUTPUT_TAP);
 	return cmocka_run_group_tests_name(__FILE__, tests, NULL, NULL);
