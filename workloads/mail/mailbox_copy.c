@@ -220,6 +220,10 @@ static int copy_locked(struct mstore *st, int user, const struct ms_msg *msgs, s
 	char *text = NULL;
 	size_t k = 0, tlen;
 	rc = it ? plan(st, src, dst, msgs, n, move, it, &k, &text, &tlen) : -ENOMEM;
+	/* a MOVE of the source's highest UID: its next UID is kept before the journal could
+	 * finish the move at the next open */
+	for (size_t i = 0; !rc && move && i < k; i++)
+		rc = ms_box_keep_uidnext(st, user, src, it[i].src_uid);
 	if (!rc && k) {
 		*first_uid = dst->next_uid;
 		rc = journal_write(st, user, text, tlen);

@@ -211,7 +211,9 @@ static int box_recover(struct mstore *st, int user, struct ms_box *b)
 		unlink(f);
 	}
 	closedir(d);
-	b->next_uid = 1;
+	ms_path(st, user, b, NULL, "vcons-uidnext", p, sizeof(p));
+	b->kept_next = (uint32_t)ms_read_uidvalidity(p); /* one number, as that file: 0 if none */
+	b->next_uid = b->kept_next ? b->kept_next : 1;
 	int rc = box_load(st, user, b);
 	b->loaded = rc == 0;
 	return rc;
@@ -255,6 +257,20 @@ void ms_box_free(struct ms_box *b)
 	b->idx = NULL;
 	b->n = b->cap = 0;
 	b->loaded = false;
+}
+
+int ms_box_keep_uidnext(struct mstore *st, int user, struct ms_box *b, uint32_t uid)
+{
+	if (b->n == 0 || b->idx[b->n - 1].m.uid != uid || b->kept_next == b->next_uid)
+		return 0;
+	char p[MS_PATH], text[16];
+	ms_path(st, user, b, NULL, "vcons-uidnext", p, sizeof(p));
+	snprintf(text, sizeof(text), "%u\n", b->next_uid);
+	/* not fsynced, as the unlink it comes before is not: both survive a crash of the server */
+	int rc = ms_write_file(p, text, false);
+	if (!rc)
+		b->kept_next = b->next_uid;
+	return rc;
 }
 
 struct ms_box *ms_box_get(struct mstore *st, int user, uint32_t id, int *rc)
@@ -794,8 +810,9 @@ int mstore_remove(struct mstore *st, int user, const struct ms_msg *m)
 	long i = u ? ms_idx_find(u, m->uid) : -1;
 	rc = -ENOENT;
 	if (i >= 0) {
+		int krc = ms_box_keep_uidnext(st, user, u, m->uid);
 		ms_ent_path(st, user, u, &u->idx[i], p, sizeof(p));
-		rc = unlink(p) ? -errno : 0;
+		rc = unlink(p) ? -errno : krc;
 		ms_idx_del(u, (size_t)i); /* gone either way, or not ours to list */
 	}
 	pthread_mutex_unlock(&st->u[user].lock);

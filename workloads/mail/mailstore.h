@@ -1,8 +1,11 @@
 /* workloads/mail/mailstore.h: the Maildir store of vcons-mail. Layout under the data directory:
  *   <data>/userK/Maildir/{tmp,new,cur}/   INBOX: one file per message, stored as received (CRLF)
  *   <data>/userK/Maildir/vcons-uidvalidity the IMAP UIDVALIDITY of INBOX, written once
+ *   <data>/userK/Maildir/vcons-uidnext    INBOX's next UID, written when its highest message
+ *                                          leaves it (EXPUNGE, MOVE): UIDs are never reused
  *   <data>/userK/Maildir/.<name>/          every other folder (Maildir++), hierarchy delimiter
  *                                          ".", with its own tmp/ new/ cur/ vcons-uidvalidity
+ *                                          (and vcons-uidnext)
  *   <data>/userK/Maildir/subscriptions     subscribed folder names, one a line (atomic rewrite)
  *   <data>/userK/Maildir/vcons-journal     a COPY/MOVE under way (replayed at open)
  * Message names carry the IMAP UID and size: "<sec>.<uid>_<rand>.vcons,U=<uid>,S=<bytes>", plus the

@@ -26,6 +26,7 @@ struct ms_box {
 	char name[MS_NAME_MAX + 1];
 	bool loaded; /* idx, uidvalidity and next_uid are valid */
 	uint32_t uidvalidity, next_uid;
+	uint32_t kept_next; /* the next UID its vcons-uidnext file holds (0: none) */
 	struct ms_ent *idx;
 	size_t n, cap;
 };
@@ -68,6 +69,10 @@ struct ms_box *ms_box_get(struct mstore *st, int user, uint32_t id, int *rc);
  * its creation, empties tmp/, indexes new/ and cur/. */
 int ms_box_open(struct mstore *st, int user, struct ms_box *b);
 void ms_box_free(struct ms_box *b);
+/* To be called before message uid leaves folder b (expunge, MOVE): when it is the folder's highest
+ * UID, the index rebuilt at the next open could not know that UID was given, so the folder's next
+ * UID is written down first (vcons-uidnext). 0 or -errno. */
+int ms_box_keep_uidnext(struct mstore *st, int user, struct ms_box *b, uint32_t uid);
 long ms_idx_find(const struct ms_box *b, uint32_t uid);
 int ms_idx_push(struct ms_box *b, const struct ms_ent *e);
 void ms_idx_del(struct ms_box *b, size_t i);

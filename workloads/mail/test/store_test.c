@@ -1,7 +1,8 @@
 /* Unit tests for workloads/mail/mailstore: provisioning, durable delivery into new/, scanning into
  * cur/ with increasing UIDs, flags in Maildir names, expunge, tmp/ clean-up and UID continuity
  * across a reopen, user names and passwords; folders (names, hostile ones, CREATE/RENAME/DELETE,
- * LIST, subscriptions), APPEND/COPY/MOVE and a COPY/MOVE cut short at each step, then recovered.
+ * LIST, subscriptions), APPEND/COPY/MOVE and a COPY/MOVE cut short at each step, then recovered;
+ * the next UID kept when the highest message leaves a folder.
  * Works in a fresh directory under $TMPDIR. */
 #include "tools/unit.h"
 #include "lib/fs.h"
@@ -375,6 +376,47 @@ static void test_crash_recovery(void **state)
 	}
 }
 
+/* RFC 3501 2.3.1.1: a UID is never given twice in a folder. When the highest one leaves it
+ * (EXPUNGE, MOVE, also a MOVE finished by the journal after a crash), the next UID must still be
+ * known after a reopen, though no file carries it any more: mbsync only pulls UIDs above the
+ * highest it has seen, so a reused one is mail it never gets. */
+static void test_uidnext_kept(void **state)
+{
+	(void)state;
+	struct mstore *st;
+	char err[256];
+	struct ms_msg *m;
+	size_t n, done;
+	uint32_t first, trash, uid, next;
+	assert_int_equal(mstore_open(&st, dir, 1, NULL, err, sizeof(err)), 0);
+	three(st, &m);
+	assert_int_equal(mstore_remove(st, 0, &m[2]), 0); /* the highest, UID 3 */
+	assert_int_equal(mstore_remove(st, 0, &m[1]), 0);
+	free(m);
+	mstore_close(st);
+	assert_int_equal(mstore_open(&st, dir, 1, NULL, err, sizeof(err)), 0);
+	assert_int_equal(mstore_uidnext(st, 0, MS_INBOX), 4);
+	/* a MOVE of the highest out of INBOX; then one cut short after its links (a crash) */
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(mstore_box_find(st, 0, "Trash", &trash), 0);
+		assert_int_equal(mstore_append(st, 0, MS_INBOX, "x\r\n", 3, 0, 1700000000, &uid),
+		                 0);
+		assert_int_equal(uid, 4 + (uint32_t)k);
+		assert_int_equal(mstore_scan(st, 0, MS_INBOX, uid - 1, &m, &n, &next), 0);
+		assert_int_equal(n, 1);
+		mstore_fault(st, k ? MS_FAULT_AFTER_LINKS : MS_FAULT_NONE);
+		assert_int_equal(mstore_copy(st, 0, m, 1, trash, true, &first, &done),
+		                 k ? -EINTR : 0);
+		free(m);
+		mstore_close(st);
+		assert_int_equal(mstore_open(&st, dir, 1, NULL, err, sizeof(err)), 0);
+		assert_int_equal(mstore_uidnext(st, 0, MS_INBOX), 5 + (uint32_t)k);
+		/* UID 1 is left: the journal finished the cut-short move */
+		assert_int_equal(count("user1", "cur"), 1);
+	}
+	mstore_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,6 +426,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_folders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_copy_move, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_recovery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_uidnext_kept, setup, teardown),
 	};
 	cmocka_set_message_output(CM_OUTPUT_TAP);
 	return cmocka_run_group_tests_name(__FILE__, tests, NULL, NULL);
