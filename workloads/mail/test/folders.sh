@@ -108,7 +108,7 @@ CFG
 		t_ok "mbsync brings down a message delivered after the newest was expunged and the server restarted"
 	else
 		t_fail "mbsync brings down a message delivered after the newest was expunged and the server restarted" \
-			"UIDs on the server: $(ls "$D/user2/Maildir/new" "$D/user2/Maildir/cur" | grep -o 'U=[0-9]*' | tr '\n' ' ')"
+			"UIDs on the server: $(find "$D/user2/Maildir/new" "$D/user2/Maildir/cur" -type f -printf '%f\n' | grep -o 'U=[0-9]*' | tr '\n' ' ')"
 	fi
 else
 	t_skip "mbsync mirrors folders" "mbsync (isync) is not installed"
