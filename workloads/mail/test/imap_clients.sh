@@ -25,6 +25,7 @@ t_check "server prints ready" t_wait_ready "$T_TMP/server.out" "$SERVER" 5
 python3 - "$A" "$SP" "$IP" "$TOP/workloads/mail/test" <<'PY' 2>"$T_TMP/clients.err"
 import imaplib, smtplib, sys, time
 a, sp, ip = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, sys.argv[4])
 import imap_grammar
 CR = "\r\n"
