@@ -28,6 +28,7 @@ E2E_TESTS += workloads/mail/test/protocol.sh workloads/mail/test/protocol.sh@hv
 E2E_TESTS += workloads/mail/test/imap_clients.sh workloads/mail/test/imap_clients.sh@hv
 E2E_TESTS += workloads/mail/test/folders.sh workloads/mail/test/folders.sh@hv
 E2E_TESTS += workloads/mail/test/idle.sh workloads/mail/test/idle.sh@hv
+E2E_TESTS += workloads/mail/test/real_clients.sh workloads/mail/test/real_clients.sh@hv
 
 HOST_PROGS += vcons-mail-load
 vcons-mail-load.srcs := workloads/mail/load_main.c workloads/mail/load_net.c \
@@ -35,6 +36,7 @@ vcons-mail-load.srcs := workloads/mail/load_main.c workloads/mail/load_net.c \
 vcons-mail-load.deps := mailproto vcload vclib
 vcons-mail-load.ldlibs := -ljansson -lyaml -lcrypto -lpthread -lm
 E2E_TESTS += workloads/mail/test/load.sh workloads/mail/test/load.sh@hv
+E2E_TESTS += workloads/mail/test/crash.sh workloads/mail/test/crash.sh@hv
 BENCHES += workloads/mail/bench/mail-bench.sh workloads/mail/bench/mail-bench.sh@hv
 UNIT_TESTS += mailstore-test
 mailstore-test.srcs := workloads/mail/test/store_test.c
