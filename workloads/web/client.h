@@ -34,6 +34,7 @@ struct web_client_cfg {
 	int port;             /* the port used (plain or TLS) */
 	int https;            /* 1: https:// */
 	int tls12;            /* 1: TLS 1.2 only */
+	int http2;            /* 1: HTTP/2 (h2 by ALPN, or h2c with prior knowledge), else 1.1 */
 	const char *cacert;   /* verify the server against this CA file; NULL: no verification */
 	int files;            /* the server's --files */
 	int bank_users;       /* the server's --users */
