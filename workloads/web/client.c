@@ -374,7 +374,7 @@ static int xfer_init(struct web_client *c, struct user *u, struct xfer *x)
 	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL);
 	curl_easy_setopt(h, CURLOPT_NOPROXY, "*"); /* straight to the target (no env lookups) */
-	// cppcheck-suppress leakNoVarFunctionCall ; a callback, not a call: curl closes via on_close
+	// cppcheck-suppress leakNoVarFunctionCall ; a callback, not a call (on_close closes)
 	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open);
 	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, u->mh);
 	curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close);
