@@ -66,7 +66,6 @@ struct multi {
 	int64_t due_ns; /* curl's timer (CLOCK_MONOTONIC); INT64_MAX: none */
 	int told;       /* curl set the timer during the last socket action */
 	int sockets;    /* open sockets: its connections */
-	int wanting;    /* sockets curl wants watched */
 	struct user *u; /* HTTP/2: the user whose multi handle it is */
 	int stale;      /* an idle connection of its reported an event: the server closed it */
 	struct multi *prev, *next; /* the worker's */
@@ -780,11 +779,9 @@ struct wsock {
 	struct multi *mh;
 };
 
-static void multi_unstall(struct multi *mh);
 static int multi_renew(struct multi *mh);
 
-/* The transfers curl finished; then (HTTP/2) the connection of a session that ended closes, or a
- * look for a transfer curl left stalled. */
+/* The transfers curl finished; then (HTTP/2) the connection of a session that ended closes. */
 static void drain_done(struct multi *mh)
 {
 	CURLMsg *m;
@@ -802,27 +799,7 @@ static void drain_done(struct multi *mh)
 		mh->u->session_over = 0;
 		if (multi_renew(mh))
 			fail(mh->w->c, "cannot create a curl multi handle");
-	} else {
-		multi_unstall(mh);
 	}
-}
-
-/* libcurl 7.88 (Debian 12) can leave an HTTP/2 transfer waiting for ever: when one socket read
- * brought frames of several streams, what another stream's turn left in curl's connection buffer
- * is not counted as pending input (curl 8 counts it), and the socket has nothing more. Such a
- * transfer is in flight on a connection curl no longer watches, with no timer due: unpausing it
- * (it is not paused) makes curl run it with the connection marked readable, and so read its
- * buffer. */
-static void multi_unstall(struct multi *mh)
-{
-	struct user *u = mh->u;
-	if (!u || u->phase == PH_IDLE || mh->wanting || mh->due_ns <= lg_loop_now(mh->w->loop))
-		return;
-	if (u->main.added)
-		curl_easy_pause(u->main.h, CURLPAUSE_CONT);
-	for (int i = 0; i < MAX_IMAGES; i++)
-		if (u->img[i].added)
-			curl_easy_pause(u->img[i].h, CURLPAUSE_CONT);
 }
 
 /* The engine: a socket of curl's is ready. */
@@ -892,14 +869,12 @@ static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *sock
 		return -1;
 	}
 	struct wsock *ws = &w->fds[s];
-	mh->wanting -= ws->wanted != 0;
 	if (what == CURL_POLL_REMOVE) {
 		ws->wanted = 0; /* stays watched until it reports something */
 		return 0;
 	}
 	ws->wanted =
 	    ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
-	mh->wanting += ws->wanted != 0;
 	ws->mh = mh;
 	ws->io.fd = s;
 	ws->io.arg = ws;
@@ -925,8 +900,6 @@ static int on_close(void *clientp, curl_socket_t s)
 	if (s >= 0 && s < MAX_FDS) {
 		struct wsock *ws = &mh->w->fds[s];
 		lg_io_closed(&ws->io);
-		if (ws->wanted && ws->mh)
-			ws->mh->wanting--;
 		ws->wanted = 0;
 	}
 	mh->sockets--;
