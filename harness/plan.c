@@ -130,8 +130,9 @@ static int generator_cmd(struct vm_plan *v, const struct vm_profile *vp,
 	rc |= plan__arg(c, "--json") || plan__arg(c, "--csu") || plan__arg(c, "%d", v->csu);
 	if (v->role != ROLE_MAIL && ramp_s > 0 && vp->rate > 0)
 		rc |= plan__arg(c, "--ramp") || plan__arg(c, "%g", ramp_s);
-	if (v->role == ROLE_WEB)
-		rc |= plan__arg(c, "--files") || plan__arg(c, "%ld", vp->dataset);
+	if (v->role == ROLE_WEB) /* browser-like users speak HTTP/2 (workloads/web/README.md) */
+		rc |= plan__arg(c, "--http2") || plan__arg(c, "--files") ||
+		      plan__arg(c, "%ld", vp->dataset);
 	if (v->role == ROLE_MAIL)
 		rc |= plan__arg(c, "--mailboxes") || plan__arg(c, "%ld", vp->dataset);
 	return rc;

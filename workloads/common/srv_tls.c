@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <string.h>
 #include <unistd.h>
 
 int tls_init(void)
@@ -116,6 +117,25 @@ SSL_CTX *tls_server_ctx(const char *cert_path, const char *key_path, const char 
 		return NULL;
 	}
 	return ctx;
+}
+
+/* ALPN: the first of the server's protocols (arg) that the client offers, or none. */
+static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                       const unsigned char *in, unsigned inlen, void *arg)
+{
+	(void)ssl;
+	const char *mine = arg;
+	unsigned char *sel;
+	if (SSL_select_next_proto(&sel, outlen, (const unsigned char *)mine, (unsigned)strlen(mine),
+	                          in, inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = sel; /* within the server's list */
+	return SSL_TLSEXT_ERR_OK;
+}
+
+void tls_server_alpn(SSL_CTX *ctx, const char *protos)
+{
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, (void *)protos);
 }
 
 /* The socket BIO's callback: records whether a read came back short. */
