@@ -12,6 +12,8 @@
 #ifndef VCONS_SRV_TLS_H
 #define VCONS_SRV_TLS_H
 #include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "workloads/common/srv.h"
 
@@ -23,6 +25,16 @@ int tls_init(void);
 int tls_make_cert(const char *key_path, const char *cert_path, const char *cn, const char *ip);
 /* NULL with *err set when the files cannot be used. */
 SSL_CTX *tls_server_ctx(const char *cert_path, const char *key_path, const char **err);
+
+/* A server's own key and certificate live in its data directory, DATA/key.pem and DATA/cert.pem
+ * (--cert/--key name others). tls_data_cert writes that pair (tls_make_cert, each file under a
+ * temporary name, fsynced, then renamed, the directory fsynced: a crash never leaves half a file);
+ * with keep, only when the pair there cannot be used (missing, or a crash between the renames left
+ * a key that does not match the certificate). 0 or -1. */
+int tls_data_cert(const char *data, const char *cn, const char *ip, bool keep);
+/* The server context from cert and key, NULL meaning the file in data; NULL with a message naming
+ * the files in err. */
+SSL_CTX *tls_data_ctx(const char *data, const char *cert, const char *key, char *err, size_t len);
 
 /* srv_secure_fn: puts c under TLS as the server side, ctx an SSL_CTX; the handshake is the first
  * thing c does. 0, or -1. */

@@ -1,7 +1,8 @@
 /* workloads/common/test/srv_test.c: the server core (srv.h) with a line-echo protocol over
  * loopback: pipelined lines answered in order, a line in two pieces, a stop with a connection open,
  * the idle timeout's goodbye then close, and STARTTLS (srv_conn_upgrade to srv_tls_attach: the
- * client's TLS handshake after the plain "go" reply, then lines over TLS). */
+ * client's TLS handshake after the plain "go" reply, then lines over TLS); a data directory's key
+ * and certificate made, kept, and made anew when they do not match. */
 #include "tools/unit.h"
 
 #include <arpa/inet.h>
@@ -172,6 +173,63 @@ static void starttls_switches_a_live_connection(void **state)
 	rmdir(dir);
 }
 
+/* The whole of a small file, NUL-terminated, in a static buffer. */
+static const char *slurp(const char *path)
+{
+	static char text[8192];
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = 0;
+	fclose(f);
+	return text;
+}
+
+static void data_pair_is_made_kept_and_repaired(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/vcons-srv-test.XXXXXX", key[64], cert[64], err[512];
+	char first[8192];
+	assert_non_null(mkdtemp(dir));
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	assert_int_equal(tls_init(), 0);
+	assert_null(tls_data_ctx(dir, NULL, NULL, err, sizeof(err))); /* nothing there yet */
+	assert_non_null(strstr(err, cert));
+	assert_int_equal(tls_data_cert(dir, "t", ADDR, true), 0); /* made */
+	snprintf(first, sizeof(first), "%s", slurp(cert));
+	assert_int_equal(tls_data_cert(dir, "t", ADDR, true), 0); /* kept */
+	assert_string_equal(slurp(cert), first);
+	SSL_CTX *ctx = tls_data_ctx(dir, NULL, NULL, err, sizeof(err));
+	assert_non_null(ctx);
+	SSL_CTX_free(ctx);
+	/* a key of another pair, as a crash between the two renames leaves: made anew */
+	char odir[] = "/tmp/vcons-srv-test.XXXXXX", okey[64];
+	assert_non_null(mkdtemp(odir));
+	assert_int_equal(tls_data_cert(odir, "o", ADDR, false), 0);
+	snprintf(okey, sizeof(okey), "%s/key.pem", odir);
+	assert_int_equal(rename(okey, key), 0);
+	assert_null(tls_data_ctx(dir, NULL, NULL, err, sizeof(err)));
+	assert_int_equal(tls_data_cert(dir, "t", ADDR, true), 0);
+	assert_string_not_equal(slurp(cert), first);
+	ctx = tls_data_ctx(dir, NULL, NULL, err, sizeof(err));
+	assert_non_null(ctx);
+	SSL_CTX_free(ctx);
+	/* --cert/--key name other files; no temporary file is left behind */
+	assert_null(tls_data_ctx(dir, "/nonexistent.pem", NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "/nonexistent.pem"));
+	char tmp[80];
+	snprintf(tmp, sizeof(tmp), "%s/key.pem.tmp", dir);
+	assert_int_equal(access(tmp, F_OK), -1);
+	unlink(key);
+	unlink(cert);
+	rmdir(dir);
+	snprintf(okey, sizeof(okey), "%s/cert.pem", odir);
+	unlink(okey);
+	rmdir(odir);
+}
+
 UNIT_MAIN(cmocka_unit_test(pipelined_lines_echo_in_order),
           cmocka_unit_test(idle_connection_gets_goodbye_then_close),
-          cmocka_unit_test(starttls_switches_a_live_connection))
+          cmocka_unit_test(starttls_switches_a_live_connection),
+          cmocka_unit_test(data_pair_is_made_kept_and_repaired))
