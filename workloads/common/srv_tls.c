@@ -280,9 +280,17 @@ static ssize_t tls_writev(struct srv_conn *c, const struct iovec *iov, int n)
 
 static int tls_handshake(struct srv_conn *c)
 {
-	int k = SSL_do_handshake(c->tr_state);
-	if (k == 1)
+	SSL *ssl = c->tr_state;
+	int k = SSL_do_handshake(ssl);
+	if (k == 1) {
+		/* The handshake read on from a socket that c->drained may say is empty (after
+		 * STARTTLS: the plain read before it), and the client's first data may have come
+		 * with its Finished and been read ahead: read on, or it waits for an edge that
+		 * already came. */
+		if (!c->short_read || SSL_has_pending(ssl))
+			c->drained = false;
 		return 1;
+	}
 	return tls_wait(c, k) == SRV_AGAIN ? 0 : -1;
 }
 

@@ -135,9 +135,26 @@ static void idle_connection_gets_goodbye_then_close(void **state)
 	srv_finish(s);
 }
 
-static void starttls_switches_a_live_connection(void **state)
+/* The server's TLS info callback of the slow test: it pauses before the handshake reads the
+ * ClientHello and once the server's flight is out (TLS 1.3: the state after the server's Finished),
+ * so that the client's messages are waiting each time the handshake reads: it completes without
+ * ever waiting, with the client's Finished and its first data read ahead together. */
+static void slow_server(const SSL *ssl, int where, int ret)
 {
-	(void)state;
+	(void)ret;
+	if ((where & SSL_CB_HANDSHAKE_START) ||
+	    ((where & SSL_CB_ACCEPT_LOOP) && SSL_get_state(ssl) == TLS_ST_EARLY_DATA)) {
+		struct timespec ts = { 0, 300 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* "starttls", the handshake, then a line over TLS. slow: the whole handshake happens in the round
+ * that switched transports (after a plain read that drained the socket), and the line arrives
+ * with the client's Finished, so OpenSSL reads it ahead during the handshake: the connection must
+ * not then wait for an edge that never comes. */
+static void starttls_round(bool slow)
+{
 	char dir[] = "/tmp/vcons-srv-test.XXXXXX", key[64], cert[64];
 	assert_non_null(mkdtemp(dir));
 	snprintf(key, sizeof(key), "%s/key.pem", dir);
@@ -147,8 +164,12 @@ static void starttls_switches_a_live_connection(void **state)
 	const char *err = NULL;
 	server_ctx = tls_server_ctx(cert, key, &err);
 	assert_non_null(server_ctx);
+	if (slow)
+		SSL_CTX_set_info_callback(server_ctx, slow_server);
 	struct srv *s = start(60, 60);
 	int fd = dial(s);
+	struct timeval tv = { .tv_sec = 5 }; /* a stall fails the test instead of hanging it */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	assert_int_equal(send(fd, "hi\nstarttls\n", 12, 0), 12);
 	char buf[16] = "";
 	assert_int_equal(read_some(fd, buf, 6, 2000), 6);
@@ -171,6 +192,18 @@ static void starttls_switches_a_live_connection(void **state)
 	unlink(key);
 	unlink(cert);
 	rmdir(dir);
+}
+
+static void starttls_switches_a_live_connection(void **state)
+{
+	(void)state;
+	starttls_round(false);
+}
+
+static void starttls_data_read_ahead_in_the_handshake(void **state)
+{
+	(void)state;
+	starttls_round(true);
 }
 
 /* The whole of a small file, NUL-terminated, in a static buffer. */
@@ -232,4 +265,5 @@ static void data_pair_is_made_kept_and_repaired(void **state)
 UNIT_MAIN(cmocka_unit_test(pipelined_lines_echo_in_order),
           cmocka_unit_test(idle_connection_gets_goodbye_then_close),
           cmocka_unit_test(starttls_switches_a_live_connection),
+          cmocka_unit_test(starttls_data_read_ahead_in_the_handshake),
           cmocka_unit_test(data_pair_is_made_kept_and_repaired))
