@@ -23,6 +23,7 @@ struct imap_sess {
 	uint32_t box;        /* the selected folder */
 	struct ms_msg *msgs; /* the session's view of it: index = sequence number - 1 */
 	size_t n, cap;
+	char sasl_tag[72]; /* an AUTHENTICATE waiting for the client's response line, "": none */
 	uint32_t max_uid;  /* highest UID in the view */
 	uint32_t uidnext;  /* UIDNEXT as of the last refresh */
 	struct fetch_job { /* a FETCH that paused for output room (c->more is set) */
