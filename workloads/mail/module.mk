@@ -27,6 +27,7 @@ mailproto-test.ldlibs := -lcmocka -lcrypto
 E2E_TESTS += workloads/mail/test/protocol.sh workloads/mail/test/protocol.sh@hv
 E2E_TESTS += workloads/mail/test/imap_clients.sh workloads/mail/test/imap_clients.sh@hv
 E2E_TESTS += workloads/mail/test/folders.sh workloads/mail/test/folders.sh@hv
+E2E_TESTS += workloads/mail/test/tls.sh workloads/mail/test/tls.sh@hv
 
 HOST_PROGS += vcons-mail-load
 vcons-mail-load.srcs := workloads/mail/load_main.c workloads/mail/load_net.c \
