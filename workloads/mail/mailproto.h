@@ -54,7 +54,8 @@ struct mp_smtp_cmd {
 	enum mp_smtp_verb verb;
 	bool syntax_ok;        /* false: arguments are malformed (501) */
 	char arg[MP_PATH_MAX]; /* EHLO/HELO domain (printable ASCII); MAIL/RCPT path without <>
-	                          ("" = null path); AUTH mechanism */
+	                          ("" = null path); AUTH mechanism (1..20 letters, digits,
+	                          '-' or '_') */
 	const char *resp;      /* AUTH's initial response (points into the line), NULL if none */
 	size_t resp_len;
 	uint64_t size; /* MAIL FROM SIZE= parameter, 0 if absent */
@@ -74,8 +75,9 @@ size_t mp_data_stuff(const char *msg, size_t len, char *dst, size_t cap);
 /* ---- SASL (RFC 4422) ---- */
 #define MP_SASL_MAX 128 /* a user name or password, with its NUL */
 enum mp_sasl_rc { MP_SASL_OK, MP_SASL_CANCEL, MP_SASL_BAD };
-/* Base64 (RFC 4648 section 4, padded, no white space) of n bytes into dst (cap bytes), which gets
- * a NUL after them; the decoded length, or -1 when the text is not base64 or does not fit. */
+/* Base64 (RFC 4648 section 4, padded, no white space) of n bytes into dst (cap bytes, at least
+ * n / 4 * 3 + 1 whatever the padding), which gets a NUL after them; the decoded length, or -1 when
+ * the text is not base64 or cap is smaller. */
 long mp_base64_decode(const char *s, size_t n, char *dst, size_t cap);
 /* The base64 text of n bytes into dst (cap bytes, NUL-terminated); its length, or -1 when it does
  * not fit. */

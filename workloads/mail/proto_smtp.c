@@ -135,11 +135,12 @@ void mp_smtp_parse(const char *line, size_t len, struct mp_smtp_cmd *cmd)
 		cmd->syntax_ok = parse_params(line, i, len, cmd);
 		return;
 	}
-	case MP_SMTP_AUTH: { /* "AUTH mechanism [initial-response]" */
+	case MP_SMTP_AUTH: { /* "AUTH mechanism [initial-response]" (RFC 4422 3.1 names) */
 		size_t m = i;
-		while (m < len && line[m] != ' ')
+		while (m < len &&
+		       (isalnum((unsigned char)line[m]) || line[m] == '-' || line[m] == '_'))
 			m++;
-		if (m == i || m - i >= 32)
+		if (m == i || m - i > 20 || (m < len && line[m] != ' '))
 			return;
 		memcpy(cmd->arg, line + i, m - i);
 		cmd->arg[m - i] = 0;

@@ -124,6 +124,14 @@ static void test_smtp(void **state)
 	assert_false(c.syntax_ok);
 	mp_smtp_parse(S("AUTH PLAIN "), &c);
 	assert_false(c.syntax_ok);
+	mp_smtp_parse("AUTH \0\0", 7, &c); /* fuzz corpus: auth-nul-mechanism */
+	assert_false(c.syntax_ok);
+	mp_smtp_parse(S("AUTH PL\x01AIN"), &c);
+	assert_false(c.syntax_ok);
+	mp_smtp_parse(S("AUTH SCRAM-SHA-256-PLUS"), &c);
+	assert_true(c.syntax_ok);
+	mp_smtp_parse(S("AUTH ABCDEFGHIJKLMNOPQRSTU"), &c); /* 21 characters */
+	assert_false(c.syntax_ok);
 }
 
 /* base64 both ways against RFC 4648's test vectors; SASL PLAIN (RFC 4616) and LOGIN responses. */
