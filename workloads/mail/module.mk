@@ -47,8 +47,8 @@ mailsession-test.deps := mailsession mailstore mailproto vcsrv vclib
 mailsession-test.ldlibs := -lcmocka -lcrypto -pthread
 
 # fuzz targets (`make fuzz FUZZ_ONLY=mail-smtp`): the SMTP and IMAP sessions over a scratch Maildir
-# below build/, the protocol parsers and the message layer directly; corpora in
-# workloads/mail/fuzz/{smtp,imap,proto,msg}/
+# below build/ (mail-tls: under TLS, on the server core's transport), the protocol parsers and the
+# message layer directly; corpora in workloads/mail/fuzz/{smtp,imap,tls,proto,msg}/
 FUZZERS += mail-smtp mail-imap mail-proto
 mail-smtp.srcs := workloads/mail/fuzz/smtp.c workloads/mail/fuzz/driver.c
 mail-smtp.deps := mailsession mailstore mailproto vcsrv vclib
@@ -56,6 +56,10 @@ mail-smtp.ldlibs := -lcrypto -pthread
 mail-imap.srcs := workloads/mail/fuzz/imap.c workloads/mail/fuzz/driver.c
 mail-imap.deps := mailsession mailstore mailproto vcsrv vclib
 mail-imap.ldlibs := -lcrypto -pthread
+FUZZERS += mail-tls
+mail-tls.srcs := workloads/mail/fuzz/tls.c workloads/mail/fuzz/driver.c
+mail-tls.deps := mailsession mailstore mailproto vcsrv vclib
+mail-tls.ldlibs := -lssl -lcrypto -pthread
 mail-proto.srcs := workloads/mail/fuzz/proto.c
 mail-proto.deps := mailproto
 mail-proto.ldlibs := -lcrypto
