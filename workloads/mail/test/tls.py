@@ -10,10 +10,12 @@ import glob
 import imaplib
 import os
 import smtplib
-import socket
 import ssl
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mailconn  # noqa: E402  (the raw connection tls.py shares with malformed.py)
 
 addr = sys.argv[1]
 smtp_port, imap_port, smtps_port, imaps_port = (int(x) for x in sys.argv[2:6])
@@ -66,46 +68,8 @@ def fetch_all(m):
     return out
 
 
-class Raw:
-    """A raw connection that can switch to TLS after reading exactly one reply."""
-
-    def __init__(self, port):
-        self.s = socket.create_connection((addr, port), timeout=10)
-        self.buf = b""
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            d = self.s.recv(65536)
-            if not d:
-                raise EOFError("connection closed")
-            self.buf += d
-        l, self.buf = self.buf.split(b"\r\n", 1)
-        return l.decode("latin-1")
-
-    def reply(self):
-        lines = [self.line()]
-        while len(lines[-1]) > 3 and lines[-1][3] == "-":
-            lines.append(self.line())
-        return int(lines[-1][:3]), "\n".join(lines)
-
-    def cmd(self, text):
-        self.s.sendall(text.encode() + b"\r\n")
-        return self.reply()
-
-    def tls(self):
-        assert self.buf == b"", f"bytes after the go-ahead: {self.buf!r}"
-        self.s = ctx.wrap_socket(self.s, server_hostname=addr)
-
-    def quiet(self, secs=0.5):
-        """Nothing arrives for secs (answers to injected commands would)."""
-        self.s.settimeout(secs)
-        try:
-            d = self.s.recv(65536)
-        except (socket.timeout, ssl.SSLWantReadError):
-            d = b""
-        finally:
-            self.s.settimeout(10)
-        assert d == b"", f"unexpected bytes {d!r}"
+def Raw(port):
+    return mailconn.Conn(addr, port)
 
 
 def token(name):
@@ -115,6 +79,15 @@ def token(name):
 # ---- default configuration: STARTTLS offered, LOGIN allowed in the clear ----
 
 
+def inbox_equals_maildir(m):
+    """user1's messages (both swaks ones at least), fetched through m, equal their files."""
+    got = fetch_all(m)
+    m.logout()
+    assert len(got) >= 2, sorted(got)
+    for t, body in got.items():
+        assert body == maildir_file("user1", t), t
+
+
 def imap_starttls_fetch():
     m = imaplib.IMAP4(addr, imap_port)
     assert "STARTTLS" in m.capabilities and "AUTH=PLAIN" in m.capabilities, m.capabilities
@@ -122,11 +95,7 @@ def imap_starttls_fetch():
     assert "STARTTLS" not in m.capabilities, m.capabilities
     typ, _ = m.login("user1", "user1")
     assert typ == "OK"
-    got = fetch_all(m)
-    m.logout()
-    assert len(got) >= 2, sorted(got)
-    for t, body in got.items():
-        assert body == maildir_file("user1", t), t
+    inbox_equals_maildir(m)
 
 
 def imaps_authenticate_fetch():
@@ -134,11 +103,7 @@ def imaps_authenticate_fetch():
     assert "STARTTLS" not in m.capabilities and "AUTH=PLAIN" in m.capabilities, m.capabilities
     typ, _ = m.authenticate("PLAIN", lambda _: b"\0user1\0user1")
     assert typ == "OK"
-    got = fetch_all(m)
-    m.logout()
-    assert len(got) >= 2, sorted(got)
-    for t, body in got.items():
-        assert body == maildir_file("user1", t), t
+    inbox_equals_maildir(m)
 
 
 def smtp_starttls_login():
@@ -178,11 +143,11 @@ def smtp_injection():
     assert c.reply()[0] == 220
     assert c.cmd("EHLO inject.test")[0] == 250
     # one packet: STARTTLS and a whole transaction after it, sent before any handshake
-    c.s.sendall(b"STARTTLS\r\nMAIL FROM:<evil@x.test>\r\nRCPT TO:<user4@vcons.test>\r\nDATA\r\n"
+    c.send(b"STARTTLS\r\nMAIL FROM:<evil@x.test>\r\nRCPT TO:<user4@vcons.test>\r\nDATA\r\n"
                 b"Subject: " + t.encode() + b"\r\n\r\ninjected\r\n.\r\n")
     code, text = c.reply()
     assert code == 220, text
-    c.tls()
+    c.starttls(ctx, addr)
     c.quiet()
     assert c.cmd("RCPT TO:<user4@vcons.test>")[0] == 503  # no MAIL ran
     assert c.cmd("MAIL FROM:<a@b.test>")[0] == 503  # EHLO again first
@@ -195,13 +160,13 @@ def smtp_injection():
 def imap_injection():
     c = Raw(imap_port)
     assert c.line().startswith("* OK")
-    c.s.sendall(b"a STARTTLS\r\nb LOGIN user4 user4\r\nc SELECT INBOX\r\n")
+    c.send(b"a STARTTLS\r\nb LOGIN user4 user4\r\nc SELECT INBOX\r\n")
     assert c.line() == "a OK Begin TLS negotiation now"
-    c.tls()
+    c.starttls(ctx, addr)
     c.quiet()
-    c.s.sendall(b"d SELECT INBOX\r\n")
+    c.send(b"d SELECT INBOX\r\n")
     assert c.line() == "d BAD log in first"  # b never ran
-    c.s.sendall(b"e LOGOUT\r\n")
+    c.send(b"e LOGOUT\r\n")
     assert c.line().startswith("* BYE") and c.line().startswith("e OK")
 
 
@@ -238,9 +203,9 @@ def imap_logindisabled():
 def imap_authenticate_in_clear():
     c = Raw(imap_port)
     assert c.line().startswith("* OK")
-    c.s.sendall(b"a AUTHENTICATE PLAIN AHVzZXIxAHVzZXIx\r\n")
+    c.send(b"a AUTHENTICATE PLAIN AHVzZXIxAHVzZXIx\r\n")
     assert c.line().startswith("a NO [PRIVACYREQUIRED]")
-    c.s.sendall(b"b LOGOUT\r\n")
+    c.send(b"b LOGOUT\r\n")
     assert c.line().startswith("* BYE")
 
 
