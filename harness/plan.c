@@ -28,9 +28,10 @@ int plan__arg(struct cmdline *c, const char *fmt, ...)
 
 static const char *const guest_prog[NROLES] = { "vcons-db", "vcons-jbb", "vcons-web", "vcons-mail",
 	                                        "vcons-idle" };
-/* The ports a VM serves (its programs' defaults), 0-terminated. */
-static const int server_ports[NROLES][3] = {
-	{ 5440 }, { 0 }, { 8080, 8443 }, { 2525, 1143 }, { 0 }
+/* The ports a VM serves (its programs' defaults), 0-terminated. Mail: SMTP, IMAP, and both over
+ * implicit TLS. */
+static const int server_ports[NROLES][5] = {
+	{ 5440 }, { 0 }, { 8080, 8443 }, { 2525, 1143, 2465, 1993 }, { 0 }
 };
 static const char *const load_prog[NROLES] = { "vcons-db-load", NULL, "vcons-web-load",
 	                                       "vcons-mail-load", NULL };

@@ -13,6 +13,8 @@
 #ifndef VCONS_SRV_TLS_H
 #define VCONS_SRV_TLS_H
 #include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "workloads/common/srv.h"
 
@@ -30,6 +32,16 @@ SSL_CTX *tls_server_ctx(const char *cert_path, const char *key_path, const char 
  * the first of them the client offers; a client offering none of them, or no ALPN, gets none and
  * the server speaks its default. SSL_get0_alpn_selected(srv_tls_ssl(c), ...) tells the choice. */
 void tls_server_alpn(SSL_CTX *ctx, const char *protos);
+
+/* A server's own key and certificate live in its data directory, DATA/key.pem and DATA/cert.pem
+ * (--cert/--key name others). tls_data_cert writes that pair (tls_make_cert, each file under a
+ * temporary name, fsynced, then renamed, the directory fsynced: a crash never leaves half a file);
+ * with keep, only when the pair there cannot be used (missing, or a crash between the renames left
+ * a key that does not match the certificate). 0 or -1. */
+int tls_data_cert(const char *data, const char *cn, const char *ip, bool keep);
+/* The server context from cert and key, NULL meaning the file in data; NULL with a message naming
+ * the files in err. */
+SSL_CTX *tls_data_ctx(const char *data, const char *cert, const char *key, char *err, size_t len);
 
 /* srv_secure_fn: puts c under TLS as the server side, ctx an SSL_CTX; the handshake is the first
  * thing c does. 0, or -1. */

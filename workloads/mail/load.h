@@ -1,7 +1,6 @@
 /* workloads/mail/load.h: vcons-mail-load's internals: the workload profile, blocking SMTP/IMAP
- * client connections, message generation with checksums, and the journal of acknowledged messages
- * that
- * --verify checks against the server. */
+ * client connections (plain or TLS, OpenSSL), message generation with checksums, and the journal
+ * of acknowledged messages that --verify checks against the server. */
 #ifndef VCONS_MAIL_LOAD_H
 #define VCONS_MAIL_LOAD_H
 #include <pthread.h>
@@ -9,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include <openssl/ssl.h>
 
 #include "workloads/common/rng.h"
 
@@ -21,6 +22,8 @@ struct mail_profile {
 	double size_median_bytes; /* body size: log-normal with this median ... */
 	double size_sigma;        /* ... and this sigma (of the underlying normal) */
 	uint64_t size_max_bytes;  /* ... capped here */
+	double tls_pct;           /* % of sessions (SMTP connections, IMAP sessions) under TLS */
+	double tls_implicit_pct;  /* % of those on the implicit-TLS ports; the rest use STARTTLS */
 };
 void profile_defaults(struct mail_profile *p);
 /* Reads a flat YAML mapping of the fields above; 0, or -1 with a message in err. */
@@ -33,15 +36,29 @@ struct passwords;
 struct passwords *passwords_load(const char *file, char *err, size_t errlen); /* file may be NULL */
 void passwords_free(struct passwords *pw);
 void pw_login(const struct passwords *pw, int user, char *dst, size_t cap);
+/* User k's password (name: a buffer for "userK", which is the password when none is given). */
+const char *pw_pass(const struct passwords *pw, int user, char name[32]);
 
 /* ---- connections (load_net.c) ---- */
 struct mconn {
 	int fd;
+	SSL *ssl; /* NULL: plain */
 	char buf[65536];
 	size_t off, len;
 };
 int mconn_open(struct mconn *c, const char *host, int port, int timeout_ms); /* 0 or -1 */
 void mconn_close(struct mconn *c);
+/* The client context: TLS 1.2 and up; with cacert the server's certificate must chain to it and
+ * name host (an IP address or a DNS name); without, it is not checked. NULL with a message in err.
+ */
+SSL_CTX *mconn_tls_ctx(const char *cacert, const char *host, char *err, size_t errlen);
+/* Puts c under TLS (the client's handshake), offering *sess for resumption when not NULL. Refused
+ * (-1) when bytes the server sent before the handshake are still unread: after STARTTLS they
+ * could be an attacker's (the client side of CVE-2011-0411). 0 or -1. */
+int mconn_tls(struct mconn *c, SSL_CTX *ctx, SSL_SESSION *sess);
+/* Keeps the session of c's TLS connection in *keep (freeing the one there) for a later
+ * connection to resume, when it can be resumed. */
+void mconn_tls_keep(struct mconn *c, SSL_SESSION **keep);
 int mconn_send(struct mconn *c, const void *p, size_t n);
 /* One line without CRLF into dst (NUL-terminated, truncated to cap); its length or -1. */
 long mconn_line(struct mconn *c, char *dst, size_t cap);

@@ -1,11 +1,14 @@
 /* workloads/mail/load_main.c: vcons-mail-load, the mail VM's load generator. Simulated users in the
  * style of SPECmail: each user sends mail (SMTP, 1..N recipients, log-normal sizes), checks its
  * inbox (IMAP, a session it keeps open), fetches each new message and checks it against the
- * checksum it was sent with, and deletes most of what it read. Scheduling, latency histograms and
+ * checksum it was sent with, and deletes most of what it read. A share of the SMTP connections
+ * and IMAP sessions (tls_pct) runs under TLS, on the implicit-TLS ports or after STARTTLS, and
+ * authenticates (SMTP AUTH PLAIN, IMAP LOGIN) inside it. Scheduling, latency histograms and
  * interval reports come from workloads/common/loadgen. --verify checks a journal of acknowledged
  * messages instead. */
 #include "workloads/mail/load.h"
 #include "workloads/mail/mailproto.h"
+#include "lib/net.h"
 #include "lib/opt.h"
 
 #include <errno.h>
@@ -25,13 +28,15 @@ static const char *const op_names[OP_TYPES] = { "send", "check", "fetch", "delet
 
 struct run {
 	const char *host;
-	int smtp_port, imap_port;
+	int smtp_port, imap_port, smtps_port, imaps_port;
+	SSL_CTX *tls;  /* NULL when no session uses TLS */
 	int mailboxes; /* users provisioned on the server: recipients are drawn from 1..mailboxes */
 	struct mail_profile prof;
 	struct journal *journal;
 	const struct passwords *pw;
 	char run_id[24];
 	_Atomic uint64_t fetched, checked_against_journal, checksum_errors, sent, acked_rcpts;
+	_Atomic uint64_t sessions, tls_sessions, tls_resumed;
 };
 
 struct user_state {
@@ -47,12 +52,62 @@ struct user_state {
 	} * delq;
 	size_t ndel, capd;
 	unsigned seq;
+	SSL_SESSION *smtp_tls, *imap_tls; /* to resume, as mail clients do */
 };
 
 static void nap_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
 	nanosleep(&ts, NULL);
+}
+
+enum sess_mode { MODE_PLAIN, MODE_STARTTLS, MODE_IMPLICIT };
+
+/* A new session's transport, by the profile's TLS shares (no draw when nothing uses TLS, so
+ * plain runs make the same choices from a seed as before). */
+static enum sess_mode draw_mode(struct run *r, struct rng *g)
+{
+	atomic_fetch_add(&r->sessions, 1);
+	if (r->prof.tls_pct <= 0 || rng_uniform(g) * 100 >= r->prof.tls_pct)
+		return MODE_PLAIN;
+	return rng_uniform(g) * 100 < r->prof.tls_implicit_pct ? MODE_IMPLICIT : MODE_STARTTLS;
+}
+
+/* The client's TLS handshake on c, resuming *keep if it can. 0 or -1. */
+static int tls_start(struct run *r, struct mconn *c, SSL_SESSION *const *keep)
+{
+	if (mconn_tls(c, r->tls, *keep))
+		return -1;
+	atomic_fetch_add(&r->tls_sessions, 1);
+	if (SSL_session_reused(c->ssl))
+		atomic_fetch_add(&r->tls_resumed, 1);
+	return 0;
+}
+
+/* Connects for a send: greeting and EHLO; under TLS (implicit, or STARTTLS and EHLO again) also
+ * AUTH PLAIN as user mbox (RFC 4954; the submission port requires it). 0, or -1 (c closed only
+ * when it was never opened). */
+static int smtp_begin(struct run *r, struct user_state *s, struct mconn *c, struct rng *g, int mbox)
+{
+	enum sess_mode m = draw_mode(r, g);
+	if (mconn_open(c, r->host, m == MODE_IMPLICIT ? r->smtps_port : r->smtp_port, 30000)) {
+		nap_ms(20); /* server down: do not spin */
+		return -1;
+	}
+	if ((m == MODE_IMPLICIT && tls_start(r, c, &s->smtp_tls)) || smtp_reply(c) != 220 ||
+	    smtp_cmd(c, "EHLO load.vcons.test") != 250)
+		return -1;
+	if (m == MODE_STARTTLS &&
+	    (smtp_cmd(c, "STARTTLS") != 220 || tls_start(r, c, &s->smtp_tls) ||
+	     smtp_cmd(c, "EHLO load.vcons.test") != 250))
+		return -1;
+	if (m == MODE_PLAIN)
+		return 0;
+	char name[32], resp[2 * MP_SASL_MAX];
+	const char *pass = pw_pass(r->pw, mbox, name);
+	if (mp_sasl_plain_encode(name, pass, resp, sizeof(resp)) < 0)
+		return -1;
+	return smtp_cmd(c, "AUTH PLAIN %s", resp) == 235 ? 0 : -1;
 }
 
 static int do_send(struct run *r, struct lg_op *op, int mbox)
@@ -79,16 +134,12 @@ static int do_send(struct run *r, struct lg_op *op, int mbox)
 		return -1;
 	size_t need = mp_data_stuff(m.data, m.len, NULL, 0);
 	char *stuffed = malloc(need);
-	struct mconn c;
+	struct mconn c; /* set up by smtp_begin's mconn_open */
 	int rc = -1;
 	if (!stuffed)
 		goto out_msg;
 	mp_data_stuff(m.data, m.len, stuffed, need);
-	if (mconn_open(&c, r->host, r->smtp_port, 30000)) {
-		nap_ms(20); /* server down: do not spin */
-		goto out_buf;
-	}
-	if (smtp_reply(&c) != 220 || smtp_cmd(&c, "EHLO load.vcons.test") != 250 ||
+	if (smtp_begin(r, s, &c, op->rng, mbox) ||
 	    smtp_cmd(&c, "MAIL FROM:<user%d@vcons.test> SIZE=%zu", mbox, m.len) != 250)
 		goto out_conn;
 	for (int i = 0; i < n; i++)
@@ -103,8 +154,8 @@ static int do_send(struct run *r, struct lg_op *op, int mbox)
 	rc = 0;
 	smtp_cmd(&c, "QUIT");
 out_conn:
+	mconn_tls_keep(&c, &s->smtp_tls);
 	mconn_close(&c);
-out_buf:
 	free(stuffed);
 out_msg:
 	msg_free(&m);
@@ -113,25 +164,39 @@ out_msg:
 
 static void imap_down(struct user_state *s)
 {
-	if (s->imap_up)
+	if (s->imap_up) {
+		mconn_tls_keep(&s->imap, &s->imap_tls);
 		mconn_close(&s->imap);
+	}
 	s->imap_up = false;
 }
 
-/* Makes sure the user has a logged-in IMAP session with INBOX selected. */
-static int imap_up(struct run *r, struct user_state *s, int mbox)
+/* Makes sure the user has a logged-in IMAP session with INBOX selected (under TLS on the
+ * implicit-TLS port or after STARTTLS, as drawn). */
+static int imap_up(struct run *r, struct user_state *s, struct rng *g, int mbox)
 {
 	if (s->imap_up)
 		return 0;
 	char line[512];
 	struct imap_result res;
-	if (mconn_open(&s->imap, r->host, r->imap_port, 30000)) {
+	enum sess_mode m = draw_mode(r, g);
+	if (mconn_open(&s->imap, r->host, m == MODE_IMPLICIT ? r->imaps_port : r->imap_port,
+	               30000)) {
 		nap_ms(20);
 		return -1;
 	}
 	s->imap_up = true;
-	if (mconn_line(&s->imap, line, sizeof(line)) < 0 || strncmp(line, "* OK", 4))
+	if ((m == MODE_IMPLICIT && tls_start(r, &s->imap, &s->imap_tls)) ||
+	    mconn_line(&s->imap, line, sizeof(line)) < 0 || strncmp(line, "* OK", 4))
 		goto fail;
+	if (m == MODE_STARTTLS) {
+		if (imap_cmd(&s->imap, &s->tag, &res, "STARTTLS"))
+			goto fail;
+		bool ok = !strcmp(res.status, "OK");
+		imap_result_free(&res);
+		if (!ok || tls_start(r, &s->imap, &s->imap_tls))
+			goto fail;
+	}
 	char login[300];
 	pw_login(r->pw, mbox, login, sizeof(login));
 	if (imap_cmd(&s->imap, &s->tag, &res, "LOGIN %s", login))
@@ -149,10 +214,10 @@ fail:
 	return -1;
 }
 
-static int do_check(struct run *r, struct user_state *s, int mbox)
+static int do_check(struct run *r, struct lg_op *op, struct user_state *s, int mbox)
 {
 	struct imap_result res;
-	if (imap_up(r, s, mbox))
+	if (imap_up(r, s, op->rng, mbox))
 		return -1;
 	if (imap_cmd(&s->imap, &s->tag, &res, "NOOP"))
 		goto fail;
@@ -189,7 +254,7 @@ static int do_fetch(struct run *r, struct lg_op *op, struct user_state *s, int m
 	uint32_t uid = s->fetchq[0];
 	memmove(s->fetchq, s->fetchq + 1, --s->nfetch * sizeof(*s->fetchq));
 	struct imap_result res;
-	if (imap_up(r, s, mbox))
+	if (imap_up(r, s, op->rng, mbox))
 		return -1;
 	if (imap_cmd(&s->imap, &s->tag, &res, "UID FETCH %u (UID RFC822.SIZE BODY[])", uid)) {
 		imap_down(s);
@@ -237,7 +302,7 @@ static int do_fetch(struct run *r, struct lg_op *op, struct user_state *s, int m
 	return rc;
 }
 
-static int do_delete(struct run *r, struct user_state *s, int mbox)
+static int do_delete(struct run *r, struct lg_op *op, struct user_state *s, int mbox)
 {
 	size_t n = s->ndel < DELETE_BATCH ? s->ndel : DELETE_BATCH;
 	char set[DELETE_BATCH * 12];
@@ -249,7 +314,7 @@ static int do_delete(struct run *r, struct user_state *s, int mbox)
 	}
 	struct imap_result res;
 	int rc = -1;
-	if (imap_up(r, s, mbox))
+	if (imap_up(r, s, op->rng, mbox))
 		goto drop;
 	if (imap_cmd(&s->imap, &s->tag, &res, "UID STORE %s +FLAGS.SILENT (\\Deleted)", set)) {
 		imap_down(s);
@@ -292,7 +357,7 @@ static int mail_op(void *arg, struct lg_op *op)
 	}
 	if (s->ndel) {
 		op->type = OP_DELETE;
-		return do_delete(r, s, mbox);
+		return do_delete(r, op, s, mbox);
 	}
 	double w = r->prof.send_weight + r->prof.check_weight;
 	if (rng_uniform(op->rng) * w < r->prof.send_weight) {
@@ -300,7 +365,7 @@ static int mail_op(void *arg, struct lg_op *op)
 		return do_send(r, op, mbox);
 	}
 	op->type = OP_CHECK;
-	return do_check(r, s, mbox);
+	return do_check(r, op, s, mbox);
 }
 
 static void user_close(void *arg, void *state)
@@ -315,6 +380,8 @@ static void user_close(void *arg, void *state)
 			imap_result_free(&res);
 	}
 	imap_down(s);
+	SSL_SESSION_free(s->smtp_tls);
+	SSL_SESSION_free(s->imap_tls);
 	free(s->fetchq);
 	free(s->delq);
 	free(s);
@@ -323,7 +390,8 @@ static void user_close(void *arg, void *state)
 struct opts {
 	struct run run;
 	struct lg_config lg;
-	const char *profile, *journal, *passwords;
+	const char *profile, *journal, *passwords, *cacert;
+	double tls_pct, tls_implicit_pct; /* -1: the profile's */
 	bool verify, json;
 };
 
@@ -337,6 +405,21 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		  .def = "2525" },
 		{ OPT_INT("imap-port", &o->run.imap_port, 1, 65535), .help = "IMAP port",
 		  .def = "1143" },
+		{ OPT_INT("smtps-port", &o->run.smtps_port, 1, 65535),
+		  .help = "SMTP submission over TLS port", .def = "2465" },
+		{ OPT_INT("imaps-port", &o->run.imaps_port, 1, 65535), .help = "IMAP over TLS port",
+		  .def = "1993" },
+		{ OPT_DOUBLE("tls-pct", &o->tls_pct, 0, 100), .arg = "PCT",
+		  .help = "% of SMTP connections and IMAP sessions under TLS (they\n"
+		          "authenticate: SMTP AUTH PLAIN, IMAP LOGIN)",
+		  .def = "the profile's tls_pct: 0" },
+		{ OPT_DOUBLE("tls-implicit-pct", &o->tls_implicit_pct, 0, 100), .arg = "PCT",
+		  .help = "% of the TLS ones on the implicit-TLS ports (the rest: STARTTLS)",
+		  .def = "the profile's tls_implicit_pct: 50" },
+		{ OPT_STRING("cacert", &o->cacert), .arg = "FILE",
+		  .help = "check the server's TLS certificate against FILE (vcons-mail's\n"
+		          "DATA/cert.pem) and --target",
+		  .def = "not checked" },
 		{ OPT_INT("users", &o->lg.users, 1, 100000),
 		  .help = "simulated users = mailboxes user1..userN used", .def = "10" },
 		{ OPT_INT("mailboxes", &o->run.mailboxes, 1, 1000000),
@@ -351,7 +434,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		  .help = "report period", .def = "1" },
 		{ OPT_STRING("profile", &o->profile), .arg = "FILE",
 		  .help = "YAML profile: send_weight, check_weight, delete_pct, recipients_max,\n"
-		          "size_median_bytes, size_sigma, size_max_bytes" },
+		          "size_median_bytes, size_sigma, size_max_bytes, tls_pct,\n"
+		          "tls_implicit_pct" },
 		{ OPT_STRING("journal", &o->journal), .arg = "FILE",
 		  .help = "append every acknowledged message (id, recipient, sha256) here" },
 		{ OPT_STRING("passwords", &o->passwords), .arg = "FILE",
@@ -412,6 +496,9 @@ static void print_summary(struct lg *lg, struct run *r, bool json, int csu)
 		                    json_integer((json_int_t)r->checked_against_journal));
 		json_object_set_new(o, "checksum_errors",
 		                    json_integer((json_int_t)r->checksum_errors));
+		json_object_set_new(o, "sessions", json_integer((json_int_t)r->sessions));
+		json_object_set_new(o, "tls_sessions", json_integer((json_int_t)r->tls_sessions));
+		json_object_set_new(o, "tls_resumed", json_integer((json_int_t)r->tls_resumed));
 		report_write(stdout, o);
 		return;
 	}
@@ -434,11 +521,41 @@ static void print_summary(struct lg *lg, struct run *r, bool json, int csu)
 	    (unsigned long long)r->sent, (unsigned long long)r->acked_rcpts,
 	    (unsigned long long)r->fetched, (unsigned long long)r->checked_against_journal,
 	    (unsigned long long)r->checksum_errors);
+	printf("sessions: %llu (SMTP connections and IMAP sessions), %llu under TLS, %llu of them "
+	       "resumed\n",
+	       (unsigned long long)r->sessions, (unsigned long long)r->tls_sessions,
+	       (unsigned long long)r->tls_resumed);
+}
+
+/* The profile's TLS shares, unless the command line set them; the client context if any session
+ * uses TLS. 0, or -1 after a message. */
+static int tls_setup(struct opts *o)
+{
+	struct mail_profile *p = &o->run.prof;
+	if (o->tls_pct >= 0)
+		p->tls_pct = o->tls_pct;
+	if (o->tls_implicit_pct >= 0)
+		p->tls_implicit_pct = o->tls_implicit_pct;
+	if (p->tls_pct <= 0)
+		return 0;
+	char err[512];
+	o->run.tls = mconn_tls_ctx(o->cacert, o->run.host, err, sizeof(err));
+	if (!o->run.tls) {
+		fprintf(stderr, "vcons-mail-load: %s\n", err);
+		return -1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .run = { .host = "127.0.0.1", .smtp_port = 2525, .imap_port = 1143 },
+	struct opts o = { .run = { .host = "127.0.0.1",
+		                   .smtp_port = 2525,
+		                   .imap_port = 1143,
+		                   .smtps_port = 2465,
+		                   .imaps_port = 1993 },
+		          .tls_pct = -1,
+		          .tls_implicit_pct = -1,
 		          .lg = { .role = "mail-load",
 		                  .mode = LG_CLOSED,
 		                  .users = 10,
@@ -472,9 +589,15 @@ int main(int argc, char **argv)
 		passwords_free(pw);
 		return 2;
 	}
+	net_ignore_sigpipe(); /* OpenSSL writes with send() without MSG_NOSIGNAL */
+	if (tls_setup(&o)) {
+		passwords_free(pw);
+		return 1;
+	}
 	o.run.journal = journal_open(o.journal, err, sizeof(err));
 	if (!o.run.journal) {
 		fprintf(stderr, "vcons-mail-load: %s\n", err);
+		SSL_CTX_free(o.run.tls);
 		passwords_free(pw);
 		return 1;
 	}
@@ -490,6 +613,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vcons-mail-load: %s\n",
 		        lerr ? lerr : "cannot set up the load engine");
 		(void)journal_close(o.run.journal);
+		SSL_CTX_free(o.run.tls);
 		passwords_free(pw);
 		return 2;
 	}
@@ -504,6 +628,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vcons-mail-load: cannot write the journal %s\n", o.journal);
 		rc = 1;
 	}
+	SSL_CTX_free(o.run.tls);
 	passwords_free(pw);
 	return rc;
 }

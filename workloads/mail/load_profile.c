@@ -7,7 +7,9 @@
  *     recipients_max: 3
  *     size_median_bytes: 4096
  *     size_sigma: 1.0
- *     size_max_bytes: 1048576 */
+ *     size_max_bytes: 1048576
+ *     tls_pct: 0
+ *     tls_implicit_pct: 50 */
 #include "workloads/mail/load.h"
 
 #include <errno.h>
@@ -25,7 +27,8 @@ void profile_defaults(struct mail_profile *p)
 		                    .recipients_max = 3,
 		                    .size_median_bytes = 4096,
 		                    .size_sigma = 1.0,
-		                    .size_max_bytes = 1048576 };
+		                    .size_max_bytes = 1048576,
+		                    .tls_implicit_pct = 50 };
 }
 
 static int set_field(struct mail_profile *p, const char *key, const char *val)
@@ -49,6 +52,10 @@ static int set_field(struct mail_profile *p, const char *key, const char *val)
 		p->size_sigma = v;
 	else if (!strcmp(key, "size_max_bytes") && v >= 16 && v <= 64 * 1048576.0)
 		p->size_max_bytes = (uint64_t)v;
+	else if (!strcmp(key, "tls_pct") && v <= 100)
+		p->tls_pct = v;
+	else if (!strcmp(key, "tls_implicit_pct") && v <= 100)
+		p->tls_implicit_pct = v;
 	else
 		return -1;
 	return 0;
@@ -181,14 +188,20 @@ static size_t quote(const char *s, char *dst, size_t cap)
 	return o;
 }
 
-void pw_login(const struct passwords *pw, int user, char *dst, size_t cap)
+const char *pw_pass(const struct passwords *pw, int user, char name[32])
 {
-	char name[32];
-	snprintf(name, sizeof(name), "user%d", user);
+	snprintf(name, 32, "user%d", user);
 	const char *pass = name;
 	for (size_t i = 0; pw && i < pw->n; i++)
 		if (pw->e[i].user == user)
 			pass = pw->e[i].pass; /* the last line for a user wins, as in vcons-mail */
+	return pass;
+}
+
+void pw_login(const struct passwords *pw, int user, char *dst, size_t cap)
+{
+	char name[32];
+	const char *pass = pw_pass(pw, user, name);
 	size_t o = quote(name, dst, cap);
 	if (o + 1 < cap) {
 		dst[o++] = ' ';

@@ -1,10 +1,10 @@
 /* workloads/mail/server_imap.c: the IMAP4rev1 session (RFC 3501 subset) and the commands on the
- * selected folder: CAPABILITY, NOOP, LOGOUT, LOGIN, CHECK, CLOSE, EXPUNGE, FETCH, STORE, SEARCH and
- * their UID forms, IDLE (RFC 2177) (the mailbox commands are server_mailbox.c's). Commands are
- * assembled from lines and literals ({N} synchronising, {N+} LITERAL+) first, then parsed with
- * mailproto's tokenizer. What FETCH and SEARCH make of a message's bytes is imap_msg.h's; the
- * session reads the message file once per command that needs it and keeps the last small one
- * (with its MIME tree) for the next command.
+ * selected folder: CAPABILITY, NOOP, LOGOUT, STARTTLS, LOGIN, AUTHENTICATE PLAIN, CHECK, CLOSE,
+ * EXPUNGE, FETCH, STORE, SEARCH and their UID forms, IDLE (RFC 2177) (the mailbox commands are
+ * server_mailbox.c's). Commands are assembled from lines and literals ({N} synchronising, {N+}
+ * LITERAL+) first, then parsed with mailproto's tokenizer. What FETCH and SEARCH make of a
+ * message's bytes is imap_msg.h's; the session reads the message file once per command that needs
+ * it and keeps the last small one (with its MIME tree) for the next command.
  *
  * Other sessions' changes to the selected folder (deliveries, APPEND, COPY, MOVE, STORE, EXPUNGE)
  * reach the client as untagged EXISTS, FETCH FLAGS and EXPUNGE when each command starts (EXPUNGE
@@ -44,6 +44,25 @@ static void folder_changed(struct ms_watch *w)
 		s->c->wake(s->c);
 }
 
+/* May a password be sent (LOGIN, AUTHENTICATE PLAIN)? Not in the clear with --require-tls. */
+static bool login_ok(const struct conn *c)
+{
+	return c->tls || !c->cfg->require_tls;
+}
+
+/* What CAPABILITY adds to IMAP_CAPS before login (RFC 3501 6.1.1, 6.2): STARTTLS while TLS can be
+ * had, then LOGINDISABLED while no password may be sent, else AUTH=PLAIN with SASL-IR (RFC 4959);
+ * after login, nothing. */
+static const char *caps_extra(const struct conn *c)
+{
+	if (c->imap->state != IS_NOAUTH)
+		return "";
+	bool offer = c->cfg->tls && !c->tls;
+	if (login_ok(c))
+		return offer ? " STARTTLS AUTH=PLAIN SASL-IR" : " AUTH=PLAIN SASL-IR";
+	return offer ? " STARTTLS LOGINDISABLED" : " LOGINDISABLED";
+}
+
 int imap_open(struct conn *c)
 {
 	struct imap_sess *s = calloc(1, sizeof(*s));
@@ -54,7 +73,8 @@ int imap_open(struct conn *c)
 	s->c = c;
 	s->watch.fn = folder_changed;
 	c->imap = s;
-	out(c, "*", "OK [CAPABILITY " IMAP_CAPS "] vcons-mail IMAP ready");
+	buf_printf(&c->out, "* OK [CAPABILITY " IMAP_CAPS "%s] vcons-mail IMAP ready\r\n",
+	           caps_extra(c));
 	return 0;
 }
 
@@ -463,19 +483,79 @@ static void do_store(struct conn *c, const char *tag, struct mp_imap_cur *cur, b
 	out(c, tag, lost ? "NO some messages could no longer be changed" : "OK STORE completed");
 }
 
-static void do_login(struct conn *c, const char *tag, struct mp_imap_cur *cur)
+/* LOGIN and AUTHENTICATE's end: the user is in, or not. */
+static void log_in(struct conn *c, const char *tag, const char *user, const char *pass,
+                   const char *cmd)
 {
 	struct imap_sess *s = c->imap;
-	char user[128], pass[128];
-	if (mp_imap_astring(cur, user, sizeof(user)) < 0 || !mp_imap_sp(cur) ||
-	    mp_imap_astring(cur, pass, sizeof(pass)) < 0 || !mp_imap_at_end(cur))
-		return out(c, tag, "BAD LOGIN: syntax: LOGIN user password");
 	int u = mstore_auth(c->st, user, pass);
 	if (u < 0)
 		return out(c, tag, "NO [AUTHENTICATIONFAILED] invalid credentials");
 	s->user = u;
 	s->state = IS_AUTH;
-	out(c, tag, "OK [CAPABILITY " IMAP_CAPS "] LOGIN completed");
+	buf_printf(&c->out, "%s OK [CAPABILITY " IMAP_CAPS "] %s completed\r\n", tag, cmd);
+}
+
+static void do_login(struct conn *c, const char *tag, struct mp_imap_cur *cur)
+{
+	char user[MP_SASL_MAX], pass[MP_SASL_MAX];
+	if (!login_ok(c)) /* RFC 3501 6.2.3, RFC 5530 */
+		return out(c, tag, "NO [PRIVACYREQUIRED] LOGIN is disabled until STARTTLS");
+	if (mp_imap_astring(cur, user, sizeof(user)) < 0 || !mp_imap_sp(cur) ||
+	    mp_imap_astring(cur, pass, sizeof(pass)) < 0 || !mp_imap_at_end(cur))
+		return out(c, tag, "BAD LOGIN: syntax: LOGIN user password");
+	log_in(c, tag, user, pass, "LOGIN");
+}
+
+/* The PLAIN response of an AUTHENTICATE (its initial response, or the line after "+ "). */
+static void sasl_response(struct conn *c, const char *tag, const char *resp, size_t n)
+{
+	char user[MP_SASL_MAX], pass[MP_SASL_MAX];
+	switch (mp_sasl_plain(resp, n, user, pass)) {
+	case MP_SASL_OK: return log_in(c, tag, user, pass, "AUTHENTICATE");
+	case MP_SASL_CANCEL: return out(c, tag, "BAD AUTHENTICATE cancelled");
+	default: return out(c, tag, "BAD AUTHENTICATE: malformed PLAIN response");
+	}
+}
+
+/* AUTHENTICATE PLAIN [initial-response] (RFC 3501 6.2.2, RFC 4959). */
+static void do_authenticate(struct conn *c, const char *tag, struct mp_imap_cur *cur)
+{
+	struct imap_sess *s = c->imap;
+	const char *m, *ir = NULL;
+	size_t mn = mp_imap_atom(cur, &m), irn = 0;
+	if (mn && mp_imap_sp(cur) && !(irn = mp_imap_atom(cur, &ir)))
+		return out(c, tag, "BAD AUTHENTICATE: syntax: AUTHENTICATE mechanism [response]");
+	if (mn == 0 || !mp_imap_at_end(cur))
+		return out(c, tag, "BAD AUTHENTICATE: syntax: AUTHENTICATE mechanism [response]");
+	if (s->state != IS_NOAUTH)
+		return out(c, tag, "BAD already logged in");
+	if (!login_ok(c))
+		return out(c, tag, "NO [PRIVACYREQUIRED] AUTHENTICATE needs TLS: STARTTLS first");
+	if (mn != 5 || strncasecmp(m, "PLAIN", 5))
+		return out(c, tag, "NO unsupported authentication mechanism");
+	if (ir)
+		return sasl_response(c, tag, ir, irn);
+	snprintf(s->sasl_tag, sizeof(s->sasl_tag), "%s", tag);
+	buf_printf(&c->out, "+ \r\n");
+}
+
+/* RFC 3501 6.2.1: OK, then TLS. Whatever the client sent after the command is dropped unread: it
+ * came before the handshake, so it cannot be told from an attacker's injection (CVE-2011-0411);
+ * the capabilities change (no STARTTLS, a password may now be sent). */
+static void do_starttls(struct conn *c, const char *tag, bool args)
+{
+	if (!c->cfg->tls)
+		return out(c, tag, "BAD STARTTLS is not offered here (see CAPABILITY)");
+	if (args)
+		return out(c, tag, "BAD STARTTLS takes no arguments");
+	if (c->tls)
+		return out(c, tag, "BAD TLS is already active");
+	if (c->imap->state != IS_NOAUTH)
+		return out(c, tag, "BAD STARTTLS only before login");
+	out(c, tag, "OK Begin TLS negotiation now");
+	buf_consume(&c->in, buf_pending(&c->in));
+	c->tls = c->starttls = true;
 }
 
 static bool is(const char *tok, size_t n, const char *w)
@@ -520,7 +600,7 @@ static void execute(struct conn *c, const char *p, size_t len)
 			return;
 	}
 	if (is(w, wn, "CAPABILITY") && !args) {
-		buf_printf(&c->out, "* CAPABILITY " IMAP_CAPS "\r\n");
+		buf_printf(&c->out, "* CAPABILITY " IMAP_CAPS "%s\r\n", caps_extra(c));
 		return out(c, tag, "OK CAPABILITY completed");
 	}
 	if (is(w, wn, "NOOP") && !args)
@@ -541,8 +621,10 @@ static void execute(struct conn *c, const char *p, size_t len)
 			return out(c, tag, "BAD log in first");
 		return do_idle(c, tag);
 	}
-	if (is(w, wn, "AUTHENTICATE") || is(w, wn, "STARTTLS"))
-		return out(c, tag, "NO not supported; use LOGIN");
+	if (is(w, wn, "STARTTLS"))
+		return do_starttls(c, tag, args);
+	if (is(w, wn, "AUTHENTICATE"))
+		return do_authenticate(c, tag, &cur);
 	if (imap_mailbox_cmd(c, tag, w, wn, uid, args, &cur))
 		return;
 	bool known = is(w, wn, "CHECK") || is(w, wn, "CLOSE") || is(w, wn, "EXPUNGE") ||
@@ -646,7 +728,7 @@ void imap_input(struct conn *c)
 		if (s->job.active)
 			return;
 	}
-	while (buf_pending(&c->in) && !c->close_after_flush &&
+	while (buf_pending(&c->in) && !c->close_after_flush && !c->starttls &&
 	       buf_pending(&c->out) < CONN_OUT_HIGH) {
 		const char *p = c->in.p + c->in.off;
 		if (s->lit_left) {
@@ -665,6 +747,16 @@ void imap_input(struct conn *c)
 			break;
 		if (s->idling) {
 			idle_end(c, rc == MP_LINE_OK && len == 4 && !strncasecmp(p, "DONE", 4));
+			continue;
+		}
+		if (s->sasl_tag[0]) { /* the client's answer to "+ " (a too long one is refused) */
+			char tag[72];
+			memcpy(tag, s->sasl_tag, sizeof(tag));
+			s->sasl_tag[0] = 0;
+			if (rc == MP_LINE_TOOLONG)
+				out(c, tag, "BAD AUTHENTICATE: response too long");
+			else
+				sasl_response(c, tag, p, len);
 			continue;
 		}
 		if (rc == MP_LINE_TOOLONG) {

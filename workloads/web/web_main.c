@@ -10,6 +10,7 @@
 #include "lib/stop.h"
 #include <errno.h>
 #include <malloc.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,10 +117,7 @@ static int do_load(const struct opts *o, char *path, size_t cap)
 		fprintf(stderr, "vcons-web: cannot write the file set: %s\n", strerror(errno));
 		return 1;
 	}
-	char cert[4096];
-	snprintf(path, cap, "%s/key.pem", o->data);
-	snprintf(cert, sizeof(cert), "%s/cert.pem", o->data);
-	if (tls_make_cert(path, cert, "vcons-web", o->addr) != 0) {
+	if (tls_data_cert(o->data, "vcons-web", o->addr, false) != 0) {
 		fprintf(stderr, "vcons-web: cannot write the TLS key and certificate\n");
 		return 1;
 	}
@@ -134,16 +132,13 @@ static int do_load(const struct opts *o, char *path, size_t cap)
 
 static int serve(const struct opts *o)
 {
-	char path[4096], cert[4096], key[4096];
+	char path[4096], terr[PATH_MAX * 2 + 128];
 	const char *err = NULL;
 	struct app app = { .limits = { (size_t)o->max_header, (size_t)o->max_body },
 		           .max_streams = (uint32_t)o->max_streams };
-	snprintf(cert, sizeof(cert), "%s/cert.pem", o->data);
-	snprintf(key, sizeof(key), "%s/key.pem", o->data);
 	SSL_CTX *ctx = NULL;
-	if (o->tls_port &&
-	    !(ctx = tls_server_ctx(o->cert ? o->cert : cert, o->key ? o->key : key, &err))) {
-		fprintf(stderr, "vcons-web: %s\n", err);
+	if (o->tls_port && !(ctx = tls_data_ctx(o->data, o->cert, o->key, terr, sizeof(terr)))) {
+		fprintf(stderr, "vcons-web: %s (--cert/--key, or run --load)\n", terr);
 		return 1;
 	}
 	if (ctx)

@@ -2,8 +2,9 @@
  * loopback: pipelined lines answered in order, a line in two pieces, a stop with a connection open,
  * the idle timeout's goodbye then close, a connection's own longer idle timeout, STARTTLS
  * (srv_conn_upgrade to srv_tls_attach: the client's TLS handshake after the plain "go" reply, then
- * lines over TLS), and wake-ups (srv_conn_wake) from a thread outside the server and from a
- * worker, coalesced, and racing connections that close. */
+ * lines over TLS, also with data read ahead in the handshake), wake-ups (srv_conn_wake) from a
+ * thread outside the server and from a worker, coalesced, and racing connections that close; a
+ * data directory's key and certificate made, kept, and made anew when they do not match. */
 #include "tools/unit.h"
 
 #include <arpa/inet.h>
@@ -196,9 +197,26 @@ static void idle_connection_gets_goodbye_then_close(void **state)
 	srv_finish(s);
 }
 
-static void starttls_switches_a_live_connection(void **state)
+/* The server's TLS info callback of the slow test: it pauses before the handshake reads the
+ * ClientHello and once the server's flight is out (TLS 1.3: the state after the server's Finished),
+ * so that the client's messages are waiting each time the handshake reads: it completes without
+ * ever waiting, with the client's Finished and its first data read ahead together. */
+static void slow_server(const SSL *ssl, int where, int ret)
 {
-	(void)state;
+	(void)ret;
+	if ((where & SSL_CB_HANDSHAKE_START) ||
+	    ((where & SSL_CB_ACCEPT_LOOP) && SSL_get_state(ssl) == TLS_ST_EARLY_DATA)) {
+		struct timespec ts = { 0, 300 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* "starttls", the handshake, then a line over TLS. slow: the whole handshake happens in the round
+ * that switched transports (after a plain read that drained the socket), and the line arrives
+ * with the client's Finished, so OpenSSL reads it ahead during the handshake: the connection must
+ * not then wait for an edge that never comes. */
+static void starttls_round(bool slow)
+{
 	char dir[] = "/tmp/vcons-srv-test.XXXXXX", key[64], cert[64];
 	assert_non_null(mkdtemp(dir));
 	snprintf(key, sizeof(key), "%s/key.pem", dir);
@@ -208,8 +226,12 @@ static void starttls_switches_a_live_connection(void **state)
 	const char *err = NULL;
 	server_ctx = tls_server_ctx(cert, key, &err);
 	assert_non_null(server_ctx);
+	if (slow)
+		SSL_CTX_set_info_callback(server_ctx, slow_server);
 	struct srv *s = start(60, 60);
 	int fd = dial(s);
+	struct timeval tv = { .tv_sec = 5 }; /* a stall fails the test instead of hanging it */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	assert_int_equal(send(fd, "hi\nstarttls\n", 12, 0), 12);
 	char buf[16] = "";
 	assert_int_equal(read_some(fd, buf, 6, 2000), 6);
@@ -352,12 +374,80 @@ static void wake_races_close(void **state)
 	dial_n(s, &fd, 1);
 	close(fd);
 	srv_finish(s);
+static void starttls_switches_a_live_connection(void **state)
+{
+	(void)state;
+	starttls_round(false);
+}
+
+static void starttls_data_read_ahead_in_the_handshake(void **state)
+{
+	(void)state;
+	starttls_round(true);
+}
+
+/* The whole of a small file, NUL-terminated, in a static buffer. */
+static const char *slurp(const char *path)
+{
+	static char text[8192];
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = 0;
+	fclose(f);
+	return text;
+}
+
+static void data_pair_is_made_kept_and_repaired(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/vcons-srv-test.XXXXXX", key[64], cert[64], err[512];
+	char first[8192];
+	assert_non_null(mkdtemp(dir));
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	assert_int_equal(tls_init(), 0);
+	assert_null(tls_data_ctx(dir, NULL, NULL, err, sizeof(err))); /* nothing there yet */
+	assert_non_null(strstr(err, cert));
+	assert_int_equal(tls_data_cert(dir, "t", ADDR, true), 0); /* made */
+	snprintf(first, sizeof(first), "%s", slurp(cert));
+	assert_int_equal(tls_data_cert(dir, "t", ADDR, true), 0); /* kept */
+	assert_string_equal(slurp(cert), first);
+	SSL_CTX *ctx = tls_data_ctx(dir, NULL, NULL, err, sizeof(err));
+	assert_non_null(ctx);
+	SSL_CTX_free(ctx);
+	/* a key of another pair, as a crash between the two renames leaves: made anew */
+	char odir[] = "/tmp/vcons-srv-test.XXXXXX", okey[64];
+	assert_non_null(mkdtemp(odir));
+	assert_int_equal(tls_data_cert(odir, "o", ADDR, false), 0);
+	snprintf(okey, sizeof(okey), "%s/key.pem", odir);
+	assert_int_equal(rename(okey, key), 0);
+	assert_null(tls_data_ctx(dir, NULL, NULL, err, sizeof(err)));
+	assert_int_equal(tls_data_cert(dir, "t", ADDR, true), 0);
+	assert_string_not_equal(slurp(cert), first);
+	ctx = tls_data_ctx(dir, NULL, NULL, err, sizeof(err));
+	assert_non_null(ctx);
+	SSL_CTX_free(ctx);
+	/* --cert/--key name other files; no temporary file is left behind */
+	assert_null(tls_data_ctx(dir, "/nonexistent.pem", NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "/nonexistent.pem"));
+	char tmp[80];
+	snprintf(tmp, sizeof(tmp), "%s/key.pem.tmp", dir);
+	assert_int_equal(access(tmp, F_OK), -1);
+	unlink(key);
+	unlink(cert);
+	rmdir(dir);
+	snprintf(okey, sizeof(okey), "%s/cert.pem", odir);
+	unlink(okey);
+	rmdir(odir);
 }
 
 UNIT_MAIN(cmocka_unit_test(pipelined_lines_echo_in_order),
           cmocka_unit_test(idle_connection_gets_goodbye_then_close),
           cmocka_unit_test(connection_keeps_its_own_idle_timeout),
           cmocka_unit_test(starttls_switches_a_live_connection),
+          cmocka_unit_test(starttls_data_read_ahead_in_the_handshake),
+          cmocka_unit_test(data_pair_is_made_kept_and_repaired),
           cmocka_unit_test(wake_reaches_connections_from_any_thread),
           cmocka_unit_test(wakes_coalesce_while_the_worker_is_busy),
           cmocka_unit_test(wake_races_close))

@@ -143,7 +143,7 @@ for line in open(j):
     else:
         state[(mid, user)] = k
 out = []
-for user in sorted(os.listdir(d)):
+for user in sorted(u for u in os.listdir(d) if u.startswith("user")):  # not key.pem, cert.pem
     cur = os.path.join(d, user, "Maildir", "cur")
     for f in sorted(os.listdir(cur)):
         m = re.search(rb"X-Vcons-Id: (\S+)", open(os.path.join(cur, f), "rb").read())

@@ -6,6 +6,7 @@
  * Maildir under $TMPDIR. */
 #include "tools/unit.h"
 #include "lib/fs.h"
+#include "workloads/mail/imap_sess.h" /* IMAP_CAPS */
 #include "workloads/mail/mailproto.h"
 #include "workloads/mail/server.h"
 
@@ -17,6 +18,13 @@
 static char dir[256];
 static struct mstore *st;
 static const struct server_cfg cfg = { .addr = "127.0.0.1", .max_size = 4096, .threads = 1 };
+/* with TLS to offer (STARTTLS), and with --require-tls */
+static const struct server_cfg cfg_tls = {
+	.addr = "127.0.0.1", .max_size = 4096, .threads = 1, .tls = true
+};
+static const struct server_cfg cfg_req = {
+	.addr = "127.0.0.1", .max_size = 4096, .threads = 1, .tls = true, .require_tls = true
+};
 
 static int setup(void **state)
 {
@@ -34,14 +42,22 @@ static int teardown(void **state)
 	return fs_rmtree(dir, false);
 }
 
-static void conn_init(struct conn *c, enum conn_kind kind)
+/* A session as server_net.c opens one: tls for the implicit-TLS ports (SMTP's is submission). */
+static void conn_open(struct conn *c, enum conn_kind kind, const struct server_cfg *sc, bool tls)
 {
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	c->kind = kind;
 	c->st = st;
-	c->cfg = &cfg;
+	c->cfg = sc;
+	c->tls = tls;
+	c->submission = tls && kind == CONN_SMTP;
 	assert_int_equal(kind == CONN_SMTP ? smtp_open(c) : imap_open(c), 0);
+}
+
+static void conn_init(struct conn *c, enum conn_kind kind)
+{
+	conn_open(c, kind, &cfg, false);
 }
 
 /* Feeds s (bytewise: one byte per call) and runs the session like the network layer does. */
@@ -705,6 +721,251 @@ static void test_imap_idle_errors(void **state)
 		conn_end(&sess[i]);
 }
 
+/* ---- TLS: STARTTLS, AUTH, LOGINDISABLED ---- */
+
+/* What server_net.c does after a session answered STARTTLS: the session has dropped the input
+ * that came with the command, and the connection is under TLS from the next byte on. */
+static void upgrade(struct conn *c)
+{
+	assert_true(c->starttls && c->tls);
+	assert_int_equal(buf_pending(&c->in), 0);
+	c->starttls = false;
+}
+
+/* RFC 3207: STARTTLS advertised, then 220; the MAIL and RCPT pipelined after it (an attacker's
+ * injection, CVE-2011-0411) are dropped, not run after the handshake; the session starts afresh
+ * (EHLO first), EHLO now offers AUTH and no STARTTLS. */
+static void test_smtp_starttls(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_open(&c, CONN_SMTP, &cfg_tls, false);
+	const char *in = "EHLO a.test\r\nSTARTTLS\r\nMAIL FROM:<evil@x.test>\r\n"
+	                 "RCPT TO:<user1@vcons.test>\r\n";
+	feed(&c, in, strlen(in), false);
+	char *out = take(&c);
+	assert_string_equal(out, "220 vcons.test ESMTP vcons-mail ready\r\n"
+	                         "250-vcons.test greets a.test\r\n250-SIZE 4096\r\n"
+	                         "250-8BITMIME\r\n250-PIPELINING\r\n250-STARTTLS\r\n"
+	                         "250 ENHANCEDSTATUSCODES\r\n"
+	                         "220 2.0.0 Ready to start TLS\r\n");
+	free(out);
+	upgrade(&c);
+	in = "MAIL FROM:<a@b.test>\r\nEHLO a.test\r\nSTARTTLS\r\nQUIT\r\n";
+	feed(&c, in, strlen(in), false);
+	out = take(&c);
+	assert_string_equal(out, "503 5.5.1 Send EHLO or HELO first\r\n"
+	                         "250-vcons.test greets a.test\r\n250-SIZE 4096\r\n"
+	                         "250-8BITMIME\r\n250-PIPELINING\r\n250-AUTH PLAIN LOGIN\r\n"
+	                         "250 ENHANCEDSTATUSCODES\r\n"
+	                         "503 5.5.1 TLS already active\r\n"
+	                         "221 2.0.0 vcons.test closing connection\r\n");
+	free(out);
+	conn_end(&c);
+	/* no TLS to offer: no STARTTLS in EHLO, and it is a verb not implemented here */
+	conn_open(&c, CONN_SMTP, &cfg, false);
+	in = "EHLO a.test\r\nSTARTTLS\r\nAUTH PLAIN AHVzZXIxAHVzZXIx\r\n";
+	feed(&c, in, strlen(in), false);
+	out = take(&c);
+	assert_null(strstr(out, "STARTTLS"));
+	assert_non_null(strstr(out, "ENHANCEDSTATUSCODES\r\n502 5.5.1 Command not implemented\r\n"
+	                            "502 5.5.1 Command not implemented\r\n"));
+	assert_false(c.starttls || c.tls);
+	free(out);
+	conn_end(&c);
+}
+
+/* AUTH is refused in the clear (538) and with --require-tls so is MAIL (530). */
+static void test_smtp_auth_needs_tls(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_open(&c, CONN_SMTP, &cfg_req, false);
+	const char *in = "EHLO a.test\r\nAUTH PLAIN AHVzZXIxAHVzZXIx\r\nAUTH LOGIN\r\n"
+	                 "MAIL FROM:<a@b.test>\r\n";
+	feed(&c, in, strlen(in), false);
+	char *out = take(&c);
+	const char *want[] = {
+		"250-STARTTLS\r\n250 ENHANCEDSTATUSCODES\r\n",
+		"538 5.7.11 Encryption required for requested authentication mechanism\r\n"
+		"538 5.7.11 Encryption required for requested authentication mechanism\r\n"
+		"530 5.7.0 Must issue a STARTTLS command first\r\n",
+	};
+	want_in_order(out, want, 2);
+	assert_null(strstr(out, "AUTH PLAIN LOGIN"));
+	free(out);
+	conn_end(&c);
+}
+
+/* AUTH PLAIN and LOGIN (RFC 4954) on the submission port, whole and byte by byte: MAIL needs AUTH
+ * first; bad credentials, a cancelled exchange, bad base64, an unknown mechanism, AUTH during a
+ * transaction and a second AUTH are refused; each form then works. */
+static void smtp_auth(bool bytewise)
+{
+	struct conn c;
+	conn_open(&c, CONN_SMTP, &cfg_tls, true);
+	/* "\0user1\0user1" = AHVzZXIxAHVzZXIx; "\0user1\0wrong" = AHVzZXIxAHdyb25n; "user2" =
+	 * dXNlcjI=; "user2" as password too */
+	const char *in = "EHLO a.test\r\n"
+	                 "MAIL FROM:<a@b.test>\r\n"
+	                 "AUTH PLAIN AHVzZXIxAHdyb25n\r\n"
+	                 "AUTH PLAIN\r\n*\r\n"
+	                 "AUTH PLAIN\r\n#bad#\r\n"
+	                 "AUTH CRAM-MD5\r\n"
+	                 "AUTH LOGIN\r\ndXNlcjI=\r\nd3Jvbmc=\r\n"
+	                 "AUTH LOGIN dXNlcjI=\r\ndXNlcjI=\r\n"
+	                 "AUTH PLAIN AHVzZXIxAHVzZXIx\r\n"
+	                 "MAIL FROM:<a@b.test>\r\n"
+	                 "QUIT\r\n";
+	feed(&c, in, strlen(in), bytewise);
+	char *out = take(&c);
+	const char *want[] = {
+		"250-AUTH PLAIN LOGIN\r\n",
+		"530 5.7.0 Authentication required\r\n",
+		"535 5.7.8 Authentication credentials invalid\r\n",
+		"334 \r\n501 5.0.0 Authentication cancelled\r\n",
+		"334 \r\n501 5.5.2 Cannot decode the response\r\n",
+		"504 5.5.4 Unrecognized authentication type\r\n",
+		"334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n535 5.7.8",
+		"334 UGFzc3dvcmQ6\r\n235 2.7.0 Authentication successful\r\n",
+		"503 5.5.1 Already authenticated\r\n",
+		"250 2.1.0 Sender OK\r\n",
+		"221 2.0.0",
+	};
+	want_in_order(out, want, sizeof(want) / sizeof(want[0]));
+	free(out);
+	conn_end(&c);
+	/* PLAIN after "334 ", then AUTH inside a transaction */
+	conn_open(&c, CONN_SMTP, &cfg_tls, true);
+	in = "EHLO a.test\r\nAUTH PLAIN\r\nAHVzZXIxAHVzZXIx\r\nMAIL FROM:<a@b.test>\r\n"
+	     "AUTH LOGIN\r\n";
+	feed(&c, in, strlen(in), bytewise);
+	out = take(&c);
+	const char *want2[] = { "334 \r\n235 2.7.0", "250 2.1.0 Sender OK\r\n503 5.5.1 Already" };
+	want_in_order(out, want2, 2);
+	free(out);
+	conn_end(&c);
+}
+
+static void test_smtp_auth_whole(void **state)
+{
+	(void)state;
+	smtp_auth(false);
+}
+
+static void test_smtp_auth_bytewise(void **state)
+{
+	(void)state;
+	smtp_auth(true);
+}
+
+/* RFC 3501 6.2.1: STARTTLS before login; the LOGIN pipelined after it is dropped; the capabilities
+ * change; STARTTLS again, or after login, is BAD. */
+static void test_imap_starttls(void **state)
+{
+	(void)state;
+	struct conn c;
+	conn_open(&c, CONN_IMAP, &cfg_tls, false);
+	const char *in = "a1 CAPABILITY\r\na2 STARTTLS\r\na3 LOGIN user1 user1\r\n";
+	feed(&c, in, strlen(in), false);
+	char *out = take(&c);
+	assert_string_equal(out, "* OK [CAPABILITY " IMAP_CAPS " STARTTLS AUTH=PLAIN SASL-IR] "
+	                         "vcons-mail IMAP ready\r\n"
+	                         "* CAPABILITY " IMAP_CAPS " STARTTLS AUTH=PLAIN SASL-IR\r\n"
+	                         "a1 OK CAPABILITY completed\r\n"
+	                         "a2 OK Begin TLS negotiation now\r\n");
+	free(out);
+	upgrade(&c);
+	in = "b1 CAPABILITY\r\nb2 STARTTLS\r\nb3 SELECT INBOX\r\nb4 LOGIN user1 user1\r\n"
+	     "b5 STARTTLS\r\n";
+	feed(&c, in, strlen(in), false);
+	out = take(&c);
+	const char *want[] = {
+		"* CAPABILITY " IMAP_CAPS " AUTH=PLAIN SASL-IR\r\nb1 OK",
+		"b2 BAD TLS is already active\r\n",
+		"b3 BAD log in first\r\n", /* a3 was not run */
+		"b4 OK [CAPABILITY " IMAP_CAPS "] LOGIN completed\r\n",
+		"b5 BAD",
+	};
+	want_in_order(out, want, sizeof(want) / sizeof(want[0]));
+	free(out);
+	conn_end(&c);
+	/* in the clear: STARTTLS after login is BAD; no TLS to offer: not advertised, BAD */
+	conn_open(&c, CONN_IMAP, &cfg_tls, false);
+	in = "c1 LOGIN user1 user1\r\nc2 STARTTLS\r\n";
+	feed(&c, in, strlen(in), false);
+	out = take(&c);
+	assert_non_null(strstr(out, "c2 BAD STARTTLS only before login\r\n"));
+	assert_false(c.starttls || c.tls);
+	free(out);
+	conn_end(&c);
+	conn_open(&c, CONN_IMAP, &cfg, false);
+	in = "d1 STARTTLS\r\n";
+	feed(&c, in, strlen(in), false);
+	out = take(&c);
+	assert_null(strstr(out, "STARTTLS AUTH"));
+	assert_non_null(strstr(out, "d1 BAD STARTTLS is not offered here"));
+	assert_false(c.starttls || c.tls);
+	free(out);
+	conn_end(&c);
+}
+
+/* --require-tls: LOGINDISABLED, LOGIN and AUTHENTICATE refused before STARTTLS, then
+ * AUTHENTICATE PLAIN (with a continuation, whole and byte by byte; cancelled; SASL-IR with bad
+ * credentials; another mechanism) and the session is logged in. */
+static void imap_logindisabled(bool bytewise)
+{
+	struct conn c;
+	conn_open(&c, CONN_IMAP, &cfg_req, false);
+	const char *in = "a1 LOGIN user1 user1\r\na2 AUTHENTICATE PLAIN AHVzZXIxAHVzZXIx\r\n"
+	                 "a3 STARTTLS\r\n";
+	feed(&c, in, strlen(in), bytewise);
+	char *out = take(&c);
+	assert_string_equal(out,
+	                    "* OK [CAPABILITY " IMAP_CAPS " STARTTLS LOGINDISABLED] "
+	                    "vcons-mail IMAP ready\r\n"
+	                    "a1 NO [PRIVACYREQUIRED] LOGIN is disabled until STARTTLS\r\n"
+	                    "a2 NO [PRIVACYREQUIRED] AUTHENTICATE needs TLS: STARTTLS first\r\n"
+	                    "a3 OK Begin TLS negotiation now\r\n");
+	free(out);
+	upgrade(&c);
+	in = "b1 CAPABILITY\r\n"
+	     "b2 AUTHENTICATE PLAIN\r\n*\r\n"
+	     "b3 AUTHENTICATE PLAIN AHVzZXIxAHdyb25n\r\n"
+	     "b4 AUTHENTICATE CRAM-MD5\r\n"
+	     "b5 AUTHENTICATE PLAIN\r\n!!!!\r\n"
+	     "b6 AUTHENTICATE PLAIN\r\nAHVzZXIxAHVzZXIx\r\n"
+	     "b7 SELECT INBOX\r\n"
+	     "b8 AUTHENTICATE PLAIN\r\n";
+	feed(&c, in, strlen(in), bytewise);
+	out = take(&c);
+	const char *want[] = {
+		"* CAPABILITY " IMAP_CAPS " AUTH=PLAIN SASL-IR\r\nb1 OK",
+		"+ \r\nb2 BAD AUTHENTICATE cancelled\r\n",
+		"b3 NO [AUTHENTICATIONFAILED] invalid credentials\r\n",
+		"b4 NO unsupported authentication mechanism\r\n",
+		"+ \r\nb5 BAD AUTHENTICATE: malformed PLAIN response\r\n",
+		"+ \r\nb6 OK [CAPABILITY " IMAP_CAPS "] AUTHENTICATE completed\r\n",
+		"b7 OK [READ-WRITE] SELECT completed\r\n",
+		"b8 BAD already logged in\r\n",
+	};
+	want_in_order(out, want, sizeof(want) / sizeof(want[0]));
+	free(out);
+	conn_end(&c);
+}
+
+static void test_imap_logindisabled_whole(void **state)
+{
+	(void)state;
+	imap_logindisabled(false);
+}
+
+static void test_imap_logindisabled_bytewise(void **state)
+{
+	(void)state;
+	imap_logindisabled(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -727,6 +988,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_imap_updates_at_command_boundaries, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_imap_idle_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_smtp_starttls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_smtp_auth_needs_tls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_smtp_auth_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_smtp_auth_bytewise, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_imap_starttls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_imap_logindisabled_whole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_imap_logindisabled_bytewise, setup, teardown),
 	};
 	cmocka_set_message_output(CM_OUTPUT_TAP);
 	return cmocka_run_group_tests_name(__FILE__, tests, NULL, NULL);
