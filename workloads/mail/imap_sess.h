@@ -26,7 +26,7 @@ struct imap_sess {
 	bool idling;      /* in IDLE, under idle_tag, until DONE */
 	char idle_tag[72];
 	char sasl_tag[72]; /* an AUTHENTICATE waiting for the client's response line, "": none */
-	bool watching;         /* watch is registered (IDLE in the selected state) */
+	bool watching;     /* watch is registered (IDLE in the selected state) */
 	struct ms_watch watch; /* wakes the connection when the selected folder changes */
 	struct fetch_job {     /* a FETCH that paused for output room (c->more is set) */
 		bool active, uid, lost;

@@ -20,9 +20,9 @@ struct server_cfg {
 	uint64_t max_size;       /* SMTP message size limit (bytes), advertised in EHLO */
 	int idle_timeout_s;      /* a connection quiet this long is closed */
 	int imap_idle_timeout_s; /* ... or this long while in IMAP IDLE (RFC 2177: 30 min) */
-	bool tls;                /* TLS can be had: STARTTLS is offered (the server has a context) */
-	bool require_tls;        /* no password and no SMTP MAIL in the clear: IMAP LOGINDISABLED and
-	                            SMTP 530 until STARTTLS */
+	bool tls;         /* TLS can be had: STARTTLS is offered (the server has a context) */
+	bool require_tls; /* no password and no SMTP MAIL in the clear: IMAP LOGINDISABLED and
+	                     SMTP 530 until STARTTLS */
 };
 
 struct smtp_sess;

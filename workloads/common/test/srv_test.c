@@ -374,6 +374,8 @@ static void wake_races_close(void **state)
 	dial_n(s, &fd, 1);
 	close(fd);
 	srv_finish(s);
+}
+
 static void starttls_switches_a_live_connection(void **state)
 {
 	(void)state;

@@ -17,7 +17,8 @@
  * STARTTLS's go-ahead is the last response before the handshake (driver.h: nothing pipelined with
  * it is answered) and no command after it finds the session logged in until a LOGIN or
  * AUTHENTICATE completes under TLS. The TLS set-up (driver.h's 0xfe M prefix) varies: STARTTLS
- * offered or not, LOGINDISABLED (--require-tls), an implicit-TLS connection; seeds fuzz/imap/tls-*. */
+ * offered or not, LOGINDISABLED (--require-tls), an implicit-TLS connection; seeds fuzz/imap/tls-*.
+ */
 #include "tools/fuzz.h"
 #include "workloads/mail/fuzz/driver.h"
 
