@@ -19,6 +19,8 @@ struct imap_sess {
 	struct mp_lines lr;
 	struct buf cmd;    /* the command being assembled */
 	uint64_t lit_left; /* bytes of a literal still to come */
+	uint64_t
+	    msg_lit; /* bytes of an APPEND's message literal in cmd: not held to IMAP_CMD_MAX */
 	int user;
 	bool readonly;
 	struct ms_view v; /* the selected folder as the client knows it (v.box: which) */

@@ -687,6 +687,7 @@ static void refuse(struct conn *c, const char *line, size_t len, const char *why
 	char tag[72];
 	partial_tag(&s->cmd, tag, sizeof(tag));
 	s->cmd.off = s->cmd.len = 0;
+	s->msg_lit = 0;
 	out(c, tag, why);
 	if (len >= 2 && line[len - 2] == '+' && line[len - 1] == '}') {
 		out(c, "*", "BYE literal refused; its data cannot be told from commands");
@@ -699,7 +700,7 @@ static void command_line(struct conn *c, const char *line, size_t len)
 	struct imap_sess *s = c->imap;
 	uint64_t n;
 	bool nonsync;
-	if (buf_pending(&s->cmd) + len > IMAP_CMD_MAX)
+	if (buf_pending(&s->cmd) - s->msg_lit + len > IMAP_CMD_MAX)
 		return refuse(c, line, len, "BAD command too long");
 	buf_put(&s->cmd, line, len);
 	uint64_t amax = imap_literal_max(c, &s->cmd); /* 0: not an APPEND */
@@ -709,6 +710,11 @@ static void command_line(struct conn *c, const char *line, size_t len)
 	if (lit < 0)
 		return refuse(c, line, len, "BAD invalid literal (size must be 0..65536)");
 	if (lit > 0) {
+		bool message = amax && !s->msg_lit; /* APPEND's first literal: up to --max-size */
+		if (!message && buf_pending(&s->cmd) - s->msg_lit + n > IMAP_CMD_MAX)
+			return refuse(c, line, len, "BAD command too long");
+		if (message)
+			s->msg_lit = n + 2;
 		buf_put(&s->cmd, "\r\n", 2);
 		s->lit_left = n;
 		if (!nonsync)
@@ -718,6 +724,7 @@ static void command_line(struct conn *c, const char *line, size_t len)
 	/* an empty first line leaves cmd unallocated */
 	execute(c, s->cmd.p ? s->cmd.p + s->cmd.off : "", buf_pending(&s->cmd));
 	s->cmd.off = s->cmd.len = 0;
+	s->msg_lit = 0;
 }
 
 void imap_input(struct conn *c)
@@ -763,6 +770,7 @@ void imap_input(struct conn *c)
 			char tag[72];
 			partial_tag(&s->cmd, tag, sizeof(tag));
 			s->cmd.off = s->cmd.len = 0;
+			s->msg_lit = 0;
 			out(c, tag, "BAD line too long");
 			continue;
 		}

@@ -966,6 +966,51 @@ static void test_imap_logindisabled_bytewise(void **state)
 	imap_logindisabled(true);
 }
 
+/* An APPEND's message literal may be as large as --max-size (here 1 MiB), far above the 64 KiB
+ * other literals and a command's lines are held to; a second literal in the command is not; one
+ * over --max-size is refused TOOBIG. */
+static void test_imap_append_large(void **state)
+{
+	(void)state;
+	const struct server_cfg big = { .addr = "127.0.0.1", .max_size = 1u << 20, .threads = 1 };
+	enum { N = 300 * 1024 };
+	struct conn c;
+	conn_open(&c, CONN_IMAP, &big, false);
+	free(take(&c));
+	free(say_conn(&c, "a LOGIN user1 user1\r\n"));
+	char *msg = malloc(N + 64);
+	size_t o = (size_t)snprintf(msg, N + 64, "b APPEND INBOX {%d+}\r\nSubject: big\r\n\r\n", N);
+	memset(msg + o, 'x', N - 16); /* after the 16 bytes of header */
+	o += N - 16;
+	memcpy(msg + o, "\r\n", 3);
+	feed(&c, msg, o + 2, false);
+	char *out = take(&c);
+	if (!strstr(out, "b OK [APPENDUID "))
+		fail_msg("%.300s", out);
+	free(out);
+	uint32_t next;
+	struct ms_msg *m;
+	size_t n;
+	assert_int_equal(mstore_scan(st, 0, MS_INBOX, 0, &m, &n, &next), 0);
+	assert_true(n == 1 && m[0].size == N);
+	free(m);
+	/* the message literal, then a second one of 100,000 bytes: over IMAP_CMD_MAX, the command
+	 * is too long */
+	o = (size_t)snprintf(msg, N + 64, "c APPEND INBOX {%d}\r\n", 10);
+	feed(&c, msg, o, false);
+	free(take(&c));
+	feed(&c, "0123456789 {100000}\r\n", 21, false);
+	out = take(&c);
+	assert_non_null(strstr(out, "c BAD command too long"));
+	free(out);
+	out = say_conn(&c, "d APPEND INBOX {2000000}\r\n");
+	if (!strstr(out, "d NO [TOOBIG]"))
+		fail_msg("%.300s", out);
+	free(out);
+	free(msg);
+	conn_end(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -981,6 +1026,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_imap_refused_literal_plus_closes, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_imap_fetch_pauses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_imap_append_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_imap_structure_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_imap_structure_bytewise, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_imap_idle_whole, setup, teardown),
