@@ -76,8 +76,14 @@ int plan_poisson(struct rng *r, double mean);
 /* A capped log-normal draw: median * exp(sigma * N(0,1)), within [lo, hi]. */
 double plan_lognormal(struct rng *r, double median, double sigma, double lo, double hi);
 /* The mean gap before a step of this weight, so that the gaps of all users average mean_gap_s:
- * mean_gap_s * weight / (the mean weight so far, which this call updates in *sum and *n). */
-double plan_gap_mean(double mean_gap_s, double weight, double *sum, uint64_t *n);
+ * mean_gap_s * weight / (sum / n, the mean weight of the gaps seen: n gaps weighing sum). */
+double plan_gap_mean(double mean_gap_s, double weight, double sum, uint64_t n);
+/* Where that mean weight starts: PRIOR_SESSIONS sessions as the profile's mix would weigh them, a
+ * working one taken as PRIOR_WORK_CMDS commands (what the default profile measures: README), an
+ * idle one as its polls and four more; the run's own sessions soon outweigh it. */
+#define PRIOR_SESSIONS  10
+#define PRIOR_WORK_CMDS 12
+void plan_gap_prior(const struct mail_profile *p, double *sum, uint64_t *n);
 /* IMAP sequence set of up to max_ranges ranges from the sorted UIDs uids[0..n): "3:5,9". Writes at
  * most cap bytes (NUL included) and returns how many UIDs it covers (0 when cap is too small). */
 size_t plan_uid_set(const uint32_t *uids, size_t n, int max_ranges, char *dst, size_t cap);

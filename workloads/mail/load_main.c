@@ -56,7 +56,13 @@ static int load_profile(struct opts *o, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	return profile_check(p, err, errlen);
+	if (profile_check(p, err, errlen))
+		return -1;
+	plan_gap_prior(p, &o->run.gap_sum, &o->run.gap_n);
+	/* open loop: users start at random points of their first cycle (a session and the gap after
+	 * it), not all with a session at once, which would pulse the rate for minutes */
+	o->lg.start_spread_s = o->run.mean_gap_s * (double)o->run.gap_n / PRIOR_SESSIONS;
+	return 0;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -253,6 +259,7 @@ int main(int argc, char **argv)
 	snprintf(o.run.run_id, sizeof(o.run.run_id), "%d-%016llx", o.lg.csu,
 	         (unsigned long long)o.lg.seed);
 	o.lg.out = o.json ? stdout : NULL;
+	pthread_mutex_init(&o.run.pace_lock, NULL);
 	struct lg_workload w = { .arg = &o.run, .op = mail_op, .user_close = mail_user_close };
 	const char *lerr = NULL;
 	struct lg *lg = lg_new(&o.lg, &w, &lerr);
@@ -260,6 +267,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vcons-mail-load: %s\n",
 		        lerr ? lerr : "cannot set up the load engine");
 		(void)journal_close(o.run.journal);
+		pthread_mutex_destroy(&o.run.pace_lock);
 		passwords_free(pw);
 		return 2;
 	}
@@ -274,6 +282,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vcons-mail-load: cannot write the journal %s\n", o.journal);
 		rc = 1;
 	}
+	pthread_mutex_destroy(&o.run.pace_lock);
 	passwords_free(pw);
 	return rc;
 }

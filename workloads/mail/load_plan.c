@@ -92,11 +92,20 @@ int plan_folder_pick(struct rng *r, int n)
 	return n - 1;
 }
 
-double plan_gap_mean(double mean_gap_s, double weight, double *sum, uint64_t *n)
+void plan_gap_prior(const struct mail_profile *p, double *sum, uint64_t *n)
 {
-	*sum += weight;
-	++*n;
-	double mean_w = *sum / (double)*n;
+	double idle = p->idle_session_pct / 100;
+	double w_work = (PRIOR_WORK_CMDS - 1) * p->think_weight + p->session_gap_weight;
+	double w_idle = 2 * p->think_weight + (p->idle_polls + 1) * p->idle_poll_weight +
+	                p->session_gap_weight; /* login, list, select, the polls, logout */
+	*sum = PRIOR_SESSIONS * (idle * w_idle + (1 - idle) * w_work);
+	*n = (uint64_t)lround(PRIOR_SESSIONS *
+	                      (idle * (p->idle_polls + 4) + (1 - idle) * PRIOR_WORK_CMDS));
+}
+
+double plan_gap_mean(double mean_gap_s, double weight, double sum, uint64_t n)
+{
+	double mean_w = n ? sum / (double)n : 0;
 	return mean_w > 0 ? mean_gap_s * weight / mean_w : mean_gap_s;
 }
 

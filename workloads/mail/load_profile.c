@@ -37,8 +37,8 @@ void profile_defaults(struct mail_profile *p)
 		.send_mean = 1,
 		.visit_pct = 20,
 		.think_weight = 1,
-		.idle_poll_weight = 5,
-		.session_gap_weight = 20,
+		.idle_poll_weight = 3,
+		.session_gap_weight = 4,
 	};
 }
 

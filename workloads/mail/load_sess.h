@@ -43,6 +43,9 @@ struct run {
 	int smtp_port, imap_port;
 	int mailboxes; /* users provisioned on the server: recipients are drawn from 1..mailboxes */
 	double mean_gap_s; /* open loop: users / rate, each user's mean gap; 0 closed loop */
+	pthread_mutex_t pace_lock;
+	double gap_sum; /* pacing: the weights of the gaps of all completed cycles and the prior */
+	uint64_t gap_n;
 	struct mail_profile prof;
 	struct journal *journal;
 	const struct passwords *pw;
@@ -104,8 +107,8 @@ struct user {
 	bool folders_made; /* LIST seen and missing folders created */
 	uint32_t last_uid; /* INBOX: the highest UID listed */
 	unsigned seq;      /* messages sent (their ids) */
-	double gap_sum;    /* pacing: the weights of the gaps so far */
-	uint64_t gap_n;
+	double cycle_w;    /* pacing: the weights of this session's gaps so far ... */
+	unsigned cycle_n;  /* ... and how many */
 	/* this session */
 	struct mconn imap;
 	bool up;
@@ -139,7 +142,7 @@ void mail_user_close(void *arg, void *state);
 /* ---- the commands (load_steps.c): each performs one command, 0 or -1 (an error: the
  * session ends) ---- */
 int step_login(struct run *r, struct user *u);
-int step_list(struct run *r, struct user *u, struct rng *g, bool *create_needed);
+int step_list(struct run *r, struct user *u, bool *create_needed);
 int step_create(struct run *r, struct user *u, int folder);
 int step_select(struct run *r, struct user *u, int folder);
 int step_noop(struct run *r, struct user *u);

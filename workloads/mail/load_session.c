@@ -7,8 +7,8 @@
  * visit to another folder, pruning a full folder; LOGOUT. Every engine op is ONE of those commands
  * (or one SMTP delivery), counted as its type; what to do is load_plan.c's, how load_steps.c's.
  * In open loop the gap before each command is exponential with a mean in the profile's
- * proportions (think time, idle polls, the gap between sessions), scaled so that each user issues
- * users/rate commands per second on average. */
+ * proportions (think time, idle polls, the gap between sessions), scaled so that all users
+ * together issue --rate commands per second on average. */
 #include "workloads/mail/load_sess.h"
 
 #include <stdlib.h>
@@ -273,7 +273,7 @@ static int command(struct run *r, struct user *u, struct rng *g, int *type)
 			return step_login(r, u);
 		case PH_LIST:
 			*type = OP_LIST;
-			rc = step_list(r, u, g, &need);
+			rc = step_list(r, u, &need);
 			u->ph = need ? PH_CREATE : PH_SELECT;
 			u->create_next = 1;
 			return rc;
@@ -391,17 +391,11 @@ static void session_end(struct user *u)
 	u->ph = PH_DONE;
 }
 
-#define PRIOR_CMDS 12 /* about the commands of a working session with the default profile */
-
-static struct user *user_new(const struct run *r, int mbox)
+static struct user *user_new(int mbox)
 {
 	struct user *u = calloc(1, sizeof(*u));
 	if (!u)
 		return NULL;
-	/* the pacing's mean weight starts as one session of PRIOR_CMDS commands would make it, so
-	 * the first session's commands are not spread as if every gap were a think time */
-	u->gap_n = PRIOR_CMDS;
-	u->gap_sum = (PRIOR_CMDS - 1) * r->prof.think_weight + r->prof.session_gap_weight;
 	u->mbox = mbox;
 	u->imap.fd = -1;
 	u->ph = PH_DONE;
@@ -410,16 +404,29 @@ static struct user *user_new(const struct run *r, int mbox)
 	return u;
 }
 
-/* Open loop: the gap to the user's next command. */
+/* Open loop: the gap to the user's next command. The mean weight it is scaled by is learnt from
+ * whole cycles (a session's commands and the gap after it): a running mean over single gaps
+ * would count every session's think times before its closing gap and run low. */
 static void pace(struct run *r, struct user *u, struct lg_op *op)
 {
 	if (r->mean_gap_s <= 0)
 		return;
 	const struct mail_profile *p = &r->prof;
-	double w = u->ph == PH_DONE   ? p->session_gap_weight
+	bool cycle_done = u->ph == PH_DONE;
+	double w = cycle_done         ? p->session_gap_weight
 	           : u->ph == PH_IDLE ? p->idle_poll_weight
 	                              : p->think_weight;
-	double mean = plan_gap_mean(r->mean_gap_s, w, &u->gap_sum, &u->gap_n);
+	u->cycle_w += w;
+	u->cycle_n++;
+	pthread_mutex_lock(&r->pace_lock);
+	double mean = plan_gap_mean(r->mean_gap_s, w, r->gap_sum, r->gap_n);
+	if (cycle_done) {
+		r->gap_sum += u->cycle_w;
+		r->gap_n += u->cycle_n;
+	}
+	pthread_mutex_unlock(&r->pace_lock);
+	if (cycle_done)
+		u->cycle_w = u->cycle_n = 0;
 	op->next_gap_ns = (int64_t)(rng_exp(op->rng, mean) * 1e9);
 }
 
@@ -428,7 +435,7 @@ int mail_op(void *arg, struct lg_op *op)
 	struct run *r = arg;
 	struct user *u = op->state;
 	if (!u) {
-		if (!(u = user_new(r, op->user + 1)))
+		if (!(u = user_new(op->user + 1)))
 			return -1;
 		op->state = u;
 	}

@@ -45,11 +45,15 @@ int step_login(struct run *r, struct user *u)
 	return done(&res, imap_cmd(&u->imap, &u->tag, &res, "LOGIN %s", login));
 }
 
-/* The user's folders, the first time: INBOX, the special-use ones, personal Folder1..N. */
-static int folders_init(struct run *r, struct user *u, struct rng *g)
+/* The user's folders, the first time: INBOX, the special-use ones, personal Folder1..N, N drawn
+ * from a generator seeded by the user's number: a mailbox keeps its folders from run to run. */
+static int folders_init(struct run *r, struct user *u)
 {
-	if (u->personal < 0)
-		u->personal = plan_folder_count(g, &r->prof);
+	if (u->personal < 0) {
+		struct rng fr;
+		rng_seed(&fr, 0x766f6c64657273ULL ^ (uint64_t)u->mbox);
+		u->personal = plan_folder_count(&fr, &r->prof);
+	}
 	for (int i = 0; i < FIRST_PERSONAL; i++)
 		if (folder_add(u, special_folders[i]) < 0)
 			return -1;
@@ -62,11 +66,11 @@ static int folders_init(struct run *r, struct user *u, struct rng *g)
 	return 0;
 }
 
-int step_list(struct run *r, struct user *u, struct rng *g, bool *create_needed)
+int step_list(struct run *r, struct user *u, bool *create_needed)
 {
 	struct imap_result res;
 	*create_needed = false;
-	if (!u->nf && folders_init(r, u, g))
+	if (!u->nf && folders_init(r, u))
 		return -1;
 	if (imap_cmd(&u->imap, &u->tag, &res, "LIST \"\" \"*\""))
 		return -1;

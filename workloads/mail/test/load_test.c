@@ -173,20 +173,36 @@ static void folder_picks(void **state)
 static void gaps_average_the_rate(void **state)
 {
 	(void)state;
-	/* a session of 9 commands at think weight 1, then a gap of weight 20, repeated: each gap is
-	 * in proportion to its weight, and all of them average the mean the rate asks for */
+	/* cycles of 9 commands at think weight 1 and a gap of weight 20, the mean weight learnt
+	 * from whole cycles: each gap in proportion to its weight, all of them averaging the rate's
+	 * mean */
 	double sum = 0, total = 0, think = 0, gap = 0;
 	uint64_t n = 0;
-	for (int s = 0; s < 1000; s++)
+	for (int s = 0; s < 1000; s++) {
 		for (int c = 0; c < 10; c++) {
-			double m = plan_gap_mean(2.0, c < 9 ? 1 : 20, &sum, &n);
+			double m = plan_gap_mean(2.0, c < 9 ? 1 : 20, s ? sum : 29, s ? n : 10);
 			total += m;
-			if (s == 999)
-				*(c < 9 ? &think : &gap) = m;
+			*(c < 9 ? &think : &gap) = m;
 		}
-	assert_near(total / 10000, 2.0, 0.01);
-	assert_near(gap / think, 20, 0.05);      /* the mean weight moved a little in between */
-	assert_near(think, 2.0 * 10 / 29, 1e-3); /* mean weight (9 + 20) / 10 */
+		sum += 29;
+		n += 10;
+	}
+	assert_near(total / 10000, 2.0, 1e-9);
+	assert_near(gap / think, 20, 1e-9);
+	assert_near(think, 2.0 * 10 / 29, 1e-9);             /* mean weight (9 + 20) / 10 */
+	assert_near(plan_gap_mean(2.0, 5, 0, 0), 2.0, 1e-9); /* nothing learnt: the plain mean */
+
+	/* the prior: 10 sessions, a tenth of them idle (login, list, select, 4 polls, logout) */
+	struct mail_profile p;
+	profile_defaults(&p);
+	plan_gap_prior(&p, &sum, &n);
+	double w_work = 11 * p.think_weight + p.session_gap_weight;
+	double w_idle = 2 * p.think_weight + 5 * p.idle_poll_weight + p.session_gap_weight;
+	assert_near(sum, 10 * (0.1 * w_idle + 0.9 * w_work), 1e-9);
+	assert_int_equal(n, 116); /* 10 * (0.1 * 8 + 0.9 * 12) */
+	p.idle_session_pct = 0;
+	plan_gap_prior(&p, &sum, &n);
+	assert_near(sum / (double)n, (11 * p.think_weight + p.session_gap_weight) / 12, 1e-9);
 }
 
 static void uid_sets(void **state)
