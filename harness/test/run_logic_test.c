@@ -54,6 +54,14 @@ static void plan_commands(void **state)
 	assert_true(has_args(&v.generator, "--ramp", "10"));
 	assert_true(v.prints_ready && !v.stdin_stop);
 	paths.clock_scale = 1;
+	/* mail: mailboxes from the data set, the CSU profile's workload profile key by key, no ramp
+	 */
+	assert_int_equal(
+	    plan__vm(&p, &platform_native, &paths, 0, ROLE_MAIL, 100, 10, &v, err, sizeof(err)), 0);
+	assert_true(has_args(&v.generator, "--mailboxes", "100"));
+	assert_true(has_args(&v.generator, "--set", "read_pct=70"));
+	assert_true(has_args(&v.generator, "--set", "size_max_bytes=65536"));
+	assert_false(has_args(&v.generator, "--ramp", NULL));
 	assert_int_equal(
 	    plan__vm(&p, &platform_native, &paths, 0, ROLE_JAVA, 100, 10, &v, err, sizeof(err)), 0);
 	assert_string_equal(v.server.argv[0], "/b/guest/vcons-jbb");

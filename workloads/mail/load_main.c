@@ -56,8 +56,12 @@ static int load_profile(struct opts *o, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	if (profile_check(p, err, errlen))
+	char why[256];
+	if (profile_check(p, why, sizeof(why))) {
+		snprintf(err, errlen, "profile%s%s: %s", o->profile ? " " : "",
+		         o->profile ? o->profile : "", why);
 		return -1;
+	}
 	plan_gap_prior(p, &o->run.gap_sum, &o->run.gap_n);
 	/* open loop: users start at random points of their first cycle (a session and the gap after
 	 * it), not all with a session at once, which would pulse the rate for minutes */

@@ -171,7 +171,7 @@ noops=$(field "$T_TMP/run3.json" summary noop ops)
 	t_ok "profile: --set recipients_max=1 gives one copy per message; read_pct 0 reads nothing; no idle sessions" ||
 	t_fail "profile obeyed" "rc=$rc sent=$sent acked=$acked fetch_body=$bodies noop=$noops"
 for bad in 'read_pct: lots' 'send_weight: 1' 'move_pct: 50\ntrash_pct: 50\ndelete_pct: 1'; do
-	printf "$bad\n" >"$T_TMP/bad.yaml"
+	printf '%b\n' "$bad" >"$T_TMP/bad.yaml"
 	"$LOAD" --target $A --users 2 --duration 1 --profile "$T_TMP/bad.yaml" >/dev/null 2>"$T_TMP/bad.err"
 	rc=$?
 	[[ $rc == 2 && $(wc -l <"$T_TMP/bad.err") == 1 ]] && t_ok "a bad profile ($bad) exits 2: $(cat "$T_TMP/bad.err")" ||
