@@ -245,8 +245,8 @@ static int journal_read(struct journal *j, const char *path, int *max_user, char
 		ln++;
 		// NOLINTNEXTLINE(cert-err34-c): our own journal, checked for sense below
 		int nf = sscanf(line, "%c %127s %d %255s %255s", &kind, id, &user, a4, a5);
-		bool ok = nf >= 3 && user >= 1 && strchr("AMFDX", kind) &&
-		          (kind != 'A' || nf >= 4) && (kind != 'M' && kind != 'F' ? 1 : nf >= 4);
+		bool needs4 = kind == 'A' || kind == 'M' || kind == 'F'; /* a sum or a folder */
+		bool ok = nf >= (needs4 ? 4 : 3) && user >= 1 && kind && strchr("AMFDX", kind);
 		if (!ok) {
 			if (!strchr(line, '\n') && feof(f))
 				break; /* a last line cut short by a crash of the generator */
