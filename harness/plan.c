@@ -28,9 +28,10 @@ int plan__arg(struct cmdline *c, const char *fmt, ...)
 
 static const char *const guest_prog[NROLES] = { "vcons-db", "vcons-jbb", "vcons-web", "vcons-mail",
 	                                        "vcons-idle" };
-/* The ports a VM serves (its programs' defaults), 0-terminated. */
-static const int server_ports[NROLES][3] = {
-	{ 5440 }, { 0 }, { 8080, 8443 }, { 2525, 1143 }, { 0 }
+/* The ports a VM serves (its programs' defaults), 0-terminated. Mail: SMTP, IMAP, and both over
+ * implicit TLS. */
+static const int server_ports[NROLES][5] = {
+	{ 5440 }, { 0 }, { 8080, 8443 }, { 2525, 1143, 2465, 1993 }, { 0 }
 };
 static const char *const load_prog[NROLES] = { "vcons-db-load", NULL, "vcons-web-load",
 	                                       "vcons-mail-load", NULL };
@@ -130,8 +131,9 @@ static int generator_cmd(struct vm_plan *v, const struct vm_profile *vp,
 	rc |= plan__arg(c, "--json") || plan__arg(c, "--csu") || plan__arg(c, "%d", v->csu);
 	if (v->role != ROLE_MAIL && ramp_s > 0 && vp->rate > 0)
 		rc |= plan__arg(c, "--ramp") || plan__arg(c, "%g", ramp_s);
-	if (v->role == ROLE_WEB)
-		rc |= plan__arg(c, "--files") || plan__arg(c, "%ld", vp->dataset);
+	if (v->role == ROLE_WEB) /* browser-like users speak HTTP/2 (workloads/web/README.md) */
+		rc |= plan__arg(c, "--http2") || plan__arg(c, "--files") ||
+		      plan__arg(c, "%ld", vp->dataset);
 	if (v->role == ROLE_MAIL)
 		rc |= plan__arg(c, "--mailboxes") || plan__arg(c, "%ld", vp->dataset);
 	for (int i = 0; i < vp->nprofile; i++) /* the CSU profile's keys of the workload profile */

@@ -11,7 +11,8 @@ per finding, `FILE:LINE: what`, then a summary line; exits 1 on any finding, 0 o
   `{`, `...`: those are templates) and either ends in a known extension (.c .h .sh .md .yaml ...) or has
   a `/` and a first component that exists beside the file or at the root (so `tx/s`, `127.0.0.1/8` and
   a Maildir's `tmp/` are not paths); an all-capitals name (`FILE.md`, `DIR/NAME.c`) is a template. It must exist relative to the file's own folder or to the root;
-  a bare source name (`hv.h`) may also be any file of that name in the tree. Not repository paths, and
+  a bare source name (`hv.h`) may also be any file of that name in the tree, except in the first column of
+  a table headed "file" or "files" (a folder's list of its files), where it must be in the README's own folder. Not repository paths, and
   not checked: `build/...` (generated), absolute paths (`/dev/kvm`, `/tmp/...`), URLs, and bare names
   of data files (`result.json`: a run's output).
 - a path that leaves the repository (`../shared/notes.md`, `~/x`): a reader of a clone cannot follow it.
@@ -108,8 +109,9 @@ def expand(p):
     return [p]
 
 
-def check_path(w, mdfile, root, tree, from_link):
-    """None when fine, else the finding's text."""
+def check_path(w, mdfile, root, tree, from_link, owned=False):
+    """None when fine, else the finding's text. owned: the word is in the first column of a table headed
+    "file"/"files" (a folder's list of its files), so a bare name must be in the README's own folder."""
     here = os.path.dirname(mdfile)
     if w.startswith(("/", "~")):
         return None  # absolute or a home folder: /dev/kvm, /tmp/..., ~/.vcons: not a repository path
@@ -138,7 +140,7 @@ def check_path(w, mdfile, root, tree, from_link):
     for cand in (norm_here, norm_root):
         if not cand.startswith("../") and os.path.exists(os.path.join(root, cand)):
             return None
-    if "/" not in base and base in tree.names:
+    if "/" not in base and base in tree.names and not owned:
         return None
     return f"no such path in the repository: {w}"
 
@@ -152,7 +154,12 @@ def check_file(mdfile, root, tree):
         return [(mdfile, 0, f"cannot read: {e}")]
     in_fence = False
     seen = set()
+    files_table = False  # inside a table whose first column is headed "file" or "files"
     for n, line in enumerate(lines, 1):
+        if not line.startswith("|"):
+            files_table = False
+        elif n == 1 or not lines[n - 2].startswith("|"):
+            files_table = line.split("|")[1].strip().lower() in ("file", "files")
         m = PLACEHOLDERS.search(line if in_fence else CODE_SPAN.sub("", line))
         if m:
             findings.append((mdfile, n, f"placeholder: \"{m.group(0)}\""))
@@ -160,21 +167,23 @@ def check_file(mdfile, root, tree):
             in_fence = not in_fence
             continue
         cands = []
+        first_cell = line.split("|")[1] if files_table and line.count("|") > 2 else ""
         if in_fence:
             cands += [(w, False) for w in words(line)]
         else:
             for sm in CODE_SPAN.finditer(line):
-                cands += [(w, False) for w in words(sm.group(2))]
+                owned = bool(first_cell) and sm.start() < len(first_cell) + 1
+                cands += [(w, False, owned) for w in words(sm.group(2))]
             for lm in LINK.finditer(line):
                 t = lm.group(1)
                 if not re.match(r"^[a-z]+:", t) and not t.startswith("#"):
-                    cands.append((t.strip("<>"), True))
-        for w, from_link in cands:
+                    cands.append((t.strip("<>"), True, False))
+        for w, from_link, *owned in cands:
             p = clean(w)
             if p is None:
                 continue
             for q in expand(p):
-                why = check_path(q, mdfile, root, tree, from_link)
+                why = check_path(q, mdfile, root, tree, from_link, bool(owned and owned[0]))
                 if why and (n, why) not in seen:
                     seen.add((n, why))
                     findings.append((mdfile, n, why))

@@ -140,6 +140,20 @@ t_stop() {
 	wait "$pid" 2>/dev/null
 }
 
+# t_check_stop PID: the check that a server started with spawn_guest stops on SIGTERM: natively
+# cleanly (status 0); on hv, vcons-hv ends the VM on a host SIGTERM with 128 + 15 (hv/README.md,
+# Signals: it does not deliver another process's signal to the guest).
+t_check_stop() {
+	if [[ $PLATFORM != hv ]]; then
+		t_check "server stops cleanly on SIGTERM" t_stop "$1"
+		return
+	fi
+	t_stop "$1"
+	local rc=$?
+	if ((rc == 143)); then t_ok "SIGTERM ends the VM (vcons-hv: status 128 + 15)"; else
+		t_fail "SIGTERM ends the VM (vcons-hv: status 128 + 15)" "status $rc"; fi
+}
+
 t_cleanup() {
 	local p
 	for p in "${T_PIDS[@]}"; do kill "$p" 2>/dev/null; done

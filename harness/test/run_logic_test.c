@@ -72,6 +72,9 @@ static void plan_commands(void **state)
 	plan__describe(&v.server, line, sizeof(line));
 	assert_string_equal(line,
 	                    "/b/guest/vcons-jbb --warehouses 2 --threads 2 --csu 0 --self-check");
+	assert_int_equal(
+	    plan__vm(&p, &platform_native, &paths, 0, ROLE_WEB, 100, 10, &v, err, sizeof(err)), 0);
+	assert_true(has_args(&v.generator, "--http2", "--files")); /* an HTTP/2 browser's load */
 }
 
 static void gen_line(struct vm_data *d, const char *op, double t_s, int ops, int errors,

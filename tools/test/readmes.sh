@@ -16,12 +16,14 @@ echo "$out"
 expected="README.md:6: no such path in the repository: harness/missing.c
 README.md:7: no such path in the repository: notes/gone.md
 README.md:8: path outside the repository: ../../outside/notes.md
+README.md:13: no such path in the repository: helper.h
 sub/README.md:1: placeholder: \"Not written yet\"
-check-readmes: 2 files, 4 findings"
+check-readmes: 2 files, 5 findings"
 if ((rc == 1)); then t_ok "fixture bad/: exit 1"; else t_fail "fixture bad/: exit 1" "exit $rc"; fi
 t_check "fixture bad/: a missing path caught" grep -qx 'README.md:6: no such path in the repository: harness/missing.c' <<<"$out"
 t_check "fixture bad/: a missing link target caught" grep -qx 'README.md:7: no such path in the repository: notes/gone.md' <<<"$out"
 t_check "fixture bad/: a path outside the repository caught" grep -qx 'README.md:8: path outside the repository: ../../outside/notes.md' <<<"$out"
+t_check "fixture bad/: a file list naming a file of another folder caught" grep -qx 'README.md:13: no such path in the repository: helper.h' <<<"$out"
 t_check "fixture bad/: \"Not written yet\" caught" grep -qx 'sub/README.md:1: placeholder: "Not written yet"' <<<"$out"
 if [[ $out == "$expected" ]]; then
 	t_ok "fixture bad/: nothing else reported"

@@ -1,5 +1,5 @@
 /* workloads/common/srv.c: the network-server core: plain transport, a connection's round, the
- * workers' epoll loops, timeouts, listeners and stop (see srv.h). */
+ * workers' epoll loops, timeouts, wake-ups across workers, listeners and stop (see srv.h). */
 #include "workloads/common/srv.h"
 #include "lib/net.h"
 
@@ -27,6 +27,13 @@ struct worker {
 	int ep, id;
 	pthread_t tid;
 	struct srv_conn *conns;
+	/* wake-ups (srv_conn_wake): a FIFO of connections, and an eventfd in ep, written when the
+	 * list stops being empty */
+	int wake_fd;
+	pthread_mutex_t wake_lock; /* guards the list and each listed connection's wake_* fields */
+	struct srv_conn *wake_head, *wake_tail;
+	size_t n_wake;
+	char wake_tag; /* address only: epoll tag */
 };
 
 struct listen_sock {
@@ -91,6 +98,53 @@ static ssize_t plain_writev(struct srv_conn *c, const struct iovec *iov, int n)
 
 const struct srv_transport srv_plain = { .read = plain_read, .writev = plain_writev };
 
+/* ---- wake-ups ---- */
+
+/* Takes c off w's wake list if it is there. Caller holds w->wake_lock. */
+static void wake_unlink(struct worker *w, struct srv_conn *c)
+{
+	if (!c->wake_queued)
+		return;
+	if (c->wake_prev)
+		c->wake_prev->wake_next = c->wake_next;
+	else
+		w->wake_head = c->wake_next;
+	if (c->wake_next)
+		c->wake_next->wake_prev = c->wake_prev;
+	else
+		w->wake_tail = c->wake_prev;
+	c->wake_queued = false;
+	w->n_wake--;
+}
+
+static void wake_signal(struct worker *w)
+{
+	uint64_t one = 1;
+	ssize_t r = write(w->wake_fd, &one, sizeof(one)); /* EAGAIN: it is readable already */
+	(void)r;
+}
+
+void srv_conn_wake(struct srv_conn *c)
+{
+	struct worker *w = &c->srv->ws[c->worker];
+	pthread_mutex_lock(&w->wake_lock);
+	bool first = w->wake_head == NULL;
+	if (!c->wake_queued) {
+		c->wake_queued = true;
+		c->wake_next = NULL;
+		c->wake_prev = w->wake_tail;
+		if (w->wake_tail)
+			w->wake_tail->wake_next = c;
+		else
+			w->wake_head = c;
+		w->wake_tail = c;
+		w->n_wake++;
+	}
+	pthread_mutex_unlock(&w->wake_lock);
+	if (first)
+		wake_signal(w);
+}
+
 /* ---- a connection ---- */
 
 static void conn_close(struct worker *w, struct srv_conn *c)
@@ -102,7 +156,10 @@ static void conn_close(struct worker *w, struct srv_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	if (w->s->proto.close)
-		w->s->proto.close(c);
+		w->s->proto.close(c); /* after it, nothing wakes c any more */
+	pthread_mutex_lock(&w->wake_lock);
+	wake_unlink(w, c);
+	pthread_mutex_unlock(&w->wake_lock);
 	buf_free(&c->ibuf);
 	buf_free(&c->obuf);
 	if (c->tr->close)
@@ -186,6 +243,20 @@ static int conn_input(const struct srv_proto *p, struct srv_conn *c)
 	       c->close_after;
 }
 
+/* The protocol's wake, due since srv_conn_wake (the output is all sent): true if it queued
+ * output or ended the connection (progress: the timeouts count from now). */
+static bool conn_woken(const struct srv_proto *p, struct srv_conn *c)
+{
+	c->woken = false;
+	size_t out = buf_pending(c->out);
+	if (p->wake)
+		p->wake(c);
+	if (buf_pending(c->out) == out && !c->close_after)
+		return false;
+	c->last_ms = now_ms();
+	return true;
+}
+
 /* Switches transports (srv_conn_upgrade) now that the output is sent: 0, or -1. */
 static int conn_upgrade(struct srv_conn *c)
 {
@@ -224,6 +295,8 @@ static int conn_work(struct worker *w, struct srv_conn *c)
 		}
 		if (c->close_after)
 			return -1;
+		if (c->woken && conn_woken(p, c))
+			continue;
 		int rc = conn_input(p, c);
 		if (rc < 0)
 			return -1;
@@ -241,6 +314,16 @@ static int conn_work(struct worker *w, struct srv_conn *c)
 	}
 }
 
+/* Works on c until it waits for an edge: 0 alive, -1 closed. */
+static int conn_round(struct worker *w, struct srv_conn *c)
+{
+	if (conn_work(w, c) < 0 || conn_arm(w, c) < 0) {
+		conn_close(w, c);
+		return -1;
+	}
+	return 0;
+}
+
 /* One round of work on c after the events ev (0: none, e.g. just accepted); 0 alive, -1 closed. */
 static int conn_progress(struct worker *w, struct srv_conn *c, uint32_t ev)
 {
@@ -251,18 +334,15 @@ static int conn_progress(struct worker *w, struct srv_conn *c, uint32_t ev)
 	if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		c->blocked = false;
 	c->last_ms = now_ms();
-	if (conn_work(w, c) < 0 || conn_arm(w, c) < 0) {
-		conn_close(w, c);
-		return -1;
-	}
-	return 0;
+	return conn_round(w, c);
 }
 
 /* When c is closed (or told so) unless it makes progress. */
 static int64_t conn_deadline(const struct srv_config *cfg, const struct srv_conn *c)
 {
 	bool pending = buf_pending(c->in) || has_output(c) || c->handshaking || c->timed_out;
-	return c->last_ms + 1000LL * (pending ? cfg->request_timeout_s : cfg->idle_timeout_s);
+	int idle = c->idle_timeout_s > 0 ? c->idle_timeout_s : cfg->idle_timeout_s;
+	return c->last_ms + 1000LL * (pending ? cfg->request_timeout_s : idle);
 }
 
 /* c's deadline passed: the protocol says goodbye if it can, else c closes. 0 alive, -1 closed. */
@@ -345,6 +425,33 @@ static struct srv_conn *accept_one(struct worker *w, const struct listen_sock *l
 	return conn_progress(w, c, 0) == 0 ? c : NULL;
 }
 
+/* The connections woken since the eventfd was last read: each gets a round with its protocol's
+ * wake. At most as many as were queued on entry (those woken again meanwhile wait for the next
+ * turn of the loop, the eventfd written for them). Returns the earliest deadline among them. */
+static int64_t wake_all(struct worker *w)
+{
+	uint64_t v;
+	ssize_t r = read(w->wake_fd, &v, sizeof(v)); /* EAGAIN: a turn before took them */
+	(void)r;
+	int64_t next = INT64_MAX;
+	pthread_mutex_lock(&w->wake_lock);
+	for (size_t n = w->n_wake; n > 0 && w->wake_head; n--) {
+		struct srv_conn *c = w->wake_head;
+		wake_unlink(w, c);
+		pthread_mutex_unlock(&w->wake_lock);
+		c->woken = true;
+		if (conn_round(w, c) == 0) {
+			int64_t d = conn_deadline(&w->s->cfg, c);
+			next = d < next ? d : next;
+		}
+		pthread_mutex_lock(&w->wake_lock);
+	}
+	if (w->wake_head)
+		wake_signal(w);
+	pthread_mutex_unlock(&w->wake_lock);
+	return next;
+}
+
 /* epoll_wait's time-out: until the earliest deadline (-1: none), so an idle worker sleeps. */
 static int wait_ms(int64_t deadline, int64_t now)
 {
@@ -362,11 +469,15 @@ static void *worker_main(void *arg)
 	int64_t deadline = INT64_MAX; /* no connection can expire before it */
 	while (!atomic_load(&s->stopping)) {
 		int n = epoll_wait(w->ep, ev, MAX_EVENTS, wait_ms(deadline, now_ms()));
+		bool woken = false;
 		for (int i = 0; i < n; i++) {
 			char *p = ev[i].data.ptr;
 			struct srv_conn *c = NULL;
 			if (p == &s->stop_tag || p == &s->ext_stop_tag)
 				atomic_store(&s->stopping, 1);
+			else if (p == &w->wake_tag)
+				woken = true; /* after the others: a wake may close a connection
+				                 below */
 			else if (p >= (char *)s->ls && p < (char *)(s->ls + s->cfg.n_listeners))
 				c = accept_one(w, (const struct listen_sock *)p);
 			else if (conn_progress(w, (struct srv_conn *)p, ev[i].events) == 0)
@@ -374,6 +485,8 @@ static void *worker_main(void *arg)
 			int64_t d = c ? conn_deadline(&s->cfg, c) : INT64_MAX;
 			deadline = d < deadline ? d : deadline;
 		}
+		int64_t d = woken ? wake_all(w) : INT64_MAX;
+		deadline = d < deadline ? d : deadline;
 		int64_t now = now_ms();
 		if (now >= deadline)
 			deadline = sweep(w, now);
@@ -421,8 +534,10 @@ static int open_listeners(struct srv *s, char *err, size_t len)
 static int start_worker(struct srv *s, struct worker *w)
 {
 	w->ep = epoll_create1(EPOLL_CLOEXEC);
-	if (w->ep < 0 || watch(w->ep, s->stop_efd, EPOLLIN, &s->stop_tag) < 0 ||
-	    watch(w->ep, s->cfg.stop_fd, EPOLLIN, &s->ext_stop_tag) < 0)
+	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->ep < 0 || w->wake_fd < 0 || watch(w->ep, s->stop_efd, EPOLLIN, &s->stop_tag) < 0 ||
+	    watch(w->ep, s->cfg.stop_fd, EPOLLIN, &s->ext_stop_tag) < 0 ||
+	    watch(w->ep, w->wake_fd, EPOLLIN, &w->wake_tag) < 0)
 		return -1;
 	for (int i = 0; i < s->cfg.n_listeners; i++)
 		if (watch(w->ep, s->ls[i].fd, EPOLLIN | EPOLLEXCLUSIVE, &s->ls[i]) < 0)
@@ -456,11 +571,15 @@ int srv_start(struct srv **out, const struct srv_config *cfg, char *err, size_t 
 	}
 	for (; s->started < cfg->threads; s->started++) {
 		struct worker *w = &s->ws[s->started];
-		*w = (struct worker){ .s = s, .id = s->started };
+		*w = (struct worker){ .s = s, .id = s->started, .ep = -1, .wake_fd = -1 };
+		pthread_mutex_init(&w->wake_lock, NULL);
 		if (start_worker(s, w)) {
 			snprintf(err, len, "cannot start the worker threads: %s", strerror(errno));
 			if (w->ep >= 0)
 				close(w->ep);
+			if (w->wake_fd >= 0)
+				close(w->wake_fd);
+			pthread_mutex_destroy(&w->wake_lock);
 			srv_finish(s);
 			return -1;
 		}
@@ -505,6 +624,8 @@ void srv_finish(struct srv *s)
 	for (int i = 0; i < s->started; i++) {
 		pthread_join(s->ws[i].tid, NULL);
 		close(s->ws[i].ep);
+		close(s->ws[i].wake_fd);
+		pthread_mutex_destroy(&s->ws[i].wake_lock);
 	}
 	for (int i = 0; s->ls && i < s->cfg.n_listeners; i++)
 		if (s->ls[i].fd >= 0)

@@ -31,10 +31,19 @@
  * buffered; the connection closes once its output is sent (or cannot be).
  *
  * Timeouts: a connection with input or output pending (or a TLS handshake) is closed after
- * request_timeout_s without progress, an idle one after idle_timeout_s; if the protocol has a
- * timeout callback, it is called first instead (to queue a goodbye) and the connection closes once
- * that is sent, or after another request_timeout_s. Each worker sleeps until its earliest deadline
- * (or an event): no polling, an idle server makes no system calls.
+ * request_timeout_s without progress, an idle one after idle_timeout_s (or the protocol's own
+ * c->idle_timeout_s for it: IMAP IDLE waits for the server, RFC 2177's 30 minutes); if the protocol
+ * has a timeout callback, it is called first instead (to queue a goodbye) and the connection closes
+ * once that is sent, or after another request_timeout_s. Each worker sleeps until its earliest
+ * deadline (or an event): no polling, an idle server makes no system calls.
+ *
+ * Wake-ups: what happens on one connection may concern another, on any worker (a delivery to a
+ * mailbox an IMAP client IDLEs on). srv_conn_wake(c), from any thread, queues c on its worker's
+ * wake list and, when the list was empty, writes the worker's eventfd (in its epoll set): the
+ * worker then calls the protocol's wake callback for each queued connection, on that worker, and
+ * sends what it queued. A connection is queued at most once however often it is woken before the
+ * worker gets to it; closing it takes it off the list. Under vcons-hv this is eventfd2, read,
+ * write, epoll and futex: no signal, no inotify.
  *
  * Stop: srv_stop() (async-signal-safe, from any thread) or cfg->stop_fd becoming readable (an
  * eventfd that stays readable: lib/stop.h's stop_fd()) wakes every worker, which closes its
@@ -81,8 +90,9 @@ struct srv_conn {
 	 * input or close call, which comes only once they are sent */
 	const unsigned char *ext;
 	size_t ext_len;
-	bool close_after; /* the protocol is done: close once the output is sent */
-	bool more;        /* paused with work left (out_high): call again once output drains */
+	bool close_after;   /* the protocol is done: close once the output is sent */
+	bool more;          /* paused with work left (out_high): call again once output drains */
+	int idle_timeout_s; /* this connection's idle timeout while > 0, else cfg->idle_timeout_s */
 	/* the core's, for the protocol to read */
 	struct srv *srv;
 	void *arg;  /* cfg->arg */
@@ -105,6 +115,9 @@ struct srv_conn {
 	uint32_t events;              /* registered interest; 0 = not in the epoll set yet */
 	int64_t last_ms;              /* last progress, CLOCK_MONOTONIC */
 	struct srv_conn *prev, *next; /* the worker's connections */
+	bool woken;                   /* the protocol's wake is due (once the output is sent) */
+	bool wake_queued;             /* on the worker's wake list (guarded by its lock) */
+	struct srv_conn *wake_prev, *wake_next;
 	struct buf ibuf, obuf;
 };
 
@@ -119,6 +132,9 @@ struct srv_proto {
 	void (*timeout)(struct srv_conn *c);
 	/* May be NULL. A TLS handshake completed on c. */
 	void (*secured)(struct srv_conn *c);
+	/* May be NULL. c was woken (srv_conn_wake), and its output is all sent: may append to
+	 * c->out (sent at once; counts as progress for the timeouts) and set close_after. */
+	void (*wake)(struct srv_conn *c);
 	/* May be NULL. Frees c->proto and buffers of its own (the core's are freed after it). */
 	void (*close)(struct srv_conn *c);
 	size_t in_max;   /* stop reading while this much input is pending */
@@ -153,6 +169,11 @@ int srv_port(const struct srv *s, int i); /* listener i's bound port */
 void srv_stop(struct srv *s);             /* async-signal-safe */
 void srv_wait(struct srv *s);   /* returns once srv_stop was called or cfg->stop_fd is readable */
 void srv_finish(struct srv *s); /* stops, joins the workers (their connections closed), frees */
+
+/* Wakes c (see Wake-ups above) from any thread. c must stay open during the call: the caller
+ * holds a lock that the protocol's close callback takes too before it returns (the core frees c
+ * only after that callback). Async-signal-unsafe (a mutex). */
+void srv_conn_wake(struct srv_conn *c);
 
 /* Switches c to another transport once its pending output is sent (STARTTLS: queue the "go ahead"
  * reply, then call this; input buffered after the command should be discarded by the protocol). */

@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <string.h>
 #include <unistd.h>
 
 int tls_init(void)
@@ -118,6 +119,87 @@ SSL_CTX *tls_server_ctx(const char *cert_path, const char *key_path, const char 
 	return ctx;
 }
 
+/* ALPN: the first of the server's protocols (arg) that the client offers, or none. */
+static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                       const unsigned char *in, unsigned inlen, void *arg)
+{
+	(void)ssl;
+	const char *mine = arg;
+	unsigned char *sel;
+	if (SSL_select_next_proto(&sel, outlen, (const unsigned char *)mine, (unsigned)strlen(mine),
+	                          in, inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = sel; /* within the server's list */
+	return SSL_TLSEXT_ERR_OK;
+}
+
+void tls_server_alpn(SSL_CTX *ctx, const char *protos)
+{
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select, (void *)protos);
+}
+
+/* The pair's paths: key and cert, or for NULL DATA/key.pem and DATA/cert.pem. */
+static void data_paths(const char *data, const char *key, const char *cert, char kp[PATH_MAX],
+                       char cp[PATH_MAX])
+{
+	if (key)
+		snprintf(kp, PATH_MAX, "%s", key);
+	else
+		snprintf(kp, PATH_MAX, "%s/key.pem", data);
+	if (cert)
+		snprintf(cp, PATH_MAX, "%s", cert);
+	else
+		snprintf(cp, PATH_MAX, "%s/cert.pem", data);
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int tls_data_cert(const char *data, const char *cn, const char *ip, bool keep)
+{
+	char kp[PATH_MAX], cp[PATH_MAX], kt[PATH_MAX + 8], ct[PATH_MAX + 8];
+	data_paths(data, NULL, NULL, kp, cp);
+	if (keep) {
+		const char *err;
+		SSL_CTX *ctx = tls_server_ctx(cp, kp, &err);
+		ERR_clear_error();
+		SSL_CTX_free(ctx);
+		if (ctx)
+			return 0;
+	}
+	snprintf(kt, sizeof(kt), "%s.tmp", kp);
+	snprintf(ct, sizeof(ct), "%s.tmp", cp);
+	if (tls_make_cert(kt, ct, cn, ip) || rename(kt, kp) || rename(ct, cp) || fsync_dir(data)) {
+		unlink(kt);
+		unlink(ct);
+		return -1;
+	}
+	return 0;
+}
+
+SSL_CTX *tls_data_ctx(const char *data, const char *cert, const char *key, char *err, size_t len)
+{
+	char kp[PATH_MAX], cp[PATH_MAX];
+	const char *why;
+	data_paths(data, key, cert, kp, cp);
+	SSL_CTX *ctx = tls_server_ctx(cp, kp, &why);
+	if (!ctx) {
+		unsigned long e = ERR_get_error();
+		const char *reason = e ? ERR_reason_error_string(e) : NULL;
+		snprintf(err, len, "cannot use the TLS certificate %s and key %s: %s", cp, kp,
+		         reason ? reason : why);
+		ERR_clear_error();
+	}
+	return ctx;
+}
+
 /* The socket BIO's callback: records whether a read came back short. */
 static long read_cb(BIO *b, int oper, const char *argp, size_t len, int argi, long argl, int ret,
                     size_t *processed)
@@ -218,9 +300,17 @@ static ssize_t tls_writev(struct srv_conn *c, const struct iovec *iov, int n)
 
 static int tls_handshake(struct srv_conn *c)
 {
-	int k = SSL_do_handshake(c->tr_state);
-	if (k == 1)
+	SSL *ssl = c->tr_state;
+	int k = SSL_do_handshake(ssl);
+	if (k == 1) {
+		/* The handshake read on from a socket that c->drained may say is empty (after
+		 * STARTTLS: the plain read before it), and the client's first data may have come
+		 * with its Finished and been read ahead: read on, or it waits for an edge that
+		 * already came. */
+		if (!c->short_read || SSL_has_pending(ssl))
+			c->drained = false;
 		return 1;
+	}
 	return tls_wait(c, k) == SRV_AGAIN ? 0 : -1;
 }
 

@@ -1,13 +1,14 @@
 /* workloads/mail/imap_sess.h: the IMAP session's state, shared by the two files that serve it:
- * server_imap.c (the session, its input, FETCH, STORE, EXPUNGE) and server_mailbox.c (the mailbox
- * commands: SELECT, LIST, CREATE, APPEND, COPY, MOVE, ...). Private to libmailsession. */
+ * server_imap.c (the session, its input, FETCH, STORE, EXPUNGE, IDLE and the untagged updates on
+ * the selected folder) and server_mailbox.c (the mailbox commands: SELECT, LIST, CREATE, APPEND,
+ * COPY, MOVE, ...). Private to libmailsession. */
 #ifndef VCONS_MAIL_IMAP_SESS_H
 #define VCONS_MAIL_IMAP_SESS_H
 #include "workloads/mail/imap_msg.h"
 #include "workloads/mail/mailproto.h"
 #include "workloads/mail/server.h"
 
-#define IMAP_CAPS     "IMAP4rev1 LITERAL+ UIDPLUS MOVE NAMESPACE ENABLE SPECIAL-USE CHILDREN"
+#define IMAP_CAPS     "IMAP4rev1 LITERAL+ UIDPLUS MOVE NAMESPACE ENABLE SPECIAL-USE CHILDREN IDLE"
 #define IMAP_LINE_MAX (8u * 1024u)
 #define IMAP_CMD_MAX  (MP_IMAP_LITERAL_MAX + 4u * IMAP_LINE_MAX)
 
@@ -20,12 +21,14 @@ struct imap_sess {
 	uint64_t lit_left; /* bytes of a literal still to come */
 	int user;
 	bool readonly;
-	uint32_t box;        /* the selected folder */
-	struct ms_msg *msgs; /* the session's view of it: index = sequence number - 1 */
-	size_t n, cap;
-	uint32_t max_uid;  /* highest UID in the view */
-	uint32_t uidnext;  /* UIDNEXT as of the last refresh */
-	struct fetch_job { /* a FETCH that paused for output room (c->more is set) */
+	struct ms_view v; /* the selected folder as the client knows it (v.box: which) */
+	struct conn *c;   /* the session's connection, for the watcher */
+	bool idling;      /* in IDLE, under idle_tag, until DONE */
+	char idle_tag[72];
+	char sasl_tag[72]; /* an AUTHENTICATE waiting for the client's response line, "": none */
+	bool watching;     /* watch is registered (IDLE in the selected state) */
+	struct ms_watch watch; /* wakes the connection when the selected folder changes */
+	struct fetch_job {     /* a FETCH that paused for output room (c->more is set) */
 		bool active, uid, lost;
 		char tag[72];
 		struct mp_seqset set;
@@ -43,9 +46,13 @@ struct imap_sess {
 
 /* server_imap.c */
 void imap_reply(struct conn *c, const char *tag, const char *text); /* "<tag> <text>\r\n" */
-bool imap_refresh(struct conn *c); /* adds new messages to the view; false on a store error */
+/* Tells the client what changed in the selected folder since it last heard: EXPUNGE (only if
+ * expunge: RFC 3501 7.4.1 forbids them during FETCH, STORE and SEARCH), FETCH FLAGS, EXISTS; a
+ * folder deleted meanwhile ends the session (BYE). */
+void imap_sync(struct conn *c, bool expunge);
 bool imap_match(const struct imap_sess *s, const struct mp_seqset *set, size_t i, bool uid);
-void imap_expunge(struct conn *c, bool silent, const struct mp_seqset *uids);
+/* false if a message could not be removed (it stays) */
+bool imap_expunge(struct conn *c, bool silent, const struct mp_seqset *uids);
 
 /* server_mailbox.c: runs the command if it is a mailbox command (w: its name, wn bytes; uid: it
  * came after UID) and returns true, else returns false and does nothing. */

@@ -1,7 +1,6 @@
 /* workloads/mail/load.h: vcons-mail-load's internals: the workload profile, blocking SMTP/IMAP
- * client connections, message generation with checksums, and the journal of acknowledged messages
- * that
- * --verify checks against the server. */
+ * client connections (plain or TLS, OpenSSL), message generation with checksums, and the journal
+ * of acknowledged messages that --verify checks against the server. */
 #ifndef VCONS_MAIL_LOAD_H
 #define VCONS_MAIL_LOAD_H
 #include <pthread.h>
@@ -9,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include <openssl/ssl.h>
 
 #include "workloads/common/rng.h"
 
@@ -44,6 +45,9 @@ struct mail_profile {
 	double think_weight;       /* between two commands of a session */
 	double idle_poll_weight;   /* between two NOOPs of an idle session */
 	double session_gap_weight; /* from a LOGOUT to the next session's connection */
+	/* transport */
+	double tls_pct;          /* % of sessions (SMTP connections, IMAP sessions) under TLS */
+	double tls_implicit_pct; /* % of those on the implicit-TLS ports; the rest use STARTTLS */
 };
 void profile_defaults(struct mail_profile *p);
 /* Sets one field from its text ("key", "value"); 0, or -1 when the key is unknown or the value out
@@ -95,15 +99,29 @@ struct passwords;
 struct passwords *passwords_load(const char *file, char *err, size_t errlen); /* file may be NULL */
 void passwords_free(struct passwords *pw);
 void pw_login(const struct passwords *pw, int user, char *dst, size_t cap);
+/* User k's password (name: a buffer for "userK", which is the password when none is given). */
+const char *pw_pass(const struct passwords *pw, int user, char name[32]);
 
 /* ---- connections (load_net.c) ---- */
 struct mconn {
 	int fd;
+	SSL *ssl; /* NULL: plain */
 	char buf[65536];
 	size_t off, len;
 };
 int mconn_open(struct mconn *c, const char *host, int port, int timeout_ms); /* 0 or -1 */
 void mconn_close(struct mconn *c);
+/* The client context: TLS 1.2 and up; with cacert the server's certificate must chain to it and
+ * name host (an IP address or a DNS name); without, it is not checked. NULL with a message in err.
+ */
+SSL_CTX *mconn_tls_ctx(const char *cacert, const char *host, char *err, size_t errlen);
+/* Puts c under TLS (the client's handshake), offering *sess for resumption when not NULL. Refused
+ * (-1) when bytes the server sent before the handshake are still unread: after STARTTLS they
+ * could be an attacker's (the client side of CVE-2011-0411). 0 or -1. */
+int mconn_tls(struct mconn *c, SSL_CTX *ctx, SSL_SESSION *sess);
+/* Keeps the session of c's TLS connection in *keep (freeing the one there) for a later
+ * connection to resume, when it can be resumed. */
+void mconn_tls_keep(struct mconn *c, SSL_SESSION **keep);
 int mconn_send(struct mconn *c, const void *p, size_t n);
 /* One line without CRLF into dst (NUL-terminated, truncated to cap); its length or -1. */
 long mconn_line(struct mconn *c, char *dst, size_t cap);

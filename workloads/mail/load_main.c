@@ -5,8 +5,10 @@
  * and APPEND it to Sent, some only idling; load_plan.c decides what, by the profile), every
  * command one op with its own latency histogram; scheduling, histograms and interval reports come
  * from workloads/common/loadgen. The report adds IMAP sessions per hour, SPECmail's metric.
+ * A share of the SMTP connections and IMAP sessions (tls_pct) runs under TLS (load_conn.c).
  * --verify checks a journal of acknowledged messages instead. */
 #include "workloads/mail/load_sess.h"
+#include "lib/net.h"
 #include "lib/opt.h"
 
 #include <errno.h>
@@ -26,6 +28,8 @@ struct opts {
 	const char *profile, *journal, *passwords;
 	const char *sets[MAX_SETS]; /* --set KEY=VALUE, applied after --profile */
 	int nsets;
+	const char *cacert;
+	double tls_pct, tls_implicit_pct; /* -1: the profile's (--tls-pct, --tls-implicit-pct) */
 	bool verify, json;
 };
 
@@ -40,7 +44,8 @@ static const char *collect_set(const char *arg, void *dst)
 	return NULL;
 }
 
-/* The profile: defaults, then --profile FILE, then each --set; 0 or -1 with err. */
+/* The profile: defaults, then --profile FILE, then each --set, then --tls-pct and
+ * --tls-implicit-pct; 0 or -1 with err. */
 static int load_profile(struct opts *o, char *err, size_t errlen)
 {
 	struct mail_profile *p = &o->run.prof;
@@ -56,6 +61,10 @@ static int load_profile(struct opts *o, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	if (o->tls_pct >= 0)
+		p->tls_pct = o->tls_pct;
+	if (o->tls_implicit_pct >= 0)
+		p->tls_implicit_pct = o->tls_implicit_pct;
 	char why[256];
 	if (profile_check(p, why, sizeof(why))) {
 		snprintf(err, errlen, "profile%s%s: %s", o->profile ? " " : "",
@@ -79,6 +88,21 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		  .def = "2525" },
 		{ OPT_INT("imap-port", &o->run.imap_port, 1, 65535), .help = "IMAP port",
 		  .def = "1143" },
+		{ OPT_INT("smtps-port", &o->run.smtps_port, 1, 65535),
+		  .help = "SMTP submission over TLS port", .def = "2465" },
+		{ OPT_INT("imaps-port", &o->run.imaps_port, 1, 65535), .help = "IMAP over TLS port",
+		  .def = "1993" },
+		{ OPT_DOUBLE("tls-pct", &o->tls_pct, 0, 100), .arg = "PCT",
+		  .help = "% of SMTP connections and IMAP sessions under TLS (they\n"
+		          "authenticate: SMTP AUTH PLAIN, IMAP LOGIN)",
+		  .def = "the profile's tls_pct: 0" },
+		{ OPT_DOUBLE("tls-implicit-pct", &o->tls_implicit_pct, 0, 100), .arg = "PCT",
+		  .help = "% of the TLS ones on the implicit-TLS ports (the rest: STARTTLS)",
+		  .def = "the profile's tls_implicit_pct: 50" },
+		{ OPT_STRING("cacert", &o->cacert), .arg = "FILE",
+		  .help = "check the server's TLS certificate against FILE (vcons-mail's\n"
+		          "DATA/cert.pem) and --target",
+		  .def = "not checked" },
 		{ OPT_INT("users", &o->lg.users, 1, 100000),
 		  .help = "simulated users = mailboxes user1..userN used", .def = "10" },
 		{ OPT_INT("mailboxes", &o->run.mailboxes, 1, 1000000),
@@ -178,7 +202,10 @@ static void print_json(struct lg *lg, struct run *r, int csu)
 		  { "checksum_errors", r->checksum_errors },
 		  { "search_errors", r->search_errors },
 		  { "sessions", sr.done },
-		  { "sessions_failed", sr.failed } };
+		  { "sessions_failed", sr.failed },
+		  { "connections", r->connections },
+		  { "tls_sessions", r->tls_sessions },
+		  { "tls_resumed", r->tls_resumed } };
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		json_object_set_new(o, f[i].k, json_integer((json_int_t)f[i].v));
 	json_object_set_new(o, "sessions_per_hour", json_real(sr.per_hour));
@@ -215,11 +242,35 @@ static void print_summary(struct lg *lg, struct run *r, bool json, int csu)
 	       (unsigned long long)r->deleted, (unsigned long long)r->fetched,
 	       (unsigned long long)r->checked_against_journal, (unsigned long long)r->parts_checked,
 	       (unsigned long long)r->checksum_errors, (unsigned long long)r->search_errors);
+	printf("connections: %llu (SMTP connections and IMAP sessions), %llu under TLS, %llu of "
+	       "them resumed\n",
+	       (unsigned long long)r->connections, (unsigned long long)r->tls_sessions,
+	       (unsigned long long)r->tls_resumed);
+}
+
+/* The client context, if any session uses TLS. 0, or -1 after a message. */
+static int tls_setup(struct opts *o)
+{
+	if (o->run.prof.tls_pct <= 0)
+		return 0;
+	char err[512];
+	o->run.tls = mconn_tls_ctx(o->cacert, o->run.host, err, sizeof(err));
+	if (!o->run.tls) {
+		fprintf(stderr, "vcons-mail-load: %s\n", err);
+		return -1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .run = { .host = "127.0.0.1", .smtp_port = 2525, .imap_port = 1143 },
+	struct opts o = { .run = { .host = "127.0.0.1",
+		                   .smtp_port = 2525,
+		                   .imap_port = 1143,
+		                   .smtps_port = 2465,
+		                   .imaps_port = 1993 },
+		          .tls_pct = -1,
+		          .tls_implicit_pct = -1,
 		          .lg = { .role = "mail-load",
 		                  .mode = LG_CLOSED,
 		                  .users = 10,
@@ -252,9 +303,15 @@ int main(int argc, char **argv)
 		passwords_free(pw);
 		return 2;
 	}
+	net_ignore_sigpipe(); /* OpenSSL writes with send() without MSG_NOSIGNAL */
+	if (tls_setup(&o)) {
+		passwords_free(pw);
+		return 1;
+	}
 	o.run.journal = journal_open(o.journal, err, sizeof(err));
 	if (!o.run.journal) {
 		fprintf(stderr, "vcons-mail-load: %s\n", err);
+		SSL_CTX_free(o.run.tls);
 		passwords_free(pw);
 		return 1;
 	}
@@ -272,6 +329,7 @@ int main(int argc, char **argv)
 		        lerr ? lerr : "cannot set up the load engine");
 		(void)journal_close(o.run.journal);
 		pthread_mutex_destroy(&o.run.pace_lock);
+		SSL_CTX_free(o.run.tls);
 		passwords_free(pw);
 		return 2;
 	}
@@ -287,6 +345,7 @@ int main(int argc, char **argv)
 		rc = 1;
 	}
 	pthread_mutex_destroy(&o.run.pace_lock);
+	SSL_CTX_free(o.run.tls);
 	passwords_free(pw);
 	return rc;
 }

@@ -1,9 +1,12 @@
-/* workloads/mail/load_net.c: blocking client connections for vcons-mail-load, with SMTP reply and
- * IMAP response reading (literals included). */
+/* workloads/mail/load_net.c: blocking client connections for vcons-mail-load, plain or under TLS
+ * (OpenSSL: implicit, or switched after STARTTLS), with SMTP reply and IMAP response reading
+ * (literals included). */
 #include "workloads/mail/load.h"
 
+#include <openssl/x509v3.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,6 +20,7 @@
 int mconn_open(struct mconn *c, const char *host, int port, int timeout_ms)
 {
 	c->fd = -1;
+	c->ssl = NULL;
 	c->off = c->len = 0;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
@@ -44,17 +48,86 @@ int mconn_open(struct mconn *c, const char *host, int port, int timeout_ms)
 
 void mconn_close(struct mconn *c)
 {
+	if (c->ssl) {
+		SSL_shutdown(c->ssl); /* close_notify, not waiting for the server's */
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
 	c->off = c->len = 0;
 }
 
+SSL_CTX *mconn_tls_ctx(const char *cacert, const char *host, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx) {
+		snprintf(err, errlen, "cannot create the TLS context");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_AUTO_RETRY);
+	if (!cacert)
+		return ctx;
+	X509_VERIFY_PARAM *vp = SSL_CTX_get0_param(ctx);
+	struct in_addr ip;
+	bool named = inet_pton(AF_INET, host, &ip) == 1 ? X509_VERIFY_PARAM_set1_ip_asc(vp, host)
+	                                                : X509_VERIFY_PARAM_set1_host(vp, host, 0);
+	if (SSL_CTX_load_verify_locations(ctx, cacert, NULL) != 1 || !named) {
+		snprintf(err, errlen, "cannot use %s to check the server's certificate", cacert);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	return ctx;
+}
+
+int mconn_tls(struct mconn *c, SSL_CTX *ctx, SSL_SESSION *sess)
+{
+	if (c->off != c->len)
+		return -1;
+	c->off = c->len = 0;
+	c->ssl = SSL_new(ctx);
+	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1 ||
+	    (sess && SSL_set_session(c->ssl, sess) != 1))
+		return -1;
+	return SSL_connect(c->ssl) == 1 ? 0 : -1;
+}
+
+void mconn_tls_keep(struct mconn *c, SSL_SESSION **keep)
+{
+	SSL_SESSION *s = c->ssl ? SSL_get1_session(c->ssl) : NULL;
+	if (s && SSL_SESSION_is_resumable(s)) {
+		SSL_SESSION_free(*keep);
+		*keep = s;
+	} else {
+		SSL_SESSION_free(s);
+	}
+}
+
+/* One write or read of the connection's stream: what send/recv return. */
+static ssize_t io_send(struct mconn *c, const void *p, size_t n)
+{
+	if (!c->ssl)
+		return send(c->fd, p, n, MSG_NOSIGNAL);
+	int k = SSL_write(c->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
+	return k > 0 ? k : -1;
+}
+
+static ssize_t io_recv(struct mconn *c, void *p, size_t n)
+{
+	if (!c->ssl)
+		return recv(c->fd, p, n, 0);
+	int k = SSL_read(c->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
+	return k > 0 ? k : -1;
+}
+
 int mconn_send(struct mconn *c, const void *p, size_t n)
 {
 	const char *s = p;
 	while (n) {
-		ssize_t w = send(c->fd, s, n, MSG_NOSIGNAL);
+		ssize_t w = io_send(c, s, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -77,7 +150,7 @@ static int fill(struct mconn *c)
 		c->off = 0;
 	}
 	for (;;) {
-		ssize_t r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+		ssize_t r = io_recv(c, c->buf + c->len, sizeof(c->buf) - c->len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)

@@ -4,7 +4,8 @@
  *     read_pct: 70
  *     move_pct: 20
  *     size_median_bytes: 4096
- *     folders_median: 6 */
+ *     folders_median: 6
+ *     tls_pct: 30 */
 #include "workloads/mail/load.h"
 
 #include <errno.h>
@@ -39,6 +40,7 @@ void profile_defaults(struct mail_profile *p)
 		.think_weight = 1,
 		.idle_poll_weight = 3,
 		.session_gap_weight = 4,
+		.tls_implicit_pct = 50,
 	};
 }
 
@@ -81,6 +83,8 @@ static const struct field {
 	D(think_weight, 0, 1e6),
 	D(idle_poll_weight, 0, 1e6),
 	D(session_gap_weight, 0, 1e6),
+	D(tls_pct, 0, 100),
+	D(tls_implicit_pct, 0, 100),
 #undef D
 #undef I
 };
@@ -233,14 +237,20 @@ void passwords_free(struct passwords *pw)
 	free(pw);
 }
 
-void pw_login(const struct passwords *pw, int user, char *dst, size_t cap)
+const char *pw_pass(const struct passwords *pw, int user, char name[32])
 {
-	char name[32];
-	snprintf(name, sizeof(name), "user%d", user);
+	snprintf(name, 32, "user%d", user);
 	const char *pass = name;
 	for (size_t i = 0; pw && i < pw->n; i++)
 		if (pw->e[i].user == user)
 			pass = pw->e[i].pass; /* the last line for a user wins, as in vcons-mail */
+	return pass;
+}
+
+void pw_login(const struct passwords *pw, int user, char *dst, size_t cap)
+{
+	char name[32];
+	const char *pass = pw_pass(pw, user, name);
 	size_t o = imap_quote(name, dst, cap);
 	if (o + 1 < cap) {
 		dst[o++] = ' ';

@@ -40,7 +40,8 @@ extern const char *const special_folders[FIRST_PERSONAL]; /* "INBOX", "Sent", "T
 
 struct run {
 	const char *host;
-	int smtp_port, imap_port;
+	int smtp_port, imap_port, smtps_port, imaps_port;
+	SSL_CTX *tls;  /* NULL when no session uses TLS */
 	int mailboxes; /* users provisioned on the server: recipients are drawn from 1..mailboxes */
 	double mean_gap_s; /* open loop: users / rate, each user's mean gap; 0 closed loop */
 	pthread_mutex_t pace_lock;
@@ -53,6 +54,9 @@ struct run {
 	_Atomic uint64_t fetched, checked_against_journal, parts_checked, checksum_errors,
 	    search_errors, sent, acked_rcpts, appended, moved, deleted, sessions, sessions_failed,
 	    session_cmds;
+	/* transport (load_conn.c): SMTP connections and IMAP sessions opened, of them under TLS, of
+	 * those resuming a TLS session */
+	_Atomic uint64_t connections, tls_sessions, tls_resumed;
 };
 
 struct kmsg { /* a message of ours the user knows, in one folder */
@@ -109,6 +113,7 @@ struct user {
 	unsigned seq;      /* messages sent (their ids) */
 	double cycle_w;    /* pacing: the weights of this session's gaps so far ... */
 	unsigned cycle_n;  /* ... and how many */
+	SSL_SESSION *smtp_tls, *imap_tls; /* TLS sessions to resume, as mail clients do */
 	/* this session */
 	struct mconn imap;
 	bool up;
@@ -135,13 +140,25 @@ struct user {
 	int create_next; /* PH_CREATE: the next folder index to look at */
 };
 
+/* ---- a session's transport (load_conn.c): plain or TLS, drawn by the profile's tls_pct and
+ * tls_implicit_pct, resuming the user's last TLS session ---- */
+/* Connects for an SMTP delivery: greeting and EHLO; under TLS (implicit, or STARTTLS and EHLO
+ * again) also AUTH PLAIN as the user (RFC 4954; the submission port requires it). 0, or -1 (c
+ * then closed). */
+int conn_smtp(struct run *r, struct user *u, struct mconn *c, struct rng *g);
+/* Opens the user's IMAP connection up to its greeting, under TLS if drawn (implicit, or
+ * STARTTLS after the greeting); the caller LOGs IN. 0, or -1 (u->up set once connected). */
+int conn_imap(struct run *r, struct user *u, struct rng *g);
+/* Closes c, keeping its TLS session in *keep for the next connection. */
+void conn_close(struct mconn *c, SSL_SESSION **keep);
+
 /* The engine's callbacks (load_session.c). */
 int mail_op(void *arg, struct lg_op *op);
 void mail_user_close(void *arg, void *state);
 
 /* ---- the commands (load_steps.c): each performs one command, 0 or -1 (an error: the
  * session ends) ---- */
-int step_login(struct run *r, struct user *u);
+int step_login(struct run *r, struct user *u, struct rng *g);
 int step_list(struct run *r, struct user *u, bool *create_needed);
 int step_create(struct run *r, struct user *u, int folder);
 int step_select(struct run *r, struct user *u, int folder);

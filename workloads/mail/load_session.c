@@ -270,7 +270,7 @@ static int command(struct run *r, struct user *u, struct rng *g, int *type)
 		case PH_LOGIN:
 			*type = OP_LOGIN;
 			u->ph = PH_LIST;
-			return step_login(r, u);
+			return step_login(r, u, g);
 		case PH_LIST:
 			*type = OP_LIST;
 			rc = step_list(r, u, &need);
@@ -382,7 +382,7 @@ static void session_begin(struct run *r, struct user *u, struct rng *g)
 static void session_end(struct user *u)
 {
 	if (u->up)
-		mconn_close(&u->imap);
+		conn_close(&u->imap, &u->imap_tls);
 	u->up = false;
 	if (u->have_out)
 		msg_free(&u->out);
@@ -476,5 +476,7 @@ void mail_user_close(void *arg, void *state)
 	free(u->seen);
 	free(u->pend);
 	free(u->batch);
+	SSL_SESSION_free(u->smtp_tls);
+	SSL_SESSION_free(u->imap_tls);
 	free(u);
 }

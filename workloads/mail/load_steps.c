@@ -14,12 +14,6 @@
 const char *const special_folders[FIRST_PERSONAL] = { "INBOX",   "Sent",   "Trash",
 	                                              "Archive", "Drafts", "Junk" };
 
-static void nap_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-	nanosleep(&ts, NULL);
-}
-
 /* The result of a command that needs no more than its status: 0 for OK, else -1. */
 static int done(struct imap_result *res, int rc)
 {
@@ -29,17 +23,11 @@ static int done(struct imap_result *res, int rc)
 	return rc;
 }
 
-int step_login(struct run *r, struct user *u)
+int step_login(struct run *r, struct user *u, struct rng *g)
 {
-	char line[512], login[300];
+	char login[300];
 	struct imap_result res;
-	if (mconn_open(&u->imap, r->host, r->imap_port, 30000)) {
-		nap_ms(20); /* server down: do not spin */
-		return -1;
-	}
-	u->up = true;
-	u->tag = 0;
-	if (mconn_line(&u->imap, line, sizeof(line)) < 0 || strncmp(line, "* OK", 4))
+	if (conn_imap(r, u, g))
 		return -1;
 	pw_login(r->pw, u->mbox, login, sizeof(login));
 	return done(&res, imap_cmd(&u->imap, &u->tag, &res, "LOGIN %s", login));
@@ -471,9 +459,11 @@ static int recipients(struct run *r, struct rng *g, int self, int *rcpt)
 	return n;
 }
 
-/* One SMTP transaction of msg on its own connection; 0 when the server said 250 to it. */
-static int smtp_deliver(struct run *r, const struct gen_msg *m, int from, const int *rcpt, int n)
+/* One SMTP transaction of the user's message on its own connection; 0 when the server said 250
+ * to it. */
+static int smtp_deliver(struct run *r, struct user *u, struct rng *g, const int *rcpt, int n)
 {
+	const struct gen_msg *m = &u->out;
 	size_t need = mp_data_stuff(m->data, m->len, NULL, 0);
 	char *stuffed = malloc(need);
 	struct mconn c;
@@ -481,13 +471,11 @@ static int smtp_deliver(struct run *r, const struct gen_msg *m, int from, const 
 	if (!stuffed)
 		return -1;
 	mp_data_stuff(m->data, m->len, stuffed, need);
-	if (mconn_open(&c, r->host, r->smtp_port, 30000)) {
-		nap_ms(20); /* server down: do not spin */
+	if (conn_smtp(r, u, &c, g)) {
 		free(stuffed);
 		return -1;
 	}
-	if (smtp_reply(&c) != 220 || smtp_cmd(&c, "EHLO load.vcons.test") != 250 ||
-	    smtp_cmd(&c, "MAIL FROM:<user%d@vcons.test> SIZE=%zu", from, m->len) != 250)
+	if (smtp_cmd(&c, "MAIL FROM:<user%d@vcons.test> SIZE=%zu", u->mbox, m->len) != 250)
 		goto out;
 	for (int i = 0; i < n; i++)
 		if (smtp_cmd(&c, "RCPT TO:<user%d@vcons.test>", rcpt[i]) != 250)
@@ -497,7 +485,7 @@ static int smtp_deliver(struct run *r, const struct gen_msg *m, int from, const 
 	rc = 0;
 	smtp_cmd(&c, "QUIT");
 out:
-	mconn_close(&c);
+	conn_close(&c, &u->smtp_tls);
 	free(stuffed);
 	return rc;
 }
@@ -510,7 +498,7 @@ int step_smtp(struct run *r, struct user *u, struct rng *g)
 	bool multipart = rng_uniform(g) * 100 < r->prof.multipart_pct;
 	if (msg_build(&u->out, g, id, u->mbox, rcpt, n, msg_size_draw(g, &r->prof), multipart))
 		return -1;
-	if (smtp_deliver(r, &u->out, u->mbox, rcpt, n)) {
+	if (smtp_deliver(r, u, g, rcpt, n)) {
 		msg_free(&u->out);
 		return -1;
 	}

@@ -82,6 +82,7 @@ static int box_add(struct ms_user *u, const char *name)
 	struct ms_box *b = &u->box[u->nbox++];
 	memset(b, 0, sizeof(*b));
 	b->id = u->next_box_id++;
+	b->changes = 1;
 	snprintf(b->name, sizeof(b->name), "%s", name);
 	return 0;
 }
@@ -110,7 +111,7 @@ int ms_box_make(struct mstore *st, int user, const char *name, bool sync)
 	}
 	ms_path(st, user, &tmp, NULL, "vcons-uidvalidity", p, sizeof(p));
 	int rc = 0;
-	if (ms_read_uidvalidity(p) == 0) {
+	if (ms_read_number(p) == 0) {
 		snprintf(text, sizeof(text), "%u\n", new_validity(st));
 		rc = ms_write_file(p, text, sync);
 	}
@@ -231,6 +232,7 @@ static int delete_locked(struct mstore *st, int user, struct ms_box *b)
 	ms_path(st, user, NULL, NULL, name, to, sizeof(to));
 	if (rename(from, to))
 		return -errno;
+	ms_box_changed(u, b); /* its watchers find it gone */
 	ms_box_free(b);
 	*b = u->box[--u->nbox];
 	ms_path(st, user, NULL, NULL, NULL, from, sizeof(from));

@@ -1,6 +1,7 @@
 /* workloads/mail/mailbox_copy.c: messages going into a folder other than by SMTP: APPEND (written
  * to Maildir/tmp/, fsynced, renamed into the folder's cur/ under a new UID, cur/ fsynced), COPY and
- * MOVE (hard links under new UIDs, the destination fsynced, then for MOVE the sources unlinked),
+ * MOVE (hard links under new UIDs, the destination fsynced, then for MOVE the sources unlinked,
+ * the source's next UID saved first when the MOVE takes its highest: ms_uidnext_save),
  * and the journal that makes a COPY or MOVE cut short by a crash come out whole at the next open:
  *
  *   Maildir/vcons-journal   "copy" or "move", then one line per message: source TAB destination,
@@ -48,6 +49,7 @@ int mstore_append(struct mstore *st, int user, uint32_t box, const char *msg, si
 		if (!rc) {
 			b->next_uid++;
 			(void)ms_idx_push(b, &e); /* on ENOMEM: seen at the next mstore_sync */
+			ms_box_changed(&st->u[user], b);
 			*uid = e.m.uid;
 			ms_path(st, user, b, "cur", NULL, dst, sizeof(dst));
 			rc = ms_fsync_path(dst);
@@ -193,9 +195,10 @@ static int unlink_all(struct mstore *st, int user, const struct ms_box *src,
 	return rc || !in_new ? rc : ms_fsync_path(a);
 }
 
-/* The index after the copy: the destinations added, the sources of a move dropped. */
-static void reindex(struct ms_box *src, struct ms_box *dst, const struct cp_item *it, size_t k,
-                    bool move)
+/* The index after the copy: the destinations added, the sources of a move dropped; the
+ * folders' watchers told. */
+static void reindex(struct ms_user *u, struct ms_box *src, struct ms_box *dst,
+                    const struct cp_item *it, size_t k, bool move)
 {
 	for (size_t i = 0; i < k; i++) {
 		(void)ms_idx_push(dst, &it[i].e); /* on ENOMEM: seen at the next mstore_sync */
@@ -203,6 +206,18 @@ static void reindex(struct ms_box *src, struct ms_box *dst, const struct cp_item
 		if (x >= 0)
 			ms_idx_del(src, (size_t)x);
 	}
+	ms_box_changed(u, dst);
+	if (move)
+		ms_box_changed(u, src);
+}
+
+/* Does a move take the source folder's highest UID? Then its next UID must be saved first. */
+static bool takes_top(const struct ms_box *src, const struct cp_item *it, size_t k)
+{
+	for (size_t i = 0; src->n && i < k; i++)
+		if (it[i].src_uid == src->idx[src->n - 1].m.uid)
+			return true;
+	return false;
 }
 
 static int copy_locked(struct mstore *st, int user, const struct ms_msg *msgs, size_t n,
@@ -220,6 +235,8 @@ static int copy_locked(struct mstore *st, int user, const struct ms_msg *msgs, s
 	char *text = NULL;
 	size_t k = 0, tlen;
 	rc = it ? plan(st, src, dst, msgs, n, move, it, &k, &text, &tlen) : -ENOMEM;
+	if (!rc && k && move && takes_top(src, it, k))
+		rc = ms_uidnext_save(st, user, src);
 	if (!rc && k) {
 		*first_uid = dst->next_uid;
 		rc = journal_write(st, user, text, tlen);
@@ -236,7 +253,7 @@ static int copy_locked(struct mstore *st, int user, const struct ms_msg *msgs, s
 		if (!rc && move)
 			rc = unlink_all(st, user, src, it, k);
 		if (!rc) {
-			reindex(src, dst, it, k, move);
+			reindex(&st->u[user], src, dst, it, k, move);
 			*done = k;
 			rc = journal_remove(st, user);
 		}

@@ -1,8 +1,9 @@
 /* workloads/mail/mailproto.h: the mail protocol parsers shared by vcons-mail and vcons-mail-load,
  * kept free of I/O so the unit tests (plain and under ASan+UBSan) cover them:
  *   - a line splitter with a length limit that reports over-long lines once and resynchronises;
- *   - the SMTP command parser (RFC 5321 verbs, MAIL FROM / RCPT TO paths, SIZE=) and
- * dot-unstuffing;
+ *   - the SMTP command parser (RFC 5321 verbs, MAIL FROM / RCPT TO paths, SIZE=, AUTH's
+ *     mechanism and initial response) and dot-unstuffing;
+ *   - SASL responses (RFC 4422) of the PLAIN (RFC 4616) and LOGIN mechanisms, base64 both ways;
  *   - IMAP4rev1 pieces: literal markers at line ends, tag/atom/astring tokens (quoted strings with
  *     escapes, {N} and {N+} literals), sequence sets, FETCH attribute lists (body sections with
  *     part numbers and header field lists) and STORE flag lists.
@@ -44,6 +45,8 @@ enum mp_smtp_verb {
 	MP_SMTP_RSET,
 	MP_SMTP_NOOP,
 	MP_SMTP_QUIT,
+	MP_SMTP_STARTTLS, /* RFC 3207 */
+	MP_SMTP_AUTH,     /* RFC 4954 */
 	MP_SMTP_NOTIMPL, /* a real SMTP verb this server does not implement (VRFY, EXPN, HELP, ...):
 	                    502 */
 };
@@ -51,8 +54,11 @@ struct mp_smtp_cmd {
 	enum mp_smtp_verb verb;
 	bool syntax_ok;        /* false: arguments are malformed (501) */
 	char arg[MP_PATH_MAX]; /* EHLO/HELO domain (printable ASCII); MAIL/RCPT path without <>
-	                          ("" = null path) */
-	uint64_t size;         /* MAIL FROM SIZE= parameter, 0 if absent */
+	                          ("" = null path); AUTH mechanism (1..20 letters, digits,
+	                          '-' or '_') */
+	const char *resp;      /* AUTH's initial response (points into the line), NULL if none */
+	size_t resp_len;
+	uint64_t size; /* MAIL FROM SIZE= parameter, 0 if absent */
 	bool has_size;
 };
 /* Parses one command line (without CRLF). Never fails: the result's verb and syntax_ok say what to
@@ -65,6 +71,29 @@ enum mp_data_rc mp_data_unstuff(const char *line, size_t len, const char **out, 
 /* Dot-stuffs a message for sending: writes at most cap bytes to dst, returns the length the stuffed
  * text needs (lines end in CRLF; a bare LF becomes CRLF; the terminating ".\r\n" is appended). */
 size_t mp_data_stuff(const char *msg, size_t len, char *dst, size_t cap);
+
+/* ---- SASL (RFC 4422) ---- */
+#define MP_SASL_MAX 128 /* a user name or password, with its NUL */
+enum mp_sasl_rc { MP_SASL_OK, MP_SASL_CANCEL, MP_SASL_BAD };
+/* Base64 (RFC 4648 section 4, padded, no white space) of n bytes into dst (cap bytes, at least
+ * n / 4 * 3 + 1 whatever the padding), which gets a NUL after them; the decoded length, or -1 when
+ * the text is not base64 or cap is smaller. */
+long mp_base64_decode(const char *s, size_t n, char *dst, size_t cap);
+/* The base64 text of n bytes into dst (cap bytes, NUL-terminated); its length, or -1 when it does
+ * not fit. */
+long mp_base64_encode(const void *p, size_t n, char *dst, size_t cap);
+/* A PLAIN response (base64 text of n bytes; "=" is the empty initial response of RFC 4954 and
+ * RFC 4959): "authzid NUL authcid NUL passwd" into user and pass (MP_SASL_MAX bytes each).
+ * MP_SASL_CANCEL for "*"; MP_SASL_BAD for anything else malformed: not base64, a missing or extra
+ * NUL, an empty user, a field too long, or an authzid other than empty or the user (this server
+ * does no proxy authorisation). */
+enum mp_sasl_rc mp_sasl_plain(const char *resp, size_t n, char *user, char *pass);
+/* A LOGIN mechanism response (the user name, then the password): base64 text of n bytes decoded
+ * into dst (MP_SASL_MAX bytes); CANCEL for "*", BAD when malformed, too long or holding a NUL. */
+enum mp_sasl_rc mp_sasl_text(const char *resp, size_t n, char *dst);
+/* The client's side: PLAIN's response for user and pass (empty authzid), base64 into dst (cap
+ * bytes); its length, or -1 when it does not fit. */
+long mp_sasl_plain_encode(const char *user, const char *pass, char *dst, size_t cap);
 
 /* ---- IMAP ---- */
 #define MP_IMAP_LITERAL_MAX (64u * 1024u) /* literals in commands (LOGIN, ...); no APPEND here */

@@ -2,7 +2,10 @@
  * each folder's index: the messages of new/ and cur/ sorted by UID, kept in memory so that listing
  * a mailbox costs no directory reads. INBOX's index is built when the store opens, another folder's
  * the first time it is used; mstore_sync rebuilds one from the directories; the store's own
- * deliveries, renames and unlinks keep them current. */
+ * deliveries, renames and unlinks keep them current, and tell the folder's watchers
+ * (ms_box_changed). A folder's next UID is the highest UID in its files + 1, or what its
+ * vcons-uidnext says if that is more: the file is written only when a message with the highest
+ * UID is about to be unlinked (expunge, MOVE out), so a delivery costs nothing more. */
 #include "workloads/mail/mailstore_int.h"
 #include "workloads/mail/mailproto.h"
 
@@ -98,18 +101,24 @@ static int cmp_ent(const void *a, const void *b)
 	return x->m.uid < y->m.uid ? -1 : x->m.uid > y->m.uid;
 }
 
-/* Index position of uid in b, or -1. */
-long ms_idx_find(const struct ms_box *b, uint32_t uid)
+size_t ms_idx_above(const struct ms_box *b, uint32_t uid)
 {
 	size_t lo = 0, hi = b->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (b->idx[mid].m.uid < uid)
+		if (b->idx[mid].m.uid <= uid)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < b->n && b->idx[lo].m.uid == uid ? (long)lo : -1;
+	return lo;
+}
+
+/* Index position of uid in b, or -1. */
+long ms_idx_find(const struct ms_box *b, uint32_t uid)
+{
+	size_t i = uid ? ms_idx_above(b, uid - 1) : b->n; /* UIDs start at 1 */
+	return i < b->n && b->idx[i].m.uid == uid ? (long)i : -1;
 }
 
 /* Appends e (whose UID is the highest so far, or the index is sorted afterwards). */
@@ -166,6 +175,15 @@ static int load_dir(struct mstore *st, int user, const struct ms_box *b, const c
 	return rc;
 }
 
+/* Do two indexes list the same messages with the same flags? */
+static bool same_idx(const struct ms_ent *a, size_t an, const struct ms_ent *b, size_t bn)
+{
+	for (size_t i = 0; an == bn && i < an; i++)
+		if (a[i].m.uid != b[i].m.uid || a[i].m.flags != b[i].m.flags)
+			return false;
+	return an == bn;
+}
+
 /* Rebuilds the folder's index from new/ and cur/ (a UID found twice is listed once) and makes sure
  * the next UID is above every one there. Caller holds the user's lock. */
 static int box_load(struct mstore *st, int user, struct ms_box *u)
@@ -185,17 +203,20 @@ static int box_load(struct mstore *st, int user, struct ms_box *u)
 	for (size_t i = 0; i < n; i++)
 		if (o == 0 || idx[o - 1].m.uid != idx[i].m.uid)
 			idx[o++] = idx[i];
+	bool changed = !same_idx(u->idx, u->n, idx, o);
 	free(u->idx);
 	u->idx = idx;
 	u->n = o;
 	u->cap = cap;
 	if (o && idx[o - 1].m.uid >= u->next_uid)
 		u->next_uid = idx[o - 1].m.uid + 1;
+	if (changed)
+		ms_box_changed(&st->u[user], u);
 	return 0;
 }
 
-/* Empties the folder's tmp/ (never acknowledged: a crash or a dropped DATA left it), then loads
- * the index. */
+/* Empties the folder's tmp/ (never acknowledged: a crash or a dropped DATA left it), reads its
+ * vcons-uidnext, then loads the index. */
 static int box_recover(struct mstore *st, int user, struct ms_box *b)
 {
 	char p[MS_PATH], f[MS_PATH + 300];
@@ -211,7 +232,10 @@ static int box_recover(struct mstore *st, int user, struct ms_box *b)
 		unlink(f);
 	}
 	closedir(d);
-	b->next_uid = 1;
+	ms_path(st, user, b, NULL, "vcons-uidnext", p, sizeof(p));
+	unsigned long next = ms_read_number(p);
+	b->uidnext_saved = (uint32_t)next;
+	b->next_uid = next ? (uint32_t)next : 1;
 	int rc = box_load(st, user, b);
 	b->loaded = rc == 0;
 	return rc;
@@ -235,11 +259,11 @@ int ms_box_open(struct mstore *st, int user, struct ms_box *b)
 {
 	char p[MS_PATH];
 	ms_path(st, user, b, NULL, "vcons-uidvalidity", p, sizeof(p));
-	unsigned long v = ms_read_uidvalidity(p);
+	unsigned long v = ms_read_number(p);
 	int rc = 0;
 	if (v == 0) { /* a CREATE or provisioning that a crash interrupted */
 		rc = ms_box_make(st, user, b->name, true);
-		v = ms_read_uidvalidity(p);
+		v = ms_read_number(p);
 		if (!rc && v == 0)
 			rc = -EIO;
 	}
@@ -247,6 +271,22 @@ int ms_box_open(struct mstore *st, int user, struct ms_box *b)
 		return rc;
 	b->uidvalidity = (uint32_t)v;
 	return box_recover(st, user, b);
+}
+
+int ms_uidnext_save(struct mstore *st, int user, struct ms_box *b)
+{
+	char p[MS_PATH], text[16];
+	if (b->uidnext_saved == b->next_uid)
+		return 0;
+	ms_path(st, user, b, NULL, "vcons-uidnext", p, sizeof(p));
+	snprintf(text, sizeof(text), "%u\n", b->next_uid);
+	int rc = ms_write_file(p, text, true);
+	ms_path(st, user, b, NULL, NULL, p, sizeof(p));
+	if (!rc)
+		rc = ms_fsync_path(p); /* the rename, before the unlink it must precede */
+	if (!rc)
+		b->uidnext_saved = b->next_uid;
+	return rc;
 }
 
 void ms_box_free(struct ms_box *b)
@@ -293,8 +333,8 @@ int ms_fsync_path(const char *p)
 	return rc;
 }
 
-/* The UIDVALIDITY in file p, or 0 if there is none (or it is not a valid one). */
-unsigned long ms_read_uidvalidity(const char *p)
+/* The number in file p, or 0 if there is none (or it is not a valid one). */
+unsigned long ms_read_number(const char *p)
 {
 	char b[32];
 	int fd = open(p, O_RDONLY | O_CLOEXEC);
@@ -335,7 +375,7 @@ static int user_provision(struct mstore *st, int user)
 	struct ms_user *u = &st->u[user];
 	char p[MS_PATH], text[32];
 	path_of(st, user, NULL, "vcons-uidvalidity", p, sizeof(p));
-	unsigned long v = ms_read_uidvalidity(p);
+	unsigned long v = ms_read_number(p);
 	if (v == 0) {
 		int rc = make_dirs(st, user, NULL);
 		if (rc)
@@ -356,6 +396,7 @@ static int user_provision(struct mstore *st, int user)
 	u->next_box_id = MS_INBOX + 1;
 	snprintf(u->box[0].name, sizeof(u->box[0].name), "INBOX");
 	u->box[0].uidvalidity = (uint32_t)v;
+	u->box[0].changes = 1;
 	snprintf(u->pass, sizeof(u->pass), "user%d", user + 1);
 	int rc = ms_journal_recover(st, user);
 	if (!rc)
@@ -575,6 +616,7 @@ static int publish(struct mstore *st, int user, const char *tmp, bool last, int6
 		b->next_uid++;
 		/* on ENOMEM the file is there, only the index lacks it until mstore_sync */
 		(void)ms_idx_push(b, &e);
+		ms_box_changed(u, b);
 	}
 	pthread_mutex_unlock(&u->lock);
 	return rc;
@@ -704,7 +746,7 @@ static void cur_path(const struct mstore *st, int user, const struct ms_box *b, 
 
 /* Moves the index's new/ messages (they are its last ones: deliveries append) into cur/. A file
  * that is gone is dropped from the index. Caller holds the user's lock. */
-static void move_new(struct mstore *st, int user, struct ms_box *u)
+void ms_move_new(struct mstore *st, int user, struct ms_box *u)
 {
 	char from[MS_PATH], to[MS_PATH];
 	size_t i = u->n;
@@ -716,6 +758,7 @@ static void move_new(struct mstore *st, int user, struct ms_box *u)
 		cur_path(st, user, u, e->m.name, e->m.flags, to, sizeof(to));
 		if (rename(from, to) && errno == ENOENT) {
 			ms_idx_del(u, i);
+			ms_box_changed(&st->u[user], u);
 			continue;
 		}
 		e->in_new = false; /* on another error it stays where it is: still readable */
@@ -735,15 +778,8 @@ int mstore_scan(struct mstore *st, int user, uint32_t box, uint32_t min_uid, str
 		pthread_mutex_unlock(&st->u[user].lock);
 		return rc;
 	}
-	move_new(st, user, u);
-	size_t lo = 0, hi = u->n; /* the first message with a UID above min_uid */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (u->idx[mid].m.uid <= min_uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	ms_move_new(st, user, u);
+	size_t lo = ms_idx_above(u, min_uid);
 	if (lo < u->n) {
 		*msgs = malloc((u->n - lo) * sizeof(**msgs));
 		if (*msgs) {
@@ -769,6 +805,7 @@ int mstore_set_flags(struct mstore *st, int user, struct ms_msg *m, unsigned fla
 		rc = -ENOENT;
 	} else if (flags != u->idx[i].m.flags || u->idx[i].in_new) {
 		struct ms_ent *e = &u->idx[i];
+		bool changed = flags != e->m.flags;
 		ms_ent_path(st, user, u, e, from, sizeof(from));
 		cur_path(st, user, u, e->m.name, flags, to, sizeof(to));
 		rc = rename(from, to) ? -errno : 0;
@@ -778,6 +815,8 @@ int mstore_set_flags(struct mstore *st, int user, struct ms_msg *m, unsigned fla
 			e->m.flags = flags;
 			e->in_new = false;
 		}
+		if (rc == -ENOENT || (!rc && changed))
+			ms_box_changed(&st->u[user], u);
 	}
 	if (!rc)
 		m->flags = flags;
@@ -792,11 +831,12 @@ int mstore_remove(struct mstore *st, int user, const struct ms_msg *m)
 	pthread_mutex_lock(&st->u[user].lock);
 	struct ms_box *u = ms_box_get(st, user, m->box, &rc);
 	long i = u ? ms_idx_find(u, m->uid) : -1;
-	rc = -ENOENT;
-	if (i >= 0) {
+	rc = i < 0 ? -ENOENT : (size_t)i + 1 == u->n ? ms_uidnext_save(st, user, u) : 0;
+	if (i >= 0 && !rc) {
 		ms_ent_path(st, user, u, &u->idx[i], p, sizeof(p));
 		rc = unlink(p) ? -errno : 0;
 		ms_idx_del(u, (size_t)i); /* gone either way, or not ours to list */
+		ms_box_changed(&st->u[user], u);
 	}
 	pthread_mutex_unlock(&st->u[user].lock);
 	return rc;

@@ -1,8 +1,12 @@
 /* workloads/mail/mailstore.h: the Maildir store of vcons-mail. Layout under the data directory:
  *   <data>/userK/Maildir/{tmp,new,cur}/   INBOX: one file per message, stored as received (CRLF)
  *   <data>/userK/Maildir/vcons-uidvalidity the IMAP UIDVALIDITY of INBOX, written once
+ *   <data>/userK/Maildir/vcons-uidnext     INBOX's next UID, written (tmp, fsync, rename, the
+ *                                          folder fsynced) only when a message with the highest
+ *                                          UID is about to leave: otherwise the files say it
  *   <data>/userK/Maildir/.<name>/          every other folder (Maildir++), hierarchy delimiter
  *                                          ".", with its own tmp/ new/ cur/ vcons-uidvalidity
+ *                                          and vcons-uidnext
  *   <data>/userK/Maildir/subscriptions     subscribed folder names, one a line (atomic rewrite)
  *   <data>/userK/Maildir/vcons-journal     a COPY/MOVE under way (replayed at open)
  * Message names carry the IMAP UID and size: "<sec>.<uid>_<rand>.vcons,U=<uid>,S=<bytes>", plus the
@@ -129,6 +133,45 @@ int mstore_append(struct mstore *st, int user, uint32_t box, const char *msg, si
  * gone are skipped: *done says how many were copied. 0 or -errno (-EINVAL: dst is the source). */
 int mstore_copy(struct mstore *st, int user, const struct ms_msg *msgs, size_t n, uint32_t dst,
                 bool move, uint32_t *first_uid, size_t *done);
+
+/* ---- sessions' views of a folder, change notification (mailview.c) ---- */
+/* A session's copy of a folder's message list (IMAP: index = sequence number - 1), brought up to
+ * date by mstore_view_sync. Starts zeroed, with box set (mstore_view_reset). */
+struct ms_view {
+	uint32_t box;
+	struct ms_msg *msgs; /* sorted by UID */
+	size_t n, cap;
+	uint32_t uidnext; /* the folder's UIDNEXT at the last sync */
+	uint64_t changes; /* the folder's change count at the last complete sync (0: never) */
+};
+enum ms_view_event {
+	MS_VIEW_EXPUNGE, /* the message at seq has left the view (later ones moved down by one) */
+	MS_VIEW_FLAGS,   /* the message at seq has new flags (m) */
+	MS_VIEW_EXISTS,  /* messages were added at the end: seq is the new count */
+};
+typedef void ms_view_fn(void *ctx, enum ms_view_event e, size_t seq, const struct ms_msg *m);
+/* Brings v up to date with its folder, reporting each difference to fn (if not NULL) in the order
+ * it is applied, under the store's lock for the user (fn must not call the store). Messages the
+ * folder no longer has leave the view only if expunge (else they stay until a sync that may
+ * expunge: sequence numbers a client holds keep their meaning); messages are added only above the
+ * view's highest UID, in UID order. Costs a compare of two counts when nothing changed since the
+ * last complete sync. 0, -ENOENT (the folder was deleted) or another -errno. */
+int mstore_view_sync(struct mstore *st, int user, struct ms_view *v, bool expunge, ms_view_fn *fn,
+                     void *ctx);
+void mstore_view_reset(struct ms_view *v, uint32_t box); /* empty, for box (memory kept) */
+void mstore_view_free(struct ms_view *v);
+
+/* A watcher's fn is called whenever its folder changes (messages added, expunged, moved out,
+ * flags changed; the folder deleted), by the thread changing it, under the store's lock for the
+ * user: fn must not call the store (it wakes a connection: srv_conn_wake). After mstore_unwatch
+ * returns, fn is not running and will not be called again. */
+struct ms_watch {
+	void (*fn)(struct ms_watch *w);
+	uint32_t box;          /* set by mstore_watch */
+	struct ms_watch *next; /* the store's */
+};
+void mstore_watch(struct mstore *st, int user, uint32_t box, struct ms_watch *w);
+void mstore_unwatch(struct mstore *st, int user, struct ms_watch *w);
 
 /* Tests: the next COPY/MOVE stops as a crash would, after the given step, with nothing cleaned up
  * (the call returns -EINTR); the store should then be closed and reopened. */

@@ -1,6 +1,7 @@
-/* workloads/mail/mailstore_int.h: the store's internals shared by its three files (mailstore.c:
- * users, the per-folder index, delivery, flags; mailbox.c: folder names, CREATE/DELETE/RENAME,
- * LIST, subscriptions; mailbox_copy.c: APPEND, COPY, MOVE and the copy journal). Not for users of
+/* workloads/mail/mailstore_int.h: the store's internals shared by its four files (mailstore.c:
+ * users, the per-folder index, delivery, flags, UIDNEXT; mailbox.c: folder names,
+ * CREATE/DELETE/RENAME, LIST, subscriptions; mailbox_copy.c: APPEND, COPY, MOVE and the copy
+ * journal; mailview.c: sessions' views and watchers). Not for users of
  * the store: mailstore.h is its contract. Every function here that takes a user expects its lock
  * held unless it says otherwise. */
 #ifndef VCONS_MAILSTORE_INT_H
@@ -26,6 +27,8 @@ struct ms_box {
 	char name[MS_NAME_MAX + 1];
 	bool loaded; /* idx, uidvalidity and next_uid are valid */
 	uint32_t uidvalidity, next_uid;
+	uint32_t uidnext_saved; /* what vcons-uidnext says (0: none) */
+	uint64_t changes;       /* counts every change to its messages, from 1 (ms_box_changed) */
 	struct ms_ent *idx;
 	size_t n, cap;
 };
@@ -39,6 +42,7 @@ struct ms_user {
 	char **subs; /* subscribed names (NULL until loaded: then the defaults) */
 	size_t nsubs;
 	int newfd; /* INBOX's new/, open for its fsyncs once the user got mail (-1 before) */
+	struct ms_watch *watch; /* mstore_watch's, on any of the user's folders */
 };
 
 struct mstore {
@@ -68,7 +72,15 @@ struct ms_box *ms_box_get(struct mstore *st, int user, uint32_t id, int *rc);
  * its creation, empties tmp/, indexes new/ and cur/. */
 int ms_box_open(struct mstore *st, int user, struct ms_box *b);
 void ms_box_free(struct ms_box *b);
-long ms_idx_find(const struct ms_box *b, uint32_t uid);
+long ms_idx_find(const struct ms_box *b, uint32_t uid);    /* index position, or -1 */
+size_t ms_idx_above(const struct ms_box *b, uint32_t uid); /* the first above uid (or n) */
+/* Moves the index's new/ messages into cur/ (one that is gone leaves the index). */
+void ms_move_new(struct mstore *st, int user, struct ms_box *b);
+/* Before a message with b's highest UID leaves it: makes b's next UID durable in vcons-uidnext
+ * unless it says so already (the files alone would give that UID again after a restart). */
+int ms_uidnext_save(struct mstore *st, int user, struct ms_box *b);
+/* mailview.c: b's messages changed: its count goes up, its watchers are called. */
+void ms_box_changed(struct ms_user *u, struct ms_box *b);
 int ms_idx_push(struct ms_box *b, const struct ms_ent *e);
 void ms_idx_del(struct ms_box *b, size_t i);
 
@@ -80,7 +92,7 @@ int ms_write_tmp(struct mstore *st, int user, const struct ms_box *b, int64_t no
 /* "<sec>.<uid>_<rand>.vcons,U=<uid>,S=<size>" */
 void ms_name(char *dst, size_t cap, int64_t t, uint32_t uid, uint64_t r, uint64_t size);
 int ms_fsync_path(const char *p);
-unsigned long ms_read_uidvalidity(const char *p);
+unsigned long ms_read_number(const char *p); /* a UIDVALIDITY or UIDNEXT file; 0: none */
 /* tmp file, fsync (unless !sync: the caller syncs the file system later), rename */
 int ms_write_file(const char *p, const char *text, bool sync);
 

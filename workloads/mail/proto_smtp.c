@@ -1,5 +1,5 @@
-/* workloads/mail/proto_smtp.c: SMTP command parsing (RFC 5321 section 4.1) and DATA dot-stuffing
- * (section 4.5.2) in both directions. */
+/* workloads/mail/proto_smtp.c: SMTP command parsing (RFC 5321 section 4.1, with STARTTLS of
+ * RFC 3207 and AUTH of RFC 4954) and DATA dot-stuffing (section 4.5.2) in both directions. */
 #include "workloads/mail/mailproto.h"
 
 #include <ctype.h>
@@ -10,12 +10,12 @@ static const struct {
 	const char *name;
 	enum mp_smtp_verb verb;
 } verbs[] = {
-	{ "EHLO", MP_SMTP_EHLO },        { "HELO", MP_SMTP_HELO },    { "MAIL", MP_SMTP_MAIL },
-	{ "RCPT", MP_SMTP_RCPT },        { "DATA", MP_SMTP_DATA },    { "RSET", MP_SMTP_RSET },
-	{ "NOOP", MP_SMTP_NOOP },        { "QUIT", MP_SMTP_QUIT },    { "VRFY", MP_SMTP_NOTIMPL },
-	{ "EXPN", MP_SMTP_NOTIMPL },     { "HELP", MP_SMTP_NOTIMPL }, { "TURN", MP_SMTP_NOTIMPL },
-	{ "ETRN", MP_SMTP_NOTIMPL },     { "BDAT", MP_SMTP_NOTIMPL }, { "AUTH", MP_SMTP_NOTIMPL },
-	{ "STARTTLS", MP_SMTP_NOTIMPL }, { "SEND", MP_SMTP_NOTIMPL }, { "SOML", MP_SMTP_NOTIMPL },
+	{ "EHLO", MP_SMTP_EHLO },         { "HELO", MP_SMTP_HELO },    { "MAIL", MP_SMTP_MAIL },
+	{ "RCPT", MP_SMTP_RCPT },         { "DATA", MP_SMTP_DATA },    { "RSET", MP_SMTP_RSET },
+	{ "NOOP", MP_SMTP_NOOP },         { "QUIT", MP_SMTP_QUIT },    { "VRFY", MP_SMTP_NOTIMPL },
+	{ "EXPN", MP_SMTP_NOTIMPL },      { "HELP", MP_SMTP_NOTIMPL }, { "TURN", MP_SMTP_NOTIMPL },
+	{ "ETRN", MP_SMTP_NOTIMPL },      { "BDAT", MP_SMTP_NOTIMPL }, { "AUTH", MP_SMTP_AUTH },
+	{ "STARTTLS", MP_SMTP_STARTTLS }, { "SEND", MP_SMTP_NOTIMPL }, { "SOML", MP_SMTP_NOTIMPL },
 	{ "SAML", MP_SMTP_NOTIMPL },
 };
 
@@ -133,6 +133,25 @@ void mp_smtp_parse(const char *line, size_t len, struct mp_smtp_cmd *cmd)
 			return;
 		}
 		cmd->syntax_ok = parse_params(line, i, len, cmd);
+		return;
+	}
+	case MP_SMTP_AUTH: { /* "AUTH mechanism [initial-response]" (RFC 4422 3.1 names) */
+		size_t m = i;
+		while (m < len &&
+		       (isalnum((unsigned char)line[m]) || line[m] == '-' || line[m] == '_'))
+			m++;
+		if (m == i || m - i > 20 || (m < len && line[m] != ' '))
+			return;
+		memcpy(cmd->arg, line + i, m - i);
+		cmd->arg[m - i] = 0;
+		if (m < len) {
+			size_t r = m + 1;
+			if (r == len || memchr(line + r, ' ', len - r))
+				return;
+			cmd->resp = line + r;
+			cmd->resp_len = len - r;
+		}
+		cmd->syntax_ok = true;
 		return;
 	}
 	case MP_SMTP_NOOP: /* NOOP may carry a string, which is ignored */

@@ -1,15 +1,23 @@
 /* workloads/mail/server_imap.c: the IMAP4rev1 session (RFC 3501 subset) and the commands on the
- * selected folder: CAPABILITY, NOOP, LOGOUT, LOGIN, CHECK, CLOSE, EXPUNGE, FETCH, STORE, SEARCH and
- * their UID forms (the mailbox commands are server_mailbox.c's). Commands are assembled from lines
- * and literals ({N} synchronising, {N+} LITERAL+) first, then parsed with mailproto's tokenizer.
- * What FETCH and SEARCH make of a message's bytes is imap_msg.h's; the session reads the message
- * file once per command that needs it and keeps the last small one (with its MIME tree) for the
- * next command. */
+ * selected folder: CAPABILITY, NOOP, LOGOUT, STARTTLS, LOGIN, AUTHENTICATE PLAIN, CHECK, CLOSE,
+ * EXPUNGE, FETCH, STORE, SEARCH and their UID forms, IDLE (RFC 2177) (the mailbox commands are
+ * server_mailbox.c's). Commands are assembled from lines and literals ({N} synchronising, {N+}
+ * LITERAL+) first, then parsed with mailproto's tokenizer. What FETCH and SEARCH make of a
+ * message's bytes is imap_msg.h's; the session reads the message file once per command that needs
+ * it and keeps the last small one (with its MIME tree) for the next command.
+ *
+ * Other sessions' changes to the selected folder (deliveries, APPEND, COPY, MOVE, STORE, EXPUNGE)
+ * reach the client as untagged EXISTS, FETCH FLAGS and EXPUNGE when each command starts (EXPUNGE
+ * held back while a command names messages by sequence number: RFC 3501 7.4.1 and 5.5), and at
+ * once while it IDLEs: the session watches the folder (mstore_watch), whose change wakes the
+ * connection on its own thread (c->wake, then imap_wake). */
 #include "workloads/mail/imap_msg.h"
 #include "workloads/mail/imap_sess.h"
 #include "workloads/mail/mailproto.h"
 #include "workloads/mail/server.h"
 
+#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +35,34 @@ void imap_reply(struct conn *c, const char *tag, const char *text)
 	out(c, tag, text);
 }
 
+/* The selected folder changed (any thread, under the store's lock): wake the connection. */
+static void folder_changed(struct ms_watch *w)
+{
+	struct imap_sess *s =
+	    (struct imap_sess *)(void *)((char *)w - offsetof(struct imap_sess, watch));
+	if (s->c->wake)
+		s->c->wake(s->c);
+}
+
+/* May a password be sent (LOGIN, AUTHENTICATE PLAIN)? Not in the clear with --require-tls. */
+static bool login_ok(const struct conn *c)
+{
+	return c->tls || !c->cfg->require_tls;
+}
+
+/* What CAPABILITY adds to IMAP_CAPS before login (RFC 3501 6.1.1, 6.2): STARTTLS while TLS can be
+ * had, then LOGINDISABLED while no password may be sent, else AUTH=PLAIN with SASL-IR (RFC 4959);
+ * after login, nothing. */
+static const char *caps_extra(const struct conn *c)
+{
+	if (c->imap->state != IS_NOAUTH)
+		return "";
+	bool offer = c->cfg->tls && !c->tls;
+	if (login_ok(c))
+		return offer ? " STARTTLS AUTH=PLAIN SASL-IR" : " AUTH=PLAIN SASL-IR";
+	return offer ? " STARTTLS LOGINDISABLED" : " LOGINDISABLED";
+}
+
 int imap_open(struct conn *c)
 {
 	struct imap_sess *s = calloc(1, sizeof(*s));
@@ -34,8 +70,11 @@ int imap_open(struct conn *c)
 		return -1;
 	mp_lines_init(&s->lr, IMAP_LINE_MAX);
 	s->user = -1;
+	s->c = c;
+	s->watch.fn = folder_changed;
 	c->imap = s;
-	out(c, "*", "OK [CAPABILITY " IMAP_CAPS "] vcons-mail IMAP ready");
+	buf_printf(&c->out, "* OK [CAPABILITY " IMAP_CAPS "%s] vcons-mail IMAP ready\r\n",
+	           caps_extra(c));
 	return 0;
 }
 
@@ -43,10 +82,12 @@ void imap_close(struct conn *c)
 {
 	if (!c->imap)
 		return;
+	if (c->imap->watching) /* after this no other thread wakes c */
+		mstore_unwatch(c->st, c->imap->user, &c->imap->watch);
 	buf_free(&c->imap->cmd);
 	mime_free(&c->imap->msg.mime);
 	free(c->imap->msg.buf);
-	free(c->imap->msgs);
+	mstore_view_free(&c->imap->v);
 	free(c->imap);
 	c->imap = NULL;
 }
@@ -56,51 +97,76 @@ void imap_timeout(struct conn *c)
 	out(c, "*", "BYE autologout: idle for too long");
 }
 
-/* Adds messages newer than the view to it; returns false on a store error. */
-bool imap_refresh(struct conn *c)
+/* One change of the selected folder as an untagged response. This server keeps no \Recent
+ * messages: RECENT is 0 after each EXISTS, as at SELECT. */
+static void view_event(void *ctx, enum ms_view_event e, size_t seq, const struct ms_msg *m)
+{
+	struct conn *c = ctx;
+	char fl[96];
+	switch (e) {
+	case MS_VIEW_EXPUNGE: buf_printf(&c->out, "* %zu EXPUNGE\r\n", seq); break;
+	case MS_VIEW_EXISTS: buf_printf(&c->out, "* %zu EXISTS\r\n* 0 RECENT\r\n", seq); break;
+	case MS_VIEW_FLAGS:
+		mp_flags_format(m->flags, fl, sizeof(fl));
+		buf_printf(&c->out, "* %zu FETCH (UID %u FLAGS (%s))\r\n", seq, m->uid, fl);
+		break;
+	}
+}
+
+void imap_sync(struct conn *c, bool expunge)
 {
 	struct imap_sess *s = c->imap;
-	struct ms_msg *m;
-	size_t n;
-	if (mstore_scan(c->st, s->user, s->box, s->max_uid, &m, &n, &s->uidnext))
-		return false;
-	if (n && s->n + n > s->cap) {
-		size_t nc = s->cap ? s->cap : 64;
-		while (nc < s->n + n)
-			nc *= 2;
-		struct ms_msg *nm = realloc(s->msgs, nc * sizeof(*nm));
-		if (!nm) {
-			free(m);
-			return false;
-		}
-		s->msgs = nm;
-		s->cap = nc;
-	}
-	if (n) {
-		memcpy(s->msgs + s->n, m, n * sizeof(*m));
-		s->n += n;
-		s->max_uid = m[n - 1].uid;
-	}
-	free(m);
-	return true;
+	if (s->state != IS_SELECTED)
+		return;
+	if (mstore_view_sync(c->st, s->user, &s->v, expunge, view_event, c) == -ENOENT) {
+		out(c, "*", "BYE the selected mailbox was deleted");
+		c->close_after_flush = true;
+	} /* another error (out of memory): the next sync tries again */
 }
 
 static void do_noop(struct conn *c, const char *tag, const char *name)
 {
+	buf_printf(&c->out, "%s OK %s completed\r\n", tag, name); /* updates: execute() */
+}
+
+/* IDLE (RFC 2177): "+ idling", then untagged updates as the folder changes, until DONE. */
+static void do_idle(struct conn *c, const char *tag)
+{
 	struct imap_sess *s = c->imap;
 	if (s->state == IS_SELECTED) {
-		size_t before = s->n;
-		if (imap_refresh(c) && s->n != before)
-			buf_printf(&c->out, "* %zu EXISTS\r\n", s->n);
+		mstore_watch(c->st, s->user, s->v.box, &s->watch);
+		s->watching = true;
+		imap_sync(c, true); /* what changed before the watch began */
+		if (c->close_after_flush)
+			return;
 	}
-	buf_printf(&c->out, "%s OK %s completed\r\n", tag, name);
+	snprintf(s->idle_tag, sizeof(s->idle_tag), "%s", tag);
+	s->idling = c->idling = true;
+	buf_printf(&c->out, "+ idling\r\n");
+}
+
+/* The line that ends IDLE: DONE, or anything else, which is an error but ends it too. */
+static void idle_end(struct conn *c, bool done)
+{
+	struct imap_sess *s = c->imap;
+	imap_sync(c, true);
+	if (s->watching)
+		mstore_unwatch(c->st, s->user, &s->watch);
+	s->watching = s->idling = c->idling = false;
+	out(c, s->idle_tag, done ? "OK IDLE terminated" : "BAD IDLE: expected DONE");
+}
+
+void imap_wake(struct conn *c)
+{
+	if (c->imap && c->imap->idling)
+		imap_sync(c, true);
 }
 
 static bool match(const struct imap_sess *s, const struct mp_seqset *set, size_t i, bool uid)
 {
 	if (uid)
-		return mp_seqset_has(set, s->msgs[i].uid, s->n ? s->msgs[s->n - 1].uid : 0);
-	return mp_seqset_has(set, (uint32_t)(i + 1), (uint32_t)s->n);
+		return mp_seqset_has(set, s->v.msgs[i].uid, s->v.n ? s->v.msgs[s->v.n - 1].uid : 0);
+	return mp_seqset_has(set, (uint32_t)(i + 1), (uint32_t)s->v.n);
 }
 
 bool imap_match(const struct imap_sess *s, const struct mp_seqset *set, size_t i, bool uid)
@@ -110,20 +176,26 @@ bool imap_match(const struct imap_sess *s, const struct mp_seqset *set, size_t i
 
 /* Removes \Deleted messages (only those in uids if not NULL); untagged EXPUNGE replies unless
  * silent. */
-void imap_expunge(struct conn *c, bool silent, const struct mp_seqset *uids)
+bool imap_expunge(struct conn *c, bool silent, const struct mp_seqset *uids)
 {
 	struct imap_sess *s = c->imap;
-	uint32_t star = s->n ? s->msgs[s->n - 1].uid : 0; /* '*' as the command saw it */
-	for (size_t i = s->n; i-- > 0;) {
-		if (!(s->msgs[i].flags & MP_FLAG_DELETED) ||
-		    (uids && !mp_seqset_has(uids, s->msgs[i].uid, star)))
+	uint32_t star = s->v.n ? s->v.msgs[s->v.n - 1].uid : 0; /* '*' as the command saw it */
+	bool all = true;
+	for (size_t i = s->v.n; i-- > 0;) {
+		if (!(s->v.msgs[i].flags & MP_FLAG_DELETED) ||
+		    (uids && !mp_seqset_has(uids, s->v.msgs[i].uid, star)))
 			continue;
-		mstore_remove(c->st, s->user, &s->msgs[i]); /* already gone is fine */
-		memmove(s->msgs + i, s->msgs + i + 1, (s->n - i - 1) * sizeof(*s->msgs));
-		s->n--;
+		int rc = mstore_remove(c->st, s->user, &s->v.msgs[i]);
+		if (rc && rc != -ENOENT) { /* already gone is fine */
+			all = false;
+			continue;
+		}
+		memmove(s->v.msgs + i, s->v.msgs + i + 1, (s->v.n - i - 1) * sizeof(*s->v.msgs));
+		s->v.n--;
 		if (!silent)
 			buf_printf(&c->out, "* %zu EXPUNGE\r\n", i + 1);
 	}
+	return all;
 }
 
 /* "24-Nov-2026 19:13:24 +0000" for t seconds since the epoch. Computed here (days to civil date, H.
@@ -230,7 +302,7 @@ static void body_part(struct conn *c, const struct mp_fetch_body *b)
 static bool fetch_one(struct conn *c, size_t i, const struct mp_fetch *f, bool uid)
 {
 	struct imap_sess *s = c->imap;
-	struct ms_msg *m = &s->msgs[i];
+	struct ms_msg *m = &s->v.msgs[i];
 	bool set_seen = false;
 	if (f->nbodies || (f->attrs & (MP_F_ENVELOPE | MP_F_BODYSTRUCTURE | MP_F_BODY))) {
 		if (!msg_load(c, m))
@@ -300,7 +372,7 @@ static void fetch_continue(struct conn *c)
 {
 	struct imap_sess *s = c->imap;
 	struct fetch_job *j = &s->job;
-	for (; j->next < s->n; j->next++) {
+	for (; j->next < s->v.n; j->next++) {
 		if (buf_pending(&c->out) >= CONN_OUT_HIGH) {
 			c->more = true;
 			return;
@@ -323,7 +395,7 @@ static void do_fetch(struct conn *c, const char *tag, struct mp_imap_cur *cur, b
 		return out(c, tag, "BAD FETCH: syntax or unsupported attribute");
 	if (!uid)
 		for (unsigned k = 0; k < set.n; k++)
-			if (set.r[k].lo > s->n || set.r[k].hi > s->n)
+			if (set.r[k].lo > s->v.n || set.r[k].hi > s->v.n)
 				return out(c, tag, "BAD FETCH: no such message sequence number");
 	s->job = (struct fetch_job){ .active = true, .uid = uid, .set = set, .f = f };
 	snprintf(s->job.tag, sizeof(s->job.tag), "%s", tag);
@@ -350,12 +422,12 @@ static void do_search(struct conn *c, const char *tag, struct mp_imap_cur *cur, 
 	}
 	bool lost = false;
 	buf_printf(&c->out, "* SEARCH");
-	for (size_t i = 0; i < s->n; i++) {
-		const struct ms_msg *m = &s->msgs[i];
+	for (size_t i = 0; i < s->v.n; i++) {
+		const struct ms_msg *m = &s->v.msgs[i];
 		struct mp_search_msg sm = { .seq = (uint32_t)(i + 1),
 			                    .uid = m->uid,
-			                    .max_seq = (uint32_t)s->n,
-			                    .max_uid = s->msgs[s->n - 1].uid,
+			                    .max_seq = (uint32_t)s->v.n,
+			                    .max_uid = s->v.msgs[s->v.n - 1].uid,
 			                    .flags = m->flags,
 			                    .size = m->size,
 			                    .time_s = m->time_s };
@@ -387,10 +459,10 @@ static void do_store(struct conn *c, const char *tag, struct mp_imap_cur *cur, b
 	if (s->readonly)
 		return out(c, tag, "NO mailbox is read-only");
 	bool lost = false;
-	for (size_t i = 0; i < s->n; i++) {
+	for (size_t i = 0; i < s->v.n; i++) {
 		if (!match(s, &set, i, uid))
 			continue;
-		struct ms_msg *m = &s->msgs[i];
+		struct ms_msg *m = &s->v.msgs[i];
 		unsigned nf = op == MP_STORE_SET   ? flags
 		              : op == MP_STORE_ADD ? m->flags | flags
 		                                   : m->flags & ~flags;
@@ -411,19 +483,79 @@ static void do_store(struct conn *c, const char *tag, struct mp_imap_cur *cur, b
 	out(c, tag, lost ? "NO some messages could no longer be changed" : "OK STORE completed");
 }
 
-static void do_login(struct conn *c, const char *tag, struct mp_imap_cur *cur)
+/* LOGIN and AUTHENTICATE's end: the user is in, or not. */
+static void log_in(struct conn *c, const char *tag, const char *user, const char *pass,
+                   const char *cmd)
 {
 	struct imap_sess *s = c->imap;
-	char user[128], pass[128];
-	if (mp_imap_astring(cur, user, sizeof(user)) < 0 || !mp_imap_sp(cur) ||
-	    mp_imap_astring(cur, pass, sizeof(pass)) < 0 || !mp_imap_at_end(cur))
-		return out(c, tag, "BAD LOGIN: syntax: LOGIN user password");
 	int u = mstore_auth(c->st, user, pass);
 	if (u < 0)
 		return out(c, tag, "NO [AUTHENTICATIONFAILED] invalid credentials");
 	s->user = u;
 	s->state = IS_AUTH;
-	out(c, tag, "OK [CAPABILITY " IMAP_CAPS "] LOGIN completed");
+	buf_printf(&c->out, "%s OK [CAPABILITY " IMAP_CAPS "] %s completed\r\n", tag, cmd);
+}
+
+static void do_login(struct conn *c, const char *tag, struct mp_imap_cur *cur)
+{
+	char user[MP_SASL_MAX], pass[MP_SASL_MAX];
+	if (!login_ok(c)) /* RFC 3501 6.2.3, RFC 5530 */
+		return out(c, tag, "NO [PRIVACYREQUIRED] LOGIN is disabled until STARTTLS");
+	if (mp_imap_astring(cur, user, sizeof(user)) < 0 || !mp_imap_sp(cur) ||
+	    mp_imap_astring(cur, pass, sizeof(pass)) < 0 || !mp_imap_at_end(cur))
+		return out(c, tag, "BAD LOGIN: syntax: LOGIN user password");
+	log_in(c, tag, user, pass, "LOGIN");
+}
+
+/* The PLAIN response of an AUTHENTICATE (its initial response, or the line after "+ "). */
+static void sasl_response(struct conn *c, const char *tag, const char *resp, size_t n)
+{
+	char user[MP_SASL_MAX], pass[MP_SASL_MAX];
+	switch (mp_sasl_plain(resp, n, user, pass)) {
+	case MP_SASL_OK: return log_in(c, tag, user, pass, "AUTHENTICATE");
+	case MP_SASL_CANCEL: return out(c, tag, "BAD AUTHENTICATE cancelled");
+	default: return out(c, tag, "BAD AUTHENTICATE: malformed PLAIN response");
+	}
+}
+
+/* AUTHENTICATE PLAIN [initial-response] (RFC 3501 6.2.2, RFC 4959). */
+static void do_authenticate(struct conn *c, const char *tag, struct mp_imap_cur *cur)
+{
+	struct imap_sess *s = c->imap;
+	const char *m, *ir = NULL;
+	size_t mn = mp_imap_atom(cur, &m), irn = 0;
+	if (mn && mp_imap_sp(cur) && !(irn = mp_imap_atom(cur, &ir)))
+		return out(c, tag, "BAD AUTHENTICATE: syntax: AUTHENTICATE mechanism [response]");
+	if (mn == 0 || !mp_imap_at_end(cur))
+		return out(c, tag, "BAD AUTHENTICATE: syntax: AUTHENTICATE mechanism [response]");
+	if (s->state != IS_NOAUTH)
+		return out(c, tag, "BAD already logged in");
+	if (!login_ok(c))
+		return out(c, tag, "NO [PRIVACYREQUIRED] AUTHENTICATE needs TLS: STARTTLS first");
+	if (mn != 5 || strncasecmp(m, "PLAIN", 5))
+		return out(c, tag, "NO unsupported authentication mechanism");
+	if (ir)
+		return sasl_response(c, tag, ir, irn);
+	snprintf(s->sasl_tag, sizeof(s->sasl_tag), "%s", tag);
+	buf_printf(&c->out, "+ \r\n");
+}
+
+/* RFC 3501 6.2.1: OK, then TLS. Whatever the client sent after the command is dropped unread: it
+ * came before the handshake, so it cannot be told from an attacker's injection (CVE-2011-0411);
+ * the capabilities change (no STARTTLS, a password may now be sent). */
+static void do_starttls(struct conn *c, const char *tag, bool args)
+{
+	if (!c->cfg->tls)
+		return out(c, tag, "BAD STARTTLS is not offered here (see CAPABILITY)");
+	if (args)
+		return out(c, tag, "BAD STARTTLS takes no arguments");
+	if (c->tls)
+		return out(c, tag, "BAD TLS is already active");
+	if (c->imap->state != IS_NOAUTH)
+		return out(c, tag, "BAD STARTTLS only before login");
+	out(c, tag, "OK Begin TLS negotiation now");
+	buf_consume(&c->in, buf_pending(&c->in));
+	c->tls = c->starttls = true;
 }
 
 static bool is(const char *tok, size_t n, const char *w)
@@ -455,8 +587,20 @@ static void execute(struct conn *c, const char *p, size_t len)
 			           "BAD UID: only FETCH, STORE, SEARCH, COPY, MOVE and EXPUNGE");
 	}
 	bool args = mp_imap_sp(&cur);
+	/* the folder's changes first (RFC 3501 5.2), unless the command leaves it; no EXPUNGE
+	 * before a command naming messages by sequence number: it would shift the numbers it names
+	 */
+	if (!is(w, wn, "SELECT") && !is(w, wn, "EXAMINE") && !is(w, wn, "CLOSE") &&
+	    !is(w, wn, "LOGOUT")) {
+		bool numbered =
+		    !uid && (is(w, wn, "FETCH") || is(w, wn, "STORE") || is(w, wn, "SEARCH") ||
+		             is(w, wn, "COPY") || is(w, wn, "MOVE"));
+		imap_sync(c, !numbered);
+		if (c->close_after_flush)
+			return;
+	}
 	if (is(w, wn, "CAPABILITY") && !args) {
-		buf_printf(&c->out, "* CAPABILITY " IMAP_CAPS "\r\n");
+		buf_printf(&c->out, "* CAPABILITY " IMAP_CAPS "%s\r\n", caps_extra(c));
 		return out(c, tag, "OK CAPABILITY completed");
 	}
 	if (is(w, wn, "NOOP") && !args)
@@ -472,8 +616,15 @@ static void execute(struct conn *c, const char *p, size_t len)
 			return out(c, tag, "BAD already logged in");
 		return do_login(c, tag, &cur);
 	}
-	if (is(w, wn, "AUTHENTICATE") || is(w, wn, "STARTTLS"))
-		return out(c, tag, "NO not supported; use LOGIN");
+	if (is(w, wn, "IDLE") && !args) {
+		if (s->state == IS_NOAUTH)
+			return out(c, tag, "BAD log in first");
+		return do_idle(c, tag);
+	}
+	if (is(w, wn, "STARTTLS"))
+		return do_starttls(c, tag, args);
+	if (is(w, wn, "AUTHENTICATE"))
+		return do_authenticate(c, tag, &cur);
 	if (imap_mailbox_cmd(c, tag, w, wn, uid, args, &cur))
 		return;
 	bool known = is(w, wn, "CHECK") || is(w, wn, "CLOSE") || is(w, wn, "EXPUNGE") ||
@@ -487,17 +638,21 @@ static void execute(struct conn *c, const char *p, size_t len)
 	if (is(w, wn, "CHECK") && !args)
 		return do_noop(c, tag, "CHECK");
 	if (is(w, wn, "CLOSE") && !args) {
-		if (!s->readonly)
+		if (!s->readonly) { /* the flags as they are now; no untagged responses */
+			mstore_view_sync(c->st, s->user, &s->v, true, NULL, NULL);
 			imap_expunge(c, true, NULL);
+		}
 		s->state = IS_AUTH;
-		s->n = 0;
+		s->v.n = 0;
 		return out(c, tag, "OK CLOSE completed");
 	}
 	if (is(w, wn, "EXPUNGE") && !args) {
 		if (s->readonly)
 			return out(c, tag, "NO mailbox is read-only");
-		imap_expunge(c, false, NULL);
-		return out(c, tag, "OK EXPUNGE completed");
+		bool all = imap_expunge(c, false, NULL);
+		return out(c, tag,
+		           all ? "OK EXPUNGE completed"
+		               : "NO [SERVERBUG] some messages stay: the store failed");
 	}
 	if (is(w, wn, "FETCH") && args)
 		return do_fetch(c, tag, &cur, uid);
@@ -573,7 +728,7 @@ void imap_input(struct conn *c)
 		if (s->job.active)
 			return;
 	}
-	while (buf_pending(&c->in) && !c->close_after_flush &&
+	while (buf_pending(&c->in) && !c->close_after_flush && !c->starttls &&
 	       buf_pending(&c->out) < CONN_OUT_HIGH) {
 		const char *p = c->in.p + c->in.off;
 		if (s->lit_left) {
@@ -590,6 +745,20 @@ void imap_input(struct conn *c)
 		buf_consume(&c->in, used);
 		if (rc == MP_LINE_MORE)
 			break;
+		if (s->idling) {
+			idle_end(c, rc == MP_LINE_OK && len == 4 && !strncasecmp(p, "DONE", 4));
+			continue;
+		}
+		if (s->sasl_tag[0]) { /* the client's answer to "+ " (a too long one is refused) */
+			char tag[72];
+			memcpy(tag, s->sasl_tag, sizeof(tag));
+			s->sasl_tag[0] = 0;
+			if (rc == MP_LINE_TOOLONG)
+				out(c, tag, "BAD AUTHENTICATE: response too long");
+			else
+				sasl_response(c, tag, p, len);
+			continue;
+		}
 		if (rc == MP_LINE_TOOLONG) {
 			char tag[72];
 			partial_tag(&s->cmd, tag, sizeof(tag));

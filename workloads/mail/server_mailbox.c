@@ -75,15 +75,15 @@ static void do_select(struct conn *c, const char *tag, const char *name, bool re
 	struct imap_sess *s = c->imap;
 	const char *cmd = readonly ? "EXAMINE" : "SELECT";
 	s->state = IS_AUTH;
-	s->n = 0;
-	s->max_uid = 0;
+	s->v.n = 0;
 	uint32_t box;
 	if (!find_box(c, tag, cmd, name, &box))
 		return;
-	s->box = box;
+	mstore_view_reset(&s->v, box);
 	/* the one command that reads the directories: what changed behind the store's back (a file
 	 * removed or put there by hand) is seen from here on; NOOP and FETCH use the index */
-	if (mstore_sync(c->st, s->user, box) || !imap_refresh(c))
+	if (mstore_sync(c->st, s->user, box) ||
+	    mstore_view_sync(c->st, s->user, &s->v, true, NULL, NULL))
 		return imap_reply(c, tag, "NO [SERVERBUG] cannot read the mailbox");
 	s->readonly = readonly;
 	s->state = IS_SELECTED;
@@ -93,7 +93,7 @@ static void do_select(struct conn *c, const char *tag, const char *name, bool re
 	           "* %zu EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY %u] UIDs valid\r\n"
 	           "* OK [UIDNEXT %u] predicted next UID\r\n"
 	           "%s OK [%s] %s completed\r\n",
-	           s->n, mstore_uidvalidity(c->st, s->user, box), s->uidnext, tag,
+	           s->v.n, mstore_uidvalidity(c->st, s->user, box), s->v.uidnext, tag,
 	           readonly ? "READ-ONLY" : "READ-WRITE", cmd);
 }
 
@@ -271,11 +271,8 @@ static void do_append(struct conn *c, const char *tag, struct mp_imap_cur *cur)
 	int rc = mstore_append(c->st, s->user, box, msg, len, flags, t, &uid);
 	if (rc)
 		return fail(c, tag, "APPEND", rc);
-	if (s->state == IS_SELECTED && s->box == box) {
-		size_t before = s->n;
-		if (imap_refresh(c) && s->n != before)
-			buf_printf(&c->out, "* %zu EXISTS\r\n", s->n);
-	}
+	if (s->state == IS_SELECTED && s->v.box == box)
+		imap_sync(c, true); /* RFC 3501 6.3.11: EXISTS at once */
 	buf_printf(&c->out, "%s OK [APPENDUID %u %u] APPEND completed\r\n", tag,
 	           mstore_uidvalidity(c->st, s->user, box), uid);
 }
@@ -306,7 +303,7 @@ static void do_copy(struct conn *c, const char *tag, struct mp_imap_cur *cur, bo
 		                        cmd);
 	if (!uid)
 		for (unsigned k = 0; k < set.n; k++)
-			if (set.r[k].lo > s->n || set.r[k].hi > s->n)
+			if (set.r[k].lo > s->v.n || set.r[k].hi > s->v.n)
 				return (void)buf_printf(&c->out, "%s BAD %s: no such message\r\n",
 				                        tag, cmd);
 	if (move && s->readonly)
@@ -314,16 +311,16 @@ static void do_copy(struct conn *c, const char *tag, struct mp_imap_cur *cur, bo
 	uint32_t box, first = 0;
 	if (!find_box(c, tag, cmd, name, &box))
 		return;
-	if (box == s->box)
+	if (box == s->v.box)
 		return (void)buf_printf(&c->out, "%s NO [CANNOT] %s: into the same mailbox\r\n",
 		                        tag, cmd);
-	struct ms_msg *m = malloc((s->n ? s->n : 1) * sizeof(*m));
+	struct ms_msg *m = malloc((s->v.n ? s->v.n : 1) * sizeof(*m));
 	size_t n = 0, done;
 	if (!m)
 		return fail(c, tag, cmd, -ENOMEM);
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->v.n; i++)
 		if (imap_match(s, &set, i, uid))
-			m[n++] = s->msgs[i];
+			m[n++] = s->v.msgs[i];
 	int rc = mstore_copy(c->st, s->user, m, n, box, move, &first, &done);
 	if (rc) {
 		free(m);
@@ -338,12 +335,13 @@ static void do_copy(struct conn *c, const char *tag, struct mp_imap_cur *cur, bo
 		buf_printf(&c->out, move ? "moved\r\n" : "COPY completed\r\n");
 	}
 	if (move) /* the moved messages (m, in view order) leave the view: EXPUNGE, highest first */
-		for (size_t i = s->n, j = n; i-- > 0 && j > 0;) {
-			if (s->msgs[i].uid != m[j - 1].uid)
+		for (size_t i = s->v.n, j = n; i-- > 0 && j > 0;) {
+			if (s->v.msgs[i].uid != m[j - 1].uid)
 				continue;
 			j--;
-			memmove(s->msgs + i, s->msgs + i + 1, (s->n - i - 1) * sizeof(*s->msgs));
-			s->n--;
+			memmove(s->v.msgs + i, s->v.msgs + i + 1,
+			        (s->v.n - i - 1) * sizeof(*s->v.msgs));
+			s->v.n--;
 			buf_printf(&c->out, "* %zu EXPUNGE\r\n", i + 1);
 		}
 	free(m);
@@ -429,10 +427,10 @@ bool imap_mailbox_cmd(struct conn *c, const char *tag, const char *w, size_t wn,
 			imap_reply(c, tag, "BAD UID EXPUNGE: syntax: UID EXPUNGE uid-set");
 		else if (s->readonly)
 			imap_reply(c, tag, "NO mailbox is read-only");
-		else {
-			imap_expunge(c, false, &set);
+		else if (imap_expunge(c, false, &set))
 			imap_reply(c, tag, "OK UID EXPUNGE completed");
-		}
+		else
+			imap_reply(c, tag, "NO [SERVERBUG] some messages stay: the store failed");
 	} else
 		do_names(c, tag, name, cur);
 	return true;

@@ -1,12 +1,15 @@
 /* workloads/mail/server_main.c: vcons-mail, the mail VM's guest program: options, the Maildir
- * store, signal set-up, then server_run. SMTP on --smtp-port, IMAP on --imap-port, state under
- * --data. */
+ * store, the TLS key and certificate (made in --data when missing, as workloads/common/srv_tls.h
+ * does for every server), signal set-up, then server_run. SMTP on --smtp-port, IMAP on
+ * --imap-port, both also over implicit TLS (--smtps-port, --imaps-port), state under --data. */
 #include "workloads/mail/server.h"
+#include "workloads/common/srv_tls.h"
 #include "lib/net.h"
 #include "lib/opt.h"
 #include "lib/stop.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <sched.h>
 #include <stdio.h>
@@ -28,7 +31,7 @@ static void tune_malloc(void)
 
 struct mail_opts {
 	struct server_cfg cfg;
-	const char *data, *passwords;
+	const char *data, *passwords, *cert, *key;
 	int users, threads;
 	long long max_size;
 	bool provision_only;
@@ -45,6 +48,19 @@ static int parse(int argc, char **argv, struct mail_opts *o)
 		  .def = "2525" },
 		{ OPT_INT("imap-port", &c->imap_port, 1, 65535), .help = "IMAP port",
 		  .def = "1143" },
+		{ OPT_INT("smtps-port", &c->smtps_port, 0, 65535),
+		  .help = "SMTP submission over TLS (RFC 8314; AUTH before MAIL), 0 = none",
+		  .def = "2465" },
+		{ OPT_INT("imaps-port", &c->imaps_port, 0, 65535),
+		  .help = "IMAP over TLS (RFC 8314), 0 = none", .def = "1993" },
+		{ OPT_STRING("cert", &o->cert), .arg = "FILE",
+		  .help = "TLS certificate (DATA's pair is made when missing)",
+		  .def = "DATA/cert.pem" },
+		{ OPT_STRING("key", &o->key), .arg = "FILE", .help = "TLS key",
+		  .def = "DATA/key.pem" },
+		{ OPT_FLAG("require-tls", &c->require_tls),
+		  .help = "no password and no mail before STARTTLS: IMAP LOGINDISABLED,\n"
+		          "SMTP MAIL answered 530" },
 		{ OPT_STRING("data", &o->data), .arg = "DIR",
 		  .help = "state directory: DIR/userK/Maildir/{tmp,new,cur}", .def = "." },
 		{ OPT_INT("users", &o->users, 1, 1000000),
@@ -59,13 +75,18 @@ static int parse(int argc, char **argv, struct mail_opts *o)
 		  .help = "SMTP message size limit, advertised in EHLO", .def = "10485760" },
 		{ OPT_INT("idle-timeout", &c->idle_timeout_s, 1, 86400), .arg = "S",
 		  .help = "close connections quiet for S seconds", .def = "300" },
+		{ OPT_INT("imap-idle-timeout", &c->imap_idle_timeout_s, 1, 86400), .arg = "S",
+		  .help =
+		      "... or S seconds while in IMAP IDLE (RFC 2177: clients renew it every 29 "
+		      "min)",
+		  .def = "1800" },
 		OPT_END,
 	};
 	struct opt_cmd cmd = {
 		.prog = "vcons-mail",
 		.about = "  SMTP (RFC 5321 subset) and IMAP4rev1 (subset) server storing mail in "
-		         "Maildir "
-		         "folders\n",
+		         "Maildir folders;\n  STARTTLS, implicit TLS and AUTH PLAIN/LOGIN with "
+		         "OpenSSL\n",
 		.footer =
 		    "Prints 'ready' when it accepts connections; SIGTERM or SIGINT stop it.\n",
 		.opts = opts,
@@ -74,6 +95,26 @@ static int parse(int argc, char **argv, struct mail_opts *o)
 	c->threads = (unsigned)o->threads;
 	c->max_size = (uint64_t)o->max_size;
 	return rc;
+}
+
+/* The TLS context: DATA's key and certificate, made there first when missing (unless --cert or
+ * --key name files of the operator's), or --cert/--key. NULL after a message. */
+static SSL_CTX *tls_setup(const struct mail_opts *o)
+{
+	if (tls_init()) {
+		fprintf(stderr, "vcons-mail: cannot initialise OpenSSL\n");
+		return NULL;
+	}
+	if (!o->cert && !o->key && tls_data_cert(o->data, "vcons-mail", o->cfg.addr, true)) {
+		fprintf(stderr, "vcons-mail: cannot write the TLS key and certificate in %s\n",
+		        o->data);
+		return NULL;
+	}
+	char err[2 * PATH_MAX + 128];
+	SSL_CTX *ctx = tls_data_ctx(o->data, o->cert, o->key, err, sizeof(err));
+	if (!ctx)
+		fprintf(stderr, "vcons-mail: %s\n", err);
+	return ctx;
 }
 
 int main(int argc, char **argv)
@@ -85,7 +126,11 @@ int main(int argc, char **argv)
 	struct mail_opts o = { .cfg = { .addr = "127.0.0.1",
 		                        .smtp_port = 2525,
 		                        .imap_port = 1143,
-		                        .idle_timeout_s = 300 },
+		                        .smtps_port = 2465,
+		                        .imaps_port = 1993,
+		                        .idle_timeout_s = 300,
+		                        .imap_idle_timeout_s = 1800,
+		                        .tls = true },
 		               .data = ".",
 		               .users = 100,
 		               .threads = cpus > 0 ? (int)cpus : 1,
@@ -105,18 +150,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vcons-mail: %s\n", err[0] ? err : "cannot open the mail store");
 		return 1;
 	}
-	if (o.provision_only) {
+	SSL_CTX *tls = tls_setup(&o);
+	if (!tls || o.provision_only) {
+		SSL_CTX_free(tls);
 		mstore_close(st);
-		return 0;
+		return tls ? 0 : 1;
 	}
 	if (stop_install()) {
 		fprintf(stderr, "vcons-mail: cannot install the signal handlers: %s\n",
 		        strerror(errno));
+		SSL_CTX_free(tls);
 		mstore_close(st);
 		return 1;
 	}
 	net_ignore_sigpipe();
-	rc = server_run(&o.cfg, st, stop_fd());
+	rc = server_run(&o.cfg, st, tls, stop_fd());
+	SSL_CTX_free(tls);
 	mstore_close(st);
 	return rc;
 }

@@ -1,5 +1,6 @@
 /* workloads/mail/server_smtp.c: the SMTP session (RFC 5321 subset): greeting, EHLO/HELO, MAIL,
- * RCPT, DATA with dot-unstuffing, RSET, NOOP, QUIT; reply codes per the RFC. A message is
+ * RCPT, DATA with dot-unstuffing, RSET, NOOP, QUIT, STARTTLS (RFC 3207) and AUTH PLAIN / LOGIN
+ * (RFC 4954, offered and taken only under TLS); reply codes per the RFCs. A message is
  * acknowledged with 250 only after mstore_deliver has made it durable; a dropped connection
  * delivers nothing. */
 #include "workloads/mail/mailproto.h"
@@ -27,6 +28,10 @@ struct smtp_sess {
 	bool crlf; /* the last line ended in CRLF (a dot after it may end DATA) */
 	bool cr;   /* the last byte taken was a CR (its LF may come next) */
 	unsigned errors;
+	int user; /* the user AUTH authenticated, -1: none */
+	/* an AUTH exchange waiting for the client's next line */
+	enum { SA_NONE, SA_PLAIN, SA_LOGIN_USER, SA_LOGIN_PASS } sasl;
+	char sasl_user[MP_SASL_MAX]; /* LOGIN's user name, until its password comes */
 };
 
 static void reply(struct conn *c, const char *text)
@@ -50,6 +55,7 @@ int smtp_open(struct conn *c)
 	if (!s)
 		return -1;
 	mp_lines_init(&s->lr, MP_SMTP_CMD_MAX);
+	s->user = -1;
 	c->smtp = s;
 	reply(c, "220 " MS_DOMAIN " ESMTP vcons-mail ready");
 	return 0;
@@ -91,9 +97,94 @@ static void do_ehlo(struct conn *c, const struct mp_smtp_cmd *cmd)
 		return;
 	}
 	buf_printf(&c->out,
-	           "250-%s greets %s\r\n250-SIZE %llu\r\n250-8BITMIME\r\n250-PIPELINING\r\n"
-	           "250 ENHANCEDSTATUSCODES\r\n",
+	           "250-%s greets %s\r\n250-SIZE %llu\r\n250-8BITMIME\r\n250-PIPELINING\r\n",
 	           MS_DOMAIN, s->helo, (unsigned long long)c->cfg->max_size);
+	if (c->cfg->tls && !c->tls)
+		buf_printf(&c->out, "250-STARTTLS\r\n");
+	if (c->tls) /* RFC 4954 section 4: no password mechanism in the clear */
+		buf_printf(&c->out, "250-AUTH PLAIN LOGIN\r\n");
+	buf_printf(&c->out, "250 ENHANCEDSTATUSCODES\r\n");
+}
+
+/* RFC 3207: "220", then TLS. Whatever the client sent after the command is dropped unread (it came
+ * before the handshake, so it cannot be told from an attacker's injection, CVE-2011-0411), and the
+ * session starts afresh: the client must EHLO again. */
+static void do_starttls(struct conn *c, const struct mp_smtp_cmd *cmd)
+{
+	struct smtp_sess *s = c->smtp;
+	if (!c->cfg->tls)
+		return bad(c, "502 5.5.1 Command not implemented");
+	if (!cmd->syntax_ok)
+		return bad(c, "501 5.5.4 Syntax: STARTTLS");
+	if (c->tls)
+		return bad(c, "503 5.5.1 TLS already active");
+	reply(c, "220 2.0.0 Ready to start TLS");
+	buf_consume(&c->in, buf_pending(&c->in));
+	reset_txn(s);
+	s->state = SM_INIT;
+	s->helo[0] = 0;
+	s->user = -1;
+	s->crlf = s->cr = false;
+	c->tls = c->starttls = true;
+}
+
+static void auth_check(struct conn *c, const char *user, const char *pass)
+{
+	struct smtp_sess *s = c->smtp;
+	int u = mstore_auth(c->st, user, pass);
+	if (u < 0)
+		return bad(c, "535 5.7.8 Authentication credentials invalid");
+	s->user = u;
+	reply(c, "235 2.7.0 Authentication successful");
+}
+
+/* The client's line in an AUTH exchange (or AUTH's initial response). */
+static void auth_line(struct conn *c, const char *line, size_t len)
+{
+	struct smtp_sess *s = c->smtp;
+	char user[MP_SASL_MAX], pass[MP_SASL_MAX];
+	enum mp_sasl_rc rc;
+	int step = s->sasl;
+	s->sasl = SA_NONE;
+	if (step == SA_PLAIN)
+		rc = mp_sasl_plain(line, len, user, pass);
+	else
+		rc = mp_sasl_text(line, len, step == SA_LOGIN_USER ? s->sasl_user : pass);
+	if (rc == MP_SASL_CANCEL)
+		return bad(c, "501 5.0.0 Authentication cancelled");
+	if (rc != MP_SASL_OK)
+		return bad(c, "501 5.5.2 Cannot decode the response");
+	if (step == SA_LOGIN_USER) {
+		s->sasl = SA_LOGIN_PASS;
+		return reply(c, "334 UGFzc3dvcmQ6"); /* "Password:" */
+	}
+	auth_check(c, step == SA_PLAIN ? user : s->sasl_user, pass);
+}
+
+static void do_auth(struct conn *c, const struct mp_smtp_cmd *cmd)
+{
+	struct smtp_sess *s = c->smtp;
+	if (!c->tls)
+		return bad(c, c->cfg->tls ? "538 5.7.11 Encryption required for requested "
+		                            "authentication mechanism"
+		                          : "502 5.5.1 Command not implemented");
+	if (!cmd->syntax_ok)
+		return bad(c, "501 5.5.4 Syntax: AUTH mechanism [initial-response]");
+	if (s->state == SM_INIT)
+		return bad(c, "503 5.5.1 Send EHLO first");
+	if (s->user >= 0)
+		return bad(c, "503 5.5.1 Already authenticated");
+	if (s->state != SM_READY)
+		return bad(c, "503 5.5.1 AUTH not permitted during a mail transaction");
+	if (!strcasecmp(cmd->arg, "PLAIN"))
+		s->sasl = SA_PLAIN;
+	else if (!strcasecmp(cmd->arg, "LOGIN"))
+		s->sasl = SA_LOGIN_USER;
+	else
+		return bad(c, "504 5.5.4 Unrecognized authentication type");
+	if (cmd->resp)
+		return auth_line(c, cmd->resp, cmd->resp_len);
+	reply(c, s->sasl == SA_PLAIN ? "334 " : "334 VXNlcm5hbWU6"); /* "Username:" */
 }
 
 static void do_mail(struct conn *c, const struct mp_smtp_cmd *cmd)
@@ -105,6 +196,10 @@ static void do_mail(struct conn *c, const struct mp_smtp_cmd *cmd)
 		return bad(c, "503 5.5.1 Nested MAIL command");
 	if (!cmd->syntax_ok)
 		return bad(c, "501 5.5.4 Syntax: MAIL FROM:<address> [SIZE=n]");
+	if (c->cfg->require_tls && !c->tls)
+		return bad(c, "530 5.7.0 Must issue a STARTTLS command first");
+	if (c->submission && s->user < 0) /* RFC 6409 4.3 */
+		return bad(c, "530 5.7.0 Authentication required");
 	if (cmd->has_size && cmd->size > c->cfg->max_size)
 		return reply(c, "552 5.3.4 Message size exceeds fixed maximum message size");
 	snprintf(s->from, sizeof(s->from), "%s", cmd->arg);
@@ -164,6 +259,8 @@ static void do_command(struct conn *c, const char *line, size_t len)
 		reply(c, "221 2.0.0 " MS_DOMAIN " closing connection");
 		c->close_after_flush = true;
 		return;
+	case MP_SMTP_STARTTLS: return do_starttls(c, &cmd);
+	case MP_SMTP_AUTH: return do_auth(c, &cmd);
 	case MP_SMTP_NOTIMPL: return bad(c, "502 5.5.1 Command not implemented");
 	case MP_SMTP_UNKNOWN: return bad(c, "500 5.5.2 Command unrecognized");
 	}
@@ -220,7 +317,7 @@ static void data_line(struct conn *c, const char *line, size_t len, bool may_end
 void smtp_input(struct conn *c)
 {
 	struct smtp_sess *s = c->smtp;
-	while (buf_pending(&c->in) && !c->close_after_flush &&
+	while (buf_pending(&c->in) && !c->close_after_flush && !c->starttls &&
 	       buf_pending(&c->out) < CONN_OUT_HIGH) {
 		size_t len, used;
 		const char *line = c->in.p + c->in.off;
@@ -236,7 +333,10 @@ void smtp_input(struct conn *c)
 			else
 				data_line(c, line, len, s->crlf && crlf);
 		} else if (rc == MP_LINE_TOOLONG) {
+			s->sasl = SA_NONE; /* ends an AUTH exchange too */
 			bad(c, "500 5.5.2 Line too long (RFC 5321 limit: 512 octets)");
+		} else if (s->sasl != SA_NONE) {
+			auth_line(c, line, len);
 		} else {
 			do_command(c, line, len);
 		}

@@ -3,7 +3,6 @@
 #include "workloads/web/fileset.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,10 +102,10 @@ void app_free_files(struct app *a)
 
 void app_resp_free(struct app_resp *r)
 {
-	wbuf_free(&r->head);
 	wbuf_free(&r->owned);
 }
 
+/* Fills the head of an answer whose body is set; head_only: HEAD, the body is not sent. */
 static void finish(struct app *a, struct app_resp *r, int status, const char *ctype, int with_sum,
                    int head_only)
 {
@@ -114,22 +113,19 @@ static void finish(struct app *a, struct app_resp *r, int status, const char *ct
 		atomic_fetch_add(&a->stats.errors_5xx, 1);
 	else if (status >= 400)
 		atomic_fetch_add(&a->stats.errors_4xx, 1);
-	wbuf_printf(&r->head,
-	            "HTTP/1.1 %d %s\r\nServer: vcons-web\r\nContent-Type: %s\r\n"
-	            "Content-Length: %zu\r\n",
-	            status, http_reason(status), ctype, r->body_len);
+	r->head.status = status;
+	r->head.content_type = ctype;
+	r->head.content_length = r->body_len;
+	r->head.has_sum = with_sum;
 	if (with_sum)
-		wbuf_printf(&r->head, "X-Vcons-Sum: %016" PRIx64 "\r\n",
-		            fnv1a64(r->body, r->body_len));
-	wbuf_printf(&r->head, "Connection: %s\r\n\r\n", r->close ? "close" : "keep-alive");
+		r->head.sum = fnv1a64(r->body, r->body_len);
 	if (head_only)
 		r->body_len = 0;
-	if (r->owned.oom || r->head.oom) {
-		r->close = 1; /* cannot send a truthful answer: drop the connection */
+	if (r->owned.oom) {
+		r->failed = 1; /* cannot send a truthful answer */
+		r->head.close = 1;
 		r->body_len = 0;
-		r->head.len = 0;
 	}
-	atomic_fetch_add(&a->stats.bytes_out, r->head.len + r->body_len);
 }
 
 static void owned_page(struct app *a, struct app_resp *r, int status, const char *ctype, int sum,
@@ -144,7 +140,7 @@ static void owned_page(struct app *a, struct app_resp *r, int status, const char
 static void error_page(struct app *a, int status, struct app_resp *r, int close)
 {
 	wbuf_printf(&r->owned, "%d %s\n", status, http_reason(status));
-	r->close |= close;
+	r->head.close |= close;
 	owned_page(a, r, status, "text/plain", 0, 0);
 }
 
@@ -218,14 +214,14 @@ static void transfer(struct app *a, const struct http_req *q, struct app_resp *r
 static void stats(struct app *a, struct app_resp *r)
 {
 	struct app_stats *s = &a->stats;
-	wbuf_printf(&r->owned,
-	            "{\"requests\":%lu,\"errors_4xx\":%lu,\"errors_5xx\":%lu,\"transfers\":%lu,"
-	            "\"bytes_out\":%lu,\"connections\":%lu,\"tls_handshakes\":%lu,"
-	            "\"tls_resumed\":%lu}\n",
-	            atomic_load(&s->requests), atomic_load(&s->errors_4xx),
-	            atomic_load(&s->errors_5xx), atomic_load(&s->transfers),
-	            atomic_load(&s->bytes_out), atomic_load(&s->connections),
-	            atomic_load(&s->tls_handshakes), atomic_load(&s->tls_resumed));
+	wbuf_printf(
+	    &r->owned,
+	    "{\"requests\":%lu,\"errors_4xx\":%lu,\"errors_5xx\":%lu,\"transfers\":%lu,"
+	    "\"bytes_out\":%lu,\"connections\":%lu,\"tls_handshakes\":%lu,"
+	    "\"tls_resumed\":%lu,\"http2\":%lu}\n",
+	    atomic_load(&s->requests), atomic_load(&s->errors_4xx), atomic_load(&s->errors_5xx),
+	    atomic_load(&s->transfers), atomic_load(&s->bytes_out), atomic_load(&s->connections),
+	    atomic_load(&s->tls_handshakes), atomic_load(&s->tls_resumed), atomic_load(&s->http2));
 	owned_page(a, r, 200, "application/json", 0, 0);
 }
 
@@ -245,7 +241,7 @@ static void index_page(struct app *a, struct app_resp *r, int head_only)
 void app_handle(struct app *a, const struct http_req *q, struct app_resp *r)
 {
 	atomic_fetch_add(&a->stats.requests, 1);
-	r->close = !q->keep_alive;
+	r->head.close = !q->keep_alive;
 	int get = q->method == HTTP_GET || q->method == HTTP_HEAD;
 	int head_only = q->method == HTTP_HEAD;
 	if (path_is(q, "/bank/transfer")) {
@@ -257,7 +253,7 @@ void app_handle(struct app *a, const struct http_req *q, struct app_resp *r)
 	}
 	if (path_is(q, "/admin/stop") && q->method == HTTP_POST) {
 		atomic_store(&a->stop, 1);
-		r->close = 1;
+		r->head.close = 1;
 		wbuf_printf(&r->owned, "stopping\n");
 		owned_page(a, r, 200, "text/plain", 0, 0);
 		return;
@@ -270,18 +266,14 @@ void app_handle(struct app *a, const struct http_req *q, struct app_resp *r)
 	if (f) {
 		r->body = f->data;
 		r->body_len = f->size;
-		wbuf_printf(&r->head,
-		            "HTTP/1.1 200 OK\r\nServer: vcons-web\r\nContent-Type: %s\r\n"
-		            "Content-Length: %zu\r\nX-Vcons-Sum: %016" PRIx64 "\r\n"
-		            "Connection: %s\r\n\r\n",
-		            f->content_type, f->size, f->fnv, r->close ? "close" : "keep-alive");
+		r->head = (struct http_head){ .status = 200,
+			                      .content_type = f->content_type,
+			                      .content_length = f->size,
+			                      .has_sum = 1,
+			                      .sum = f->fnv,
+			                      .close = r->head.close };
 		if (head_only)
 			r->body_len = 0;
-		if (r->head.oom) {
-			r->close = 1;
-			r->body_len = r->head.len = 0;
-		}
-		atomic_fetch_add(&a->stats.bytes_out, r->head.len + r->body_len);
 		return;
 	}
 	int user;

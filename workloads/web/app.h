@@ -1,5 +1,6 @@
 /* workloads/web/app.h: what vcons-web answers to one parsed request (the URL space), separate from
- * how bytes move (server.c).
+ * how bytes move (server.c) and from the protocol that carries it: an answer is a head (http.h's
+ * struct http_head) and a body, which HTTP/1.1 (server.c) and HTTP/2 (h2.c) send each their way.
  *
  * URL space:
  *   GET /                             index page listing the URL space
@@ -32,6 +33,7 @@ struct app_file {
 struct app_stats {
 	atomic_ulong requests, errors_4xx, errors_5xx, transfers, bytes_out;
 	atomic_ulong connections, tls_handshakes, tls_resumed;
+	atomic_ulong http2; /* connections that spoke HTTP/2 */
 };
 
 struct app {
@@ -42,17 +44,20 @@ struct app {
 	char *manifest;
 	size_t manifest_len;
 	struct http_limits limits;
+	uint32_t max_streams; /* HTTP/2: concurrent streams per connection */
 	struct app_stats stats;
 	atomic_int stop; /* set by POST /admin/stop or a signal */
 };
 
-/* One response: header text plus a body that is either borrowed (static files) or owned. */
+/* One answer: its head, and a body that is either borrowed (static files, the manifest) or owned.
+ * failed: out of memory, there is no truthful answer (the protocol drops the request: HTTP/1.1
+ * closes the connection, HTTP/2 resets the stream). */
 struct app_resp {
-	struct wbuf head;
-	const unsigned char *body; /* borrowed or owned.p */
+	struct http_head head;     /* head.close: the connection ends after it (HTTP/1.1) */
+	const unsigned char *body; /* borrowed or owned.p; body_len bytes to send (0 for HEAD) */
 	size_t body_len;
 	struct wbuf owned;
-	int close; /* close the connection after sending */
+	int failed;
 };
 
 /* Loads the file set and manifest from dir (checking every file's size and checksum). 0, or -1
@@ -61,7 +66,8 @@ int app_load_files(struct app *a, const char *dir, int files, const char **err);
 void app_free_files(struct app *a);
 /* Fills r (zeroed by the caller) for req. */
 void app_handle(struct app *a, const struct http_req *req, struct app_resp *r);
-/* An error answer for a request that could not be parsed (status from http_parse); closes. */
+/* An error answer for a request that could not be parsed (status from http_parse, or an HTTP/2
+ * request over the limits); head.close set (HTTP/1.1 closes: the stream cannot be framed). */
 void app_error(struct app *a, int status, struct app_resp *r);
 void app_resp_free(struct app_resp *r);
 

@@ -1,9 +1,10 @@
 /* workloads/web/client.c: vcons-web-load's user model, requests and validation (see client.h).
  *
- * Owns: each worker's curl multi handle, driven by curl_multi_socket_action from the engine's event
- * loop (curl's sockets watched with lg_io_watch, curl's timer set with lg_timer_set), each user's
- * page state machine (main request, then its images two at a time), streaming validation of every
- * answer, and the QoS counters. */
+ * Owns: the curl multi handles (HTTP/1.1: one per worker; HTTP/2: one per user), driven by
+ * curl_multi_socket_action from the engine's event loop (curl's sockets watched with lg_io_watch,
+ * the earliest of their timers set with lg_timer_set), each user's page state machine (main
+ * request, then its images: two at a time over HTTP/1.1, all at once over HTTP/2), streaming
+ * validation of every answer, and the QoS counters. */
 #include "workloads/web/client.h"
 #include "workloads/web/fileset.h"
 #include "workloads/web/pages.h"
@@ -19,14 +20,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 enum { T_STATIC, T_SUMMARY, T_HISTORY, T_TRANSFER, T_MAX };
 static const char *const type_names[T_MAX] = { "static", "summary", "history", "transfer" };
 #define MAX_IMAGES     4
-#define IMAGES_AT_ONCE 2 /* a user's concurrent image fetches (its "two connections per host") */
+#define IMAGES_AT_ONCE 2 /* HTTP/1.1: a user's image fetches at once (two connections) */
 #define BODY_MAX       (2u * 1024 * 1024)
 #define MAX_FDS        65536
+#define H2_RECV_BUFFER (64L * 1024)
 
 struct expect {
 	size_t size;
@@ -52,11 +55,29 @@ struct web_client {
 	char first_error[256];
 };
 
-/* One worker thread's share: all its users' transfers share one multi handle (and so its
- * connection cache), run from the worker's event loop (the engine's). */
+struct web_worker;
+
+/* A curl multi handle on a worker's event loop, with its own connection cache: the worker's
+ * (HTTP/1.1: its users share its keep-alive connections) or a user's (HTTP/2: each user is a
+ * browser with one connection to the server, which its page's requests share as streams). */
+struct multi {
+	CURLM *m;
+	struct web_worker *w;
+	int64_t due_ns; /* curl's timer (CLOCK_MONOTONIC); INT64_MAX: none */
+	int told;       /* curl set the timer during the last socket action */
+	int sockets;    /* open sockets: its connections */
+	struct user *u; /* HTTP/2: the user whose multi handle it is */
+	int stale;      /* an idle connection of its reported an event: the server closed it */
+	struct multi *prev, *next; /* the worker's */
+};
+
+/* One worker thread's share of the users, run from the worker's event loop (the engine's), whose
+ * one timer is the earliest of its multi handles' timers. */
 struct web_worker {
 	struct web_client *c;
-	CURLM *multi;
+	struct multi shared; /* HTTP/1.1 */
+	struct multi *multis;
+	int64_t armed; /* the loop's timer as set; INT64_MAX: none */
 	struct lg_loop *loop;
 	struct wsock *fds; /* [MAX_FDS] */
 };
@@ -69,6 +90,7 @@ struct xfer {
 	struct user *u;
 	int added;          /* in the worker's multi handle */
 	int fresh, forbid;  /* CURLOPT_FRESH_CONNECT / FORBID_REUSE as set now */
+	long version;       /* CURLOPT_HTTP_VERSION as set now */
 	int post;           /* CURLOPT_POSTFIELDS set (else GET) */
 	char last_url[256]; /* what CURLOPT_URL holds: setting it again makes curl re-parse it */
 	char *body;         /* answers not from the file set are kept (acct line, images) */
@@ -82,6 +104,8 @@ enum { PH_IDLE, PH_MAIN, PH_IMAGES };
 struct user {
 	struct web_client *c;
 	struct web_worker *w;
+	struct multi *mh; /* &w->shared, or &own (HTTP/2) */
+	struct multi own;
 	struct lg_op *op; /* the op in flight */
 	struct xfer main, img[MAX_IMAGES];
 	int phase, type;
@@ -93,6 +117,7 @@ struct user {
 	int64_t balance;
 	uint64_t seq;
 	int pages_left, new_session, last_page;
+	int session_over; /* HTTP/2: close the connection once curl is out of the way */
 	char url[256], form[128];
 };
 
@@ -316,7 +341,22 @@ static int header_sum(struct xfer *x, uint64_t *sum)
 	return digits == 16 && *p == 0;
 }
 
+static curl_socket_t on_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a);
 static int on_close(void *clientp, curl_socket_t s);
+
+/* The HTTP version x asks for. HTTP/2 over TLS is chosen by ALPN. Plain HTTP/2 is spoken with prior
+ * knowledge on the connection a user opens, and as "HTTP/2" on the connection it reuses: libcurl
+ * 7.88 (Debian 12) fails a transfer that asks for prior knowledge on a connection already speaking
+ * HTTP/2 (curl issue 10634, fixed in 8.0), and "HTTP/2" on a reused HTTP/2 connection is just that.
+ */
+static long xfer_version(const struct web_client *c, int fresh)
+{
+	if (!c->cfg.http2)
+		return CURL_HTTP_VERSION_1_1;
+	if (c->cfg.https)
+		return CURL_HTTP_VERSION_2TLS;
+	return fresh ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE : CURL_HTTP_VERSION_2_0;
+}
 
 static int xfer_init(struct web_client *c, struct user *u, struct xfer *x)
 {
@@ -333,8 +373,19 @@ static int xfer_init(struct web_client *c, struct user *u, struct xfer *x)
 	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL);
 	curl_easy_setopt(h, CURLOPT_NOPROXY, "*"); /* straight to the target (no env lookups) */
+	// cppcheck-suppress leakNoVarFunctionCall ; a callback, not a call (on_close closes)
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, u->mh);
 	curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close);
-	curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, u->w);
+	curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, u->mh);
+	x->version = xfer_version(c, 0);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, x->version);
+	/* HTTP/2: room for all of a stream's data that one read of curl's (32 KiB) can bring. With
+	 * less (16 KiB by default), libcurl 7.88 keeps the rest in its connection buffer, does not
+	 * count it as pending input, and the transfer waits for the socket, which has nothing more.
+	 */
+	if (c->cfg.http2)
+		curl_easy_setopt(h, CURLOPT_BUFFERSIZE, H2_RECV_BUFFER);
 	if (c->cfg.https) {
 		if (c->cfg.tls12)
 			curl_easy_setopt(
@@ -367,12 +418,23 @@ static int xfer_start(struct user *u, struct xfer *x, const char *url, const str
 	else if (x->post)
 		curl_easy_setopt(x->h, CURLOPT_HTTPGET, 1L);
 	x->post = form != NULL;
-	int fresh = x == &u->main && u->new_session; /* a new session's first request */
+	/* A new session's first request opens a new connection; over HTTP/2 also a user's first
+	 * request since its connection closed. */
+	int fresh = x == &u->main &&
+	            (u->new_session || (u->c->cfg.http2 && (!u->mh->sockets || u->mh->stale)));
+	if (fresh)
+		u->mh->stale = 0;
 	if (fresh != x->fresh)
 		curl_easy_setopt(x->h, CURLOPT_FRESH_CONNECT, (long)(x->fresh = fresh));
-	if (u->last_page != x->forbid) /* the session ends: its connections close */
-		curl_easy_setopt(x->h, CURLOPT_FORBID_REUSE, (long)(x->forbid = u->last_page));
-	if (curl_multi_add_handle(u->w->multi, x->h) != CURLM_OK) {
+	long version = xfer_version(u->c, fresh);
+	if (version != x->version)
+		curl_easy_setopt(x->h, CURLOPT_HTTP_VERSION, x->version = version);
+	/* The session ends: its connections close after use (HTTP/2: page_account closes the
+	 * user's one connection once the page is over). */
+	int forbid = u->last_page && !u->c->cfg.http2;
+	if (forbid != x->forbid)
+		curl_easy_setopt(x->h, CURLOPT_FORBID_REUSE, (long)(x->forbid = forbid));
+	if (curl_multi_add_handle(u->mh->m, x->h) != CURLM_OK) {
 		fail(u->c, "cannot start a transfer");
 		return -1;
 	}
@@ -383,19 +445,26 @@ static int xfer_start(struct user *u, struct xfer *x, const char *url, const str
 static void xfer_stop(struct user *u, struct xfer *x)
 {
 	if (x->added)
-		curl_multi_remove_handle(u->w->multi, x->h);
+		curl_multi_remove_handle(u->mh->m, x->h);
 	x->added = 0;
 }
 
 /* Status, length, checksum header, and the file set when the answer is a file. */
 static int check(struct web_client *c, struct xfer *x, const char *what)
 {
-	long status = 0;
+	long status = 0, version = 0;
 	curl_off_t clen = -1;
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(x->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
+	curl_easy_getinfo(x->h, CURLINFO_HTTP_VERSION, &version);
 	if (status != 200) {
 		fail(c, "%s: status %ld", what, status);
+		return -1;
+	}
+	long want = c->cfg.http2 ? CURL_HTTP_VERSION_2_0 : CURL_HTTP_VERSION_1_1;
+	if (version != want) {
+		fail(c, "%s: answered over HTTP %s, not %s", what,
+		     version == CURL_HTTP_VERSION_2_0 ? "2" : "1.x", c->cfg.http2 ? "2" : "1.1");
 		return -1;
 	}
 	if (clen < 0 || (size_t)clen != x->len || x->too_big) {
@@ -446,6 +515,9 @@ static int check_acct(struct web_client *c, struct user *u, const char *what, in
 
 /* ---- Users and their pages ---- */
 
+static int multi_open(struct multi *mh, struct web_worker *w, struct user *u, long maxconnects);
+static void multi_close(struct multi *mh);
+
 void web_client_user_close(void *arg, void *state)
 {
 	(void)arg;
@@ -459,6 +531,7 @@ void web_client_user_close(void *arg, void *state)
 			curl_easy_cleanup(all[i]->h);
 		free(all[i]->body);
 	}
+	multi_close(&u->own); /* HTTP/2: the user's connection */
 	free(u);
 }
 
@@ -469,7 +542,12 @@ static struct user *user_new(struct web_client *c, struct web_worker *w, int id)
 		return NULL;
 	u->c = c;
 	u->w = w;
+	u->mh = &w->shared;
 	u->bank_user = (c->cfg.user_base + id) % c->cfg.bank_users;
+	if (c->cfg.http2 && multi_open(u->mh = &u->own, w, u, 2) != 0) {
+		free(u);
+		return NULL;
+	}
 	int ok = xfer_init(c, u, &u->main) == 0;
 	for (int i = 0; ok && i < MAX_IMAGES; i++)
 		ok = xfer_init(c, u, &u->img[i]) == 0;
@@ -502,6 +580,7 @@ static void page_account(struct user *u, int rc)
 	int type = c->cfg.page ? T_STATIC : u->type;
 	u->op->type = c->type_id[c->cfg.page ? 0 : type];
 	u->phase = PH_IDLE;
+	u->session_over = c->cfg.http2 && (u->last_page || rc != 0);
 	struct qos_ctr *q = &c->qos[c->cfg.page ? 0 : type];
 	atomic_fetch_add(&q->pages, 1);
 	if (rc != 0) {
@@ -557,7 +636,9 @@ static int images_start(struct user *u)
 		return -1;
 	}
 	u->phase = PH_IMAGES;
-	while (u->img_started < u->img_n && u->img_started < IMAGES_AT_ONCE)
+	int at_once =
+	    c->cfg.http2 ? u->img_n : IMAGES_AT_ONCE; /* HTTP/2: as streams, all at once */
+	while (u->img_started < u->img_n && u->img_started < at_once)
 		if (image_start(u) != 0)
 			return -1;
 	return 0;
@@ -687,20 +768,25 @@ int web_client_op_start(void *arg, void *wctx, struct lg_op *op)
 
 /* ---- curl on the engine's event loop ---- */
 
-/* A socket of curl's, by fd: its watch in the worker's epoll set and what curl wants. curl tells
- * us to forget a keep-alive connection's socket after every transfer and to watch it again on the
- * next, two epoll_ctl calls per request; instead a socket stays watched (closes come through
- * on_close, which forgets it) and is removed only when it reports an event curl does not want. */
+/* A socket of curl's, by fd: its watch in the worker's epoll set, what curl wants and whose it is.
+ * curl tells us to forget a keep-alive connection's socket after every transfer and to watch it
+ * again on the next, two epoll_ctl calls per request; instead a socket stays watched (closes come
+ * through on_close, which forgets it) and is removed only when it reports an event curl does not
+ * want. */
 struct wsock {
 	struct lg_io io;
 	uint32_t wanted; /* epoll events */
+	struct multi *mh;
 };
 
-static void drain_done(struct web_worker *w)
+static int multi_renew(struct multi *mh);
+
+/* The transfers curl finished; then (HTTP/2) the connection of a session that ended closes. */
+static void drain_done(struct multi *mh)
 {
 	CURLMsg *m;
 	int left;
-	while ((m = curl_multi_info_read(w->multi, &left))) {
+	while ((m = curl_multi_info_read(mh->m, &left))) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		CURLcode res = m->data.result;
@@ -709,41 +795,75 @@ static void drain_done(struct web_worker *w)
 		if (x)
 			xfer_done(x, res);
 	}
+	if (mh->u && mh->u->session_over) {
+		mh->u->session_over = 0;
+		if (multi_renew(mh))
+			fail(mh->w->c, "cannot create a curl multi handle");
+	}
 }
 
 /* The engine: a socket of curl's is ready. */
 static void on_ready(void *arg, int fd, uint32_t revents)
 {
-	struct web_worker *w = arg;
-	struct wsock *ws = &w->fds[fd];
+	struct wsock *ws = arg;
 	int running;
 	if (!ws->wanted) { /* an idle socket (e.g. closed by the server): curl looks when it
 		            * reuses it; until then it must not spin */
-		lg_io_watch(w->loop, &ws->io, 0);
+		char b;
+		if ((revents & (EPOLLHUP | EPOLLERR)) ||
+		    recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+			ws->mh->stale = 1; /* the next page opens a new connection */
+		lg_io_watch(ws->mh->w->loop, &ws->io, 0);
 		return;
 	}
 	int f = ((revents & (EPOLLIN | EPOLLHUP)) ? CURL_CSELECT_IN : 0) |
 	        ((revents & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
 	        ((revents & EPOLLERR) ? CURL_CSELECT_ERR : 0);
-	curl_multi_socket_action(w->multi, fd, f, &running);
-	drain_done(w);
+	struct multi *mh = ws->mh;
+	curl_multi_socket_action(mh->m, fd, f, &running);
+	drain_done(mh);
 }
 
-/* The engine: curl's timer is due. */
+/* Sets the loop's timer to the earliest of the worker's multi handles' timers. */
+static void timer_arm(struct web_worker *w)
+{
+	int64_t due = INT64_MAX;
+	for (const struct multi *mh = w->multis; mh; mh = mh->next)
+		due = mh->due_ns < due ? mh->due_ns : due;
+	w->armed = due;
+	lg_timer_set(w->loop, due == INT64_MAX ? -1 : due);
+}
+
+/* The engine: the loop's timer is due (the engine has cleared it): every multi handle whose timer
+ * is due runs it, then the loop's timer is set again. curl sets a timer again when its earliest
+ * expiry changed; when it did not (this one came before curl's expiry: timers count from the
+ * loop's last wake-up and curl rounds down to milliseconds), curl is asked for it. */
 void web_client_timer(void *arg, void *wctx)
 {
 	(void)arg;
 	struct web_worker *w = wctx;
-	int running;
-	curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	drain_done(w);
+	int64_t now = lg_loop_now(w->loop);
+	for (struct multi *mh = w->multis; mh; mh = mh->next) {
+		if (mh->due_ns > now)
+			continue;
+		int running;
+		long ms = -1;
+		mh->due_ns = INT64_MAX;
+		mh->told = 0;
+		curl_multi_socket_action(mh->m, CURL_SOCKET_TIMEOUT, 0, &running);
+		drain_done(mh);
+		if (!mh->told && curl_multi_timeout(mh->m, &ms) == CURLM_OK && ms >= 0)
+			mh->due_ns = now + (int64_t)ms * 1000000;
+	}
+	timer_arm(w);
 }
 
 static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 {
 	(void)e;
 	(void)socketp;
-	struct web_worker *w = userp;
+	struct multi *mh = userp;
+	struct web_worker *w = mh->w;
 	if (s < 0 || s >= MAX_FDS) {
 		fail(w->c, "socket %d beyond the event loop's table", (int)s);
 		return -1;
@@ -755,33 +875,113 @@ static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *sock
 	}
 	ws->wanted =
 	    ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+	ws->mh = mh;
 	ws->io.fd = s;
-	ws->io.arg = w;
+	ws->io.arg = ws;
 	ws->io.ready = on_ready;
 	return lg_io_watch(w->loop, &ws->io, ws->wanted);
+}
+
+/* curl opens a socket for a connection of mh's. */
+static curl_socket_t on_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	(void)purpose;
+	struct multi *mh = clientp;
+	curl_socket_t s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (s != CURL_SOCKET_BAD)
+		mh->sockets++;
+	return s;
 }
 
 /* curl closes a socket: the kernel drops it from the epoll set. */
 static int on_close(void *clientp, curl_socket_t s)
 {
-	struct web_worker *w = clientp; /* outlives every user: curl closes cached sockets last */
+	struct multi *mh = clientp; /* outlives its sockets: curl closes cached sockets last */
 	if (s >= 0 && s < MAX_FDS) {
-		lg_io_closed(&w->fds[s].io);
-		w->fds[s].wanted = 0;
+		struct wsock *ws = &mh->w->fds[s];
+		lg_io_closed(&ws->io);
+		ws->wanted = 0;
 	}
+	mh->sockets--;
 	// cppcheck-suppress invalidFunctionArg ; curl hands over only sockets it opened
 	return close(s);
 }
 
+/* curl sets mh's timer: the loop's timer follows when it comes earlier, or when it was mh's and
+ * moves (the others are looked at then). */
 static int on_timer(CURLM *m, long timeout_ms, void *userp)
 {
 	(void)m;
-	struct web_worker *w = userp;
+	struct multi *mh = userp;
+	struct web_worker *w = mh->w;
+	int64_t was = mh->due_ns;
+	mh->told = 1;
 	/* From the last wake-up, not the clock: a deadline early by microseconds costs one extra
 	 * look by curl, a clock read per call costs more (curl calls this often). */
-	lg_timer_set(w->loop,
-	             timeout_ms < 0 ? -1 : lg_loop_now(w->loop) + (int64_t)timeout_ms * 1000000);
+	mh->due_ns =
+	    timeout_ms < 0 ? INT64_MAX : lg_loop_now(w->loop) + (int64_t)timeout_ms * 1000000;
+	if (mh->due_ns < w->armed) {
+		w->armed = mh->due_ns;
+		lg_timer_set(w->loop, w->armed);
+	} else if (was == w->armed && mh->due_ns != was) {
+		timer_arm(w);
+	}
 	return 0;
+}
+
+static void multi_setopts(struct multi *mh, long maxconnects)
+{
+	curl_multi_setopt(mh->m, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(mh->m, CURLMOPT_SOCKETDATA, mh);
+	curl_multi_setopt(mh->m, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(mh->m, CURLMOPT_TIMERDATA, mh);
+	curl_multi_setopt(mh->m, CURLMOPT_MAXCONNECTS, maxconnects);
+	curl_multi_setopt(mh->m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+}
+
+/* A multi handle of w's (and of u, for HTTP/2), keeping up to maxconnects idle connections; 0, or
+ * -1. */
+static int multi_open(struct multi *mh, struct web_worker *w, struct user *u, long maxconnects)
+{
+	*mh = (struct multi){ .m = curl_multi_init(), .due_ns = INT64_MAX, .u = u };
+	if (!mh->m)
+		return -1;
+	mh->w = w;
+	multi_setopts(mh, maxconnects);
+	mh->next = w->multis;
+	if (w->multis)
+		w->multis->prev = mh;
+	w->multis = mh;
+	return 0;
+}
+
+/* HTTP/2: a user's session ended: its multi handle is closed with its connection (a browser
+ * quits), and a new one waits for the next session. 0, or -1 (the user's next page fails). */
+static int multi_renew(struct multi *mh)
+{
+	curl_multi_cleanup(mh->m);
+	mh->due_ns = INT64_MAX;
+	mh->stale = 0;
+	if (!(mh->m = curl_multi_init()))
+		return -1;
+	multi_setopts(mh, 2);
+	return 0;
+}
+
+/* Closes mh's connections (if it was opened) and forgets it. */
+static void multi_close(struct multi *mh)
+{
+	if (!mh->w)
+		return; /* never opened */
+	if (mh->m)
+		curl_multi_cleanup(mh->m);
+	mh->m = NULL;
+	if (mh->prev)
+		mh->prev->next = mh->next;
+	else
+		mh->w->multis = mh->next;
+	if (mh->next)
+		mh->next->prev = mh->prev;
 }
 
 void *web_client_worker_open(void *arg, int worker, struct lg_loop *loop)
@@ -793,20 +993,17 @@ void *web_client_worker_open(void *arg, int worker, struct lg_loop *loop)
 		return NULL;
 	w->c = c;
 	w->loop = loop;
-	w->multi = curl_multi_init();
+	w->armed = INT64_MAX;
 	w->fds = calloc(MAX_FDS, sizeof(*w->fds));
-	if (!w->multi || !w->fds) {
+	/* HTTP/1.1: the worker's users share its connections; keep every user's idle ones (curl's
+	 * default cache is small). HTTP/2: each user has its own multi handle (user_new). */
+	if (!w->fds ||
+	    (!c->cfg.http2 &&
+	     multi_open(&w->shared, w, NULL, (long)(c->cfg.users * IMAGES_AT_ONCE + 8)) != 0)) {
 		fail(c, "cannot create the event loop");
 		web_client_worker_close(c, w);
 		return NULL;
 	}
-	curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
-	curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_timer);
-	curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
-	/* Keep every user's idle keep-alive connections (curl's default cache is small). */
-	curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS,
-	                  (long)(c->cfg.users * IMAGES_AT_ONCE + 8));
 	return w;
 }
 
@@ -814,8 +1011,7 @@ void web_client_worker_close(void *arg, void *wctx)
 {
 	(void)arg;
 	struct web_worker *w = wctx;
-	if (w->multi)
-		curl_multi_cleanup(w->multi);
+	multi_close(&w->shared);
 	free(w->fds);
 	free(w);
 }

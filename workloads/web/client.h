@@ -1,18 +1,23 @@
 /* workloads/web/client.h: the browser-like user of vcons-web-load, as a workload for the shared
  * load-generation engine (workloads/common/loadgen.h).
  *
- * An event-driven workload of the engine: each worker thread runs ONE libcurl multi handle for all
- * its users on the worker's event loop, which the engine owns (curl's sockets go into the loop's
- * epoll set with lg_io_watch, curl's timer is the loop's timer, and the engine calls
+ * An event-driven workload of the engine: each worker thread runs its users' libcurl multi handles
+ * on the worker's event loop, which the engine owns (curl's sockets go into the loop's epoll set
+ * with lg_io_watch, the loop's timer is the earliest of the handles' timers, and the engine calls
  * curl_multi_socket_action's way back in), so a few threads drive any number of users and
  * keep-alive connections (the efficiency goal: within 2x of wrk's requests per client
  * CPU-second). A user performs one PAGE per engine op as a small state machine: the page's main
- * request, then its embedded images, two at a time (a browser's two connections per host). Each
- * user reuses its own easy handles; the worker's users share its connection cache (an idle
- * keep-alive connection serves whichever user asks next, so connections <= requests in flight).
- * Sessions: after a random number of pages (mean cfg.session_pages) a user's last page closes its
- * connections after use (FORBID_REUSE) and the next session's first request opens a new one
- * (FRESH_CONNECT); all users share TLS sessions (CURLSH), so a new session's handshake resumes. Mix
+ * request, then its embedded images. Two browsers (cfg.http2):
+ * - HTTP/1.1: images two at a time (a browser's two connections per host); one multi handle per
+ *   worker, whose users share its connection cache (an idle keep-alive connection serves
+ *   whichever user asks next, so connections <= requests in flight). Sessions: after a random
+ *   number of pages (mean cfg.session_pages) a user's last page closes its connections after use
+ *   (FORBID_REUSE) and the next session's first request opens a new one (FRESH_CONNECT).
+ * - HTTP/2 (h2c with prior knowledge, or h2 by ALPN over TLS), as today's browsers: each user has
+ *   its own multi handle and so one connection for its session, on which a page's images are
+ *   requested all at once as streams; a session's end closes it (the user's multi handle is
+ *   renewed) and the next session opens a new one. Every answer must come over HTTP/2.
+ * All users share TLS sessions (CURLSH), so a new session's handshake resumes. Mix
  * (SPECweb-banking-like): 40% static file (Zipf popularity, small files most popular), 25% account
  * summary, 20% transaction history, 15% POST transfer.
  *
@@ -34,6 +39,7 @@ struct web_client_cfg {
 	int port;             /* the port used (plain or TLS) */
 	int https;            /* 1: https:// */
 	int tls12;            /* 1: TLS 1.2 only */
+	int http2;            /* 1: HTTP/2 (h2 by ALPN, or h2c with prior knowledge), else 1.1 */
 	const char *cacert;   /* verify the server against this CA file; NULL: no verification */
 	int files;            /* the server's --files */
 	int bank_users;       /* the server's --users */

@@ -2,6 +2,8 @@
  * bytes; every index is checked against len, so truncated input can only ever yield "incomplete"
  * or a rejection, never a read past the end. */
 #include "workloads/web/http.h"
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -27,7 +29,7 @@ static int token_eq(const char *s, size_t n, const char *lit)
 	return strlen(lit) == n && strncasecmp(s, lit, n) == 0;
 }
 
-static int parse_method(const char *s, size_t n, enum http_method *m)
+int http_method(const char *s, size_t n, enum http_method *m)
 {
 	if (n == 3 && memcmp(s, "GET", 3) == 0)
 		*m = HTTP_GET;
@@ -37,6 +39,26 @@ static int parse_method(const char *s, size_t n, enum http_method *m)
 		*m = HTTP_POST;
 	else
 		return -501;
+	return 0;
+}
+
+int http_target(const char *t, size_t n, struct http_req *req)
+{
+	if (n == 0 || *t != '/')
+		return -400;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f)
+			return -400;
+	req->path = t;
+	req->path_len = n;
+	req->query = NULL;
+	req->query_len = 0;
+	const char *q = memchr(t, '?', n);
+	if (q) {
+		req->query = q + 1;
+		req->query_len = (size_t)(t + n - q - 1);
+		req->path_len = (size_t)(q - t);
+	}
 	return 0;
 }
 
@@ -51,11 +73,8 @@ static int parse_request_line(const char *s, const char *e, struct http_req *req
 			return -400;
 	const char *t = sp1 + 1;
 	const char *sp2 = memchr(t, ' ', (size_t)(e - t));
-	if (!sp2 || sp2 == t || *t != '/')
+	if (!sp2 || sp2 == t || http_target(t, (size_t)(sp2 - t), req))
 		return -400;
-	for (const char *p = t; p < sp2; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-			return -400;
 	const char *v = sp2 + 1;
 	if (e - v != 8 || memcmp(v, "HTTP/", 5) != 0 || v[6] != '.')
 		return -400;
@@ -63,18 +82,10 @@ static int parse_request_line(const char *s, const char *e, struct http_req *req
 		return -400;
 	if (v[5] != '1' || v[7] > '1')
 		return -505;
-	int rc = parse_method(s, (size_t)(sp1 - s), &req->method);
+	int rc = http_method(s, (size_t)(sp1 - s), &req->method);
 	if (rc)
 		return rc;
 	req->minor = v[7] - '0';
-	req->path = t;
-	req->path_len = (size_t)(sp2 - t);
-	const char *q = memchr(t, '?', req->path_len);
-	if (q) {
-		req->query = q + 1;
-		req->query_len = (size_t)(sp2 - q - 1);
-		req->path_len = (size_t)(q - t);
-	}
 	return 0;
 }
 
@@ -231,6 +242,19 @@ int http_form_u64(const char *s, size_t len, const char *key, unsigned long long
 	}
 	*out = x;
 	return 0;
+}
+
+int http_head_format(const struct http_head *h, char *out, size_t cap)
+{
+	char sum[40] = "";
+	if (h->has_sum)
+		snprintf(sum, sizeof(sum), "X-Vcons-Sum: %016" PRIx64 "\r\n", h->sum);
+	int n = snprintf(out, cap,
+	                 "HTTP/1.1 %d %s\r\nServer: vcons-web\r\nContent-Type: %s\r\n"
+	                 "Content-Length: %zu\r\n%sConnection: %s\r\n\r\n",
+	                 h->status, http_reason(h->status), h->content_type, h->content_length, sum,
+	                 h->close ? "close" : "keep-alive");
+	return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
 const char *http_reason(int status)

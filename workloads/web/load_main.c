@@ -38,7 +38,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	o->tls_port = 8443;
 	int users = 0, timeout_ms = 30000;
 	long long seed = 1;
-	bool https = false, tls12 = false;
+	bool https = false, tls12 = false, http2 = false;
 	char files_def[16];
 	snprintf(files_def, sizeof(files_def), "%d", FILESET_DEFAULT_FILES);
 	const struct opt opts[] = {
@@ -51,6 +51,11 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ OPT_STRING("cacert", &o->client.cacert), .arg = "FILE",
 		  .help = "with --https: verify the server against FILE" },
 		{ OPT_FLAG("tls12", &tls12), .help = "HTTPS with TLS 1.2 only (default: TLS 1.3)" },
+		{ OPT_FLAG("http2", &http2),
+		  .help = "HTTP/2 as browsers speak it (h2c with prior knowledge, or h2\n"
+		          "by ALPN with --https): one connection per user session, a\n"
+		          "page's images requested at once on it (default: HTTP/1.1,\n"
+		          "images two at a time)" },
 		{ OPT_INT("users", &users, 1, 100000),
 		  .help = "users (closed loop, no think time, unless --rate)" },
 		{ OPT_DOUBLE("rate", &o->lg.rate, 0.001, 1e7), .arg = "R",
@@ -99,6 +104,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		return rc;
 	o->client.https = https || tls12;
 	o->client.tls12 = tls12;
+	o->client.http2 = http2;
 	o->client.timeout_ms = timeout_ms;
 	o->lg.seed = (uint64_t)seed;
 	if (o->lg.rate > 0 || o->think_s > 0) {

@@ -9,6 +9,8 @@
 #include "lib/opt.h"
 #include "lib/stop.h"
 #include <errno.h>
+#include <malloc.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +20,7 @@
 
 struct opts {
 	const char *addr, *data, *cert, *key;
-	int port, tls_port, threads, users, files, csu, request_timeout, idle_timeout;
+	int port, tls_port, threads, users, files, csu, request_timeout, idle_timeout, max_streams;
 	long long max_header, max_body;
 	bool load;
 };
@@ -50,6 +52,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		            .files = FILESET_DEFAULT_FILES,
 		            .max_header = 8192,
 		            .max_body = 65536,
+		            .max_streams = 100,
 		            .request_timeout = 10,
 		            .idle_timeout = 60 };
 	char files_def[16];
@@ -77,9 +80,13 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ OPT_STRING("key", &o->key), .arg = "FILE", .help = "TLS key",
 		  .def = "DATA/key.pem" },
 		{ OPT_LLONG("max-header", &o->max_header, 256, 1 << 20),
-		  .help = "request line + headers limit, bytes (over: 431)", .def = "8192" },
+		  .help = "request line + headers limit, bytes (over: 431); HTTP/2: the\n"
+		          "header list size",
+		  .def = "8192" },
 		{ OPT_LLONG("max-body", &o->max_body, 0, 64 << 20),
 		  .help = "request body limit, bytes (over: 413)", .def = "65536" },
+		{ OPT_INT("max-streams", &o->max_streams, 1, 100000),
+		  .help = "HTTP/2: concurrent streams per connection", .def = "100" },
 		{ OPT_INT("request-timeout", &o->request_timeout, 1, 86400), .arg = "S",
 		  .help = "a partial request or an unread answer may stall S s", .def = "10" },
 		{ OPT_INT("idle-timeout", &o->idle_timeout, 1, 86400), .arg = "S",
@@ -89,9 +96,11 @@ static int parse(int argc, char **argv, struct opts *o)
 	};
 	struct opt_cmd cmd = {
 		.prog = "vcons-web",
-		.about =
-		    "  HTTP/1.1 + TLS web server of the vcons web VM (banking mix: static files,\n"
-		    "  dynamic account pages, durable transfers). Prints 'ready' when serving.\n",
+		.about = "  HTTP/1.1 and HTTP/2 (h2c on the plain port, h2 by ALPN on the TLS "
+		         "port) web\n"
+		         "  server of the vcons web VM (banking mix: static files, dynamic account "
+		         "pages,\n"
+		         "  durable transfers). Prints 'ready' when serving.\n",
 		.footer = "Stop: SIGTERM/SIGINT, or POST /admin/stop.\n",
 		.opts = opts,
 	};
@@ -108,10 +117,7 @@ static int do_load(const struct opts *o, char *path, size_t cap)
 		fprintf(stderr, "vcons-web: cannot write the file set: %s\n", strerror(errno));
 		return 1;
 	}
-	char cert[4096];
-	snprintf(path, cap, "%s/key.pem", o->data);
-	snprintf(cert, sizeof(cert), "%s/cert.pem", o->data);
-	if (tls_make_cert(path, cert, "vcons-web", o->addr) != 0) {
+	if (tls_data_cert(o->data, "vcons-web", o->addr, false) != 0) {
 		fprintf(stderr, "vcons-web: cannot write the TLS key and certificate\n");
 		return 1;
 	}
@@ -126,17 +132,17 @@ static int do_load(const struct opts *o, char *path, size_t cap)
 
 static int serve(const struct opts *o)
 {
-	char path[4096], cert[4096], key[4096];
+	char path[4096], terr[PATH_MAX * 2 + 128];
 	const char *err = NULL;
-	struct app app = { .limits = { (size_t)o->max_header, (size_t)o->max_body } };
-	snprintf(cert, sizeof(cert), "%s/cert.pem", o->data);
-	snprintf(key, sizeof(key), "%s/key.pem", o->data);
+	struct app app = { .limits = { (size_t)o->max_header, (size_t)o->max_body },
+		           .max_streams = (uint32_t)o->max_streams };
 	SSL_CTX *ctx = NULL;
-	if (o->tls_port &&
-	    !(ctx = tls_server_ctx(o->cert ? o->cert : cert, o->key ? o->key : key, &err))) {
-		fprintf(stderr, "vcons-web: %s\n", err);
+	if (o->tls_port && !(ctx = tls_data_ctx(o->data, o->cert, o->key, terr, sizeof(terr)))) {
+		fprintf(stderr, "vcons-web: %s (--cert/--key, or run --load)\n", terr);
 		return 1;
 	}
+	if (ctx)
+		tls_server_alpn(ctx, "\x02h2\x08http/1.1"); /* HTTP/2 where the client offers it */
 	long replayed = 0;
 	snprintf(path, sizeof(path), "%s/journal.log", o->data);
 	if (app_load_files(&app, o->data, o->files, &err) != 0 ||
@@ -148,6 +154,14 @@ static int serve(const struct opts *o)
 		fprintf(stderr, "vcons-web: cannot listen on %s: no port\n", o->addr);
 		return 1;
 	}
+	/* malloc grows a thread's own arena a few pages at a time, one mprotect each, as HTTP/2
+	 * sessions and answers' buffers come and go, and gives memory back on frees: one arena for
+	 * all workers (sbrk's, grown 16 MiB at a time) that keeps what the load once needed costs
+	 * a brk now and then instead. */
+	mallopt(M_ARENA_MAX, 1);
+	mallopt(M_TOP_PAD, 16 << 20);
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
 	fprintf(stderr, "vcons-web: %d threads, %d files, %d users, %ld journal records replayed\n",
 	        o->threads, o->files, o->users, replayed);
 	struct server_config cfg = { .addr = o->addr,

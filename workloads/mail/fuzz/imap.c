@@ -8,14 +8,20 @@
  * no CR, LF or NUL inside, each one untagged ("* "), a continuation request ("+ ") or tagged (a
  * valid tag, then OK, NO or BAD); literals "{n}" CRLF and n bytes, each a piece of one of the
  * messages (or lines of one, for HEADER.FIELDS); RFC822.SIZE one of theirs; FLAGS lists of system
- * flags; message numbers and UIDs within the four; no file left in tmp/, none added. An input that
- * names a command that adds or moves messages or folders (APPEND, COPY, MOVE, CREATE, RENAME,
- * DELETE, SUBSCRIBE) is checked for the syntax of the responses only (its literals and numbers may
- * be of messages it made) and the store is made anew after it. */
+ * flags; message numbers and UIDs within the four; no file left in tmp/, none added; after
+ * "+ idling" no tagged response but IDLE's own. An input that names a command that adds or moves
+ * messages or folders (APPEND, COPY, MOVE, CREATE, RENAME, DELETE, SUBSCRIBE) or IDLE is checked
+ * for the syntax of the responses only (its literals and numbers may be of messages it made) and
+ * the store is made anew after it; while such a session IDLEs, a message is delivered to user1
+ * after each chunk (three at most), which wakes it as another session's delivery would.
+ * STARTTLS's go-ahead is the last response before the handshake (driver.h: nothing pipelined with
+ * it is answered) and no command after it finds the session logged in until a LOGIN or
+ * AUTHENTICATE completes under TLS. The TLS set-up (driver.h's 0xfe M prefix) varies: STARTTLS
+ * offered or not, LOGINDISABLED (--require-tls), an implicit-TLS connection; seeds fuzz/imap/tls-*.
+ */
 #include "tools/fuzz.h"
 #include "workloads/mail/fuzz/driver.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include "lib/fs.h"
 #include <stdio.h>
@@ -133,26 +139,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* Does the stream name a command that changes folders (case-insensitively)? */
+/* Does the stream name a command that changes folders, or IDLE (whose wake-ups deliver)? */
 static bool changes_folders(const uint8_t *p, size_t n)
 {
-	static const char *const words[] = { "append", "copy",   "move",     "create",
-		                             "rename", "delete", "subscribe" };
-	for (size_t i = 0; i < n; i++)
-		for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
-			size_t k = 0, len = strlen(words[w]);
-			while (k < len && i + k < n && tolower(p[i + k]) == words[w][k])
-				k++;
-			if (k == len)
-				return true;
-		}
-	return false;
+	static const char *const idle[] = { "idle" };
+	return fz_changes_folders(p, n) || fz_names_word(p, n, idle, 1);
 }
 
 struct imap_check {
 	bool folders;     /* the input changes folders: check the syntax only */
+	bool fresh;       /* after a STARTTLS go-ahead, until a login completes */
 	uint64_t literal; /* bytes of a literal still to come in the output */
 	bool mid_line;    /* after a literal: the rest of the response's line follows */
+	bool idling;      /* "+ idling" was sent: only IDLE's own tagged response may come */
+	int delivered;    /* messages delivered while the session idled */
+	const struct conn *c;
 };
 
 /* A literal in a FETCH response: a piece of one of the messages, or (HEADER.FIELDS) some of a
@@ -228,8 +229,11 @@ static unsigned long number_after(const char *l, size_t n, const char *prefix)
 }
 
 /* The first line of a response. */
-static void check_start(const char *l, size_t n, bool folders)
+static void check_start(struct imap_check *k, const char *l, size_t n)
 {
+	bool folders = k->folders;
+	if (n == 8 && !memcmp(l, "+ idling", 8))
+		k->idling = true;
 	if (n >= 2 && (l[0] == '*' || l[0] == '+') && l[1] == ' ') {
 		unsigned long m = number_after(l, n, "* ");
 		const char *sp = memchr(l + 2, ' ', n - 2);
@@ -249,6 +253,37 @@ static void check_start(const char *l, size_t n, bool folders)
 	fuzz_assert((n - t >= 4 && !memcmp(l + t, " OK ", 4)) ||
 	            (n - t >= 4 && !memcmp(l + t, " NO ", 4)) ||
 	            (n - t >= 5 && !memcmp(l + t, " BAD ", 5)));
+	if (k->idling) /* what ends the IDLE, and nothing else */
+		fuzz_assert(memmem(l, n, " OK IDLE terminated", 19) ||
+		            memmem(l, n, " BAD IDLE: expected DONE", 24));
+	k->idling = false;
+}
+
+static bool has(const char *l, size_t n, const char *what)
+{
+	return memmem(l, n, what, strlen(what)) != NULL;
+}
+
+/* The tagged go-ahead of STARTTLS ("* " lines may carry client text: quoted names, subjects). */
+static bool go_ahead(const char *l, size_t n)
+{
+	static const char tail[] = " OK Begin TLS negotiation now";
+	size_t t = sizeof(tail) - 1;
+	return n > t && l[0] != '*' && !memcmp(l + n - t, tail, t);
+}
+
+/* After a STARTTLS go-ahead the session starts logged out: commands that need a login are refused
+ * until a LOGIN or AUTHENTICATE succeeds (its OK carries the capabilities). */
+static void track(struct imap_check *k, const char *l, size_t n)
+{
+	if (go_ahead(l, n))
+		k->fresh = true;
+	else if (has(l, n, " OK [CAPABILITY ") &&
+	         (has(l, n, "] LOGIN completed") || has(l, n, "] AUTHENTICATE completed")))
+		k->fresh = false;
+	else if (k->fresh)
+		fuzz_assert(!has(l, n, " OK [READ-WRITE]") && !has(l, n, " OK [READ-ONLY]") &&
+		            !has(l, n, " OK LIST completed") && !has(l, n, " OK FETCH completed"));
 }
 
 static void on_chunk(void *ctx, const char *out, size_t len, size_t fed)
@@ -269,11 +304,14 @@ static void on_chunk(void *ctx, const char *out, size_t len, size_t fed)
 		// cppcheck-suppress nullPointerArithmeticRedundantCheck ; fuzz_assert(lf) aborts
 		size_t n = (size_t)(lf - 1 - p);
 		fuzz_assert(!memchr(p, '\r', n) && !memchr(p, 0, n));
-		if (!k->mid_line)
-			check_start(p, n, k->folders);
+		if (!k->mid_line) {
+			check_start(k, p, n);
+			track(k, p, n);
+		}
 		if (!k->folders)
 			check_size(p, n);
 		check_flags(p, n);
+		bool go = !k->mid_line && go_ahead(p, n);
 		k->mid_line = false;
 		if (n >= 3 && p[n - 1] == '}') {
 			const char *open = p + n - 2;
@@ -286,6 +324,13 @@ static void on_chunk(void *ctx, const char *out, size_t len, size_t fed)
 			}
 		}
 		p = lf + 1;
+		fuzz_assert(!go || p == end); /* nothing answered after it */
+	}
+	if (k->folders && k->c->idling && k->delivered < 3) { /* another session's delivery */
+		int user = 0;
+		const char *m = msgs[0].text;
+		fuzz_assert(mstore_deliver(st, &user, 1, "", 0, m, strlen(m)) == 0);
+		k->delivered++;
 	}
 }
 
@@ -293,8 +338,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz_stream s;
 	fz_stream_init(&s, data, size, 64, 120u * 1024u); /* under ASan's mmap threshold */
-	struct imap_check k = { .folders = changes_folders(s.p, s.len) };
-	struct conn c = { .st = st, .cfg = &cfg };
+	const struct server_cfg sc = fz_cfg(cfg, &s);
+	struct conn c = { .st = st, .cfg = &sc };
+	struct imap_check k = { .folders = changes_folders(s.p, s.len), .c = &c };
 	fz_session_run(&c, CONN_IMAP, &s, s.chunking & 0x80, on_chunk, &k);
 	conn_end(&c);
 	if (k.folders) {

@@ -7,7 +7,11 @@
  *     CRLF or LF, each longer one reported once as TOOLONG), and the same whether the text comes
  *     at once or in chunks;
  *   - mp_smtp_parse: verbs case-insensitive, arg NUL-terminated, paths without spaces, controls or
- *     brackets and RCPT's never empty, SIZE only on MAIL; mp_data_unstuff drops one leading dot and
+ *     brackets and RCPT's never empty, SIZE only on MAIL, AUTH's mechanism a word and its
+ *     initial response a word inside the line;
+ *   - mp_base64_decode takes exactly what a strict reference decoder takes, with the same bytes;
+ *     mp_sasl_plain and mp_sasl_text results fit, hold no NUL, and PLAIN's round-trip through
+ *     mp_sasl_plain_encode; mp_data_unstuff drops one leading dot and
  *     ends on "." alone; mp_data_stuff's output, cut into lines and unstuffed, ends at its final
  * dot with the text (bare LF made CRLF, a last CRLF added) and never writes past cap;
  *   - mp_imap_literal finds exactly the markers "{N}" / "{N+}" with N <= MP_IMAP_LITERAL_MAX at a
@@ -161,6 +165,15 @@ static void check_smtp(const char *line, size_t len)
 		fuzz_assert(path_ok(cmd.arg) && (cmd.verb == MP_SMTP_MAIL || cmd.arg[0]));
 	if (cmd.syntax_ok && (cmd.verb == MP_SMTP_EHLO || cmd.verb == MP_SMTP_HELO))
 		fuzz_assert(cmd.arg[0] && domain_ok(cmd.arg));
+	fuzz_assert(!cmd.resp || (cmd.verb == MP_SMTP_AUTH && cmd.syntax_ok));
+	if (cmd.syntax_ok && cmd.verb == MP_SMTP_AUTH) {
+		for (size_t k = 0; k == 0 || cmd.arg[k]; k++)
+			fuzz_assert(isalnum((unsigned char)cmd.arg[k]) || cmd.arg[k] == '-' ||
+			            cmd.arg[k] == '_');
+		fuzz_assert(strlen(cmd.arg) <= 20);
+		fuzz_assert(!cmd.resp || (cmd.resp > b && cmd.resp + cmd.resp_len == b + len &&
+		                          cmd.resp_len && !memchr(cmd.resp, ' ', cmd.resp_len)));
+	}
 	for (size_t i = 0; i < len; i++)
 		b[i] = (char)toupper((unsigned char)b[i]);
 	mp_smtp_parse(b, len, &up);
@@ -178,6 +191,70 @@ static void check_smtp(const char *line, size_t len)
 		size_t dot = len > 0 && b[0] == '.';
 		fuzz_assert(!(len == 1 && b[0] == '.') && o == b + dot && on == len - dot);
 	}
+	free(b);
+}
+
+/* ---- SASL ---- */
+static int b64_value(char ch)
+{
+	static const char set[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *p = ch ? strchr(set, ch) : NULL;
+	return p ? (int)(p - set) : -1;
+}
+
+/* A plain strict base64 decoder (RFC 4648 section 4, padded): the length or -1. */
+static long ref_base64(const char *s, size_t n, unsigned char *dst)
+{
+	if (n % 4)
+		return -1;
+	size_t o = 0;
+	for (size_t i = 0; i < n; i += 4) {
+		int v[4], pad = 0;
+		for (int k = 0; k < 4; k++) {
+			bool last = i + 4 == n,
+			     may_pad = last && (k == 3 || (k == 2 && s[i + 3] == '='));
+			v[k] = may_pad && s[i + k] == '=' ? 0 : b64_value(s[i + k]);
+			pad += may_pad && s[i + k] == '=';
+			if (v[k] < 0)
+				return -1;
+		}
+		uint32_t w = (uint32_t)(v[0] << 18 | v[1] << 12 | v[2] << 6 | v[3]);
+		unsigned char b[3] = { (unsigned char)(w >> 16), (unsigned char)(w >> 8),
+			               (unsigned char)w };
+		memcpy(dst + o, b, (size_t)(3 - pad));
+		o += (size_t)(3 - pad);
+	}
+	return (long)o;
+}
+
+static void check_sasl(const char *line, size_t len)
+{
+	char *b = dup_exact(line, len);
+	size_t cap = len / 4 * 3 + 1;
+	char *got = malloc(cap);
+	unsigned char *want = malloc(cap);
+	if (!got || !want)
+		abort();
+	long k = mp_base64_decode(b, len, got, cap), r = ref_base64(b, len, want);
+	fuzz_assert(k == r && (k < 0 || (got[k] == 0 && !memcmp(got, want, (size_t)k))));
+	fuzz_assert(mp_base64_decode(b, len, got, cap - 1) ==
+	            -1); /* room for the worst case only */
+	free(got);
+	free(want);
+	char user[MP_SASL_MAX], pass[MP_SASL_MAX], again[MP_SASL_MAX], enc[512];
+	enum mp_sasl_rc rc = mp_sasl_plain(b, len, user, pass);
+	fuzz_assert(rc == (len == 1 && b[0] == '*' ? MP_SASL_CANCEL : rc));
+	if (rc == MP_SASL_OK) {
+		fuzz_assert(user[0] && strlen(user) < MP_SASL_MAX && strlen(pass) < MP_SASL_MAX);
+		long e = mp_sasl_plain_encode(user, pass, enc, sizeof(enc));
+		char u2[MP_SASL_MAX], p2[MP_SASL_MAX];
+		fuzz_assert(e > 0 && mp_sasl_plain(enc, (size_t)e, u2, p2) == MP_SASL_OK);
+		fuzz_assert(!strcmp(u2, user) && !strcmp(p2, pass));
+	}
+	rc = mp_sasl_text(b, len, again);
+	if (rc == MP_SASL_OK)
+		fuzz_assert(strlen(again) < MP_SASL_MAX);
 	free(b);
 }
 
@@ -422,6 +499,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (i < len && l > 0 && t[i - 1] == '\r')
 			l--;
 		check_smtp(t + start, l);
+		check_sasl(t + start, l);
 		check_literal(t + start, l);
 		check_tokens(t + start, l, (uint8_t)(data[2] + i));
 		start = i + 1;

@@ -9,7 +9,11 @@
  *     before it arrives;
  *   - a message reaches new/ only with its "250 ... queued" reply, once per accepted recipient, as
  *     big as the reply says, as CRLF lines the client sent after a Return-Path line, and nothing is
- *     left in tmp/ once the session is closed.
+ *     left in tmp/ once the session is closed;
+ *   - STARTTLS's go-ahead is the last reply before the handshake (driver.h: nothing sent with the
+ *     command is answered), and after it no "250 ... queued" comes before a new EHLO's reply.
+ * The TLS set-up (driver.h's 0xfe M prefix) varies: STARTTLS offered or not, --require-tls, the
+ * submission port (AUTH PLAIN / LOGIN before MAIL); seeds fuzz/smtp/tls-*.
  * fsync is a no-op here: durability is mailstore's business, speed (thousands of runs a second)
  * is this target's. */
 #include "tools/fuzz.h"
@@ -56,6 +60,7 @@ struct smtp_check {
 	size_t files;     /* messages the replies say were delivered */
 	size_t sizes[64]; /* their sizes (the first 64 deliveries) */
 	size_t nsizes;
+	bool fresh; /* after a STARTTLS go-ahead, until the next EHLO/HELO reply */
 };
 
 static void count_ends(struct smtp_check *k, size_t fed)
@@ -103,12 +108,19 @@ static void track(struct smtp_check *k, const char *l, size_t n)
 	}
 	if (starts(l, n, "354 "))
 		k->in_data = true;
-	else if (starts(l, n, "250 2.1.0 Sender OK"))
+	else if (starts(l, n, "250 2.1.0 Sender OK")) {
+		fuzz_assert(!k->fresh); /* STARTTLS reset the session: EHLO first */
 		k->rcpts = 0;
-	else if (starts(l, n, "250 2.1.5 Recipient OK"))
+	} else if (starts(l, n, "250 2.1.5 Recipient OK"))
 		k->rcpts++;
+	else if (starts(l, n, "220 2.0.0 Ready to start TLS")) {
+		k->fresh = true;
+		k->rcpts = 0;
+	} else if (starts(l, n, "250 ENHANCEDSTATUSCODES") ||
+	           (n == 4 + strlen(MS_DOMAIN) && starts(l, n, "250 " MS_DOMAIN)))
+		k->fresh = false; /* the last line of EHLO's reply, or HELO's */
 	else if (starts(l, n, "250 2.0.0 OK: queued as ")) {
-		fuzz_assert(k->rcpts > 0);
+		fuzz_assert(k->rcpts > 0 && !k->fresh);
 		k->files += k->rcpts;
 		if (k->nsizes < 64)
 			k->sizes[k->nsizes++] = strtoul(l + 24, NULL, 10);
@@ -129,7 +141,9 @@ static void on_chunk(void *ctx, const char *out, size_t len, size_t fed)
 		check_line(k, p, n);
 		if (!k->cont[0])
 			track(k, p, n);
+		bool go_ahead = starts(p, n, "220 2.0.0 Ready to start TLS");
 		p = lf + 1;
+		fuzz_assert(!go_ahead || p == end); /* nothing answered after it */
 	}
 	fuzz_assert(!k->cont[0]); /* a multi-line reply is never cut */
 }
@@ -197,7 +211,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fz_stream s;
 	fz_stream_init(&s, data, size, 16, 32u * 1024u);
 	struct smtp_check k = { .in = s.p, .in_len = s.len };
-	struct conn c = { .st = st, .cfg = &cfg };
+	const struct server_cfg sc = fz_cfg(cfg, &s);
+	struct conn c = { .st = st, .cfg = &sc };
 	fz_session_run(&c, CONN_SMTP, &s, s.chunking & 0x80, on_chunk, &k);
 	conn_end(&c);
 	check_maildir(&k);

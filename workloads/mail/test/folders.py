@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 """E2E half of folders.sh: Python's imaplib against vcons-mail's folder commands, each answer
-checked, and the Maildir++ directories on disk checked against them.
+checked, and the Maildir++ directories on disk checked against them; every response checked
+against RFC 3501's grammar at the end (imap_grammar.py).
 usage: folders.py ADDR PORT DATA_DIR first|again"""
 import glob
 import imaplib
 import os
 import re
 import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import imap_grammar  # noqa: E402
 
 addr, port, data, phase = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 md = os.path.join(data, "user1", "Maildir")
@@ -32,7 +37,7 @@ def names(m, pat="*"):
     return out
 
 
-m = imaplib.IMAP4(addr, port)
+m = imap_grammar.CheckedIMAP4(addr, port)
 caps = m.capabilities
 for c in ("UIDPLUS", "MOVE", "NAMESPACE", "SPECIAL-USE", "ENABLE"):
     assert c in caps, caps
@@ -126,4 +131,6 @@ else:
     subs = [x.decode() for x in ok(m.lsub('""', "*"), "LSUB")]
     assert any('"Job"' in x for x in subs) and not any('"Junk"' in x for x in subs), subs
     assert not os.path.exists(os.path.join(md, "vcons-journal"))
+responses, lines = m.check_new()  # raises GrammarError at the first byte out of RFC 3501
+print(f"folders.py: {len(responses)} responses ({lines} lines), all in RFC 3501's grammar")
 m.logout()

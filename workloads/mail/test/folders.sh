@@ -91,6 +91,25 @@ CFG
 	else
 		t_fail "a third mbsync run changes nothing on either side" "$(tail -8 "$T_TMP/mbsync3.log")"
 	fi
+	# UIDs are never given twice: mbsync pulls only UIDs above the highest it has seen, so after
+	# the newest message is deleted (mbsync expunges it on the server) and the server restarts, a
+	# new message must get a new UID, or mbsync never brings it down.
+	rm -f "$(grep -l "Subject: by smtp" "$L"/new/* "$L"/cur/*)"
+	mbsync -c "$T_TMP/mbsyncrc" all >"$T_TMP/mbsync4.log" 2>&1
+	left=$(grep -rl "Subject: by smtp" "$D/user2/Maildir/cur" "$D/user2/Maildir/new" | wc -l)
+	t_check "mbsync expunges a locally deleted message on the server (left: $left)" test "$left" = 0
+	kill -TERM "$SERVER"
+	wait "$SERVER"
+	t_check "server restarts on the same data" start
+	swaks --server $A:$SP --to user2@vcons.test --from x@example.org --header "Subject: after restart" \
+		--body "hi" >"$T_TMP/swaks2.log" 2>&1 || t_fail "swaks delivers to user2" "$(tail -3 "$T_TMP/swaks2.log")"
+	mbsync -c "$T_TMP/mbsyncrc" all >"$T_TMP/mbsync5.log" 2>&1
+	if grep -rqs "Subject: after restart" "$L"/new "$L"/cur; then
+		t_ok "mbsync brings down a message delivered after the newest was expunged and the server restarted"
+	else
+		t_fail "mbsync brings down a message delivered after the newest was expunged and the server restarted" \
+			"UIDs on the server: $(find "$D/user2/Maildir/new" "$D/user2/Maildir/cur" -type f -printf '%f\n' | grep -o 'U=[0-9]*' | tr '\n' ' ')"
+	fi
 else
 	t_skip "mbsync mirrors folders" "mbsync (isync) is not installed"
 fi

@@ -63,7 +63,7 @@ for line in open(j):
     elif e["del"] != "X":
         e["del"] = k
 where = {}
-for user in os.listdir(d):
+for user in (u for u in os.listdir(d) if u.startswith("user")):  # not key.pem, cert.pem
     md = os.path.join(d, user, "Maildir")
     for sub in ["."] + [x for x in os.listdir(md) if x.startswith(".") and not x.startswith("..")]:
         folder = "INBOX" if sub == "." else sub[1:]
@@ -228,7 +228,7 @@ for line in open(j):
     else:
         state[(mid, user)] = k
 out = []
-for user in sorted(os.listdir(d)):
+for user in sorted(u for u in os.listdir(d) if u.startswith("user")):  # not key.pem, cert.pem
     cur = os.path.join(d, user, "Maildir", "cur")
     for f in sorted(os.listdir(cur)):
         m = re.search(rb"X-Vcons-Id: (\S+)", open(os.path.join(cur, f), "rb").read())

@@ -241,6 +241,12 @@ static void profile_keys(void **state)
 	assert_int_equal(profile_set(&p, "read_pct", "lots"), -1);
 	assert_int_equal(profile_set(&p, "read_pct", ""), -1);
 	assert_int_equal(profile_set(&p, "recipients_max", "0"), -1);
+	assert_true(p.tls_pct == 0 && p.tls_implicit_pct == 50); /* plain unless asked */
+	assert_int_equal(profile_set(&p, "tls_pct", "30"), 0);
+	assert_int_equal(profile_set(&p, "tls_implicit_pct", "0"), 0);
+	assert_true(p.tls_pct == 30 && p.tls_implicit_pct == 0);
+	assert_int_equal(profile_set(&p, "tls_pct", "100.5"), -1);
+	assert_int_equal(profile_set(&p, "tls_implicit_pct", "-1"), -1);
 	profile_defaults(&p);
 	assert_int_equal(profile_set(&p, "trash_pct", "60"), 0);
 	assert_int_equal(profile_set(&p, "delete_pct", "60"), 0);

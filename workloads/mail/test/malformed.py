@@ -2,9 +2,13 @@
 """Malformed-protocol checks for vcons-mail, speaking raw SMTP and IMAP over sockets.
 Usage: malformed.py ADDR SMTP_PORT IMAP_PORT MAX_SIZE IDLE_TIMEOUT_S. Prints one TAP line per check ("ok - ..." /
 "not ok - ..."), exits 1 if any failed. Each check reads the server's real reply code."""
+import os
 import socket
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mailconn  # noqa: E402  (the raw connection these checks share with tls.py)
 
 addr, smtp_port, imap_port, max_size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 idle = int(sys.argv[5])
@@ -20,47 +24,8 @@ def check(name, cond, why=""):
         print(f"not ok - {name}: {why}")
 
 
-class Conn:
-    def __init__(self, port):
-        self.s = socket.create_connection((addr, port), timeout=10)
-        self.buf = b""
-
-    def send(self, data):
-        self.s.sendall(data)
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            d = self.s.recv(65536)
-            if not d:
-                raise EOFError("connection closed")
-            self.buf += d
-        l, self.buf = self.buf.split(b"\r\n", 1)
-        return l.decode("latin-1")
-
-    def reply(self):
-        """An SMTP reply (multi-line joined); returns (code, text)."""
-        lines = []
-        while True:
-            l = self.line()
-            lines.append(l)
-            if len(l) < 4 or l[3] != "-":
-                return int(l[:3]), "\n".join(lines)
-
-    def cmd(self, text):
-        self.send(text.encode() + b"\r\n")
-        return self.reply()
-
-    def tagged(self, tag):
-        """IMAP: lines until the tagged one; returns (tagged line, untagged lines)."""
-        untagged = []
-        while True:
-            l = self.line()
-            if l.startswith(tag + " "):
-                return l, untagged
-            untagged.append(l)
-
-    def close(self):
-        self.s.close()
+def Conn(port):
+    return mailconn.Conn(addr, port)
 
 
 def smtp(greet=True):

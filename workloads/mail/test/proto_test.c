@@ -1,5 +1,6 @@
 /* Unit tests for workloads/mail/mailproto: line limits, SMTP commands, dot-stuffing round trips,
- * IMAP literals, tokens, sequence sets, FETCH attributes and STORE flag lists. */
+ * SASL responses and base64, IMAP literals, tokens, sequence sets, FETCH attributes and STORE flag
+ * lists. */
 #include "tools/unit.h"
 #include "workloads/mail/mailproto.h"
 
@@ -101,6 +102,110 @@ static void test_smtp(void **state)
 	big[599] = '>';
 	mp_smtp_parse(big, sizeof(big), &c);
 	assert_false(c.syntax_ok);
+	mp_smtp_parse(S("STARTTLS"), &c);
+	assert_int_equal(c.verb, MP_SMTP_STARTTLS);
+	assert_true(c.syntax_ok);
+	mp_smtp_parse(S("starttls now"), &c);
+	assert_int_equal(c.verb, MP_SMTP_STARTTLS);
+	assert_false(c.syntax_ok);
+	mp_smtp_parse(S("AUTH PLAIN"), &c);
+	assert_int_equal(c.verb, MP_SMTP_AUTH);
+	assert_true(c.syntax_ok);
+	assert_string_equal(c.arg, "PLAIN");
+	assert_null(c.resp);
+	mp_smtp_parse(S("auth login dXNlcjE="), &c);
+	assert_true(c.syntax_ok);
+	assert_string_equal(c.arg, "login");
+	assert_int_equal(c.resp_len, 8);
+	assert_memory_equal(c.resp, "dXNlcjE=", 8);
+	mp_smtp_parse(S("AUTH"), &c);
+	assert_false(c.syntax_ok);
+	mp_smtp_parse(S("AUTH PLAIN a b"), &c);
+	assert_false(c.syntax_ok);
+	mp_smtp_parse(S("AUTH PLAIN "), &c);
+	assert_false(c.syntax_ok);
+	mp_smtp_parse("AUTH \0\0", 7, &c); /* fuzz corpus: auth-nul-mechanism */
+	assert_false(c.syntax_ok);
+	mp_smtp_parse(S("AUTH PL\x01AIN"), &c);
+	assert_false(c.syntax_ok);
+	mp_smtp_parse(S("AUTH SCRAM-SHA-256-PLUS"), &c);
+	assert_true(c.syntax_ok);
+	mp_smtp_parse(S("AUTH ABCDEFGHIJKLMNOPQRSTU"), &c); /* 21 characters */
+	assert_false(c.syntax_ok);
+}
+
+/* base64 both ways against RFC 4648's test vectors; SASL PLAIN (RFC 4616) and LOGIN responses. */
+static void test_sasl(void **state)
+{
+	(void)state;
+	static const char *const vec[][2] = { { "", "" },
+		                              { "f", "Zg==" },
+		                              { "fo", "Zm8=" },
+		                              { "foo", "Zm9v" },
+		                              { "foob", "Zm9vYg==" },
+		                              { "fooba", "Zm9vYmE=" },
+		                              { "foobar", "Zm9vYmFy" } };
+	char buf[64];
+	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+		assert_int_equal(mp_base64_encode(vec[i][0], strlen(vec[i][0]), buf, sizeof(buf)),
+		                 strlen(vec[i][1]));
+		assert_string_equal(buf, vec[i][1]);
+		assert_int_equal(mp_base64_decode(S(vec[i][1]), buf, sizeof(buf)),
+		                 strlen(vec[i][0]));
+		assert_string_equal(buf, vec[i][0]);
+	}
+	assert_int_equal(mp_base64_decode(S("Zm9"), buf, sizeof(buf)), -1);       /* length */
+	assert_int_equal(mp_base64_decode(S("Zm9v Zg=="), buf, sizeof(buf)), -1); /* space */
+	assert_int_equal(mp_base64_decode(S("Z=9v"), buf, sizeof(buf)), -1);      /* inner pad */
+	assert_int_equal(mp_base64_decode(S("Zg==="), buf, sizeof(buf)), -1);
+	assert_int_equal(mp_base64_decode(S("Z*9v"), buf, sizeof(buf)), -1);
+	assert_int_equal(mp_base64_decode(S("Zm9vYmFy"), buf, 6), -1); /* no room for the NUL */
+	assert_int_equal(mp_base64_decode(S("Zm9vYmFy"), buf, 7), 6);
+	assert_int_equal(mp_base64_encode("foobar", 6, buf, 8), -1);
+
+	char user[MP_SASL_MAX], pass[MP_SASL_MAX], resp[512];
+	assert_int_equal(mp_sasl_plain_encode("user1", "p w", resp, sizeof(resp)), 16);
+	assert_string_equal(resp, "AHVzZXIxAHAgdw==");
+	assert_int_equal(mp_sasl_plain(S("AHVzZXIxAHAgdw=="), user, pass), MP_SASL_OK);
+	assert_string_equal(user, "user1");
+	assert_string_equal(pass, "p w");
+	/* "user1\0user1\0pw": an authzid naming the user itself */
+	assert_int_equal(mp_sasl_plain(S("dXNlcjEAdXNlcjEAcHc="), user, pass), MP_SASL_OK);
+	assert_string_equal(pass, "pw");
+	/* "\0user1\0": an empty password is a password */
+	assert_int_equal(mp_sasl_plain(S("AHVzZXIxAA=="), user, pass), MP_SASL_OK);
+	assert_string_equal(pass, "");
+	assert_int_equal(mp_sasl_plain(S("*"), user, pass), MP_SASL_CANCEL);
+	assert_int_equal(mp_sasl_plain(S("="), user, pass), MP_SASL_BAD);
+	assert_int_equal(mp_sasl_plain(S(""), user, pass), MP_SASL_BAD);
+	assert_int_equal(mp_sasl_plain(S("!!!!"), user, pass), MP_SASL_BAD);
+	/* "admin\0user1\0pw": proxy authorisation is not done */
+	assert_int_equal(mp_sasl_plain(S("YWRtaW4AdXNlcjEAcHc="), user, pass), MP_SASL_BAD);
+	/* "\0\0pw": no user; "\0user1pw": one NUL; "\0u\0p\0": three */
+	assert_int_equal(mp_sasl_plain(S("AABwdw=="), user, pass), MP_SASL_BAD);
+	assert_int_equal(mp_sasl_plain(S("AHVzZXIxcHc="), user, pass), MP_SASL_BAD);
+	assert_int_equal(mp_sasl_plain(S("AHUAcAA="), user, pass), MP_SASL_BAD);
+	/* a password of MP_SASL_MAX bytes does not fit */
+	char longpw[MP_SASL_MAX + 1];
+	memset(longpw, 'p', MP_SASL_MAX);
+	longpw[MP_SASL_MAX] = 0;
+	assert_int_equal(mp_sasl_plain_encode("u", longpw, resp, sizeof(resp)), -1);
+	char msg[MP_SASL_MAX + 4] = { 0, 'u', 0 };
+	memset(msg + 3, 'p', MP_SASL_MAX);
+	assert_true(mp_base64_encode(msg, MP_SASL_MAX + 3, resp, sizeof(resp)) > 0);
+	assert_int_equal(mp_sasl_plain(resp, strlen(resp), user, pass), MP_SASL_BAD);
+	msg[MP_SASL_MAX + 2] = 0; /* one byte shorter: fits */
+	assert_true(mp_base64_encode(msg, MP_SASL_MAX + 2, resp, sizeof(resp)) > 0);
+	assert_int_equal(mp_sasl_plain(resp, strlen(resp), user, pass), MP_SASL_OK);
+	assert_int_equal(strlen(pass), MP_SASL_MAX - 1);
+
+	assert_int_equal(mp_sasl_text(S("dXNlcjE="), user), MP_SASL_OK);
+	assert_string_equal(user, "user1");
+	assert_int_equal(mp_sasl_text(S("="), user), MP_SASL_OK);
+	assert_string_equal(user, "");
+	assert_int_equal(mp_sasl_text(S("*"), user), MP_SASL_CANCEL);
+	assert_int_equal(mp_sasl_text(S("AHU="), user), MP_SASL_BAD); /* "\0u" */
+	assert_int_equal(mp_sasl_text(S("dXNlcjE"), user), MP_SASL_BAD);
 }
 
 static void test_dots(void **state)
@@ -382,7 +487,8 @@ static void test_store(void **state)
 	assert_string_equal(buf, "");
 }
 
-UNIT_MAIN(cmocka_unit_test(test_lines), cmocka_unit_test(test_smtp), cmocka_unit_test(test_dots),
-          cmocka_unit_test(test_literal), cmocka_unit_test(test_tokens),
-          cmocka_unit_test(test_seqset), cmocka_unit_test(test_fetch),
-          cmocka_unit_test(test_fetch_sections), cmocka_unit_test(test_store))
+UNIT_MAIN(cmocka_unit_test(test_lines), cmocka_unit_test(test_smtp), cmocka_unit_test(test_sasl),
+          cmocka_unit_test(test_dots), cmocka_unit_test(test_literal),
+          cmocka_unit_test(test_tokens), cmocka_unit_test(test_seqset),
+          cmocka_unit_test(test_fetch), cmocka_unit_test(test_fetch_sections),
+          cmocka_unit_test(test_store))

@@ -1,8 +1,10 @@
 /* Unit tests for workloads/mail/mailstore: provisioning, durable delivery into new/, scanning into
  * cur/ with increasing UIDs, flags in Maildir names, expunge, tmp/ clean-up and UID continuity
  * across a reopen, user names and passwords; folders (names, hostile ones, CREATE/RENAME/DELETE,
- * LIST, subscriptions), APPEND/COPY/MOVE and a COPY/MOVE cut short at each step, then recovered.
- * Works in a fresh directory under $TMPDIR. */
+ * LIST, subscriptions), APPEND/COPY/MOVE and a COPY/MOVE cut short at each step, then recovered;
+ * UIDNEXT kept across a reopen after the highest UIDs were expunged or moved out; sessions' views
+ * brought up to date (expunges held back or not) and the watchers told of each change. Works in
+ * a fresh directory under $TMPDIR. */
 #include "tools/unit.h"
 #include "lib/fs.h"
 #include "workloads/mail/mailproto.h"
@@ -375,6 +377,187 @@ static void test_crash_recovery(void **state)
 	}
 }
 
+/* The number in a folder's vcons-uidnext (folder "" is INBOX), or 0 when there is none. */
+static unsigned long uidnext_file(const char *folder)
+{
+	char p[600];
+	snprintf(p, sizeof(p), "%s/user1/Maildir/%s%svcons-uidnext", dir, folder,
+	         *folder ? "/" : "");
+	FILE *f = fopen(p, "r");
+	unsigned long v = 0;
+	if (f) {
+		if (fscanf(f, "%lu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+/* The UID rule (RFC 3501 2.3.1.1) across restarts: expunging or moving out the highest UID writes
+ * UIDNEXT before the file goes, so a reopen (all a kill -9 leaves: nothing is written at close)
+ * does not give that UID again. Other expunges write nothing; deliveries beyond it win. */
+static void test_uidnext_survives_reopen(void **state)
+{
+	(void)state;
+	struct mstore *st;
+	char err[256];
+	struct ms_msg *m;
+	size_t n, done;
+	uint32_t next, uid, first, arch, trash;
+	int to = 0;
+	assert_int_equal(mstore_open(&st, dir, 1, NULL, err, sizeof(err)), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(mstore_deliver(st, &to, 1, "", 0, "S: x\r\n\r\nb\r\n", 11), 0);
+	assert_int_equal(mstore_scan(st, 0, MS_INBOX, 0, &m, &n, &next), 0);
+	assert_int_equal(mstore_remove(st, 0, &m[0]), 0); /* not the highest: nothing written */
+	assert_int_equal(uidnext_file(""), 0);
+	assert_int_equal(mstore_remove(st, 0, &m[2]), 0);
+	assert_int_equal(uidnext_file(""), 4);
+	free(m);
+	/* Archive: two appended, the highest moved to Trash */
+	assert_int_equal(mstore_box_find(st, 0, "Archive", &arch), 0);
+	assert_int_equal(mstore_box_find(st, 0, "Trash", &trash), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(mstore_append(st, 0, arch, "x\r\n", 3, 0, 86400, &uid), 0);
+	assert_int_equal(mstore_scan(st, 0, arch, 1, &m, &n, &next), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(mstore_copy(st, 0, m, 1, trash, true, &first, &done), 0);
+	free(m);
+	assert_int_equal(uidnext_file(".Archive"), 3);
+	assert_int_equal(uidnext_file(".Trash"), 0); /* its highest is there: the file says it */
+	mstore_close(st);
+
+	assert_int_equal(mstore_open(&st, dir, 1, NULL, err, sizeof(err)), 0);
+	assert_int_equal(mstore_box_find(st, 0, "Archive", &arch), 0);
+	assert_int_equal(mstore_box_find(st, 0, "Trash", &trash), 0);
+	assert_int_equal(mstore_uidnext(st, 0, MS_INBOX), 4);
+	assert_int_equal(mstore_uidnext(st, 0, arch), 3);
+	assert_int_equal(mstore_uidnext(st, 0, trash), 2);
+	assert_int_equal(mstore_append(st, 0, arch, "y\r\n", 3, 0, 86400, &uid), 0);
+	assert_int_equal(uid, 3);
+	for (int i = 0; i < 2; i++) /* UIDs 4 and 5: now the files say more than vcons-uidnext */
+		assert_int_equal(mstore_deliver(st, &to, 1, "", 0, "S: y\r\n\r\nb\r\n", 11), 0);
+	mstore_close(st);
+	assert_int_equal(mstore_open(&st, dir, 1, NULL, err, sizeof(err)), 0);
+	assert_int_equal(mstore_uidnext(st, 0, MS_INBOX), 6);
+	/* every message gone, the folder renamed away (INBOX's move), then reopened */
+	assert_int_equal(mstore_box_rename(st, 0, "INBOX", "Old"), 0);
+	assert_int_equal(uidnext_file(""), 6);
+	mstore_close(st);
+	assert_int_equal(mstore_open(&st, dir, 1, NULL, err, sizeof(err)), 0);
+	assert_int_equal(mstore_uidnext(st, 0, MS_INBOX), 6);
+	assert_int_equal(mstore_deliver(st, &to, 1, "", 0, "S: z\r\n\r\nb\r\n", 11), 0);
+	assert_int_equal(mstore_scan(st, 0, MS_INBOX, 0, &m, &n, &next), 0);
+	assert_true(n == 1 && m[0].uid == 6 && next == 7);
+	free(m);
+	mstore_close(st);
+}
+
+/* What a view sync reported, as text: "X<seq>" expunge, "F<seq>=<flags>", "E<count>". */
+struct events {
+	char text[256];
+};
+
+static void note_event(void *ctx, enum ms_view_event e, size_t seq, const struct ms_msg *m)
+{
+	struct events *ev = ctx;
+	size_t o = strlen(ev->text);
+	if (e == MS_VIEW_EXPUNGE)
+		snprintf(ev->text + o, sizeof(ev->text) - o, "X%zu ", seq);
+	else if (e == MS_VIEW_FLAGS)
+		snprintf(ev->text + o, sizeof(ev->text) - o, "F%zu=%u ", seq, m->flags);
+	else
+		snprintf(ev->text + o, sizeof(ev->text) - o, "E%zu ", seq);
+}
+
+static const char *sync_view(struct mstore *st, struct ms_view *v, bool expunge, struct events *ev)
+{
+	ev->text[0] = 0;
+	assert_int_equal(mstore_view_sync(st, 0, v, expunge, note_event, ev), 0);
+	return ev->text;
+}
+
+struct counted_watch {
+	struct ms_watch w;
+	int calls;
+};
+
+static void count_call(struct ms_watch *w)
+{
+	((struct counted_watch *)(void *)w)->calls++;
+}
+
+/* Two sessions' views of INBOX and a watcher: each kind of change reaches both, in order, with
+ * sequence numbers as the view had them; an expunge held back keeps the numbers. */
+static void test_views_and_watchers(void **state)
+{
+	(void)state;
+	struct mstore *st;
+	char err[256];
+	struct events ev;
+	struct ms_view a = { 0 }, b = { 0 };
+	struct counted_watch cw = { .w.fn = count_call };
+	uint32_t uid, first, trash;
+	size_t done;
+	int to = 0;
+	assert_int_equal(mstore_open(&st, dir, 1, NULL, err, sizeof(err)), 0);
+	assert_int_equal(mstore_box_find(st, 0, "Trash", &trash), 0);
+	mstore_view_reset(&a, MS_INBOX);
+	mstore_view_reset(&b, MS_INBOX);
+	assert_string_equal(sync_view(st, &a, true, &ev), ""); /* empty: nothing to add */
+	mstore_watch(st, 0, MS_INBOX, &cw.w);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(mstore_deliver(st, &to, 1, "", 0, "S: x\r\n\r\nb\r\n", 11), 0);
+	assert_int_equal(cw.calls, 3);
+	assert_string_equal(sync_view(st, &a, true, &ev), "E3 ");
+	assert_string_equal(sync_view(st, &b, true, &ev), "E3 ");
+	assert_int_equal(a.uidnext, 4);
+	assert_string_equal(sync_view(st, &a, true, &ev), ""); /* nothing changed */
+	/* b's session: flags on 2, expunge 1; a hears of both, b of neither (its own) */
+	assert_int_equal(mstore_set_flags(st, 0, &b.msgs[1], MP_FLAG_FLAGGED), 0);
+	assert_int_equal(mstore_set_flags(st, 0, &b.msgs[1], MP_FLAG_FLAGGED), 0); /* the same */
+	assert_int_equal(cw.calls, 4);
+	assert_int_equal(mstore_remove(st, 0, &b.msgs[0]), 0);
+	assert_int_equal(cw.calls, 5);
+	/* a is in a FETCH by sequence number: the expunge waits, message 1 stays message 1 */
+	char want[32];
+	snprintf(want, sizeof(want), "F2=%u ", (unsigned)MP_FLAG_FLAGGED);
+	assert_string_equal(sync_view(st, &a, false, &ev), want);
+	assert_int_equal(a.n, 3);
+	assert_string_equal(sync_view(st, &a, false, &ev), "");
+	assert_int_equal(mstore_append(st, 0, MS_INBOX, "y\r\n", 3, MP_FLAG_SEEN, 1, &uid), 0);
+	assert_string_equal(sync_view(st, &a, false, &ev), "E4 ");
+	assert_string_equal(sync_view(st, &a, true, &ev), "X1 ");
+	assert_true(a.n == 3 && a.msgs[0].uid == 2 && a.msgs[2].uid == 4);
+	/* a MOVE out of INBOX and a COPY into it */
+	struct ms_msg two[2] = { a.msgs[1], a.msgs[2] };
+	assert_int_equal(mstore_copy(st, 0, two, 2, trash, true, &first, &done), 0);
+	assert_string_equal(sync_view(st, &a, true, &ev), "X2 X2 ");
+	struct ms_view t = { 0 };
+	mstore_view_reset(&t, trash);
+	assert_string_equal(sync_view(st, &t, true, &ev), "E2 ");
+	assert_int_equal(mstore_copy(st, 0, t.msgs, 2, MS_INBOX, false, &first, &done), 0);
+	assert_string_equal(sync_view(st, &a, true, &ev), "E3 ");
+	int before = cw.calls;
+	mstore_unwatch(st, 0, &cw.w);
+	assert_int_equal(mstore_deliver(st, &to, 1, "", 0, "S: z\r\n\r\nb\r\n", 11), 0);
+	assert_int_equal(cw.calls, before);
+	/* b (UIDs 1 2 3) missed all that: 1 expunged, 3 moved, 5 6 copied and 7 delivered */
+	assert_string_equal(sync_view(st, &b, true, &ev), "X1 X2 E4 ");
+	assert_true(b.n == 4 && b.msgs[0].uid == 2 && b.msgs[3].uid == 7);
+	/* a folder deleted under a watching view */
+	struct counted_watch tw = { .w.fn = count_call };
+	mstore_watch(st, 0, trash, &tw.w);
+	assert_int_equal(mstore_box_delete(st, 0, "Trash"), 0);
+	assert_int_equal(tw.calls, 1);
+	assert_int_equal(mstore_view_sync(st, 0, &t, true, note_event, &ev), -ENOENT);
+	mstore_unwatch(st, 0, &tw.w);
+	mstore_view_free(&a);
+	mstore_view_free(&b);
+	mstore_view_free(&t);
+	mstore_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,6 +567,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_folders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_copy_move, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_recovery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_uidnext_survives_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_views_and_watchers, setup, teardown),
 	};
 	cmocka_set_message_output(CM_OUTPUT_TAP);
 	return cmocka_run_group_tests_name(__FILE__, tests, NULL, NULL);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # workloads/web/test/curl_e2e.sh: independent clients against vcons-web: curl over HTTP and HTTPS
-# (verified against the generated certificate) gets exactly the file set's bytes and checksummed
+# (verified against the generated certificate), over HTTP/1.1 and HTTP/2 (h2c with prior knowledge
+# on the plain port, h2 by ALPN on the TLS port), gets exactly the file set's bytes and checksummed
 # dynamic pages; ab and wrk drive it without failed or non-2xx answers.
 source "$VCONS_TOP/tools/testlib.sh"
 require_platform "web curl_e2e on $PLATFORM"
@@ -28,6 +29,34 @@ for f in /static/f00000.bin /static/f00001.bin /static/f00057.bin /static/f00199
 done
 t_check "curl http+https static files and images equal the file set (6 files)" test $fails -eq 0
 
+# HTTP/2: h2c with prior knowledge on the plain port, h2 by ALPN on the TLS port; HTTP/1.1 on both
+# still (curl asks for h2 by ALPN by default over TLS, --http1.1 offers only HTTP/1.1).
+fails=0
+for f in /static/f00000.bin /static/f00057.bin /images/i031.png; do
+	v=$(curl -s --max-time 10 --http2-prior-knowledge -o "$T_TMP/h" -w '%{http_version}' \
+		"http://$ADDR:8080$f")
+	[[ $v == 2 ]] || { echo "h2c $f: HTTP version '$v'"; fails=$((fails + 1)); }
+	cmp -s "$T_TMP/h" "$DATA$f" || { echo "h2c $f differs"; fails=$((fails + 1)); }
+	v=$(curl -s --max-time 10 --cacert "$DATA/cert.pem" -o "$T_TMP/s" -w '%{http_version}' \
+		"https://$ADDR:8443$f")
+	[[ $v == 2 ]] || { echo "h2 $f: HTTP version '$v'"; fails=$((fails + 1)); }
+	cmp -s "$T_TMP/s" "$DATA$f" || { echo "h2 $f differs"; fails=$((fails + 1)); }
+done
+t_check "curl HTTP/2 (h2c prior knowledge, h2 by ALPN): the file set's bytes (3 files)" \
+	test $fails -eq 0
+v=$(curl -s --max-time 5 --http1.1 --cacert "$DATA/cert.pem" -o /dev/null -w '%{http_version}' \
+	"https://$ADDR:8443/images/i000.png")
+t_check "HTTPS without h2 in ALPN is HTTP/1.1 ($v)" test "$v" = 1.1
+v=$(curl -s --max-time 5 -o /dev/null -w '%{http_version}' "http://$ADDR:8080/images/i000.png")
+t_check "plain HTTP/1.1 on the port that also speaks h2c ($v)" test "$v" = 1.1
+# several streams on one connection at once (curl -Z multiplexes over h2)
+curl -s --max-time 10 -Z --cacert "$DATA/cert.pem" -w '%{http_version} %{http_code}\n' \
+	-o "$T_TMP/z1" -o "$T_TMP/z2" -o "$T_TMP/z3" "https://$ADDR:8443/images/i001.png" \
+	"https://$ADDR:8443/images/i002.png" "https://$ADDR:8443/static/f00003.bin" >"$T_TMP/z.txt"
+t_check "curl -Z: three multiplexed h2 answers, each the file set's" bash -c \
+	"[[ \$(grep -c '^2 200' '$T_TMP/z.txt') == 3 ]] && cmp -s '$T_TMP/z1' '$DATA/images/i001.png' &&
+	 cmp -s '$T_TMP/z2' '$DATA/images/i002.png' && cmp -s '$T_TMP/z3' '$DATA/static/f00003.bin'"
+
 # TLS 1.2 and 1.3 both work.
 t_check "curl TLS 1.3" curl -s --max-time 5 --cacert "$DATA/cert.pem" --tlsv1.3 -o /dev/null \
 	https://$ADDR:8443/
@@ -49,6 +78,9 @@ PY
 }
 curl -s --max-time 5 -D "$T_TMP/hd" -o "$T_TMP/b" "http://$ADDR:8080/bank/history?user=42"
 t_check "curl history page checksum and user" fnv_ok "$T_TMP/hd" "$T_TMP/b" 42
+curl -s --max-time 5 --http2-prior-knowledge -D "$T_TMP/hd" -o "$T_TMP/b" \
+	"http://$ADDR:8080/bank/history?user=43"
+t_check "curl h2c history page checksum and user" fnv_ok "$T_TMP/hd" "$T_TMP/b" 43
 curl -s --max-time 5 --cacert "$DATA/cert.pem" -D "$T_TMP/hd" -o "$T_TMP/b" \
 	"https://$ADDR:8443/bank/summary?user=7"
 t_check "curl https summary page checksum and user" fnv_ok "$T_TMP/hd" "$T_TMP/b" 7

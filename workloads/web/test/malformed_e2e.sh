@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # workloads/web/test/malformed_e2e.sh: hostile input against vcons-web: each bad request gets its
-# 400/413/431/501/505 answer or a clean close, pipelined requests are answered in order, and the
-# server keeps serving other clients throughout.
+# 400/413/431/501/505 answer or a clean close, pipelined requests are answered in order, malformed
+# HTTP/2 frames get a GOAWAY with the error and a close (no hang), and the server keeps serving
+# other clients throughout.
 source "$VCONS_TOP/tools/testlib.sh"
 require_platform "web malformed_e2e on $PLATFORM"
 source "$VCONS_TOP/workloads/web/test/weblib.sh"
@@ -108,6 +109,40 @@ ok("404 keeps the connection for the next request",
    buf.startswith(b"HTTP/1.1 404") and b"HTTP/1.1 200 OK" in buf and b"user=9 balance=" in buf)
 r = exchange(b"POST /bank/transfer HTTP/1.1\r\nContent-Length: 13\r\nConnection: close\r\n\r\nuser=1&amount")
 ok("transfer with a bad form answered 400", status(r) == 400, repr(r[:60]))
+
+# HTTP/2 (h2c with prior knowledge): malformed frames after the preface end in a GOAWAY naming the
+# error, then a close; a connection that stops inside the preface is closed by the request timeout.
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+SETTINGS = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+
+def frame(length, typ, flags, sid, payload=b""):
+    return length.to_bytes(3, "big") + bytes([typ, flags]) + sid.to_bytes(4, "big") + payload
+
+def goaway_code(data):
+    """The error code of the first GOAWAY among the server's frames, or None."""
+    at = 0
+    while at + 9 <= len(data):
+        n, typ = int.from_bytes(data[at:at + 3], "big"), data[at + 3]
+        if typ == 7 and at + 9 + 8 <= len(data):
+            return int.from_bytes(data[at + 13:at + 17], "big")
+        at += 9 + n
+    return None
+
+h2_cases = [
+    ("DATA on stream 0", frame(4, 0, 0, 0, b"abcd"), 1),           # PROTOCOL_ERROR
+    ("frame over the maximum size", frame(20000, 0, 0, 1) + b"x" * 20000, 6),  # FRAME_SIZE_ERROR
+    ("SETTINGS of a bad length", frame(5, 4, 0, 0, b"12345"), 6),
+    ("WINDOW_UPDATE overflowing the window", frame(4, 8, 0, 0, (0x7fffffff).to_bytes(4, "big")), 3),
+    ("garbage header block", frame(8, 1, 5, 1, b"\xff" * 8), 9),     # COMPRESSION_ERROR
+]
+for name, data, code in h2_cases:
+    r = exchange(PREFACE + SETTINGS + data)
+    got = goaway_code(r)
+    ok("h2 %s: GOAWAY %d and closed" % (name, code), got == code and not r.endswith(b"<timeout>"),
+       "GOAWAY %r, %d bytes%s" % (got, len(r), " then a hang" if r.endswith(b"<timeout>") else ""))
+r = exchange(PREFACE[:10], shut=True)
+ok("h2 preface cut short then EOF: clean close", r == b"", "got %r" % r[:80])
+ok("server serves others after malformed HTTP/2", alive())
 
 # Slow, byte-by-byte client while others are served.
 s = conn()

@@ -99,4 +99,8 @@ t_check "pages for another user: every dynamic page an error ($(page_errors user
 read -r ops errs < <(run_against balance)
 t_check "a transfer answer with a wrong balance is an error ($(page_errors balance transfer))" \
 	test "$(page_errors balance transfer)" -gt 0 -a "$(page_errors balance static)" = 0
+# --http2 against a server that speaks only HTTP/1.1 (the impostor): no page is a success.
+read -r ops errs < <(run_against ok --http2)
+t_check "--http2 against an HTTP/1.1-only server: every op an error ($errs of $ops)" \
+	test "${ops:-0}" -gt 0 -a "$errs" = "$ops"
 t_done
