@@ -34,14 +34,9 @@ static const char *const work_unit[NROLES] = {
 	[ROLE_IDLE] = "wake-up",
 };
 
-/* A mail operation in units: a send is one SMTP delivery; the IMAP ones count their commands
- * (workloads/mail/README.md: check = NOOP + UID FETCH, delete = UID STORE + EXPUNGE). */
-static double mail_units(const char *type)
-{
-	return !strcmp(type, "check") || !strcmp(type, "delete") ? 2 : 1;
-}
-
-/* The units of work interval k completed successfully; 0 when unknown. */
+/* The units of work interval k completed successfully; 0 when unknown. A mail op is one unit: the
+ * generator counts every IMAP command and every SMTP delivery as an op of its own
+ * (workloads/mail/README.md). */
 static double work_done(const struct vm_data *d, int k)
 {
 	const struct iv_acc *a = &d->iv[k];
@@ -53,12 +48,6 @@ static double work_done(const struct vm_data *d, int k)
 		    collect__at(d, d->start_ns + (int64_t)(k + 1) * d->interval_ns, &c1, &g) < 0)
 			return 0;
 		return c1 - c0;
-	case ROLE_MAIL: {
-		double units = 0;
-		for (int t = 0; t < a->ntypes; t++)
-			units += (a->type_ops[t] - a->type_errors[t]) * mail_units(a->type[t]);
-		return units;
-	}
 	default: return a->ops - a->errors;
 	}
 }

@@ -136,6 +136,9 @@ static int generator_cmd(struct vm_plan *v, const struct vm_profile *vp,
 		      plan__arg(c, "%ld", vp->dataset);
 	if (v->role == ROLE_MAIL)
 		rc |= plan__arg(c, "--mailboxes") || plan__arg(c, "%ld", vp->dataset);
+	for (int i = 0; i < vp->nprofile; i++) /* the CSU profile's keys of the workload profile */
+		rc |= plan__arg(c, "--set") ||
+		      plan__arg(c, "%s=%s", vp->profile[i].key, vp->profile[i].value);
 	return rc;
 }
 

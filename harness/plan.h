@@ -14,7 +14,7 @@
 
 struct platform; /* platform.h */
 
-#define PLAN_MAX_ARGS 48
+#define PLAN_MAX_ARGS 96 /* a generator with a CSU's workload profile: 16 + 2 per key */
 #define PLAN_MAX_CSUS CONFIG_MAX_CSUS
 
 /* One command line: argv strings live in `buf`. */

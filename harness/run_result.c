@@ -7,6 +7,7 @@
 #include "harness/run.h"
 #include "harness/sysinfo.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -16,11 +17,17 @@ static json_t *profile_json(const struct csu_profile *p)
 	json_t *vms = json_object();
 	for (int i = 0; i < NROLES; i++) {
 		const struct vm_profile *v = &p->vm[i];
-		json_object_set_new(vms, role_name((enum role)i),
-		                    json_pack("{s:i,s:I,s:I,s:f,s:i}", "vcpus", v->vcpus,
-		                              "memory_bytes", (json_int_t)v->memory_bytes,
-		                              "dataset", (json_int_t)v->dataset, "rate", v->rate,
-		                              "users", v->users));
+		json_t *o = json_pack("{s:i,s:I,s:I,s:f,s:i}", "vcpus", v->vcpus, "memory_bytes",
+		                      (json_int_t)v->memory_bytes, "dataset",
+		                      (json_int_t)v->dataset, "rate", v->rate, "users", v->users);
+		if (v->nprofile) { /* as loaded: the numbers as the file wrote them */
+			json_t *prof = json_object();
+			for (int k = 0; k < v->nprofile; k++)
+				json_object_set_new(prof, v->profile[k].key,
+				                    json_real(strtod(v->profile[k].value, NULL)));
+			json_object_set_new(o, "profile", prof);
+		}
+		json_object_set_new(vms, role_name((enum role)i), o);
 	}
 	return json_pack("{s:s,s:s,s:o}", "name", p->name, "description", p->description, "vms",
 	                 vms);

@@ -24,10 +24,47 @@ int role_parse(const char *s, enum role *out)
 	return -1;
 }
 
+/* vms.mail.profile: {key: number, ...}, passed to the generator as --set key=number; the
+ * generator checks the keys and ranges (workloads/mail/README.md), this only their form. */
+static int load_profile(struct yamldoc *d, const struct ynode *n, const char *role,
+                        struct vm_profile *vm)
+{
+	char f[96];
+	const struct ynode *x = ynode_get(n, "profile");
+	snprintf(f, sizeof(f), "vms.%s.profile", role);
+	if (!x)
+		return 0;
+	if (strcmp(role, "mail"))
+		return yamldoc_fail(d, x, f, "only the mail generator takes a workload profile");
+	if (ynode_map(d, x, f) < 0)
+		return -1;
+	if (x->n > CONFIG_MAX_PROFILE)
+		return yamldoc_fail(d, x, f, "more than %d keys", CONFIG_MAX_PROFILE);
+	for (size_t i = 0; i < x->n; i++) {
+		const char *k = x->keys[i];
+		double v;
+		snprintf(f, sizeof(f), "vms.%s.profile.%s", role, k);
+		if (!*k || strlen(k) >= sizeof(vm->profile[0].key) ||
+		    strspn(k, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(k))
+			return yamldoc_fail(d, x->items[i], f, "not a profile key (a-z, 0-9, _)");
+		if (ynode_double(d, x, k, f, 0, 1e12, &v) < 0)
+			return -1;
+		if (strlen(x->items[i]->value) >= sizeof(vm->profile[0].value))
+			return yamldoc_fail(d, x->items[i], f, "longer than %zu characters",
+			                    sizeof(vm->profile[0].value) - 1);
+		snprintf(vm->profile[i].key, sizeof(vm->profile[i].key), "%s", k);
+		snprintf(vm->profile[i].value, sizeof(vm->profile[i].value), "%s",
+		         x->items[i]->value);
+	}
+	vm->nprofile = (int)x->n;
+	return 0;
+}
+
 static int load_vm(struct yamldoc *d, const struct ynode *n, const char *role,
                    struct vm_profile *vm)
 {
-	static const char *const keys[] = { "vcpus", "memory", "dataset", "rate", "users", NULL };
+	static const char *const keys[] = { "vcpus", "memory",  "dataset", "rate",
+		                            "users", "profile", NULL };
 	char f[96];
 	long v;
 	snprintf(f, sizeof(f), "vms.%s", role);
@@ -56,7 +93,7 @@ static int load_vm(struct yamldoc *d, const struct ynode *n, const char *role,
 			return -1;
 		vm->users = (int)v;
 	}
-	return 0;
+	return load_profile(d, n, role, vm);
 }
 
 static int copy_string(struct yamldoc *d, const struct ynode *map, const char *key, char *out,

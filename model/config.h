@@ -16,12 +16,21 @@ enum role { ROLE_DB, ROLE_JAVA, ROLE_WEB, ROLE_MAIL, ROLE_IDLE, NROLES };
 const char *role_name(enum role r);
 int role_parse(const char *s, enum role *out);
 
+#define CONFIG_MAX_PROFILE 24 /* keys of a generator's workload profile in a CSU profile */
+
 struct vm_profile {
 	int vcpus;
 	uint64_t memory_bytes;
 	long dataset; /* the workload's data-set size (warehouses, users, files; see the profile) */
 	double rate;  /* operations per second its generator injects (0: self-driven) */
 	int users;    /* simulated users of its generator */
+	/* mail only: keys of the generator's workload profile (vcons-mail-load --set KEY=VALUE),
+	 * each a number as written in the file */
+	int nprofile;
+	struct {
+		char key[32];
+		char value[32];
+	} profile[CONFIG_MAX_PROFILE];
 };
 
 struct csu_profile {

@@ -3,8 +3,9 @@
 # runner, and (--tap: one TAP line per scenario, no summary) a test script of `make test` (tools/test/tsan.sh).
 # Runs vcons's threaded code built with ThreadSanitizer (make TSAN=1), natively, for a few seconds
 # each: the unit tests that start threads (those whose binary calls pthread_create), each threaded
-# server driven by its own load generator (db, web over HTTP, TLS 1.3 and TLS 1.2, mail), vcons-jbb
-# and vcons-idle self-driven, and one short `vcons run --platform native` under the fast test rules.
+# server driven by its own load generator (db, web over HTTP, TLS 1.3 and TLS 1.2, mail with half
+# its connections under TLS), vcons-jbb and vcons-idle self-driven, and one short `vcons run
+# --platform native` under the fast test rules.
 # Every process writes its TSan reports to its own file below BUILD/tsan-logs/<scenario>/
 # (TSAN_OPTIONS log_path); a scenario fails when a report appears or a program fails. Known false
 # positives of system libraries are suppressed in tools/tsan.supp (vcons's own code never is). Ends
@@ -137,7 +138,7 @@ mail() {
 	wait_ready "$LOGS/mail/server.out" $pid || { verdict mail 1 "vcons-mail did not start"; return; }
 	# an idle IMAP connection, so the idle sweep (main thread) times one out while workers serve
 	exec {idle}<>/dev/tcp/$A.3/1143
-	timeout 60 "$B/vcons-mail-load" --target $A.3 --users 8 --duration 3 --journal "$T_TMP/mail.j" \
+	timeout 60 "$B/vcons-mail-load" --target $A.3 --users 8 --duration 3 --journal "$T_TMP/mail.j" --tls-pct 50 \
 		>"$LOGS/mail/load.out" 2>&1 || rc=1
 	timeout 5 cat <&$idle >"$LOGS/mail/idle.out" # its greeting, then BYE once timed out
 	exec {idle}<&-

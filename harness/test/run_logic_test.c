@@ -54,6 +54,14 @@ static void plan_commands(void **state)
 	assert_true(has_args(&v.generator, "--ramp", "10"));
 	assert_true(v.prints_ready && !v.stdin_stop);
 	paths.clock_scale = 1;
+	/* mail: mailboxes from the data set, the CSU profile's workload profile key by key, no ramp
+	 */
+	assert_int_equal(
+	    plan__vm(&p, &platform_native, &paths, 0, ROLE_MAIL, 100, 10, &v, err, sizeof(err)), 0);
+	assert_true(has_args(&v.generator, "--mailboxes", "100"));
+	assert_true(has_args(&v.generator, "--set", "read_pct=70"));
+	assert_true(has_args(&v.generator, "--set", "size_max_bytes=65536"));
+	assert_false(has_args(&v.generator, "--ramp", NULL));
 	assert_int_equal(
 	    plan__vm(&p, &platform_native, &paths, 0, ROLE_JAVA, 100, 10, &v, err, sizeof(err)), 0);
 	assert_string_equal(v.server.argv[0], "/b/guest/vcons-jbb");
@@ -179,8 +187,8 @@ static void stats_at(struct snapshot *s, int64_t host_ns, int calls, int other)
 	                        "write", "count", calls / 8, "clock_gettime", "count", calls / 8);
 }
 
-/* Mail's unit of work is an SMTP delivery or an IMAP command: a check is two commands, a failed
- * operation does no work; exits and calls per unit per interval and over the measurement. */
+/* Mail's unit of work is an SMTP delivery or an IMAP command, each an op of the generator's; a
+ * failed one does no work; exits and calls per unit per interval and over the measurement. */
 static void exits_per_unit_of_work(void **state)
 {
 	(void)state;
@@ -188,8 +196,9 @@ static void exits_per_unit_of_work(void **state)
 	assert_int_equal(collect__init(&d, ROLE_MAIL, 2), 0);
 	collect__set_window(&d, 100 * S, 10 * S);
 	for (int t = 1; t <= 20; t++) {
-		gen_line(&d, "send", t, 3, 1, 100 * S + t * S - S / 4);  /* 2 deliveries */
-		gen_line(&d, "check", t, 4, 0, 100 * S + t * S - S / 4); /* 8 commands */
+		gen_line(&d, "smtp", t, 3, 1, 100 * S + t * S - S / 4);   /* 2 deliveries */
+		gen_line(&d, "select", t, 5, 0, 100 * S + t * S - S / 4); /* 5 commands */
+		gen_line(&d, "search", t, 3, 0, 100 * S + t * S - S / 4); /* 3 commands */
 	}
 	stats_at(&d.snap[0], 100 * S, 1000, 10);
 	stats_at(&d.snap[1], 110 * S, 2000, 10);  /* 1000 calls for 100 units */

@@ -17,6 +17,13 @@ static void shipped_files_load(void **state)
 	assert_string_equal(p.name, "small");
 	assert_int_equal(p.vm[ROLE_DB].vcpus, 2);
 	assert_int_equal(p.vm[ROLE_IDLE].memory_bytes, 256ULL << 20);
+	assert_true(p.vm[ROLE_MAIL].nprofile > 5); /* the mail generator's mix, as written */
+	assert_int_equal(p.vm[ROLE_DB].nprofile, 0);
+	int found = 0;
+	for (int i = 0; i < p.vm[ROLE_MAIL].nprofile; i++)
+		found += !strcmp(p.vm[ROLE_MAIL].profile[i].key, "read_pct") &&
+		         !strcmp(p.vm[ROLE_MAIL].profile[i].value, "70");
+	assert_int_equal(found, 1);
 	assert_int_equal(config__load_csu("csu/vconsolidate.yaml", &p, err, sizeof(err)), 0);
 	assert_int_equal(p.vm[ROLE_JAVA].memory_bytes, 2ULL << 30);
 	assert_int_equal(p.vm[ROLE_IDLE].memory_bytes, 400ULL << 20);
@@ -67,6 +74,25 @@ static void csu_mistakes_are_located(void **state)
 	assert_string_equal(try_load("name: x\n" VMS "  idle: {vcpus: 99, memory: 1G}\n", 0),
 	                    "7: vms.idle.vcpus: 99 is outside 1..64");
 	assert_string_equal(try_load("name: x\nname: y\n", 0), "2: name: the key appears twice");
+#define VMS4                                                                                       \
+	"vms:\n  java: {vcpus: 2, memory: 1G}\n  web: {vcpus: 2, memory: 1G}\n"                    \
+	"  idle: {vcpus: 1, memory: 1G}\n"
+	assert_string_equal(try_load("name: x\n" VMS4 "  mail: {vcpus: 1, memory: 1G}\n"
+	                             "  db: {vcpus: 1, memory: 1G, profile: {read_pct: 5}}\n",
+	                             0),
+	                    "7: vms.db.profile: only the mail generator takes a workload profile");
+	assert_string_equal(try_load("name: x\n" VMS4 "  db: {vcpus: 1, memory: 1G}\n"
+	                             "  mail: {vcpus: 1, memory: 1G, profile: {read_pct: lots}}\n",
+	                             0),
+	                    "7: vms.mail.profile.read_pct: 'lots' is not a number");
+	assert_string_equal(try_load("name: x\n" VMS4 "  db: {vcpus: 1, memory: 1G}\n"
+	                             "  mail: {vcpus: 1, memory: 1G, profile: {Read-Pct: 1}}\n",
+	                             0),
+	                    "7: vms.mail.profile.Read-Pct: not a profile key (a-z, 0-9, _)");
+	assert_string_equal(try_load("name: x\n" VMS4 "  db: {vcpus: 1, memory: 1G}\n"
+	                             "  mail: {vcpus: 1, memory: 1G, profile: [1]}\n",
+	                             0),
+	                    "7: vms.mail.profile: expected a mapping");
 	assert_non_null(strstr(try_load("name: [unclosed\n", 0), "YAML syntax error"));
 	assert_string_equal(try_load("", 0), "1: the file is empty");
 	assert_string_equal(try_load("- a\n- b\n", 0), "1: (top): expected a mapping");

@@ -290,22 +290,9 @@ static int read_response(struct mconn *c, struct imap_resp *r)
 	}
 }
 
-int imap_cmd(struct mconn *c, unsigned *tagno, struct imap_result *res, const char *fmt, ...)
+/* Reads responses until the tagged one for `tag` (status and tail into res, the rest collected). */
+static int collect(struct mconn *c, const char *tag, struct imap_result *res)
 {
-	char line[2048], tag[16];
-	memset(res, 0, sizeof(*res));
-	snprintf(tag, sizeof(tag), "t%u", ++*tagno);
-	int n = snprintf(line, sizeof(line), "%s ", tag);
-	va_list ap;
-	va_start(ap, fmt);
-	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 2, fmt, ap);
-	va_end(ap);
-	if (m < 0 || (size_t)n + (size_t)m >= sizeof(line) - 2)
-		return -1;
-	n += m;
-	memcpy(line + n, "\r\n", 2);
-	if (mconn_send(c, line, (size_t)n + 2))
-		return -1;
 	size_t taglen = strlen(tag), cap = 0;
 	for (;;) {
 		struct imap_resp r;
@@ -316,8 +303,10 @@ int imap_cmd(struct mconn *c, unsigned *tagno, struct imap_result *res, const ch
 			return -1;
 		}
 		if (strncmp(r.text, tag, taglen) == 0 && r.text[taglen] == ' ') {
-			snprintf(res->status, sizeof(res->status), "%.*s",
-			         (int)strcspn(r.text + taglen + 1, " "), r.text + taglen + 1);
+			const char *st = r.text + taglen + 1;
+			size_t sl = strcspn(st, " ");
+			snprintf(res->status, sizeof(res->status), "%.*s", (int)sl, st);
+			snprintf(res->tail, sizeof(res->tail), "%s", st[sl] ? st + sl + 1 : "");
 			free(r.text);
 			free(r.lit);
 			return 0;
@@ -335,6 +324,49 @@ int imap_cmd(struct mconn *c, unsigned *tagno, struct imap_result *res, const ch
 		}
 		res->r[res->n++] = r;
 	}
+}
+
+static int vcmd(struct mconn *c, unsigned *tagno, struct imap_result *res, const void *lit,
+                size_t litlen, const char *fmt, va_list ap)
+{
+	char line[2048], tag[16];
+	memset(res, 0, sizeof(*res));
+	snprintf(tag, sizeof(tag), "t%u", ++*tagno);
+	int n = snprintf(line, sizeof(line), "%s ", tag);
+	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 2, fmt, ap);
+	if (m < 0 || (size_t)n + (size_t)m >= sizeof(line) - 2)
+		return -1;
+	n += m;
+	if (lit) { /* LITERAL+ (RFC 7888): no wait for a continuation */
+		m = snprintf(line + n, sizeof(line) - (size_t)n - 2, " {%zu+}", litlen);
+		if (m < 0 || (size_t)n + (size_t)m >= sizeof(line) - 2)
+			return -1;
+		n += m;
+	}
+	memcpy(line + n, "\r\n", 2);
+	if (mconn_send(c, line, (size_t)n + 2) ||
+	    (lit && (mconn_send(c, lit, litlen) || mconn_send(c, "\r\n", 2))))
+		return -1;
+	return collect(c, tag, res);
+}
+
+int imap_cmd(struct mconn *c, unsigned *tagno, struct imap_result *res, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = vcmd(c, tagno, res, NULL, 0, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int imap_cmd_lit(struct mconn *c, unsigned *tagno, struct imap_result *res, const void *lit,
+                 size_t litlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = vcmd(c, tagno, res, lit, litlen, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 uint32_t imap_resp_uid(const struct imap_resp *r)

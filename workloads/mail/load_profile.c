@@ -1,63 +1,133 @@
-/* workloads/mail/load_profile.c: the users' passwords, and the per-user operation mix and message
- * sizes of vcons-mail-load: a
- * built-in default, overridable by a flat YAML mapping (libyaml), e.g.
- *     send_weight: 1
- *     check_weight: 1
- *     delete_pct: 90
- *     recipients_max: 3
+/* workloads/mail/load_profile.c: the users' passwords, and the user model's parameters of
+ * vcons-mail-load: built-in defaults (README "The user model"), overridable by a flat YAML mapping
+ * (libyaml) and by --set KEY=VALUE, e.g.
+ *     read_pct: 70
+ *     move_pct: 20
  *     size_median_bytes: 4096
- *     size_sigma: 1.0
- *     size_max_bytes: 1048576
- *     tls_pct: 0
- *     tls_implicit_pct: 50 */
+ *     folders_median: 6
+ *     tls_pct: 30 */
 #include "workloads/mail/load.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
 void profile_defaults(struct mail_profile *p)
 {
-	/* SPECmail-like: messages of a few KB with a long tail, most to one recipient, users poll
-	 * as often as they send and delete most of what they read */
-	*p = (struct mail_profile){ .send_weight = 1,
-		                    .check_weight = 1,
-		                    .delete_pct = 90,
-		                    .recipients_max = 3,
-		                    .size_median_bytes = 4096,
-		                    .size_sigma = 1.0,
-		                    .size_max_bytes = 1048576,
-		                    .tls_implicit_pct = 50 };
+	*p = (struct mail_profile){
+		.recipients_max = 3,
+		.size_median_bytes = 4096,
+		.size_sigma = 1.0,
+		.size_max_bytes = 65536, /* vcons-mail refuses larger APPENDs for now (README) */
+		.multipart_pct = 20,
+		.folders_median = 6,
+		.folders_sigma = 0.8,
+		.folders_max = 40,
+		.folder_max_msgs = 200,
+		.trash_max_msgs = 50,
+		.idle_session_pct = 10,
+		.idle_polls = 4,
+		.read_pct = 70,
+		.attachment_pct = 30,
+		.move_pct = 20,
+		.trash_pct = 25,
+		.delete_pct = 35,
+		.search_pct = 25,
+		.send_mean = 1,
+		.visit_pct = 20,
+		.think_weight = 1,
+		.idle_poll_weight = 3,
+		.session_gap_weight = 4,
+		.tls_implicit_pct = 50,
+	};
 }
 
-static int set_field(struct mail_profile *p, const char *key, const char *val)
+enum ftype { F_DOUBLE, F_INT, F_U64 };
+static const struct field {
+	const char *name;
+	size_t off;
+	enum ftype type;
+	double lo, hi;
+} fields[] = {
+#define D(n, lo, hi)                                                                               \
+	{                                                                                          \
+#n, offsetof(struct mail_profile, n), F_DOUBLE, lo, hi                             \
+	}
+#define I(n, lo, hi)                                                                               \
+	{                                                                                          \
+#n, offsetof(struct mail_profile, n), F_INT, lo, hi                                \
+	}
+	I(recipients_max, 1, 100),
+	D(size_median_bytes, 16, 64 * 1048576.0),
+	D(size_sigma, 0, 5),
+	{ "size_max_bytes", offsetof(struct mail_profile, size_max_bytes), F_U64, 16,
+	  64 * 1048576.0 },
+	D(multipart_pct, 0, 100),
+	D(folders_median, 0, 1000),
+	D(folders_sigma, 0, 5),
+	I(folders_max, 0, 1000),
+	I(folder_max_msgs, 1, 100000),
+	I(trash_max_msgs, 1, 100000),
+	D(idle_session_pct, 0, 100),
+	I(idle_polls, 1, 1000),
+	D(read_pct, 0, 100),
+	D(attachment_pct, 0, 100),
+	D(move_pct, 0, 100),
+	D(trash_pct, 0, 100),
+	D(delete_pct, 0, 100),
+	D(search_pct, 0, 100),
+	D(send_mean, 0, 50),
+	D(visit_pct, 0, 100),
+	D(think_weight, 0, 1e6),
+	D(idle_poll_weight, 0, 1e6),
+	D(session_gap_weight, 0, 1e6),
+	D(tls_pct, 0, 100),
+	D(tls_implicit_pct, 0, 100),
+#undef D
+#undef I
+};
+
+int profile_set(struct mail_profile *p, const char *key, const char *val)
 {
 	char *end;
 	errno = 0;
 	double v = strtod(val, &end);
-	if (errno || end == val || *end || v < 0)
+	if (errno || end == val || *end)
 		return -1;
-	if (!strcmp(key, "send_weight"))
-		p->send_weight = v;
-	else if (!strcmp(key, "check_weight"))
-		p->check_weight = v;
-	else if (!strcmp(key, "delete_pct") && v <= 100)
-		p->delete_pct = v;
-	else if (!strcmp(key, "recipients_max") && v >= 1 && v <= 100)
-		p->recipients_max = (int)v;
-	else if (!strcmp(key, "size_median_bytes") && v >= 16)
-		p->size_median_bytes = v;
-	else if (!strcmp(key, "size_sigma") && v <= 5)
-		p->size_sigma = v;
-	else if (!strcmp(key, "size_max_bytes") && v >= 16 && v <= 64 * 1048576.0)
-		p->size_max_bytes = (uint64_t)v;
-	else if (!strcmp(key, "tls_pct") && v <= 100)
-		p->tls_pct = v;
-	else if (!strcmp(key, "tls_implicit_pct") && v <= 100)
-		p->tls_implicit_pct = v;
-	else
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const struct field *f = &fields[i];
+		if (strcmp(key, f->name))
+			continue;
+		if (!(v >= f->lo && v <= f->hi))
+			return -1;
+		char *dst = (char *)p + f->off;
+		if (f->type == F_DOUBLE)
+			*(double *)(void *)dst = v;
+		else if (f->type == F_INT)
+			*(int *)(void *)dst = (int)v;
+		else
+			*(uint64_t *)(void *)dst = (uint64_t)v;
+		return 0;
+	}
+	return -1;
+}
+
+int profile_check(const struct mail_profile *p, char *err, size_t errlen)
+{
+	if (p->move_pct + p->trash_pct + p->delete_pct > 100) {
+		snprintf(err, errlen, "move_pct + trash_pct + delete_pct must be at most 100");
 		return -1;
+	}
+	if (p->size_median_bytes > (double)p->size_max_bytes) {
+		snprintf(err, errlen, "size_median_bytes must be at most size_max_bytes");
+		return -1;
+	}
+	if (p->think_weight + p->session_gap_weight <= 0) {
+		snprintf(err, errlen, "think_weight + session_gap_weight must be > 0");
+		return -1;
+	}
 	return 0;
 }
 
@@ -99,7 +169,7 @@ int profile_load(struct mail_profile *p, const char *file, char *err, size_t err
 				snprintf(key, sizeof(key), "%s", s);
 				have_key = true;
 			} else {
-				if (set_field(p, key, s)) {
+				if (profile_set(p, key, s)) {
 					snprintf(err, errlen, "%s: bad key or value '%s: %s'", file,
 					         key, s);
 					rc = -1;
@@ -115,10 +185,6 @@ int profile_load(struct mail_profile *p, const char *file, char *err, size_t err
 	}
 	yaml_parser_delete(&y);
 	(void)fclose(f);
-	if (rc == 0 && p->send_weight + p->check_weight <= 0) {
-		snprintf(err, errlen, "%s: send_weight + check_weight must be > 0", file);
-		rc = -1;
-	}
 	return rc;
 }
 
@@ -171,23 +237,6 @@ void passwords_free(struct passwords *pw)
 	free(pw);
 }
 
-/* IMAP quoted string of s (\\ and \" escaped). */
-static size_t quote(const char *s, char *dst, size_t cap)
-{
-	size_t o = 0;
-	if (cap < 3)
-		return 0;
-	dst[o++] = '"';
-	for (; *s && o + 3 < cap; s++) {
-		if (*s == '"' || *s == '\\')
-			dst[o++] = '\\';
-		dst[o++] = *s;
-	}
-	dst[o++] = '"';
-	dst[o] = 0;
-	return o;
-}
-
 const char *pw_pass(const struct passwords *pw, int user, char name[32])
 {
 	snprintf(name, 32, "user%d", user);
@@ -202,9 +251,9 @@ void pw_login(const struct passwords *pw, int user, char *dst, size_t cap)
 {
 	char name[32];
 	const char *pass = pw_pass(pw, user, name);
-	size_t o = quote(name, dst, cap);
+	size_t o = imap_quote(name, dst, cap);
 	if (o + 1 < cap) {
 		dst[o++] = ' ';
-		quote(pass, dst + o, cap - o);
+		imap_quote(pass, dst + o, cap - o);
 	}
 }

@@ -115,7 +115,8 @@ int ms_box_make(struct mstore *st, int user, const char *name, bool sync)
 		snprintf(text, sizeof(text), "%u\n", new_validity(st));
 		rc = ms_write_file(p, text, sync);
 	}
-	st->unsynced |= !sync;
+	if (!sync) /* provisioning, before the workers start: a CREATE never writes the flag */
+		st->unsynced = true;
 	if (!rc && sync) { /* the folder's entries, then its own name in the Maildir */
 		ms_path(st, user, &tmp, NULL, NULL, p, sizeof(p));
 		rc = ms_fsync_path(p);

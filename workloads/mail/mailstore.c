@@ -604,10 +604,10 @@ static int publish(struct mstore *st, int user, const char *tmp, bool last, int6
                    uint64_t size)
 {
 	struct ms_user *u = &st->u[user];
-	struct ms_box *b = &u->box[0]; /* INBOX: always loaded */
 	struct ms_ent e = { .in_new = true, .m = { .size = size, .time_s = now } };
 	char dst[MS_PATH];
 	pthread_mutex_lock(&u->lock);
+	struct ms_box *b = &u->box[0]; /* INBOX: always loaded; a CREATE may move the array */
 	e.m.uid = b->next_uid;
 	ms_name(e.m.name, sizeof(e.m.name), now, e.m.uid, r, size);
 	path_of(st, user, "new", e.m.name, dst, sizeof(dst));

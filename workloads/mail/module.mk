@@ -33,8 +33,10 @@ E2E_TESTS += workloads/mail/test/real_clients.sh workloads/mail/test/real_client
 E2E_TESTS += workloads/mail/test/tls.sh workloads/mail/test/tls.sh@hv
 
 HOST_PROGS += vcons-mail-load
-vcons-mail-load.srcs := workloads/mail/load_main.c workloads/mail/load_net.c \
-	workloads/mail/load_msg.c workloads/mail/load_journal.c workloads/mail/load_profile.c
+vcons-mail-load.srcs := workloads/mail/load_main.c workloads/mail/load_session.c \
+	workloads/mail/load_steps.c workloads/mail/load_conn.c workloads/mail/load_plan.c \
+	workloads/mail/load_net.c workloads/mail/load_imap.c workloads/mail/load_msg.c \
+	workloads/mail/load_journal.c workloads/mail/load_profile.c
 vcons-mail-load.deps := mailproto vcload vclib
 vcons-mail-load.ldlibs := -ljansson -lyaml -lssl -lcrypto -lpthread -lm
 E2E_TESTS += workloads/mail/test/load.sh workloads/mail/test/load.sh@hv
@@ -75,3 +77,11 @@ mailmsg-test.ldlibs := -lcmocka
 FUZZERS += mail-msg
 mail-msg.srcs := workloads/mail/fuzz/msg.c
 mail-msg.deps := mailproto
+
+# the load generator's user model and what it parses, without sockets
+UNIT_TESTS += mailload-test
+mailload-test.srcs := workloads/mail/test/load_test.c workloads/mail/load_plan.c \
+	workloads/mail/load_profile.c workloads/mail/load_msg.c workloads/mail/load_imap.c \
+	workloads/mail/load_net.c
+mailload-test.deps := mailproto vcload vclib
+mailload-test.ldlibs := -lcmocka -lyaml -lssl -lcrypto -lm

@@ -80,13 +80,14 @@ for url in "imap://$A:$IP" "imaps://$A:$ISP"; do
 done
 
 # vcons-mail-load with every session under TLS (half STARTTLS, half implicit), certificate
-# checked: no errors, every session TLS, resumptions, and --verify finds every message.
+# checked: no errors, completed IMAP sessions, every connection (SMTP and IMAP) TLS, resumptions,
+# and --verify finds every message.
 J=$T_TMP/journal
 "$LOAD" --target $A --smtp-port $SP --imap-port $IP --smtps-port $SSP --imaps-port $ISP --users 4 \
 	--mailboxes 5 --duration 3 --tls-pct 100 --tls-implicit-pct 50 --cacert "$D/cert.pem" --json \
 	--journal "$J" >"$T_TMP/load.json" 2>"$T_TMP/load.err"
 rc=$?
-read -r ops errs sess tls resumed sent < <(python3 - "$T_TMP/load.json" <<'PY'
+read -r ops errs sess conns tls resumed sent < <(python3 - "$T_TMP/load.json" <<'PY'
 import json, sys
 s = c = {}
 for line in open(sys.argv[1]):
@@ -95,15 +96,16 @@ for line in open(sys.argv[1]):
         s = o
     if o.get("type") == "mail-checks":
         c = o
-print(s.get("ops"), s.get("errors"), c.get("sessions"), c.get("tls_sessions"), c.get("tls_resumed"),
-      c.get("sent"))
+print(s.get("ops"), s.get("errors"), c.get("sessions"), c.get("connections"), c.get("tls_sessions"),
+      c.get("tls_resumed"), c.get("sent"))
 PY
 )
-echo "load over TLS: rc=$rc ops=$ops errors=$errs sessions=$sess tls=$tls resumed=$resumed sent=$sent"
-if [[ $rc == 0 && $ops -gt 20 && $errs == 0 && $sent -gt 0 && $tls == "$sess" && $resumed -gt 0 ]]; then
-	t_ok "vcons-mail-load --tls-pct 100: $ops ops, no errors, $tls TLS sessions ($resumed resumed)"
+echo "load over TLS: rc=$rc ops=$ops errors=$errs sessions=$sess connections=$conns tls=$tls resumed=$resumed sent=$sent"
+if [[ $rc == 0 && $ops -gt 20 && $errs == 0 && $sent -gt 0 && $sess -gt 0 && $conns -gt $sess &&
+	$tls == "$conns" && $resumed -gt 0 ]]; then
+	t_ok "vcons-mail-load --tls-pct 100: $ops ops, no errors, $sess sessions, all $tls connections TLS ($resumed resumed)"
 else
-	t_fail "vcons-mail-load --tls-pct 100" "rc=$rc ops=$ops errors=$errs sessions=$sess tls=$tls resumed=$resumed $(tail -2 "$T_TMP/load.err")"
+	t_fail "vcons-mail-load --tls-pct 100" "rc=$rc ops=$ops errors=$errs sessions=$sess connections=$conns tls=$tls resumed=$resumed $(tail -2 "$T_TMP/load.err")"
 fi
 "$LOAD" --target $A --imap-port $IP --verify --journal "$J" >"$T_TMP/verify.log" 2>&1
 t_check "vcons-mail-load --verify: every message acknowledged over TLS is there" test $? == 0

@@ -1,0 +1,381 @@
+/* Unit tests of vcons-mail-load's user model and the parsing it relies on (mailload-test): a seeded
+ * generator gives the same decisions twice and the profile's shares over many draws (sessions
+ * idle or working, searches, sends per session, which new messages are read and what becomes of
+ * them, folder counts and picks, message sizes); open-loop gaps average the configured mean in the
+ * profile's proportions; UID sets; the profile's keys, ranges and cross-field checks; the IMAP
+ * responses read back (LIST, SEARCH, EXISTS, COPYUID, APPENDUID, BODYSTRUCTURE); and generated
+ * messages whose part checksums match what the server's BODY[1] and BODY[2] return. */
+#include "tools/unit.h"
+#include "workloads/mail/imap_msg.h"
+#include "workloads/mail/load.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DRAWS 200000
+
+/* |got - want| within tol (percentage points or units). */
+#define assert_near(got, want, tol) assert_true(fabs((double)(got) - (double)(want)) <= (tol))
+
+static void same_seed_same_mix(void **state)
+{
+	(void)state;
+	struct mail_profile p;
+	profile_defaults(&p);
+	struct rng a, b, c;
+	rng_seed(&a, 42);
+	rng_seed(&b, 42);
+	rng_seed(&c, 43);
+	int differ = 0;
+	for (int i = 0; i < 1000; i++) {
+		struct session_plan x, y, z;
+		plan_session(&a, &p, &x);
+		plan_session(&b, &p, &y);
+		plan_session(&c, &p, &z);
+		assert_memory_equal(&x, &y, sizeof(x));
+		assert_int_equal(plan_fate(&a, &p), plan_fate(&b, &p));
+		assert_int_equal(plan_folder_count(&a, &p), plan_folder_count(&b, &p));
+		assert_int_equal(msg_size_draw(&a, &p), msg_size_draw(&b, &p));
+		differ += memcmp(&x, &z, sizeof(x)) != 0;
+		(void)plan_fate(&c, &p);
+		(void)plan_folder_count(&c, &p);
+		(void)msg_size_draw(&c, &p);
+	}
+	assert_true(differ > 100); /* another seed, another mix */
+}
+
+static void session_shares(void **state)
+{
+	(void)state;
+	struct mail_profile p;
+	profile_defaults(&p);
+	p.idle_session_pct = 15;
+	p.search_pct = 40;
+	p.send_mean = 1.5;
+	p.visit_pct = 30;
+	struct rng r;
+	rng_seed(&r, 7);
+	long idle = 0, search = 0, visit = 0, sends = 0, kinds[SEARCH_KINDS] = { 0 };
+	for (int i = 0; i < DRAWS; i++) {
+		struct session_plan s;
+		plan_session(&r, &p, &s);
+		if (s.idle) {
+			idle++;
+			assert_false(s.search || s.visit || s.sends);
+			continue;
+		}
+		search += s.search;
+		visit += s.visit;
+		sends += s.sends;
+		kinds[s.search_kind]++;
+	}
+	long work = DRAWS - idle;
+	assert_near(100.0 * idle / DRAWS, 15, 0.5);
+	assert_near(100.0 * search / work, 40, 0.5);
+	assert_near(100.0 * visit / work, 30, 0.5);
+	assert_near((double)sends / work, 1.5, 0.02);
+	for (int k = 0; k < SEARCH_KINDS; k++)
+		assert_near(100.0 * kinds[k] / work, 100.0 / SEARCH_KINDS, 0.5);
+}
+
+static void message_fates(void **state)
+{
+	(void)state;
+	struct mail_profile p;
+	profile_defaults(&p);
+	p.move_pct = 10;
+	p.trash_pct = 20;
+	p.delete_pct = 30;
+	p.read_pct = 60;
+	p.attachment_pct = 25;
+	struct rng r;
+	rng_seed(&r, 11);
+	long fate[4] = { 0 }, read = 0, att = 0;
+	for (int i = 0; i < DRAWS; i++) {
+		fate[plan_fate(&r, &p)]++;
+		read += plan_read(&r, &p);
+		att += plan_attachment(&r, &p);
+	}
+	assert_near(100.0 * fate[FATE_MOVE] / DRAWS, 10, 0.5);
+	assert_near(100.0 * fate[FATE_TRASH] / DRAWS, 20, 0.5);
+	assert_near(100.0 * fate[FATE_DELETE] / DRAWS, 30, 0.5);
+	assert_near(100.0 * fate[FATE_KEEP] / DRAWS, 40, 0.5);
+	assert_near(100.0 * read / DRAWS, 60, 0.5);
+	assert_near(100.0 * att / DRAWS, 25, 0.5);
+	p.move_pct = p.trash_pct = p.delete_pct = 0; /* nothing but keeping */
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(plan_fate(&r, &p), FATE_KEEP);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static void distributions(void **state)
+{
+	(void)state;
+	struct mail_profile p;
+	profile_defaults(&p);
+	p.size_median_bytes = 5000;
+	p.size_sigma = 1;
+	p.size_max_bytes = 100000;
+	p.folders_median = 6;
+	p.folders_max = 20;
+	struct rng r;
+	rng_seed(&r, 3);
+	static double size[DRAWS];
+	long folders[21] = { 0 }, capped = 0;
+	double pois = 0, pois2 = 0;
+	for (int i = 0; i < DRAWS; i++) {
+		size[i] = (double)msg_size_draw(&r, &p);
+		assert_true(size[i] >= 16 && size[i] <= 100000);
+		capped += size[i] == 100000;
+		int f = plan_folder_count(&r, &p);
+		assert_true(f >= 0 && f <= 20);
+		folders[f]++;
+		int k = plan_poisson(&r, 2.5);
+		pois += k;
+		pois2 += (double)k * k;
+	}
+	qsort(size, DRAWS, sizeof(size[0]), cmp_double);
+	assert_near(size[DRAWS / 2], 5000, 100); /* the median */
+	/* P(size > 100000) = P(z > ln 20) = 0.0013 */
+	assert_near(100.0 * capped / DRAWS, 0.13, 0.05);
+	long below = 0; /* the median folder count: half of the users have fewer than 6 */
+	for (int f = 0; f < 6; f++)
+		below += folders[f];
+	assert_near(100.0 * (below + folders[6] / 2.0) / DRAWS, 50, 3);
+	double mean = pois / DRAWS;
+	assert_near(mean, 2.5, 0.02);
+	assert_near(pois2 / DRAWS - mean * mean, 2.5, 0.05); /* Poisson: variance = mean */
+}
+
+static void folder_picks(void **state)
+{
+	(void)state;
+	struct rng r;
+	rng_seed(&r, 5);
+	long n[4] = { 0 };
+	for (int i = 0; i < DRAWS; i++)
+		n[plan_folder_pick(&r, 4)]++;
+	double h = 1 + 1 / 2.0 + 1 / 3.0 + 1 / 4.0; /* Zipf: P(k) = (1/k) / H_4 */
+	for (int k = 0; k < 4; k++)
+		assert_near(100.0 * n[k] / DRAWS, 100.0 / (k + 1) / h, 0.5);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(plan_folder_pick(&r, 1), 0);
+}
+
+static void gaps_average_the_rate(void **state)
+{
+	(void)state;
+	/* cycles of 9 commands at think weight 1 and a gap of weight 20, the mean weight learnt
+	 * from whole cycles: each gap in proportion to its weight, all of them averaging the rate's
+	 * mean */
+	double sum = 0, total = 0, think = 0, gap = 0;
+	uint64_t n = 0;
+	for (int s = 0; s < 1000; s++) {
+		for (int c = 0; c < 10; c++) {
+			double m = plan_gap_mean(2.0, c < 9 ? 1 : 20, s ? sum : 29, s ? n : 10);
+			total += m;
+			*(c < 9 ? &think : &gap) = m;
+		}
+		sum += 29;
+		n += 10;
+	}
+	assert_near(total / 10000, 2.0, 1e-9);
+	assert_near(gap / think, 20, 1e-9);
+	assert_near(think, 2.0 * 10 / 29, 1e-9);             /* mean weight (9 + 20) / 10 */
+	assert_near(plan_gap_mean(2.0, 5, 0, 0), 2.0, 1e-9); /* nothing learnt: the plain mean */
+
+	/* the prior: 10 sessions, a tenth of them idle (login, list, select, 4 polls, logout) */
+	struct mail_profile p;
+	profile_defaults(&p);
+	plan_gap_prior(&p, &sum, &n);
+	double w_work = 11 * p.think_weight + p.session_gap_weight;
+	double w_idle = 2 * p.think_weight + 5 * p.idle_poll_weight + p.session_gap_weight;
+	assert_near(sum, 10 * (0.1 * w_idle + 0.9 * w_work), 1e-9);
+	assert_int_equal(n, 116); /* 10 * (0.1 * 8 + 0.9 * 12) */
+	p.idle_session_pct = 0;
+	plan_gap_prior(&p, &sum, &n);
+	assert_near(sum / (double)n, (11 * p.think_weight + p.session_gap_weight) / 12, 1e-9);
+}
+
+static void uid_sets(void **state)
+{
+	(void)state;
+	const uint32_t u[] = { 3, 4, 5, 9, 11, 12 };
+	char set[64];
+	assert_int_equal(plan_uid_set(u, 6, 32, set, sizeof(set)), 6);
+	assert_string_equal(set, "3:5,9,11:12");
+	assert_int_equal(plan_uid_set(u, 6, 2, set, sizeof(set)), 4); /* two ranges */
+	assert_string_equal(set, "3:5,9");
+	assert_int_equal(plan_uid_set(u, 6, 32, set, 5), 3); /* "3:5,9" and its NUL need 6 */
+	assert_string_equal(set, "3:5");
+	assert_int_equal(plan_uid_set(u, 1, 32, set, sizeof(set)), 1);
+	assert_string_equal(set, "3");
+	assert_int_equal(plan_uid_set(u, 0, 32, set, sizeof(set)), 0);
+	assert_string_equal(set, "");
+}
+
+static void profile_keys(void **state)
+{
+	(void)state;
+	struct mail_profile p;
+	char err[256];
+	profile_defaults(&p);
+	assert_int_equal(profile_check(&p, err, sizeof(err)), 0);
+	assert_int_equal(profile_set(&p, "move_pct", "12.5"), 0);
+	assert_true(p.move_pct == 12.5);
+	assert_int_equal(profile_set(&p, "idle_polls", "7"), 0);
+	assert_int_equal(p.idle_polls, 7);
+	assert_int_equal(profile_set(&p, "size_max_bytes", "2000"), 0);
+	assert_int_equal(p.size_max_bytes, 2000);
+	assert_int_equal(profile_set(&p, "send_weight", "1"), -1); /* the old model's key */
+	assert_int_equal(profile_set(&p, "read_pct", "101"), -1);
+	assert_int_equal(profile_set(&p, "read_pct", "-1"), -1);
+	assert_int_equal(profile_set(&p, "read_pct", "lots"), -1);
+	assert_int_equal(profile_set(&p, "read_pct", ""), -1);
+	assert_int_equal(profile_set(&p, "recipients_max", "0"), -1);
+	assert_true(p.tls_pct == 0 && p.tls_implicit_pct == 50); /* plain unless asked */
+	assert_int_equal(profile_set(&p, "tls_pct", "30"), 0);
+	assert_int_equal(profile_set(&p, "tls_implicit_pct", "0"), 0);
+	assert_true(p.tls_pct == 30 && p.tls_implicit_pct == 0);
+	assert_int_equal(profile_set(&p, "tls_pct", "100.5"), -1);
+	assert_int_equal(profile_set(&p, "tls_implicit_pct", "-1"), -1);
+	profile_defaults(&p);
+	assert_int_equal(profile_set(&p, "trash_pct", "60"), 0);
+	assert_int_equal(profile_set(&p, "delete_pct", "60"), 0);
+	assert_int_equal(profile_check(&p, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "at most 100"));
+
+	char path[] = "/tmp/mailload-test-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	fputs("# a profile\nread_pct: 50\nfolders_median: 3\n", f);
+	fclose(f);
+	profile_defaults(&p);
+	assert_int_equal(profile_load(&p, path, err, sizeof(err)), 0);
+	assert_true(p.read_pct == 50 && p.folders_median == 3);
+	f = fopen(path, "w");
+	fputs("read_pct: {a: 1}\n", f);
+	fclose(f);
+	assert_int_equal(profile_load(&p, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "flat mapping"));
+	unlink(path);
+	assert_int_equal(profile_load(&p, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cannot open"));
+}
+
+static struct imap_result result(const char *const *lines, size_t n, const char *tail)
+{
+	struct imap_result res = { .n = n };
+	res.r = calloc(n ? n : 1, sizeof(*res.r));
+	for (size_t i = 0; i < n; i++)
+		res.r[i].text = strdup(lines[i]);
+	snprintf(res.status, sizeof(res.status), "OK");
+	snprintf(res.tail, sizeof(res.tail), "%s", tail);
+	return res;
+}
+
+static void imap_responses(void **state)
+{
+	(void)state;
+	char name[64];
+	assert_true(imap_list_name("* LIST (\\HasNoChildren \\Trash) \".\" Trash", name, 64));
+	assert_string_equal(name, "Trash");
+	assert_true(imap_list_name("* LIST () \".\" \"My \\\"box\\\"\"", name, 64));
+	assert_string_equal(name, "My \"box\"");
+	assert_true(imap_list_name("* LIST (\\Noselect) NIL INBOX", name, 64));
+	assert_string_equal(name, "INBOX");
+	assert_true(imap_list_name("* LIST () \"\\\\\" a", name, 64)); /* delimiter "\\" */
+	assert_string_equal(name, "a");
+	assert_false(imap_list_name("* LIST () \".\" {5}", name, 64));
+	assert_false(imap_list_name("* LSUB () \".\" a", name, 64));
+	assert_false(imap_list_name("* LIST () \".\" Folder12345", name, 8)); /* does not fit */
+
+	const char *const l1[] = { "* 3 EXISTS", "* SEARCH 2 7 19",
+		                   "* 0 RECENT", "* SEARCH 21",
+		                   "* 5 EXISTS", "* OK [COPYUID 9 4:6,10 20:23] moved",
+		                   "* SEARCH" };
+	struct imap_result res = result(l1, 7, "[APPENDUID 9 44] APPEND completed");
+	uint32_t *nums;
+	assert_int_equal(imap_search_nums(&res, &nums), 4);
+	assert_int_equal(nums[0], 2);
+	assert_int_equal(nums[2], 19);
+	assert_int_equal(nums[3], 21);
+	free(nums);
+	assert_int_equal(imap_exists(&res), 5);
+	assert_int_equal(imap_copyuid(&res, 4), 20);
+	assert_int_equal(imap_copyuid(&res, 6), 22);
+	assert_int_equal(imap_copyuid(&res, 10), 23);
+	assert_int_equal(imap_copyuid(&res, 7), 0);
+	assert_int_equal(imap_appenduid(&res), 44);
+	imap_result_free(&res);
+	res = result(NULL, 0, "[COPYUID 9 8 30] COPY completed"); /* COPY: in the tagged reply */
+	assert_int_equal(imap_copyuid(&res, 8), 30);
+	assert_int_equal(imap_exists(&res), -1);
+	assert_int_equal(imap_appenduid(&res), 0);
+	imap_result_free(&res);
+	assert_true(imap_multipart("* 1 FETCH (UID 4 BODYSTRUCTURE ((\"TEXT\" \"PLAIN\"))"));
+	assert_false(imap_multipart("* 1 FETCH (UID 4 BODYSTRUCTURE (\"TEXT\" \"PLAIN\"))"));
+	char q[64];
+	assert_int_equal(imap_quote("a\"b\\c", q, sizeof(q)), 9);
+	assert_string_equal(q, "\"a\\\"b\\\\c\"");
+}
+
+/* The section of parsed message m as BODY[part] would return it. */
+static void section_sum(const struct gen_msg *g, uint32_t part, char out[65])
+{
+	struct mime_msg m;
+	assert_int_equal(mime_parse(&m, g->data, g->len), 0);
+	struct mp_fetch_body b = { .nparts = 1, .part = { part } };
+	size_t off, len;
+	assert_true(imap_section(&m, &b, &off, &len));
+	msg_sha256_hex(g->data + off, len, out);
+	mime_free(&m);
+}
+
+static void messages_and_their_sums(void **state)
+{
+	(void)state;
+	struct rng r;
+	rng_seed(&r, 9);
+	const int rcpt[] = { 2, 5 };
+	for (size_t size = 20; size < 300000; size = size * 3 + 7) {
+		for (int mp = 0; mp < 2; mp++) {
+			struct gen_msg g;
+			char id[80], sum[65], actual[65], part[65], hdr[80];
+			assert_int_equal(msg_build(&g, &r, "run-1-7", 1, rcpt, 2, size, mp), 0);
+			assert_true(msg_inspect(g.data, g.len, id, sum, actual));
+			assert_string_equal(id, "run-1-7");
+			assert_string_equal(sum, actual);
+			assert_string_equal(sum, g.sum);
+			assert_true(msg_header(g.data, g.len, "To", hdr, sizeof(hdr)));
+			assert_string_equal(hdr, "user2@vcons.test, user5@vcons.test");
+			assert_true(g.len >= size && g.len < size + 2048);
+			if (mp) { /* the parts as the server's BODY[1] and BODY[2] cut them */
+				section_sum(&g, 1, part);
+				assert_string_equal(part, g.sum1);
+				section_sum(&g, 2, part);
+				assert_string_equal(part, g.sum2);
+				assert_true(msg_header(g.data, g.len, "X-Vcons-Sum-1", hdr, 65));
+				assert_string_equal(hdr, g.sum1);
+			} else {
+				assert_false(msg_header(g.data, g.len, "X-Vcons-Sum-1", hdr, 65));
+			}
+			msg_free(&g);
+		}
+	}
+}
+
+UNIT_MAIN(cmocka_unit_test(same_seed_same_mix), cmocka_unit_test(session_shares),
+          cmocka_unit_test(message_fates), cmocka_unit_test(distributions),
+          cmocka_unit_test(folder_picks), cmocka_unit_test(gaps_average_the_rate),
+          cmocka_unit_test(uid_sets), cmocka_unit_test(profile_keys),
+          cmocka_unit_test(imap_responses), cmocka_unit_test(messages_and_their_sums))
