@@ -20,7 +20,7 @@ void profile_defaults(struct mail_profile *p)
 		.recipients_max = 3,
 		.size_median_bytes = 4096,
 		.size_sigma = 1.0,
-		.size_max_bytes = 65536, /* vcons-mail refuses larger APPENDs for now (README) */
+		.size_max_bytes = 1048576,
 		.multipart_pct = 20,
 		.folders_median = 6,
 		.folders_sigma = 0.8,
