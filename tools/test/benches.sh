@@ -46,7 +46,9 @@ RULES = {
              ("runs.0.checksum_errors", ZERO), ("runs.0.fetched", POS),
              ("imap_sessions_per_hour", POS), ("runs.0.sessions_per_hour", POS),
              ("p95_us_by_command.login", POS), ("p95_us_by_command.fetch_headers", POS),
-             ("p95_us_by_command.smtp", POS)],
+             ("p95_us_by_command.smtp", POS), ("tls.max_mail_ops_per_s", POS),
+             ("tls.imap_sessions_per_hour", POS), ("tls.runs.0.errors", ZERO),
+             ("tls.runs.0.tls_sessions", POS), ("tls.p95_us_by_command.login", POS)],
     "jbb": [("jbb_business_ops_per_s", POS), ("final_ops", POS), ("self_check_ok", TRUE)],
     "idle": [("wakeups", POS), ("host_cpu_ms_per_s", POS), ("measured_s", POS)],
     "harness": [(f"runs.{i}.{k}", POS) for i in (0, 1) for k in
