@@ -59,6 +59,10 @@ static const char *const allowed[] = {
 	"sendfile",
 	"fstatfs",
 	"eventfd2",
+	/* snapshots (fdstate.c): a pipe's contents peeked into a scratch pipe, not consumed */
+	"tee",
+	/* snapshots: is this file one of hv's own standard fds (kcmp KCMP_FILE on itself) */
+	"kcmp",
 	/* sockets and readiness */
 	"socket",
 	"socketpair",

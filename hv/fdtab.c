@@ -170,3 +170,20 @@ void fdtab__close_on_exec(struct fdtab *t)
 	}
 	pthread_mutex_unlock(&t->lock);
 }
+
+int fdtab__next(struct fdtab *t, int fd, struct hfile **f, int *cloexec)
+{
+	int rc = -1;
+	pthread_mutex_lock(&t->lock);
+	for (int i = fd < 0 ? 0 : fd; i < t->n; i++) {
+		if (t->e[i].f) {
+			*f = t->e[i].f;
+			(*f)->refs++;
+			*cloexec = t->e[i].cloexec;
+			rc = i;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}

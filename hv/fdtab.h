@@ -43,5 +43,9 @@ int fdtab__dup(struct fdtab *t, int oldfd, int newfd, int min, int cloexec);
 int fdtab__cloexec(struct fdtab *t, int fd, int set); /* set < 0 reads the flag */
 /* Closes every fd marked close-on-exec (execve). */
 void fdtab__close_on_exec(struct fdtab *t);
+/* Walks the table (snapshots, fdstate.c): the lowest open guest fd >= `fd`, with a reference to
+ * its hfile in *f (the caller puts it) and its close-on-exec flag in *cloexec; -1 when there is
+ * none. Guest fds sharing one hfile (dup) give the same pointer. */
+int fdtab__next(struct fdtab *t, int fd, struct hfile **f, int *cloexec);
 
 #endif

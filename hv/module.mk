@@ -3,7 +3,7 @@ LIBS += hv
 hv.srcs := hv/elf.c hv/mem.c hv/mm.c hv/vcpu.c hv/vm.c hv/stack.c hv/cpuid.c hv/clock.c \
            hv/fdtab.c hv/path.c hv/stats.c hv/confine.c hv/uaccess.c hv/syscall.c hv/signal.c hv/process.c \
            hv/sys_file.c hv/sys_net.c hv/sys_poll.c hv/sys_mem.c hv/sys_thread.c hv/sys_time.c \
-           hv/sys_misc.c hv/timepage.c hv/wire.c hv/vdso_image.S
+           hv/sys_misc.c hv/timepage.c hv/wire.c hv/fdstate.c hv/fdstate_sock.c hv/vdso_image.S
 HV_LDLIBS := -lseccomp -ljansson -lyaml -lpthread
 
 # The guest vDSO (hv/vdso/): freestanding, its own flags (never a sanitizer's), linked by
@@ -41,6 +41,16 @@ UNIT_TESTS += hv-uaccess-test
 hv-uaccess-test.srcs := hv/test/uaccess_test.c
 hv-uaccess-test.deps := hv
 hv-uaccess-test.ldlibs := -lcmocka $(HV_LDLIBS)
+
+UNIT_TESTS += hv-wire-test
+hv-wire-test.srcs := hv/test/wire_test.c
+hv-wire-test.deps := hv
+hv-wire-test.ldlibs := -lcmocka $(HV_LDLIBS)
+
+UNIT_TESTS += hv-fdstate-test
+hv-fdstate-test.srcs := hv/test/fdstate_test.c
+hv-fdstate-test.deps := hv
+hv-fdstate-test.ldlibs := -lcmocka $(HV_LDLIBS)
 
 UNIT_TESTS += hv-lib-test
 hv-lib-test.srcs := hv/test/lib_test.c
