@@ -26,6 +26,7 @@ enum hv_exit {
 	HV_EXIT_OSERR = 71,   /* the host refused a resource (memory, threads, KVM ioctl) */
 	HV_EXIT_NOPERM = 77,  /* no permission to use /dev/kvm */
 	HV_EXIT_CONFIG = 78,  /* a bad profile or option value (CPUID file, address) */
+	HV_EXIT_BADSNAP = 76, /* not a snapshot, a damaged one, or one whose files changed */
 	HV_EXIT_CRASH_BASE = 128,
 };
 
@@ -68,10 +69,42 @@ int hv_vm_wait(struct hv_vm *vm);
 /* Asks a running guest to stop (as if killed by `sig`); hv_vm_wait() then returns 128 + sig. */
 void hv_vm_kill(struct hv_vm *vm, int sig);
 
+/* Ends the guest as if it called exit_group(status). */
+void hv_vm_exit(struct hv_vm *vm, int status);
+
 /* Writes the VM's statistics as JSON to `path`, atomically (temporary file, then rename). */
 int hv_vm_write_stats(struct hv_vm *vm, const char *path);
 
 void hv_vm_destroy(struct hv_vm *vm);
+
+/* Snapshots (hv/snapshot.h has the file format). */
+/* Stops every guest thread where its whole state is in KVM and hv; a blocking call it was in runs
+ * again after the resume. 0, or -1 with a reason (the guest is exiting, or a thread did not stop
+ * within 2 s). */
+int hv_vm_pause(struct hv_vm *vm, char *err, size_t errlen);
+void hv_vm_resume(struct hv_vm *vm);
+/* 1 while paused. */
+int hv_vm_paused(struct hv_vm *vm);
+
+struct hv_snapshot_info {
+	uint64_t file_bytes; /* on disk (only touched memory is stored) */
+	uint64_t pages;      /* guest pages saved */
+	uint64_t ns;         /* time taken, the VM paused */
+};
+/* Writes a paused VM's whole state to `path` (atomically: PATH.tmp, synced, renamed). With `stop`
+ * the VM is to end after it (hv_vm_exit): its connected TCP sockets go into repair mode as soon as
+ * their queues are read (closing them sends nothing: the connections live on in the VM restored
+ * from the file) and its other sockets close, so the restored VM can take its address; it cannot
+ * go on even when the write then fails. */
+int hv_vm_snapshot(struct hv_vm *vm, const char *path, int stop, struct hv_snapshot_info *info,
+                   char *err, size_t errlen);
+/* Builds a VM from a snapshot with cfg's root, address, stdio and options (cfg->argv unused);
+ * start it with hv_vm_start(). `verify` also checks every saved page's checksum. NULL with *code
+ * (HV_EXIT_BADSNAP for a file that is not a snapshot, damaged, or whose open files changed;
+ * HV_EXIT_CONFIG for a snapshot of a VM of another size, CPUID profile or address) and one line in
+ * err. */
+struct hv_vm *hv_vm_restore(const struct hv_config *cfg, const char *path, int verify, int *code,
+                            char *err, size_t errlen);
 
 /* Installs hv's seccomp filter on the calling process (all threads). Call after creating every VM.
  */

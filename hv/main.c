@@ -1,5 +1,6 @@
 /* hv/main.c: the `vcons-hv` command: options, one VM, signals (SIGINT/SIGTERM stop the guest,
  * SIGUSR1 writes statistics), confinement, and the guest's exit status as its own. */
+#include "hv/control.h"
 #include "hv/hv.h"
 #include "lib/vmopt.h"
 
@@ -20,7 +21,8 @@ static const char footer[] =
     "Exit status: the guest's; 128+N when the guest crashed with the fault Linux reports as\n"
     "signal N (e.g. 139 page fault, 132 invalid opcode); 2 usage; 65 not a static x86-64 ELF;\n"
     "66 program or directory missing; 69 no KVM; 71 host resource error; 77 no permission for\n"
-    "/dev/kvm; 78 bad option value or profile.\n";
+    "/dev/kvm; 76 not a snapshot, a damaged one or one whose files changed; 78 bad option\n"
+    "value or profile, or a snapshot of another VM (size, CPUID profile, address).\n";
 
 static const char *const page_sizes[] = { "2m", "4k", NULL };
 /* in enum hv_time_page_use's order */
@@ -37,13 +39,15 @@ static const struct vmopt_spec hv_spec = {
 	.min_scale = 0.01,
 	.max_scale = 100,
 	.scale_why = "not a number from 0.01 to 100",
+	.program_optional = true, /* --restore SNAPSHOT instead */
 };
 
 struct hv_opts {
 	struct hv_config cfg;
 	const char *stats;
-	bool trace, no_seccomp;
+	bool trace, no_seccomp, verify_snapshot;
 	int time_page;
+	const char *control, *restore;
 };
 
 /* OPT_RUN, or the exit status after --help or a bad command line. */
@@ -63,6 +67,14 @@ static int parse(int argc, char **argv, struct hv_opts *o)
 		          "unusable; force: trust a TSC the CPU flags do not vouch for",
 		  .def = "on" },
 		{ OPT_FLAG("trace", &o->trace), .help = "print each system call to stderr" },
+		{ OPT_STRING("control", &o->control), .arg = "PATH",
+		  .help = "serve a control socket at PATH: status, pause, resume,\n"
+		          "snapshot (JSON lines; hv/control.h)" },
+		{ OPT_STRING("restore", &o->restore), .arg = "SNAPSHOT",
+		  .help = "start the VM a snapshot saved instead of a PROGRAM\n"
+		          "(its memory is read as the guest touches it)" },
+		{ OPT_FLAG("verify-snapshot", &o->verify_snapshot),
+		  .help = "with --restore: check every saved page's checksum first" },
 		{ OPT_FLAG("no-seccomp", &o->no_seccomp),
 		  .help = "do not confine vcons-hv itself with seccomp" },
 		OPT_END,
@@ -81,6 +93,16 @@ static int parse(int argc, char **argv, struct hv_opts *o)
 	c->time_page = (enum hv_time_page_use)o->time_page;
 	c->trace = o->trace;
 	c->argv = (const char *const *)vm.argv;
+	if (rc == OPT_RUN && !o->restore == !(vm.argv && vm.argv[0])) {
+		fprintf(stderr, "vcons-hv: %s\n",
+		        o->restore ? "--restore takes no PROGRAM: the snapshot holds it"
+		                   : "no PROGRAM given (or --restore SNAPSHOT)");
+		return HV_EXIT_USAGE;
+	}
+	if (rc == OPT_RUN && o->verify_snapshot && !o->restore) {
+		fprintf(stderr, "vcons-hv: --verify-snapshot goes with --restore\n");
+		return HV_EXIT_USAGE;
+	}
 	return rc;
 }
 
@@ -131,10 +153,19 @@ int main(int argc, char **argv)
 
 	char err[512];
 	int code;
-	struct hv_vm *vm = hv_vm_create(&cfg, &code, err, sizeof(err));
+	struct hv_vm *vm =
+	    o.restore ? hv_vm_restore(&cfg, o.restore, o.verify_snapshot, &code, err, sizeof(err))
+	              : hv_vm_create(&cfg, &code, err, sizeof(err));
 	if (!vm) {
 		fprintf(stderr, "vcons-hv: %s\n", err);
 		return code;
+	}
+	int stopped = 0;
+	struct control *ctl = NULL;
+	if (o.control &&
+	    !(ctl = control__start(vm, cfg.name, o.control, &stopped, err, sizeof(err)))) {
+		fprintf(stderr, "vcons-hv: %s\n", err);
+		return HV_EXIT_OSERR;
 	}
 	st.vm = vm;
 	pthread_t sig_thread;
@@ -148,6 +179,9 @@ int main(int argc, char **argv)
 		return HV_EXIT_OSERR;
 	}
 	int status = hv_vm_wait(vm);
+	control__remove(ctl);
+	if (stopped) /* a snapshot with "stop" ended it: the snapshot carries the guest on */
+		status = 0;
 	if (stats && hv_vm_write_stats(vm, stats) < 0)
 		fprintf(stderr, "vcons-hv: cannot write statistics to %s\n", stats);
 	(void)fflush(stdout);

@@ -219,11 +219,19 @@ void mem__reset_ram(struct vm *vm)
 	// cppcheck-suppress leakReturnValNotUsed ; lands on vm->ram, which mem__free unmaps
 	(void)mmap(vm->ram, vm->mem, PROT_READ | PROT_WRITE,
 	           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+	vm->ram_file = 0; /* nothing of a snapshot's image is left */
+	vm->ram_runs.n = 0;
 }
 
 void mem__discard(struct vm *vm, uint64_t gva, uint64_t len)
 {
 	/* Private anonymous memory: MADV_DONTNEED frees it and the next touch reads zeroes; KVM's
-	 * MMU notifier drops the guest's translation of the freed pages. */
-	madvise(vm->ram + gva, len, MADV_DONTNEED);
+	 * MMU notifier drops the guest's translation of the freed pages. RAM mapped from a
+	 * snapshot would read the file's pages again: fresh anonymous memory goes there instead. */
+	if (vm->ram_file)
+		// cppcheck-suppress leakReturnValNotUsed ; lands inside vm->ram
+		(void)mmap(vm->ram + gva, len, PROT_READ | PROT_WRITE,
+		           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+	else
+		madvise(vm->ram + gva, len, MADV_DONTNEED);
 }

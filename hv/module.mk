@@ -3,8 +3,9 @@ LIBS += hv
 hv.srcs := hv/elf.c hv/mem.c hv/mm.c hv/vcpu.c hv/vm.c hv/stack.c hv/cpuid.c hv/clock.c \
            hv/fdtab.c hv/path.c hv/stats.c hv/confine.c hv/uaccess.c hv/syscall.c hv/signal.c hv/process.c \
            hv/sys_file.c hv/sys_net.c hv/sys_poll.c hv/sys_mem.c hv/sys_thread.c hv/sys_time.c \
-           hv/sys_misc.c hv/timepage.c hv/wire.c hv/fdstate.c hv/fdstate_sock.c hv/vdso_image.S
-HV_LDLIBS := -lseccomp -ljansson -lyaml -lpthread
+           hv/sys_misc.c hv/timepage.c hv/wire.c hv/snapshot.c hv/snapshot_state.c hv/snapshot_restore.c \
+           hv/fdstate.c hv/fdstate_sock.c hv/vdso_image.S
+HV_LDLIBS := -lseccomp -ljansson -lyaml -lcrypto -lpthread
 
 # The guest vDSO (hv/vdso/): freestanding, its own flags (never a sanitizer's), linked by
 # hv/vdso/vdso.lds into a small ET_DYN image that hv/vdso_image.S embeds into libhv.
@@ -23,7 +24,7 @@ $(B)/obj/hv/vdso_image.o: $(HV_VDSO)
 $(B)/obj/hv/vdso_image.o: CFLAGS += -DHV_VDSO_SO='"$(HV_VDSO)"'
 
 HOST_PROGS += vcons-hv
-vcons-hv.srcs := hv/main.c
+vcons-hv.srcs := hv/main.c hv/control.c
 vcons-hv.deps := hv vclib
 vcons-hv.ldlibs := $(HV_LDLIBS)
 
@@ -59,7 +60,7 @@ hv-lib-test.ldlibs := -lcmocka $(HV_LDLIBS)
 
 # Guest programs for hv's conformance tests (static; each prints a transcript compared native vs hv).
 HV_GUEST_TESTS := t_files t_threads t_time t_mem t_net t_sqlite t_tls t_crash t_confine t_cpuid t_robust \
-                  t_clock t_race
+                  t_clock t_race t_snap
 GUEST_PROGS += $(addprefix hv-,$(HV_GUEST_TESTS))
 $(foreach t,$(HV_GUEST_TESTS),$(eval hv-$(t).srcs := hv/test/guest/$(t).c))
 $(foreach t,$(HV_GUEST_TESTS),$(eval hv-$(t).ldlibs := -lpthread))
@@ -76,7 +77,7 @@ $(B)/guest/hv-t_clock-musl: hv/test/guest/t_clock.c
 		-o $@ $< -lpthread
 
 E2E_TESTS += hv/test/conformance.sh hv/test/confinement.sh hv/test/busybox.sh hv/test/errors.sh \
-              hv/test/guest-memory.sh hv/test/vdso.sh
+              hv/test/guest-memory.sh hv/test/vdso.sh hv/test/snapshot.sh
 # hv's handlers against a guest rewriting their arguments while they run (t_race), native vs hv
 E2E_TESTS += hv/test/race.sh
 

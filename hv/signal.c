@@ -228,7 +228,7 @@ static long suspend(struct vcpu *c, uint64_t mask)
 	c->suspend_mask = c->sigmask;
 	c->suspend_mask_saved = 1;
 	c->sigmask = mask & ~UNBLOCKABLE;
-	while (!atomic_load(&vm->exiting)) {
+	while (!atomic_load(&vm->exiting) && !atomic_load(&vm->pausing)) {
 		if ((atomic_load(&vm->pending) | c->pending) & ~c->sigmask)
 			break;
 		pthread_mutex_lock(&vm->lock);

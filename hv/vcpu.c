@@ -331,6 +331,22 @@ static void on_exception(struct vcpu *c, int vec)
 	crash(c, exceptions[vec].sig ? exceptions[vec].sig : SIGSEGV, what, f[0], f[3]);
 }
 
+/* A blocking call that a pause interrupted: back to the `syscall` instruction with the call's
+ * number in rax, so that it runs again after the resume (or the restore), as Linux restarts a
+ * call that a stop interrupted. Its arguments are still in their registers. */
+static void restart_syscall_after_pause(struct vcpu *c, uint64_t nr)
+{
+	struct kvm_regs r = *vcpu__regs(c);
+	if (c->suspend_mask_saved) { /* rt_sigsuspend: its mask goes back until it runs again */
+		c->sigmask = c->suspend_mask;
+		c->suspend_mask_saved = 0;
+	}
+	r.rax = nr;
+	r.rip = r.rcx - 2; /* `syscall` is 0f 05 */
+	r.rflags = r.r11;
+	vcpu__set_user_regs(c, &r);
+}
+
 /* A `syscall` exit: service the call, then return to the instruction after `syscall`. */
 static void on_syscall(struct vcpu *c)
 {
@@ -340,6 +356,10 @@ static void on_syscall(struct vcpu *c)
 	long ret = syscall__dispatch(c, nr, args);
 	if (ret == SYSCALL_NORETURN)
 		return;
+	if (ret == -EINTR && atomic_load(&c->vm->pausing) && !atomic_load(&c->vm->exiting)) {
+		restart_syscall_after_pause(c, nr);
+		return;
+	}
 	if (signal__deliver(c, ret))
 		return; /* the vCPU now enters a signal handler */
 	r = vcpu__regs(c);
@@ -441,6 +461,8 @@ static void *vcpu_thread(void *arg)
 	pthread_sigmask(SIG_SETMASK, &set, NULL);
 
 	for (;;) {
+		if (atomic_load(&vm->pausing))
+			vcpu__park(c);
 		if (atomic_load(&vm->exiting))
 			break;
 		if (!vm->stats.first_run_ns)
@@ -495,6 +517,28 @@ void vcpu__init_signals(void)
 	int rc = uaccess__init();
 	if (rc < 0)
 		fprintf(stderr, "vcons-hv: cannot install the fault handler: %s\n", strerror(-rc));
+}
+
+void vcpu__park(struct vcpu *c)
+{
+	struct vm *vm = c->vm;
+	struct kvm_run *run = c->run;
+	/* What hv changed since the last exit waits in kvm_run for the next KVM_RUN: put it into
+	 * KVM now, so that a snapshot reads one state from KVM. */
+	if (run->kvm_dirty_regs & KVM_SYNC_X86_REGS)
+		(void)ioctl(c->fd, KVM_SET_REGS, &run->s.regs.regs);
+	if (run->kvm_dirty_regs & KVM_SYNC_X86_SREGS)
+		(void)ioctl(c->fd, KVM_SET_SREGS, &run->s.regs.sregs);
+	run->kvm_dirty_regs = 0;
+	run->immediate_exit = 0;
+	pthread_mutex_lock(&vm->lock);
+	vm->nparked++;
+	pthread_cond_broadcast(&vm->parked);
+	while (atomic_load(&vm->pausing) && !atomic_load(&vm->exiting))
+		pthread_cond_wait(&vm->resumed, &vm->lock);
+	vm->nparked--;
+	pthread_mutex_unlock(&vm->lock);
+	/* a snapshot may have read (never written) the state: kvm_run's copy is still current */
 }
 
 /* Called with vm->lock held. Makes every running vCPU leave KVM_RUN or a blocking host call. */

@@ -127,7 +127,7 @@ static int load_program(struct vm *vm, int *code, char *err, size_t n)
 	return 0;
 }
 
-static int set_boundary(struct vm *vm, int *code, char *err, size_t n)
+int vm__set_boundary(struct vm *vm, int stdio, int *code, char *err, size_t n)
 {
 	const struct hv_config *cfg = &vm->cfg;
 	if (inet_pton(AF_INET, cfg->net_addr, &vm->addr) != 1 ||
@@ -142,7 +142,7 @@ static int set_boundary(struct vm *vm, int *code, char *err, size_t n)
 	snprintf(vm->cwd, sizeof(vm->cwd), "/");
 	if (fdtab__init(&vm->fds, FD_LIMIT) < 0)
 		return fail(code, HV_EXIT_OSERR, err, n, "out of memory");
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 3 && stdio; i++) {
 		if (cfg->stdio_fds[i] < 0)
 			continue;
 		int h = fcntl(cfg->stdio_fds[i], F_DUPFD_CLOEXEC, 3);
@@ -155,7 +155,7 @@ static int set_boundary(struct vm *vm, int *code, char *err, size_t n)
 
 static pthread_once_t signals_once = PTHREAD_ONCE_INIT;
 
-struct hv_vm *hv_vm_create(const struct hv_config *cfg, int *code, char *err, size_t errlen)
+struct vm *vm__new(const struct hv_config *cfg, int *code, char *err, size_t errlen)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 	if (!vm) {
@@ -169,14 +169,12 @@ struct hv_vm *hv_vm_create(const struct hv_config *cfg, int *code, char *err, si
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->cwd_lock, NULL);
 	pthread_cond_init(&vm->done, NULL);
+	pthread_cond_init(&vm->parked, NULL);
+	pthread_cond_init(&vm->resumed, NULL);
 	vm->mem = (cfg->mem_bytes + MIB2 - 1) & ~(MIB2 - 1);
 	vm->umask = 022;
 	if (vm->mem < 16 * MIB2 || vm->mem > (64ULL << 30)) {
 		fail(code, HV_EXIT_CONFIG, err, errlen, "--mem must be between 32 MiB and 64 GiB");
-		goto out;
-	}
-	if (!cfg->argv || !cfg->argv[0]) {
-		fail(code, HV_EXIT_USAGE, err, errlen, "no program to run");
 		goto out;
 	}
 	pthread_once(&signals_once, vcpu__init_signals);
@@ -187,7 +185,23 @@ struct hv_vm *hv_vm_create(const struct hv_config *cfg, int *code, char *err, si
 		*code = HV_EXIT_OSERR;
 		goto out;
 	}
-	if (load_program(vm, code, err, errlen) < 0 || set_boundary(vm, code, err, errlen) < 0)
+	return vm;
+out:
+	hv_vm_destroy((struct hv_vm *)vm);
+	return NULL;
+}
+
+struct hv_vm *hv_vm_create(const struct hv_config *cfg, int *code, char *err, size_t errlen)
+{
+	if (!cfg->argv || !cfg->argv[0]) {
+		fail(code, HV_EXIT_USAGE, err, errlen, "no program to run");
+		return NULL;
+	}
+	struct vm *vm = vm__new(cfg, code, err, errlen);
+	if (!vm)
+		return NULL;
+	if (load_program(vm, code, err, errlen) < 0 ||
+	    vm__set_boundary(vm, 1, code, err, errlen) < 0)
 		goto out;
 	vm->stats.kvm_vm = stats__kvm_open(vm->vm_fd);
 	vm->pid = getpid();
@@ -209,7 +223,8 @@ out:
 int hv_vm_start(struct hv_vm *hvm, char *err, size_t errlen)
 {
 	struct vm *vm = (struct vm *)hvm;
-	clock__start(vm);
+	if (!vm->restored) /* a restored VM's clocks go on from their saved bases */
+		clock__start(vm);
 	if (timepage__start(vm) < 0) {
 		snprintf(err, errlen, "cannot start the time page's thread: %s", strerror(errno));
 		return -1;
@@ -255,7 +270,73 @@ void vm__exit_group(struct vm *vm, int status)
 	}
 	vcpu__kick_all(vm);
 	pthread_cond_broadcast(&vm->done);
+	pthread_cond_broadcast(&vm->resumed); /* parked threads leave too */
 	pthread_mutex_unlock(&vm->lock);
+}
+
+int vm__pause(struct vm *vm)
+{
+	uint64_t deadline = clock__host_ns(CLOCK_MONOTONIC) + 2000000000ULL;
+	pthread_mutex_lock(&vm->lock);
+	atomic_store(&vm->pausing, 1);
+	/* Every live thread parks, a new one (a clone in flight) as soon as it starts. A thread
+	 * may enter a blocking host call just after a kick: kick again until all are parked. */
+	int rc = 0;
+	while (vm->nparked < vm->nlive && !atomic_load(&vm->exiting)) {
+		if (clock__host_ns(CLOCK_MONOTONIC) > deadline) {
+			rc = -2;
+			break;
+		}
+		vcpu__kick_all(vm);
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 5 * 1000 * 1000;
+		if (t.tv_nsec >= 1000000000L)
+			t.tv_sec++, t.tv_nsec -= 1000000000L;
+		pthread_cond_timedwait(&vm->parked, &vm->lock, &t);
+	}
+	if (atomic_load(&vm->exiting))
+		rc = -1;
+	pthread_mutex_unlock(&vm->lock);
+	if (rc < 0)
+		vm__resume(vm);
+	return rc;
+}
+
+int hv_vm_pause(struct hv_vm *hvm, char *err, size_t errlen)
+{
+	struct vm *vm = (struct vm *)hvm;
+	if (atomic_load(&vm->pausing))
+		return 0;
+	int rc = vm__pause(vm);
+	if (rc == -1)
+		snprintf(err, errlen, "the guest is exiting");
+	else if (rc == -2)
+		snprintf(err, errlen, "a guest thread did not stop within 2 s");
+	return rc < 0 ? -1 : 0;
+}
+
+void hv_vm_resume(struct hv_vm *hvm)
+{
+	vm__resume((struct vm *)hvm);
+}
+
+int hv_vm_paused(struct hv_vm *hvm)
+{
+	return atomic_load(&((struct vm *)hvm)->pausing);
+}
+
+void vm__resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	atomic_store(&vm->pausing, 0);
+	pthread_cond_broadcast(&vm->resumed);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void hv_vm_exit(struct hv_vm *hvm, int status)
+{
+	vm__exit_group((struct vm *)hvm, status);
 }
 
 void hv_vm_kill(struct hv_vm *hvm, int sig)
@@ -364,6 +445,7 @@ void hv_vm_destroy(struct hv_vm *hvm)
 		fdtab__free(&vm->fds);
 	mm__free(vm);
 	mem__free(vm);
+	free(vm->ram_runs.r);
 	free(vm->cpuid);
 	if (vm->root_fd >= 0)
 		close(vm->root_fd);
@@ -376,5 +458,7 @@ void hv_vm_destroy(struct hv_vm *hvm)
 	pthread_mutex_destroy(&vm->lock);
 	pthread_mutex_destroy(&vm->cwd_lock);
 	pthread_cond_destroy(&vm->done);
+	pthread_cond_destroy(&vm->parked);
+	pthread_cond_destroy(&vm->resumed);
 	free(vm);
 }

@@ -97,6 +97,11 @@ struct timepage {             /* the keeper of the VM's time page (timepage.c) *
 	int have_offsets;
 };
 
+struct snap_runs { /* page-aligned [start, end) ranges of guest RAM, ascending */
+	uint64_t (*r)[2];
+	size_t n, cap;
+};
+
 struct vm {
 	struct hv_config cfg;
 	const char *name;
@@ -142,6 +147,15 @@ struct vm {
 	struct vm_stats stats;
 	uint64_t clock_base_host_ns[2]; /* CLOCK_REALTIME, CLOCK_MONOTONIC at start */
 	struct timepage tp;
+
+	/* Pause (vm.c): while `pausing`, every vCPU thread parks at the top of its run loop, its
+	 * state all in KVM; a blocking host call it was in is restarted after the resume. */
+	atomic_int pausing;
+	int nparked; /* under lock */
+	pthread_cond_t parked, resumed;
+	int ram_file; /* guest RAM is a private mapping of a snapshot file (snapshot.c) */
+	struct snap_runs ram_runs; /* the pages that file holds */
+	int restored;              /* built from a snapshot: its clock bases are the saved ones */
 };
 
 /* vcpu.c */
@@ -157,6 +171,9 @@ int vcpu__attach(struct vcpu *c, char *err, size_t errlen);
 void vcpu__detach(struct vcpu *c);
 int vcpu__start(struct vcpu *c);
 void vcpu__kick_all(struct vm *vm);
+/* At the top of the run loop while the VM is pausing: pushes the registers hv changed into KVM,
+ * counts itself parked and waits for the resume. */
+void vcpu__park(struct vcpu *c);
 uint64_t vcpu__fs_base(struct vcpu *c);
 void vcpu__set_fs_base(struct vcpu *c, uint64_t base);
 struct kvm_regs *vcpu__regs(struct vcpu *c);
@@ -177,11 +194,22 @@ int signal__deliver(struct vcpu *c, long ret);
 void signal__raise(struct vcpu *c, int sig);
 
 /* vm.c */
+/* A VM with KVM, its CPUID profile, memory and system area, but no program, boundary or thread
+ * yet (hv_vm_create and snapshot__restore go on from here). */
+struct vm *vm__new(const struct hv_config *cfg, int *code, char *err, size_t errlen);
+/* Opens the root, checks the address and sets up the fd table (with cfg's stdio fds when
+ * `stdio`). */
+int vm__set_boundary(struct vm *vm, int stdio, int *code, char *err, size_t n);
 /* A vCPU for a new guest thread (recycled or created), set to `regs`: its tid or -EAGAIN. */
 int vm__new_thread(struct vm *vm, const struct kvm_regs *regs, uint64_t fs, struct vcpu **out);
 int vm__start_thread(struct vm *vm, struct vcpu *c);
 int vm__has_thread(struct vm *vm, int tid);
 void vm__exit_group(struct vm *vm, int status);
 void vm__thread_exited(struct vcpu *c);
+/* Stops every guest thread at a point where its whole state is in KVM and hv (vcpu__park).
+ * Returns 0, -1 when the guest is exiting, -2 when a thread did not stop within 2 s (a host
+ * call that does not return on a kick). The VM stays paused until vm__resume(). */
+int vm__pause(struct vm *vm);
+void vm__resume(struct vm *vm);
 
 #endif

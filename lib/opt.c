@@ -225,7 +225,7 @@ static int positionals(struct opt_cmd *cmd, int argc, char **argv, int i)
 		return usage_error(cmd, "unexpected argument ", argv[i]);
 	if (cmd->args && cmd->max_args > 0 && argc - i > cmd->max_args)
 		return usage_error(cmd, "unexpected argument ", argv[i + cmd->max_args]);
-	if (cmd->args && i >= argc) {
+	if (cmd->args && i >= argc && !cmd->args_optional) {
 		char what[128];
 		snprintf(what, sizeof(what), "no %s given", cmd->args);
 		return usage_error(cmd, what, "");

@@ -82,11 +82,12 @@ struct opt_cmd {
 	const char *about;    /* before the options, may be NULL */
 	const char *footer;   /* after the options, may be NULL */
 	const struct opt *opts;
-	const char *args; /* the positional arguments' name, NULL: none allowed */
-	int max_args;     /* the most positional arguments (with args set); 0: any number */
-	bool interleave;  /* options may follow positional arguments (argv is permuted) */
-	int value_status; /* exit status after a bad value; 0: OPT_USAGE_STATUS */
-	int argi;         /* set by opt_parse(): the first positional argument */
+	const char *args;   /* the positional arguments' name, NULL: none allowed */
+	int max_args;       /* the most positional arguments (with args set); 0: any number */
+	bool args_optional; /* the positional arguments may be absent (the caller checks) */
+	bool interleave;    /* options may follow positional arguments (argv is permuted) */
+	int value_status;   /* exit status after a bad value; 0: OPT_USAGE_STATUS */
+	int argi;           /* set by opt_parse(): the first positional argument */
 };
 
 /* Table entries, type-checked (a pointer of another type is a compile error, "pointer type

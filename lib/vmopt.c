@@ -98,6 +98,7 @@ int vmopt_parse(const struct vmopt_spec *spec, const struct opt *own, struct vmo
 		               .footer = spec->footer,
 		               .opts = all,
 		               .args = "PROGRAM",
+		               .args_optional = spec->program_optional,
 		               .value_status = spec->value_status };
 	int rc = opt_parse(&cmd, argc, argv);
 	if (rc == OPT_RUN)

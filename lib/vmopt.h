@@ -36,6 +36,7 @@ struct vmopt_spec {
 	const char *mem_why; /* why a --mem below min_mem is refused */
 	double min_scale, max_scale;
 	const char *scale_why; /* why a --clock-scale outside the range is refused */
+	bool program_optional; /* PROGRAM may be absent (vcons-hv --restore): the caller checks */
 };
 
 struct vmopt {

@@ -29,6 +29,9 @@ RAM_OWNERS = {
     "vm.c": "loads the program into fresh RAM before the first guest instruction",
     "process.c": "execve loads the new program into fresh RAM (elf.c), no guest thread runs",
     "stack.c": "builds the first stack before the first guest instruction",
+    "snapshot.c": "copies a paused VM's touched pages into the snapshot file (no guest thread runs)",
+    "snapshot_restore.c": "maps the image and file mappings over RAM before the first instruction",
+    "snapshot_state.c": "finds the host file mappings over RAM in /proc/self/maps (addresses only)",
 }
 RAM_USE = re.compile(r"(->|\.)ram\b(?!_)")
 OLD_HELPERS = re.compile(r"\b(guest_ptr|GUEST_PTR)\b")

@@ -1,0 +1,206 @@
+/* Guest test program for snapshots (hv/test/snapshot.sh): holds one of each kind of state a
+ * snapshot must carry (a file with an offset, a pipe with bytes in it, an eventfd count, an armed
+ * timerfd, an epoll set, a listening socket, a connected TCP socket, a thread counting with the
+ * MONOTONIC clock, a thread blocked on a condition variable, the main thread blocked in a call),
+ * serves line commands on one TCP connection, and on "check" says whether all of it is intact.
+ *   t_snap PORT        listens on PORT, prints "ready pid=P counter=N" and serves one client:
+ *                      "echo TEXT" -> "TEXT", "check" -> "check ok ..." or "check FAIL: why",
+ *                      "quit" -> exits 0 */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+static atomic_long counter;
+static atomic_int stop, backwards;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static int woken;
+
+static int64_t mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static void *count(void *arg)
+{
+	(void)arg;
+	int64_t last = mono_ns();
+	while (!atomic_load(&stop)) {
+		int64_t now = mono_ns();
+		if (now < last)
+			atomic_fetch_add(&backwards, 1);
+		last = now;
+		atomic_fetch_add(&counter, 1);
+		struct timespec ms = { 0, 1000000 };
+		nanosleep(&ms, NULL);
+	}
+	return NULL;
+}
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&lock);
+	while (!woken)
+		pthread_cond_wait(&cond, &lock);
+	pthread_mutex_unlock(&lock);
+	return (void *)42L;
+}
+
+struct state {
+	int file, pipe_r, pipe_w, ev, timer, ep;
+	long counter0;
+};
+
+static void setup(struct state *s)
+{
+	int p[2];
+	s->file = open("/state.txt", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (s->file < 0 || write(s->file, "abc", 3) != 3 || pipe2(p, O_NONBLOCK) < 0 ||
+	    write(p[1], "xyz", 3) != 3) {
+		perror("setup");
+		exit(1);
+	}
+	s->pipe_r = p[0];
+	s->pipe_w = p[1];
+	s->ev = eventfd(5, EFD_NONBLOCK);
+	s->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+	struct itimerspec it = { { 0, 20000000 }, { 0, 20000000 } };
+	timerfd_settime(s->timer, 0, &it, NULL);
+	s->ep = epoll_create1(0);
+	struct epoll_event e1 = { .events = EPOLLIN, .data.u64 = 11 };
+	struct epoll_event e2 = { .events = EPOLLIN, .data.u64 = 22 };
+	if (s->ev < 0 || s->timer < 0 || s->ep < 0 ||
+	    epoll_ctl(s->ep, EPOLL_CTL_ADD, s->pipe_r, &e1) < 0 ||
+	    epoll_ctl(s->ep, EPOLL_CTL_ADD, s->ev, &e2) < 0) {
+		perror("setup");
+		exit(1);
+	}
+}
+
+/* Every piece of state as set up, the threads alive: "ok ..." or "FAIL: what". */
+static void check(struct state *s, char *out, size_t n)
+{
+	char buf[16] = "";
+	uint64_t v = 0, ticks = 0;
+	struct epoll_event ev[4];
+	int ne = epoll_wait(s->ep, ev, 4, 0);
+	uint64_t seen = 0;
+	for (int i = 0; i < ne; i++)
+		seen += ev[i].data.u64;
+	if (ne != 2 || seen != 33) {
+		snprintf(out, n, "FAIL: epoll reported %d ready (data sum %llu, want 2, 33)", ne,
+		         (unsigned long long)seen);
+		return;
+	}
+	if (read(s->pipe_r, buf, sizeof(buf)) != 3 || memcmp(buf, "xyz", 3)) {
+		snprintf(out, n, "FAIL: the pipe did not hold xyz");
+		return;
+	}
+	if (read(s->ev, &v, 8) != 8 || v != 5) {
+		snprintf(out, n, "FAIL: the eventfd read %llu, not 5", (unsigned long long)v);
+		return;
+	}
+	struct timespec ms = { 0, 50000000 };
+	nanosleep(&ms, NULL);
+	if (read(s->timer, &ticks, 8) != 8 || ticks == 0) {
+		snprintf(out, n, "FAIL: the timerfd did not fire");
+		return;
+	}
+	char file[16] = "";
+	if (write(s->file, "def", 3) != 3 || pread(s->file, file, sizeof(file) - 1, 0) != 6 ||
+	    strcmp(file, "abcdef")) {
+		snprintf(out, n, "FAIL: the file reads \"%s\", not abcdef (offset lost)", file);
+		return;
+	}
+	long c = atomic_load(&counter);
+	if (c <= s->counter0 || atomic_load(&backwards)) {
+		snprintf(out, n, "FAIL: counter %ld (was %ld), MONOTONIC went back %d times", c,
+		         s->counter0, atomic_load(&backwards));
+		return;
+	}
+	snprintf(out, n, "ok pid=%d counter=%ld ticks=%llu", (int)getpid(), c,
+	         (unsigned long long)ticks);
+}
+
+static int serve(int conn, struct state *s)
+{
+	FILE *in = fdopen(conn, "r");
+	char line[512], reply[600];
+	while (in && fgets(line, sizeof(line), in)) {
+		line[strcspn(line, "\n")] = 0;
+		if (!strncmp(line, "echo ", 5))
+			snprintf(reply, sizeof(reply), "%s\n", line + 5);
+		else if (!strcmp(line, "check")) {
+			char r[400];
+			check(s, r, sizeof(r));
+			snprintf(reply, sizeof(reply), "check %s\n", r);
+		} else if (!strcmp(line, "quit"))
+			return 0;
+		else
+			snprintf(reply, sizeof(reply), "unknown %s\n", line);
+		if (write(conn, reply, strlen(reply)) < 0)
+			return 1;
+	}
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: t_snap PORT\n");
+		return 2;
+	}
+	struct state s;
+	setup(&s);
+	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	struct sockaddr_in a = { .sin_family = AF_INET,
+		                 .sin_port = htons((uint16_t)atoi(argv[1])) };
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 4) < 0) {
+		perror("listen");
+		close(l);
+		return 1;
+	}
+	pthread_t t1, t2;
+	pthread_create(&t1, NULL, count, NULL);
+	pthread_create(&t2, NULL, sleeper, NULL);
+	while (atomic_load(&counter) < 20) {
+		struct timespec ms = { 0, 1000000 };
+		nanosleep(&ms, NULL);
+	}
+	s.counter0 = atomic_load(&counter);
+	printf("ready pid=%d counter=%ld\n", (int)getpid(), s.counter0);
+	fflush(stdout);
+	int conn = accept(l, NULL, NULL); /* blocked here, or in serve()'s read, at the snapshot */
+	if (conn < 0) {
+		perror("accept");
+		return 1;
+	}
+	int rc = serve(conn, &s);
+	pthread_mutex_lock(&lock);
+	woken = 1;
+	pthread_cond_signal(&cond);
+	pthread_mutex_unlock(&lock);
+	void *r;
+	pthread_join(t2, &r);
+	atomic_store(&stop, 1);
+	pthread_join(t1, NULL);
+	printf("done rc=%d sleeper=%ld\n", rc, (long)r);
+	return rc || r != (void *)42L;
+}

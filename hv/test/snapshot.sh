@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Snapshots (hv/snapshot.h, hv/control.h): t_snap holds one of each kind of state; a snapshot
+# with "stop" under an open TCP connection, then --restore: the same connection, its pipe,
+# eventfd, epoll set, timerfd, file offset, threads (one blocked in accept or read, one on a
+# condition variable) and MONOTONIC carry on; pause/status/resume and a snapshot the guest runs
+# on after; damaged, truncated, foreign and mismatched snapshots are refused with one line and
+# their exit code. The cases are driven by snapshot_drive.py.
+source "$VCONS_TOP/tools/testlib.sh"
+names=("snapshot, stop and restore" "pause, resume, and a snapshot the guest runs on after"
+	"a truncated snapshot is refused" "a damaged snapshot is refused"
+	"a file that is no snapshot is refused" "a snapshot of a VM of another size is refused"
+	"--restore with a PROGRAM is a usage error" "a snapshot whose open file changed since is refused")
+require_kvm "${names[@]}"
+if ! grep -q ' constant_tsc' /proc/cpuinfo || ! grep -q ' nonstop_tsc' /proc/cpuinfo; then
+	echo "# no constant_tsc/nonstop_tsc: the guest's clocks are system calls here" >&2
+fi
+mkdir -p "$T_TMP/work"
+port=$((20000 + RANDOM % 20000))
+python3 "$VCONS_TOP/hv/test/snapshot_drive.py" "$B/vcons-hv" "$B/guest/hv-t_snap" "$T_TMP/work" \
+	127.0.0.1 "$port" | tee "$T_TMP/drive.out"
+rc=${PIPESTATUS[0]}
+if grep -q '^not ok' "$T_TMP/drive.out" || ((rc != 0)); then
+	for f in "$T_TMP"/work/*.err; do
+		[[ -s $f ]] && { echo "# $f:"; tail -5 "$f"; } >&2
+	done
+	T_FAILED=1
+fi
+t_done
