@@ -61,6 +61,7 @@ static void plan_commands(void **state)
 	assert_true(has_args(&v.generator, "--mailboxes", "100"));
 	assert_true(has_args(&v.generator, "--set", "read_pct=70"));
 	assert_true(has_args(&v.generator, "--set", "size_max_bytes=1048576"));
+	assert_true(has_args(&v.generator, "--set", "imap_idle_pct=100")); /* idle sessions IDLE */
 	assert_false(has_args(&v.generator, "--ramp", NULL));
 	assert_int_equal(
 	    plan__vm(&p, &platform_native, &paths, 0, ROLE_JAVA, 100, 10, &v, err, sizeof(err)), 0);

@@ -30,8 +30,10 @@ struct mail_profile {
 	int folder_max_msgs;   /* a folder holding more is pruned (INBOX: the oldest archived) */
 	int trash_max_msgs;    /* Trash holding more is emptied */
 	/* sessions */
-	double idle_session_pct; /* sessions that only keep the mailbox open, polling with NOOP */
-	int idle_polls;          /* NOOPs of an idle session */
+	double idle_session_pct; /* sessions that only keep the mailbox open and watch it ... */
+	double imap_idle_pct;    /* ... of them, those that wait in IDLE (RFC 2177); the rest poll
+	                          * with NOOP */
+	int idle_polls;          /* IDLE commands (or NOOPs) of an idle session */
 	double read_pct;         /* share of new messages whose body is read */
 	double attachment_pct;   /* share of read multipart messages whose attachment is opened */
 	double move_pct;         /* of read messages: moved to a personal folder ... */
@@ -43,16 +45,16 @@ struct mail_profile {
 	/* pacing (open loop): gaps are exponential, their means in these proportions, scaled so
 	 * that all users together issue --rate commands per second */
 	double think_weight;       /* between two commands of a session */
-	double idle_poll_weight;   /* between two NOOPs of an idle session */
+	double idle_poll_weight;   /* an idle session's watch: the gap after each IDLE or NOOP */
 	double session_gap_weight; /* from a LOGOUT to the next session's connection */
 	/* transport */
 	double tls_pct;          /* % of sessions (SMTP connections, IMAP sessions) under TLS */
 	double tls_implicit_pct; /* % of those on the implicit-TLS ports; the rest use STARTTLS */
 };
 void profile_defaults(struct mail_profile *p);
-/* Sets one field from its text ("key", "value"); 0, or -1 when the key is unknown or the value out
- * of range. */
-int profile_set(struct mail_profile *p, const char *key, const char *val);
+/* Sets one field from its text ("key", "value"); 0, or -1 with the reason in err (the key unknown,
+ * the value no number or out of the key's range). */
+int profile_set(struct mail_profile *p, const char *key, const char *val, char *err, size_t errlen);
 /* Reads a flat YAML mapping of the fields above; 0, or -1 with a message in err. */
 int profile_load(struct mail_profile *p, const char *file, char *err, size_t errlen);
 /* The checks that span fields (move + trash + delete <= 100, ...); 0, or -1 with err. */
@@ -62,7 +64,8 @@ int profile_check(const struct mail_profile *p, char *err, size_t errlen);
 enum fate { FATE_KEEP, FATE_MOVE, FATE_TRASH, FATE_DELETE };
 enum search_kind { SEARCH_UNSEEN, SEARCH_FROM, SEARCH_SUBJECT, SEARCH_SINCE, SEARCH_KINDS };
 struct session_plan {
-	bool idle;   /* an idle session: LOGIN, SELECT, idle_polls NOOPs, LOGOUT */
+	bool idle;   /* an idle session: LOGIN, LIST, SELECT, idle_polls watches, LOGOUT ... */
+	bool push;   /* ... each watch an IDLE (else a NOOP poll) */
 	bool search; /* one UID SEARCH of INBOX */
 	enum search_kind search_kind;
 	int sends;  /* messages sent (SMTP) and appended to Sent */
@@ -84,7 +87,8 @@ double plan_lognormal(struct rng *r, double median, double sigma, double lo, dou
 double plan_gap_mean(double mean_gap_s, double weight, double sum, uint64_t n);
 /* Where that mean weight starts: PRIOR_SESSIONS sessions as the profile's mix would weigh them, a
  * working one taken as PRIOR_WORK_CMDS commands (what the default profile measures: README), an
- * idle one as its polls and four more; the run's own sessions soon outweigh it. */
+ * idle one as its watches and four more (a polling one waits a watch before its first NOOP, an
+ * IDLE one a think time before its first IDLE); the run's own sessions soon outweigh it. */
 #define PRIOR_SESSIONS  10
 #define PRIOR_WORK_CMDS 12
 void plan_gap_prior(const struct mail_profile *p, double *sum, uint64_t *n);
@@ -150,6 +154,16 @@ int imap_cmd(struct mconn *c, unsigned *tagno, struct imap_result *res, const ch
 int imap_cmd_lit(struct mconn *c, unsigned *tagno, struct imap_result *res, const void *lit,
                  size_t litlen, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 void imap_result_free(struct imap_result *res);
+/* IDLE (RFC 2177), in two halves, since the client's wait lies between them. imap_idle_start
+ * sends "tagN IDLE" and reads up to the server's "+" continuation: 0 when the server idles (the
+ * updates it sent before the "+" in res, status ""), 1 when it answered with a tagged status
+ * instead (res->status: NO, BAD), -1 when the connection failed. imap_idle_done ends the IDLE of
+ * tag number tagno: it first reads what the server has sent while idling, without waiting (the
+ * first *pushed responses of res), then sends DONE and collects the rest up to the tagged reply
+ * (status set; a tagged reply among the pushed ones, the server ending IDLE itself, is that
+ * reply and no DONE is sent). 0 or -1. */
+int imap_idle_start(struct mconn *c, unsigned *tagno, struct imap_result *res);
+int imap_idle_done(struct mconn *c, unsigned tagno, struct imap_result *res, size_t *pushed);
 /* "UID 17" inside a FETCH response text -> 17, 0 if absent. */
 uint32_t imap_resp_uid(const struct imap_resp *r);
 
@@ -164,6 +178,8 @@ bool imap_list_name(const char *text, char *dst, size_t cap);
 long imap_search_nums(const struct imap_result *res, uint32_t **out);
 /* N of the last "* N EXISTS", or -1. */
 long imap_exists(const struct imap_result *res);
+/* How many of the responses res->r[from..to) are "* N EXISTS". */
+size_t imap_exists_count(const struct imap_result *res, size_t from, size_t to);
 /* From "[COPYUID v src dst]" (an untagged OK, as MOVE sends it, or the tagged tail): the
  * destination UID of source UID src_uid; 0 when absent or not in the sets. */
 uint32_t imap_copyuid(const struct imap_result *res, uint32_t src_uid);

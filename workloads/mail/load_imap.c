@@ -93,19 +93,33 @@ long imap_search_nums(const struct imap_result *res, uint32_t **out)
 	return (long)n;
 }
 
+/* "* N EXISTS" -> N, else -1. */
+static long exists_of(const char *t)
+{
+	char *end;
+	if (strncmp(t, "* ", 2))
+		return -1;
+	long v = strtol(t + 2, &end, 10);
+	return end != t + 2 && v >= 0 && !strcmp(end, " EXISTS") ? v : -1;
+}
+
 long imap_exists(const struct imap_result *res)
 {
 	long n = -1;
 	for (size_t i = 0; i < res->n; i++) {
-		const char *t = res->r[i].text;
-		char *end;
-		if (strncmp(t, "* ", 2))
-			continue;
-		long v = strtol(t + 2, &end, 10);
-		if (end != t + 2 && !strcmp(end, " EXISTS"))
+		long v = exists_of(res->r[i].text);
+		if (v >= 0)
 			n = v;
 	}
 	return n;
+}
+
+size_t imap_exists_count(const struct imap_result *res, size_t from, size_t to)
+{
+	size_t k = 0;
+	for (size_t i = from; i < to && i < res->n; i++)
+		k += exists_of(res->r[i].text) >= 0;
+	return k;
 }
 
 /* The index of uid in sequence set s (up to its end or a space), or -1. */

@@ -56,8 +56,9 @@ static int load_profile(struct opts *o, char *err, size_t errlen)
 		char key[64];
 		const char *eq = strchr(o->sets[i], '=');
 		snprintf(key, sizeof(key), "%.*s", (int)(eq - o->sets[i]), o->sets[i]);
-		if (profile_set(p, key, eq + 1)) {
-			snprintf(err, errlen, "--set: bad key or value '%s'", o->sets[i]);
+		char why[192];
+		if (profile_set(p, key, eq + 1, why, sizeof(why))) {
+			snprintf(err, errlen, "--set %s: %s", o->sets[i], why);
 			return -1;
 		}
 	}
@@ -138,7 +139,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		.prog = "vcons-mail-load",
 		.about =
 		    "  drives vcons-mail with SPECmail-style users: IMAP sessions (list, read, "
-		    "search,\n  file, delete) and SMTP deliveries; every command is an op\n",
+		    "search,\n  file, delete; or watch the mailbox in IDLE) and SMTP deliveries; "
+		    "every command\n  is an op\n",
 		.footer =
 		    "Exit: 0 ok, 1 a checksum mismatch or a wrong SEARCH answer (with --verify: a "
 		    "lost,\ndamaged, duplicated or misplaced message), 2 bad option or profile.\n",
@@ -205,7 +207,10 @@ static void print_json(struct lg *lg, struct run *r, int csu)
 		  { "sessions_failed", sr.failed },
 		  { "connections", r->connections },
 		  { "tls_sessions", r->tls_sessions },
-		  { "tls_resumed", r->tls_resumed } };
+		  { "tls_resumed", r->tls_resumed },
+		  { "idle_completed", r->idle_completed },
+		  { "idle_exists", r->idle_exists },
+		  { "idle_exists_pushed", r->idle_pushed } };
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		json_object_set_new(o, f[i].k, json_integer((json_int_t)f[i].v));
 	json_object_set_new(o, "sessions_per_hour", json_real(sr.per_hour));
@@ -246,6 +251,10 @@ static void print_summary(struct lg *lg, struct run *r, bool json, int csu)
 	       "them resumed\n",
 	       (unsigned long long)r->connections, (unsigned long long)r->tls_sessions,
 	       (unsigned long long)r->tls_resumed);
+	printf("IDLE: %llu ended with DONE and OK; %llu EXISTS seen in them, %llu of those pushed "
+	       "before the DONE\n",
+	       (unsigned long long)r->idle_completed, (unsigned long long)r->idle_exists,
+	       (unsigned long long)r->idle_pushed);
 }
 
 /* The client context, if any session uses TLS. 0, or -1 after a message. */

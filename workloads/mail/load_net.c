@@ -1,11 +1,12 @@
 /* workloads/mail/load_net.c: blocking client connections for vcons-mail-load, plain or under TLS
  * (OpenSSL: implicit, or switched after STARTTLS), with SMTP reply and IMAP response reading
- * (literals included). */
+ * (literals included), and IDLE's two halves (the updates pushed while idling told apart). */
 #include "workloads/mail/load.h"
 
 #include <openssl/x509v3.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -290,39 +291,62 @@ static int read_response(struct mconn *c, struct imap_resp *r)
 	}
 }
 
-/* Reads responses until the tagged one for `tag` (status and tail into res, the rest collected). */
-static int collect(struct mconn *c, const char *tag, struct imap_result *res)
+/* Adds response r to res (taking its memory); 0, or -1 (r freed, res freed) when out of memory. */
+static int res_add(struct imap_result *res, struct imap_resp *r, size_t *cap)
 {
-	size_t taglen = strlen(tag), cap = 0;
-	for (;;) {
-		struct imap_resp r;
-		if (read_response(c, &r)) {
-			free(r.text);
-			free(r.lit);
+	if (res->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		struct imap_resp *nr = realloc(res->r, nc * sizeof(*nr));
+		if (!nr) {
+			free(r->text);
+			free(r->lit);
 			imap_result_free(res);
 			return -1;
 		}
-		if (strncmp(r.text, tag, taglen) == 0 && r.text[taglen] == ' ') {
-			const char *st = r.text + taglen + 1;
-			size_t sl = strcspn(st, " ");
-			snprintf(res->status, sizeof(res->status), "%.*s", (int)sl, st);
-			snprintf(res->tail, sizeof(res->tail), "%s", st[sl] ? st + sl + 1 : "");
-			free(r.text);
-			free(r.lit);
+		res->r = nr;
+		*cap = nc;
+	}
+	res->r[res->n++] = *r;
+	return 0;
+}
+
+/* Whether r is the tagged response for `tag`: then its status and tail go into res, r is freed. */
+static bool tagged(struct imap_resp *r, const char *tag, struct imap_result *res)
+{
+	size_t taglen = strlen(tag);
+	if (strncmp(r->text, tag, taglen) || r->text[taglen] != ' ')
+		return false;
+	const char *st = r->text + taglen + 1;
+	size_t sl = strcspn(st, " ");
+	snprintf(res->status, sizeof(res->status), "%.*s", (int)sl, st);
+	snprintf(res->tail, sizeof(res->tail), "%s", st[sl] ? st + sl + 1 : "");
+	free(r->text);
+	free(r->lit);
+	return true;
+}
+
+/* One response into r; -1 (r freed, res freed) when the connection failed. */
+static int next_response(struct mconn *c, struct imap_resp *r, struct imap_result *res)
+{
+	if (read_response(c, r) == 0)
+		return 0;
+	free(r->text);
+	free(r->lit);
+	imap_result_free(res);
+	return -1;
+}
+
+/* Reads responses until the tagged one for `tag` (status and tail into res, the rest collected). */
+static int collect(struct mconn *c, const char *tag, struct imap_result *res, size_t *cap)
+{
+	for (;;) {
+		struct imap_resp r;
+		if (next_response(c, &r, res))
+			return -1;
+		if (tagged(&r, tag, res))
 			return 0;
-		}
-		if (res->n == cap) {
-			cap = cap ? cap * 2 : 16;
-			struct imap_resp *nr = realloc(res->r, cap * sizeof(*nr));
-			if (!nr) {
-				free(r.text);
-				free(r.lit);
-				imap_result_free(res);
-				return -1;
-			}
-			res->r = nr;
-		}
-		res->r[res->n++] = r;
+		if (res_add(res, &r, cap))
+			return -1;
 	}
 }
 
@@ -347,7 +371,8 @@ static int vcmd(struct mconn *c, unsigned *tagno, struct imap_result *res, const
 	if (mconn_send(c, line, (size_t)n + 2) ||
 	    (lit && (mconn_send(c, lit, litlen) || mconn_send(c, "\r\n", 2))))
 		return -1;
-	return collect(c, tag, res);
+	size_t cap = 0;
+	return collect(c, tag, res, &cap);
 }
 
 int imap_cmd(struct mconn *c, unsigned *tagno, struct imap_result *res, const char *fmt, ...)
@@ -367,6 +392,79 @@ int imap_cmd_lit(struct mconn *c, unsigned *tagno, struct imap_result *res, cons
 	int rc = vcmd(c, tagno, res, lit, litlen, fmt, ap);
 	va_end(ap);
 	return rc;
+}
+
+int imap_idle_start(struct mconn *c, unsigned *tagno, struct imap_result *res)
+{
+	char line[32], tag[16];
+	memset(res, 0, sizeof(*res));
+	snprintf(tag, sizeof(tag), "t%u", ++*tagno);
+	int n = snprintf(line, sizeof(line), "%s IDLE\r\n", tag);
+	if (mconn_send(c, line, (size_t)n))
+		return -1;
+	size_t cap = 0;
+	for (;;) {
+		struct imap_resp r;
+		if (next_response(c, &r, res))
+			return -1;
+		if (r.text[0] == '+') {
+			free(r.text);
+			free(r.lit);
+			return 0;
+		}
+		if (tagged(&r, tag, res))
+			return 1;
+		if (res_add(res, &r, &cap))
+			return -1;
+	}
+}
+
+/* Whether a response has arrived, or begun to: bytes in the buffer, in OpenSSL's, or on the
+ * socket (or its end). No waiting: under TLS what the socket holds may be no application data
+ * (a session ticket), so OpenSSL peeks at it without blocking. */
+static bool arrived(const struct mconn *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+	if (c->off < c->len || (c->ssl && SSL_pending(c->ssl) > 0))
+		return true;
+	if (poll(&p, 1, 0) <= 0)
+		return false;
+	if (!c->ssl)
+		return true;
+	int fl = fcntl(c->fd, F_GETFL);
+	if (fl < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return true; /* then a blocking read: a response is most likely there */
+	char b;
+	int k = SSL_peek(c->ssl, &b, 1);
+	bool more = k > 0 || SSL_get_error(c->ssl, k) != SSL_ERROR_WANT_READ; /* data, or the end */
+	(void)fcntl(c->fd, F_SETFL, fl);
+	return more;
+}
+
+int imap_idle_done(struct mconn *c, unsigned tagno, struct imap_result *res, size_t *pushed)
+{
+	char tag[16];
+	memset(res, 0, sizeof(*res));
+	snprintf(tag, sizeof(tag), "t%u", tagno);
+	size_t cap = 0;
+	*pushed = 0;
+	while (arrived(c)) { /* what the server sent while the client waited */
+		struct imap_resp r;
+		if (next_response(c, &r, res))
+			return -1;
+		if (tagged(&r, tag, res)) {
+			*pushed = res->n;
+			return 0;
+		}
+		if (res_add(res, &r, &cap))
+			return -1;
+	}
+	*pushed = res->n;
+	if (mconn_send(c, "DONE\r\n", 6)) {
+		imap_result_free(res);
+		return -1;
+	}
+	return collect(c, tag, res, &cap);
 }
 
 uint32_t imap_resp_uid(const struct imap_resp *r)

@@ -1,8 +1,8 @@
 /* workloads/mail/load_plan.c: the user model's decisions for vcons-mail-load, as pure functions of
  * the profile and a random generator (so a seeded generator gives the same mix, and the unit tests
- * check the shares): what a session does, which new messages are read and what becomes of them,
- * how many folders a user keeps and which one a message is filed in, the open-loop gaps, and the
- * UID sets the commands carry. */
+ * check the shares): what a session does (an idle one: watching with IDLE or polling with NOOP),
+ * which new messages are read and what becomes of them, how many folders a user keeps and which
+ * one a message is filed in, the open-loop gaps, and the UID sets the commands carry. */
 #include "workloads/mail/load.h"
 
 #include <math.h>
@@ -42,6 +42,7 @@ void plan_session(struct rng *r, const struct mail_profile *p, struct session_pl
 	*out = (struct session_plan){ 0 };
 	if (pct(r, p->idle_session_pct)) {
 		out->idle = true;
+		out->push = pct(r, p->imap_idle_pct);
 		return;
 	}
 	out->search = pct(r, p->search_pct);
@@ -94,10 +95,16 @@ int plan_folder_pick(struct rng *r, int n)
 
 void plan_gap_prior(const struct mail_profile *p, double *sum, uint64_t *n)
 {
-	double idle = p->idle_session_pct / 100;
+	double idle = p->idle_session_pct / 100, push = p->imap_idle_pct / 100;
 	double w_work = (PRIOR_WORK_CMDS - 1) * p->think_weight + p->session_gap_weight;
-	double w_idle = 2 * p->think_weight + (p->idle_polls + 1) * p->idle_poll_weight +
-	                p->session_gap_weight; /* login, list, select, the polls, logout */
+	/* login, list, select, the watches, logout: a polling session waits a watch before each
+	 * NOOP and after the last; an IDLE one thinks before its first IDLE and watches after each
+	 */
+	double w_poll =
+	    2 * p->think_weight + (p->idle_polls + 1) * p->idle_poll_weight + p->session_gap_weight;
+	double w_push =
+	    3 * p->think_weight + p->idle_polls * p->idle_poll_weight + p->session_gap_weight;
+	double w_idle = push * w_push + (1 - push) * w_poll;
 	*sum = PRIOR_SESSIONS * (idle * w_idle + (1 - idle) * w_work);
 	*n = (uint64_t)lround(PRIOR_SESSIONS *
 	                      (idle * (p->idle_polls + 4) + (1 - idle) * PRIOR_WORK_CMDS));

@@ -5,6 +5,7 @@
  *     move_pct: 20
  *     size_median_bytes: 4096
  *     folders_median: 6
+ *     imap_idle_pct: 100
  *     tls_pct: 30 */
 #include "workloads/mail/load.h"
 
@@ -28,6 +29,7 @@ void profile_defaults(struct mail_profile *p)
 		.folder_max_msgs = 200,
 		.trash_max_msgs = 50,
 		.idle_session_pct = 10,
+		.imap_idle_pct = 100,
 		.idle_polls = 4,
 		.read_pct = 70,
 		.attachment_pct = 30,
@@ -71,6 +73,7 @@ static const struct field {
 	I(folder_max_msgs, 1, 100000),
 	I(trash_max_msgs, 1, 100000),
 	D(idle_session_pct, 0, 100),
+	D(imap_idle_pct, 0, 100),
 	I(idle_polls, 1, 1000),
 	D(read_pct, 0, 100),
 	D(attachment_pct, 0, 100),
@@ -89,19 +92,20 @@ static const struct field {
 #undef I
 };
 
-int profile_set(struct mail_profile *p, const char *key, const char *val)
+int profile_set(struct mail_profile *p, const char *key, const char *val, char *err, size_t errlen)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(val, &end);
-	if (errno || end == val || *end)
-		return -1;
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		const struct field *f = &fields[i];
 		if (strcmp(key, f->name))
 			continue;
-		if (!(v >= f->lo && v <= f->hi))
+		char *end;
+		errno = 0;
+		double v = strtod(val, &end);
+		if (errno || end == val || *end || !(v >= f->lo && v <= f->hi)) {
+			snprintf(err, errlen, "%s must be a number from %.15g to %.15g, not '%s'",
+			         key, f->lo, f->hi, val);
 			return -1;
+		}
 		char *dst = (char *)p + f->off;
 		if (f->type == F_DOUBLE)
 			*(double *)(void *)dst = v;
@@ -111,6 +115,7 @@ int profile_set(struct mail_profile *p, const char *key, const char *val)
 			*(uint64_t *)(void *)dst = (uint64_t)v;
 		return 0;
 	}
+	snprintf(err, errlen, "unknown profile key '%s'", key);
 	return -1;
 }
 
@@ -169,9 +174,9 @@ int profile_load(struct mail_profile *p, const char *file, char *err, size_t err
 				snprintf(key, sizeof(key), "%s", s);
 				have_key = true;
 			} else {
-				if (profile_set(p, key, s)) {
-					snprintf(err, errlen, "%s: bad key or value '%s: %s'", file,
-					         key, s);
+				char why[192];
+				if (profile_set(p, key, s, why, sizeof(why))) {
+					snprintf(err, errlen, "%s: %s", file, why);
 					rc = -1;
 				}
 				have_key = false;

@@ -23,8 +23,9 @@ enum op_type {
 	OP_MOVE,          /* UID MOVE to a folder or Trash */
 	OP_STORE,         /* UID STORE +FLAGS.SILENT (\Deleted) */
 	OP_EXPUNGE,       /* UID EXPUNGE */
-	OP_NOOP,          /* an idle session's poll */
-	OP_APPEND,        /* a sent message APPENDed to Sent */
+	OP_NOOP,          /* a polling idle session's NOOP */
+	OP_IDLE,   /* a watching idle session's IDLE: sent, "+"; DONE and OK in its next op */
+	OP_APPEND, /* a sent message APPENDed to Sent */
 	OP_LOGOUT,
 	OP_SMTP, /* an SMTP delivery (own connection: EHLO, MAIL, RCPT..., DATA, QUIT) */
 	OP_TYPES
@@ -54,6 +55,9 @@ struct run {
 	_Atomic uint64_t fetched, checked_against_journal, parts_checked, checksum_errors,
 	    search_errors, sent, acked_rcpts, appended, moved, deleted, sessions, sessions_failed,
 	    session_cmds;
+	/* IDLE: commands ended with DONE and answered OK; "* N EXISTS" they brought after the "+",
+	 * and of those the ones that had come before the DONE was sent (pushed by the server) */
+	_Atomic uint64_t idle_completed, idle_exists, idle_pushed;
 	/* transport (load_conn.c): SMTP connections and IMAP sessions opened, of them under TLS, of
 	 * those resuming a TLS session */
 	_Atomic uint64_t connections, tls_sessions, tls_resumed;
@@ -118,6 +122,8 @@ struct user {
 	struct mconn imap;
 	bool up;
 	unsigned tag;
+	bool idling;       /* an IDLE is under way (its DONE not sent) ... */
+	unsigned idle_tag; /* ... with this tag number */
 	enum phase ph;
 	struct session_plan plan;
 	int cmds;     /* commands so far */
@@ -163,6 +169,10 @@ int step_list(struct run *r, struct user *u, bool *create_needed);
 int step_create(struct run *r, struct user *u, int folder);
 int step_select(struct run *r, struct user *u, int folder);
 int step_noop(struct run *r, struct user *u);
+/* Ends the IDLE under way, if any (step_idle_done), then begins the next: IDLE, "+". */
+int step_idle(struct run *r, struct user *u);
+/* Ends the IDLE under way, if any: DONE, the updates (EXISTS counted), the tagged OK. */
+int step_idle_done(struct run *r, struct user *u);
 int step_fetch_flags(struct run *r, struct user *u);
 int step_fetch_headers(struct run *r, struct user *u, struct rng *g);
 int step_fetch_recent(struct run *r, struct user *u);

@@ -1,14 +1,15 @@
 /* workloads/mail/load_session.c: vcons-mail-load's user model as a session flow. Each simulated
  * user runs sessions one after another, each on a new IMAP connection: LOGIN, LIST (and, the
- * first time, CREATE of the folders it lacks), SELECT INBOX; then either an idle session (NOOP
- * polls) or a working one: the flag resync, the headers of new mail (ENVELOPE, BODYSTRUCTURE,
+ * first time, CREATE of the folders it lacks), SELECT INBOX; then either an idle session, which
+ * watches the mailbox (IDLE, each one ended by DONE at the start of the next command; or NOOP
+ * polls), or a working one: the flag resync, the headers of new mail (ENVELOPE, BODYSTRUCTURE,
  * FLAGS, HEADER.FIELDS), reading some bodies or parts, a SEARCH, filing what was read (UID MOVE to
  * a folder or Trash, STORE \Deleted + UID EXPUNGE), sending mail (SMTP, then APPEND to Sent), a
  * visit to another folder, pruning a full folder; LOGOUT. Every engine op is ONE of those commands
  * (or one SMTP delivery), counted as its type; what to do is load_plan.c's, how load_steps.c's.
  * In open loop the gap before each command is exponential with a mean in the profile's
- * proportions (think time, idle polls, the gap between sessions), scaled so that all users
- * together issue --rate commands per second on average. */
+ * proportions (think time, an idle session's watches, the gap between sessions), scaled so that
+ * all users together issue --rate commands per second on average. */
 #include "workloads/mail/load_sess.h"
 
 #include <stdlib.h>
@@ -27,6 +28,7 @@ const char *const op_names[OP_TYPES] = {
 	[OP_STORE] = "store",
 	[OP_EXPUNGE] = "expunge",
 	[OP_NOOP] = "noop",
+	[OP_IDLE] = "idle",
 	[OP_APPEND] = "append",
 	[OP_LOGOUT] = "logout",
 	[OP_SMTP] = "smtp",
@@ -294,8 +296,8 @@ static int command(struct run *r, struct user *u, struct rng *g, int *type)
 		case PH_IDLE:
 			if (u->sub < r->prof.idle_polls) {
 				u->sub++;
-				*type = OP_NOOP;
-				return step_noop(r, u);
+				*type = u->plan.push ? OP_IDLE : OP_NOOP;
+				return u->plan.push ? step_idle(r, u) : step_noop(r, u);
 			}
 			u->ph = PH_LOGOUT;
 			break;
@@ -357,6 +359,9 @@ static int command(struct run *r, struct user *u, struct rng *g, int *type)
 			u->ph = PH_LOGOUT;
 			break;
 		case PH_LOGOUT:
+			*type = OP_IDLE; /* a failed DONE is the IDLE's error */
+			if (step_idle_done(r, u))
+				return -1;
 			*type = OP_LOGOUT;
 			u->ph = PH_DONE;
 			return step_logout(r, u);
@@ -383,7 +388,7 @@ static void session_end(struct user *u)
 {
 	if (u->up)
 		conn_close(&u->imap, &u->imap_tls);
-	u->up = false;
+	u->up = u->idling = false;
 	if (u->have_out)
 		msg_free(&u->out);
 	u->have_out = false;
@@ -413,9 +418,11 @@ static void pace(struct run *r, struct user *u, struct lg_op *op)
 		return;
 	const struct mail_profile *p = &r->prof;
 	bool cycle_done = u->ph == PH_DONE;
-	double w = cycle_done         ? p->session_gap_weight
-	           : u->ph == PH_IDLE ? p->idle_poll_weight
-	                              : p->think_weight;
+	/* an idle session watches after each IDLE or NOOP; a polling one also before its first */
+	bool watch = u->ph == PH_IDLE && (u->sub > 0 || !u->plan.push);
+	double w = cycle_done ? p->session_gap_weight
+	           : watch    ? p->idle_poll_weight
+	                      : p->think_weight;
 	u->cycle_w += w;
 	u->cycle_n++;
 	pthread_mutex_lock(&r->pace_lock);
@@ -465,6 +472,9 @@ void mail_user_close(void *arg, void *state)
 		return;
 	if (u->up) { /* the run ended in a session: leave politely (not counted) */
 		struct imap_result res;
+		size_t pushed;
+		if (u->idling && imap_idle_done(&u->imap, u->idle_tag, &res, &pushed) == 0)
+			imap_result_free(&res);
 		if (imap_cmd(&u->imap, &u->tag, &res, "LOGOUT") == 0)
 			imap_result_free(&res);
 	}

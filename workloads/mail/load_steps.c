@@ -106,6 +106,36 @@ int step_noop(struct run *r, struct user *u)
 	return done(&res, imap_cmd(&u->imap, &u->tag, &res, "NOOP"));
 }
 
+int step_idle_done(struct run *r, struct user *u)
+{
+	struct imap_result res;
+	size_t pushed;
+	if (!u->idling)
+		return 0;
+	u->idling = false;
+	if (imap_idle_done(&u->imap, u->idle_tag, &res, &pushed))
+		return -1;
+	if (!strcmp(res.status, "OK"))
+		atomic_fetch_add(&r->idle_completed, 1);
+	atomic_fetch_add(&r->idle_exists, imap_exists_count(&res, 0, res.n));
+	atomic_fetch_add(&r->idle_pushed, imap_exists_count(&res, 0, pushed));
+	return done(&res, 0);
+}
+
+int step_idle(struct run *r, struct user *u)
+{
+	struct imap_result res;
+	if (step_idle_done(r, u))
+		return -1;
+	int rc = imap_idle_start(&u->imap, &u->tag, &res);
+	imap_result_free(&res);
+	if (rc)
+		return -1; /* refused (tagged NO or BAD) or the connection failed */
+	u->idling = true;
+	u->idle_tag = u->tag;
+	return 0;
+}
+
 int step_fetch_flags(struct run *r, struct user *u)
 {
 	struct imap_result res;

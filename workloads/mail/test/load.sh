@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # E2E: vcons-mail-load against vcons-mail: a short closed-loop run of IMAP sessions runs every command
 # type (log in, list, create, select, flag resync, headers, bodies and parts, search, move, store,
-# expunge, idle NOOPs, SMTP and APPEND to Sent, log out) with zero errors, every body read matching its
-# checksum; --verify finds every acknowledged message intact, once, in the folder the journal says,
+# expunge, IDLE, SMTP and APPEND to Sent, log out) with zero errors, every body read matching its
+# checksum; in open loop the idle sessions' IDLEs end with DONE and OK and see deliveries pushed
+# while they wait, and imap_idle_pct=0 makes them poll with NOOP instead; --verify finds every acknowledged message intact, once, in the folder the journal says,
 # also across a kill -9 of the server mid-run and a restart, and the Maildir++ tree on disk agrees
 # (checked here independently of --verify); and --verify does fail when a message really is lost,
 # damaged, duplicated into a second folder or put in the wrong one.
@@ -101,7 +102,7 @@ errs=$(field "$T_TMP/run1.json" summary all errors)
 echo "run 1: $ops ops, $errs errors"
 [[ $ops =~ ^[0-9]+$ && $ops -gt 200 && $errs == 0 ]] && t_ok "hundreds of mail ops with zero errors" ||
 	t_fail "hundreds of mail ops with zero errors" "ops=$ops errors=$errs"
-for op in login list create select fetch_flags fetch_headers fetch_body search move store expunge noop \
+for op in login list create select fetch_flags fetch_headers fetch_body search move store expunge idle \
 	smtp append logout; do
 	n=$(field "$T_TMP/run1.json" summary $op ops)
 	[[ $n =~ ^[0-9]+$ && $n -gt 0 ]] && t_ok "command type $op ran ($n)" || t_fail "command type $op ran" "ops=$n"
@@ -158,7 +159,40 @@ n=$(find "$D" -path '*/Maildir/tmp/*' -type f | wc -l)
 [[ $n == 0 ]] && t_ok "restart left no tmp/ files" || t_fail "restart left no tmp/ files" "$n files"
 t_check "after kill -9: the Maildir++ tree agrees with the journal (nothing lost, nothing in two folders)" maildir_check
 
-# 3. A YAML profile is read, --set overrides it; a bad one is refused with exit 2.
+# 3. Idle sessions watch INBOX in IDLE (the default): open loop, so that they wait between their
+# IDLE and its DONE while the working sessions deliver (reading nothing, so that they get to
+# sending at once: the runs above left unread mail); then with imap_idle_pct=0: NOOPs.
+"$LOAD" --target $A --smtp-port $SP --imap-port $IP --users $USERS --rate 80 --duration 3 --interval 0 \
+	--json --journal "$J" --set idle_session_pct=50 --set send_mean=3 --set recipients_max=4 \
+	--set read_pct=0 --set visit_pct=0 --set search_pct=0 >"$T_TMP/idle.json" 2>"$T_TMP/idle.err"
+rc=$?
+idles=$(field "$T_TMP/idle.json" summary idle ops)
+idle_errs=$(field "$T_TMP/idle.json" summary idle errors)
+noops=$(field "$T_TMP/idle.json" summary noop ops)
+completed=$(field "$T_TMP/idle.json" mail-checks - idle_completed)
+exists=$(field "$T_TMP/idle.json" mail-checks - idle_exists)
+pushed=$(field "$T_TMP/idle.json" mail-checks - idle_exists_pushed)
+echo "IDLE run: $idles IDLEs, $completed ended with DONE and OK, $exists EXISTS in them, $pushed pushed before DONE"
+# (an IDLE under way when the run ends is ended by the run's close, not counted: one per user at most)
+[[ $rc == 0 && $idles -gt 0 && $idle_errs == 0 && $noops == 0 && $completed -le $idles &&
+	$completed -ge $((idles - USERS)) && $completed -gt 0 ]] &&
+	t_ok "idle sessions IDLE by default, each IDLE ended with DONE and a tagged OK ($completed of $idles)" ||
+	t_fail "idle sessions IDLE by default, each IDLE ended with DONE and a tagged OK" \
+		"rc=$rc idle=$idles errors=$idle_errs noop=$noops completed=$completed $(tail -2 "$T_TMP/idle.err")"
+[[ $pushed -gt 0 && $exists -ge $pushed ]] &&
+	t_ok "deliveries during IDLE reached the idlers as untagged EXISTS before their DONE ($pushed)" ||
+	t_fail "deliveries during IDLE reached the idlers as untagged EXISTS before their DONE" "exists=$exists pushed=$pushed"
+"$LOAD" --target $A --smtp-port $SP --imap-port $IP --users 4 --duration 1 --interval 0 --json \
+	--journal "$J" --set idle_session_pct=100 --set imap_idle_pct=0 >"$T_TMP/noop.json"
+rc=$?
+noops=$(field "$T_TMP/noop.json" summary noop ops)
+idles=$(field "$T_TMP/noop.json" summary idle ops)
+completed=$(field "$T_TMP/noop.json" mail-checks - idle_completed)
+[[ $rc == 0 && $noops -gt 0 && $idles == 0 && $completed == 0 ]] &&
+	t_ok "imap_idle_pct=0: idle sessions poll with NOOP ($noops), no IDLE" ||
+	t_fail "imap_idle_pct=0: idle sessions poll with NOOP" "rc=$rc noop=$noops idle=$idles completed=$completed"
+
+# 4. A YAML profile is read, --set overrides it; a bad one is refused with exit 2.
 printf 'recipients_max: 3\nidle_session_pct: 0\nread_pct: 0\nvisit_pct: 0\nsend_mean: 2\nsize_median_bytes: 500\nsize_max_bytes: 2000\n' >"$T_TMP/p.yaml"
 "$LOAD" --target $A --users 2 --duration 1 --interval 0 --json --journal "$J" --profile "$T_TMP/p.yaml" \
 	--set recipients_max=1 >"$T_TMP/run3.json"
@@ -170,7 +204,7 @@ noops=$(field "$T_TMP/run3.json" summary noop ops)
 [[ $rc == 0 && $sent -gt 0 && $sent == "$acked" && $bodies == 0 && $noops == 0 ]] &&
 	t_ok "profile: --set recipients_max=1 gives one copy per message; read_pct 0 reads nothing; no idle sessions" ||
 	t_fail "profile obeyed" "rc=$rc sent=$sent acked=$acked fetch_body=$bodies noop=$noops"
-for bad in 'read_pct: lots' 'send_weight: 1' 'move_pct: 50\ntrash_pct: 50\ndelete_pct: 1'; do
+for bad in 'read_pct: lots' 'send_weight: 1' 'move_pct: 50\ntrash_pct: 50\ndelete_pct: 1' 'imap_idle_pct: noop'; do
 	printf '%b\n' "$bad" >"$T_TMP/bad.yaml"
 	"$LOAD" --target $A --users 2 --duration 1 --profile "$T_TMP/bad.yaml" >/dev/null 2>"$T_TMP/bad.err"
 	rc=$?
@@ -179,6 +213,14 @@ for bad in 'read_pct: lots' 'send_weight: 1' 'move_pct: 50\ntrash_pct: 50\ndelet
 done
 "$LOAD" --target $A --users 2 --duration 1 --set read_pct=200 >/dev/null 2>&1
 [[ $? == 2 ]] && t_ok "a bad --set exits 2" || t_fail "a bad --set exits 2"
+for bad in yes 101 -1; do
+	"$LOAD" --target $A --users 2 --duration 1 --set imap_idle_pct=$bad >/dev/null 2>"$T_TMP/bad.err"
+	rc=$?
+	want="vcons-mail-load: --set imap_idle_pct=$bad: imap_idle_pct must be a number from 0 to 100, not '$bad'"
+	[[ $rc == 2 && $(cat "$T_TMP/bad.err") == "$want" ]] &&
+		t_ok "--set imap_idle_pct=$bad exits 2 with one line: $(cat "$T_TMP/bad.err")" ||
+		t_fail "--set imap_idle_pct=$bad exits 2 with one line" "rc=$rc $(cat "$T_TMP/bad.err")"
+done
 # Open loop: --rate paces the users (Poisson arrivals from the engine) instead of running flat out.
 "$LOAD" --target $A --users 4 --rate 300 --duration 2 --interval 0 --json --journal "$J" >"$T_TMP/run4.json"
 ops=$(field "$T_TMP/run4.json" summary all ops)
@@ -213,7 +255,7 @@ rc_wrong=$?
 [[ $? == 2 ]] && t_ok "vcons-mail-load: more users than mailboxes exits 2" ||
 	t_fail "vcons-mail-load: more users than mailboxes exits 2"
 
-# 4. The check can fail: remove one acknowledged message and damage another behind the server's back;
+# 5. The check can fail: remove one acknowledged message and damage another behind the server's back;
 # then copy a third into a second folder and move a fourth into the wrong one (server stopped meanwhile,
 # so that it indexes what is on disk when it starts again).
 # (files in INBOX whose messages the journal says were acknowledged and never moved or deleted)

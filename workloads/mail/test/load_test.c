@@ -10,9 +10,11 @@
 #include "workloads/mail/load.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define DRAWS 200000
@@ -58,15 +60,18 @@ static void session_shares(void **state)
 	p.visit_pct = 30;
 	struct rng r;
 	rng_seed(&r, 7);
-	long idle = 0, search = 0, visit = 0, sends = 0, kinds[SEARCH_KINDS] = { 0 };
+	p.imap_idle_pct = 70;
+	long idle = 0, push = 0, search = 0, visit = 0, sends = 0, kinds[SEARCH_KINDS] = { 0 };
 	for (int i = 0; i < DRAWS; i++) {
 		struct session_plan s;
 		plan_session(&r, &p, &s);
 		if (s.idle) {
 			idle++;
+			push += s.push;
 			assert_false(s.search || s.visit || s.sends);
 			continue;
 		}
+		assert_false(s.push);
 		search += s.search;
 		visit += s.visit;
 		sends += s.sends;
@@ -74,11 +79,22 @@ static void session_shares(void **state)
 	}
 	long work = DRAWS - idle;
 	assert_near(100.0 * idle / DRAWS, 15, 0.5);
+	assert_near(100.0 * push / idle, 70, 1); /* of 30,000 idle sessions */
 	assert_near(100.0 * search / work, 40, 0.5);
 	assert_near(100.0 * visit / work, 30, 0.5);
 	assert_near((double)sends / work, 1.5, 0.02);
 	for (int k = 0; k < SEARCH_KINDS; k++)
 		assert_near(100.0 * kinds[k] / work, 100.0 / SEARCH_KINDS, 0.5);
+	/* all or none of them in IDLE */
+	p.idle_session_pct = 100;
+	for (int pct = 0; pct <= 100; pct += 100) {
+		p.imap_idle_pct = pct;
+		for (int i = 0; i < 1000; i++) {
+			struct session_plan s;
+			plan_session(&r, &p, &s);
+			assert_true(s.idle && s.push == (pct == 100));
+		}
+	}
 }
 
 static void message_fates(void **state)
@@ -192,14 +208,21 @@ static void gaps_average_the_rate(void **state)
 	assert_near(think, 2.0 * 10 / 29, 1e-9);             /* mean weight (9 + 20) / 10 */
 	assert_near(plan_gap_mean(2.0, 5, 0, 0), 2.0, 1e-9); /* nothing learnt: the plain mean */
 
-	/* the prior: 10 sessions, a tenth of them idle (login, list, select, 4 polls, logout) */
+	/* the prior: 10 sessions, a tenth of them idle (login, list, select, 4 IDLEs, logout: a
+	 * think time before the first IDLE, a watch after each) */
 	struct mail_profile p;
 	profile_defaults(&p);
 	plan_gap_prior(&p, &sum, &n);
 	double w_work = 11 * p.think_weight + p.session_gap_weight;
-	double w_idle = 2 * p.think_weight + 5 * p.idle_poll_weight + p.session_gap_weight;
+	double w_idle = 3 * p.think_weight + 4 * p.idle_poll_weight + p.session_gap_weight;
 	assert_near(sum, 10 * (0.1 * w_idle + 0.9 * w_work), 1e-9);
 	assert_int_equal(n, 116); /* 10 * (0.1 * 8 + 0.9 * 12) */
+	/* polling with NOOP: a watch before the first poll too */
+	p.imap_idle_pct = 0;
+	plan_gap_prior(&p, &sum, &n);
+	w_idle = 2 * p.think_weight + 5 * p.idle_poll_weight + p.session_gap_weight;
+	assert_near(sum, 10 * (0.1 * w_idle + 0.9 * w_work), 1e-9);
+	assert_int_equal(n, 116);
 	p.idle_session_pct = 0;
 	plan_gap_prior(&p, &sum, &n);
 	assert_near(sum / (double)n, (11 * p.think_weight + p.session_gap_weight) / 12, 1e-9);
@@ -229,27 +252,43 @@ static void profile_keys(void **state)
 	char err[256];
 	profile_defaults(&p);
 	assert_int_equal(profile_check(&p, err, sizeof(err)), 0);
-	assert_int_equal(profile_set(&p, "move_pct", "12.5"), 0);
+	assert_int_equal(profile_set(&p, "move_pct", "12.5", err, sizeof(err)), 0);
 	assert_true(p.move_pct == 12.5);
-	assert_int_equal(profile_set(&p, "idle_polls", "7"), 0);
+	assert_int_equal(profile_set(&p, "idle_polls", "7", err, sizeof(err)), 0);
 	assert_int_equal(p.idle_polls, 7);
-	assert_int_equal(profile_set(&p, "size_max_bytes", "2000"), 0);
+	assert_int_equal(profile_set(&p, "size_max_bytes", "2000", err, sizeof(err)), 0);
 	assert_int_equal(p.size_max_bytes, 2000);
-	assert_int_equal(profile_set(&p, "send_weight", "1"), -1); /* the old model's key */
-	assert_int_equal(profile_set(&p, "read_pct", "101"), -1);
-	assert_int_equal(profile_set(&p, "read_pct", "-1"), -1);
-	assert_int_equal(profile_set(&p, "read_pct", "lots"), -1);
-	assert_int_equal(profile_set(&p, "read_pct", ""), -1);
-	assert_int_equal(profile_set(&p, "recipients_max", "0"), -1);
+	assert_int_equal(profile_set(&p, "send_weight", "1", err, sizeof(err)),
+	                 -1); /* the old model's key */
+	assert_int_equal(profile_set(&p, "read_pct", "101", err, sizeof(err)), -1);
+	assert_int_equal(profile_set(&p, "read_pct", "-1", err, sizeof(err)), -1);
+	assert_int_equal(profile_set(&p, "read_pct", "lots", err, sizeof(err)), -1);
+	assert_int_equal(profile_set(&p, "read_pct", "", err, sizeof(err)), -1);
+	assert_int_equal(profile_set(&p, "recipients_max", "0", err, sizeof(err)), -1);
 	assert_true(p.tls_pct == 0 && p.tls_implicit_pct == 50); /* plain unless asked */
-	assert_int_equal(profile_set(&p, "tls_pct", "30"), 0);
-	assert_int_equal(profile_set(&p, "tls_implicit_pct", "0"), 0);
+	assert_int_equal(profile_set(&p, "tls_pct", "30", err, sizeof(err)), 0);
+	assert_int_equal(profile_set(&p, "tls_implicit_pct", "0", err, sizeof(err)), 0);
 	assert_true(p.tls_pct == 30 && p.tls_implicit_pct == 0);
-	assert_int_equal(profile_set(&p, "tls_pct", "100.5"), -1);
-	assert_int_equal(profile_set(&p, "tls_implicit_pct", "-1"), -1);
+	assert_int_equal(profile_set(&p, "tls_pct", "100.5", err, sizeof(err)), -1);
+	assert_int_equal(profile_set(&p, "tls_implicit_pct", "-1", err, sizeof(err)), -1);
+	assert_string_equal(err, "tls_implicit_pct must be a number from 0 to 100, not '-1'");
+	assert_int_equal(profile_set(&p, "send_weight", "1", err, sizeof(err)), -1);
+	assert_string_equal(err, "unknown profile key 'send_weight'");
+	/* idle sessions watch with IDLE unless told to poll */
+	assert_true(p.imap_idle_pct == 100);
+	assert_int_equal(profile_set(&p, "imap_idle_pct", "0", err, sizeof(err)), 0);
+	assert_true(p.imap_idle_pct == 0);
+	assert_int_equal(profile_set(&p, "imap_idle_pct", "37.5", err, sizeof(err)), 0);
+	assert_true(p.imap_idle_pct == 37.5);
+	assert_int_equal(profile_set(&p, "imap_idle_pct", "yes", err, sizeof(err)), -1);
+	assert_string_equal(err, "imap_idle_pct must be a number from 0 to 100, not 'yes'");
+	assert_int_equal(profile_set(&p, "imap_idle_pct", "100.5", err, sizeof(err)), -1);
+	assert_int_equal(profile_set(&p, "imap_idle_pct", "-0.5", err, sizeof(err)), -1);
+	assert_int_equal(profile_set(&p, "imap_idle_pct", "50%", err, sizeof(err)), -1);
+	assert_true(p.imap_idle_pct == 37.5); /* a refused value changes nothing */
 	profile_defaults(&p);
-	assert_int_equal(profile_set(&p, "trash_pct", "60"), 0);
-	assert_int_equal(profile_set(&p, "delete_pct", "60"), 0);
+	assert_int_equal(profile_set(&p, "trash_pct", "60", err, sizeof(err)), 0);
+	assert_int_equal(profile_set(&p, "delete_pct", "60", err, sizeof(err)), 0);
 	assert_int_equal(profile_check(&p, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "at most 100"));
 
@@ -257,11 +296,16 @@ static void profile_keys(void **state)
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	FILE *f = fdopen(fd, "w");
-	fputs("# a profile\nread_pct: 50\nfolders_median: 3\n", f);
+	fputs("# a profile\nread_pct: 50\nfolders_median: 3\nimap_idle_pct: 0\n", f);
 	fclose(f);
 	profile_defaults(&p);
 	assert_int_equal(profile_load(&p, path, err, sizeof(err)), 0);
-	assert_true(p.read_pct == 50 && p.folders_median == 3);
+	assert_true(p.read_pct == 50 && p.folders_median == 3 && p.imap_idle_pct == 0);
+	f = fopen(path, "w");
+	fputs("read_pct: 50\nimap_idle_pct: noop\n", f);
+	fclose(f);
+	assert_int_equal(profile_load(&p, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ": imap_idle_pct must be a number from 0 to 100, not 'noop'"));
 	f = fopen(path, "w");
 	fputs("read_pct: {a: 1}\n", f);
 	fclose(f);
@@ -329,6 +373,150 @@ static void imap_responses(void **state)
 	assert_string_equal(q, "\"a\\\"b\\\\c\"");
 }
 
+/* A scripted IMAP server on one end of a socketpair: for each step, read the line it expects
+ * (NULL: none), then write its reply (NULL: none; both NULL: end its side of the stream); then
+ * read what is left up to EOF. */
+struct script {
+	int fd;
+	const char *const (*steps)[2];
+	size_t n;
+	bool mismatch;
+	char rest[256];
+};
+
+static bool read_line(int fd, char *dst, size_t cap)
+{
+	size_t o = 0;
+	while (o + 1 < cap && read(fd, dst + o, 1) == 1)
+		if (dst[o++] == '\n')
+			break;
+	dst[o] = 0;
+	return o > 0;
+}
+
+static void *script_run(void *arg)
+{
+	struct script *s = arg;
+	char line[256];
+	for (size_t i = 0; i < s->n; i++) {
+		const char *want = s->steps[i][0], *reply = s->steps[i][1];
+		if (!want && !reply)
+			(void)shutdown(s->fd, SHUT_WR);
+		if (want && (!read_line(s->fd, line, sizeof(line)) || strcmp(line, want)))
+			s->mismatch = true;
+		if (reply && write(s->fd, reply, strlen(reply)) != (ssize_t)strlen(reply))
+			s->mismatch = true;
+	}
+	size_t o = 0;
+	ssize_t k;
+	while (o + 1 < sizeof(s->rest) &&
+	       (k = read(s->fd, s->rest + o, sizeof(s->rest) - 1 - o)) > 0)
+		o += (size_t)k;
+	s->rest[o] = 0;
+	return NULL;
+}
+
+static struct mconn idle_conn; /* 64 KiB of buffer: not on the stack */
+
+/* Runs steps against the client calls in fn; returns what the client sent after the steps. */
+static void with_server(const char *const (*steps)[2], size_t n, void (*fn)(struct mconn *),
+                        char *rest, size_t cap)
+{
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	struct script s = { .fd = sv[1], .steps = steps, .n = n };
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, script_run, &s), 0);
+	idle_conn = (struct mconn){ .fd = sv[0] };
+	fn(&idle_conn);
+	close(sv[0]);
+	pthread_join(t, NULL);
+	close(sv[1]);
+	assert_false(s.mismatch);
+	snprintf(rest, cap, "%s", s.rest);
+}
+
+static void idle_pushed_and_after_done(struct mconn *c)
+{
+	struct imap_result res;
+	unsigned tag = 0;
+	size_t pushed;
+	assert_int_equal(imap_idle_start(c, &tag, &res), 0);
+	assert_int_equal(tag, 1);
+	assert_int_equal(res.n, 1); /* the update sent before the "+" */
+	assert_int_equal(imap_exists(&res), 2);
+	imap_result_free(&res);
+	/* the server's pushed updates are in by now: the "+" came in the same write */
+	assert_int_equal(imap_idle_done(c, tag, &res, &pushed), 0);
+	assert_string_equal(res.status, "OK");
+	assert_int_equal(pushed, 2);
+	assert_int_equal(res.n, 3);
+	assert_int_equal(imap_exists_count(&res, 0, pushed), 1);
+	assert_int_equal(imap_exists_count(&res, 0, res.n), 2);
+	assert_int_equal(imap_exists(&res), 4);
+	imap_result_free(&res);
+	assert_int_equal(imap_cmd(c, &tag, &res, "LOGOUT"), 0);
+	assert_string_equal(res.status, "OK");
+	imap_result_free(&res);
+}
+
+static void idle_refused(struct mconn *c)
+{
+	struct imap_result res;
+	unsigned tag = 6;
+	assert_int_equal(imap_idle_start(c, &tag, &res), 1);
+	assert_string_equal(res.status, "BAD");
+	imap_result_free(&res);
+}
+
+static void idle_ended_by_server(struct mconn *c)
+{
+	struct imap_result res;
+	unsigned tag = 2;
+	size_t pushed;
+	assert_int_equal(imap_idle_start(c, &tag, &res), 0);
+	imap_result_free(&res);
+	assert_int_equal(imap_idle_done(c, tag, &res, &pushed), 0);
+	assert_string_equal(res.status, "NO"); /* the server's own tagged end: no DONE sent */
+	assert_int_equal(pushed, 1);
+	imap_result_free(&res);
+}
+
+static void idle_connection_lost(struct mconn *c)
+{
+	struct imap_result res;
+	unsigned tag = 0;
+	size_t pushed;
+	assert_int_equal(imap_idle_start(c, &tag, &res), 0);
+	imap_result_free(&res);
+	assert_int_equal(imap_idle_done(c, tag, &res, &pushed), -1);
+}
+
+static void idle_client(void **state)
+{
+	(void)state;
+	char rest[256];
+	const char *const ok[][2] = {
+		{ "t1 IDLE\r\n",
+		  "* 2 EXISTS\r\n+ idling\r\n* 3 EXISTS\r\n* 1 FETCH (FLAGS (\\Seen))\r\n" },
+		{ "DONE\r\n", "* 4 EXISTS\r\nt1 OK IDLE terminated\r\n" },
+		{ "t2 LOGOUT\r\n", "* BYE\r\nt2 OK LOGOUT completed\r\n" },
+	};
+	with_server(ok, 3, idle_pushed_and_after_done, rest, sizeof(rest));
+	assert_string_equal(rest, "");
+	const char *const refused[][2] = { { "t7 IDLE\r\n", "t7 BAD IDLE: no\r\n" } };
+	with_server(refused, 1, idle_refused, rest, sizeof(rest));
+	assert_string_equal(rest, "");
+	const char *const ended[][2] = {
+		{ "t3 IDLE\r\n", "+ idling\r\n* 5 EXISTS\r\nt3 NO IDLE: mailbox gone\r\n" },
+	};
+	with_server(ended, 1, idle_ended_by_server, rest, sizeof(rest));
+	assert_string_equal(rest, ""); /* no DONE after the server's tagged reply */
+	const char *const lost[][2] = { { "t1 IDLE\r\n", "+ idling\r\n" }, { NULL, NULL } };
+	/* (whether the DONE went out first depends on when the end reached the client) */
+	with_server(lost, 2, idle_connection_lost, rest, sizeof(rest));
+}
+
 /* The section of parsed message m as BODY[part] would return it. */
 static void section_sum(const struct gen_msg *g, uint32_t part, char out[65])
 {
@@ -378,4 +566,5 @@ UNIT_MAIN(cmocka_unit_test(same_seed_same_mix), cmocka_unit_test(session_shares)
           cmocka_unit_test(message_fates), cmocka_unit_test(distributions),
           cmocka_unit_test(folder_picks), cmocka_unit_test(gaps_average_the_rate),
           cmocka_unit_test(uid_sets), cmocka_unit_test(profile_keys),
-          cmocka_unit_test(imap_responses), cmocka_unit_test(messages_and_their_sums))
+          cmocka_unit_test(imap_responses), cmocka_unit_test(idle_client),
+          cmocka_unit_test(messages_and_their_sums))
