@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,12 +86,13 @@ static json_t *cmd_snapshot(struct control *c, json_t *req)
 	uint64_t t1 = now_ns();
 	struct hv_snapshot_info info;
 	int rc = hv_vm_snapshot(c->vm, path, stop, &info, err, sizeof(err));
-	if (stop) /* it cannot go on, written or not: it ends once the answer is out */
+	if (stop) { /* it cannot go on, written or not: it ends once the answer is out */
 		c->end_vm = rc == 0 ? 1 : 2;
-	if (stop && rc < 0)
-		snprintf(c->end_why, sizeof(c->end_why), "%s", err);
-	else if (!was_paused)
+		if (rc < 0)
+			snprintf(c->end_why, sizeof(c->end_why), "%s", err);
+	} else if (!was_paused) {
 		hv_vm_resume(c->vm);
+	}
 	if (rc < 0)
 		return error("snapshot", err);
 	uint64_t t2 = now_ns();
@@ -98,6 +100,35 @@ static json_t *cmd_snapshot(struct control *c, json_t *req)
 	                 (json_int_t)info.file_bytes, "pages", (json_int_t)info.pages, "pause_ms",
 	                 (double)(t1 - t0) / 1e6, "write_ms", (double)info.ns / 1e6, "downtime_ms",
 	                 was_paused ? 0.0 : (double)(t2 - t0) / 1e6, "stopped", stop);
+}
+
+/* Moves the VM to a `vcons-hv --incoming` target; once it runs there this one ends (exit 0). */
+static json_t *cmd_migrate(struct control *c, json_t *req)
+{
+	const char *to = json_string_value(json_object_get(req, "to"));
+	json_t *d = json_object_get(req, "downtime_ms");
+	if (!to || !*to)
+		return error("migrate", "\"to\" (\"A.B.C.D:PORT\") is required");
+	if (d &&
+	    (!json_is_integer(d) || json_integer_value(d) < 1 || json_integer_value(d) > 60000))
+		return error("migrate", "\"downtime_ms\" must be an integer from 1 to 60000");
+	uint64_t downtime = d ? (uint64_t)json_integer_value(d) : 50;
+	if (hv_vm_paused(c->vm))
+		return error("migrate", "the VM is paused: resume it first");
+	char err[1024];
+	struct hv_migrate_info info;
+	int rc = hv_vm_migrate(c->vm, to, downtime, &info, err, sizeof(err));
+	if (rc == -1)
+		return error("migrate", err);
+	c->end_vm = rc == 0 ? 1 : 2;
+	if (rc < 0) {
+		snprintf(c->end_why, sizeof(c->end_why), "%s", err);
+		return error("migrate", err);
+	}
+	return json_pack("{s:b,s:s,s:f,s:f,s:I,s:I,s:i}", "ok", 1, "to", to, "total_ms",
+	                 info.total_ms, "downtime_ms", info.downtime_ms, "bytes",
+	                 (json_int_t)info.bytes, "pages", (json_int_t)info.pages, "rounds",
+	                 info.rounds);
 }
 
 static json_t *handle(struct control *c, const char *line)
@@ -118,8 +149,10 @@ static json_t *handle(struct control *c, const char *line)
 		resp = cmd_resume(c);
 	else if (!strcmp(cmd, "snapshot"))
 		resp = cmd_snapshot(c, req);
+	else if (!strcmp(cmd, "migrate"))
+		resp = cmd_migrate(c, req);
 	else
-		resp = error(cmd, "unknown command (status, pause, resume, snapshot)");
+		resp = error(cmd, "unknown command (status, pause, resume, snapshot, migrate)");
 	json_decref(req);
 	return resp;
 }
@@ -160,9 +193,8 @@ static void serve(struct control *c, int fd)
 				*c->stopped = 1;
 				hv_vm_exit(c->vm, 0);
 			} else if (c->end_vm == 2) {
-				fprintf(stderr,
-				        "vcons-hv: %s: the snapshot to stop at failed: %s\n",
-				        c->name, c->end_why);
+				fprintf(stderr, "vcons-hv: %s: the VM cannot go on: %s\n", c->name,
+				        c->end_why);
 				hv_vm_exit(c->vm, HV_EXIT_OSERR);
 			}
 			if (sent < 0)

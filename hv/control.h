@@ -10,7 +10,12 @@
  *                          A running VM is paused for it and resumed after, or with "stop" it
  *                          ends (vcons-hv exits 0) leaving its TCP connections to the VM that
  *                          `vcons-hv --restore P` builds.
- * One connection is served at a time; a line may be up to 64 KiB. */
+ *   {"cmd":"migrate","to":"A.B.C.D:PORT"[,"downtime_ms":N]}   (N: 1..60000, default 50)
+ *                       -> "to", "total_ms", "downtime_ms", "bytes", "pages", "rounds" once the
+ *                          VM runs on the target (`vcons-hv --incoming A.B.C.D:PORT`,
+ * hv/migrate.h); this vcons-hv then exits 0. On failure the VM goes on here, unless the error says
+ * it cannot (its sockets could not be made again): then it ends with exit 71. One connection is
+ * served at a time; a line may be up to 64 KiB. */
 #ifndef HV_CONTROL_H
 #define HV_CONTROL_H
 #include <stddef.h>

@@ -187,3 +187,11 @@ int fdtab__next(struct fdtab *t, int fd, struct hfile **f, int *cloexec)
 	pthread_mutex_unlock(&t->lock);
 	return rc;
 }
+
+void fdtab__swap(struct fdtab *a, struct fdtab *b)
+{
+	struct fd_entry *e = a->e;
+	int n = a->n, max = a->max;
+	a->e = b->e, a->n = b->n, a->max = b->max;
+	b->e = e, b->n = n, b->max = max;
+}

@@ -41,6 +41,8 @@ int fdtab__close(struct fdtab *t, int fd);
 /* dup/dup2/dup3/F_DUPFD: `newfd` < 0 means the lowest free >= `min`. */
 int fdtab__dup(struct fdtab *t, int oldfd, int newfd, int min, int cloexec);
 int fdtab__cloexec(struct fdtab *t, int fd, int set); /* set < 0 reads the flag */
+/* Exchanges the contents of two tables (not their locks); neither may be in use. */
+void fdtab__swap(struct fdtab *a, struct fdtab *b);
 /* Closes every fd marked close-on-exec (execve). */
 void fdtab__close_on_exec(struct fdtab *t);
 /* Walks the table (snapshots, fdstate.c): the lowest open guest fd >= `fd`, with a reference to

@@ -106,6 +106,28 @@ int hv_vm_snapshot(struct hv_vm *vm, const char *path, int stop, struct hv_snaps
 struct hv_vm *hv_vm_restore(const struct hv_config *cfg, const char *path, int verify, int *code,
                             char *err, size_t errlen);
 
+/* Live migration (hv/migrate.h has the protocol). */
+struct hv_migrate_info {
+	double total_ms, downtime_ms; /* from the first page sent / from the pause, to the target's
+	                                 answer that the VM runs there */
+	uint64_t bytes, pages;        /* sent */
+	int rounds;                   /* pre-copy rounds before the stop-and-copy */
+};
+/* Moves the running VM to the target at `to` ("A.B.C.D:PORT", a vcons-hv --incoming), the last
+ * round sized to `downtime_ms`. 0: the VM runs there; end this one (hv_vm_exit). -1: it failed
+ * and the VM runs on here (err says why). -2: it failed after the switch-over began and the VM
+ * could not get its sockets back: end it (err says why). */
+int hv_vm_migrate(struct hv_vm *vm, const char *to, uint64_t downtime_ms,
+                  struct hv_migrate_info *info, char *err, size_t errlen);
+/* The target: listens at `addr`, takes one migration and builds the VM it carries with cfg's
+ * options (cfg->argv unused). NULL with *code (HV_EXIT_CONFIG for a VM of another size, CPUID
+ * profile or address; HV_EXIT_BADSNAP for a stream that breaks off or is malformed) and err. Start
+ * it with hv_vm_start(), then tell the source with hv_vm_incoming_done(). */
+struct hv_incoming;
+struct hv_vm *hv_vm_incoming(const struct hv_config *cfg, const char *addr, struct hv_incoming **in,
+                             int *code, char *err, size_t errlen);
+void hv_vm_incoming_done(struct hv_incoming *in, int ok, const char *msg);
+
 /* Installs hv's seccomp filter on the calling process (all threads). Call after creating every VM.
  */
 int hv_confine(char *err, size_t errlen);

@@ -47,7 +47,7 @@ struct hv_opts {
 	const char *stats;
 	bool trace, no_seccomp, verify_snapshot;
 	int time_page;
-	const char *control, *restore;
+	const char *control, *restore, *incoming;
 };
 
 /* OPT_RUN, or the exit status after --help or a bad command line. */
@@ -73,6 +73,9 @@ static int parse(int argc, char **argv, struct hv_opts *o)
 		{ OPT_STRING("restore", &o->restore), .arg = "SNAPSHOT",
 		  .help = "start the VM a snapshot saved instead of a PROGRAM\n"
 		          "(its memory is read as the guest touches it)" },
+		{ OPT_STRING("incoming", &o->incoming), .arg = "A.B.C.D:PORT",
+		  .help = "instead of a PROGRAM: wait there for a VM that a\n"
+		          "`migrate` moves here, then run it" },
 		{ OPT_FLAG("verify-snapshot", &o->verify_snapshot),
 		  .help = "with --restore: check every saved page's checksum first" },
 		{ OPT_FLAG("no-seccomp", &o->no_seccomp),
@@ -93,10 +96,13 @@ static int parse(int argc, char **argv, struct hv_opts *o)
 	c->time_page = (enum hv_time_page_use)o->time_page;
 	c->trace = o->trace;
 	c->argv = (const char *const *)vm.argv;
-	if (rc == OPT_RUN && !o->restore == !(vm.argv && vm.argv[0])) {
+	int sources = !!o->restore + !!o->incoming + !!(vm.argv && vm.argv[0]);
+	if (rc == OPT_RUN && sources != 1) {
 		fprintf(stderr, "vcons-hv: %s\n",
-		        o->restore ? "--restore takes no PROGRAM: the snapshot holds it"
-		                   : "no PROGRAM given (or --restore SNAPSHOT)");
+		        sources == 0 ? "no PROGRAM given (or --restore SNAPSHOT, --incoming ADDR)"
+		        : o->restore && o->incoming
+		            ? "--restore and --incoming exclude each other"
+		            : "--restore and --incoming take no PROGRAM: the VM brings it");
 		return HV_EXIT_USAGE;
 	}
 	if (rc == OPT_RUN && o->verify_snapshot && !o->restore) {
@@ -153,9 +159,11 @@ int main(int argc, char **argv)
 
 	char err[512];
 	int code;
+	struct hv_incoming *in = NULL;
 	struct hv_vm *vm =
 	    o.restore ? hv_vm_restore(&cfg, o.restore, o.verify_snapshot, &code, err, sizeof(err))
-	              : hv_vm_create(&cfg, &code, err, sizeof(err));
+	    : o.incoming ? hv_vm_incoming(&cfg, o.incoming, &in, &code, err, sizeof(err))
+	                 : hv_vm_create(&cfg, &code, err, sizeof(err));
 	if (!vm) {
 		fprintf(stderr, "vcons-hv: %s\n", err);
 		return code;
@@ -176,8 +184,10 @@ int main(int argc, char **argv)
 	}
 	if (hv_vm_start(vm, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vcons-hv: %s\n", err);
+		hv_vm_incoming_done(in, 0, err); /* the source goes on */
 		return HV_EXIT_OSERR;
 	}
+	hv_vm_incoming_done(in, 1, "running"); /* a migration's source may end now */
 	int status = hv_vm_wait(vm);
 	control__remove(ctl);
 	if (stopped) /* a snapshot with "stop" ended it: the snapshot carries the guest on */

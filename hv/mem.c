@@ -1,6 +1,7 @@
 /* hv/mem.c: guest RAM and system-area slots, page tables, GDT/IDT/TSS and the ring-0 stubs (mem.h).
  */
 #include "hv/mem.h"
+#include "hv/dirty.h"
 #include "hv/vm.h"
 
 #include <errno.h>
@@ -151,11 +152,18 @@ static int set_slot(struct vm *vm, int slot, uint64_t gpa, uint64_t size, void *
 {
 	struct kvm_userspace_memory_region r = {
 		.slot = slot,
+		.flags = slot == 0 && vm->log_dirty ? KVM_MEM_LOG_DIRTY_PAGES : 0,
 		.guest_phys_addr = gpa,
 		.memory_size = size,
 		.userspace_addr = (uint64_t)host,
 	};
 	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
+}
+
+int mem__log_dirty(struct vm *vm, int on)
+{
+	vm->log_dirty = on;
+	return set_slot(vm, 0, 0, vm->mem, vm->ram);
 }
 
 int mem__register(struct vm *vm, char *err, size_t errlen)
@@ -225,6 +233,7 @@ void mem__reset_ram(struct vm *vm)
 
 void mem__discard(struct vm *vm, uint64_t gva, uint64_t len)
 {
+	dirty__mark(vm, gva, len); /* it reads zeroes now */
 	/* Private anonymous memory: MADV_DONTNEED frees it and the next touch reads zeroes; KVM's
 	 * MMU notifier drops the guest's translation of the freed pages. RAM mapped from a
 	 * snapshot would read the file's pages again: fresh anonymous memory goes there instead. */

@@ -52,6 +52,9 @@ void mem__reset_ram(struct vm *vm);
 uint64_t mem__pml4_gpa(const struct vm *vm);
 uint64_t mem__tss_va(int vcpu_id);
 
+/* Turns KVM's dirty-page log on the RAM slot on or off (dirty.c). 0 or -1 with errno. */
+int mem__log_dirty(struct vm *vm, int on);
+
 /* Gives guest pages back to the host: the range reads as zeroes afterwards. */
 void mem__discard(struct vm *vm, uint64_t gva, uint64_t len);
 

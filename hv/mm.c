@@ -5,6 +5,7 @@
  * reach it). */
 #include "hv/mm.h"
 #include "hv/mem.h"
+#include "hv/dirty.h"
 #include "hv/uaccess.h"
 #include "hv/vm.h"
 
@@ -45,12 +46,14 @@ void mm__free(struct vm *vm)
 /* Makes [start, end) plain zeroed anonymous guest RAM again. */
 static void release(struct vm *vm, uint64_t start, uint64_t end, int file)
 {
-	if (file) /* in place over our own mapping, as mem__reset_ram() */
+	if (file) { /* in place over our own mapping, as mem__reset_ram() */
+		dirty__mark(vm, start, end - start);
 		// cppcheck-suppress leakReturnValNotUsed ; lands inside vm->ram
 		(void)mmap(vm->ram + start, end - start, PROT_READ | PROT_WRITE,
 		           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-	else
+	} else {
 		mem__discard(vm, start, end - start);
+	}
 }
 
 static int insert(struct mm *m, uint64_t start, uint64_t end, int file)

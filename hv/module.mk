@@ -3,7 +3,7 @@ LIBS += hv
 hv.srcs := hv/elf.c hv/mem.c hv/mm.c hv/vcpu.c hv/vm.c hv/stack.c hv/cpuid.c hv/clock.c \
            hv/fdtab.c hv/path.c hv/stats.c hv/confine.c hv/uaccess.c hv/syscall.c hv/signal.c hv/process.c \
            hv/sys_file.c hv/sys_net.c hv/sys_poll.c hv/sys_mem.c hv/sys_thread.c hv/sys_time.c \
-           hv/sys_misc.c hv/timepage.c hv/wire.c hv/snapshot.c hv/snapshot_state.c hv/snapshot_restore.c \
+           hv/sys_misc.c hv/timepage.c hv/wire.c hv/dirty.c hv/snapshot.c hv/snapshot_state.c hv/snapshot_restore.c hv/migrate.c hv/migrate_in.c \
            hv/fdstate.c hv/fdstate_sock.c hv/vdso_image.S
 HV_LDLIBS := -lseccomp -ljansson -lyaml -lcrypto -lpthread
 

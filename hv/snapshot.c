@@ -45,7 +45,25 @@ void snapshot__sha256(const void *p, size_t n, uint8_t out[32])
 
 void snapshot__cpuid_sha(const struct vm *vm, uint8_t out[32])
 {
-	snapshot__sha256(vm->cpuid->entries, vm->cpuid->nent * sizeof(vm->cpuid->entries[0]), out);
+	/* KVM answers some leaves from the CPU it runs on: the APIC ids in leaves 1, 0xb, 0x1f
+	 * and 0x8000001e differ from one process to the next and are not the profile. */
+	size_t n = vm->cpuid->nent;
+	struct kvm_cpuid_entry2 *e = malloc((n ? n : 1) * sizeof(*e));
+	if (!e) {
+		memset(out, 0, 32);
+		return;
+	}
+	memcpy(e, vm->cpuid->entries, n * sizeof(*e));
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].function == 1)
+			e[i].ebx &= 0x00ffffffu;
+		if (e[i].function == 0xb || e[i].function == 0x1f)
+			e[i].edx = 0;
+		if (e[i].function == 0x8000001e)
+			e[i].eax = e[i].ebx = e[i].ecx = 0;
+	}
+	snapshot__sha256(e, n * sizeof(*e), out);
+	free(e);
 }
 
 static void put_header(struct wbuf *w, const struct snap_header *h)
@@ -152,8 +170,8 @@ static int page_has_data(const struct vm *vm, const uint64_t *pm, size_t i, uint
 
 /* The pages to save: those with data, outside shared file mappings (their contents are the
  * file's), that do not read as zeroes. Hashes them in address order. */
-static int find_runs(struct vm *vm, const struct snap_state *maps, struct snap_runs *out,
-                     uint8_t sha[32], uint64_t *pages, char *err, size_t errlen)
+int snapshot__find_pages(struct vm *vm, const struct snap_state *maps, struct snap_runs *out,
+                         uint8_t sha[32], uint64_t *pages, char *err, size_t errlen)
 {
 	int pmfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (pmfd < 0)
@@ -243,7 +261,7 @@ static int build_state(struct vm *vm, struct wbuf *w, struct snap_runs *runs, st
 	int rc = w->oom ? fail(err, errlen, "out of memory")
 	                : snapshot__get_state(&r, &s, vm->mem, err, errlen);
 	if (rc == 0)
-		rc = find_runs(vm, &s, runs, h->pages_sha, &h->pages, err, errlen);
+		rc = snapshot__find_pages(vm, &s, runs, h->pages_sha, &h->pages, err, errlen);
 	h->threads = (uint32_t)s.ncpus;
 	snapshot__free_state(&s);
 	if (rc < 0)

@@ -107,6 +107,16 @@ struct vm *snapshot__restore(const struct hv_config *cfg, const char *path, int 
 int snapshot__get_header(struct rbuf *r, struct snap_header *h);
 void snapshot__sha256(const void *p, size_t n, uint8_t out[32]);
 void snapshot__cpuid_sha(const struct vm *vm, uint8_t out[32]);
+/* The pages of RAM that hold data (present or swapped, or in the snapshot a restored VM's RAM
+ * comes from; not all zeroes), outside the shared file mappings in `maps`, as ranges into `out`,
+ * with their SHA-256 in address order and their count. 0, or -1 with err. */
+int snapshot__find_pages(struct vm *vm, const struct snap_state *maps, struct snap_runs *out,
+                         uint8_t sha[32], uint64_t *pages, char *err, size_t errlen);
+
+/* snapshot_restore.c, also for a migration's target: the VM's fields and bookkeeping from a
+ * decoded state (its mm regions move to the VM), and one vCPU per saved thread. */
+void snapshot__load_fields(struct vm *vm, struct snap_state *s);
+int snapshot__load_threads(struct vm *vm, const struct snap_state *s, char *err, size_t errlen);
 
 /* snapshot_state.c */
 int snapshot__put_state(struct wbuf *w, struct vm *vm, char *err, size_t errlen);

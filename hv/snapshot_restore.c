@@ -198,9 +198,8 @@ static int map_memory(struct loader *l, struct vm *vm)
 	return 0;
 }
 
-static void load_fields(struct loader *l, struct vm *vm)
+void snapshot__load_fields(struct vm *vm, struct snap_state *s)
 {
-	struct snap_state *s = &l->s;
 	vm->pid = s->pid;
 	vm->next_tid = s->next_tid;
 	vm->umask = s->umask;
@@ -222,39 +221,38 @@ static void load_fields(struct loader *l, struct vm *vm)
 	m->regions = s->mm.regions; /* ownership moves to the VM */
 	m->nregions = m->cap = s->mm.nregions;
 	s->mm.regions = NULL;
-	vm->ram_runs = l->runs;
-	l->runs = (struct snap_runs){ 0 };
 	vm->restored = 1;
 }
 
 /* One vCPU per KVM id up to the highest saved (KVM hands ids out in order); the saved threads get
  * their state, the others wait in the pool as those of ended threads do. */
-static int load_threads(struct loader *l, struct vm *vm)
+int snapshot__load_threads(struct vm *vm, const struct snap_state *st, char *err, size_t errlen)
 {
 	int top = 0;
-	for (size_t i = 0; i < l->s.ncpus; i++)
-		top = l->s.cpus[i].id + 1 > top ? l->s.cpus[i].id + 1 : top;
-	char why[160];
+	for (size_t i = 0; i < st->ncpus; i++)
+		top = st->cpus[i].id + 1 > top ? st->cpus[i].id + 1 : top;
 	for (int id = 0; id < top; id++) {
-		struct vcpu *c = vcpu__create(vm, id, why, sizeof(why));
+		struct vcpu *c = vcpu__create(vm, id, err, errlen);
 		if (!c)
-			return refuse(l, HV_EXIT_OSERR, "%s", why);
+			return -1;
 		vm->all[vm->ncreated++] = c;
 		vm->pool[vm->npool++] = c;
 	}
 	vm->npool = 0;
 	for (int id = top - 1; id >= 0; id--) {
 		const struct snap_cpu *s = NULL;
-		for (size_t i = 0; i < l->s.ncpus && !s; i++)
-			s = l->s.cpus[i].id == id ? &l->s.cpus[i] : NULL;
+		for (size_t i = 0; i < st->ncpus && !s; i++)
+			s = st->cpus[i].id == id ? &st->cpus[i] : NULL;
 		struct vcpu *c = vm->all[id];
 		if (!s) {
 			vm->pool[vm->npool++] = c;
 			continue;
 		}
-		if (snapshot__load_vcpu(c, s) < 0)
-			return refuse(l, HV_EXIT_OSERR, "thread %d: setting its CPU state: %s",
-			              s->tid, strerror(errno));
+		if (snapshot__load_vcpu(c, s) < 0) {
+			snprintf(err, errlen, "thread %d: setting its CPU state: %s", s->tid,
+			         strerror(errno));
+			return -1;
+		}
 		vm->vcpus[id] = c;
 		vm->nlive++;
 	}
@@ -291,8 +289,12 @@ static struct vm *build(struct loader *l, const struct hv_config *cfg)
 	if (rc == 0)
 		rc = map_memory(l, vm);
 	if (rc == 0) {
-		load_fields(l, vm);
-		rc = load_threads(l, vm);
+		snapshot__load_fields(vm, &l->s);
+		vm->ram_runs = l->runs;
+		l->runs = (struct snap_runs){ 0 };
+		char why[256];
+		if (snapshot__load_threads(vm, &l->s, why, sizeof(why)) < 0)
+			rc = refuse(l, HV_EXIT_OSERR, "%s", why);
 	}
 	if (rc < 0) {
 		hv_vm_destroy((struct hv_vm *)vm);

@@ -1,6 +1,7 @@
 /* hv/sys_mem.c: memory system calls over the bookkeeping in mm.c. Protections are recorded by
  * nobody: the page tables never change (vm.h), so mprotect succeeds without effect and W^X is not
  * enforced. */
+#include "hv/dirty.h"
 #include "hv/mm.h"
 #include "hv/syscall.h"
 #include "hv/vm.h"
@@ -29,6 +30,7 @@ static long map_file(struct vcpu *c, uint64_t at, uint64_t len, int prot, int fl
 	               (flags & (MAP_SHARED | MAP_PRIVATE)) | MAP_FIXED, f->host, (off_t)off);
 	int err = p == MAP_FAILED ? errno : 0;
 	fdtab__put(&c->vm->fds, f);
+	dirty__mark(c->vm, at, len); /* the file's contents there now */
 	// cppcheck-suppress memleak ; p lies in guest RAM, which the VM owns
 	return -err;
 }

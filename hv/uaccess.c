@@ -11,6 +11,7 @@
  * sanitizers, which is right: guest memory is not hv's, and a racing guest thread writing it is
  * not a data race in hv. */
 #include "hv/uaccess.h"
+#include "hv/dirty.h"
 #include "hv/vm.h"
 
 #include <errno.h>
@@ -165,6 +166,7 @@ int uaccess__out(const struct vm *vm, uint64_t gva, const void *src, uint64_t le
 		return 0;
 	if (!g || gva % align)
 		return -EFAULT;
+	dirty__mark(vm, gva, len);
 	return guarded_copy(g, src, len, g) ? -EFAULT : 0;
 }
 
@@ -176,6 +178,7 @@ int uaccess__move(const struct vm *vm, uint64_t to, uint64_t from, uint64_t len)
 		return 0;
 	if (!d || !s)
 		return -EFAULT;
+	dirty__mark(vm, to, len);
 	/* both ends are guest memory: the fault may be on either */
 	copying.lo = (uintptr_t)(d < s ? d : s);
 	copying.hi = (uintptr_t)(d < s ? s : d) + len;
@@ -189,6 +192,7 @@ int uaccess__cmpxchg32(const struct vm *vm, uint64_t gva, uint32_t *expected, ui
 	uint8_t *g = host_range(vm, gva, sizeof(uint32_t));
 	if (!g || gva % sizeof(uint32_t))
 		return -EFAULT;
+	dirty__mark(vm, gva, sizeof(uint32_t));
 	copying.lo = (uintptr_t)g;
 	copying.hi = (uintptr_t)g + sizeof(uint32_t);
 	int rc = hv_cmpxchg32((uint32_t *)g, expected, val);
@@ -213,5 +217,8 @@ long copy_str_from_guest(const struct vm *vm, char *dst, uint64_t gva, size_t si
 
 struct guest_bytes *uaccess__buf(const struct vm *vm, uint64_t gva, uint64_t len)
 {
-	return (struct guest_bytes *)host_range(vm, gva, len);
+	uint8_t *g = host_range(vm, gva, len);
+	if (g) /* the host call may write it: hv cannot tell which ones do */
+		dirty__mark(vm, gva, len);
+	return (struct guest_bytes *)g;
 }

@@ -156,6 +156,10 @@ struct vm {
 	int ram_file; /* guest RAM is a private mapping of a snapshot file (snapshot.c) */
 	struct snap_runs ram_runs; /* the pages that file holds */
 	int restored;              /* built from a snapshot: its clock bases are the saved ones */
+	/* live migration (dirty.c): hv's own changed-page marks while tracking, else NULL */
+	_Atomic(_Atomic uint64_t *) dirty_marks;
+	uint64_t *dirty_scratch; /* KVM's log, read into here */
+	int log_dirty;           /* the RAM slot has KVM_MEM_LOG_DIRTY_PAGES */
 };
 
 /* vcpu.c */

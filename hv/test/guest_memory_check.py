@@ -32,6 +32,8 @@ RAM_OWNERS = {
     "snapshot.c": "copies a paused VM's touched pages into the snapshot file (no guest thread runs)",
     "snapshot_restore.c": "maps the image and file mappings over RAM before the first instruction",
     "snapshot_state.c": "finds the host file mappings over RAM in /proc/self/maps (addresses only)",
+    "migrate.c": "sends guest pages to a migration's target (the host reads them, bulk)",
+    "migrate_in.c": "receives guest pages into RAM before the VM's first instruction",
 }
 RAM_USE = re.compile(r"(->|\.)ram\b(?!_)")
 OLD_HELPERS = re.compile(r"\b(guest_ptr|GUEST_PTR)\b")

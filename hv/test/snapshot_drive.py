@@ -6,9 +6,12 @@ line per case ("ok - NAME" or "not ok - NAME: why"). Every wait is bounded.
 """
 import json
 import os
+import signal
 import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 
 HV, GUEST, WORK, ADDR, PORT = sys.argv[1:6]
@@ -62,11 +65,11 @@ def control(cmd, limit=120, path=CTL):
 class Client:
     """One TCP connection to the guest, line by line."""
 
-    def __init__(self):
+    def __init__(self, port):
         end = time.time() + 60
         while True:
             try:
-                self.s = socket.create_connection((ADDR, PORT), timeout=60)
+                self.s = socket.create_connection((ADDR, port), timeout=60)
                 break
             except OSError:
                 if time.time() > end:
@@ -88,28 +91,43 @@ def finish(proc, limit=120):
         return "timeout"
 
 
-def start_source(tag):
+def tails(tag):
+    """The end of a process's stdout and stderr files, for a failure's message."""
+    said = []
+    for ext in ("out", "err"):
+        path = os.path.join(WORK, f"{tag}.{ext}")
+        if os.path.exists(path):
+            said.append(f"{ext}: {open(path).read()[-300:]!r}")
+    return ", ".join(said)
+
+
+def start_source(tag, port, dirty_mib=0):
+    """The guest under vcons-hv, listening on its own port (cases never share one)."""
     out = open(os.path.join(WORK, tag + ".out"), "w")
     err = open(os.path.join(WORK, tag + ".err"), "w")
-    p = hv(["--control", CTL, "--", GUEST, str(PORT)], out, err)
+    extra = [str(dirty_mib)] if dirty_mib else []
+    p = hv(["--control", CTL, "--", GUEST, str(port)] + extra, out, err)
     ready = wait_line(out.name, "ready", p)
+    if not ready:
+        print(f"# {tag}: not ready, exit {finish(p, 1)}, {tails(tag)}")
     return p, ready
 
 
 def case_snapshot_stop_restore():
     """Snapshot with stop under an open connection; restore; the same connection carries on."""
     snap = os.path.join(WORK, "a.snap")
-    src, ready = start_source("a-src")
+    src, ready = start_source("a-src", PORT)
     if not ready:
         return report(False, "snapshot, stop and restore", "the guest never got ready")
-    c = Client()
+    c = Client(PORT)
     if c.ask("echo before") != "before":
         finish(src, 1)
         return report(False, "snapshot, stop and restore", "no echo before the snapshot")
     r = control({"cmd": "snapshot", "path": snap, "stop": True})
     rc = finish(src)
     if not r.get("ok") or rc != 0:
-        return report(False, "snapshot, stop and restore", f"snapshot {r}, source exit {rc}")
+        return report(False, "snapshot, stop and restore",
+                      f"snapshot {r}, source exit {rc}, " + tails("a-src"))
     out = open(os.path.join(WORK, "a-dst.out"), "w")
     err = open(os.path.join(WORK, "a-dst.err"), "w")
     dst = hv(["--control", CTL2, "--restore", snap], out, err)
@@ -143,10 +161,10 @@ def case_snapshot_stop_restore():
 def case_snapshot_and_go_on():
     """Snapshot without stop: the guest pauses, resumes and carries on; pause/resume/status."""
     snap = os.path.join(WORK, "b.snap")
-    src, ready = start_source("b-src")
+    src, ready = start_source("b-src", PORT + 1)
     if not ready:
         return report(False, "snapshot and go on", "the guest never got ready")
-    c = Client()
+    c = Client(PORT + 1)
     s1 = control({"cmd": "status"})
     p = control({"cmd": "pause"})
     s2 = control({"cmd": "status"})
@@ -191,13 +209,190 @@ def case_refusals(snap):
     refused(base + ["--restore", junk], 76, "not a vcons-hv snapshot", "a file that is no snapshot is refused")
     refused(["--root", ROOT, "--net", ADDR, "--mem", "512M", "--restore", snap], 78, "memory",
             "a snapshot of a VM of another size is refused")
-    refused(base + ["--restore", snap, "--", GUEST], 2, "--restore takes no PROGRAM",
+    refused(base + ["--restore", snap, "--", GUEST], 2, "take no PROGRAM",
             "--restore with a PROGRAM is a usage error")
     # the guest wrote to state.txt after this snapshot (its "check"), and so does this
     with open(os.path.join(ROOT, "state.txt"), "a") as f:
         f.write("changed")
     refused(base + ["--restore", snap], 76, "state.txt",
             "a snapshot whose open file changed since is refused")
+
+
+MPORT = PORT + 10
+
+
+def wait_control(path, proc, limit=120):
+    end = time.time() + limit
+    while time.time() < end and proc.poll() is None:
+        try:
+            if control({"cmd": "status"}, 10, path).get("ok"):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def migrate(to, downtime=50, limit=120):
+    """Sends migrate; retries while the target is not listening yet."""
+    end = time.time() + limit
+    while True:
+        r = control({"cmd": "migrate", "to": to, "downtime_ms": downtime}, limit)
+        if r.get("ok") or "Connection refused" not in r.get("error", "") or time.time() > end:
+            return r
+        time.sleep(0.2)
+
+
+def case_migrate():
+    """Live migration under an open connection while the guest rewrites 32 MiB."""
+    name = "live migration under an open connection, 32 MiB being rewritten"
+    src, ready = start_source("m-src", PORT + 2, 32)
+    if not ready:
+        return report(False, name, "the guest never got ready")
+    c = Client(PORT + 2)
+    before = c.ask("echo before")
+    out = open(os.path.join(WORK, "m-dst.out"), "w")
+    err = open(os.path.join(WORK, "m-dst.err"), "w")
+    dst = hv(["--control", CTL2, "--incoming", f"127.0.0.1:{MPORT}"], out, err)
+    r = migrate(f"127.0.0.1:{MPORT}")
+    rc_src = finish(src)
+    up = wait_control(CTL2, dst) if r.get("ok") else False
+    echo = c.ask("echo after") if up else None
+    check = c.ask("check") if up else None
+    c.s.sendall(b"quit\n")
+    rc = finish(dst)
+    ok = (before == "before" and r.get("ok") and rc_src == 0 and echo == "after"
+          and (check or "").startswith("check ok") and rc == 0)
+    report(ok, name, f"{r} source exit {rc_src}, echo {echo!r}, {check!r}, target exit {rc}, "
+           f"target stderr {open(err.name).read()[-400:]!r}")
+    if ok:
+        print(f"# migration: {r['total_ms']:.0f} ms in all, {r['downtime_ms']:.1f} ms down, "
+              f"{r['rounds']} rounds, {r['pages']} pages, {r['bytes']} bytes")
+
+
+def established(port):
+    """1 when a TCP connection to 127.0.0.1:port is established (from /proc/net/tcp)."""
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            local, state = fields[1], fields[3]
+            if local.endswith(":%04X" % port) and state == "01":
+                return True
+    return False
+
+
+def case_migrate_target_killed():
+    """kill -9 of a real target during the copy: the source goes on."""
+    name = "kill -9 of the target mid-copy: the source goes on"
+    src, ready = start_source("k-src", PORT + 3, 64)
+    if not ready:
+        return report(False, name, "the guest never got ready")
+    c = Client(PORT + 3)
+    out = open(os.path.join(WORK, "k-dst.out"), "w")
+    dst = hv(["--incoming", f"127.0.0.1:{MPORT}"], out, subprocess.DEVNULL)
+    result = {}
+    t = threading.Thread(target=lambda: result.update(migrate(f"127.0.0.1:{MPORT}", 1)))
+    t.start()
+    end = time.time() + 120
+    while time.time() < end and not established(MPORT) and t.is_alive():
+        time.sleep(0.005)
+    dst.send_signal(signal.SIGSTOP)  # mid-copy: it takes nothing more
+    time.sleep(0.2)
+    dst.kill()
+    finish(dst)
+    t.join(180)
+    echo = c.ask("echo still here")
+    check = c.ask("check")
+    c.s.sendall(b"quit\n")
+    rc = finish(src)
+    ok = (result and not result.get("ok") and echo == "still here"
+          and check.startswith("check ok") and rc == 0)
+    report(ok, name, f"{result}, echo {echo!r}, {check!r}, source exit {rc}")
+
+
+def fake_target(stage, box):
+    """A target that dies on purpose: answers HELLO, then closes the connection with a reset
+    after 4 MiB of pages ("pages") or once the state arrived, without an answer ("state")."""
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", MPORT))
+    ls.listen(1)
+    ls.settimeout(120)
+    box["listening"] = True
+    try:
+        conn, _ = ls.accept()
+    except OSError:
+        return
+    conn.settimeout(120)
+
+    def exact(n):
+        b = b""
+        while len(b) < n:
+            chunk = conn.recv(min(1 << 20, n - len(b)))
+            if not chunk:
+                raise OSError("closed")
+            b += chunk
+        return b
+    got = 0
+    try:
+        while True:
+            typ, n = struct.unpack("<IQ", exact(12))
+            exact(n)
+            if typ == 1:
+                conn.sendall(struct.pack("<IQ", 0, 0))
+            got += n
+            box["types"] = box.get("types", []) + [typ]
+            if (stage == "pages" and got > (4 << 20)) or (stage == "state" and typ == 3):
+                break
+    except OSError:
+        pass
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.close()
+    ls.close()
+
+
+def case_fake_target(stage, name, port):
+    src, ready = start_source("f-src-" + stage, port, 16)
+    if not ready:
+        return report(False, name, "the guest never got ready")
+    c = Client(port)
+    box = {}
+    t = threading.Thread(target=fake_target, args=(stage, box))
+    t.start()
+    while not box.get("listening"):
+        time.sleep(0.01)
+    r = migrate(f"127.0.0.1:{MPORT}", 50)
+    t.join(180)
+    echo = c.ask("echo on")
+    check = c.ask("check")
+    c.s.sendall(b"quit\n")
+    rc = finish(src)
+    ok = not r.get("ok") and echo == "on" and check.startswith("check ok") and rc == 0
+    ok = ok and (stage != "state" or 3 in box.get("types", []))
+    report(ok, name, f"{r}, echo {echo!r}, {check!r}, source exit {rc}, "
+           f"messages {sorted(set(box.get('types', [])))}")
+
+
+def case_refused_target():
+    name = "a target with another --mem refuses the VM; the source goes on"
+    src, ready = start_source("r-src", PORT + 6)
+    if not ready:
+        return report(False, name, "the guest never got ready")
+    c = Client(PORT + 6)
+    dst = subprocess.Popen([HV] + EXTRA + ["--root", ROOT, "--net", ADDR, "--mem", "512M",
+                                           "--incoming", f"127.0.0.1:{MPORT}"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    r = migrate(f"127.0.0.1:{MPORT}")
+    try:
+        _, err = dst.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        dst.kill()
+        _, err = dst.communicate()
+    echo = c.ask("echo on")
+    c.s.sendall(b"quit\n")
+    rc = finish(src)
+    ok = (not r.get("ok") and "memory" in r.get("error", "") and dst.returncode == 78
+          and len(err.strip().splitlines()) == 1 and echo == "on" and rc == 0)
+    report(ok, name, f"{r}, target exit {dst.returncode} {err!r}, echo {echo!r}, source {rc}")
 
 
 def main():
@@ -208,6 +403,14 @@ def main():
         case_refusals(snap_b)
     else:
         report(False, "refusals", "no snapshot to damage")
+    os.unlink(os.path.join(ROOT, "state.txt"))
+    case_migrate()
+    case_migrate_target_killed()
+    case_fake_target("pages", "a target that dies after 4 MiB of pages: the source goes on",
+                     PORT + 4)
+    case_fake_target("state", "a target that dies once the state arrived, without an answer: "
+                     "the source makes its sockets again and goes on", PORT + 5)
+    case_refused_target()
     sys.exit(1 if failed else 0)
 
 

@@ -3,9 +3,11 @@
  * timerfd, an epoll set, a listening socket, a connected TCP socket, a thread counting with the
  * MONOTONIC clock, a thread blocked on a condition variable, the main thread blocked in a call),
  * serves line commands on one TCP connection, and on "check" says whether all of it is intact.
- *   t_snap PORT        listens on PORT, prints "ready pid=P counter=N" and serves one client:
+ *   t_snap PORT [MIB]  listens on PORT, prints "ready pid=P counter=N" and serves one client:
  *                      "echo TEXT" -> "TEXT", "check" -> "check ok ..." or "check FAIL: why",
- *                      "quit" -> exits 0 */
+ *                      "quit" -> exits 0. With MIB, a thread rewrites MIB MiB of memory over and
+ *                      over (pass number into every page, in order): a live migration has pages
+ *                      to chase, and "check" finds a page the migration lost (a stale pass). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +30,50 @@ static atomic_int stop, backwards;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static int woken;
+static uint64_t *dirty_mem;
+static size_t dirty_pages;
+static atomic_int dirty_hold, dirty_held;
+
+/* Pass after pass, the pass number into the first word of every page, in order. */
+static void *dirtier(void *arg)
+{
+	(void)arg;
+	for (uint64_t pass = 1; !atomic_load(&stop); pass++) {
+		for (size_t i = 0; i < dirty_pages; i++)
+			dirty_mem[i * 512] = pass;
+		while (atomic_load(&dirty_hold) && !atomic_load(&stop)) {
+			atomic_store(&dirty_held, 1);
+			struct timespec ms = { 0, 1000000 };
+			nanosleep(&ms, NULL);
+		}
+		atomic_store(&dirty_held, 0);
+	}
+	return NULL;
+}
+
+/* Between passes every page holds the same pass number: any other is a lost page. */
+static int dirty_check(char *out, size_t n)
+{
+	if (!dirty_pages)
+		return 0;
+	atomic_store(&dirty_hold, 1);
+	while (!atomic_load(&dirty_held)) {
+		struct timespec ms = { 0, 1000000 };
+		nanosleep(&ms, NULL);
+	}
+	uint64_t want = dirty_mem[0];
+	int rc = 0;
+	for (size_t i = 0; i < dirty_pages && !rc; i++)
+		if (dirty_mem[i * 512] != want) {
+			snprintf(out, n,
+			         "FAIL: page %zu of the rewritten memory holds pass %llu, not %llu",
+			         i, (unsigned long long)dirty_mem[i * 512],
+			         (unsigned long long)want);
+			rc = -1;
+		}
+	atomic_store(&dirty_hold, 0);
+	return rc;
+}
 
 static int64_t mono_ns(void)
 {
@@ -128,6 +174,8 @@ static void check(struct state *s, char *out, size_t n)
 		snprintf(out, n, "FAIL: the file reads \"%s\", not abcdef (offset lost)", file);
 		return;
 	}
+	if (dirty_check(out, n) < 0)
+		return;
 	long c = atomic_load(&counter);
 	if (c <= s->counter0 || atomic_load(&backwards)) {
 		snprintf(out, n, "FAIL: counter %ld (was %ld), MONOTONIC went back %d times", c,
@@ -162,10 +210,15 @@ static int serve(int conn, struct state *s)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: t_snap PORT\n");
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: t_snap PORT [MIB]\n");
 		return 2;
 	}
+	dirty_pages = argc == 3 ? (size_t)atoi(argv[2]) * 256 : 0;
+	dirty_mem = dirty_pages ? calloc(dirty_pages, 4096) : NULL;
+	pthread_t t3;
+	if (dirty_pages)
+		pthread_create(&t3, NULL, dirtier, NULL);
 	struct state s;
 	setup(&s);
 	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
@@ -201,6 +254,8 @@ int main(int argc, char **argv)
 	pthread_join(t2, &r);
 	atomic_store(&stop, 1);
 	pthread_join(t1, NULL);
+	if (dirty_pages)
+		pthread_join(t3, NULL);
 	printf("done rc=%d sleeper=%ld\n", rc, (long)r);
 	return rc || r != (void *)42L;
 }
