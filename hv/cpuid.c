@@ -149,9 +149,32 @@ static void baseline(struct kvm_cpuid2 *c)
 		e->ebx = e->ecx = e->edx = 0;
 }
 
+/* KVM_GET_SUPPORTED_CPUID passes on the identity of the host CPU the ioctl ran on: the initial
+ * APIC ID (CPUID.1:EBX[31:24]), the x2APIC ID (0xB and 0x1F: EDX) and AMD's extended APIC, compute
+ * unit and node IDs (0x8000001E). One table serves every vCPU of a VM, so these name no vCPU; they
+ * are cleared, so a profile depends on the host's CPU model and KVM only, not on where the process
+ * was scheduled (a snapshot's CPUID check compares whole tables: restores failed at random on a
+ * 2-CPU host before). */
+static void forget_host_cpu(struct kvm_cpuid2 *c)
+{
+	for (uint32_t i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+		if (e->function == 1)
+			e->ebx &= 0x00ffffffu;
+		else if (e->function == 0xb || e->function == 0x1f)
+			e->edx = 0;
+		else if (e->function == 0x8000001eu) {
+			e->eax = 0;
+			e->ebx &= ~0xffu;
+			e->ecx &= ~0xffu;
+		}
+	}
+}
+
 /* Makes the profile consistent and returns the XCR0 hv must enable for it. */
 static uint64_t settle(struct kvm_cpuid2 *c)
 {
+	forget_host_cpu(c);
 	struct kvm_cpuid_entry2 *e = entry(c, 1, 0);
 	if (e)
 		e->ecx |= 1u << 31; /* running under a hypervisor */

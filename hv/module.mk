@@ -84,8 +84,10 @@ E2E_TESTS += hv/test/race.sh
 GUEST_PROGS += hv-bench
 hv-bench.srcs := hv/bench/hvbench.c
 hv-bench.ldlibs := -lpthread
+GUEST_PROGS += hv-snapguest
+hv-snapguest.srcs := hv/bench/snapguest.c
 hv/bench.cflags := -Wno-missing-prototypes
-BENCHES += hv/bench/run.sh
+BENCHES += hv/bench/run.sh hv/bench/snapshot.sh
 
 # the program loader under libFuzzer (`make fuzz`); its corpus hv/fuzz/elf/ (small hand-made ELF
 # files, made by hv/fuzz/elf-seeds.py, plus the fuzzer's finds) is replayed under ASan+UBSan by

@@ -45,25 +45,8 @@ void snapshot__sha256(const void *p, size_t n, uint8_t out[32])
 
 void snapshot__cpuid_sha(const struct vm *vm, uint8_t out[32])
 {
-	/* KVM answers some leaves from the CPU it runs on: the APIC ids in leaves 1, 0xb, 0x1f
-	 * and 0x8000001e differ from one process to the next and are not the profile. */
-	size_t n = vm->cpuid->nent;
-	struct kvm_cpuid_entry2 *e = malloc((n ? n : 1) * sizeof(*e));
-	if (!e) {
-		memset(out, 0, 32);
-		return;
-	}
-	memcpy(e, vm->cpuid->entries, n * sizeof(*e));
-	for (size_t i = 0; i < n; i++) {
-		if (e[i].function == 1)
-			e[i].ebx &= 0x00ffffffu;
-		if (e[i].function == 0xb || e[i].function == 0x1f)
-			e[i].edx = 0;
-		if (e[i].function == 0x8000001e)
-			e[i].eax = e[i].ebx = e[i].ecx = 0;
-	}
-	snapshot__sha256(e, n * sizeof(*e), out);
-	free(e);
+	/* cpuid.c leaves nothing of the CPU the table was read on in it: whole entries compare */
+	snapshot__sha256(vm->cpuid->entries, vm->cpuid->nent * sizeof(vm->cpuid->entries[0]), out);
 }
 
 static void put_header(struct wbuf *w, const struct snap_header *h)

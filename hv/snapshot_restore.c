@@ -3,6 +3,7 @@
  * mapped privately from the file, the host file mappings over it, the address-space bookkeeping,
  * and one vCPU per saved thread, ready for hv_vm_start(). */
 #include "hv/snapshot.h"
+#include "hv/clock.h"
 #include "hv/fdstate.h"
 #include "hv/mm.h"
 #include "hv/path.h"
@@ -307,6 +308,7 @@ static struct vm *build(struct loader *l, const struct hv_config *cfg)
 struct vm *snapshot__restore(const struct hv_config *cfg, const char *path, int verify, int *code,
                              char *err, size_t errlen)
 {
+	uint64_t t0 = clock__host_ns(CLOCK_MONOTONIC); /* --stats' restore_to_first_run */
 	struct loader l = { .path = path, .fd = -1, .code = code, .err = err, .errlen = errlen };
 	struct vm *vm = NULL;
 	if (read_file(&l, cfg) == 0 && read_runs(&l) == 0)
@@ -315,6 +317,8 @@ struct vm *snapshot__restore(const struct hv_config *cfg, const char *path, int 
 		hv_vm_destroy((struct hv_vm *)vm);
 		vm = NULL;
 	}
+	if (vm)
+		vm->stats.restore_ns = t0;
 	if (l.fd >= 0)
 		close(l.fd); /* the mapping keeps the file */
 	free(l.state);

@@ -203,7 +203,7 @@ static json_t *stats_json(struct vm *vm)
 	uint64_t guest_now = clock__guest_now(vm, CLOCK_MONOTONIC); /* the guest's own clock */
 	json_t *o = json_pack(
 	    "{s:s,s:s,s:I,s:I,s:i,s:{s:i,s:i,s:i},s:o,s:o,s:I,s:o,s:o,s:o,s:{s:I,s:I,s:I,s:I},"
-	    "s:{s:I,s:I}}",
+	    "s:{s:I,s:I,s:I}}",
 	    "type", "hv_stats", "name", vm->name, "host_ns", (json_int_t)host_now, "guest_ns",
 	    (json_int_t)guest_now, "page_size_bytes", vm->cfg.page_4k ? 4096 : 2 << 20, "vcpus",
 	    "limit", vm->cfg.max_threads, "created", s->vcpus_created, "peak_threads",
@@ -214,7 +214,9 @@ static json_t *stats_json(struct vm *vm)
 	    (json_int_t)(rss > res ? rss - res : 0), "timing_ns", "create_to_first_run",
 	    (json_int_t)(s->first_run_ns ? s->first_run_ns - s->create_ns : 0),
 	    "create_to_first_exit",
-	    (json_int_t)(s->first_exit_ns ? s->first_exit_ns - s->create_ns : 0));
+	    (json_int_t)(s->first_exit_ns ? s->first_exit_ns - s->create_ns : 0),
+	    "restore_to_first_run",
+	    (json_int_t)(s->restore_ns && s->first_run_ns ? s->first_run_ns - s->restore_ns : 0));
 	if (o)
 		json_object_set_new(o, "time_page", timepage__json(vm));
 	return o;

@@ -28,6 +28,7 @@ struct vm_stats {
 	_Atomic uint64_t
 	    unknown_seen[STATS_NSYSCALLS / 64]; /* bitmap: unknown numbers already logged */
 	uint64_t create_ns, first_run_ns, first_exit_ns; /* CLOCK_MONOTONIC timestamps */
+	uint64_t restore_ns; /* --restore: when reading the snapshot began (0: not restored) */
 	int vcpus_created, vcpus_peak;
 };
 

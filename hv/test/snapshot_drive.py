@@ -29,6 +29,16 @@ def report(ok, name, why=""):
     failed += 0 if ok else 1
 
 
+CPUS = sorted(os.sched_getaffinity(0))
+
+
+def on_cpu(cpu):
+    """Pins a vcons-hv to one CPU: sources run on the first, the restore on the last, so a CPUID
+    profile that depends on the CPU it was read on (KVM passes on the host's APIC IDs) is refused
+    every time, not at random."""
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
 def hv(args, out, err, **kw):
     cmd = [HV] + EXTRA + ["--root", ROOT, "--net", ADDR, "--mem", "256M"] + args
     return subprocess.Popen(cmd, stdout=out, stderr=err, **kw)
@@ -106,7 +116,8 @@ def start_source(tag, port, dirty_mib=0):
     out = open(os.path.join(WORK, tag + ".out"), "w")
     err = open(os.path.join(WORK, tag + ".err"), "w")
     extra = [str(dirty_mib)] if dirty_mib else []
-    p = hv(["--control", CTL, "--", GUEST, str(port)] + extra, out, err)
+    p = hv(["--control", CTL, "--", GUEST, str(port)] + extra, out, err,
+           preexec_fn=on_cpu(CPUS[0]))
     ready = wait_line(out.name, "ready", p)
     if not ready:
         print(f"# {tag}: not ready, exit {finish(p, 1)}, {tails(tag)}")
@@ -130,7 +141,7 @@ def case_snapshot_stop_restore():
                       f"snapshot {r}, source exit {rc}, " + tails("a-src"))
     out = open(os.path.join(WORK, "a-dst.out"), "w")
     err = open(os.path.join(WORK, "a-dst.err"), "w")
-    dst = hv(["--control", CTL2, "--restore", snap], out, err)
+    dst = hv(["--control", CTL2, "--restore", snap], out, err, preexec_fn=on_cpu(CPUS[-1]))
     # The connection's packets meet no socket until the restored VM has made it (the host would
     # answer them with a reset): its control socket answers once it has.
     end = time.time() + 120
@@ -252,7 +263,8 @@ def case_migrate():
     before = c.ask("echo before")
     out = open(os.path.join(WORK, "m-dst.out"), "w")
     err = open(os.path.join(WORK, "m-dst.err"), "w")
-    dst = hv(["--control", CTL2, "--incoming", f"127.0.0.1:{MPORT}"], out, err)
+    dst = hv(["--control", CTL2, "--incoming", f"127.0.0.1:{MPORT}"], out, err,
+             preexec_fn=on_cpu(CPUS[-1]))
     r = migrate(f"127.0.0.1:{MPORT}")
     rc_src = finish(src)
     up = wait_control(CTL2, dst) if r.get("ok") else False

@@ -33,6 +33,11 @@ import glob, json, sys
 out, platform, entries = sys.argv[1], sys.argv[2], sys.argv[3:]
 POS, ZERO, TRUE, FALSE = ("> 0", lambda v: v > 0), ("== 0", lambda v: v == 0), \
     ("is true", lambda v: v is True), ("is false", lambda v: v is False)
+# a migration part measured (every run's downtime and total time), or skipped with the reason
+MIGRATED = ("measured, or skipped with a reason", lambda v: isinstance(v, dict) and (
+    bool(v.get("skipped")) if "skipped" in v else
+    bool(v.get("runs")) and all(r.get("total_ms", 0) > 0 and r.get("downtime_ms", 0) > 0
+                                for r in v["runs"])))
 RULES = {
     "db": [("max_throughput.tx_per_s", POS), ("max_throughput.errors", ZERO),
            ("max_throughput.p99_us", POS), ("half_load_open_loop.tx_per_s", POS),
@@ -53,6 +58,10 @@ RULES = {
     "idle": [("wakeups", POS), ("host_cpu_ms_per_s", POS), ("measured_s", POS)],
     "harness": [(f"runs.{i}.{k}", POS) for i in (0, 1) for k in
                 ("csus", "score", "vm_start_to_first_load_all_s", "harness_cpu_pct_of_one_core")],
+    "hv-snapshot": [(f"{part}.{i}.{k}", POS) for i in (0, 1) for part, k in
+                    (("snapshot", "pause_ms"), ("snapshot", "write_ms"), ("snapshot", "downtime_ms"),
+                     ("snapshot", "bytes"), ("restore", "restore_to_first_instruction_ms.median"))] +
+                   [("migration", MIGRATED)],
     "hv": [("cpu_loop.native_ns_per_iter", POS), ("cpu_loop.hv_ns_per_iter", POS),
            ("null_syscall_us.hv", POS), ("thread_create_join_us.hv", POS),
            ("first_touch_per_4k_page_us.hv", POS),
@@ -74,10 +83,13 @@ for f in glob.glob(out + "/*.json"):
 failed = False
 for e in entries:
     plat = platform  # the shell kept only this platform's entries
-    # the bench is named by its folder: harness/bench/run.sh -> harness, workloads/java/... -> jbb
+    # the bench is named by its folder: harness/bench/run.sh -> harness, workloads/java/... -> jbb;
+    # a module's other scripts by folder and script: hv/bench/snapshot.sh -> hv-snapshot
     parts = e.split("@")[0].split("/")
     folder = parts[1] if parts[0] == "workloads" else parts[0]
     bench = {"java": "jbb"}.get(folder, folder)
+    if parts[0] != "workloads" and parts[-1] != "run.sh":
+        bench = f"{folder}-{parts[-1].removesuffix('.sh')}"
     name = f"bench {e} (quick)"
     if (bench, plat) not in files:
         print(f"not ok - {name}: no {bench} JSON for {plat} (found: {sorted(files)})")
