@@ -58,7 +58,8 @@ static int dirty(uint64_t *mem, size_t set, double rate)
 			uint64_t *w = &mem[next * stride];
 			if (*w != word(pass, next)) {
 				printf("corrupt page %zu: %#llx, wanted %#llx\n", next,
-				       (unsigned long long)*w, (unsigned long long)word(pass, next));
+				       (unsigned long long)*w,
+				       (unsigned long long)word(pass, next));
 				return 1;
 			}
 			*w = word(pass + 1, next);
