@@ -18,7 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LINE_MAX_ 65536
+#define LINE_MAX_    65536
+#define SETTLE_TRIES 400 /* 5 ms apart: 2 s */
 
 struct control {
 	struct hv_vm *vm;
@@ -38,6 +39,12 @@ static uint64_t now_ns(void)
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+static void settle_pause(void)
+{
+	struct timespec t = { 0, 5000000 };
+	nanosleep(&t, NULL);
 }
 
 /* {"ok":false,"error":"WHAT: WHY"} */
@@ -80,12 +87,26 @@ static json_t *cmd_snapshot(struct control *c, json_t *req)
 		return error("snapshot", "\"path\" (a string) is required");
 	char err[1024];
 	int was_paused = hv_vm_paused(c->vm);
-	uint64_t t0 = now_ns();
-	if (!was_paused && hv_vm_pause(c->vm, err, sizeof(err)) < 0)
-		return error("snapshot", err);
-	uint64_t t1 = now_ns();
+	uint64_t t0 = now_ns(), t1 = t0;
 	struct hv_snapshot_info info;
-	int rc = hv_vm_snapshot(c->vm, path, stop, &info, err, sizeof(err));
+	int rc = -2;
+	/* A VM paused with a connection waiting in a listener's queue (or half closed) cannot be
+	 * saved as it is: it runs on a few milliseconds and is paused again, for up to 2 s. */
+	for (int tries = 0; rc == -2 && tries < SETTLE_TRIES; tries++) {
+		if (tries)
+			settle_pause();
+		t0 = now_ns();
+		if (!was_paused && hv_vm_pause(c->vm, err, sizeof(err)) < 0)
+			return error("snapshot", err);
+		t1 = now_ns();
+		rc = hv_vm_snapshot(c->vm, path, stop, &info, err, sizeof(err));
+		if (rc == -2 && !was_paused)
+			hv_vm_resume(c->vm);
+		if (rc == -2 && was_paused)
+			break;
+	}
+	if (rc == -2)
+		return error("snapshot", err); /* running, or paused as it was: nothing changed */
 	if (stop) { /* it cannot go on, written or not: it ends once the answer is out */
 		c->end_vm = rc == 0 ? 1 : 2;
 		if (rc < 0)

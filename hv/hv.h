@@ -95,7 +95,9 @@ struct hv_snapshot_info {
  * the VM is to end after it (hv_vm_exit): its connected TCP sockets go into repair mode as soon as
  * their queues are read (closing them sends nothing: the connections live on in the VM restored
  * from the file) and its other sockets close, so the restored VM can take its address; it cannot
- * go on even when the write then fails. */
+ * go on even when the write then fails. 0; -1 with err; -2 (err says why) when the fd table
+ * cannot be saved as it is now (a connection not yet accepted, one half closed): nothing was done,
+ * resume the VM a moment and try again. */
 int hv_vm_snapshot(struct hv_vm *vm, const char *path, int stop, struct hv_snapshot_info *info,
                    char *err, size_t errlen);
 /* Builds a VM from a snapshot with cfg's root, address, stdio and options (cfg->argv unused);

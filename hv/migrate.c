@@ -25,6 +25,7 @@
 #define MAX_ROUNDS    30
 #define BATCH_PAGES   256 /* pages per PAGES message at most */
 #define ANSWER_WAIT_S 120 /* the target builds and starts the VM (slow in an emulated guest) */
+#define SETTLE_TRIES  400 /* 5 ms apart */
 
 int migrate__parse_addr(const char *s, struct sockaddr_in *out)
 {
@@ -211,8 +212,8 @@ static int connect_to(struct source *s, const char *to)
 	return 0;
 }
 
-/* Pre-copy: everything that holds data, then what changed, until the rest fits the downtime. */
-static int precopy(struct source *s, uint64_t downtime_ms, int *rounds)
+/* Marks every page that holds data, for the first round. */
+static int mark_all(struct source *s)
 {
 	struct snap_state none = { 0 };
 	struct snap_runs runs = { 0 };
@@ -224,8 +225,14 @@ static int precopy(struct source *s, uint64_t downtime_ms, int *rounds)
 		for (uint64_t p = runs.r[i][0] / PAGE_SIZE_; p < runs.r[i][1] / PAGE_SIZE_; p++)
 			s->bitmap[p / 64] |= 1ULL << (p % 64);
 	free(runs.r);
+	return 0;
+}
+
+/* Pre-copy rounds: what is marked, then what changed, until the rest fits the downtime. */
+static int precopy(struct source *s, uint64_t downtime_ms, int *rounds)
+{
 	uint64_t prev = UINT64_MAX;
-	for (*rounds = 0; *rounds < MAX_ROUNDS; ++*rounds) {
+	for (int mine = 0; *rounds < MAX_ROUNDS; ++*rounds, mine++) {
 		uint64_t t0 = clock__host_ns(CLOCK_MONOTONIC), b0 = s->bytes;
 		if (send_marked(s) < 0)
 			return -1;
@@ -236,8 +243,10 @@ static int precopy(struct source *s, uint64_t downtime_ms, int *rounds)
 		uint64_t left = count_bits(s->bitmap, s->words);
 		double need_ns = rate > 0 ? (double)(left * PAGE_SIZE_) / rate : 0;
 		if (need_ns <= (double)downtime_ms * 1e6 ||
-		    (*rounds >= 4 && left >= prev - prev / 20)) /* no longer shrinking */
+		    (mine >= 4 && left >= prev - prev / 20)) { /* no longer shrinking */
+			++*rounds;
 			break;
+		}
 		prev = left;
 	}
 	return 0;
@@ -286,14 +295,15 @@ static int switch_over(struct source *s, struct hv_migrate_info *info, uint64_t 
 	struct fdstate_ctx ctx = { .root_fd = vm->root_fd, .root_path = vm->root_path };
 	for (int i = 0; i < 3; i++)
 		ctx.stdio_fds[i] = vm->cfg.stdio_fds[i];
-	if (rc == 0)
-		rc = fdstate__save(&vm->fds, &ctx, &w, s->err, s->errlen);
+	int busy = 0;
+	if (rc == 0 && fdstate__save(&vm->fds, &ctx, &w, s->err, s->errlen) < 0)
+		rc = -1, busy = 1;
 	if (rc == 0 && w.oom)
 		rc = fail(s, "out of memory");
 	if (rc < 0) { /* nothing let go of yet */
 		wbuf__free(&w);
 		vm__resume(vm);
-		return -1;
+		return busy ? -3 : -1;
 	}
 	fdstate__detach(&vm->fds); /* from here the target owns the connections */
 	uint32_t status = 1;
@@ -338,9 +348,22 @@ int migrate__run(struct vm *vm, const char *to, uint64_t downtime_ms, struct hv_
 		rc = e ? fail(&s, "cannot log dirty pages: %s", strerror(-e)) : 0;
 	}
 	if (rc == 0)
+		rc = mark_all(&s);
+	/* A fd table that cannot be saved as it is at the pause (a connection waiting to be
+	 * accepted, one half closed) sends the VM on for another round, for up to 2 s. */
+	for (int tries = 0; rc == 0 || (rc == -3 && tries < SETTLE_TRIES); tries++) {
+		if (rc == -3) {
+			struct timespec t = { 0, 5000000 };
+			nanosleep(&t, NULL);
+		}
 		rc = precopy(&s, downtime_ms, &info->rounds);
-	if (rc == 0)
-		rc = switch_over(&s, info, &down);
+		if (rc == 0)
+			rc = switch_over(&s, info, &down);
+		if (rc != -3)
+			break;
+	}
+	if (rc == -3)
+		rc = -1;
 	if (rc == -1 && s.fd >= 0) /* the target learns why (it may be gone already) */
 		(void)migrate__send(s.fd, MIG_ABORT, err, strlen(err), NULL, 0);
 	if (tracking)

@@ -236,35 +236,45 @@ static struct fdstate_ctx fd_ctx(const struct vm *vm)
 static int build_state(struct vm *vm, struct wbuf *w, struct snap_runs *runs, struct snap_header *h,
                        int stop, char *err, size_t errlen)
 {
-	if (snapshot__put_state(w, vm, err, errlen) < 0)
-		return -1;
+	/* The fd table first (it comes last in the stream), and for a stop the sockets let go of
+	 * right after: data that reaches them once their queues are read would be acknowledged by
+	 * this host and lost. A table that cannot be saved now is -2, before any other work. */
+	struct fdstate_ctx ctx = fd_ctx(vm);
+	struct wbuf fds;
+	wbuf__init(&fds);
+	if (fdstate__save(&vm->fds, &ctx, &fds, err, errlen) < 0) {
+		wbuf__free(&fds);
+		return -2;
+	}
+	if (stop && !fds.oom)
+		fdstate__detach(&vm->fds);
+	int rc = fds.oom ? fail(err, errlen, "out of memory") : 0;
+	if (rc == 0)
+		rc = snapshot__put_state(w, vm, err, errlen);
 	struct rbuf r; /* the mappings just written, to leave shared ones out of the image */
 	struct snap_state s = { 0 };
-	rbuf__init(&r, w->p, w->len);
-	int rc = w->oom ? fail(err, errlen, "out of memory")
-	                : snapshot__get_state(&r, &s, vm->mem, err, errlen);
+	if (rc == 0) {
+		rbuf__init(&r, w->p, w->len);
+		rc = w->oom ? fail(err, errlen, "out of memory")
+		            : snapshot__get_state(&r, &s, vm->mem, err, errlen);
+	}
 	if (rc == 0)
 		rc = snapshot__find_pages(vm, &s, runs, h->pages_sha, &h->pages, err, errlen);
 	h->threads = (uint32_t)s.ncpus;
 	snapshot__free_state(&s);
-	if (rc < 0)
-		return -1;
-	wbuf__u32(w, TAG_PAGES);
-	wbuf__u64(w, runs->n);
-	for (size_t i = 0; i < runs->n; i++) {
-		wbuf__u64(w, runs->r[i][0]);
-		wbuf__u64(w, runs->r[i][1]);
+	if (rc == 0) {
+		wbuf__u32(w, TAG_PAGES);
+		wbuf__u64(w, runs->n);
+		for (size_t i = 0; i < runs->n; i++) {
+			wbuf__u64(w, runs->r[i][0]);
+			wbuf__u64(w, runs->r[i][1]);
+		}
+		wbuf__raw(w, fds.p, fds.len);
+		if (w->oom)
+			rc = fail(err, errlen, "out of memory");
 	}
-	/* The fd table last, and for a stop the sockets let go of right after: data that reaches
-	 * them once their queues are read would be acknowledged by this host and lost. */
-	struct fdstate_ctx ctx = fd_ctx(vm);
-	if (fdstate__save(&vm->fds, &ctx, w, err, errlen) < 0)
-		return -1;
-	if (w->oom)
-		return fail(err, errlen, "out of memory");
-	if (stop)
-		fdstate__detach(&vm->fds);
-	return 0;
+	wbuf__free(&fds);
+	return rc;
 }
 
 static int write_file(struct vm *vm, const char *tmp, struct wbuf *state,

@@ -94,7 +94,9 @@ struct snapshot_info {
 
 /* Writes a paused VM's state to `path` (atomically). With `stop`, the VM's sockets are let go of
  * (fdstate__detach) as soon as the fd table is read: the VM cannot go on afterwards, even when
- * writing the file then fails. 0, or -1 with one line in err. */
+ * writing the file then fails. 0; -1 with one line in err; -2 when the fd table cannot be saved
+ * as it is now (a connection waiting to be accepted, one half closed: fdstate.h), before
+ * anything was done: resume the VM a moment and try again. */
 int snapshot__save(struct vm *vm, const char *path, int stop, struct snapshot_info *info, char *err,
                    size_t errlen);
 /* Builds a VM from the snapshot at `path` with cfg's root, stdio and options; its threads are
