@@ -11,6 +11,11 @@ struct vm;
 
 uint64_t clock__host_ns(clockid_t id);
 void clock__start(struct vm *vm);
+/* A VM restored or migrated here whose MONOTONIC read `guest_mono` when it was saved: where this
+ * host's clock would give it less (another host, or after a reboot), the MONOTONIC clocks
+ * (MONOTONIC, _RAW, _COARSE, BOOTTIME) get an offset so that they go on from there, never back.
+ * REALTIME and TAI are the host's (hosts keep them in step). */
+void clock__continue(struct vm *vm, uint64_t guest_mono);
 /* The guest's reading of clock `id` now (nanoseconds): from the time page where it serves the
  * clock (timepage.h), so that system calls and the vDSO give one clock. */
 uint64_t clock__guest_now(const struct vm *vm, clockid_t id);

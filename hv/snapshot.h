@@ -10,16 +10,14 @@
  *                    the snapshot, u32 the VM's address; then 32-byte SHA-256 of the header's
  *                    bytes before it
  *   [4096, ...)      the state section: "VM01" (pid, next tid, umask, address, cwd, program,
- *                    clock bases, pending signals, 64 signal actions), "MM01" (brk, mmap area,
- *                    stack, regions), "MPS1" (host file mappings over guest RAM: range, file
- *                    offset, shared, writable, path inside the root), "CPU1" (each thread: KVM
- *                    id, tid, hv's fields, kvm_regs, kvm_sregs, kvm_xsave + kvm_xcrs or
- *                    kvm_fpu), the saved page ranges, then the file-descriptor table
- *                    (fdstate.h)
- *   [image offset, +RAM bytes)  guest RAM as an image of its guest-physical addresses: a page
- *                    the guest never touched (or that reads as zeroes) is a hole of the sparse
- *                    file, so the file holds only touched memory
- * The file is written as PATH.tmp, synced and renamed: a crash leaves the old file or none.
+ *                    clock bases, MONOTONIC's offset and reading, pending signals, 64 signal
+ * actions), "MM01" (brk, mmap area, stack, regions), "MPS1" (host file mappings over guest RAM:
+ * range, file offset, shared, writable, path inside the root), "CPU1" (each thread: KVM id, tid,
+ * hv's fields, kvm_regs, kvm_sregs, kvm_xsave + kvm_xcrs or kvm_fpu), the saved page ranges, then
+ * the file-descriptor table (fdstate.h) [image offset, +RAM bytes)  guest RAM as an image of its
+ * guest-physical addresses: a page the guest never touched (or that reads as zeroes) is a hole of
+ * the sparse file, so the file holds only touched memory The file is written as PATH.tmp, synced
+ * and renamed: a crash leaves the old file or none.
  *
  * Restoring maps the image privately over guest RAM (pages come in from the file as the guest
  * touches them: the first instruction runs after reading only the header and state), so the
@@ -78,6 +76,8 @@ struct snap_state {
 	uint32_t umask, addr;
 	char cwd[4096], exe[4096];
 	uint64_t clock_base[2], pending;
+	int64_t clock_offset; /* clock.h: clock__continue */
+	uint64_t guest_mono;  /* the guest's MONOTONIC when it was saved */
 	struct ksigaction sigactions[64];
 	struct mm mm; /* bookkeeping only: no lock, regions owned here */
 	struct snap_map *maps;

@@ -207,6 +207,8 @@ void snapshot__load_fields(struct vm *vm, struct snap_state *s)
 	snprintf(vm->cwd, sizeof(vm->cwd), "%s", s->cwd);
 	vm->clock_base_host_ns[0] = s->clock_base[0];
 	vm->clock_base_host_ns[1] = s->clock_base[1];
+	vm->clock_offset_ns = s->clock_offset;
+	clock__continue(vm, s->guest_mono);
 	atomic_store(&vm->pending, s->pending);
 	memcpy(vm->sigactions, s->sigactions, sizeof(vm->sigactions));
 	vm->exe_fd = s->exe[0] ? open(s->exe, O_RDONLY | O_CLOEXEC) : -1;

@@ -4,6 +4,7 @@
  * decoding fills a `struct snap_state` in host memory and checks it whole before anything of a
  * VM is built from it. */
 #include "hv/snapshot.h"
+#include "hv/clock.h"
 #include "hv/mm.h"
 #include "hv/vm.h"
 #include "hv/wire.h"
@@ -36,6 +37,8 @@ static void put_vm(struct wbuf *w, struct vm *vm)
 	wbuf__str(w, exe);
 	wbuf__u64(w, vm->clock_base_host_ns[0]);
 	wbuf__u64(w, vm->clock_base_host_ns[1]);
+	wbuf__i64(w, vm->clock_offset_ns);
+	wbuf__u64(w, clock__guest_now(vm, CLOCK_MONOTONIC)); /* where it goes on from */
 	wbuf__u64(w, atomic_load(&vm->pending));
 	for (int i = 0; i < 64; i++) {
 		const struct ksigaction *a = &vm->sigactions[i];
@@ -189,6 +192,8 @@ static int get_vm(struct rbuf *r, struct snap_state *s, char *err, size_t errlen
 	rbuf__str(r, s->exe, sizeof(s->exe));
 	s->clock_base[0] = rbuf__u64(r);
 	s->clock_base[1] = rbuf__u64(r);
+	s->clock_offset = rbuf__i64(r);
+	s->guest_mono = rbuf__u64(r);
 	s->pending = rbuf__u64(r);
 	for (int i = 0; i < 64; i++) {
 		s->sigactions[i].handler = rbuf__u64(r);

@@ -146,6 +146,7 @@ struct vm {
 
 	struct vm_stats stats;
 	uint64_t clock_base_host_ns[2]; /* CLOCK_REALTIME, CLOCK_MONOTONIC at start */
+	int64_t clock_offset_ns;        /* added to the MONOTONIC clocks (clock__continue) */
 	struct timepage tp;
 
 	/* Pause (vm.c): while `pausing`, every vCPU thread parks at the top of its run loop, its

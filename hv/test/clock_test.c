@@ -43,5 +43,34 @@ static void scaled_clock_runs_f_times_as_fast(void **state)
 	assert_true(clock__to_host_abs(&vm, CLOCK_MONOTONIC, 1008 * S) == 1010 * S);
 }
 
+/* A VM restored where the host's MONOTONIC is behind the one it was saved on goes on from its
+ * saved reading with an offset (never back); REALTIME stays the host's; deadlines convert back. */
+static void restored_monotonic_goes_on(void **state)
+{
+	(void)state;
+	static struct vm vm;
+	vm_at(&vm, 1.0);
+	uint64_t host = clock__host_ns(CLOCK_MONOTONIC);
+	uint64_t saved = host + 1000 * S; /* saved on a host that had been up 1000 s longer */
+	clock__continue(&vm, saved);
+	uint64_t now = clock__guest_at(&vm, CLOCK_MONOTONIC, clock__host_ns(CLOCK_MONOTONIC));
+	assert_true(now >= saved && now < saved + S);
+	uint64_t boot = clock__guest_at(&vm, CLOCK_BOOTTIME, host); /* host: before the call */
+	assert_true(boot <= saved && boot > saved - S);
+	assert_true(clock__guest_at(&vm, CLOCK_REALTIME, 5 * S) == 5 * S);
+	assert_true(clock__to_host_abs(&vm, CLOCK_MONOTONIC, boot + 3 * S) == host + 3 * S);
+	/* saved on this host earlier: its clock is ahead already, no offset */
+	vm_at(&vm, 1.0);
+	clock__continue(&vm, host - 5 * S);
+	assert_true(vm.clock_offset_ns == 0);
+	/* with --clock-scale, the offset is added after scaling */
+	vm_at(&vm, 0.5);
+	uint64_t g = clock__guest_at(&vm, CLOCK_MONOTONIC, clock__host_ns(CLOCK_MONOTONIC));
+	clock__continue(&vm, g + 100 * S);
+	uint64_t g2 = clock__guest_at(&vm, CLOCK_MONOTONIC, clock__host_ns(CLOCK_MONOTONIC));
+	assert_true(g2 >= g + 100 * S && g2 < g + 101 * S);
+}
+
 UNIT_MAIN(cmocka_unit_test(honest_clock_is_the_host_clock),
-          cmocka_unit_test(scaled_clock_runs_f_times_as_fast))
+          cmocka_unit_test(scaled_clock_runs_f_times_as_fast),
+          cmocka_unit_test(restored_monotonic_goes_on))
