@@ -9,7 +9,10 @@ require_platform "idle on $PLATFORM"
 IDLE=$B/guest/vcons-idle
 A=127.0.4.20
 
-# check_intervals FILE MIN_FULL: JSON lines; full intervals have ~100 wake-ups; lateness p50 sane.
+# check_intervals FILE MIN_FULL: JSON lines; every tick of a full interval is accounted for (woken
+# or missed: 100 Hz times the interval's real length, from consecutive guest_ns, within 3: on a
+# loaded machine an interval's line itself comes late, so it holds more than 100 ticks); most
+# ticks woke the loop; lateness p50 sane. No speed figure is judged here (make bench does that).
 check_intervals() {
 	python3 - "$@" <<'PY'
 import json, sys
@@ -25,10 +28,14 @@ for l in iv:
     assert l["count"] == l["wakeups"] == l["hist"]["count"], l
     total += l["wakeups"]
     assert l["wakeups_total"] == total, (l["wakeups_total"], total)
+prev = lines[0]["guest_ns"]
 for l in full:
-    assert 85 <= l["wakeups"] + l["missed"] <= 102, f"{l['wakeups']} wake-ups + {l['missed']} missed"
-    assert l["wakeups"] >= 80, l["wakeups"]
-    assert 0 < l["p50_us"] < 5000, f"lateness p50 {l['p50_us']} us"
+    ticks = 100 * (l["guest_ns"] - prev) / 1e9
+    prev = l["guest_ns"]
+    got = l["wakeups"] + l["missed"]
+    assert abs(got - ticks) <= 3, f"{l['wakeups']} wake-ups + {l['missed']} missed in {ticks:.1f} ticks"
+    assert l["wakeups"] >= got / 2, f"{l['wakeups']} of {got} ticks woke the loop"
+    assert 0 < l["p50_us"] < 100000, f"lateness p50 {l['p50_us']} us"
     assert l["min_us"] <= l["p50_us"] <= l["p99_us"] <= l["max_us"]
 print("intervals:", [(l["wakeups"], l["missed"], l["p50_us"], l["p99_us"]) for l in iv])
 PY
