@@ -228,8 +228,9 @@ static void reap_source(struct run_vm *v, struct proc *src)
 		proc__read_lines(src, on_line, v);
 		poll(NULL, 0, 10);
 	}
-	while (proc__read_lines(src, on_line, v))
-		;
+	/* its last lines, bounded: a pipe some other process still holds never ends */
+	for (int i = 0; i < 100 && src->reaped && proc__read_lines(src, on_line, v); i++)
+		poll(NULL, 0, 1);
 	proc__stop(src, 2000);
 	v->cpu_base += src->cpu_s;
 }
@@ -414,17 +415,25 @@ static void on_restore(struct run *r, struct move *m, int64_t now)
 		return;
 	}
 	if (m->st == MV_RESTORE) {
-		if (send_cmd(m, m->target_ctl, "{\"cmd\":\"status\"}") == 0)
+		if (send_cmd(m, m->target_ctl, "{\"cmd\":\"status\"}") == 0) {
 			m->st = MV_STATUS;
-		else if (now - m->state_ns > RESTORE_WAIT_NS)
+			live__phase(r, "%s: the restored VM's control socket is up after %.0f ms",
+			            r->vm[m->vm].plan.name, ms_between(m->reply_ns, now));
+		} else if (now - m->state_ns > RESTORE_WAIT_NS)
 			finish(r, m, 0, "the restored VM's control socket did not answer in %lld s",
 			       RESTORE_WAIT_NS / NS);
 		return;
 	}
 	json_t *st = NULL;
 	int rc = vmctl__read(m->fd, &m->rd, &st);
-	if (rc == 0)
+	if (rc == 0) {
+		if (now - m->state_ns > RESTORE_WAIT_NS)
+			finish(r, m, 0,
+			       "the restored VM's control socket took the status command "
+			       "but did not answer in %lld s",
+			       RESTORE_WAIT_NS / NS);
 		return;
+	}
 	int ok = rc == 1 && json_is_true(json_object_get(st, "ok"));
 	json_decref(st);
 	if (ok)

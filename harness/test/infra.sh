@@ -82,6 +82,8 @@ one_method() {
 	work=$(sed -n 's/^VM disks kept in //p' "$out" | tail -1)
 	if ((rc == 0)) && [[ -f $res && -d $work ]]; then t_ok "$m: run"; else
 		t_fail "$m: run" "exit $rc"
+		[[ -f $res ]] && python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("migrations"))' "$res"
+		for f in "$(dirname "$res")"/logs/*.log; do echo "== $f"; tail -15 "$f"; done
 		for n in "every move ok" "db check" "mail verify" "web bank" "jbb self-check" \
 			"report" "verify" "verify catches a changed downtime"; do t_fail "$m: $n" "no run"; done
 		return
