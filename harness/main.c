@@ -7,12 +7,14 @@
 #include "lib/opt.h"
 #include "model/score.h"
 
+#include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static volatile int interrupted;
@@ -43,8 +45,17 @@ static void print_summary(const struct run *r)
 	printf("score %.3f (%s, %d CSU%s)\n", jget_num(score, "run", 0), r->opts.platform->name,
 	       r->opts.csus, r->opts.csus > 1 ? "s" : "");
 	json_array_foreach(csus, i, c)
-	    printf("  csu%zu: %.3f, lowest %s %.3f\n", i, jget_num(c, "score", 0),
-	           jget_str(c, "lowest_workload", NULL), jget_num(c, "lowest", 0));
+	{
+		json_t *in = json_object_get(c, "infrastructure");
+		printf("  csu%zu: %.3f, lowest %s %.3f\n", i, jget_num(c, "score", 0),
+		       jget_str(c, "lowest_workload", NULL), jget_num(c, "lowest", 0));
+		if (in)
+			printf("    workloads %.3f, infrastructure %.3f (%d of %d moves within the "
+			       "downtime limit, weight %g)\n",
+			       jget_num(c, "workloads", 0), jget_num(in, "normalized", 0),
+			       (int)jget_int(in, "within_limit", 0), (int)jget_int(in, "moves", 0),
+			       jget_num(in, "weight", 0));
+	}
 	printf("%s\n", !json_is_true(json_object_get(v, "valid"))      ? "INVALID run"
 	               : json_is_true(json_object_get(v, "compliant")) ? "compliant"
 	                                                               : "not compliant:");
@@ -104,6 +115,38 @@ static const char *set_net(const char *arg, void *dst)
 	return NULL;
 }
 
+/* --save-snapshots and --from-snapshots: only where VMs can move (hv), not both, made absolute
+ * (the VMMs run in their VMs' directories). OPT_RUN, or 2 after one line. */
+static int snapshot_dirs(struct run_args *a)
+{
+	static char save[PATH_MAX], from[PATH_MAX];
+	const char *opt = a->o.save_snapshots ? "--save-snapshots" : "--from-snapshots";
+	const char *dir = a->o.save_snapshots ? a->o.save_snapshots : a->o.from_snapshots;
+	char *abs = a->o.save_snapshots ? save : from;
+	if (!dir)
+		return OPT_RUN;
+	if (a->o.save_snapshots && a->o.from_snapshots) {
+		fprintf(stderr, "vcons run: --save-snapshots and --from-snapshots: one at a time "
+		                "(see --help)\n");
+		return 2;
+	}
+	if (!a->o.platform->move_cmd) {
+		fprintf(stderr, "vcons run: %s: --platform %s cannot snapshot VMs (hv can)\n", opt,
+		        a->o.platform->name);
+		return 2;
+	}
+	if (a->o.save_snapshots && mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "vcons run: %s: %s: %s\n", opt, dir, strerror(errno));
+		return 2;
+	}
+	if (!realpath(dir, abs)) {
+		fprintf(stderr, "vcons run: %s: %s: %s\n", opt, dir, strerror(errno));
+		return 2;
+	}
+	*(a->o.save_snapshots ? &a->o.save_snapshots : &a->o.from_snapshots) = abs;
+	return OPT_RUN;
+}
+
 /* OPT_RUN when the options are good and the run should go on, else the exit status. */
 static int parse_run(int argc, char **argv, struct run_args *a)
 {
@@ -129,6 +172,12 @@ static int parse_run(int argc, char **argv, struct run_args *a)
 		{ OPT_CALL("net", set_net, a), .arg = "127.B",
 		  .help = "VM addresses 127.B.<csu>.<vm>: runs sharing a host\nneed different ones",
 		  .def = "127.10" },
+		{ OPT_STRING("save-snapshots", &a->o.save_snapshots), .arg = "DIR",
+		  .help = "hv: at the end of warm-up, snapshot every VM (and\ncopy its disk) into "
+		          "DIR, for --from-snapshots" },
+		{ OPT_STRING("from-snapshots", &a->o.from_snapshots), .arg = "DIR",
+		  .help = "hv: start every VM from DIR/<vm>.snap with its disk\nDIR/<vm>/ instead "
+		          "of provisioning and starting it" },
 		OPT_END,
 	};
 	char footer[2048] = "";
@@ -156,7 +205,7 @@ static int parse_run(int argc, char **argv, struct run_args *a)
 	};
 	int rc = opt_parse(&cmd, argc, argv);
 	a->o.keep_work = keep_work;
-	return rc;
+	return rc == OPT_RUN ? snapshot_dirs(a) : rc;
 }
 
 /* --repeat and --csus auto around single runs. */

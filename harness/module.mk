@@ -7,7 +7,8 @@ harness.cflags := -Wno-format-truncation
 LIBS += harness
 harness.srcs := harness/proc.c harness/plan.c harness/platform.c harness/platform_native.c \
 	harness/platform_hv.c harness/platform_qemu.c harness/collect.c harness/metrics.c \
-	harness/sysinfo.c harness/run.c harness/run_loop.c harness/run_result.c harness/live.c
+	harness/sysinfo.c harness/run.c harness/run_loop.c harness/run_result.c harness/live.c \
+	harness/infra.c harness/vmctl.c
 
 HOST_PROGS += vcons
 vcons.srcs := harness/main.c harness/cmd_report.c harness/cmd_compare.c harness/cmd_seal.c \
@@ -24,7 +25,7 @@ harness-proc-test.ldlibs := -lcmocka
 
 E2E_TESTS += harness/test/run.sh harness/test/run.sh@hv
 BENCHES += harness/bench/run.sh harness/bench/run.sh@hv
-E2E_TESTS += harness/test/dilation.sh@hv
+E2E_TESTS += harness/test/dilation.sh@hv harness/test/infra.sh@hv
 UNIT_TESTS += harness-run-logic-test
 harness-run-logic-test.srcs := harness/test/run_logic_test.c
 harness-run-logic-test.deps := harness vcmodel vcload vclib

@@ -49,7 +49,8 @@ static int guest_start(struct cmdline *c, const struct vm_plan *v, const struct 
 		                      .paths = paths,
 		                      .program = guest_prog[v->role],
 		                      .ports = server_ports[v->role],
-		                      .with_stats = with_stats };
+		                      .with_stats = with_stats,
+		                      .control = with_stats ? v->control : "" };
 	return pf->guest_cmd(c, &g, data, datalen);
 }
 
@@ -136,6 +137,9 @@ static int generator_cmd(struct vm_plan *v, const struct vm_profile *vp,
 		      plan__arg(c, "%ld", vp->dataset);
 	if (v->role == ROLE_MAIL)
 		rc |= plan__arg(c, "--mailboxes") || plan__arg(c, "%ld", vp->dataset);
+	if (v->role == ROLE_MAIL && paths->journal)
+		rc |= plan__arg(c, "--journal") ||
+		      plan__arg(c, "%s/%s-load.journal", paths->work, v->name);
 	for (int i = 0; i < vp->nprofile; i++) /* the CSU profile's keys of the workload profile */
 		rc |= plan__arg(c, "--set") ||
 		      plan__arg(c, "%s=%s", vp->profile[i].key, vp->profile[i].value);
@@ -158,6 +162,15 @@ int plan__vm(const struct csu_profile *p, const struct platform *pf, const struc
 	    (pf->vmm_clock && snprintf(v->stats, sizeof(v->stats), "%s/%s.stats.json", paths->work,
 	                               v->name) >= (int)sizeof(v->stats))) {
 		snprintf(err, errlen, "%s: work directory path too long", v->name);
+		return -1;
+	}
+	/* a Unix socket's path has room for 107 bytes, and a moved VM's control socket adds up to
+	 * four characters to this one */
+	if (paths->control && pf->vmm_clock &&
+	    snprintf(v->control, sizeof(v->control), "%s/%s.ctl", paths->work, v->name) >=
+	        (int)sizeof(v->control) - 4) {
+		snprintf(err, errlen, "%s: control socket path too long (set TMPDIR shorter)",
+		         v->name);
 		return -1;
 	}
 	if (provision_cmd(v, vp, pf, paths) || server_cmd(v, vp, pf, paths) ||

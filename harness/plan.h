@@ -33,6 +33,7 @@ struct vm_plan {
 	char addr[32];
 	char dir[PATH_MAX];       /* the VM's disk (host path) */
 	char stats[PATH_MAX];     /* its VMM's statistics file; "" without a VMM */
+	char control[108];        /* its VMM's control socket (paths->control); "" without */
 	struct cmdline provision; /* argc 0: nothing to provision */
 	struct cmdline server;    /* the VM itself */
 	struct cmdline generator; /* argc 0: self-driven (java, idle) */
@@ -45,6 +46,10 @@ struct plan_paths {
 	char work[PATH_MAX];  /* VM disks */
 	double clock_scale;   /* hv: the guests' clocks run this many times as fast (1: honest) */
 	int net_a, net_b;     /* VM addresses are net_a.net_b.<c+1>.<role+1> (default 127.10) */
+	int control;          /* VMMs serve a control socket, "<work>/<name>.ctl" (moves need it) */
+	int journal;          /* the mail generator journals what the server acknowledged, in
+	                       * "<work>/<name>-load.journal", for `vcons-mail-load --verify` after the run
+	                       */
 };
 
 /* Fills `out` for VM `role` of CSU `csu` with the load that runs for `load_s` seconds after a

@@ -25,6 +25,7 @@ struct guest_spec {
 	const char *program; /* its file name in <build>/guest/ */
 	const int *ports;    /* the TCP ports it serves, 0-terminated */
 	int with_stats;      /* the VM's run (not its provisioning): ask the VMM for statistics */
+	const char *control; /* non-empty: the VMM serves its control socket there (hv) */
 };
 
 struct platform {
@@ -42,6 +43,12 @@ struct platform {
 	/* Optional: what the platform records about a VM in its result object, from the VM's
 	 * statistics file (qemu: the acceleration and boot time). */
 	void (*record_vm)(json_t *vm, const char *stats_path);
+	/* Optional, a platform that can move a running VM (hv; harness/infra.h): the command of a
+	 * VMM process that takes over the VM `server` runs: the same options without the program,
+	 * `mode` ("--restore" with a snapshot file, "--incoming" with ADDR:PORT) and `arg`, and its
+	 * control socket at `control`. 0, or -1 when c is full. NULL: the platform cannot. */
+	int (*move_cmd)(struct cmdline *c, const struct cmdline *server, const char *mode,
+	                const char *arg, const char *control);
 };
 
 /* The platform named `name`, or NULL. */

@@ -1,5 +1,7 @@
 /* harness/platform_hv.c: the bundled hypervisor: each VM is a vcons-hv process running the guest
- * program from the VM's disk (<dir>/bin), with the VM's directory as its root. Needs /dev/kvm. */
+ * program from the VM's disk (<dir>/bin), with the VM's directory as its root. Needs /dev/kvm.
+ * A VM moves (harness/infra.h) to a new vcons-hv with the same options: `--restore SNAPSHOT` or
+ * `--incoming ADDR:PORT`. */
 #include "harness/platform.h"
 
 #include <errno.h>
@@ -27,9 +29,30 @@ static int hv_guest_cmd(struct cmdline *c, const struct guest_spec *g, char *dat
 	double scale = g->paths->clock_scale;
 	if (scale > 0 && scale != 1)
 		rc |= plan__arg(c, "--clock-scale") || plan__arg(c, "%g", scale);
+	if (g->control && *g->control)
+		rc |= plan__arg(c, "--control") || plan__arg(c, "%s", g->control);
 	/* vcons-hv loads the program from a host path: the copy on the VM's disk */
 	rc |= plan__arg(c, "--") || plan__arg(c, "%s/bin/%s", g->vm->dir, g->program);
 	snprintf(data, datalen, "/data");
+	return rc;
+}
+
+/* The server's vcons-hv options up to "--", its control socket replaced, then mode and arg. */
+static int hv_move_cmd(struct cmdline *c, const struct cmdline *server, const char *mode,
+                       const char *arg, const char *control)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->cwd, sizeof(c->cwd), "%s", server->cwd);
+	int rc = 0;
+	for (int i = 0; i < server->argc && strcmp(server->argv[i], "--"); i++) {
+		if (!strcmp(server->argv[i], "--control")) {
+			i++;
+			continue;
+		}
+		rc |= plan__arg(c, "%s", server->argv[i]);
+	}
+	rc |= plan__arg(c, "--control") || plan__arg(c, "%s", control) ||
+	      plan__arg(c, "%s", mode) || plan__arg(c, "%s", arg);
 	return rc;
 }
 
@@ -40,4 +63,5 @@ const struct platform platform_hv = {
 	.ready_timeout_s = 120,
 	.check = hv_check,
 	.guest_cmd = hv_guest_cmd,
+	.move_cmd = hv_move_cmd,
 };

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -143,16 +144,23 @@ int proc__read_lines(struct proc *p, void (*on_line)(void *arg, struct proc *p, 
 	}
 }
 
+/* waitpid with the child's CPU time kept (wait4's rusage); 1 when it was reaped. */
+static int reap(struct proc *p, int flags)
+{
+	struct rusage ru;
+	if (wait4(p->pid, &p->status, flags, &ru) != p->pid)
+		return 0;
+	p->reaped = 1;
+	p->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	return 1;
+}
+
 int proc__poll_exit(struct proc *p)
 {
 	if (p->reaped || !p->pid)
 		return 1;
-	pid_t r = waitpid(p->pid, &p->status, WNOHANG);
-	if (r == p->pid) {
-		p->reaped = 1;
-		return 1;
-	}
-	return 0;
+	return reap(p, WNOHANG);
 }
 
 void proc__stop(struct proc *p, int grace_ms)
@@ -167,8 +175,7 @@ void proc__stop(struct proc *p, int grace_ms)
 		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
 	}
 	kill(p->pid, SIGKILL);
-	if (waitpid(p->pid, &p->status, 0) == p->pid)
-		p->reaped = 1;
+	reap(p, 0);
 close_pipe:
 	if (p->out_fd >= 0) {
 		close(p->out_fd);

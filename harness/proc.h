@@ -13,6 +13,7 @@ struct proc {
 	int in_fd;  /* write end of its stdin (with PROC_STDIN_PIPE), -1 otherwise */
 	int status; /* wait status once reaped */
 	int reaped;
+	double cpu_s;  /* its CPU time (user + system), once reaped */
 	char name[64]; /* for messages: "csu0-db", "csu0-db-load" */
 	char line[65536];
 	size_t line_len; /* a partial line read so far */

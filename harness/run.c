@@ -128,6 +128,11 @@ static int provision(struct run *r, char *err, size_t errlen)
 	for (int i = 0; i < r->nvms && rc == 0; i++) {
 		struct run_vm *v = &r->vm[i];
 		char log[PATH_MAX], name[64];
+		if (r->opts.from_snapshots) { /* the disk as it was saved, nothing to provision */
+			if (infra__restore_disk(r, v, err, errlen) < 0)
+				return -1;
+			continue;
+		}
 		if (prepare_disk(r, v, err, errlen) < 0)
 			return -1;
 		if (!v->plan.provision.argc)
@@ -165,14 +170,36 @@ static void on_vm_line(void *arg, struct proc *p, const char *line)
 	collect__vm_line(&((struct run_vm *)arg)->data, line, run__now());
 }
 
-/* Starts every VM and waits until each server says "ready". */
+/* A VM started from a snapshot is ready once its control socket answers (its servers said
+ * "ready" before the snapshot). */
+static int restored_ready(struct run *r, struct run_vm *v)
+{
+	if (!r->opts.from_snapshots || v->data.ready)
+		return 1;
+	char err[256];
+	json_t *a = vmctl__call(v->ctl, "{\"cmd\":\"status\"}", 200, err, sizeof(err));
+	v->data.ready = a && json_is_true(json_object_get(a, "ok"));
+	json_decref(a);
+	return v->data.ready;
+}
+
+/* Starts every VM and waits until each server says "ready" (or, from snapshots, each answers). */
 static int start_vms(struct run *r, char *err, size_t errlen)
 {
 	for (int i = 0; i < r->nvms; i++) {
 		struct run_vm *v = &r->vm[i];
 		char log[PATH_MAX];
+		struct cmdline restore;
+		const struct cmdline *c = &v->plan.server;
 		log_path(r, v, "", log, sizeof(log));
-		if (proc__start(&v->vm, v->plan.name, v->plan.server.argv, v->plan.server.cwd, log,
+		if (r->opts.from_snapshots) {
+			if (infra__restore_cmd(r, v, &restore) < 0) {
+				snprintf(err, errlen, "%s: command line too long", v->plan.name);
+				return -1;
+			}
+			c = &restore;
+		}
+		if (proc__start(&v->vm, v->plan.name, c->argv, c->cwd, log,
 		                v->plan.stdin_stop ? PROC_STDIN_PIPE : 0, err, errlen) < 0)
 			return -1;
 		v->started = 1;
@@ -191,7 +218,8 @@ static int start_vms(struct run *r, char *err, size_t errlen)
 				         v->plan.name);
 				return -1;
 			}
-			waiting += v->plan.prints_ready && !v->data.ready;
+			waiting += r->opts.from_snapshots ? !restored_ready(r, v)
+			                                  : v->plan.prints_ready && !v->data.ready;
 		}
 		if (!waiting)
 			return 0;
@@ -234,6 +262,7 @@ static void drain_vm(void *arg, struct proc *p, const char *line)
 /* Self-driven VMs stop when their stdin closes (they send a last report); servers get SIGTERM. */
 static void teardown(struct run *r)
 {
+	infra__stop(r);
 	for (int i = 0; i < r->nvms; i++)
 		proc__close_stdin(&r->vm[i].vm);
 	int64_t deadline = run__now() + 5 * (int64_t)1000000000;
@@ -281,6 +310,9 @@ static int setup(const struct run_opts *o, struct run *r, char *err, size_t errl
 	*code = RUN_EXIT_PLATFORM;
 	if (o->platform->check(o->build, err, errlen) < 0)
 		return -1;
+	*code = RUN_EXIT_CONFIG;
+	if (infra__check(r, err, errlen) < 0)
+		return -1;
 	*code = RUN_EXIT_FAILURE;
 	if (r->rules.intervals > COLLECT_MAX_INTERVALS) {
 		snprintf(err, errlen, "%s: at most %d intervals", o->rules_path,
@@ -298,6 +330,9 @@ static int setup(const struct run_opts *o, struct run *r, char *err, size_t errl
 	r->paths.clock_scale = o->clock_scale;
 	r->paths.net_a = o->net_a;
 	r->paths.net_b = o->net_b;
+	r->paths.control =
+	    r->rules.infra.method != INFRA_NONE || o->save_snapshots || o->from_snapshots;
+	r->paths.journal = r->rules.infra.method != INFRA_NONE;
 	if (mkdirs(r->paths.work) < 0) {
 		snprintf(err, errlen, "%s: %s", r->paths.work, strerror(errno));
 		return -1;
@@ -314,8 +349,9 @@ static int setup(const struct run_opts *o, struct run *r, char *err, size_t errl
 		    collect__init(&v->data, v->plan.role, ru->intervals) < 0)
 			return -1;
 		v->stats_due = -1;
+		snprintf(v->ctl, sizeof(v->ctl), "%s", v->plan.control);
 	}
-	return 0;
+	return infra__check_snapshots(r, err, errlen);
 }
 
 int run__once(const struct run_opts *o, struct run *r)
@@ -380,6 +416,7 @@ void run__free(struct run *r)
 {
 	for (int i = 0; i < r->nvms; i++)
 		collect__fini(&r->vm[i].data);
+	infra__free(r);
 	json_decref(r->failures);
 	json_decref(r->result);
 	r->failures = r->result = NULL;

@@ -13,6 +13,7 @@
 #ifndef HARNESS_RUN_H
 #define HARNESS_RUN_H
 #include "harness/collect.h"
+#include "harness/infra.h"
 #include "model/config.h"
 #include "harness/plan.h"
 #include "harness/platform.h"
@@ -41,6 +42,8 @@ struct run_opts {
 	double clock_scale; /* hv experiment: guests' clocks at this speed */
 	int net_a, net_b;   /* VM addresses net_a.net_b.c.i (0: the default 127.10) */
 	int live;           /* 1: redraw a live view (a terminal); 0: one line per interval */
+	const char *save_snapshots; /* hv: snapshot every VM at the end of warm-up into DIR */
+	const char *from_snapshots; /* hv: start every VM from DIR's snapshots (infra.h) */
 };
 
 #define RUN_MAX_VMS (PLAN_MAX_CSUS * NROLES)
@@ -54,6 +57,10 @@ struct run_vm {
 	char qos[160]; /* the live view: QoS of the last finished interval */
 	int stats_due; /* boundary whose hv statistics are awaited, -1: none */
 	int64_t stats_asked_ns;
+	char ctl[108];      /* its VMM's control socket now (a move gives it a new one) */
+	int moves;          /* how often it moved to a new VMM process */
+	double cpu_base;    /* CPU seconds of its earlier VMM processes */
+	json_t *stats_base; /* hv counters of its earlier processes ("exits", "syscalls") */
 };
 
 struct run {
@@ -71,6 +78,7 @@ struct run {
 	json_t *failures;        /* reasons the run is invalid or aborted */
 	volatile int *interrupt; /* set by SIGINT/SIGTERM */
 	json_t *result;          /* the finished document */
+	struct infra infra;      /* the VM moves of the infrastructure workload */
 };
 
 /* Runs once; fills r->result and writes it. Returns 0 (valid run) or a run_exit code. */
@@ -81,6 +89,8 @@ void run__free(struct run *r);
 void run__measure(struct run *r);
 /* Host CPU seconds of a process so far (utime + stime), -1 when it is gone. */
 double run__cpu_s(pid_t pid);
+/* A VM's host CPU seconds so far, its earlier VMM processes' included. */
+double run__vm_cpu_s(const struct run_vm *v);
 int64_t run__now(void);
 void run__fail(struct run *r, const char *status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

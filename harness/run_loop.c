@@ -32,6 +32,12 @@ double run__cpu_s(pid_t pid)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+double run__vm_cpu_s(const struct run_vm *v)
+{
+	double cpu = run__cpu_s(v->vm.pid);
+	return cpu < 0 ? cpu : cpu + v->cpu_base;
+}
+
 static void on_gen_line(void *arg, struct proc *p, const char *line)
 {
 	(void)p;
@@ -51,8 +57,9 @@ static void snapshot(struct run *r, int b, int64_t now)
 		struct snapshot *s = &v->data.snap[b];
 		s->have = 1;
 		s->host_ns = now;
-		s->cpu_s = run__cpu_s(v->vm.pid);
-		if (r->opts.platform->vmm_clock && !v->vm.reaped) {
+		s->cpu_s = run__vm_cpu_s(v);
+		/* a VM moving now has no statistics at this boundary: its process is changing */
+		if (r->opts.platform->vmm_clock && !v->vm.reaped && !infra__moving(r, i)) {
 			kill(v->vm.pid, SIGUSR1); /* vcons-hv or vcons-qemu writes its statistics */
 			v->stats_due = b;
 			v->stats_asked_ns = now;
@@ -69,6 +76,7 @@ static void read_stats(struct run_vm *v, int64_t now)
 	json_t *h = json_object_get(o, "host_ns"), *g = json_object_get(o, "guest_ns");
 	if (json_is_integer(h) && json_is_integer(g) &&
 	    json_integer_value(h) >= v->stats_asked_ns) {
+		infra__stats_add_base(v, o);
 		struct snapshot *s = &v->data.snap[v->stats_due];
 		s->have_stats = 1;
 		s->stats_host_ns = json_integer_value(h);
@@ -90,7 +98,7 @@ static int check_children(struct run *r, int64_t now, int64_t gen_end)
 	char how[96];
 	for (int i = 0; i < r->nvms; i++) {
 		struct run_vm *v = &r->vm[i];
-		if (proc__poll_exit(&v->vm)) {
+		if (!infra__moving(r, i) && proc__poll_exit(&v->vm)) {
 			proc__read_lines(&v->vm, on_vm_line, v);
 			v->died = 1;
 			run__fail(r, "invalid", "%s %s during the run (see logs/%s.log)",
@@ -129,6 +137,11 @@ static void finish_stats(struct run *r)
 	}
 }
 
+static int failed(const struct run *r)
+{
+	return strcmp(r->status, "valid") != 0;
+}
+
 static int gens_running(const struct run *r)
 {
 	int n = 0;
@@ -142,7 +155,12 @@ void run__measure(struct run *r)
 	const int64_t interval_ns = (int64_t)(r->rules.interval_s * 1e9);
 	const int64_t gen_end = r->t_load + (int64_t)(r->load_s * 1e9);
 	int next_b = 0;
-	int64_t last_tick = 0;
+	int64_t last_tick = 0, save_at = 0;
+	char err[512];
+	if (r->opts.save_snapshots) { /* 5 s before the warm-up ends, within the warm-up */
+		double lead = r->rules.warm_up_s < 10 ? r->rules.warm_up_s / 2 : 5;
+		save_at = r->t_measure - (int64_t)(lead * 1e9);
+	}
 	struct pollfd fds[2 * RUN_MAX_VMS];
 	for (;;) {
 		int n = 0;
@@ -154,10 +172,13 @@ void run__measure(struct run *r)
 				fds[n++] =
 				    (struct pollfd){ .fd = r->vm[i].gen.out_fd, .events = POLLIN };
 		}
-		poll(fds, (nfds_t)n, 100);
+		poll(fds, (nfds_t)n, infra__wait_ms(r));
 		int64_t now = run__now();
 		for (int i = 0; i < r->nvms; i++) {
+			struct proc *other = infra__other(r, i);
 			proc__read_lines(&r->vm[i].vm, on_vm_line, &r->vm[i]);
+			if (other)
+				proc__read_lines(other, on_vm_line, &r->vm[i]);
 			proc__read_lines(&r->vm[i].gen, on_gen_line, &r->vm[i]);
 			read_stats(&r->vm[i], now);
 		}
@@ -169,6 +190,16 @@ void run__measure(struct run *r)
 				live__interval(r, next_b - 1);
 			next_b++;
 		}
+		if (save_at && now >= save_at) {
+			save_at = 0;
+			if (infra__save(r, r->opts.save_snapshots, err, sizeof(err)) < 0) {
+				run__fail(r, "invalid", "--save-snapshots: %s", err);
+				return;
+			}
+		}
+		infra__tick(r, now);
+		if (failed(r))
+			return;
 		if (now - last_tick >= NS) {
 			live__tick(r, now);
 			last_tick = now;
@@ -177,7 +208,7 @@ void run__measure(struct run *r)
 			run__fail(r, "aborted", "interrupted by a signal");
 			return;
 		}
-		if (!gens_running(r) && next_b > r->rules.intervals) {
+		if (!gens_running(r) && next_b > r->rules.intervals && !infra__busy(r)) {
 			finish_stats(r);
 			return;
 		}

@@ -4,8 +4,10 @@
 #include "harness/metrics.h"
 #include "model/result.h"
 #include "model/rules.h"
+#include "model/verdict.h"
 #include "harness/run.h"
 #include "harness/sysinfo.h"
+#include "lib/json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +109,31 @@ static json_t *harness_json(const struct run *r)
 	                 wall > 0 ? 100 * cpu / wall : 0);
 }
 
+/* Each move with the QoS of its VM's interval ("ok" or the first violation; busy workloads). */
+static json_t *migrations_json(const struct run *r, json_t *vms)
+{
+	json_t *moves = infra__result(r), *m;
+	size_t i;
+	json_array_foreach(moves, i, m)
+	{
+		const struct move_rec *rec = &r->infra.recs[i];
+		const struct run_vm *v = &r->vm[rec->vm];
+		json_int_t k = jget_int(m, "interval", -1);
+		json_t *iv = json_array_get(
+		    json_object_get(json_array_get(vms, (size_t)rec->vm), "intervals"), (size_t)k);
+		char why[256] = "ok";
+		if (k < 0 || v->plan.role >= NBUSY || !iv)
+			continue;
+		if (json_object_get(iv, "missing"))
+			snprintf(why, sizeof(why), "%s", jget_str(iv, "missing", "no figure"));
+		else
+			verdict__qos(iv, &r->rules, v->plan.role, r->profile.vm[v->plan.role].rate,
+			             why, sizeof(why));
+		json_object_set_new(m, "interval_qos", json_string(why));
+	}
+	return moves;
+}
+
 json_t *run__result(struct run *r)
 {
 	char started[64];
@@ -127,5 +154,11 @@ json_t *run__result(struct run *r)
 	    "harness", harness_json(r), "vms", vms);
 	if (res && json_is_string(accel)) /* qemu: the acceleration of its first VM, for reports */
 		json_object_set(res, "accel", accel);
+	if (res && r->rules.infra.method != INFRA_NONE)
+		json_object_set_new(res, "migrations", migrations_json(r, vms));
+	if (res && (r->opts.from_snapshots || r->opts.save_snapshots))
+		json_object_set_new(res, "snapshots",
+		                    json_pack("{s:s?,s:s?}", "from", r->opts.from_snapshots,
+		                              "saved_to", r->opts.save_snapshots));
 	return res;
 }

@@ -207,6 +207,56 @@ static int load_qos(struct yamldoc *d, const struct ynode *qos, int role, struct
 	return 0;
 }
 
+static const char *const infra_methods[] = { "none", "migrate", "snapshot" };
+
+const char *infra_method_name(enum infra_method m)
+{
+	return m <= INFRA_SNAPSHOT ? infra_methods[m] : "?";
+}
+
+int infra_method_parse(const char *s, enum infra_method *out)
+{
+	for (int i = INFRA_MIGRATE; i <= INFRA_SNAPSHOT; i++)
+		if (!strcmp(s, infra_methods[i])) {
+			*out = (enum infra_method)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* infrastructure: {method, every_s, downtime_limit_ms, weight, reference_per_hour}, optional;
+ * at least one move per CSU must fit in the measurement. */
+static int load_infra(struct yamldoc *d, const struct ynode *t, struct run_rules *r)
+{
+	static const char *const keys[] = {
+		"method", "every_s", "downtime_limit_ms", "weight", "reference_per_hour", NULL
+	};
+	const struct ynode *n;
+	const char *m;
+	struct infra_rule *in = &r->infra;
+	if (!ynode_get(t, "infrastructure"))
+		return 0;
+	if (!(n = ynode_submap(d, t, "infrastructure", "infrastructure")) ||
+	    ynode_only_keys(d, n, "infrastructure", keys) < 0 ||
+	    ynode_string(d, n, "method", "infrastructure.method", &m) < 0)
+		return -1;
+	if (infra_method_parse(m, &in->method) < 0)
+		return yamldoc_fail(d, ynode_get(n, "method"), "infrastructure.method",
+		                    "not migrate or snapshot: %s", m);
+	if (get_double(d, n, "infrastructure", "every_s", 1, 86400, &in->every_s) < 0 ||
+	    get_double(d, n, "infrastructure", "downtime_limit_ms", 1, 1e6,
+	               &in->downtime_limit_ms) < 0 ||
+	    get_double(d, n, "infrastructure", "weight", 0, 0.9, &in->weight) < 0 ||
+	    get_double(d, n, "infrastructure", "reference_per_hour", 1e-3, 1e6,
+	               &in->reference_per_hour) < 0)
+		return -1;
+	if (in->every_s > r->intervals * r->interval_s)
+		return yamldoc_fail(d, ynode_get(n, "every_s"), "infrastructure.every_s",
+		                    "%g s: longer than the measurement (%d x %g s)", in->every_s,
+		                    r->intervals, r->interval_s);
+	return 0;
+}
+
 static int sha256_file(const char *path, char out[65])
 {
 	FILE *f = fopen(path, "rb");
@@ -232,8 +282,8 @@ int config__load_rules(const char *path, struct run_rules *r, char *err, size_t 
 	struct yamldoc *d = yamldoc_load(path, err, errlen);
 	if (!d)
 		return -1;
-	static const char *const top[] = { "name", "compliant", "phases", "reference",
-		                           "qos",  "bounds",    NULL };
+	static const char *const top[] = { "name", "compliant", "phases",         "reference",
+		                           "qos",  "bounds",    "infrastructure", NULL };
 	static const char *const phases[] = { "ramp_up_s", "warm_up_s",   "interval_s",
 		                              "intervals", "ramp_down_s", NULL };
 	static const char *const bounds[] = { "max_variation_pct", "max_dilation_pct",
@@ -269,6 +319,8 @@ int config__load_rules(const char *path, struct run_rules *r, char *err, size_t 
 		if (get_double(d, ref, "reference", roles[i], 1e-6, 1e9, &r->reference[i]) < 0 ||
 		    load_qos(d, qos, i, &r->qos[i], &r->mix[i]) < 0)
 			goto out;
+	if (load_infra(d, t, r) < 0)
+		goto out;
 	if (sha256_file(path, r->sha256) < 0) {
 		yamldoc_fail(d, NULL, "(file)", "cannot be read again to hash it");
 		goto out;

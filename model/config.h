@@ -46,6 +46,22 @@ struct mix_rule {
 	double pct[SCORE_MAX_TYPES];
 };
 
+/* The infrastructure workload (VMmark's idea): during measurement every `every_s` seconds one VM
+ * of each CSU moves, round-robin over its workloads, by live migration (`migrate`) or through a
+ * snapshot file (`snapshot`: a cold migration). Its score part: moves completed within
+ * `downtime_limit_ms` per measured hour, over `reference_per_hour`, weighted by `weight`. */
+enum infra_method { INFRA_NONE, INFRA_MIGRATE, INFRA_SNAPSHOT };
+struct infra_rule {
+	enum infra_method method; /* INFRA_NONE: the rules have no infrastructure section */
+	double every_s;
+	double downtime_limit_ms;
+	double weight;             /* of the infrastructure part in a CSU's score, 0..0.9 */
+	double reference_per_hour; /* moves per CSU and measured hour that normalize to 1.0 */
+};
+
+const char *infra_method_name(enum infra_method m);
+int infra_method_parse(const char *s, enum infra_method *out);
+
 struct run_rules {
 	char name[64];
 	int compliant; /* results under these rules may be submitted as compliant */
@@ -57,6 +73,7 @@ struct run_rules {
 	double max_variation_pct;     /* between measurement intervals, per workload */
 	double max_dilation_pct;      /* |D - 1| */
 	double max_generator_cpu_pct; /* a generator busier than this is saturated */
+	struct infra_rule infra;      /* optional section "infrastructure" */
 	char sha256[65];              /* of the rules file's bytes */
 };
 

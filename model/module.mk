@@ -5,10 +5,11 @@
 # Labels and messages are bounded by their buffers on purpose; gcc cannot see that.
 model.cflags := -Wno-format-truncation
 LIBS += vcmodel
-vcmodel.srcs := model/yamldoc.c model/config.c model/score.c model/rules.c model/verdict.c \
-	model/result.c model/htmlpage.c model/svg.c model/report.c
+vcmodel.srcs := model/yamldoc.c model/config.c model/score.c model/rules.c model/verdict.c model/infra.c \
+	model/result.c model/htmlpage.c model/svg.c model/report.c \
+	model/report_infra.c
 
-UNIT_TESTS += model-score-test model-config-test model-rules-test model-svg-test
+UNIT_TESTS += model-score-test model-config-test model-rules-test model-svg-test model-infra-test
 model-score-test.srcs := model/test/score_test.c
 model-score-test.deps := vcmodel vclib
 model-score-test.ldlibs := -lcmocka -lm
@@ -18,6 +19,9 @@ model-config-test.ldlibs := -lcmocka -lyaml -lcrypto -lm
 model-rules-test.srcs := model/test/rules_test.c
 model-rules-test.deps := vcmodel vclib
 model-rules-test.ldlibs := -lcmocka -lyaml -ljansson -lcrypto -lm
+model-infra-test.srcs := model/test/infra_test.c
+model-infra-test.deps := vcmodel vclib
+model-infra-test.ldlibs := -lcmocka -lyaml -ljansson -lcrypto -lm
 model-svg-test.srcs := model/test/svg_test.c
 model-svg-test.deps := vcmodel vclib
 model-svg-test.ldlibs := -lcmocka -lm

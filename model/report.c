@@ -5,6 +5,7 @@
 #include "lib/json.h"
 #include "model/config.h"
 #include "model/htmlpage.h"
+#include "model/report_infra.h"
 #include "model/svg.h"
 #include "model/verdict.h"
 
@@ -610,6 +611,7 @@ void report__write(FILE *f, const json_t *res)
 	html_dilation(f, res);
 	html_exits(f, res);
 	html_per_op(f, res);
+	report__infra_html(f, res);
 	fputs("<p class=\"note\">Written by <code>vcons report</code> from a vcons-result/1 file; "
 	      "hover a bar or point for its value.</p>\n",
 	      f);
@@ -681,9 +683,20 @@ void report__summary(FILE *f, const json_t *res, const char *page)
 	        json_array_size(json_object_get(json_object_get(res, "verdict"), "reasons")),
 	        fmt(b, sizeof(b), 3, jget_num(score, "run", NAN)));
 	json_array_foreach(json_object_get(score, "csus"), i, c)
-	    fprintf(f, "  csu%d: %.3f, lowest %s %.3f\n", (int)jget_int(c, "csu", 0),
-	            jget_num(c, "score", NAN), jget_str(c, "lowest_workload", ""),
-	            jget_num(c, "lowest", NAN));
+	{
+		const json_t *in = json_object_get(c, "infrastructure");
+		fprintf(f, "  csu%d: %.3f, lowest %s %.3f\n", (int)jget_int(c, "csu", 0),
+		        jget_num(c, "score", NAN), jget_str(c, "lowest_workload", ""),
+		        jget_num(c, "lowest", NAN));
+		if (in)
+			fprintf(
+			    f,
+			    "    workloads %.3f, infrastructure %.3f: %d of %d moves within the "
+			    "downtime limit, %.1f an hour (weight %g)\n",
+			    jget_num(c, "workloads", NAN), jget_num(in, "normalized", NAN),
+			    (int)jget_int(in, "within_limit", 0), (int)jget_int(in, "moves", 0),
+			    jget_num(in, "per_hour", NAN), jget_num(in, "weight", NAN));
+	}
 	fprintf(f, "  %-14s %10s %10s %7s %14s %6s %15s %6s\n", "VM", "rate/s", "target/s", "norm.",
 	        "latency ms", "fail%", "dilation", "cpu%");
 	json_array_foreach(json_object_get(res, "vms"), i, vm) print_vm(f, res, vm);
@@ -703,5 +716,6 @@ void report__summary(FILE *f, const json_t *res, const char *page)
 			    jget_num(po, "clock_syscalls", NAN),
 			    top_calls(po, calls, sizeof(calls)));
 	}
+	report__infra_text(f, res);
 	fprintf(f, "report: %s\n", page);
 }

@@ -31,6 +31,12 @@ static const struct num_field bounds[] = {
 	REAL(run_rules, max_dilation_pct),
 	REAL(run_rules, max_generator_cpu_pct),
 };
+static const struct num_field infra_fields[] = {
+	REAL(infra_rule, every_s),
+	REAL(infra_rule, downtime_limit_ms),
+	REAL(infra_rule, weight),
+	REAL(infra_rule, reference_per_hour),
+};
 static const struct num_field qos_fields[] = {
 	REAL(qos_rule, percentile),      REAL(qos_rule, limit_ms),
 	REAL(qos_rule, max_failure_pct), REAL(qos_rule, mix_tolerance_pct),
@@ -103,10 +109,16 @@ json_t *rules__to_json(const struct run_rules *r)
 		json_object_set_new(ref, role_name((enum role)i), json_real(r->reference[i]));
 		json_object_set_new(qos, role_name((enum role)i), qos_json(r, i));
 	}
-	return json_pack("{s:s,s:b,s:s,s:o,s:o,s:o,s:o}", "name", r->name, "compliant",
-	                 r->compliant, "sha256", r->sha256, "phases",
-	                 group_json(r, phases, N(phases)), "reference", ref, "qos", qos, "bounds",
-	                 group_json(r, bounds, N(bounds)));
+	json_t *o =
+	    json_pack("{s:s,s:b,s:s,s:o,s:o,s:o,s:o}", "name", r->name, "compliant", r->compliant,
+	              "sha256", r->sha256, "phases", group_json(r, phases, N(phases)), "reference",
+	              ref, "qos", qos, "bounds", group_json(r, bounds, N(bounds)));
+	if (o && r->infra.method != INFRA_NONE) { /* only where the rules have the section */
+		json_t *in = group_json(&r->infra, infra_fields, N(infra_fields));
+		json_object_set_new(in, "method", json_string(infra_method_name(r->infra.method)));
+		json_object_set_new(o, "infrastructure", in);
+	}
+	return o;
 }
 
 /* --- from JSON
@@ -175,6 +187,18 @@ static int qos_from_json(const json_t *q, enum role role, struct run_rules *r, c
 	return 0;
 }
 
+/* The optional "infrastructure" object. */
+static int infra_from_json(const json_t *in, struct run_rules *r, char *err, size_t errlen)
+{
+	if (!in)
+		return 0;
+	const char *m = jget_str(in, "method", NULL);
+	if (!m || infra_method_parse(m, &r->infra.method) < 0)
+		return fail(err, errlen, "rules.infrastructure.method: not migrate or snapshot");
+	return group_from_json(in, "infrastructure.", infra_fields, N(infra_fields), &r->infra, err,
+	                       errlen);
+}
+
 int rules__from_json(const json_t *j, struct run_rules *r, char *err, size_t errlen)
 {
 	memset(r, 0, sizeof(*r));
@@ -188,7 +212,8 @@ int rules__from_json(const json_t *j, struct run_rules *r, char *err, size_t err
 	r->compliant = json_is_true(json_object_get(j, "compliant"));
 	if (group_from_json(ph, "phases.", phases, N(phases), r, err, errlen) ||
 	    group_from_json(bd, "bounds.", bounds, N(bounds), r, err, errlen) ||
-	    group_ints(ph, "phases.", phases, N(phases), r, err, errlen))
+	    group_ints(ph, "phases.", phases, N(phases), r, err, errlen) ||
+	    infra_from_json(json_object_get(j, "infrastructure"), r, err, errlen))
 		return -1;
 	for (int i = 0; i < NBUSY; i++)
 		if (get_num(ref, role_name((enum role)i), &r->reference[i], "reference.", err,
@@ -221,6 +246,9 @@ const char *rules__differ(const struct run_rules *a, const struct run_rules *b)
 		return "phases";
 	if (group_differs(a, b, bounds, N(bounds)))
 		return "bounds";
+	if (a->infra.method != b->infra.method ||
+	    group_differs(&a->infra, &b->infra, infra_fields, N(infra_fields)))
+		return "infrastructure";
 	for (int i = 0; i < NBUSY; i++) {
 		if (a->reference[i] != b->reference[i])
 			return "reference";

@@ -11,7 +11,8 @@
 #include <stddef.h>
 
 /* The "rules" object of a result: name, compliant, sha256, phases, reference, qos (with each
- * busy workload's mix), bounds. NULL when out of memory. */
+ * busy workload's mix), bounds, and "infrastructure" only where the rules have that section (so
+ * results under rules without it are as before). NULL when out of memory. */
 json_t *rules__to_json(const struct run_rules *r);
 
 /* The rules a result recorded, back into the struct verdict.h takes. 0, or -1 naming the bad
@@ -19,7 +20,7 @@ json_t *rules__to_json(const struct run_rules *r);
 int rules__from_json(const json_t *j, struct run_rules *out, char *err, size_t errlen);
 
 /* The first group of fields where two rule sets differ ("name or compliant", "phases", "bounds",
- * "reference", "qos", "qos mix"), or NULL when they are the same. */
+ * "infrastructure", "reference", "qos", "qos mix"), or NULL when they are the same. */
 const char *rules__differ(const struct run_rules *a, const struct run_rules *b);
 
 #endif

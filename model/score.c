@@ -145,3 +145,15 @@ struct csu_score score__csu(const double *normalized, size_t n)
 	struct csu_score s = { score__geomean(normalized, n), score__min(normalized, n) };
 	return s;
 }
+
+double score__infra(double good_moves, double measured_s, double reference_per_hour)
+{
+	if (measured_s <= 0 || reference_per_hour <= 0)
+		return 0;
+	return good_moves / (measured_s / 3600.0) / reference_per_hour;
+}
+
+double score__weighted(double workloads, double infra, double weight)
+{
+	return (1 - weight) * workloads + weight * infra;
+}

@@ -59,4 +59,10 @@ struct csu_score {
 };
 struct csu_score score__csu(const double *normalized, size_t nworkloads);
 
+/* The infrastructure part (run rules' "infrastructure"): moves completed within their downtime
+ * limit per measured hour, over the reference moves per hour; 0 without measured time. */
+double score__infra(double good_moves, double measured_s, double reference_per_hour);
+/* A CSU's score with an infrastructure part: (1 - weight) * workloads + weight * infra. */
+double score__weighted(double workloads, double infra, double weight);
+
 #endif

@@ -1,6 +1,7 @@
 /* model/verdict.c: compliance checks and scores from recorded figures (see verdict.h). */
 #include "model/verdict.h"
 #include "lib/json.h"
+#include "model/infra.h"
 #include "model/score.h"
 
 #include <math.h>
@@ -122,28 +123,54 @@ static double check_vm(const json_t *vm, const struct run_rules *r, json_t *reas
 	return score__normalized(score__mean(rates, n), 1.0, r->reference[role]);
 }
 
-/* Scores per CSU and for the run; normalized[c][role] holds each busy workload's result. */
-static json_t *scores(double (*normalized)[NBUSY], int ncsus)
+/* One CSU's score object: its workloads' geometric mean and, under rules with an infrastructure
+ * section, that part (infra non-NULL) weighted into "score". */
+static json_t *csu_json(int c, const double *normalized, const struct infra_csu *infra,
+                        double weight, double *score)
+{
+	struct csu_score s = score__csu(normalized, NBUSY);
+	json_t *per = json_object();
+	int low = 0;
+	for (int i = 0; i < NBUSY; i++) {
+		json_object_set_new(per, role_name((enum role)i), json_real(normalized[i]));
+		if (normalized[i] < normalized[low])
+			low = i;
+	}
+	*score = infra ? score__weighted(s.score, infra->normalized, weight) : s.score;
+	json_t *o =
+	    json_pack("{s:i,s:f,s:f,s:s,s:o}", "csu", c, "score", *score, "lowest", s.lowest,
+	              "lowest_workload", role_name((enum role)low), "normalized", per);
+	if (infra) {
+		json_object_set_new(o, "workloads", json_real(s.score));
+		json_object_set_new(o, "infrastructure",
+		                    json_pack("{s:i,s:i,s:i,s:f,s:f,s:f}", "moves", infra->moves,
+		                              "ok", infra->ok, "within_limit", infra->within_limit,
+		                              "per_hour", infra->per_hour, "normalized",
+		                              infra->normalized, "weight", weight));
+	}
+	return o;
+}
+
+/* Scores per CSU and for the run; normalized[c][role] holds each busy workload's result, infra
+ * (NULL: no infrastructure section) each CSU's infrastructure part. */
+static json_t *scores(double (*normalized)[NBUSY], const struct infra_csu *infra, double weight,
+                      int ncsus)
 {
 	json_t *csus = json_array();
-	double run = 0;
+	double run = 0, score;
 	for (int c = 0; c < ncsus; c++) {
-		struct csu_score s = score__csu(normalized[c], NBUSY);
-		json_t *per = json_object();
-		int low = 0;
-		for (int i = 0; i < NBUSY; i++) {
-			json_object_set_new(per, role_name((enum role)i),
-			                    json_real(normalized[c][i]));
-			if (normalized[c][i] < normalized[c][low])
-				low = i;
-		}
-		json_array_append_new(csus,
-		                      json_pack("{s:i,s:f,s:f,s:s,s:o}", "csu", c, "score", s.score,
-		                                "lowest", s.lowest, "lowest_workload",
-		                                role_name((enum role)low), "normalized", per));
-		run += s.score;
+		json_array_append_new(
+		    csus, csu_json(c, normalized[c], infra ? &infra[c] : NULL, weight, &score));
+		run += score;
 	}
 	return json_pack("{s:f,s:o}", "run", run, "csus", csus);
+}
+
+/* The released rules: only a run under one of these files, byte for byte, can be compliant. */
+static int released(const char *sha256)
+{
+	return !strcmp(sha256, VERDICT_OFFICIAL_RULES_SHA256) ||
+	       !strcmp(sha256, VERDICT_OFFICIAL_RULES2_SHA256);
 }
 
 int verdict__evaluate(json_t *result, const struct run_rules *r)
@@ -161,8 +188,9 @@ int verdict__evaluate(json_t *result, const struct run_rules *r)
 		reason(reasons, "run %s", status);
 	if (!r->compliant)
 		reason(reasons, "not compliant: %s rules", r->name);
-	else if (strcmp(r->sha256, VERDICT_OFFICIAL_RULES_SHA256))
-		reason(reasons, "rules %s are not the released vcons-1 rules (SHA-256 differs)",
+	else if (!released(r->sha256))
+		reason(reasons,
+		       "rules %s are not the released vcons-1 or vcons-2 rules (SHA-256 differs)",
 		       r->name);
 	size_t rules_reasons = json_array_size(reasons) - json_array_size(failures);
 	int ncsus = 0;
@@ -186,12 +214,19 @@ int verdict__evaluate(json_t *result, const struct run_rules *r)
 		if (role < NBUSY)
 			normalized[c][role] = norm;
 	}
+	struct infra_csu infra[CONFIG_MAX_CSUS];
+	int with_infra = r->infra.method != INFRA_NONE;
+	if (with_infra && infra__judge(result, r, ncsus, infra, valid ? reasons : NULL) < 0) {
+		json_decref(reasons);
+		return -1;
+	}
 	json_object_set_new(result, "verdict",
 	                    json_pack("{s:b,s:b,s:b,s:o}", "valid", valid, "compliant",
 	                              valid && json_array_size(reasons) == 0, "checks_passed",
 	                              valid && json_array_size(reasons) ==
 	                                           rules_reasons + json_array_size(failures),
 	                              "reasons", reasons));
-	json_object_set_new(result, "score", scores(normalized, ncsus));
+	json_object_set_new(result, "score",
+	                    scores(normalized, with_infra ? infra : NULL, r->infra.weight, ncsus));
 	return 0;
 }

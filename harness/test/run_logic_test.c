@@ -296,7 +296,8 @@ static void verdict_scores_and_reasons(void **state)
 	json_decref(res);
 }
 
-/* Only the released vcons-1 rules can make a run compliant: the file and verdict.h agree. */
+/* Only the released vcons-1 and vcons-2 rules can make a run compliant: the files and verdict.h
+ * agree. */
 static void official_rules_hash(void **state)
 {
 	(void)state;
@@ -304,6 +305,10 @@ static void official_rules_hash(void **state)
 	char err[512];
 	assert_int_equal(config__load_rules("runrules/vcons-1.yaml", &r, err, sizeof(err)), 0);
 	assert_string_equal(r.sha256, VERDICT_OFFICIAL_RULES_SHA256);
+	assert_int_equal(config__load_rules("runrules/vcons-2.yaml", &r, err, sizeof(err)), 0);
+	assert_string_equal(r.sha256, VERDICT_OFFICIAL_RULES2_SHA256);
+	assert_true(r.compliant);
+	assert_int_equal(r.infra.method, INFRA_MIGRATE);
 }
 
 UNIT_MAIN(cmocka_unit_test(plan_commands), cmocka_unit_test(generator_lines_into_intervals),
