@@ -19,7 +19,8 @@
 #include <unistd.h>
 
 #define LINE_MAX_    65536
-#define SETTLE_TRIES 400 /* 5 ms apart: 2 s */
+#define SETTLE_TRIES 16 /* 5 ms apart, doubling up to 250: about 2.5 s */
+#define RESET_AFTER  10 /* tries (about 1 s), then waiting connections are reset */
 
 struct control {
 	struct hv_vm *vm;
@@ -41,9 +42,10 @@ static uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
 }
 
-static void settle_pause(void)
+static void settle_pause(int tries)
 {
-	struct timespec t = { 0, 5000000 };
+	long ms = tries < 6 ? 5L << tries : 250;
+	struct timespec t = { 0, ms * 1000000L };
 	nanosleep(&t, NULL);
 }
 
@@ -91,14 +93,18 @@ static json_t *cmd_snapshot(struct control *c, json_t *req)
 	struct hv_snapshot_info info;
 	int rc = -2;
 	/* A VM paused with a connection waiting in a listener's queue (or half closed) cannot be
-	 * saved as it is: it runs on a few milliseconds and is paused again, for up to 2 s. */
+	 * saved as it is: it runs on a moment and is paused again; after about a second, waiting
+	 * connections are reset at the pause (hv_vm_reset_pending). */
+	int reset = 0;
 	for (int tries = 0; rc == -2 && tries < SETTLE_TRIES; tries++) {
 		if (tries)
-			settle_pause();
+			settle_pause(tries);
 		t0 = now_ns();
 		if (!was_paused && hv_vm_pause(c->vm, err, sizeof(err)) < 0)
 			return error("snapshot", err);
 		t1 = now_ns();
+		if (tries >= RESET_AFTER)
+			reset += hv_vm_reset_pending(c->vm);
 		rc = hv_vm_snapshot(c->vm, path, stop, &info, err, sizeof(err));
 		if (rc == -2 && !was_paused)
 			hv_vm_resume(c->vm);
@@ -117,10 +123,11 @@ static json_t *cmd_snapshot(struct control *c, json_t *req)
 	if (rc < 0)
 		return error("snapshot", err);
 	uint64_t t2 = now_ns();
-	return json_pack("{s:b,s:s,s:I,s:I,s:f,s:f,s:f,s:b}", "ok", 1, "path", path, "bytes",
+	return json_pack("{s:b,s:s,s:I,s:I,s:f,s:f,s:f,s:b,s:i}", "ok", 1, "path", path, "bytes",
 	                 (json_int_t)info.file_bytes, "pages", (json_int_t)info.pages, "pause_ms",
 	                 (double)(t1 - t0) / 1e6, "write_ms", (double)info.ns / 1e6, "downtime_ms",
-	                 was_paused ? 0.0 : (double)(t2 - t0) / 1e6, "stopped", stop);
+	                 was_paused ? 0.0 : (double)(t2 - t0) / 1e6, "stopped", stop,
+	                 "reset_connections", reset);
 }
 
 /* Moves the VM to a `vcons-hv --incoming` target; once it runs there this one ends (exit 0). */
@@ -146,10 +153,10 @@ static json_t *cmd_migrate(struct control *c, json_t *req)
 		snprintf(c->end_why, sizeof(c->end_why), "%s", err);
 		return error("migrate", err);
 	}
-	return json_pack("{s:b,s:s,s:f,s:f,s:I,s:I,s:i}", "ok", 1, "to", to, "total_ms",
+	return json_pack("{s:b,s:s,s:f,s:f,s:I,s:I,s:i,s:i}", "ok", 1, "to", to, "total_ms",
 	                 info.total_ms, "downtime_ms", info.downtime_ms, "bytes",
 	                 (json_int_t)info.bytes, "pages", (json_int_t)info.pages, "rounds",
-	                 info.rounds);
+	                 info.rounds, "reset_connections", info.reset_connections);
 }
 
 static json_t *handle(struct control *c, const char *line)

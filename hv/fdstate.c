@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <linux/kcmp.h>
 #include <linux/openat2.h>
 #include <stdarg.h>
@@ -1066,4 +1067,34 @@ void fdstate__detach(struct fdtab *t)
 		}
 		fdtab__put(t, f);
 	}
+}
+
+int fdstate__reset_pending(struct fdtab *t)
+{
+	struct hfile *f;
+	int cloexec, n = 0;
+	for (int fd = fdtab__next(t, 0, &f, &cloexec); fd >= 0;
+	     fd = fdtab__next(t, fd + 1, &f, &cloexec)) {
+		int listening = 0;
+		socklen_t len = sizeof(listening);
+		if (f->host >= 0 &&
+		    getsockopt(f->host, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 &&
+		    listening) {
+			/* the guest's listener may block: non-blocking while the queue is drained
+			 * (the VM is paused: the guest cannot see its flags change) */
+			int fl = fcntl(f->host, F_GETFL), c;
+			if (fl >= 0 && !(fl & O_NONBLOCK))
+				(void)fcntl(f->host, F_SETFL, fl | O_NONBLOCK);
+			while ((c = accept4(f->host, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+				struct linger l = { .l_onoff = 1, .l_linger = 0 };
+				(void)setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+				close(c);
+				n++;
+			}
+			if (fl >= 0 && !(fl & O_NONBLOCK))
+				(void)fcntl(f->host, F_SETFL, fl);
+		}
+		fdtab__put(t, f);
+	}
+	return n;
 }

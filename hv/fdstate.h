@@ -62,6 +62,13 @@ int fdstate__load(struct fdtab *t, const struct fdstate_ctx *ctx, struct rbuf *r
  * Their table entries stay, with host fd -1: only fdtab__free may follow. */
 void fdstate__detach(struct fdtab *t);
 
+/* The last resort when a listener keeps connections waiting to be accepted at every pause (a
+ * slow guest under a steady stream of new connections): each is accepted here and closed with a
+ * reset (SO_LINGER 0), as CRIU leaves them, so the table can be saved; their clients see a
+ * refused connection before any request was served, and retry. The VM must be paused. Returns how
+ * many were reset. */
+int fdstate__reset_pending(struct fdtab *t);
+
 /* --- between fdstate.c and fdstate_sock.c --- */
 enum fdstate_kind {
 	FK_STDIO = 1,

@@ -80,7 +80,7 @@ void hv_vm_destroy(struct hv_vm *vm);
 /* Snapshots (hv/snapshot.h has the file format). */
 /* Stops every guest thread where its whole state is in KVM and hv; a blocking call it was in runs
  * again after the resume. 0, or -1 with a reason (the guest is exiting, or a thread did not stop
- * within 2 s). */
+ * within 10 s). */
 int hv_vm_pause(struct hv_vm *vm, char *err, size_t errlen);
 void hv_vm_resume(struct hv_vm *vm);
 /* 1 while paused. */
@@ -108,12 +108,18 @@ int hv_vm_snapshot(struct hv_vm *vm, const char *path, int stop, struct hv_snaps
 struct hv_vm *hv_vm_restore(const struct hv_config *cfg, const char *path, int verify, int *code,
                             char *err, size_t errlen);
 
+/* For a paused VM whose listeners keep connections waiting to be accepted at every pause (so it
+ * cannot be saved): accepts and resets them (their clients see a refused connection before any
+ * request was served). Returns how many. */
+int hv_vm_reset_pending(struct hv_vm *vm);
+
 /* Live migration (hv/migrate.h has the protocol). */
 struct hv_migrate_info {
 	double total_ms, downtime_ms; /* from the first page sent / from the pause, to the target's
 	                                 answer that the VM runs there */
 	uint64_t bytes, pages;        /* sent */
 	int rounds;                   /* pre-copy rounds before the stop-and-copy */
+	int reset_connections;        /* waiting connections reset to let the VM go */
 };
 /* Moves the running VM to the target at `to` ("A.B.C.D:PORT", a vcons-hv --incoming), the last
  * round sized to `downtime_ms`. 0: the VM runs there; end this one (hv_vm_exit). -1: it failed

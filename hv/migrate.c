@@ -25,7 +25,8 @@
 #define MAX_ROUNDS    30
 #define BATCH_PAGES   256 /* pages per PAGES message at most */
 #define ANSWER_WAIT_S 120 /* the target builds and starts the VM (slow in an emulated guest) */
-#define SETTLE_TRIES  400 /* 5 ms apart */
+#define SETTLE_TRIES  16  /* 5 ms apart, doubling up to 250: about 2.5 s */
+#define RESET_AFTER   10  /* tries (about 1 s), then waiting connections are reset */
 
 int migrate__parse_addr(const char *s, struct sockaddr_in *out)
 {
@@ -132,6 +133,8 @@ struct source {
 	uint64_t *bitmap; /* pages to send */
 	uint64_t words;
 	uint64_t bytes, pages;
+	int reset_pending; /* reset waiting connections at the pause (settle tries ran out) */
+	int reset;         /* how many were */
 	char *err;
 	size_t errlen;
 };
@@ -283,11 +286,13 @@ static int switch_over(struct source *s, struct hv_migrate_info *info, uint64_t 
 	if (pr < 0)
 		return fail(s, "%s",
 		            pr == -1 ? "the guest is exiting"
-		                     : "a guest thread did not stop within 2 s");
+		                     : "a guest thread did not stop within 10 s");
 	if (dirty__collect(vm, s->bitmap) < 0 || send_marked(s) < 0) {
 		vm__resume(vm);
 		return fail(s, "sending the last pages: %s", strerror(errno));
 	}
+	if (s->reset_pending)
+		s->reset += fdstate__reset_pending(&vm->fds);
 	struct wbuf w;
 	wbuf__init(&w);
 	int rc = snapshot__put_state(&w, vm, s->err, s->errlen);
@@ -350,12 +355,15 @@ int migrate__run(struct vm *vm, const char *to, uint64_t downtime_ms, struct hv_
 	if (rc == 0)
 		rc = mark_all(&s);
 	/* A fd table that cannot be saved as it is at the pause (a connection waiting to be
-	 * accepted, one half closed) sends the VM on for another round, for up to 2 s. */
+	 * accepted, one half closed) sends the VM on for another round; after about a second,
+	 * waiting connections are reset at the pause. */
 	for (int tries = 0; rc == 0 || (rc == -3 && tries < SETTLE_TRIES); tries++) {
 		if (rc == -3) {
-			struct timespec t = { 0, 5000000 };
+			long ms = tries < 6 ? 5L << tries : 250;
+			struct timespec t = { 0, ms * 1000000L };
 			nanosleep(&t, NULL);
 		}
+		s.reset_pending = tries >= RESET_AFTER;
 		rc = precopy(&s, downtime_ms, &info->rounds);
 		if (rc == 0)
 			rc = switch_over(&s, info, &down);
@@ -375,6 +383,7 @@ int migrate__run(struct vm *vm, const char *to, uint64_t downtime_ms, struct hv_
 		info->total_ms = (double)(clock__host_ns(CLOCK_MONOTONIC) - t0) / 1e6;
 		info->downtime_ms = (double)down / 1e6;
 		info->pages = s.pages;
+		info->reset_connections = s.reset;
 	}
 	return rc;
 }

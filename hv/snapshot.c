@@ -369,6 +369,11 @@ int hv_vm_snapshot(struct hv_vm *hvm, const char *path, int stop, struct hv_snap
 	return rc;
 }
 
+int hv_vm_reset_pending(struct hv_vm *hvm)
+{
+	return fdstate__reset_pending(&((struct vm *)hvm)->fds);
+}
+
 struct hv_vm *hv_vm_restore(const struct hv_config *cfg, const char *path, int verify, int *code,
                             char *err, size_t errlen)
 {

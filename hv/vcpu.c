@@ -523,12 +523,15 @@ void vcpu__park(struct vcpu *c)
 {
 	struct vm *vm = c->vm;
 	struct kvm_run *run = c->run;
-	/* What hv changed since the last exit waits in kvm_run for the next KVM_RUN: put it into
-	 * KVM now, so that a snapshot reads one state from KVM. */
-	if (run->kvm_dirty_regs & KVM_SYNC_X86_REGS)
-		(void)ioctl(c->fd, KVM_SET_REGS, &run->s.regs.regs);
-	if (run->kvm_dirty_regs & KVM_SYNC_X86_SREGS)
-		(void)ioctl(c->fd, KVM_SET_SREGS, &run->s.regs.sregs);
+	/* KVM finishes an exit's port write (it moves RIP past the `out` of the syscall stub) only
+	 * on the next KVM_RUN, and keeps that pending work where no KVM_GET_* shows it: a snapshot
+	 * taken now would run the `out` again after a restore. So the vCPU enters KVM once with
+	 * immediate_exit: KVM takes the registers hv changed, completes the exit and returns EINTR
+	 * before a guest instruction runs (the KVM API's advice before saving state). */
+	run->immediate_exit = 1;
+	if (ioctl(c->fd, KVM_RUN, 0) == 0 || (errno != EINTR && errno != EAGAIN))
+		fprintf(stderr, "vcons-hv: %s: thread %d: completing its last exit: %s\n", vm->name,
+		        c->tid, strerror(errno));
 	run->kvm_dirty_regs = 0;
 	run->immediate_exit = 0;
 	pthread_mutex_lock(&vm->lock);

@@ -274,9 +274,13 @@ void vm__exit_group(struct vm *vm, int status)
 	pthread_mutex_unlock(&vm->lock);
 }
 
+/* A thread in a host call the kick cannot interrupt (an fdatasync on a slow disk) is waited for
+ * this long; an emulated test host needed more than 2 s. */
+#define PAUSE_WAIT_NS (10ULL * 1000000000ULL)
+
 int vm__pause(struct vm *vm)
 {
-	uint64_t deadline = clock__host_ns(CLOCK_MONOTONIC) + 2000000000ULL;
+	uint64_t deadline = clock__host_ns(CLOCK_MONOTONIC) + PAUSE_WAIT_NS;
 	pthread_mutex_lock(&vm->lock);
 	atomic_store(&vm->pausing, 1);
 	/* Every live thread parks, a new one (a clone in flight) as soon as it starts. A thread
@@ -312,7 +316,7 @@ int hv_vm_pause(struct hv_vm *hvm, char *err, size_t errlen)
 	if (rc == -1)
 		snprintf(err, errlen, "the guest is exiting");
 	else if (rc == -2)
-		snprintf(err, errlen, "a guest thread did not stop within 2 s");
+		snprintf(err, errlen, "a guest thread did not stop within 10 s");
 	return rc < 0 ? -1 : 0;
 }
 

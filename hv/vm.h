@@ -212,7 +212,7 @@ int vm__has_thread(struct vm *vm, int tid);
 void vm__exit_group(struct vm *vm, int status);
 void vm__thread_exited(struct vcpu *c);
 /* Stops every guest thread at a point where its whole state is in KVM and hv (vcpu__park).
- * Returns 0, -1 when the guest is exiting, -2 when a thread did not stop within 2 s (a host
+ * Returns 0, -1 when the guest is exiting, -2 when a thread did not stop within 10 s (a host
  * call that does not return on a kick). The VM stays paused until vm__resume(). */
 int vm__pause(struct vm *vm);
 void vm__resume(struct vm *vm);

@@ -545,6 +545,37 @@ static void tcp_states_that_cannot_move_are_refused(void **state)
 	}
 }
 
+/* The last resort for a listener that keeps connections waiting: they are accepted and reset,
+ * without blocking on the (blocking) listener once its queue is empty; then it can be saved. */
+static void waiting_connections_are_reset(void **state)
+{
+	(void)state;
+	struct fdtab t;
+	assert_int_equal(fdtab__init(&t, 64), 0);
+	int l = bound_socket(SOCK_STREAM, 0);
+	assert_int_equal(listen(l, 4), 0);
+	int c1 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int c2 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect_to(c1, port_of(l)), 0);
+	assert_int_equal(connect_to(c2, port_of(l)), 0);
+	assert_int_equal(fdtab__install(&t, l, 0, 3), 3);
+	assert_int_equal(fdstate__reset_pending(&t), 2);
+	assert_int_equal(fdstate__reset_pending(&t), 0); /* nothing waits, nothing blocks */
+	char b;
+	assert_true(recv(c1, &b, 1, 0) <= 0 && recv(c2, &b, 1, 0) <= 0); /* reset, no data */
+	struct root r;
+	make_root(&r);
+	struct wbuf w;
+	wbuf__init(&w);
+	char err[256];
+	assert_int_equal(fdstate__save(&t, &r.ctx, &w, err, sizeof(err)), 0);
+	wbuf__free(&w);
+	close(c1);
+	close(c2);
+	fdtab__free(&t);
+	drop_root(&r);
+}
+
 /* A small table with one of most kinds (no TCP connection): short enough to load at every length.
  */
 static void every_truncation_is_refused(void **state)
@@ -660,4 +691,5 @@ static void unsupported_kinds_are_refused(void **state)
 UNIT_MAIN(cmocka_unit_test(whole_table_survives_save_and_load),
           cmocka_unit_test(tcp_states_that_cannot_move_are_refused),
           cmocka_unit_test(every_truncation_is_refused), cmocka_unit_test(changed_file_is_refused),
-          cmocka_unit_test(unsupported_kinds_are_refused))
+          cmocka_unit_test(unsupported_kinds_are_refused),
+          cmocka_unit_test(waiting_connections_are_reset))

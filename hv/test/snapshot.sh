@@ -9,7 +9,7 @@
 # target that resets the connection after 4 MiB or once the state arrived, and a target that
 # refuses the VM: the source goes on each time. The cases are driven by snapshot_drive.py.
 source "$VCONS_TOP/tools/testlib.sh"
-names=("snapshot, stop and restore" "pause, resume, and a snapshot the guest runs on after; one refused while a connection waits to be accepted"
+names=("snapshot, stop and restore" "pause, resume, and a snapshot the guest runs on after; a connection that waits to be accepted at every pause is reset"
 	"a truncated snapshot is refused" "a damaged snapshot is refused"
 	"a file that is no snapshot is refused" "a snapshot of a VM of another size is refused"
 	"--restore with a PROGRAM is a usage error" "a snapshot whose open file changed since is refused"

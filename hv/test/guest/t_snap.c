@@ -21,6 +21,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +31,22 @@ static atomic_int stop, backwards;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static int woken;
+static atomic_long calls;
+static atomic_int wrong_calls;
+
+/* System calls back to back, so that a pause often finds this thread just after one (its exit
+ * completed only by KVM's next KVM_RUN): a snapshot that saved that half-done state would make
+ * the restored thread run the call's `out` again, and this thread would see another answer. */
+static void *caller(void *arg)
+{
+	long ppid = (long)arg;
+	while (!atomic_load(&stop)) {
+		if (syscall(SYS_getppid) != ppid)
+			atomic_fetch_add(&wrong_calls, 1);
+		atomic_fetch_add(&calls, 1);
+	}
+	return NULL;
+}
 static uint64_t *dirty_mem;
 static size_t dirty_pages;
 static atomic_int dirty_hold, dirty_held;
@@ -176,6 +193,11 @@ static void check(struct state *s, char *out, size_t n)
 	}
 	if (dirty_check(out, n) < 0)
 		return;
+	if (atomic_load(&wrong_calls) || atomic_load(&calls) == 0) {
+		snprintf(out, n, "FAIL: %d of %ld getppid calls answered something else",
+		         atomic_load(&wrong_calls), atomic_load(&calls));
+		return;
+	}
 	long c = atomic_load(&counter);
 	if (c <= s->counter0 || atomic_load(&backwards)) {
 		snprintf(out, n, "FAIL: counter %ld (was %ld), MONOTONIC went back %d times", c,
@@ -230,7 +252,8 @@ int main(int argc, char **argv)
 		close(l);
 		return 1;
 	}
-	pthread_t t1, t2;
+	pthread_t t1, t2, t4;
+	pthread_create(&t4, NULL, caller, (void *)(long)getppid());
 	pthread_create(&t1, NULL, count, NULL);
 	pthread_create(&t2, NULL, sleeper, NULL);
 	while (atomic_load(&counter) < 20) {
@@ -254,6 +277,7 @@ int main(int argc, char **argv)
 	pthread_join(t2, &r);
 	atomic_store(&stop, 1);
 	pthread_join(t1, NULL);
+	pthread_join(t4, NULL);
 	if (dirty_pages)
 		pthread_join(t3, NULL);
 	printf("done rc=%d sleeper=%ld\n", rc, (long)r);
