@@ -5,6 +5,8 @@
 # each command type; then the same with every session under TLS (half on the implicit-TLS ports,
 # half after STARTTLS, resumed as clients do: SPECmail's second metric), the figure under "tls".
 # Each run starts a server on fresh data. Natively, or under vcons-hv (VCONS_PLATFORM=hv).
+# MAIL_BENCH_SET="KEY=VALUE ..." changes the generator's profile in every run (one --set each, e.g.
+# imap_idle_pct=0 to compare the IDLE mix with NOOP polling); the JSON records it as "profile_set".
 # Writes $VCONS_BENCH_OUT/mail[-hv].json.
 set -euo pipefail
 source "${VCONS_TOP:-.}/tools/bench-platform.sh"
@@ -22,6 +24,11 @@ trap cleanup EXIT
 threads=$(nproc)
 runs=()
 read -ra user_counts <<<"$(bench_pick '4 16 32' 4)"
+read -ra profile_set <<<"${MAIL_BENCH_SET:-}"
+sets=()
+for kv in "${profile_set[@]}"; do
+	sets+=(--set "$kv")
+done
 for mode in plain tls; do
 	for users in "${user_counts[@]}"; do
 		rm -rf "$tmp/data"
@@ -32,16 +39,18 @@ for mode in plain tls; do
 		tls=()
 		[[ $mode == tls ]] && tls=(--tls-pct 100 --cacert "$tmp/data/cert.pem")
 		"$B/vcons-mail-load" --target $A --users "$users" --duration "$DUR" --interval 0 --json \
-			"${tls[@]}" >"$tmp/run-$mode-$users.json"
+			"${sets[@]}" "${tls[@]}" >"$tmp/run-$mode-$users.json"
 		bench_stop "$server"
 		server=
 		runs+=("$mode:$tmp/run-$mode-$users.json")
 		echo "mail bench: $mode, $users users done"
 	done
 done
-python3 - "$OUT/mail$BENCH_SUFFIX.json" "$BENCH_PLATFORM" "$threads" "$DUR" "${runs[@]}" <<'PY'
+python3 - "$OUT/mail$BENCH_SUFFIX.json" "$BENCH_PLATFORM" "$threads" "$DUR" "${MAIL_BENCH_SET:-}" "${runs[@]}" <<'PY'
 import json, sys, os
-out, platform, threads, dur, files = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5:]
+out, platform, threads, dur = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+profile_set, files = sys.argv[5].split(), sys.argv[6:]
+sets = "".join(f" --set {kv}" for kv in profile_set)
 def run_of(f, mode):
     lines = [json.loads(l) for l in open(f)]
     summ = {l["op"]: l for l in lines if l.get("type") == "summary"}
@@ -60,7 +69,7 @@ def run_of(f, mode):
                    for k, v in summ.items() if k != "all" and v["ops"]},
         "checksum_errors": checks["checksum_errors"], "search_errors": checks["search_errors"],
         "fetched": checks["fetched"],
-        "command": f"vcons-mail --threads {threads} --users {a['users']} & vcons-mail-load --users {a['users']} --duration {dur:g}{tls}",
+        "command": f"vcons-mail --threads {threads} --users {a['users']} & vcons-mail-load --users {a['users']} --duration {dur:g}{sets}{tls}",
     }
 by_mode = {"plain": [], "tls": []}
 for entry in files:
@@ -79,13 +88,14 @@ ok = ok and all(r["tls_sessions"] > 0 for r in by_mode["tls"])
 best, plain = summary(by_mode["plain"])
 tbest, tls = summary(by_mode["tls"])
 doc = {"bench": "mail", "metric": "max_mail_ops_per_s", "platform": platform, "mode": "closed loop",
-       "server_threads": threads, "duration_s": dur, "cpus": os.cpu_count(), "valid": ok}
+       "server_threads": threads, "duration_s": dur, "cpus": os.cpu_count(), "profile_set": profile_set,
+       "valid": ok}
 doc.update(plain)
 doc["tls"] = tls
 json.dump(doc, open(out + ".tmp", "w"), indent=1)
 os.replace(out + ".tmp", out)
 for name, b, rs in (("plain", best, by_mode["plain"]), ("TLS", tbest, by_mode["tls"])):
-    print(f"mail bench ({platform}, {name}): max {b['ops_per_s']:.0f} mail ops/s, {b['sessions_per_hour']:.0f} "
+    print(f"mail bench ({platform}, {name}{sets}): max {b['ops_per_s']:.0f} mail ops/s, {b['sessions_per_hour']:.0f} "
           f"IMAP sessions per hour ({b['commands_per_session']:.1f} commands each) at {b['users']} users")
     for r in rs:
         print(f"  {r['users']:3d} users: {r['ops_per_s']:7.0f} ops/s {r['sessions_per_hour']:9.0f} sessions/h  p95 by command (ms): "
