@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <linux/kcmp.h>
 #include <linux/openat2.h>
@@ -1085,7 +1086,11 @@ int fdstate__reset_pending(struct fdtab *t)
 			int fl = fcntl(f->host, F_GETFL), c;
 			if (fl >= 0 && !(fl & O_NONBLOCK))
 				(void)fcntl(f->host, F_SETFL, fl | O_NONBLOCK);
-			while ((c = accept4(f->host, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+			struct sockaddr_in peer;
+			socklen_t plen = sizeof(peer);
+			while ((c = accept4(f->host, (struct sockaddr *)&peer, &plen,
+			                    SOCK_CLOEXEC)) >= 0) {
+				plen = sizeof(peer);
 				struct linger l = { .l_onoff = 1, .l_linger = 0 };
 				(void)setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 				close(c);
