@@ -349,7 +349,8 @@ static int setup(const struct run_opts *o, struct run *r, char *err, size_t errl
 		    collect__init(&v->data, v->plan.role, ru->intervals) < 0)
 			return -1;
 		v->stats_due = -1;
-		snprintf(v->ctl, sizeof(v->ctl), "%s", v->plan.control);
+		_Static_assert(sizeof(v->ctl) == sizeof(v->plan.control), "control path sizes");
+		memcpy(v->ctl, v->plan.control, sizeof(v->ctl));
 	}
 	return infra__check_snapshots(r, err, errlen);
 }
