@@ -101,7 +101,7 @@ int proc__start(struct proc *p, const char *name, const char *const *argv, const
 
 void proc__close_stdin(struct proc *p)
 {
-	if (p->in_fd >= 0) {
+	if (p->pid && p->in_fd >= 0) {
 		close(p->in_fd);
 		p->in_fd = -1;
 	}
@@ -110,7 +110,7 @@ void proc__close_stdin(struct proc *p)
 int proc__read_lines(struct proc *p, void (*on_line)(void *arg, struct proc *p, const char *line),
                      void *arg)
 {
-	if (p->out_fd < 0)
+	if (!p->pid || p->out_fd < 0)
 		return 0;
 	for (;;) {
 		ssize_t n =
@@ -177,7 +177,7 @@ void proc__stop(struct proc *p, int grace_ms)
 	kill(p->pid, SIGKILL);
 	reap(p, 0);
 close_pipe:
-	if (p->out_fd >= 0) {
+	if (p->pid && p->out_fd >= 0) {
 		close(p->out_fd);
 		p->out_fd = -1;
 	}

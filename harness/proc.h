@@ -7,8 +7,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* A zeroed struct proc is a process never started: it owns no descriptor (its fds read 0, which
+ * is the harness's stdin, so every function here looks at pid before touching one). */
 struct proc {
-	pid_t pid;  /* 0 when not running */
+	pid_t pid;  /* 0 when never started */
 	int out_fd; /* read end of its stdout, non-blocking; -1 when closed */
 	int in_fd;  /* write end of its stdin (with PROC_STDIN_PIPE), -1 otherwise */
 	int status; /* wait status once reaped */

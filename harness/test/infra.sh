@@ -10,13 +10,17 @@
 # acknowledged message; the web bank's journal adds up record by record and the generator, which
 # checks every balance it is shown, stays within the rules' failures; jbb's --self-check held); the
 # report shows the moves on its timeline; `vcons verify` agrees with the sealed result and
-# disagrees once a move's downtime is changed. INFRA_METHODS="snapshot" runs one case only.
+# disagrees once a move's downtime is changed. A third case, `warm`, saves every VM at the end of a
+# quick run's warm-up and starts a second run from those snapshots (vcons run --save-snapshots,
+# --from-snapshots). INFRA_METHODS="snapshot" (or "migrate", "warm") runs one case only.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source tools/testlib.sh
-METHODS=${INFRA_METHODS:-snapshot migrate}
+METHODS=${INFRA_METHODS:-snapshot migrate warm}
 names=()
 for m in $METHODS; do
+	[[ $m == warm ]] && names+=("warm: save" "warm: run" "warm: recorded" "warm: db check"
+		"warm: mail verify" "warm: web bank") && continue
 	names+=("$m: run" "$m: every move ok" "$m: db check" "$m: mail verify" "$m: web bank"
 		"$m: jbb self-check" "$m: report" "$m: verify" "$m: verify catches a changed downtime")
 done
@@ -146,5 +150,46 @@ PY
 	rm -rf "$work"
 }
 
-for m in $METHODS; do one_method "$m"; done
+# warm: a quick-rules run saves every VM at the end of its warm-up (--save-snapshots); a second run
+# starts each VM from that state (--from-snapshots), with the disks as they were saved. Both runs
+# are valid, the second records where it started from, and the workloads' own checks hold on the
+# data both runs wrote: the web bank's journal goes on from the saved balances record by record.
+warm_start() {
+	local snaps=$tmp/snaps out rc res work n
+	CI=true "$VCONS" run --platform hv --net 127.13 --rules runrules/quick.yaml \
+		--save-snapshots "$snaps" --out "$tmp/results-save" >"$tmp/save.out" 2>&1
+	rc=$?
+	cat "$tmp/save.out"
+	n=$(ls "$snaps"/*.snap 2>/dev/null | wc -l)
+	if ((rc == 0 && n == 5)); then t_ok "warm: save"; else t_fail "warm: save" "exit $rc, $n snapshots"; fi
+	out=$tmp/from.out
+	CI=true "$VCONS" run --platform hv --net 127.13 --rules runrules/quick.yaml \
+		--from-snapshots "$snaps" --out "$tmp/results-from" --keep-work >"$out" 2>&1
+	rc=$?
+	cat "$out"
+	res=$(sed -n 's/^result: //p' "$out" | tail -1)
+	work=$(sed -n 's/^VM disks kept in //p' "$out" | tail -1)
+	if ((rc == 0)) && [[ -f $res && -d $work ]]; then t_ok "warm: run"; else
+		t_fail "warm: run" "exit $rc"
+		for f in "$(dirname "$res")"/logs/*.log; do echo "== $f"; tail -15 "$f"; done
+		for n in "recorded" "db check" "mail verify" "web bank"; do t_fail "warm: $n" "no run"; done
+		return
+	fi
+	t_check "warm: recorded" python3 - "$res" "$snaps" <<'PY'
+import json, sys, jsonschema
+r = json.load(open(sys.argv[1]))
+jsonschema.validate(r, json.load(open("results/schema.json")))
+assert r["status"] == "valid", r["failures"]
+assert all(v["alive"] for v in r["vms"])
+assert r["snapshots"]["from"] == sys.argv[2], r["snapshots"]
+PY
+	t_check "warm: db check" build/guest/vcons-db --check --data "$work/csu0-db/data"
+	t_check "warm: mail verify" mail_verify "$work"
+	t_check "warm: web bank" web_bank "$work" "$res"
+	rm -rf "$work"
+}
+
+for m in $METHODS; do
+	if [[ $m == warm ]]; then warm_start; else one_method "$m"; fi
+done
 t_done

@@ -1,8 +1,10 @@
 /* Unit tests for harness/proc.c: lines arrive whole, an exec failure is reported, a process that
- * ignores SIGTERM is killed after the grace period, and every child is reaped. */
+ * ignores SIGTERM is killed after the grace period, every child is reaped, and a proc never
+ * started touches no descriptor. */
 #include "tools/unit.h"
 #include "harness/proc.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -100,5 +102,33 @@ static void closing_stdin_stops_a_reader(void **state)
 	proc__stop(&p, 10);
 }
 
-UNIT_MAIN(cmocka_unit_test(closing_stdin_stops_a_reader), cmocka_unit_test(reads_lines_and_reaps),
+/* A zeroed proc (a VM with no load generator, a provisioning slot unused) must leave fd 0 alone:
+ * stopping, reading or closing its stdin once closed the harness's stdin, and the next socket the
+ * harness opened (a VMM's control connection) became fd 0, whose answers such a proc then read. */
+static void zeroed_proc_owns_no_fd(void **state)
+{
+	(void)state;
+	int fds[2];
+	assert_int_equal(pipe2(fds, O_NONBLOCK), 0); /* a wrong read fails the test, never blocks */
+	int saved = dup(0);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(fds[0], 0), 0);
+	assert_int_equal(write(fds[1], "x\n", 2), 2);
+	struct proc p;
+	memset(&p, 0, sizeof(p));
+	struct seen s = { 0 };
+	assert_int_equal(proc__read_lines(&p, on_line, &s), 0);
+	proc__close_stdin(&p);
+	proc__stop(&p, 0);
+	assert_int_equal(s.n, 0);
+	char c;
+	assert_int_equal(read(0, &c, 1), 1); /* still open, its byte unread */
+	assert_int_equal(c, 'x');
+	dup2(saved, 0);
+	close(saved);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+UNIT_MAIN(cmocka_unit_test(zeroed_proc_owns_no_fd), cmocka_unit_test(closing_stdin_stops_a_reader), cmocka_unit_test(reads_lines_and_reaps),
           cmocka_unit_test(exec_failure_is_reported), cmocka_unit_test(stubborn_child_is_killed))

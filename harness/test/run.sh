@@ -184,4 +184,19 @@ cat "$tmp/bad.out"
 $VCONS run --csus 0 >"$tmp/bad.out" 2>&1
 rc=$?
 ((rc == 2)) && [[ $(wc -l <"$tmp/bad.out") == 1 ]] && t_ok "bad option" || t_fail "bad option"
+# --save-snapshots/--from-snapshots: hv only, one at a time, an existing directory; each refused
+# with one line and exit 2 before anything starts
+one_line_2() {
+	local name=$1 rc
+	shift
+	"$VCONS" run --out "$tmp/r3" "$@" >"$tmp/bad.out" 2>&1
+	rc=$?
+	cat "$tmp/bad.out"
+	((rc == 2)) && [[ $(wc -l <"$tmp/bad.out") == 1 && ! -e $tmp/r3 ]] && t_ok "$name" ||
+		t_fail "$name" "exit $rc"
+}
+one_line_2 "snapshots on native refused" --platform native --save-snapshots "$tmp/s"
+one_line_2 "save and from refused together" --platform hv --save-snapshots "$tmp/s" \
+	--from-snapshots "$tmp"
+one_line_2 "from a missing directory refused" --platform hv --from-snapshots "$tmp/none"
 t_done
