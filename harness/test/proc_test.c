@@ -130,5 +130,6 @@ static void zeroed_proc_owns_no_fd(void **state)
 	close(fds[1]);
 }
 
-UNIT_MAIN(cmocka_unit_test(zeroed_proc_owns_no_fd), cmocka_unit_test(closing_stdin_stops_a_reader), cmocka_unit_test(reads_lines_and_reaps),
-          cmocka_unit_test(exec_failure_is_reported), cmocka_unit_test(stubborn_child_is_killed))
+UNIT_MAIN(cmocka_unit_test(zeroed_proc_owns_no_fd), cmocka_unit_test(closing_stdin_stops_a_reader),
+          cmocka_unit_test(reads_lines_and_reaps), cmocka_unit_test(exec_failure_is_reported),
+          cmocka_unit_test(stubborn_child_is_killed))
