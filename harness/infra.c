@@ -557,7 +557,9 @@ static int copy_tree(struct run *r, const char *from, const char *to, char *err,
 	snprintf(log, sizeof(log), "%s/logs/snapshots.log", r->dir);
 	if (proc__start(&p, "cp", argv, NULL, log, 0, err, errlen) < 0)
 		return -1;
-	proc__stop(&p, 600 * 1000);
+	for (int waited_ms = 0; !proc__poll_exit(&p) && waited_ms < 600 * 1000; waited_ms += 10)
+		poll(NULL, 0, 10); /* a big disk takes a while; proc__stop would end it at once */
+	proc__stop(&p, 0);
 	if (WIFEXITED(p.status) && !WEXITSTATUS(p.status))
 		return 0;
 	snprintf(err, errlen, "cp -a %s %s %s (see logs/snapshots.log)", from, to,

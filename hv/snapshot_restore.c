@@ -179,7 +179,11 @@ static int map_memory(struct loader *l, struct vm *vm)
 	               MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, l->fd, (off_t)l->h.image_off);
 	if (p == MAP_FAILED)
 		return refuse(l, HV_EXIT_OSERR, "mapping guest memory: %s", strerror(errno));
+	struct stat st;
+	if (fstat(l->fd, &st) < 0)
+		return refuse(l, HV_EXIT_OSERR, "%s: %s", l->path, strerror(errno));
 	vm->ram_file = 1;
+	vm->ram_dev = st.st_dev, vm->ram_ino = st.st_ino;
 	for (size_t i = 0; i < l->s.nmaps; i++) {
 		const struct snap_map *m = &l->s.maps[i];
 		int fd = path__open_str(vm, AT_FDCWD, m->path, m->writable ? O_RDWR : O_RDONLY, 0);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -84,13 +85,17 @@ static int put_maps(struct wbuf *w, struct vm *vm, char *err, size_t errlen)
 	char line[4096 + 256];
 	int rc = 0;
 	while (rc == 0 && fgets(line, sizeof(line), f)) {
-		unsigned long long start, end, off;
+		unsigned long long start, end, off, ino;
+		unsigned maj, min;
 		char perms[8], path[4096 + 1] = "";
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %4096[^\n]", &start, &end, perms, &off,
-		           path) < 4)
+		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %4096[^\n]", &start, &end, perms,
+		           &off, &maj, &min, &ino, path) < 7)
 			continue;
 		if (start < lo || end > hi || path[0] != '/')
 			continue; /* outside guest RAM, or anonymous */
+		if (vm->ram_file && ino == vm->ram_ino && makedev(maj, min) == vm->ram_dev)
+			continue; /* RAM from the snapshot this VM was restored from: saved as pages
+			           */
 		char *p = path;
 		while (*p == ' ')
 			p++;

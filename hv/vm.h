@@ -154,7 +154,9 @@ struct vm {
 	atomic_int pausing;
 	int nparked; /* under lock */
 	pthread_cond_t parked, resumed;
-	int ram_file; /* guest RAM is a private mapping of a snapshot file (snapshot.c) */
+	int ram_file;  /* guest RAM is a private mapping of a snapshot file (snapshot.c) */
+	dev_t ram_dev; /* that file, as /proc/self/maps names it: a later snapshot saves its */
+	ino_t ram_ino; /* pages as RAM, not as a mapped file */
 	struct snap_runs ram_runs; /* the pages that file holds */
 	int restored;              /* built from a snapshot: its clock bases are the saved ones */
 	/* live migration (dirty.c): hv's own changed-page marks while tracking, else NULL */

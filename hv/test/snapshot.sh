@@ -2,14 +2,15 @@
 # Snapshots and live migration (hv/snapshot.h, hv/migrate.h, hv/control.h): t_snap holds one of each kind of state; a snapshot
 # with "stop" under an open TCP connection, then --restore: the same connection, its pipe,
 # eventfd, epoll set, timerfd, file offset, threads (one blocked in accept or read, one on a
-# condition variable) and MONOTONIC carry on; pause/status/resume and a snapshot the guest runs
+# condition variable) and MONOTONIC carry on, and again after the restored VM (its RAM mapped from
+# the snapshot) is snapshotted over that very file and restored; pause/status/resume and a snapshot the guest runs
 # on after; damaged, truncated, foreign and mismatched snapshots are refused with one line and
 # their exit code. Live migration between two vcons-hv processes under an open connection while
 # the guest rewrites 32 MiB (a lost page shows in its check); a target killed mid-copy, a fake
 # target that resets the connection after 4 MiB or once the state arrived, and a target that
 # refuses the VM: the source goes on each time. The cases are driven by snapshot_drive.py.
 source "$VCONS_TOP/tools/testlib.sh"
-names=("snapshot, stop and restore" "pause, resume, and a snapshot the guest runs on after; a connection that waits to be accepted at every pause is reset"
+names=("snapshot, stop and restore" "a restored VM snapshotted again over its own snapshot file and restored" "pause, resume, and a snapshot the guest runs on after; a connection that waits to be accepted at every pause is reset"
 	"a truncated snapshot is refused" "a damaged snapshot is refused"
 	"a file that is no snapshot is refused" "a snapshot of a VM of another size is refused"
 	"--restore with a PROGRAM is a usage error" "a snapshot whose open file changed since is refused"

@@ -20,6 +20,7 @@ EXTRA = sys.argv[6:]
 ROOT = os.path.join(WORK, "root")
 CTL = os.path.join(WORK, "ctl.sock")
 CTL2 = os.path.join(WORK, "ctl2.sock")
+CTL3 = os.path.join(WORK, "ctl3.sock")
 failed = 0
 
 
@@ -124,6 +125,39 @@ def start_source(tag, port, dirty_mib=0):
     return p, ready
 
 
+def restore_and_wait(snap, tag, ctl):
+    """vcons-hv --restore SNAP with its control socket at CTL, once that answers."""
+    out = open(os.path.join(WORK, tag + ".out"), "w")
+    err = open(os.path.join(WORK, tag + ".err"), "w")
+    dst = hv(["--control", ctl, "--restore", snap], out, err, preexec_fn=on_cpu(CPUS[-1]))
+    end = time.time() + 120
+    while time.time() < end and dst.poll() is None:
+        try:
+            if control({"cmd": "status"}, 10, ctl).get("ok"):
+                break
+        except OSError:
+            time.sleep(0.1)
+    return dst
+
+
+def snapshot_again(dst, snap, c):
+    """The restored VM, whose RAM is still mapped from SNAP, snapshotted with stop over SNAP itself
+    (written aside and renamed: the mapped file stays whole) and restored again: the connection
+    carries on a second time. Returns the VM now running and whether all that held."""
+    r = control({"cmd": "snapshot", "path": snap, "stop": True}, path=CTL2)
+    rc = finish(dst)
+    if not r.get("ok") or rc != 0:
+        report(False, "a restored VM snapshotted again over its own snapshot file and restored",
+               f"snapshot {r}, exit {rc}, " + tails("a-dst"))
+        return dst, False
+    dst2 = restore_and_wait(snap, "a-dst2", CTL3)
+    echo, check = c.ask("echo again"), c.ask("check")
+    ok = echo == "again" and check.startswith("check ok")
+    report(ok, "a restored VM snapshotted again over its own snapshot file and restored",
+           f"echo {echo!r}, {check!r}, " + tails("a-dst2"))
+    return dst2, ok
+
+
 def case_snapshot_stop_restore():
     """Snapshot with stop under an open connection; restore; the same connection carries on."""
     snap = os.path.join(WORK, "a.snap")
@@ -139,30 +173,23 @@ def case_snapshot_stop_restore():
     if not r.get("ok") or rc != 0:
         return report(False, "snapshot, stop and restore",
                       f"snapshot {r}, source exit {rc}, " + tails("a-src"))
-    out = open(os.path.join(WORK, "a-dst.out"), "w")
-    err = open(os.path.join(WORK, "a-dst.err"), "w")
-    dst = hv(["--control", CTL2, "--restore", snap], out, err, preexec_fn=on_cpu(CPUS[-1]))
     # The connection's packets meet no socket until the restored VM has made it (the host would
     # answer them with a reset): its control socket answers once it has.
-    end = time.time() + 120
-    while time.time() < end and dst.poll() is None:
-        try:
-            if control({"cmd": "status"}, 10, CTL2).get("ok"):
-                break
-        except OSError:
-            time.sleep(0.1)
+    dst = restore_and_wait(snap, "a-dst", CTL2)
     echo = c.ask("echo after")
     check = c.ask("check")
+    dst, _ = snapshot_again(dst, snap, c)
     c.s.sendall(b"quit\n")
     rc = finish(dst)
-    done = open(out.name).read()
+    done = "".join(open(os.path.join(WORK, f"a-{t}.out")).read() for t in ("dst", "dst2")
+                   if os.path.exists(os.path.join(WORK, f"a-{t}.out")))
     ok = echo == "after" and check.startswith("check ok") and rc == 0 and "sleeper=42" in done
     pid0 = ready.split()[1]
     ok = ok and pid0 in check
     report(ok, "snapshot, stop and restore: the open connection, pipe, eventfd, epoll, timerfd, "
            "file offset, threads and MONOTONIC carry on",
-           f"echo {echo!r}, {check!r}, exit {rc}, ready {ready!r}, out {done!r}, "
-           f"stderr {open(err.name).read()[-400:]!r}")
+           f"echo {echo!r}, {check!r}, exit {rc}, ready {ready!r}, out {done!r}, " +
+           tails("a-dst") + ", " + tails("a-dst2"))
     if ok:
         print(f"# snapshot: {r['bytes']} bytes on disk, {r['pages']} pages, paused "
               f"{r['pause_ms']:.1f} ms, written in {r['write_ms']:.1f} ms")
