@@ -94,7 +94,7 @@ static json_t *cmd_snapshot(struct control *c, json_t *req)
 	int rc = -2;
 	/* A VM paused with a connection waiting in a listener's queue (or half closed) cannot be
 	 * saved as it is: it runs on a moment and is paused again; after about a second, waiting
-	 * connections are reset at the pause (hv_vm_reset_pending). */
+	 * connections are reset as the table is saved (HV_SNAPSHOT_RESET_WAITING). */
 	int reset = 0;
 	for (int tries = 0; rc == -2 && tries < SETTLE_TRIES; tries++) {
 		if (tries)
@@ -103,9 +103,10 @@ static json_t *cmd_snapshot(struct control *c, json_t *req)
 		if (!was_paused && hv_vm_pause(c->vm, err, sizeof(err)) < 0)
 			return error("snapshot", err);
 		t1 = now_ns();
-		if (tries >= RESET_AFTER)
-			reset += hv_vm_reset_pending(c->vm);
-		rc = hv_vm_snapshot(c->vm, path, stop, &info, err, sizeof(err));
+		int flags = (stop ? HV_SNAPSHOT_STOP : 0) |
+		            (tries >= RESET_AFTER ? HV_SNAPSHOT_RESET_WAITING : 0);
+		rc = hv_vm_snapshot(c->vm, path, flags, &info, err, sizeof(err));
+		reset = rc == 0 ? info.reset_connections : 0;
 		if (rc == -2 && !was_paused)
 			hv_vm_resume(c->vm);
 		if (rc == -2 && was_paused)

@@ -528,7 +528,8 @@ static int save_file(struct saver *s, uint32_t i, struct wbuf *w)
 	case S_IFIFO: return save_pipe(s, sf, link, w);
 	case S_IFSOCK:
 		wbuf__u8(w, FK_INET);
-		return fdstate__save_inet(sf->f->host, sf->gfd, w, s->err, s->errlen);
+		return fdstate__save_inet(sf->f->host, sf->gfd, w, s->ctx->reset, s->err,
+		                          s->errlen);
 	default:
 		return say(s->err, s->errlen, "guest fd %d: %s cannot be saved yet", sf->gfd, link);
 	}
@@ -1080,25 +1081,8 @@ int fdstate__reset_pending(struct fdtab *t)
 		socklen_t len = sizeof(listening);
 		if (f->host >= 0 &&
 		    getsockopt(f->host, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 &&
-		    listening) {
-			/* the guest's listener may block: non-blocking while the queue is drained
-			 * (the VM is paused: the guest cannot see its flags change) */
-			int fl = fcntl(f->host, F_GETFL), c;
-			if (fl >= 0 && !(fl & O_NONBLOCK))
-				(void)fcntl(f->host, F_SETFL, fl | O_NONBLOCK);
-			struct sockaddr_in peer;
-			socklen_t plen = sizeof(peer);
-			while ((c = accept4(f->host, (struct sockaddr *)&peer, &plen,
-			                    SOCK_CLOEXEC)) >= 0) {
-				plen = sizeof(peer);
-				struct linger l = { .l_onoff = 1, .l_linger = 0 };
-				(void)setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-				close(c);
-				n++;
-			}
-			if (fl >= 0 && !(fl & O_NONBLOCK))
-				(void)fcntl(f->host, F_SETFL, fl);
-		}
+		    listening)
+			n += fdstate__drain_listener(f->host);
 		fdtab__put(t, f);
 	}
 	return n;

@@ -41,6 +41,8 @@ struct fdstate_ctx {
 	int root_fd;           /* O_PATH fd of the VM's root directory */
 	const char *root_path; /* its canonical host path (vm->root_path) */
 	int stdio_fds[3];      /* the host fds behind guest fds 0..2 in THIS process (-1: none) */
+	int *reset; /* NULL: a listener with connections waiting to be accepted cannot be saved;
+	             * else they are reset as fdstate__reset_pending does, counted here */
 };
 
 /* Appends a record of the whole table to w. Leaves every fd's state as the guest sees it
@@ -82,7 +84,10 @@ enum fdstate_kind {
 	FK_INET,
 };
 /* Writes an AF_INET socket's fields (after the kind): 0, or -1 with err (names guest fd gfd). */
-int fdstate__save_inet(int host, int gfd, struct wbuf *w, char *err, size_t errlen);
+int fdstate__save_inet(int host, int gfd, struct wbuf *w, int *reset, char *err, size_t errlen);
+/* Accepts every connection waiting in listener `host`'s queue and closes it with a reset;
+ * returns how many. */
+int fdstate__drain_listener(int host);
 /* Creates the socket a record describes: its host fd, or -1 with err. */
 int fdstate__load_inet(struct rbuf *r, char *err, size_t errlen);
 /* Repair mode for a TCP socket (detach); 0 or -errno. */

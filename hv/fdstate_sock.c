@@ -284,16 +284,44 @@ int fdstate__tcp_quiet(int host)
 
 /* ---------------------------------------------------------------- saving */
 
-/* Where the socket stands: one of the S_* states, or -1 with err. */
+int fdstate__drain_listener(int s)
+{
+	/* the guest's listener may block: non-blocking while the queue is drained (the VM is
+	 * paused: the guest cannot see its flags change) */
+	int fl = fcntl(s, F_GETFL), c, n = 0;
+	if (fl >= 0 && !(fl & O_NONBLOCK))
+		(void)fcntl(s, F_SETFL, fl | O_NONBLOCK);
+	struct sockaddr_in peer;
+	socklen_t plen = sizeof(peer);
+	while ((c = accept4(s, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC)) >= 0) {
+		plen = sizeof(peer);
+		struct linger l = { .l_onoff = 1, .l_linger = 0 };
+		(void)setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		close(c);
+		n++;
+	}
+	if (fl >= 0 && !(fl & O_NONBLOCK))
+		(void)fcntl(s, F_SETFL, fl);
+	return n;
+}
+
+/* Where the socket stands: one of the S_* states, or -1 with err. A listener's waiting
+ * connections are reset when `reset` allows (a new one can come while its queue is drained: a few
+ * rounds), else refused. */
 static int sock_state(int s, int type, int gfd, const struct sockaddr_in *me, int connected,
-                      uint32_t *backlog, char *err, size_t errlen)
+                      uint32_t *backlog, int *reset, char *err, size_t errlen)
 {
 	if (type == SOCK_DGRAM)
 		return connected ? S_CONNECTED : me->sin_port ? S_BOUND : S_UNBOUND;
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
-	if (getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
-		return say(err, errlen, "guest fd %d: TCP_INFO: %s", gfd, strerror(errno));
+	for (int round = 0;; round++) {
+		if (getsockopt(s, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+			return say(err, errlen, "guest fd %d: TCP_INFO: %s", gfd, strerror(errno));
+		if (!reset || ti.tcpi_state != TCP_LISTEN || !ti.tcpi_unacked || round == 8)
+			break;
+		*reset += fdstate__drain_listener(s);
+	}
 	switch (ti.tcpi_state) {
 	case TCP_CLOSE: return me->sin_port ? S_BOUND : S_UNBOUND;
 	case TCP_ESTABLISHED: return S_ESTABLISHED;
@@ -340,7 +368,7 @@ static const char *family_name(int domain)
 	return domain == AF_UNIX ? "a unix socket" : domain == AF_INET6 ? "an IPv6 socket" : NULL;
 }
 
-int fdstate__save_inet(int s, int gfd, struct wbuf *w, char *err, size_t errlen)
+int fdstate__save_inet(int s, int gfd, struct wbuf *w, int *reset, char *err, size_t errlen)
 {
 	int domain, type;
 	if (gopt(s, SOL_SOCKET, SO_DOMAIN, &domain) < 0 || gopt(s, SOL_SOCKET, SO_TYPE, &type) < 0)
@@ -361,7 +389,7 @@ int fdstate__save_inet(int s, int gfd, struct wbuf *w, char *err, size_t errlen)
 		return say(err, errlen, "guest fd %d: %s", gfd, strerror(errno));
 	int connected = getpeername(s, (struct sockaddr *)&peer, &pl) == 0;
 	uint32_t backlog = 0;
-	int state = sock_state(s, type, gfd, &me, connected, &backlog, err, errlen);
+	int state = sock_state(s, type, gfd, &me, connected, &backlog, reset, err, errlen);
 	if (state < 0)
 		return -1;
 	struct pollfd p = { .fd = s, .events = POLLRDHUP };

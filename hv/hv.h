@@ -87,18 +87,23 @@ void hv_vm_resume(struct hv_vm *vm);
 int hv_vm_paused(struct hv_vm *vm);
 
 struct hv_snapshot_info {
-	uint64_t file_bytes; /* on disk (only touched memory is stored) */
-	uint64_t pages;      /* guest pages saved */
-	uint64_t ns;         /* time taken, the VM paused */
+	uint64_t file_bytes;   /* on disk (only touched memory is stored) */
+	uint64_t pages;        /* guest pages saved */
+	uint64_t ns;           /* time taken, the VM paused */
+	int reset_connections; /* waiting connections reset (HV_SNAPSHOT_RESET_WAITING) */
 };
-/* Writes a paused VM's whole state to `path` (atomically: PATH.tmp, synced, renamed). With `stop`
+#define HV_SNAPSHOT_STOP 1 /* the VM ends after it (below) */
+#define HV_SNAPSHOT_RESET_WAITING                                                                  \
+	2 /* connections waiting in a listener's queue are reset (their                            \
+	   * clients see a refused connection and retry), not a -2 */
+/* Writes a paused VM's whole state to `path` (atomically: PATH.tmp, synced, renamed). With STOP
  * the VM is to end after it (hv_vm_exit): its connected TCP sockets go into repair mode as soon as
  * their queues are read (closing them sends nothing: the connections live on in the VM restored
  * from the file) and its other sockets close, so the restored VM can take its address; it cannot
  * go on even when the write then fails. 0; -1 with err; -2 (err says why) when the fd table
  * cannot be saved as it is now (a connection not yet accepted, one half closed): nothing was done,
  * resume the VM a moment and try again. */
-int hv_vm_snapshot(struct hv_vm *vm, const char *path, int stop, struct hv_snapshot_info *info,
+int hv_vm_snapshot(struct hv_vm *vm, const char *path, int flags, struct hv_snapshot_info *info,
                    char *err, size_t errlen);
 /* Builds a VM from a snapshot with cfg's root, address, stdio and options (cfg->argv unused);
  * start it with hv_vm_start(). `verify` also checks every saved page's checksum. NULL with *code
@@ -107,11 +112,6 @@ int hv_vm_snapshot(struct hv_vm *vm, const char *path, int stop, struct hv_snaps
  * err. */
 struct hv_vm *hv_vm_restore(const struct hv_config *cfg, const char *path, int verify, int *code,
                             char *err, size_t errlen);
-
-/* For a paused VM whose listeners keep connections waiting to be accepted at every pause (so it
- * cannot be saved): accepts and resets them (their clients see a refused connection before any
- * request was served). Returns how many. */
-int hv_vm_reset_pending(struct hv_vm *vm);
 
 /* Live migration (hv/migrate.h has the protocol). */
 struct hv_migrate_info {

@@ -291,13 +291,13 @@ static int switch_over(struct source *s, struct hv_migrate_info *info, uint64_t 
 		vm__resume(vm);
 		return fail(s, "sending the last pages: %s", strerror(errno));
 	}
-	if (s->reset_pending)
-		s->reset += fdstate__reset_pending(&vm->fds);
 	struct wbuf w;
 	wbuf__init(&w);
 	int rc = snapshot__put_state(&w, vm, s->err, s->errlen);
 	size_t fd_at = w.len;
-	struct fdstate_ctx ctx = { .root_fd = vm->root_fd, .root_path = vm->root_path };
+	struct fdstate_ctx ctx = { .root_fd = vm->root_fd,
+		                   .root_path = vm->root_path,
+		                   .reset = s->reset_pending ? &s->reset : NULL };
 	for (int i = 0; i < 3; i++)
 		ctx.stdio_fds[i] = vm->cfg.stdio_fds[i];
 	int busy = 0;

@@ -224,9 +224,11 @@ static int sync_dir_of(const char *path)
 	return rc;
 }
 
-static struct fdstate_ctx fd_ctx(const struct vm *vm)
+static struct fdstate_ctx fd_ctx(const struct vm *vm, int *reset)
 {
-	struct fdstate_ctx c = { .root_fd = vm->root_fd, .root_path = vm->root_path };
+	struct fdstate_ctx c = { .root_fd = vm->root_fd,
+		                 .root_path = vm->root_path,
+		                 .reset = reset };
 	for (int i = 0; i < 3; i++)
 		c.stdio_fds[i] = vm->cfg.stdio_fds[i];
 	return c;
@@ -234,19 +236,19 @@ static struct fdstate_ctx fd_ctx(const struct vm *vm)
 
 /* The state section: snapshot_state.c's part, the saved page ranges, the fd table. */
 static int build_state(struct vm *vm, struct wbuf *w, struct snap_runs *runs, struct snap_header *h,
-                       int stop, char *err, size_t errlen)
+                       int flags, int *reset, char *err, size_t errlen)
 {
 	/* The fd table first (it comes last in the stream), and for a stop the sockets let go of
 	 * right after: data that reaches them once their queues are read would be acknowledged by
 	 * this host and lost. A table that cannot be saved now is -2, before any other work. */
-	struct fdstate_ctx ctx = fd_ctx(vm);
+	struct fdstate_ctx ctx = fd_ctx(vm, flags & HV_SNAPSHOT_RESET_WAITING ? reset : NULL);
 	struct wbuf fds;
 	wbuf__init(&fds);
 	if (fdstate__save(&vm->fds, &ctx, &fds, err, errlen) < 0) {
 		wbuf__free(&fds);
 		return -2;
 	}
-	if (stop && !fds.oom)
+	if ((flags & HV_SNAPSHOT_STOP) && !fds.oom)
 		fdstate__detach(&vm->fds);
 	int rc = fds.oom ? fail(err, errlen, "out of memory") : 0;
 	if (rc == 0)
@@ -316,8 +318,8 @@ static int write_file(struct vm *vm, const char *tmp, struct wbuf *state,
 	return 0;
 }
 
-int snapshot__save(struct vm *vm, const char *path, int stop, struct snapshot_info *info, char *err,
-                   size_t errlen)
+int snapshot__save(struct vm *vm, const char *path, int flags, struct snapshot_info *info,
+                   char *err, size_t errlen)
 {
 	uint64_t t0 = clock__host_ns(CLOCK_MONOTONIC);
 	char tmp[4096 + 8];
@@ -333,7 +335,8 @@ int snapshot__save(struct vm *vm, const char *path, int stop, struct snapshot_in
 	struct wbuf state;
 	wbuf__init(&state);
 	struct snap_runs runs = { 0 };
-	int rc = build_state(vm, &state, &runs, &h, stop, err, errlen);
+	int reset = 0;
+	int rc = build_state(vm, &state, &runs, &h, flags, &reset, err, errlen);
 	uint64_t disk = 0;
 	if (rc == 0)
 		rc = write_file(vm, tmp, &state, &runs, &h, &disk, err, errlen);
@@ -347,31 +350,28 @@ int snapshot__save(struct vm *vm, const char *path, int stop, struct snapshot_in
 		info->file_bytes = disk;
 		info->pages = h.pages;
 		info->ns = clock__host_ns(CLOCK_MONOTONIC) - t0;
+		info->reset = reset;
 	}
 	free(runs.r);
 	wbuf__free(&state);
 	return rc;
 }
 
-int hv_vm_snapshot(struct hv_vm *hvm, const char *path, int stop, struct hv_snapshot_info *info,
+int hv_vm_snapshot(struct hv_vm *hvm, const char *path, int flags, struct hv_snapshot_info *info,
                    char *err, size_t errlen)
 {
 	struct vm *vm = (struct vm *)hvm;
 	if (!atomic_load(&vm->pausing))
 		return fail(err, errlen, "the VM is not paused");
 	struct snapshot_info i = { 0 };
-	int rc = snapshot__save(vm, path, stop, &i, err, errlen);
+	int rc = snapshot__save(vm, path, flags, &i, err, errlen);
 
 	if (rc == 0 && info)
 		*info = (struct hv_snapshot_info){ .file_bytes = i.file_bytes,
 			                           .pages = i.pages,
-			                           .ns = i.ns };
+			                           .ns = i.ns,
+			                           .reset_connections = i.reset };
 	return rc;
-}
-
-int hv_vm_reset_pending(struct hv_vm *hvm)
-{
-	return fdstate__reset_pending(&((struct vm *)hvm)->fds);
 }
 
 struct hv_vm *hv_vm_restore(const struct hv_config *cfg, const char *path, int verify, int *code,

@@ -90,15 +90,17 @@ struct snapshot_info {
 	uint64_t file_bytes; /* bytes the file holds on disk (its holes excluded) */
 	uint64_t pages;      /* guest pages saved */
 	uint64_t ns;         /* time to write it, the VM paused */
+	int reset;           /* waiting connections reset (HV_SNAPSHOT_RESET_WAITING) */
 };
 
-/* Writes a paused VM's state to `path` (atomically). With `stop`, the VM's sockets are let go of
+/* Writes a paused VM's state to `path` (atomically). `flags` as hv_vm_snapshot's. With STOP, the
+ * VM's sockets are let go of
  * (fdstate__detach) as soon as the fd table is read: the VM cannot go on afterwards, even when
  * writing the file then fails. 0; -1 with one line in err; -2 when the fd table cannot be saved
  * as it is now (a connection waiting to be accepted, one half closed: fdstate.h), before
  * anything was done: resume the VM a moment and try again. */
-int snapshot__save(struct vm *vm, const char *path, int stop, struct snapshot_info *info, char *err,
-                   size_t errlen);
+int snapshot__save(struct vm *vm, const char *path, int flags, struct snapshot_info *info,
+                   char *err, size_t errlen);
 /* Builds a VM from the snapshot at `path` with cfg's root, stdio and options; its threads are
  * ready for hv_vm_start(). NULL with *code an HV_EXIT_* value and one line in err when the file
  * is not a snapshot, is damaged or does not match. `verify` also checks every saved page. */

@@ -45,6 +45,7 @@ static void make_root(struct root *r)
 	snprintf(r->dir, sizeof(r->dir), "/tmp/hv-fdstate.XXXXXX");
 	assert_non_null(mkdtemp(r->dir));
 	assert_non_null(realpath(r->dir, r->path));
+	memset(&r->ctx, 0, sizeof(r->ctx));
 	r->ctx.root_fd = open(r->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	assert_true(r->ctx.root_fd >= 0);
 	r->ctx.root_path = r->path;
@@ -620,8 +621,21 @@ static void waiting_connections_are_reset(void **state)
 	char err[256];
 	assert_int_equal(fdstate__save(&t, &r.ctx, &w, err, sizeof(err)), 0);
 	wbuf__free(&w);
+	/* the save itself resets them when its context allows (ctx.reset), and counts them */
+	int c3 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), reset = 0;
+	assert_int_equal(connect_to(c3, port_of(l)), 0);
+	wbuf__init(&w);
+	assert_int_equal(fdstate__save(&t, &r.ctx, &w, err, sizeof(err)), -1); /* refused */
+	assert_int_equal(w.len, 0);
+	struct fdstate_ctx ctx = r.ctx;
+	ctx.reset = &reset;
+	assert_int_equal(fdstate__save(&t, &ctx, &w, err, sizeof(err)), 0);
+	assert_int_equal(reset, 1);
+	assert_true(recv(c3, &b, 1, 0) <= 0);
+	wbuf__free(&w);
 	close(c1);
 	close(c2);
+	close(c3);
 	fdtab__free(&t);
 	drop_root(&r);
 }
