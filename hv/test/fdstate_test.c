@@ -493,6 +493,50 @@ static void whole_table_survives_save_and_load(void **state)
 	drop_root(&r);
 }
 
+/* A connection its peer half closed (CLOSE_WAIT: a client that sent its last request and shut
+ * its side) moves: the guest reads the request, then the end; its answer reaches the peer, which
+ * still reads; its close ends the connection there. */
+static void half_closed_by_peer_moves(void **state)
+{
+	(void)state;
+	if (!repair_allowed())
+		skip(); /* needs CAP_NET_ADMIN */
+	struct root r;
+	struct fdtab t, t2;
+	struct wbuf w;
+	make_root(&r);
+	int l = bound_socket(SOCK_STREAM, 0), peer = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(listen(l, 4), 0);
+	assert_int_equal(connect_to(peer, port_of(l)), 0);
+	int a = accept_one(l);
+	assert_int_equal(send(peer, "last request", 12, 0), 12);
+	assert_int_equal(shutdown(peer, SHUT_WR), 0);
+	struct pollfd p = { .fd = a, .events = POLLRDHUP };
+	assert_int_equal(poll(&p, 1, 2000), 1);
+	assert_int_equal(fdtab__init(&t, 64), 0);
+	at(&t, a, G_FILE);
+	save(&t, &r, &w);
+	fdstate__detach(&t);
+	fdtab__free(&t);
+	load(&t2, &r, &w);
+	int c = host_of(&t2, G_FILE);
+	char buf[64];
+	read_all(c, (uint8_t *)buf, 12);
+	assert_memory_equal(buf, "last request", 12);
+	assert_int_equal(recv(c, buf, sizeof(buf), MSG_DONTWAIT), 0); /* then the end */
+	assert_int_equal(send(c, "answer", 6, 0), 6);
+	read_all(peer, (uint8_t *)buf, 6);
+	assert_memory_equal(buf, "answer", 6);
+	fdtab__free(&t2); /* the guest closes it: the peer reads the end */
+	p = (struct pollfd){ .fd = peer, .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 2000), 1);
+	assert_int_equal(recv(peer, buf, sizeof(buf), MSG_DONTWAIT), 0);
+	wbuf__free(&w);
+	close(peer);
+	close(l);
+	drop_root(&r);
+}
+
 /* A connection whose peer sent while the VM was away met no socket and was reset: the table
  * still loads (nothing else in it is lost), and the guest's calls on that socket say so. */
 static void connection_reset_while_away_loads(void **state)
@@ -574,10 +618,11 @@ static void tcp_states_that_cannot_move_are_refused(void **state)
 	    "guest fd 3: a listening socket with 1 connections waiting to be accepted cannot be "
 	    "saved yet");
 	int a = accept_one(l);
-	assert_int_equal(shutdown(c, SHUT_WR), 0);
-	struct pollfd p = { .fd = a, .events = POLLRDHUP };
-	assert_int_equal(poll(&p, 1, 2000), 1); /* the FIN has arrived */
-	refused(&r, dup(a), "guest fd 3: a TCP socket in state CLOSE_WAIT cannot be saved");
+	assert_int_equal(shutdown(a, SHUT_WR), 0); /* the guest's own half close */
+	struct pollfd p = { .fd = c, .events = POLLRDHUP };
+	assert_int_equal(poll(&p, 1, 2000), 1); /* its FIN has arrived */
+	usleep(20 * 1000);                      /* and been acknowledged */
+	refused(&r, dup(a), "guest fd 3: a TCP socket in state FIN_WAIT2 cannot be saved");
 	int c2 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_int_equal(connect_to(c2, port_of(l)), 0);
 	int allowed = repair_allowed();
@@ -757,4 +802,5 @@ UNIT_MAIN(cmocka_unit_test(whole_table_survives_save_and_load),
           cmocka_unit_test(every_truncation_is_refused), cmocka_unit_test(changed_file_is_refused),
           cmocka_unit_test(unsupported_kinds_are_refused),
           cmocka_unit_test(waiting_connections_are_reset),
-          cmocka_unit_test(connection_reset_while_away_loads))
+          cmocka_unit_test(connection_reset_while_away_loads),
+          cmocka_unit_test(half_closed_by_peer_moves))

@@ -156,7 +156,8 @@ static void setup(struct state *s)
 	}
 }
 
-/* Every piece of state as set up, the threads alive: "ok ..." or "FAIL: what". */
+/* Every piece of state as set up, the threads alive: "ok ..." (and the state set up again) or
+ * "FAIL: what". */
 static void check(struct state *s, char *out, size_t n)
 {
 	char buf[16] = "";
@@ -204,6 +205,14 @@ static void check(struct state *s, char *out, size_t n)
 		         s->counter0, atomic_load(&backwards));
 		return;
 	}
+	/* everything as set up again, so a check after another move finds the same */
+	uint64_t five = 5;
+	if (write(s->pipe_w, "xyz", 3) != 3 || write(s->ev, &five, 8) != 8 ||
+	    ftruncate(s->file, 3) < 0 || lseek(s->file, 3, SEEK_SET) != 3) {
+		snprintf(out, n, "FAIL: setting the state up again: %s", strerror(errno));
+		return;
+	}
+	s->counter0 = c;
 	snprintf(out, n, "ok pid=%d counter=%ld ticks=%llu", (int)getpid(), c,
 	         (unsigned long long)ticks);
 }
