@@ -94,10 +94,11 @@ static json_t *cmd_snapshot(struct control *c, json_t *req)
 	int rc = -2;
 	/* A VM paused with a connection waiting in a listener's queue (or half closed) cannot be
 	 * saved as it is: it runs on a moment and is paused again; after about a second, waiting
-	 * connections are reset as the table is saved (HV_SNAPSHOT_RESET_WAITING). */
+	 * connections are reset as the table is saved (HV_SNAPSHOT_RESET_WAITING). A VM paused
+	 * by the client cannot run on: they are reset at the second try. */
 	int reset = 0;
 	for (int tries = 0; rc == -2 && tries < SETTLE_TRIES; tries++) {
-		if (tries)
+		if (tries && !was_paused)
 			settle_pause(tries);
 		t0 = now_ns();
 		if (!was_paused && hv_vm_pause(c->vm, err, sizeof(err)) < 0)
@@ -109,8 +110,10 @@ static json_t *cmd_snapshot(struct control *c, json_t *req)
 		reset = rc == 0 ? info.reset_connections : 0;
 		if (rc == -2 && !was_paused)
 			hv_vm_resume(c->vm);
-		if (rc == -2 && was_paused)
+		if (rc == -2 && was_paused && tries >= RESET_AFTER)
 			break;
+		if (rc == -2 && was_paused) /* it cannot run on: waiting connections are reset */
+			tries = RESET_AFTER - 1;
 	}
 	if (rc == -2)
 		return error("snapshot", err); /* running, or paused as it was: nothing changed */

@@ -8,7 +8,8 @@
  *                       -> "path", "bytes" (on disk), "pages", "pause_ms", "write_ms",
  *                          "downtime_ms" (0 when the VM was paused already), "stopped",
  *                          "reset_connections" (connections that waited to be accepted at every
- *                          pause for about a second and were reset: HV_SNAPSHOT_RESET_WAITING).
+ *                          pause for about a second, or at once in a VM the client paused, and
+ *                          were reset: HV_SNAPSHOT_RESET_WAITING).
  *                          A running VM is paused for it and resumed after, or with "stop" it
  *                          ends (vcons-hv exits 0) leaving its TCP connections to the VM that
  *                          `vcons-hv --restore P` builds.
