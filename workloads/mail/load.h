@@ -237,15 +237,17 @@ struct verify_cfg {
 	const char *host;
 	int imap_port;
 	const char *journal;
+	const char *folder; /* check only this folder (the journal covers only it); NULL: all */
 	const struct passwords *pw;
 	FILE *out;
 	int csu;
 	bool json;
 };
 /* Checks every acknowledged, not-deleted message of the journal over IMAP, in every folder of its
- * user: present once, in the folder the journal says (either one while a MOVE was in flight), with
- * the body it was sent with. 0 when none is lost, damaged, duplicated or misplaced, 1 when some
- * are, -1 when the check itself could not be done. */
+ * user (only cfg->folder when set: a message the journal has elsewhere, or moving elsewhere, may
+ * be absent from it): present once, in the folder the journal says (either one while a MOVE was in
+ * flight), with the body it was sent with. 0 when none is lost, damaged, duplicated or misplaced,
+ * 1 when some are, -1 when the check itself could not be done. */
 int verify_run(const struct verify_cfg *cfg);
 
 #endif

@@ -3,9 +3,10 @@
  * its body checksum and folder (250 to the SMTP delivery: INBOX; OK to an APPEND: its folder), and
  * kept in memory so fetches can be checked against what was sent; moves are journalled before
  * they are sent ("M") and once the server confirmed them ("F"), deletes likewise ("D", "X").
- * verify_run reads the journal back and fetches every folder of every user over IMAP: each
- * acknowledged message not deleted must be there once, in its folder (either one while a move was
- * in flight), with the body it was sent with. */
+ * verify_run reads the journal back and fetches every folder of every user over IMAP (or only
+ * the one --folder names, for a journal that covers only that folder): each acknowledged message
+ * not deleted must be there once, in its folder (either one while a move was in flight), with the
+ * body it was sent with. */
 #include "workloads/mail/load.h"
 
 #include <errno.h>
@@ -346,9 +347,10 @@ static int verify_folder(struct vconn *v, struct journal *j, int user, const cha
 	return rc;
 }
 
-/* Logs in as user, lists its folders and checks each. 0, or -1 when IMAP failed. */
-static int verify_user(const struct verify_cfg *cfg, struct journal *j, int user, struct vcount *vc,
-                       char *err, size_t el)
+/* Logs in as user, lists its folders and checks each (only folder index scope when it is not
+ * -1). 0, or -1 when IMAP failed. */
+static int verify_user(const struct verify_cfg *cfg, struct journal *j, int scope, int user,
+                       struct vcount *vc, char *err, size_t el)
 {
 	struct vconn v = { .tag = 0 };
 	struct imap_result res = { 0 };
@@ -370,7 +372,8 @@ static int verify_user(const struct verify_cfg *cfg, struct journal *j, int user
 	char(*names)[MAX_FOLDER] = calloc(n ? n : 1, sizeof(*names));
 	for (size_t i = 0; names && i < n; i++)
 		if (imap_list_name(res.r[i].text, names[nf], sizeof(names[0])) &&
-		    !strstr(res.r[i].text, "\\Noselect"))
+		    !strstr(res.r[i].text, "\\Noselect") &&
+		    (scope < 0 || folder_index(j, names[nf]) == scope))
 			nf++;
 	imap_result_free(&res);
 	if (!names)
@@ -407,7 +410,9 @@ static void name_problem(const struct journal *j, const struct jent *e, const ch
 	                        : "");
 }
 
-static void tally(struct journal *j, struct vcount *vc)
+/* Counts the entries; with scope (a folder index, -1: every folder was checked) one the journal
+ * has in another folder, or moving to another, is not lost when it was not seen. */
+static void tally(struct journal *j, int scope, struct vcount *vc)
 {
 	unsigned named = 0;
 	for (unsigned i = 0; i < NBUCKETS; i++)
@@ -427,9 +432,11 @@ static void tally(struct journal *j, struct vcount *vc)
 				name_problem(j, e, "deleted, still there", &named);
 			if (e->pending >= 0 && !e->del)
 				vc->pending_moves++;
+			bool checked = scope < 0 || (e->folder == scope &&
+			                             (e->pending < 0 || e->pending == scope));
 			if (e->del == 'D') {
 				vc->pending_deletes++;
-			} else if (!e->del && !e->nfound) {
+			} else if (!e->del && !e->nfound && checked) {
 				vc->lost++;
 				name_problem(j, e, "lost", &named);
 			}
@@ -484,15 +491,21 @@ int verify_run(const struct verify_cfg *cfg)
 		journal_close(j);
 		return -1;
 	}
+	int scope = cfg->folder ? folder_index(j, cfg->folder) : -1;
+	if (cfg->folder && scope < 0) {
+		fprintf(stderr, "vcons-mail-load: out of memory\n");
+		journal_close(j);
+		return -1;
+	}
 	struct vcount vc = { 0 };
 	for (int u = 1; u <= max_user; u++) {
-		if (verify_user(cfg, j, u, &vc, err, sizeof(err))) {
+		if (verify_user(cfg, j, scope, u, &vc, err, sizeof(err))) {
 			fprintf(stderr, "vcons-mail-load: verify: %s\n", err);
 			journal_close(j);
 			return -1;
 		}
 	}
-	tally(j, &vc);
+	tally(j, scope, &vc);
 	journal_close(j);
 	bool ok = vc.lost == 0 && vc.corrupt == 0 && vc.deleted_back == 0 && vc.duplicated == 0 &&
 	          vc.misplaced == 0;

@@ -25,7 +25,7 @@
 struct opts {
 	struct run run;
 	struct lg_config lg;
-	const char *profile, *journal, *passwords;
+	const char *profile, *journal, *passwords, *folder;
 	const char *sets[MAX_SETS]; /* --set KEY=VALUE, applied after --profile */
 	int nsets;
 	const char *cacert;
@@ -128,6 +128,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ OPT_FLAG("verify", &o->verify),
 		  .help = "check the --journal against the server over IMAP; exit 0 only if no\n"
 		          "acknowledged message is lost or damaged" },
+		{ OPT_STRING("folder", &o->folder), .arg = "NAME",
+		  .help = "with --verify: check only this folder, for a journal that covers\n"
+		          "only it (a message it says went elsewhere may be absent)",
+		  .def = "every folder" },
 		{ OPT_FLAG("json", &o->json),
 		  .help = "JSON lines (intervals, summaries) on stdout" },
 		{ OPT_INT("csu", &o->lg.csu, 0, 1000000), .help = "CSU number in reports",
@@ -157,6 +161,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	}
 	if (o->verify && !o->journal) {
 		fprintf(stderr, "vcons-mail-load: --verify needs --journal FILE\n");
+		return 2;
+	}
+	if (o->folder && !o->verify) {
+		fprintf(stderr, "vcons-mail-load: --folder is an option of --verify\n");
 		return 2;
 	}
 	if (!o->run.mailboxes)
@@ -299,6 +307,7 @@ int main(int argc, char **argv)
 		struct verify_cfg vc = { .host = o.run.host,
 			                 .imap_port = o.run.imap_port,
 			                 .journal = o.journal,
+			                 .folder = o.folder,
 			                 .pw = pw,
 			                 .out = stdout,
 			                 .csu = o.lg.csu,

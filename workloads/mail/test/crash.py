@@ -26,9 +26,13 @@ and nothing else is there (no unknown message, no message twice in a folder), ev
 its X-Vcons-Sum, no tmp/ file and no vcons-journal is left, and the IMAP view of each folder (UIDs
 and ids) equals its files. The model then takes what the disk holds and the next round starts.
 
-INBOX is also journalled in vcons-mail-load's format (A on an acknowledged APPEND, D before and X
-after a MOVE or EXPUNGE out of INBOX), and at the end `vcons-mail-load --verify` checks it, as
-load.sh does after its kill -9.
+INBOX is also journalled in vcons-mail-load's format: A on an acknowledged APPEND, D before and X
+after a MOVE or EXPUNGE out of INBOX; after a restart, A for an APPEND in flight whose message the
+files hold (the model took it) and X for a MOVE or EXPUNGE in flight that took its messages out of
+INBOX. The journal covers INBOX only (COPY, MOVE and EXPUNGE between Archive and Trash are not in
+it), so at the end `vcons-mail-load --verify --folder INBOX` checks it, and its counts must be the
+models' exactly: every APPEND journalled acknowledged, INBOX's messages present, the deletes cut
+short whose messages stayed in INBOX in flight, nothing else.
 
 usage: crash.py ADDR IMAP_PORT DATA_DIR USERS ROUNDS LOAD_BINARY WORKDIR -- SERVER_COMMAND...
 Prints TAP lines; exit 0 when every check passed."""
@@ -97,7 +101,11 @@ class Worker:
     def __init__(self, n, user, journal, jlock, seed):
         self.n, self.user, self.journal, self.jlock = n, user, journal, jlock
         self.rng = random.Random(seed)
-        self.loc = {}  # id -> {folder: uid}
+        self.loc = {}  # id -> {folder: uid}; changed under mlock (the round counts INBOX meanwhile)
+        self.mlock = threading.Lock()
+        self.sums = {}  # id -> the X-Vcons-Sum of each message made
+        self.acked = 0  # A lines journalled
+        self.jdel = set()  # ids journalled D and not X: a MOVE or EXPUNGE out of INBOX cut short
         self.inflight = None  # (kind, ids, src, dst) sent, no tagged answer read
         self.counter = 0
         self.errors = []  # answers that were wrong while the server was up
@@ -108,6 +116,18 @@ class Worker:
         with self.jlock:
             self.journal.write(line + "\n")
             self.journal.flush()
+
+    def jlog_acked(self, mid):
+        self.jlog(f"A {mid} {self.user} {self.sums[mid]}")
+        self.acked += 1
+
+    def jlog_deleting(self, mid):
+        self.jlog(f"D {mid} {self.user}")
+        self.jdel.add(mid)
+
+    def jlog_deleted(self, mid):
+        self.jlog(f"X {mid} {self.user}")
+        self.jdel.discard(mid)
 
     def start_round(self, addr, port, kind, sent_event):
         self.addr, self.port, self.kind, self.sent_event = addr, port, kind, sent_event
@@ -124,6 +144,11 @@ class Worker:
             pass  # the server was killed: self.inflight is what the crash cut short
         except Exception as e:  # a wrong answer: reported by the round
             self.errors.append(f"worker {self.n}: {type(e).__name__}: {e}")
+
+    def count(self, folder):
+        """How many of its messages are in folder; safe while the worker runs."""
+        with self.mlock:
+            return sum(folder in l for l in self.loc.values())
 
     def mine(self, folder, exclude=None):
         return sorted((mid for mid, l in self.loc.items() if folder in l and (not exclude or exclude not in l)),
@@ -171,7 +196,7 @@ class Worker:
     def op_append(self):
         self.counter += 1
         mid = f"c{self.n}-{self.counter}-{self.rng.randrange(1 << 30):x}"
-        msg, s = make_message(self.rng, mid)
+        msg, self.sums[mid] = make_message(self.rng, mid)
         self.inflight, t0 = ("APPEND", [mid], None, "INBOX"), time.monotonic()
         self.sent_event.set()
         typ, dat = self.m.append("INBOX", None, None, msg)
@@ -179,8 +204,9 @@ class Worker:
         m = re.search(rb"\[APPENDUID \d+ (\d+)\]", dat[0] or b"")
         if typ != "OK" or not m:
             raise AssertionError(f"APPEND: {typ} {dat}")
-        self.loc[mid] = {"INBOX": int(m.group(1))}
-        self.jlog(f"A {mid} {self.user} {s}")
+        with self.mlock:
+            self.loc[mid] = {"INBOX": int(m.group(1))}
+        self.jlog_acked(mid)
         return "APPEND"
 
     def candidates(self, pairs, most):
@@ -201,8 +227,9 @@ class Worker:
         src_uids = [self.loc[mid][src] for mid in ids]
         if not m or parse_uid_set(m.group(1)) != src_uids:
             raise AssertionError(f"COPYUID for {src_uids}: {text!r}")
-        for mid, u in zip(ids, parse_uid_set(m.group(2))):
-            self.loc[mid][dst] = u
+        with self.mlock:
+            for mid, u in zip(ids, parse_uid_set(m.group(2))):
+                self.loc[mid][dst] = u
 
     def op_copy(self):
         src, dst, ids = self.candidates([("INBOX", "Archive"), ("INBOX", "Trash"), ("Archive", "Trash"),
@@ -221,13 +248,14 @@ class Worker:
         self.select(src)
         if src == "INBOX":
             for mid in ids:
-                self.jlog(f"D {mid} {self.user}")
+                self.jlog_deleting(mid)
         _, oks = self.send(("MOVE", ids, src, dst), "UID", "MOVE", uid_set(self.loc[m][src] for m in ids), dst)
         self.copied(" ".join(oks), ids, src, dst)
         for mid in ids:
-            del self.loc[mid][src]
+            with self.mlock:
+                del self.loc[mid][src]
             if src == "INBOX":
-                self.jlog(f"X {mid} {self.user}")
+                self.jlog_deleted(mid)
         return "MOVE"
 
     def op_expunge(self):
@@ -238,15 +266,16 @@ class Worker:
         uids = uid_set(self.loc[m][src] for m in ids)
         if src == "INBOX":
             for mid in ids:
-                self.jlog(f"D {mid} {self.user}")
+                self.jlog_deleting(mid)
         self.send(("STORE", ids, src, None), "UID", "STORE", uids, "+FLAGS.SILENT", "(\\Deleted)")
         self.send(("EXPUNGE", ids, src, None), "UID", "EXPUNGE", uids)
         for mid in ids:
-            del self.loc[mid][src]
-            if not self.loc[mid]:
-                del self.loc[mid]
+            with self.mlock:
+                del self.loc[mid][src]
+                if not self.loc[mid]:
+                    del self.loc[mid]
             if src == "INBOX":
-                self.jlog(f"X {mid} {self.user}")
+                self.jlog_deleted(mid)
         return "EXPUNGE"
 
 
@@ -354,7 +383,9 @@ def allowed(w, mid, have):
 
 def reconcile(workers, disk):
     """Every message of every worker against the disk; the problems. The workers' models then
-    take the disk's state."""
+    take the disk's state, and the INBOX journal what the files say of the operation in flight:
+    an APPEND whose message is there acknowledged, a MOVE or EXPUNGE whose messages left INBOX
+    done."""
     problems, outcomes = [], {}
     by_user = {}
     for w in workers:
@@ -385,6 +416,11 @@ def reconcile(workers, disk):
                 outcomes[kind] = outcomes.get(kind, []) + [dst in new_loc.get(mid, {}) for mid in ids_op]
             elif kind == "EXPUNGE":
                 outcomes[kind] = outcomes.get(kind, []) + [src not in new_loc.get(mid, {}) for mid in ids_op]
+            for mid in ids_op:
+                if kind == "APPEND" and "INBOX" in new_loc.get(mid, {}):
+                    w.jlog_acked(mid)
+                elif mid in w.jdel and "INBOX" not in new_loc.get(mid, {}):
+                    w.jlog_deleted(mid)  # its MOVE or EXPUNGE (or a STORE, wrongly) took it out
         w.loc, w.inflight = new_loc, None
     return problems, outcomes
 
@@ -455,7 +491,7 @@ def run_round(server, workers, kind, k, addr, port, data, users, rng):
         t.start()
         threads.append(t)
     fill_until = time.monotonic() + 5  # INBOX filled first (bounded)
-    while time.monotonic() < fill_until and any(len(w.mine("INBOX")) < 30 for w in workers):
+    while time.monotonic() < fill_until and any(w.count("INBOX") < 30 for w in workers):
         time.sleep(0.05)
     for w in workers:
         w.fill_to = 0  # then mostly the round's kind, several of them in flight at once
@@ -523,15 +559,24 @@ def main(argv):
         if not server.start():
             tap(False, "the server starts for vcons-mail-load --verify")
             return 1
-        r = subprocess.run([load, "--target", addr, "--imap-port", str(port), "--verify", "--journal", jpath,
-                            "--json"], capture_output=True, text=True, timeout=300)
+        r = subprocess.run([load, "--target", addr, "--imap-port", str(port), "--verify", "--folder", "INBOX",
+                            "--journal", jpath, "--json"], capture_output=True, text=True, timeout=300)
         rc = server.stop()
         print("# " + r.stdout.strip())
+        for line in r.stderr.splitlines()[:20]:  # the problems verify names, one by one
+            print("#   " + line)
         v = next((json.loads(x) for x in r.stdout.splitlines() if '"verify"' in x), {})
-        ok &= tap(r.returncode == 0 and v.get("acknowledged", 0) > 0,
-                  f"vcons-mail-load --verify of the INBOX journal: of {v.get('acknowledged')} acknowledged "
-                  f"APPENDs none lost, corrupt or back after its MOVE or EXPUNGE ({v.get('present')} still "
-                  "in INBOX)")
+        want = {"acknowledged": sum(w.acked for w in workers), "present": sum(w.count("INBOX") for w in workers),
+                "delete_in_flight": sum(len(w.jdel) for w in workers), "move_in_flight": 0,
+                "unacknowledged_present": 0, "folders": len(users)}
+        off = {k: (v.get(k), n) for k, n in want.items() if v.get(k) != n}
+        ok &= tap(r.returncode == 0 and v.get("acknowledged", 0) > 0 and not off,
+                  f"vcons-mail-load --verify --folder INBOX of the INBOX journal: of {v.get('acknowledged')} "
+                  f"acknowledged APPENDs none lost, corrupt or back after its MOVE or EXPUNGE, "
+                  f"{v.get('present')} still in INBOX, {v.get('delete_in_flight')} of them left there by a MOVE "
+                  "or EXPUNGE cut short, as the clients' models say")
+        for k, (got, n) in off.items():
+            print(f"#   verify's {k} is {got}, the models say {n}")
         print(f"# server stopped with status {rc}")
     finally:
         if server.proc and server.proc.poll() is None:

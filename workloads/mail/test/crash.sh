@@ -3,7 +3,8 @@
 # two users), four kill points per kind at random offsets after the command was sent: after each
 # restart the Maildir files and the IMAP view hold every acknowledged message once, where the
 # clients were told it is, nothing twice, no message in two folders after a MOVE cut short, no COPY
-# half done; at the end vcons-mail-load --verify checks the INBOX journal, as load.sh does.
+# half done; at the end vcons-mail-load --verify --folder INBOX checks the INBOX journal against the
+# clients' models.
 # crash.py runs the rounds and starts and kills the server itself, by its PID.
 source "$VCONS_TOP/tools/testlib.sh"
 require_platform "mail crash safety on $PLATFORM"

@@ -6,7 +6,8 @@
 # while they wait, and imap_idle_pct=0 makes them poll with NOOP instead; --verify finds every acknowledged message intact, once, in the folder the journal says,
 # also across a kill -9 of the server mid-run and a restart, and the Maildir++ tree on disk agrees
 # (checked here independently of --verify); and --verify does fail when a message really is lost,
-# damaged, duplicated into a second folder or put in the wrong one.
+# damaged, duplicated into a second folder or put in the wrong one; with --folder INBOX it reads INBOX
+# alone, and a message moved out of INBOX behind the journal's back is lost there.
 source "$VCONS_TOP/tools/testlib.sh"
 require_platform "mail load on $PLATFORM"
 A=127.0.3.20
@@ -305,6 +306,19 @@ if ((${#files[@]} == 4)); then
 	[[ $rc == 1 && $dup == 1 && $mis == 2 && $lost2 == "$lost" ]] &&
 		t_ok "verify reports a message in two folders and one in the wrong folder" ||
 		t_fail "verify reports a message in two folders and one in the wrong folder" "rc=$rc duplicated=$dup misplaced=$mis lost=$lost2"
+	# --folder INBOX reads INBOX alone (one folder per user of the journal): the copy in Trash is not
+	# seen, the message moved into Drafts is missing from INBOX, where the journal has it: lost
+	"$LOAD" --target $A --imap-port $IP --verify --folder INBOX --journal "$J" --json >"$T_TMP/verify.json"
+	rc=$?
+	dup=$(field "$T_TMP/verify.json" verify - duplicated)
+	mis=$(field "$T_TMP/verify.json" verify - misplaced)
+	lost3=$(field "$T_TMP/verify.json" verify - lost)
+	nf=$(field "$T_TMP/verify.json" verify - folders)
+	users=$(awk '{ if ($3 > m) m = $3 } END { print m }' "$J")
+	[[ $rc == 1 && $dup == 0 && $mis == 0 && $lost3 == $((lost + 1)) && $nf == "$users" ]] &&
+		t_ok "verify --folder INBOX reads INBOX alone and reports the message moved out of it lost" ||
+		t_fail "verify --folder INBOX reads INBOX alone and reports the message moved out of it lost" \
+			"rc=$rc duplicated=$dup misplaced=$mis lost=$lost3 (want $((lost + 1))) folders=$nf users=$users"
 else
 	t_fail "verify reports a removed and a damaged message" "no messages left to damage"
 fi
