@@ -554,7 +554,8 @@ static int rebuild(int s, const struct inet_rec *rec, char *err, size_t errlen)
 		           addr_str(&rec->peer, a, sizeof(a)), strerror(errno));
 	if (apply_opts(s, rec, 1) < 0) /* SO_REUSEADDR as it was among them */
 		return say(err, errlen, "snapshot: a socket's options: %s", strerror(errno));
-	if ((rec->rdshut && shutdown(s, SHUT_RD) < 0) ||
+	/* (a connection reset on the way has no read side left to shut: ENOTCONN) */
+	if ((rec->rdshut && shutdown(s, SHUT_RD) < 0 && errno != ENOTCONN) ||
 	    fcntl(s, F_SETFL, (fcntl(s, F_GETFL) & ~O_NONBLOCK) | (rec->flags & O_NONBLOCK)) < 0)
 		return say(err, errlen, "snapshot: a socket: %s", strerror(errno));
 	return 0;
