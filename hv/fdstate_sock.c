@@ -537,11 +537,18 @@ static int rebuild(int s, const struct inet_rec *rec, char *err, size_t errlen)
 	if (rec->state == S_ESTABLISHED && restore_tcp_seqs(s, &rec->tcp) < 0)
 		return say(err, errlen, "snapshot: restoring a TCP connection %s",
 		           errno == EPERM ? "needs CAP_NET_ADMIN (TCP_REPAIR)" : strerror(errno));
+	/* A TCP socket bound and closed is most often an accepted connection its peer ended, still
+	 * on its listener's port, which a plain bind next to that listener cannot take: repair mode
+	 * lets it share the port, as the first one did (left quietly before the options below). */
+	int shared = rec->type == SOCK_STREAM && rec->state == S_BOUND &&
+	             sopt(s, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON) == 0;
 	if (rec->state != S_UNBOUND &&
 	    bind(s, (const struct sockaddr *)&rec->me, sizeof(rec->me)) < 0)
 		return say(err, errlen, "snapshot: binding %s: %s",
 		           addr_str(&rec->me, a, sizeof(a)),
 		           errno == EADDRINUSE ? "the port is in use" : strerror(errno));
+	if (shared)
+		repair_off_quietly(s);
 	if (rec->state == S_LISTEN && listen(s, (int)rec->backlog) < 0)
 		return say(err, errlen, "snapshot: listening on %s: %s",
 		           addr_str(&rec->me, a, sizeof(a)), strerror(errno));

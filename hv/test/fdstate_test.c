@@ -573,6 +573,46 @@ static void half_closed_and_gone_loads(void **state)
 	drop_root(&r);
 }
 
+/* An accepted connection its peer reset, not yet closed by the guest (TCP_CLOSE, still bound to
+ * the listener's address), next to that listener: both load, the dead one bound where it was. */
+static void reset_connection_beside_its_listener_loads(void **state)
+{
+	(void)state;
+	if (!repair_allowed())
+		skip(); /* needs CAP_NET_ADMIN */
+	struct root r;
+	struct fdtab t, t2;
+	struct wbuf w;
+	make_root(&r);
+	int l = bound_socket(SOCK_STREAM, 0), peer = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(listen(l, 4), 0);
+	uint16_t port = port_of(l);
+	assert_int_equal(connect_to(peer, port), 0);
+	int a = accept_one(l);
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	assert_int_equal(setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	close(peer);
+	struct pollfd p = { .fd = a, .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 2000), 1); /* the reset has come */
+	assert_int_equal(fdtab__init(&t, 64), 0);
+	at(&t, l, G_FILE);
+	at(&t, a, G_FILE_DUP);
+	save(&t, &r, &w);
+	fdstate__detach(&t);
+	fdtab__free(&t);
+	load(&t2, &r, &w);
+	assert_int_equal(port_of(host_of(&t2, G_FILE)), port);
+	assert_int_equal(port_of(host_of(&t2, G_FILE_DUP)), port);
+	char b;
+	assert_true(recv(host_of(&t2, G_FILE_DUP), &b, 1, MSG_DONTWAIT) <= 0);
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0); /* the listener listens */
+	assert_int_equal(connect_to(c, port), 0);
+	close(c);
+	fdtab__free(&t2);
+	wbuf__free(&w);
+	drop_root(&r);
+}
+
 /* A connection whose peer sent while the VM was away met no socket and was reset: the table
  * still loads (nothing else in it is lost), and the guest's calls on that socket say so. */
 static void connection_reset_while_away_loads(void **state)
@@ -839,4 +879,5 @@ UNIT_MAIN(cmocka_unit_test(whole_table_survives_save_and_load),
           cmocka_unit_test(unsupported_kinds_are_refused),
           cmocka_unit_test(waiting_connections_are_reset),
           cmocka_unit_test(connection_reset_while_away_loads),
-          cmocka_unit_test(half_closed_by_peer_moves), cmocka_unit_test(half_closed_and_gone_loads))
+          cmocka_unit_test(half_closed_by_peer_moves), cmocka_unit_test(half_closed_and_gone_loads),
+          cmocka_unit_test(reset_connection_beside_its_listener_loads))
