@@ -155,12 +155,16 @@ static void repair_off_quietly(int s)
 static int save_tcp(int s, int gfd, struct wbuf *w, char *err, size_t errlen)
 {
 	struct tcp_repair t = { 0 };
+	int reuse = 0; /* leaving repair mode clears it: the guest would see it change, and a
+	                * listener could not be bound again beside the connection's TIME_WAIT */
+	(void)gopt(s, SOL_SOCKET, SO_REUSEADDR, &reuse);
 	if (sopt(s, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON) < 0)
 		return say(err, errlen, "guest fd %d: saving a TCP connection %s", gfd,
 		           errno == EPERM ? "needs CAP_NET_ADMIN (TCP_REPAIR)" : strerror(errno));
 	int rc = dump_tcp(s, &t);
 	int e = errno;
 	repair_off_quietly(s);
+	(void)sopt(s, SOL_SOCKET, SO_REUSEADDR, reuse);
 	if (rc < 0) {
 		free(t.sndq);
 		free(t.rcvq);

@@ -630,6 +630,39 @@ static void reset_connection_beside_its_listener_loads(void **state)
 	drop_root(&r);
 }
 
+/* A save leaves the connection as the guest had it: leaving repair mode clears SO_REUSEADDR,
+ * which the save sets back (else the guest's getsockopt changes, and the connection's TIME_WAIT
+ * keeps its listener's port from a restored VM for a minute). */
+static void save_leaves_reuseaddr(void **state)
+{
+	(void)state;
+	if (!repair_allowed())
+		skip(); /* needs CAP_NET_ADMIN */
+	struct root r;
+	struct fdtab t;
+	struct wbuf w;
+	make_root(&r);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1, v = 0;
+	assert_int_equal(setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)), 0);
+	struct sockaddr_in a = loop_addr(0);
+	assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(l, 4), 0);
+	int peer = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect_to(peer, port_of(l)), 0);
+	int c = accept_one(l);
+	assert_int_equal(fdtab__init(&t, 64), 0);
+	at(&t, c, G_FILE);
+	save(&t, &r, &w);
+	socklen_t len = sizeof(v);
+	assert_int_equal(getsockopt(c, SOL_SOCKET, SO_REUSEADDR, &v, &len), 0);
+	assert_int_equal(v, 1);
+	fdtab__free(&t);
+	wbuf__free(&w);
+	close(peer);
+	close(l);
+	drop_root(&r);
+}
+
 /* A connection whose peer sent while the VM was away met no socket and was reset: the table
  * still loads (nothing else in it is lost), and the guest's calls on that socket say so. */
 static void connection_reset_while_away_loads(void **state)
@@ -897,4 +930,5 @@ UNIT_MAIN(cmocka_unit_test(whole_table_survives_save_and_load),
           cmocka_unit_test(waiting_connections_are_reset),
           cmocka_unit_test(connection_reset_while_away_loads),
           cmocka_unit_test(half_closed_by_peer_moves), cmocka_unit_test(half_closed_and_gone_loads),
-          cmocka_unit_test(reset_connection_beside_its_listener_loads))
+          cmocka_unit_test(reset_connection_beside_its_listener_loads),
+          cmocka_unit_test(save_leaves_reuseaddr))
