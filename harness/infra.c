@@ -165,7 +165,7 @@ static int listening(int port)
 			found = !strcmp(local, want) && !strcmp(st, "0A");
 	}
 	if (f)
-		fclose(f);
+		(void)fclose(f); /* read only: nothing to lose */
 	return found;
 }
 

@@ -188,7 +188,8 @@ static int parse_run(int argc, char **argv, struct run_args *a)
 		      "without /dev/kvm), 130 interrupted.\n",
 		      f);
 		platform__usage(f);
-		fclose(f);
+		if (fclose(f) != 0) /* a footer longer than the buffer: cut short, still a string */
+			footer[sizeof(footer) - 1] = '\0';
 	}
 	struct opt_cmd cmd = {
 		.prog = "vcons run",

@@ -328,13 +328,13 @@ static int sock_state(int s, int type, int gfd, const struct sockaddr_in *me, in
 	}
 	switch (ti.tcpi_state) {
 	case TCP_CLOSE: return me->sin_port ? S_BOUND : S_UNBOUND;
-	case TCP_ESTABLISHED: return S_ESTABLISHED;
+	case TCP_ESTABLISHED:
 	case TCP_CLOSE_WAIT:
-		/* The peer's FIN came (a client that sent its last request and closed): saved as a
-		 * connection whose read side ended (rdshut, from POLLRDHUP). Its receive sequence
-		 * counts the FIN and its queue length does not, so the restored socket acknowledges
-		 * what this one did; reads give the bytes left, then the end, and the guest's
-		 * answer and close go out as they would have. */
+		/* CLOSE_WAIT: the peer's FIN came (a client that sent its last request and closed):
+		 * saved as a connection whose read side ended (rdshut, from POLLRDHUP). Its receive
+		 * sequence counts the FIN and its queue length does not, so the restored socket
+		 * acknowledges what this one did; reads give the bytes left, then the end, and the
+		 * guest's answer and close go out as they would have. */
 		return S_ESTABLISHED;
 	case TCP_LISTEN:
 		/* for a listener, TCP_INFO gives the backlog and the accept queue's length */

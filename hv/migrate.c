@@ -30,11 +30,18 @@
 
 int migrate__parse_addr(const char *s, struct sockaddr_in *out)
 {
+	/* A.B.C.D:PORT, the port all digits (no sign or blank: "-4294967295" is not port 1) */
 	char host[64];
-	unsigned port;
-	char extra;
-	if (sscanf(s, "%63[0-9.]:%u%c", host, &port, &extra) != 2 || port == 0 || port > 65535)
+	size_t hl = strspn(s, "0123456789.");
+	if (hl == 0 || hl >= sizeof(host) || s[hl] != ':' || s[hl + 1] < '0' || s[hl + 1] > '9')
 		return -1;
+	char *end;
+	errno = 0;
+	unsigned long port = strtoul(s + hl + 1, &end, 10);
+	if (errno || *end || port == 0 || port > 65535)
+		return -1;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
 	memset(out, 0, sizeof(*out));
 	out->sin_family = AF_INET;
 	out->sin_port = htons((uint16_t)port);

@@ -9,7 +9,9 @@
 #include "hv/vm.h"
 #include "hv/wire.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +70,47 @@ static void put_mm(struct wbuf *w, struct vm *vm)
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* One number of a /proc/self/maps line at *s, in `base`, ended by a character of `ends` or by the
+ * line's end; moves *s past that character. 0, or -1 when there is none or it does not fit. */
+static int maps_num(char **s, int base, const char *ends, unsigned long long *out)
+{
+	char *end;
+	if (!isxdigit((unsigned char)**s)) /* no blank or sign, which strtoull would take */
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(*s, &end, base);
+	if (errno || end == *s || !strchr(ends, *end)) /* strchr finds the terminating '\0' too */
+		return -1;
+	*out = v;
+	*s = *end ? end + 1 : end;
+	return 0;
+}
+
+/* A line of /proc/self/maps, "START-END PERMS OFFSET MAJ:MIN INODE [PATH]": 0 with its fields
+ * (*path into the line, its newline cut; "" for an anonymous mapping), or -1 when it is not one. */
+static int maps_line(char *line, unsigned long long *start, unsigned long long *end, char perms[5],
+                     unsigned long long *off, unsigned *maj, unsigned *min, unsigned long long *ino,
+                     char **path)
+{
+	unsigned long long ma, mi;
+	char *s = line;
+	if (maps_num(&s, 16, "-", start) < 0 || maps_num(&s, 16, " ", end) < 0 ||
+	    strcspn(s, " ") != 4 || s[4] != ' ')
+		return -1;
+	memcpy(perms, s, 4);
+	perms[4] = '\0';
+	s += 5;
+	if (maps_num(&s, 16, " ", off) < 0 || maps_num(&s, 16, ":", &ma) < 0 ||
+	    maps_num(&s, 16, " ", &mi) < 0 || ma > UINT_MAX || mi > UINT_MAX ||
+	    maps_num(&s, 10, " \n", ino) < 0)
+		return -1;
+	*maj = (unsigned)ma, *min = (unsigned)mi;
+	s += strspn(s, " ");
+	s[strcspn(s, "\n")] = '\0';
+	*path = s;
+	return 0;
+}
+
 /* The host file mappings inside guest RAM, from /proc/self/maps: a file inside the VM's root
  * (its path relative to the root), the offset, shared or private, writable or not. */
 static int put_maps(struct wbuf *w, struct vm *vm, char *err, size_t errlen)
@@ -87,9 +130,8 @@ static int put_maps(struct wbuf *w, struct vm *vm, char *err, size_t errlen)
 	while (rc == 0 && fgets(line, sizeof(line), f)) {
 		unsigned long long start, end, off, ino;
 		unsigned maj, min;
-		char perms[8], path[4096 + 1] = "";
-		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %4096[^\n]", &start, &end, perms,
-		           &off, &maj, &min, &ino, path) < 7)
+		char perms[5], *path;
+		if (maps_line(line, &start, &end, perms, &off, &maj, &min, &ino, &path) < 0)
 			continue;
 		if (start < lo || end > hi || path[0] != '/')
 			continue; /* outside guest RAM, or anonymous */

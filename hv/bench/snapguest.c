@@ -66,7 +66,11 @@ static int dirty(uint64_t *mem, size_t set, double rate)
 			if (++next == set) {
 				next = 0;
 				printf("pass %llu\n", (unsigned long long)pass++);
-				fflush(stdout);
+				if (fflush(stdout) != 0) {
+					fprintf(stderr, "snapguest: writing pass: %s\n",
+					        strerror(errno));
+					return 1;
+				}
 			}
 		}
 		struct timespec slice = { 0, 10 * 1000 * 1000 };
@@ -106,7 +110,10 @@ int main(int argc, char **argv)
 	for (size_t p = 0; p < len / PAGE; p++)
 		mem[p * (PAGE / sizeof(uint64_t))] = word(1, p);
 	printf("ready\n");
-	fflush(stdout);
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "snapguest: writing ready: %s\n", strerror(errno));
+		return 1;
+	}
 	if (rate)
 		return dirty(mem, set * MIB / PAGE, (double)rate * MIB / PAGE);
 	for (;;)

@@ -3,7 +3,9 @@
  * every later read gives zeroes and empty strings; a writer past its allocation limit says oom. */
 #include "tools/unit.h"
 #include "hv/wire.h"
+#include "hv/migrate.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
 static void write_sample(struct wbuf *w)
@@ -118,6 +120,33 @@ static void writer_out_of_room_says_oom(void **state)
 	wbuf__free(&w);
 }
 
+/* --incoming and --migrate-to's A.B.C.D:PORT: the whole port, in range, digits only. */
+static void migration_addresses(void **state)
+{
+	(void)state;
+	struct sockaddr_in a;
+	assert_int_equal(migrate__parse_addr("127.0.0.1:7000", &a), 0);
+	assert_int_equal(ntohs(a.sin_port), 7000);
+	assert_int_equal(ntohl(a.sin_addr.s_addr), 0x7f000001);
+	assert_int_equal(migrate__parse_addr("10.1.2.3:65535", &a), 0);
+	const char *bad[] = { "127.0.0.1:0",
+		              "127.0.0.1:65536",
+		              "127.0.0.1:4294967297",
+		              "127.0.0.1:-4294967295",
+		              "127.0.0.1:+80",
+		              "127.0.0.1: 80",
+		              "127.0.0.1:80x",
+		              "127.0.0.1:",
+		              "127.0.0.1",
+		              ":80",
+		              "localhost:80",
+		              "1.2.3:80",
+		              "1.2.3.4.5:80",
+		              "127.0.0.1:99999999999999999999" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(migrate__parse_addr(bad[i], &a), -1);
+}
+
 UNIT_MAIN(cmocka_unit_test(values_round_trip), cmocka_unit_test(every_truncation_is_bad),
           cmocka_unit_test(malformed_lengths_are_bad),
-          cmocka_unit_test(writer_out_of_room_says_oom))
+          cmocka_unit_test(writer_out_of_room_says_oom), cmocka_unit_test(migration_addresses))

@@ -7,6 +7,7 @@
 #include "lib/opt.h"
 #include "lib/vmopt.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,7 +25,7 @@ static struct capture capture_start(int fd)
 	struct capture c = { .fd = fd, .tmp = mkstemp(path) };
 	assert_true(c.tmp >= 0);
 	unlink(path);
-	fflush(fd == 1 ? stdout : stderr);
+	assert_int_equal(fflush(fd == 1 ? stdout : stderr), 0);
 	c.saved = dup(fd);
 	dup2(c.tmp, fd);
 	return c;
@@ -32,7 +33,7 @@ static struct capture capture_start(int fd)
 
 static void capture_end(struct capture c)
 {
-	fflush(c.fd == 1 ? stdout : stderr);
+	assert_int_equal(fflush(c.fd == 1 ? stdout : stderr), 0);
 	dup2(c.saved, c.fd);
 	close(c.saved);
 	ssize_t n = pread(c.tmp, captured, sizeof(captured) - 1, 0);
@@ -62,10 +63,14 @@ static const char *const words[] = { "on", "off", "force", NULL };
 
 static const char *even(const char *arg, void *dst)
 {
-	int v = atoi(arg);
+	char *end;
+	errno = 0;
+	long v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < -1000000 || v > 1000000)
+		return "not a number";
 	if (v % 2)
 		return "not even";
-	((struct vals *)dst)->calls += v;
+	((struct vals *)dst)->calls += (int)v;
 	return NULL;
 }
 

@@ -124,7 +124,7 @@ static void trees(void **state)
 	snprintf(p, sizeof(p), "%s/a/b/f", top);
 	FILE *f = fopen(p, "w");
 	assert_non_null(f);
-	fclose(f);
+	assert_int_equal(fclose(f), 0);
 	snprintf(p, sizeof(p), "%s/link", top);
 	assert_int_equal(symlink(outside, p), 0);
 	assert_int_equal(fs_rmtree(top, true), 0);

@@ -24,7 +24,7 @@ static int load_with(const char *extra, struct run_rules *r, char *err, size_t e
 	FILE *in = fopen(FAST, "r");
 	assert_non_null(in);
 	size_t n = fread(buf, 1, sizeof(buf) - 1, in);
-	fclose(in);
+	(void)fclose(in); /* read only */
 	buf[n] = 0;
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);

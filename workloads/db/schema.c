@@ -75,9 +75,12 @@ static int combining_uri(char *out, size_t len, const char *path)
 			out[at++] = hex[*p & 15];
 		}
 	}
+	static const char query[] = "?" DBVFS_COMBINE "=1";
 	out[at] = 0;
-	return at + sizeof("?" DBVFS_COMBINE "=1") <= len ? (strcat(out, "?" DBVFS_COMBINE "=1"), 0)
-	                                                  : -1;
+	if (at + sizeof(query) > len)
+		return -1;
+	memcpy(out + at, query, sizeof(query));
+	return 0;
 }
 
 /* The WAL hook of a connection whose writes the VFS gathers: a commit's frames reach the file

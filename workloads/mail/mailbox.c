@@ -399,6 +399,7 @@ static int subs_load(struct mstore *st, int user)
 	u->subs = calloc(1, sizeof(*u->subs));
 	if (!u->subs)
 		return -ENOMEM;
+	u->nsubs = 0; /* subs NULL: none loaded; its calloc'ed NULL entry is never read */
 	ms_path(st, user, NULL, NULL, "subscriptions", p, sizeof(p));
 	FILE *f = fopen(p, "r");
 	int rc = 0;
@@ -413,7 +414,7 @@ static int subs_load(struct mstore *st, int user)
 		if (mstore_box_name(line, canon) == 0)
 			rc = subs_add(u, canon);
 	}
-	fclose(f);
+	(void)fclose(f); /* read only: nothing to lose */
 	return rc;
 }
 

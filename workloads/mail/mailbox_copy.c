@@ -324,6 +324,6 @@ int ms_journal_recover(struct mstore *st, int user)
 			replay(st, user, move, line);
 	}
 	int rc = syncfs(fileno(f)) ? -errno : 0;
-	fclose(f);
+	(void)fclose(f); /* opened to read: nothing to lose */
 	return rc ? rc : journal_remove(st, user);
 }

@@ -999,7 +999,7 @@ void *web_client_worker_open(void *arg, int worker, struct lg_loop *loop)
 	 * default cache is small). HTTP/2: each user has its own multi handle (user_new). */
 	if (!w->fds ||
 	    (!c->cfg.http2 &&
-	     multi_open(&w->shared, w, NULL, (long)(c->cfg.users * IMAGES_AT_ONCE + 8)) != 0)) {
+	     multi_open(&w->shared, w, NULL, (long)c->cfg.users * IMAGES_AT_ONCE + 8) != 0)) {
 		fail(c, "cannot create the event loop");
 		web_client_worker_close(c, w);
 		return NULL;

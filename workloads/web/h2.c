@@ -333,6 +333,7 @@ void h2_free(struct h2 *h)
 	if (!h)
 		return;
 	while (h->streams)
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): stream_free unlinks the head first
 		stream_free(h, h->streams);
 	nghttp2_session_del(h->s);
 	free(h);

@@ -239,22 +239,42 @@ static int serve(int conn, struct state *s)
 	return 1;
 }
 
+/* A decimal argument in [0, max]: 0, or -1 when it is not one. */
+static int arg_num(const char *s, long max, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 2 && argc != 3) {
+	long port, mib = 0;
+	if ((argc != 2 && argc != 3) || arg_num(argv[1], 65535, &port) < 0 ||
+	    (argc == 3 && arg_num(argv[2], 65536, &mib) < 0)) {
 		fprintf(stderr, "usage: t_snap PORT [MIB]\n");
 		return 2;
 	}
-	dirty_pages = argc == 3 ? (size_t)atoi(argv[2]) * 256 : 0;
+	dirty_pages = (size_t)mib * 256;
 	dirty_mem = dirty_pages ? calloc(dirty_pages, 4096) : NULL;
+	if (dirty_pages && !dirty_mem) {
+		perror("calloc");
+		return 1;
+	}
 	pthread_t t3;
-	if (dirty_pages)
-		pthread_create(&t3, NULL, dirtier, NULL);
+	const int dirtying = dirty_pages != 0;
+	if (dirtying && pthread_create(&t3, NULL, dirtier, NULL) != 0) {
+		fprintf(stderr, "pthread_create failed\n");
+		return 1;
+	}
 	struct state s;
 	setup(&s);
 	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-	struct sockaddr_in a = { .sin_family = AF_INET,
-		                 .sin_port = htons((uint16_t)atoi(argv[1])) };
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 4) < 0) {
 		perror("listen");
@@ -262,16 +282,23 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pthread_t t1, t2, t4;
-	pthread_create(&t4, NULL, caller, (void *)(long)getppid());
-	pthread_create(&t1, NULL, count, NULL);
-	pthread_create(&t2, NULL, sleeper, NULL);
+	if (pthread_create(&t4, NULL, caller, (void *)(long)getppid()) != 0 ||
+	    pthread_create(&t1, NULL, count, NULL) != 0 ||
+	    pthread_create(&t2, NULL, sleeper, NULL) != 0) {
+		fprintf(stderr, "pthread_create failed\n");
+		close(l);
+		return 1;
+	}
 	while (atomic_load(&counter) < 20) {
 		struct timespec ms = { 0, 1000000 };
 		nanosleep(&ms, NULL);
 	}
 	s.counter0 = atomic_load(&counter);
 	printf("ready pid=%d counter=%ld\n", (int)getpid(), s.counter0);
-	fflush(stdout);
+	if (fflush(stdout) != 0) {
+		perror("stdout");
+		return 1;
+	}
 	int conn = accept(l, NULL, NULL); /* blocked here, or in serve()'s read, at the snapshot */
 	if (conn < 0) {
 		perror("accept");
@@ -287,7 +314,7 @@ int main(int argc, char **argv)
 	atomic_store(&stop, 1);
 	pthread_join(t1, NULL);
 	pthread_join(t4, NULL);
-	if (dirty_pages)
+	if (dirtying)
 		pthread_join(t3, NULL);
 	printf("done rc=%d sleeper=%ld\n", rc, (long)r);
 	return rc || r != (void *)42L;

@@ -396,7 +396,7 @@ static const char *slurp(const char *path)
 	assert_non_null(f);
 	size_t n = fread(text, 1, sizeof(text) - 1, f);
 	text[n] = 0;
-	fclose(f);
+	(void)fclose(f); /* read only */
 	return text;
 }
 

@@ -22,6 +22,13 @@
 /* |got - want| within tol (percentage points or units). */
 #define assert_near(got, want, tol) assert_true(fabs((double)(got) - (double)(want)) <= (tol))
 
+/* Member by member: the struct has padding, which memcmp would compare too. */
+static bool plan_equal(const struct session_plan *x, const struct session_plan *y)
+{
+	return x->idle == y->idle && x->push == y->push && x->search == y->search &&
+	       x->search_kind == y->search_kind && x->sends == y->sends && x->visit == y->visit;
+}
+
 static void same_seed_same_mix(void **state)
 {
 	(void)state;
@@ -37,11 +44,11 @@ static void same_seed_same_mix(void **state)
 		plan_session(&a, &p, &x);
 		plan_session(&b, &p, &y);
 		plan_session(&c, &p, &z);
-		assert_memory_equal(&x, &y, sizeof(x));
+		assert_true(plan_equal(&x, &y));
 		assert_int_equal(plan_fate(&a, &p), plan_fate(&b, &p));
 		assert_int_equal(plan_folder_count(&a, &p), plan_folder_count(&b, &p));
 		assert_int_equal(msg_size_draw(&a, &p), msg_size_draw(&b, &p));
-		differ += memcmp(&x, &z, sizeof(x)) != 0;
+		differ += !plan_equal(&x, &z);
 		(void)plan_fate(&c, &p);
 		(void)plan_folder_count(&c, &p);
 		(void)msg_size_draw(&c, &p);
@@ -296,19 +303,23 @@ static void profile_keys(void **state)
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	FILE *f = fdopen(fd, "w");
-	fputs("# a profile\nread_pct: 50\nfolders_median: 3\nimap_idle_pct: 0\n", f);
-	fclose(f);
+	assert_non_null(f);
+	assert_true(fputs("# a profile\nread_pct: 50\nfolders_median: 3\nimap_idle_pct: 0\n", f) >=
+	            0);
+	assert_int_equal(fclose(f), 0);
 	profile_defaults(&p);
 	assert_int_equal(profile_load(&p, path, err, sizeof(err)), 0);
 	assert_true(p.read_pct == 50 && p.folders_median == 3 && p.imap_idle_pct == 0);
 	f = fopen(path, "w");
-	fputs("read_pct: 50\nimap_idle_pct: noop\n", f);
-	fclose(f);
+	assert_non_null(f);
+	assert_true(fputs("read_pct: 50\nimap_idle_pct: noop\n", f) >= 0);
+	assert_int_equal(fclose(f), 0);
 	assert_int_equal(profile_load(&p, path, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, ": imap_idle_pct must be a number from 0 to 100, not 'noop'"));
 	f = fopen(path, "w");
-	fputs("read_pct: {a: 1}\n", f);
-	fclose(f);
+	assert_non_null(f);
+	assert_true(fputs("read_pct: {a: 1}\n", f) >= 0);
+	assert_int_equal(fclose(f), 0);
 	assert_int_equal(profile_load(&p, path, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "flat mapping"));
 	unlink(path);

@@ -385,10 +385,16 @@ static unsigned long uidnext_file(const char *folder)
 	         *folder ? "/" : "");
 	FILE *f = fopen(p, "r");
 	unsigned long v = 0;
+	char line[32];
 	if (f) {
-		if (fscanf(f, "%lu", &v) != 1)
-			v = 0;
-		fclose(f);
+		if (fgets(line, sizeof(line), f)) {
+			char *end;
+			errno = 0;
+			v = strtoul(line, &end, 10);
+			if (errno || end == line || (*end && *end != '\n'))
+				v = 0;
+		}
+		(void)fclose(f); /* read only */
 	}
 	return v;
 }

@@ -89,6 +89,8 @@ static void check_output(const unsigned char *p, size_t n)
 	size_t at = 0;
 	for (int first = 1; at < n; first = 0) {
 		fuzz_assert(at + 9 <= n);
+		/* p is not NULL: the caller passes it with buf_pending() > 0, after a buf_put() */
+		// NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
 		size_t len = (size_t)p[at] << 16 | (size_t)p[at + 1] << 8 | p[at + 2];
 		uint8_t type = p[at + 3], flags = p[at + 4];
 		int32_t id =

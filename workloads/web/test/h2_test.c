@@ -8,6 +8,7 @@
 #include "workloads/web/fileset.h"
 #include "workloads/web/h2.h"
 #include <nghttp2/nghttp2.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,15 @@ static struct answer *ans_of(struct fix *f, int32_t id)
 	return &f->ans[id];
 }
 
+/* A header's decimal value; -1 when it is not one (the test then fails on it). */
+static long long dec(const char *v)
+{
+	char *end;
+	errno = 0;
+	long long n = strtoll(v, &end, 10);
+	return errno || end == v || *end || n < 0 ? -1 : n;
+}
+
 static int cli_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t *name, size_t nl,
                       const uint8_t *value, size_t vl, uint8_t flags, void *user)
 {
@@ -59,9 +69,9 @@ static int cli_header(nghttp2_session *s, const nghttp2_frame *fr, const uint8_t
 	char v[64] = "";
 	memcpy(v, value, vl < sizeof(v) - 1 ? vl : sizeof(v) - 1);
 	if (nl == 7 && !memcmp(name, ":status", 7))
-		a->status = atoi(v);
+		a->status = dec(v) <= 999 ? (int)dec(v) : -1;
 	else if (nl == 14 && !memcmp(name, "content-length", 14))
-		a->length = atoll(v);
+		a->length = dec(v);
 	else if (nl == 11 && !memcmp(name, "x-vcons-sum", 11)) {
 		a->has_sum = 1;
 		a->sum = strtoull(v, NULL, 16);
