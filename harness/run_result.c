@@ -156,9 +156,13 @@ json_t *run__result(struct run *r)
 		json_object_set(res, "accel", accel);
 	if (res && r->rules.infra.method != INFRA_NONE)
 		json_object_set_new(res, "migrations", migrations_json(r, vms));
-	if (res && (r->opts.from_snapshots || r->opts.save_snapshots))
-		json_object_set_new(res, "snapshots",
-		                    json_pack("{s:s?,s:s?}", "from", r->opts.from_snapshots,
-		                              "saved_to", r->opts.save_snapshots));
+	if (res && (r->opts.from_snapshots || r->opts.save_snapshots)) {
+		json_t *snaps = json_object(); /* only the one given: the schema has no nulls */
+		if (r->opts.from_snapshots)
+			json_object_set_new(snaps, "from", json_string(r->opts.from_snapshots));
+		if (r->opts.save_snapshots)
+			json_object_set_new(snaps, "saved_to", json_string(r->opts.save_snapshots));
+		json_object_set_new(res, "snapshots", snaps);
+	}
 	return res;
 }

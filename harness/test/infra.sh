@@ -171,7 +171,15 @@ warm_start() {
 	rc=$?
 	cat "$tmp/save.out"
 	n=$(ls "$snaps"/*.snap 2>/dev/null | wc -l)
-	if ((rc == 0 && n == 5)); then t_ok "warm: save"; else t_fail "warm: save" "exit $rc, $n snapshots"; fi
+	res=$(sed -n 's/^result: //p' "$tmp/save.out" | tail -1)
+	if ((rc == 0 && n == 5)) && python3 - "$res" "$snaps" <<'PY'; then
+import json, sys, jsonschema
+r = json.load(open(sys.argv[1]))
+jsonschema.validate(r, json.load(open("results/schema.json")))
+assert r["snapshots"] == {"saved_to": sys.argv[2]}, r["snapshots"]
+PY
+		t_ok "warm: save"
+	else t_fail "warm: save" "exit $rc, $n snapshots"; fi
 	out=$tmp/from.out
 	CI=true "$VCONS" run --platform hv --net 127.13 --rules runrules/quick.yaml \
 		--from-snapshots "$snaps" --out "$tmp/results-from" --keep-work >"$out" 2>&1
@@ -191,7 +199,7 @@ r = json.load(open(sys.argv[1]))
 jsonschema.validate(r, json.load(open("results/schema.json")))
 assert r["status"] == "valid", r["failures"]
 assert all(v["alive"] for v in r["vms"])
-assert r["snapshots"]["from"] == sys.argv[2], r["snapshots"]
+assert r["snapshots"] == {"from": sys.argv[2]}, r["snapshots"]
 PY
 	t_check "warm: db check" build/guest/vcons-db --check --data "$work/csu0-db/data"
 	t_check "warm: mail verify" mail_verify "$work"
