@@ -104,16 +104,16 @@ static json_t *cmd_snapshot(struct control *c, json_t *req)
 		if (!was_paused && hv_vm_pause(c->vm, err, sizeof(err)) < 0)
 			return error("snapshot", err);
 		t1 = now_ns();
-		int flags = (stop ? HV_SNAPSHOT_STOP : 0) |
-		            (tries >= RESET_AFTER ? HV_SNAPSHOT_RESET_WAITING : 0);
+		int reset_now = tries >= RESET_AFTER || (was_paused && tries > 0);
+		int flags =
+		    (stop ? HV_SNAPSHOT_STOP : 0) | (reset_now ? HV_SNAPSHOT_RESET_WAITING : 0);
 		rc = hv_vm_snapshot(c->vm, path, flags, &info, err, sizeof(err));
 		reset = rc == 0 ? info.reset_connections : 0;
 		if (rc == -2 && !was_paused)
 			hv_vm_resume(c->vm);
-		if (rc == -2 && was_paused && tries >= RESET_AFTER)
-			break;
-		if (rc == -2 && was_paused) /* it cannot run on: waiting connections are reset */
-			tries = RESET_AFTER - 1;
+		if (rc == -2 && was_paused && reset_now)
+			break; /* it cannot run on: a second try resets, a third would change
+			          nothing */
 	}
 	if (rc == -2)
 		return error("snapshot", err); /* running, or paused as it was: nothing changed */

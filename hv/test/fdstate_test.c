@@ -510,6 +510,27 @@ static void whole_table_survives_save_and_load(void **state)
 	drop_root(&r);
 }
 
+/* A listener (*l), a peer connected to it (*peer), and the accepted end, returned. */
+static int accepted(int *l, int *peer)
+{
+	*l = bound_socket(SOCK_STREAM, 0);
+	*peer = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(listen(*l, 4), 0);
+	assert_int_equal(connect_to(*peer, port_of(*l)), 0);
+	return accept_one(*l);
+}
+
+/* A table holding `host` alone at G_FILE, saved into w and let go of, as a stopping VM's is. */
+static void save_alone(int host, struct root *r, struct wbuf *w)
+{
+	struct fdtab t;
+	assert_int_equal(fdtab__init(&t, 64), 0);
+	at(&t, host, G_FILE);
+	save(&t, r, w);
+	fdstate__detach(&t);
+	fdtab__free(&t);
+}
+
 /* A connection its peer half closed (CLOSE_WAIT: a client that sent its last request and shut
  * its side) moves: the guest reads the request, then the end; its answer reaches the peer, which
  * still reads; its close ends the connection there. */
@@ -519,22 +540,15 @@ static void half_closed_by_peer_moves(void **state)
 	if (!repair_allowed())
 		skip(); /* needs CAP_NET_ADMIN */
 	struct root r;
-	struct fdtab t, t2;
+	struct fdtab t2;
 	struct wbuf w;
 	make_root(&r);
-	int l = bound_socket(SOCK_STREAM, 0), peer = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_int_equal(listen(l, 4), 0);
-	assert_int_equal(connect_to(peer, port_of(l)), 0);
-	int a = accept_one(l);
+	int l, peer, a = accepted(&l, &peer);
 	assert_int_equal(send(peer, "last request", 12, 0), 12);
 	assert_int_equal(shutdown(peer, SHUT_WR), 0);
 	struct pollfd p = { .fd = a, .events = POLLRDHUP };
 	assert_int_equal(poll(&p, 1, 2000), 1);
-	assert_int_equal(fdtab__init(&t, 64), 0);
-	at(&t, a, G_FILE);
-	save(&t, &r, &w);
-	fdstate__detach(&t);
-	fdtab__free(&t);
+	save_alone(a, &r, &w);
 	load(&t2, &r, &w);
 	int c = host_of(&t2, G_FILE);
 	char buf[64];
@@ -562,21 +576,14 @@ static void half_closed_and_gone_loads(void **state)
 	if (!repair_allowed())
 		skip(); /* needs CAP_NET_ADMIN */
 	struct root r;
-	struct fdtab t, t2;
+	struct fdtab t2;
 	struct wbuf w;
 	make_root(&r);
-	int l = bound_socket(SOCK_STREAM, 0), peer = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_int_equal(listen(l, 4), 0);
-	assert_int_equal(connect_to(peer, port_of(l)), 0);
-	int a = accept_one(l);
+	int l, peer, a = accepted(&l, &peer);
 	assert_int_equal(shutdown(peer, SHUT_WR), 0);
 	struct pollfd p = { .fd = a, .events = POLLRDHUP };
 	assert_int_equal(poll(&p, 1, 2000), 1);
-	assert_int_equal(fdtab__init(&t, 64), 0);
-	at(&t, a, G_FILE);
-	save(&t, &r, &w);
-	fdstate__detach(&t);
-	fdtab__free(&t);
+	save_alone(a, &r, &w);
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	assert_int_equal(setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
 	close(peer); /* gone: the restored socket's first packet is answered with a reset */
@@ -601,11 +608,8 @@ static void reset_connection_beside_its_listener_loads(void **state)
 	struct fdtab t, t2;
 	struct wbuf w;
 	make_root(&r);
-	int l = bound_socket(SOCK_STREAM, 0), peer = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_int_equal(listen(l, 4), 0);
+	int l, peer, a = accepted(&l, &peer);
 	uint16_t port = port_of(l);
-	assert_int_equal(connect_to(peer, port), 0);
-	int a = accept_one(l);
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	assert_int_equal(setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
 	close(peer);
@@ -671,16 +675,12 @@ static void connection_reset_while_away_loads(void **state)
 	if (!repair_allowed())
 		skip(); /* needs CAP_NET_ADMIN */
 	struct root r;
-	struct fdtab t, t2;
+	struct fdtab t2;
 	struct wbuf w;
 	int peer = -1, server = -1;
 	size_t sent = 0;
 	make_root(&r);
-	assert_int_equal(fdtab__init(&t, 64), 0);
-	at(&t, tcp_pair(&peer, &server, &sent), G_FILE);
-	save(&t, &r, &w);
-	fdstate__detach(&t);
-	fdtab__free(&t);
+	save_alone(tcp_pair(&peer, &server, &sent), &r, &w);
 	assert_int_equal(send(peer, "gone?", 5, 0), 5);
 	int e = 0;
 	socklen_t len = sizeof(e);
